@@ -1,0 +1,76 @@
+/**
+ * Every error Skitai raises on purpose, in one registry: a stable code, the HTTP status it maps to
+ * when it reaches a client, and a short description. `docs/errors.md` lists the same table; a test
+ * keeps the two in step.
+ */
+export const ERRORS = {
+  // config
+  SKT_CONFIG_READ: { status: 500, text: 'the config file cannot be read' },
+  SKT_CONFIG_SYNTAX: { status: 500, text: 'a line of the config file is not valid INI' },
+  SKT_CONFIG_VALUE: { status: 500, text: 'a config key has a value of the wrong type or range' },
+  SKT_CONFIG_UNKNOWN_KEY: { status: 500, text: 'a config section has a key Skitai does not know' },
+  SKT_CONFIG_ROUTE: { status: 500, text: 'a [routes:line] entry is malformed or its target is missing' },
+  // apps
+  SKT_APP_LOAD: { status: 500, text: 'an app module failed to load or does not export `app`' },
+  SKT_APP_RULE: { status: 500, text: 'a route rule is malformed' },
+  SKT_APP_HOOK: { status: 500, text: 'an app lifecycle hook threw' },
+  SKT_APP_RETURN: { status: 500, text: 'a handler returned a value Skitai cannot send' },
+  // http engine
+  SKT_ROUTE_NOT_FOUND: { status: 404, text: 'no route matches the request' },
+  SKT_METHOD_NOT_ALLOWED: { status: 405, text: 'the route does not accept this method' },
+  SKT_BODY_TOO_LARGE: { status: 413, text: 'the request body exceeds the configured limit' },
+  SKT_BODY_MALFORMED: { status: 400, text: 'the request body cannot be parsed as its Content-Type says' },
+  SKT_BODY_ABORTED: { status: 400, text: 'the client closed the connection before the body was complete' },
+  SKT_LENGTH_REQUIRED: { status: 411, text: 'a body was sent without Content-Length or chunked encoding' },
+  SKT_BAD_REQUEST: { status: 400, text: 'the request is malformed' },
+  SKT_PATH_FORBIDDEN: { status: 400, text: 'the request path is not allowed (traversal, NUL byte, bad encoding)' },
+  SKT_RANGE_NOT_SATISFIABLE: { status: 416, text: 'the requested byte range is outside the file' },
+  SKT_INTERNAL: { status: 500, text: 'a handler failed; the log has the stack' },
+  // server
+  SKT_SERVER_LISTEN: { status: 500, text: 'the server cannot listen on the configured address' },
+  SKT_CLI_USAGE: { status: 500, text: 'the skitaid command line is wrong' },
+} as const;
+
+/** A stable Skitai error code, `SKT_<AREA>_<WHAT>`. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Where a config error sits, so a message can name file, line and key. */
+export interface ConfigPlace {
+  file?: string;
+  line?: number;
+  section?: string;
+  key?: string;
+}
+
+/**
+ * The one error class Skitai throws. `code` is stable (assert on it, not on the message);
+ * `status` is the HTTP status a client sees when the error reaches the engine.
+ */
+export class SkitaiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly place: ConfigPlace | undefined;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; place?: ConfigPlace; status?: number }) {
+    const place = options?.place;
+    super(withPlace(message ?? ERRORS[code].text, place), options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = 'SkitaiError';
+    this.code = code;
+    this.status = options?.status ?? ERRORS[code].status;
+    this.place = place;
+  }
+}
+
+function withPlace(message: string, place: ConfigPlace | undefined): string {
+  if (!place) return message;
+  const where = [place.file, place.line !== undefined ? `line ${place.line}` : undefined]
+    .filter(Boolean)
+    .join(':');
+  const what = [place.section && `[${place.section}]`, place.key].filter(Boolean).join(' ');
+  return `${where}${what ? ` ${what}` : ''}: ${message}`;
+}
+
+/** True when `err` is a SkitaiError with the given code (or any code when omitted). */
+export function isSkitaiError(err: unknown, code?: ErrorCode): err is SkitaiError {
+  return err instanceof SkitaiError && (code === undefined || err.code === code);
+}
