@@ -1,0 +1,171 @@
+import { SkitaiError } from '../errors.js';
+import type { Was } from '../was/was.js';
+import { compileRule, type Rule } from './rule.js';
+
+/** Arguments bound to a handler: path params, query, form, JSON body members and uploads. */
+export type Args = Record<string, any>;
+
+/** A route handler. Its return value is the response body (see the README for the types). */
+export type RouteHandler = (was: Was<App>, args: Args) => unknown;
+
+/** Per-route options. */
+export interface RouteOptions {
+  /** Methods this route answers (upper-case). Default: every method. HEAD follows GET. */
+  methods?: readonly string[];
+  /** Positional RPC parameter names, in order (`system.add(1, 2)` -> `{ a: 1, b: 2 }`). */
+  params?: readonly string[];
+  /** `false` hides the route from RPC; `'only'` serves it to RPC calls only. Default true. */
+  rpc?: boolean | 'only';
+}
+
+/** A registered route. */
+export interface Route {
+  readonly rule: Rule;
+  readonly handler: RouteHandler;
+  readonly methods: ReadonlySet<string> | undefined;
+  readonly params: readonly string[];
+  readonly rpc: boolean | 'only';
+}
+
+/** The outcome of matching a path against an app. */
+export type Match =
+  | { kind: 'route'; route: Route; params: Record<string, string | number> }
+  | { kind: 'method'; allow: string[] }
+  | { kind: 'slash'; location: string }
+  | { kind: 'none' };
+
+/** Hook signatures. `before` may return a value to answer the request without the handler. */
+export type LifecycleHook = (app: App) => unknown;
+export type BeforeHook = (was: Was<App>) => unknown;
+export type AfterHook = (was: Was<App>, result: unknown) => unknown;
+export type TeardownHook = (was: Was<App>, error: unknown) => unknown;
+
+const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+/**
+ * A Skitai app: routes and lifecycle hooks. A module mounted in `[routes:line]` exports one as
+ * `app`. Routes are relative to the mount prefix.
+ */
+export class App {
+  /** Reload the module when its file changes, and show stacks on error pages. */
+  devel = false;
+  readonly hooks = {
+    startup: [] as LifecycleHook[],
+    shutdown: [] as LifecycleHook[],
+    before: [] as BeforeHook[],
+    after: [] as AfterHook[],
+    teardown: [] as TeardownHook[],
+  };
+  readonly #static = new Map<string, Route[]>();
+  readonly #dynamic: Route[] = [];
+  readonly #all: Route[] = [];
+
+  /** Route `rule` (e.g. `/item/<int:id>`) to `handler`. */
+  route(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
+    const compiled = compileRule(rule);
+    let methods: Set<string> | undefined;
+    if (options.methods) {
+      methods = new Set(options.methods.map((m) => m.toUpperCase()));
+      if (methods.has('GET')) methods.add('HEAD');
+    }
+    const params = options.params ?? compiled.names;
+    const route: Route = { rule: compiled, handler, methods, params, rpc: options.rpc ?? true };
+    if (compiled.isStatic) {
+      const list = this.#static.get(rule) ?? [];
+      list.push(route);
+      this.#static.set(rule, list);
+    } else this.#dynamic.push(route);
+    this.#all.push(route);
+    return this;
+  }
+
+  /** Shorthands for a route limited to one method. */
+  get(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
+    return this.route(rule, handler, { ...options, methods: ['GET'] });
+  }
+  post(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
+    return this.route(rule, handler, { ...options, methods: ['POST'] });
+  }
+  put(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
+    return this.route(rule, handler, { ...options, methods: ['PUT'] });
+  }
+  patch(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
+    return this.route(rule, handler, { ...options, methods: ['PATCH'] });
+  }
+  delete(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
+    return this.route(rule, handler, { ...options, methods: ['DELETE'] });
+  }
+
+  /** Run once when the server starts (or the module is reloaded in devel mode). */
+  startup(hook: LifecycleHook): this {
+    this.hooks.startup.push(hook);
+    return this;
+  }
+  /** Run once when the server stops (or before a devel reload replaces the module). */
+  shutdown(hook: LifecycleHook): this {
+    this.hooks.shutdown.push(hook);
+    return this;
+  }
+  /** Run before every handler; a returned value other than undefined is sent instead. */
+  before(hook: BeforeHook): this {
+    this.hooks.before.push(hook);
+    return this;
+  }
+  /** Run after every successful handler; a returned value other than undefined replaces the result. */
+  after(hook: AfterHook): this {
+    this.hooks.after.push(hook);
+    return this;
+  }
+  /** Run when a handler or hook throws; a returned value other than undefined is sent instead of a 500. */
+  teardown(hook: TeardownHook): this {
+    this.hooks.teardown.push(hook);
+    return this;
+  }
+
+  /** Every route, in registration order. */
+  get routes(): readonly Route[] {
+    return this.#all;
+  }
+
+  /**
+   * Find the route for `path` (relative to the mount, percent-encoded) and `method`. `rpc` selects
+   * RPC-visible routes instead of web-visible ones.
+   */
+  match(path: string, method: string, rpc = false): Match {
+    const candidates: Array<{ route: Route; params: Record<string, string | number> }> = [];
+    const exact = this.#static.get(path);
+    if (exact) for (const route of exact) candidates.push({ route, params: {} });
+    for (const route of this.#dynamic) {
+      const params = route.rule.match(path);
+      if (params) candidates.push({ route, params });
+    }
+    const visible = candidates.filter((c) => (rpc ? c.route.rpc !== false : c.route.rpc !== 'only'));
+    if (visible.length === 0) {
+      if (!rpc && path !== '' && !path.endsWith('/') && this.#static.has(path + '/')) {
+        return { kind: 'slash', location: path + '/' };
+      }
+      if (!rpc && path === '' && this.#static.has('/')) return { kind: 'slash', location: '/' };
+      return { kind: 'none' };
+    }
+    for (const c of visible) {
+      if (rpc || !c.route.methods || c.route.methods.has(method)) return { kind: 'route', ...c };
+    }
+    const allow = new Set<string>();
+    for (const c of visible) for (const m of c.route.methods ?? ALL_METHODS) allow.add(m);
+    allow.add('OPTIONS');
+    return { kind: 'method', allow: ALL_METHODS.filter((m) => allow.has(m)) };
+  }
+
+  /** Methods a path answers, for OPTIONS; undefined when no route matches. */
+  allowed(path: string): string[] | undefined {
+    const m = this.match(path, '\0');
+    if (m.kind === 'method') return m.allow;
+    if (m.kind === 'route') return ALL_METHODS;
+    return undefined;
+  }
+}
+
+/** Throw from a handler or hook to answer with an HTTP error status and a short message. */
+export function abort(status: number, message?: string): never {
+  throw new SkitaiError('SKT_HTTP_ABORT', message ?? `HTTP ${status}`, { status });
+}

@@ -1,0 +1,106 @@
+/** The typed, validated, frozen configuration every other module reads (never raw INI). */
+
+/**
+ * `[server]` after validation: durations in MILLISECONDS (headerTimeout, requestTimeout, keepAlive,
+ * sessiontimeout), sizes in bytes, paths absolute. `src/config/schema.ts` documents each key.
+ */
+export interface ServerConfig {
+  /** Server ident in logs; defaults to the config file's base name. */
+  readonly name: string;
+  /** Bind address; '' = every interface (Node binds `::`, dual stack, or `0.0.0.0`). */
+  readonly ip: string;
+  /** 0 = an ephemeral port (tests). */
+  readonly port: number;
+  readonly processes: number;
+  /** libuv thread pool size per worker. */
+  readonly threads: number;
+  readonly devel: boolean;
+  readonly ssl: boolean;
+  /** Absolute PEM path; required (and checked to exist) when `ssl` is on. */
+  readonly certfile: string | undefined;
+  readonly keyfile: string | undefined;
+  /** Secret. */
+  readonly passphrase: string | undefined;
+  /** Forward proxy + CONNECT (INI `enable_proxy`, old name `proxy`). */
+  readonly enableProxy: boolean;
+  /** `Cache-Control: max-age` for static files, in SECONDS (it goes into the header as is). */
+  readonly staticMaxAge: number;
+  readonly staticCacheFileMax: number;
+  readonly staticCacheSize: number;
+  readonly numResultCacheMax: number;
+  readonly maxBodySize: number;
+  readonly maxUploadSize: number;
+  readonly maxHeaderSize: number;
+  /** ms; always > 0 and ≤ requestTimeout when that is on. */
+  readonly headerTimeout: number;
+  /** ms; 0 = off. */
+  readonly requestTimeout: number;
+  /** Keep-alive idle timeout in ms; always > 0. */
+  readonly keepAlive: number;
+  /** 0 = unlimited. */
+  readonly maxRequestsPerSocket: number;
+  /** Bytes; bodies smaller than this are sent uncompressed; 0 = compression off. */
+  readonly compressMinSize: number;
+  /** IPs and CIDRs whose `X-Forwarded-For` is believed. */
+  readonly trustedProxies: readonly string[];
+  /** 'console', 'off', or an absolute file path. */
+  readonly accessLog: string;
+  readonly accessLogFormat: 'skitai' | 'json';
+  readonly logPath: string | undefined;
+  readonly varPath: string | undefined;
+  /** Secret, ≥ 6 chars. */
+  readonly securekey: string | undefined;
+  /** Session lifetime in ms. */
+  readonly sessiontimeout: number;
+  /** Secret, ≥ 6 chars; accepted for Skitai compatibility, not used yet. */
+  readonly adminPassword: string | undefined;
+}
+
+/** One `[routes:line]` entry, in file order. */
+export interface RouteEntry {
+  /** Mount prefix without a trailing slash ('' for `/`). */
+  readonly prefix: string;
+  readonly kind: 'static' | 'app' | 'cluster';
+  /** Absolute path for static and app targets; the cluster name (without `@`) for clusters. */
+  readonly target: string;
+  readonly line: number;
+}
+
+/** An `[@name]` section, kept as validated strings until the cluster layer reads it. */
+export interface ClusterConfig {
+  /** Without the `@`. */
+  readonly name: string;
+  /** Config file the section came from, so the cluster layer can name it in errors. */
+  readonly file: string;
+  /** Line of the `[@name]` header. */
+  readonly line: number;
+  /** Keys lower-cased; `members` is present and non-empty. */
+  readonly values: Readonly<Record<string, string>>;
+  /** Line of each key, for error messages. */
+  readonly keyLines: Readonly<Record<string, number>>;
+}
+
+/** One raw line of a `[name:line]` section, comments and inline comments removed. */
+export interface ConfigLine {
+  readonly text: string;
+  readonly line: number;
+}
+
+/** The whole site: one config file. */
+export interface SiteConfig {
+  /** Absolute path of the config file ('' for the embedded defaults). */
+  readonly file: string;
+  /** Directory that relative paths resolve against. */
+  readonly dir: string;
+  readonly server: ServerConfig;
+  readonly routes: readonly RouteEntry[];
+  readonly clusters: Readonly<Record<string, ClusterConfig>>;
+  /** Other sections (`[smtpda]`…) as validated-later string maps. */
+  readonly sections: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** Other `[name:line]` sections (`[crontab:line]`…), keyed by name without `:line`. */
+  readonly lineSections: Readonly<Record<string, readonly ConfigLine[]>>;
+  /** `[name:data]` sections as raw text, keyed by name without `:data`. */
+  readonly dataSections: Readonly<Record<string, string>>;
+  /** Line of every key of every key/value section (`server`, `@name`, `smtpda`…), for later errors. */
+  readonly keyLines: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}

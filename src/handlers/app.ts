@@ -1,0 +1,241 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { App, type Args, type Route } from '../app/app.js';
+import { fileStamp, loadAppModule } from '../app/loader.js';
+import { SkitaiError } from '../errors.js';
+import { cleanupFiles, queryArgs, readBody, type BodyLimits, type UploadedFile } from '../http/body.js';
+import type { Exchange, Handler } from '../http/handler.js';
+import { sendError } from '../http/errorpage.js';
+import { respond, type Body } from '../http/respond.js';
+import type { Logger } from '../log/logger.js';
+import { WasRequest } from '../was/request.js';
+import { WasResponse } from '../was/response.js';
+import { Was } from '../was/was.js';
+
+/** How an app is mounted. */
+export interface AppHandlerOptions {
+  /** `[server] devel`; an app can also set `app.devel = true` itself. */
+  devel: boolean;
+  limits: BodyLimits;
+  logger: Logger;
+}
+
+/** An extra role that can claim a request for an app before its web routes (RPC endpoints). */
+export interface AppEndpoint {
+  /** True when the request is for this endpoint (cheap: looks at method and headers only). */
+  accepts(ex: Exchange, rest: string): boolean;
+  serve(ex: Exchange, app: App, prefix: string, was: Was<App>): Promise<void>;
+}
+
+const RELOAD_CHECK_MS = 500;
+
+/** Serves one app module mounted on a prefix: binds arguments, runs hooks, sends the result. */
+export class AppHandler implements Handler {
+  readonly name: string;
+  #app: App | undefined;
+  #generation = 0;
+  #stamp = '';
+  #checkedAt = 0;
+  #reloading: Promise<void> | undefined;
+  readonly #endpoints: AppEndpoint[] = [];
+
+  /** `source` is a module path exporting `app`, or an App instance (for embedding and tests). */
+  constructor(
+    readonly source: string | App,
+    readonly options: AppHandlerOptions,
+  ) {
+    this.name = typeof source === 'string' ? `app:${source}` : 'app:<inline>';
+    if (source instanceof App) this.#app = source;
+  }
+
+  /** The mounted app (after start()). */
+  get app(): App {
+    if (!this.#app) throw new SkitaiError('SKT_APP_LOAD', `${this.name} is not started`);
+    return this.#app;
+  }
+
+  /** Let an endpoint (XML-RPC, JSON-RPC) claim requests before the web routes. */
+  addEndpoint(endpoint: AppEndpoint): this {
+    this.#endpoints.push(endpoint);
+    return this;
+  }
+
+  async start(): Promise<void> {
+    if (typeof this.source === 'string') {
+      this.#stamp = fileStamp(this.source);
+      this.#app = await loadAppModule(this.source);
+    }
+    await runLifecycle(this.app, 'startup', this.options.logger);
+  }
+
+  async close(): Promise<void> {
+    if (this.#app) await runLifecycle(this.#app, 'shutdown', this.options.logger);
+  }
+
+  handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
+    if (this.#isDevel()) return this.#reloadIfChanged().then(() => this.#handle(ex, prefix, rest));
+    return this.#handle(ex, prefix, rest);
+  }
+
+  #handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
+    const app = this.app;
+    for (const endpoint of this.#endpoints) {
+      if (endpoint.accepts(ex, rest)) return endpoint.serve(ex, app, prefix, this.#was(ex, app, prefix)).then(() => true);
+    }
+    const m = app.match(rest, ex.method);
+    switch (m.kind) {
+      case 'none':
+        return false;
+      case 'slash':
+        respond(ex, 301, { location: prefix + m.location + (ex.query ? `?${ex.query}` : '') }, undefined);
+        return true;
+      case 'method':
+        if (ex.method === 'OPTIONS') respond(ex, 204, { allow: m.allow.join(', ') }, undefined);
+        else sendError(ex, 405, { detail: `${ex.method} is not allowed on ${ex.path}`, headers: { allow: m.allow.join(', ') } });
+        return true;
+      case 'route':
+        if (ex.method === 'OPTIONS' && !m.route.methods?.has('OPTIONS')) {
+          respond(ex, 204, { allow: (app.allowed(rest) ?? []).join(', ') }, undefined);
+          return true;
+        }
+        return this.#call(ex, app, prefix, m.route, m.params);
+    }
+  }
+
+  #was(ex: Exchange, app: App, prefix: string): Was<App> {
+    const request = new WasRequest(ex.req, ex.method, ex.path, ex.query, ex.remote, prefix);
+    return new Was(request, new WasResponse(ex.res), app);
+  }
+
+  /** Stays synchronous for body-less requests to hook-less apps with synchronous handlers. */
+  #call(ex: Exchange, app: App, prefix: string, route: Route, params: Record<string, string | number>): boolean | Promise<boolean> {
+    const was = this.#was(ex, app, prefix);
+    const headers = ex.req.headers;
+    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+    if (!hasBody && app.hooks.before.length === 0 && app.hooks.after.length === 0 && app.hooks.teardown.length === 0) {
+      const args: Args = ex.query ? { ...queryArgs(ex.query), ...params } : params;
+      const result = route.handler(was, args);
+      if (!(result instanceof Promise)) {
+        finish(ex, was, result);
+        return true;
+      }
+      return result.then((value) => {
+        finish(ex, was, value);
+        return true;
+      });
+    }
+    return this.#callAsync(ex, was, app, route, params, hasBody);
+  }
+
+  async #callAsync(ex: Exchange, was: Was<App>, app: App, route: Route, params: Record<string, string | number>, hasBody: boolean): Promise<boolean> {
+    let files: UploadedFile[] = [];
+    try {
+      let args: Args = ex.query ? queryArgs(ex.query) : {};
+      if (hasBody) {
+        const body = await readBody(ex.req, this.options.limits);
+        files = body.files;
+        was.request.body = body.raw;
+        args = { ...args, ...body.args };
+      }
+      args = { ...args, ...params };
+      let result: unknown;
+      for (const hook of app.hooks.before) {
+        result = await hook(was);
+        if (result !== undefined) break;
+      }
+      if (result === undefined) result = await route.handler(was, args);
+      for (const hook of app.hooks.after) {
+        const replaced = await hook(was, result);
+        if (replaced !== undefined) result = replaced;
+      }
+      finish(ex, was, result);
+    } catch (err) {
+      let handled: unknown;
+      for (const hook of app.hooks.teardown) {
+        try {
+          const r = await hook(was, err);
+          if (r !== undefined && handled === undefined) handled = r;
+        } catch (hookErr) {
+          this.options.logger.error(`teardown hook of ${this.name} threw`, hookErr);
+        }
+      }
+      if (handled === undefined) throw err;
+      finish(ex, was, handled);
+    } finally {
+      if (files.length > 0) {
+        // Streamed results may still read the files: remove them once the response is gone.
+        const remove = (): void => void cleanupFiles(files);
+        if (ex.res.closed) remove();
+        else ex.res.once('close', remove);
+      }
+    }
+    return true;
+  }
+
+  #isDevel(): boolean {
+    return typeof this.source === 'string' && (this.options.devel || this.#app?.devel === true);
+  }
+
+  /** Devel mode: re-import the module when its mtime or size changed (checked at most every 500 ms). */
+  async #reloadIfChanged(): Promise<void> {
+    if (this.#reloading) return this.#reloading;
+    const now = Date.now();
+    if (now - this.#checkedAt < RELOAD_CHECK_MS) return;
+    this.#checkedAt = now;
+    const file = this.source as string;
+    let stamp: string;
+    try {
+      stamp = fileStamp(file);
+    } catch {
+      return; // mid-save by an editor: keep serving the loaded version
+    }
+    if (stamp === this.#stamp) return;
+    this.#reloading = (async () => {
+      try {
+        const next = await loadAppModule(file, ++this.#generation);
+        const old = this.#app;
+        if (old) await runLifecycle(old, 'shutdown', this.options.logger);
+        await runLifecycle(next, 'startup', this.options.logger);
+        this.#app = next;
+        this.#stamp = stamp;
+        this.options.logger.info(`reloaded ${file}`);
+      } catch (err) {
+        // A syntax error while editing must not take the site down: keep the old app.
+        this.#stamp = stamp;
+        this.options.logger.error(`reload of ${file} failed; still serving the previous version`, err);
+      } finally {
+        this.#reloading = undefined;
+      }
+    })();
+    return this.#reloading;
+  }
+}
+
+async function runLifecycle(app: App, phase: 'startup' | 'shutdown', logger: Logger): Promise<void> {
+  for (const hook of app.hooks[phase]) {
+    try {
+      await hook(app);
+    } catch (err) {
+      if (phase === 'startup') throw new SkitaiError('SKT_APP_HOOK', `a startup hook threw: ${(err as Error).message}`, { cause: err });
+      logger.error('a shutdown hook threw', err);
+    }
+  }
+}
+
+/** Send a handler's result: a WHATWG Response as it is, anything else through respond(). */
+function finish(ex: Exchange, was: Was<App>, result: unknown): void {
+  if (result instanceof Response) {
+    const headers: Record<string, string> = {};
+    result.headers.forEach((value, name) => (headers[name] = value));
+    const body = result.body ? Readable.fromWeb(result.body as WebReadableStream<Uint8Array>) : undefined;
+    respond(ex, result.status, headers, body);
+    return;
+  }
+  const type = typeof result;
+  if (type === 'function' || type === 'symbol' || type === 'bigint') {
+    throw new SkitaiError('SKT_APP_RETURN', `a handler for ${ex.path} returned a ${type}`);
+  }
+  const body = type === 'number' || type === 'boolean' ? JSON.stringify(result) : (result as Body);
+  if ((type === 'number' || type === 'boolean') && !ex.res.hasHeader('content-type')) ex.res.setHeader('content-type', 'application/json; charset=utf-8');
+  respond(ex, was.response.status, undefined, body);
+}

@@ -1,0 +1,54 @@
+import net from 'node:net';
+import { SkitaiError } from '../errors.js';
+
+/**
+ * Decides the client address. `X-Forwarded-For` is believed only when the socket peer is a
+ * trusted proxy, and then only up to the first untrusted hop from the right: anything left of it
+ * was written by the client and may be forged.
+ */
+export class ClientIp {
+  readonly #trusted: net.BlockList | undefined;
+
+  /** `trusted` holds IPs or CIDRs (`127.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`). */
+  constructor(trusted: readonly string[]) {
+    if (trusted.length === 0) return;
+    const list = new net.BlockList();
+    for (const entry of trusted) {
+      const [addr, bits] = entry.split('/') as [string, string | undefined];
+      const family = net.isIPv6(addr) ? 'ipv6' : net.isIPv4(addr) ? 'ipv4' : undefined;
+      if (!family) throw new SkitaiError('SKT_CONFIG_VALUE', `trusted_proxies: "${entry}" is not an IP address or CIDR`);
+      if (bits === undefined) list.addAddress(addr, family);
+      else {
+        const prefix = Number(bits);
+        if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 'ipv4' ? 32 : 128)) {
+          throw new SkitaiError('SKT_CONFIG_VALUE', `trusted_proxies: "${entry}" has a bad prefix length`);
+        }
+        list.addSubnet(addr, prefix, family);
+      }
+    }
+    this.#trusted = list;
+  }
+
+  /** The client address for a socket peer and its X-Forwarded-For header. */
+  resolve(peer: string | undefined, forwardedFor: string | string[] | undefined): string {
+    const ip = unmap(peer ?? '');
+    if (!this.#trusted || !forwardedFor || !this.#isTrusted(ip)) return ip;
+    const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',');
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = unmap(hops[i]!.trim());
+      if (!net.isIP(hop)) return ip;
+      if (!this.#isTrusted(hop)) return hop;
+    }
+    return unmap(hops[0]!.trim());
+  }
+
+  #isTrusted(ip: string): boolean {
+    const family = net.isIPv6(ip) ? 'ipv6' : 'ipv4';
+    return this.#trusted!.check(ip, family);
+  }
+}
+
+/** `::ffff:127.0.0.1` -> `127.0.0.1`, so IPv4 rules match dual-stack sockets. */
+function unmap(ip: string): string {
+  return ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+}

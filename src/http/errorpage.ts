@@ -1,0 +1,41 @@
+import { STATUS_CODES } from 'node:http';
+import type { Exchange } from './handler.js';
+import { respond } from './respond.js';
+
+/** Escape text for HTML element content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The HTML body of an error page. The stack is shown only when `devel` is true. */
+export function errorPage(status: number, detail?: string, stack?: string): string {
+  const reason = STATUS_CODES[status] ?? 'Error';
+  const title = `${status} ${escapeHtml(reason)}`;
+  return (
+    `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>${title}</title></head>\n<body><h1>${title}</h1>\n` +
+    (detail ? `<p>${escapeHtml(detail)}</p>\n` : '') +
+    (stack ? `<pre>${escapeHtml(stack)}</pre>\n` : '') +
+    `<hr><address>Skitai</address></body></html>\n`
+  );
+}
+
+/**
+ * Send an HTML error page. `close` asks the client to drop the connection, for errors that leave an
+ * unread body on the socket (413) or a broken request.
+ */
+export function sendError(
+  ex: Exchange,
+  status: number,
+  options: { detail?: string; error?: unknown; headers?: Record<string, string>; close?: boolean } = {},
+): void {
+  const res = ex.res;
+  if (res.headersSent) {
+    // Too late for a page: cut the connection so the client sees a truncated response, not a valid one.
+    res.destroy();
+    return;
+  }
+  const stack = ex.devel && options.error instanceof Error ? options.error.stack : undefined;
+  if (options.close) res.setHeader('connection', 'close');
+  respond(ex, status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...options.headers },
+    errorPage(status, options.detail, stack));
+}

@@ -1,0 +1,44 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * What the engine knows of a request before any handler runs. Built once per request so that
+ * handlers do not parse the URL again.
+ */
+export interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Request path as sent (still percent-encoded), without the query. */
+  readonly path: string;
+  /** Query string without the leading `?` ('' when absent). */
+  readonly query: string;
+  /** Client address: the socket peer, or the X-Forwarded-For client when the peer is a trusted proxy. */
+  readonly remote: string;
+  /** Upper-case method. */
+  readonly method: string;
+  /** True when error pages may show stacks. */
+  readonly devel: boolean;
+  /** Smallest body worth compressing, in bytes (0 turns compression off). */
+  readonly compressMin: number;
+  /** When the engine received the request (performance.now() milliseconds). */
+  readonly start: number;
+}
+
+/**
+ * A role the engine can hand a request to (static files, an app, RPC, proxy...). Two methods, like
+ * a router: the engine asks each handler of the matching mount in order, and the first one that
+ * answers true owns the response.
+ */
+export interface Handler {
+  /** Short name for logs and status pages, e.g. `static:/srv/www`. */
+  readonly name: string;
+  /**
+   * Take the request (resolve true, and finish the response) or decline it (resolve false without
+   * touching the response) so the next handler can try. `prefix` is the mount prefix that matched
+   * ('' for the root mount); `rest` is the path after it, starting with '/' or empty.
+   */
+  handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean>;
+  /** Optional start-up work (load modules, start background tasks). */
+  start?(): Promise<void>;
+  /** Optional shutdown work; must stop every timer and background task the handler owns. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,132 @@
+import { Readable, pipeline } from 'node:stream';
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { Exchange } from './handler.js';
+import { compressStream, compressSync, isCompressible, negotiate, varyAcceptEncoding } from './compress.js';
+
+/** Anything a handler may return as a body. */
+export type Body =
+  | string
+  | Buffer
+  | Uint8Array
+  | Readable
+  | AsyncIterable<unknown>
+  | Record<string, unknown>
+  | unknown[]
+  | null
+  | undefined;
+
+/** A full response a handler can return instead of a bare body. */
+export interface Reply {
+  status?: number;
+  headers?: OutgoingHttpHeaders;
+  body?: Body;
+}
+
+const HTML = 'text/html; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+const OCTETS = 'application/octet-stream';
+
+/** True for a value that is streamed rather than sent whole. */
+export function isStreamBody(body: unknown): body is Readable | AsyncIterable<unknown> {
+  return (
+    body instanceof Readable ||
+    (typeof body === 'object' && body !== null && !Buffer.isBuffer(body) && !(body instanceof Uint8Array) &&
+      typeof (body as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function')
+  );
+}
+
+/**
+ * The one place that writes a response body. Handlers return values; this decides the
+ * Content-Type, length, compression, HEAD and no-body statuses, and streams with backpressure.
+ * A second call on a finished response is ignored, so an error after the first write can never
+ * crash the worker with ERR_HTTP_HEADERS_SENT.
+ */
+export function respond(ex: Exchange, status: number, headers: OutgoingHttpHeaders | undefined, body: Body): void {
+  const res = ex.res;
+  if (res.headersSent || res.writableEnded) {
+    if (isStreamBody(body) && body instanceof Readable) body.destroy();
+    return;
+  }
+  res.statusCode = status;
+  if (headers) for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined) res.setHeader(name, value);
+  }
+  // RFC 9110 §6.4.1: 1xx, 204 and 304 never carry content.
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
+    if (isStreamBody(body) && body instanceof Readable) body.destroy();
+    res.removeHeader('content-length');
+    res.end();
+    return;
+  }
+  if (body === undefined || body === null) {
+    res.setHeader('content-length', 0);
+    res.end();
+    return;
+  }
+  if (typeof body === 'string') {
+    if (!res.hasHeader('content-type')) res.setHeader('content-type', HTML);
+    sendWhole(ex, body, Buffer.byteLength(body));
+    return;
+  }
+  if (Buffer.isBuffer(body) || body instanceof Uint8Array) {
+    if (!res.hasHeader('content-type')) res.setHeader('content-type', OCTETS);
+    sendWhole(ex, body, body.byteLength);
+    return;
+  }
+  if (isStreamBody(body)) {
+    sendStream(ex, body);
+    return;
+  }
+  if (!res.hasHeader('content-type')) res.setHeader('content-type', JSON_TYPE);
+  const json = JSON.stringify(body);
+  sendWhole(ex, json, Buffer.byteLength(json));
+}
+
+function sendWhole(ex: Exchange, body: string | Uint8Array, length: number): void {
+  const res = ex.res;
+  if (ex.compressMin > 0 && length >= ex.compressMin && !res.hasHeader('content-encoding')) {
+    const type = res.getHeader('content-type') as string | undefined;
+    if (isCompressible(type)) {
+      res.setHeader('vary', varyAcceptEncoding(res.getHeader('vary')));
+      const coding = negotiate(ex.req.headers['accept-encoding']);
+      if (coding) {
+        const packed = compressSync(coding, typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+        res.setHeader('content-encoding', coding);
+        res.setHeader('content-length', packed.length);
+        res.end(ex.method === 'HEAD' ? undefined : packed);
+        return;
+      }
+    }
+  }
+  res.setHeader('content-length', length);
+  if (ex.method === 'HEAD') res.end();
+  else res.end(body);
+}
+
+function sendStream(ex: Exchange, body: Readable | AsyncIterable<unknown>): void {
+  const res = ex.res;
+  const source = body instanceof Readable ? body : Readable.from(body, { objectMode: false });
+  if (ex.method === 'HEAD') {
+    source.destroy();
+    res.end();
+    return;
+  }
+  if (!res.hasHeader('content-type')) res.setHeader('content-type', OCTETS);
+  const type = res.getHeader('content-type') as string | undefined;
+  let coding: ReturnType<typeof negotiate>;
+  if (ex.compressMin > 0 && !res.hasHeader('content-encoding') && !res.hasHeader('content-length') && isCompressible(type)) {
+    res.setHeader('vary', varyAcceptEncoding(res.getHeader('vary')));
+    coding = negotiate(ex.req.headers['accept-encoding']);
+  }
+  // pipeline destroys the source when the client goes away, so a generator's finally runs.
+  const done = (err?: NodeJS.ErrnoException | null): void => {
+    if (err && !res.destroyed) res.destroy(err);
+  };
+  if (coding) {
+    res.setHeader('content-encoding', coding);
+    pipeline(source, compressStream(coding), res, done);
+  } else {
+    pipeline(source, res, done);
+  }
+}

@@ -1,0 +1,57 @@
+import type { Handler } from './handler.js';
+
+/** Handlers mounted on one URL prefix, in config order. */
+export interface Mount {
+  /** Prefix without a trailing slash; '' is the root. */
+  readonly prefix: string;
+  readonly handlers: readonly Handler[];
+}
+
+/**
+ * The `[routes:line]` table: URL prefix -> handlers. The longest matching prefix is asked first;
+ * when every handler there declines, shorter prefixes get their turn, so an app at `/api` with no
+ * matching route still lets a static root serve `/api/readme.txt`.
+ */
+export class RouteTable {
+  readonly #mounts: Mount[] = [];
+
+  /** Add a handler on a prefix; handlers on the same prefix keep the order they were added in. */
+  add(prefix: string, handler: Handler): this {
+    const clean = normalizePrefix(prefix);
+    const existing = this.#mounts.find((m) => m.prefix === clean);
+    if (existing) (existing.handlers as Handler[]).push(handler);
+    else {
+      this.#mounts.push({ prefix: clean, handlers: [handler] });
+      this.#mounts.sort((a, b) => b.prefix.length - a.prefix.length);
+    }
+    return this;
+  }
+
+  /** Mounts whose prefix matches `path`, longest first. A prefix matches itself and `prefix/...`. */
+  match(path: string): Mount[] {
+    const found: Mount[] = [];
+    for (const m of this.#mounts) {
+      const p = m.prefix;
+      if (p === '' || (path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47))) found.push(m);
+    }
+    return found;
+  }
+
+  /** Every mount, longest prefix first. */
+  get mounts(): readonly Mount[] {
+    return this.#mounts;
+  }
+
+  /** Every handler once, in mount order. */
+  handlers(): Handler[] {
+    return [...new Set(this.#mounts.flatMap((m) => m.handlers))];
+  }
+}
+
+/** `/` -> '', `/a/` -> `/a`. */
+export function normalizePrefix(prefix: string): string {
+  let p = prefix.trim();
+  if (!p.startsWith('/')) p = '/' + p;
+  while (p.endsWith('/')) p = p.slice(0, -1);
+  return p;
+}

@@ -1,0 +1,252 @@
+import http, { STATUS_CODES } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ServerConfig } from '../config/types.js';
+import { SkitaiError, isSkitaiError } from '../errors.js';
+import type { AccessLog } from '../log/access.js';
+import type { Logger } from '../log/logger.js';
+import { ClientIp } from './clientip.js';
+import { sendError } from './errorpage.js';
+import type { Exchange, Handler } from './handler.js';
+import type { RouteTable } from './routes.js';
+
+/** What the engine needs to run: limits from `[server]`, the route table, and where to log. */
+export interface EngineOptions {
+  config: ServerConfig;
+  routes: RouteTable;
+  /** Handlers asked before the route table, whatever the path (ping, forward proxy). */
+  before?: Handler[];
+  logger: Logger;
+  accessLog?: AccessLog | undefined;
+  /** PEM material for HTTPS; plain HTTP when absent. */
+  tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined } | undefined;
+}
+
+class RequestExchange implements Exchange {
+  readonly path: string;
+  readonly query: string;
+  readonly method: string;
+  readonly start: number;
+  constructor(
+    readonly req: http.IncomingMessage,
+    readonly res: http.ServerResponse,
+    target: string,
+    readonly remote: string,
+    readonly devel: boolean,
+    readonly compressMin: number,
+  ) {
+    const q = target.indexOf('?');
+    this.path = q < 0 ? target : target.slice(0, q);
+    this.query = q < 0 ? '' : target.slice(q + 1);
+    this.method = req.method ?? 'GET';
+    this.start = performance.now();
+  }
+}
+
+const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/**
+ * The HTTP engine: one node:http(s) server with Skitai's limits and timeouts, dispatching every
+ * request through the `before` handlers and then the route table. A handler that throws gets a
+ * 500 page and a log line; the worker keeps serving.
+ */
+export class Engine {
+  readonly server: http.Server;
+  readonly #opts: EngineOptions;
+  readonly #clientIp: ClientIp;
+  readonly #before: Handler[];
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+  #closing = false;
+
+  constructor(opts: EngineOptions) {
+    this.#opts = opts;
+    this.#clientIp = new ClientIp(opts.config.trustedProxies);
+    this.#before = opts.before ?? [];
+    const c = opts.config;
+    const serverOptions: http.ServerOptions = {
+      maxHeaderSize: c.maxHeaderSize,
+      headersTimeout: c.headerTimeout,
+      requestTimeout: c.requestTimeout,
+      keepAliveTimeout: c.keepAlive,
+      // Slow clients are found by this sweep; Node's 30 s default lets a header timeout slip by that much.
+      connectionsCheckingInterval: Math.max(250, Math.min(1000, c.headerTimeout / 2)),
+      requireHostHeader: true,
+      joinDuplicateHeaders: false,
+    };
+    this.server = opts.tls
+      ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase })
+      : http.createServer(serverOptions);
+    if (c.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = c.maxRequestsPerSocket;
+    this.server.on('request', (req, res) => this.#dispatch(req, res));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientError(err, socket));
+  }
+
+  /** Start every handler, then listen. Resolves with the bound address. */
+  async listen(port = this.#opts.config.port, host = this.#opts.config.ip): Promise<AddressInfo> {
+    for (const h of [...this.#before, ...this.#opts.routes.handlers()]) await h.start?.();
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void =>
+        reject(new SkitaiError('SKT_SERVER_LISTEN', `cannot listen on ${host || '*'}:${port}: ${err.code ?? err.message}`, { cause: err }));
+      this.server.once('error', onError);
+      this.server.listen(port, host || undefined, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Requests being served right now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Stop accepting, let in-flight requests finish within `graceMs`, close idle keep-alive
+   * connections, then stop every handler's background work.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.#inFlight > 0) {
+      const drained = new Promise<void>((resolve) => (this.#drained = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+      await Promise.race([drained, late]);
+      clearTimeout(timer);
+    }
+    this.server.closeAllConnections();
+    await closed;
+    for (const h of [...this.#before, ...this.#opts.routes.handlers()]) {
+      try {
+        await h.close?.();
+      } catch (err) {
+        this.#opts.logger.error(`handler ${h.name} failed to close`, err);
+      }
+    }
+  }
+
+  #dispatch(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const c = this.#opts.config;
+    const url = req.url ?? '/';
+    let target = url;
+    if (url.charCodeAt(0) !== 47) target = this.#originForm(url);
+    const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const ex = new RequestExchange(req, res, target, remote, c.devel, c.compressMinSize);
+    this.#inFlight++;
+    const access = this.#opts.accessLog;
+    const sentBefore = access ? req.socket.bytesWritten : 0;
+    res.once('close', () => {
+      if (--this.#inFlight === 0 && this.#drained) this.#drained();
+      if (this.#closing && !res.req.socket?.destroyed) res.req.socket?.end();
+      if (access) {
+        access.write({
+          remote, port: req.socket.remotePort ?? 0, method: ex.method, url, version: req.httpVersion,
+          status: res.statusCode, bytes: (req.socket.bytesWritten ?? 0) - sentBefore,
+          ms: performance.now() - ex.start, aborted: !res.writableFinished,
+        });
+      }
+    });
+    if (this.#closing) res.setHeader('connection', 'close');
+    if (target === '') {
+      sendError(ex, 400, { detail: 'malformed request target', close: true });
+      return;
+    }
+    const done = this.#run(ex);
+    if (done !== true) done.catch((err) => this.#fail(ex, err));
+  }
+
+  /** Runs the handlers; stays synchronous while every handler answers synchronously. */
+  #run(ex: RequestExchange): true | Promise<void> {
+    try {
+      for (let i = 0; i < this.#before.length; i++) {
+        const taken = this.#before[i]!.handle(ex, '', ex.path);
+        if (taken === true) return true;
+        if (taken !== false) return this.#continueAsync(ex, taken, i + 1, 0, 0);
+      }
+      if (ex.path === '*') return this.#asterisk(ex);
+      return this.#mounts(ex, 0, 0);
+    } catch (err) {
+      this.#fail(ex, err);
+      return true;
+    }
+  }
+
+  #mounts(ex: RequestExchange, fromMount: number, fromHandler: number): true | Promise<void> {
+    const mounts = this.#opts.routes.match(ex.path);
+    for (let m = fromMount; m < mounts.length; m++) {
+      const mount = mounts[m]!;
+      const rest = ex.path.slice(mount.prefix.length);
+      for (let h = m === fromMount ? fromHandler : 0; h < mount.handlers.length; h++) {
+        const taken = mount.handlers[h]!.handle(ex, mount.prefix, rest);
+        if (taken === true) return true;
+        if (taken !== false) return this.#continueAsync(ex, taken, -1, m, h + 1);
+      }
+    }
+    sendError(ex, 404, { detail: `${ex.path} was not found on this server` });
+    return true;
+  }
+
+  /** Finishes dispatch after a handler answered with a promise. `nextBefore < 0` means the route table stage. */
+  async #continueAsync(ex: RequestExchange, pending: Promise<boolean>, nextBefore: number, mount: number, handler: number): Promise<void> {
+    if (await pending) return;
+    if (nextBefore >= 0) {
+      for (let i = nextBefore; i < this.#before.length; i++) {
+        if (await this.#before[i]!.handle(ex, '', ex.path)) return;
+      }
+      if (ex.path === '*') {
+        this.#asterisk(ex);
+        return;
+      }
+    }
+    const rest = this.#mounts(ex, mount, handler);
+    if (rest !== true) await rest;
+  }
+
+  #asterisk(ex: RequestExchange): true {
+    if (ex.method === 'OPTIONS') {
+      ex.res.writeHead(200, { allow: ALLOW_ALL, 'content-length': 0 }).end();
+    } else sendError(ex, 400, { detail: 'the asterisk target is only valid with OPTIONS' });
+    return true;
+  }
+
+  /** Absolute-form targets (RFC 9112 §3.2.2) reduced to origin form; '' when unusable. */
+  #originForm(url: string): string {
+    if (url === '*') return '*';
+    try {
+      const u = new URL(url);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') return '';
+      return u.pathname + u.search;
+    } catch {
+      return '';
+    }
+  }
+
+  #fail(ex: RequestExchange, err: unknown): void {
+    if (isSkitaiError(err) && err.status < 500) {
+      const close = err.code === 'SKT_BODY_TOO_LARGE' || err.code === 'SKT_BODY_ABORTED';
+      sendError(ex, err.status, { detail: err.message, close });
+      return;
+    }
+    this.#opts.logger.error(`${ex.method} ${ex.req.url} failed`, err);
+    sendError(ex, isSkitaiError(err) ? err.status : 500, { error: err, detail: ex.devel && err instanceof Error ? err.message : undefined });
+  }
+
+  #clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.#opts.logger.debug(`client error ${err.code ?? ''} from ${socket.remoteAddress}: ${status}`);
+    const body = `${status} ${STATUS_CODES[status]}\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Skitai's public API. Everything a user imports comes from here; nothing else is public.
+ * @packageDocumentation
+ */
+export { App, abort } from './app/app.js';
+export type { Args, RouteHandler, RouteOptions, Route, LifecycleHook, BeforeHook, AfterHook, TeardownHook } from './app/app.js';
+export { Was } from './was/was.js';
+export { WasRequest } from './was/request.js';
+export { WasResponse } from './was/response.js';
+export { SkitaiError, isSkitaiError, ERRORS } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { Site } from './site.js';
+export type { SiteOptions } from './site.js';
+export { loadConfig, defaultConfig, parseConfigText } from './config/load.js';
+export type { SiteConfig, ServerConfig, RouteEntry, ClusterConfig } from './config/types.js';
+export type { UploadedFile } from './http/body.js';

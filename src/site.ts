@@ -1,0 +1,83 @@
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { SiteConfig } from './config/types.js';
+import { SkitaiError } from './errors.js';
+import { AppHandler } from './handlers/app.js';
+import { PingHandler } from './handlers/ping.js';
+import { StaticHandler } from './handlers/static.js';
+import type { Handler } from './http/handler.js';
+import { RouteTable } from './http/routes.js';
+import { Engine } from './http/server.js';
+import { AccessLog } from './log/access.js';
+import { Logger, openSink, type LogTarget } from './log/logger.js';
+
+/** Options for building a site from its config. */
+export interface SiteOptions {
+  /** Server log; defaults to the console. */
+  logger?: Logger;
+  /** Print debug lines. */
+  verbose?: boolean;
+}
+
+/**
+ * The composition root: turns a validated config into a running engine with its handlers.
+ * Nothing below this file knows how the pieces are wired.
+ */
+export class Site {
+  readonly engine: Engine;
+  readonly logger: Logger;
+  readonly routes: RouteTable;
+  readonly #accessLog: AccessLog | undefined;
+
+  constructor(
+    readonly config: SiteConfig,
+    options: SiteOptions = {},
+  ) {
+    const s = config.server;
+    this.logger = options.logger ?? new Logger(openSink('console'), options.verbose ?? false);
+    const accessTarget = logTarget(s.accessLog, config.dir);
+    this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget), s.accessLogFormat);
+    this.routes = new RouteTable();
+    for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
+    const before: Handler[] = [new PingHandler()];
+    this.engine = new Engine({ config: s, routes: this.routes, before, logger: this.logger, accessLog: this.#accessLog });
+  }
+
+  #handlerFor(kind: 'static' | 'app' | 'cluster', target: string, line: number): Handler {
+    const s = this.config.server;
+    switch (kind) {
+      case 'static':
+        return new StaticHandler(target, { maxAge: s.staticMaxAge, cacheFileMax: s.staticCacheFileMax, cacheSize: s.staticCacheSize });
+      case 'app':
+        return new AppHandler(target, {
+          devel: s.devel,
+          logger: this.logger,
+          limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
+        });
+      case 'cluster':
+        throw new SkitaiError('SKT_CONFIG_ROUTE', `line ${line}: reverse proxy to @${target} is not available yet`);
+    }
+  }
+
+  /** Start handlers and listen on `[server] ip:port` (or the given port). */
+  async listen(port?: number): Promise<AddressInfo> {
+    const address = await this.engine.listen(port);
+    const where = `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    this.logger.info(`${this.config.server.name} listening on ${where} (pid ${process.pid})`);
+    for (const mount of this.routes.mounts) {
+      for (const h of mount.handlers) this.logger.info(`mounted ${mount.prefix || '/'} -> ${h.name}`);
+    }
+    return address;
+  }
+
+  /** Graceful stop: finish in-flight requests within `graceMs`, stop handlers, flush logs. */
+  async close(graceMs?: number): Promise<void> {
+    await this.engine.close(graceMs);
+    await this.#accessLog?.sink.close();
+  }
+}
+
+function logTarget(value: string, dir: string): LogTarget {
+  if (value === 'console' || value === 'off') return value;
+  return { file: path.resolve(dir, value) };
+}

@@ -1,0 +1,48 @@
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+
+/** The request as a handler sees it (`was.request`). */
+export class WasRequest {
+  /** Raw body for non-form content types (XML, octet-stream...), when one was read. */
+  body: Buffer | undefined;
+
+  constructor(
+    /** The underlying node:http request, for anything not wrapped here. */
+    readonly raw: IncomingMessage,
+    /** Upper-case method. */
+    readonly method: string,
+    /** Path as sent, percent-encoded, without the query. */
+    readonly path: string,
+    /** Query string without `?`. */
+    readonly query: string,
+    /** Client address (X-Forwarded-For applied for trusted proxies). */
+    readonly remote: string,
+    /** The app's mount prefix ('' for the root). */
+    readonly prefix: string,
+  ) {}
+
+  /** The raw request-target, as Skitai's `request.uri`. */
+  get uri(): string {
+    return this.raw.url ?? '/';
+  }
+  get version(): string {
+    return this.raw.httpVersion;
+  }
+  get headers(): IncomingHttpHeaders {
+    return this.raw.headers;
+  }
+  /** First value of a header, case-insensitive; undefined when absent. */
+  getHeader(name: string): string | undefined {
+    const v = this.raw.headers[name.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  }
+  /** Media type without parameters, lower-case (`application/json`). */
+  get contentType(): string {
+    const v = this.raw.headers['content-type'];
+    if (!v) return '';
+    const semi = v.indexOf(';');
+    return (semi < 0 ? v : v.slice(0, semi)).trim().toLowerCase();
+  }
+  get userAgent(): string | undefined {
+    return this.getHeader('user-agent');
+  }
+}

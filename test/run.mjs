@@ -1,0 +1,18 @@
+// Runs every test/**/*.test.ts with node's test runner under tsx (Node 20 has no --test globs).
+// Extra arguments are passed on: `npm test -- --test-name-pattern=static`.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+function find(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? find(join(dir, e.name)) : e.name.endsWith('.test.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+const args = process.argv.slice(2);
+const files = args.some((a) => a.endsWith('.ts')) ? [] : find('test').sort();
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...args, ...files], {
+  stdio: 'inherit',
+});
+process.exit(result.status ?? 1);
