@@ -22,6 +22,7 @@ export const ERRORS = {
   SKT_BODY_MALFORMED: { status: 400, text: 'the request body cannot be parsed as its Content-Type says' },
   SKT_BODY_ABORTED: { status: 400, text: 'the client closed the connection before the body was complete' },
   SKT_LENGTH_REQUIRED: { status: 411, text: 'a body was sent without Content-Length or chunked encoding' },
+  SKT_BODY_SPOOL: { status: 500, text: 'an uploaded file could not be written to the temp directory' },
   SKT_BAD_REQUEST: { status: 400, text: 'the request is malformed' },
   SKT_PATH_FORBIDDEN: { status: 400, text: 'the request path is not allowed (traversal, NUL byte, bad encoding)' },
   SKT_RANGE_NOT_SATISFIABLE: { status: 416, text: 'the requested byte range is outside the file' },
