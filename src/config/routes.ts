@@ -1,0 +1,52 @@
+/**
+ * `[routes:line]` -> RouteEntry[]: each line `<prefix> = <target>`, in file order, duplicates kept
+ * (a static directory and an app may share a prefix). Targets are resolved now, so a typo in a path
+ * fails at startup with its line instead of as a 404 later.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SkitaiError } from '../errors.js';
+import type { IniLine } from './ini.js';
+import type { SourceContext } from './server.js';
+import type { RouteEntry } from './types.js';
+
+/** Extensions tried, in order, after a module path written without one (`/ = ./webapp`). */
+export const MODULE_EXTENSIONS = ['.ts', '.js', '.mjs'] as const;
+
+/** Resolve every route line; `clusters` holds the names of the `[@name]` sections. */
+export function buildRoutes(lines: readonly IniLine[], clusters: ReadonlySet<string>, ctx: SourceContext): RouteEntry[] {
+  return lines.map((l) => buildRoute(l, clusters, ctx));
+}
+
+function buildRoute({ text, line }: IniLine, clusters: ReadonlySet<string>, ctx: SourceContext): RouteEntry {
+  const eq = text.indexOf('=');
+  const rawPrefix = eq < 0 ? text : text.slice(0, eq).trim();
+  const fail = (message: string): never => {
+    throw new SkitaiError('SKT_CONFIG_ROUTE', message, { place: { file: ctx.file, line, section: 'routes:line', key: rawPrefix } });
+  };
+  if (eq < 0) fail('expected "<prefix> = <target>", e.g. "/ = ./static"');
+  const target = text.slice(eq + 1).trim();
+  if (!rawPrefix.startsWith('/')) fail('the prefix must start with "/"');
+  if (/[\s?#]/.test(rawPrefix)) fail('the prefix must not contain spaces, "?" or "#"');
+  if (target === '') fail('missing target after "="');
+  const prefix = rawPrefix.replace(/\/+$/, '');
+
+  if (target.startsWith('@')) {
+    const name = target.slice(1);
+    if (!clusters.has(name)) fail(`unknown cluster "${target}": add a [${target}] section with members`);
+    return { prefix, kind: 'cluster', target: name, line };
+  }
+  const resolved = path.resolve(ctx.dir, target);
+  const stat = fs.statSync(resolved, { throwIfNoEntry: false });
+  if (stat?.isDirectory()) return { prefix, kind: 'static', target: resolved, line };
+  if (stat?.isFile()) {
+    if (!MODULE_EXTENSIONS.some((ext) => resolved.endsWith(ext))) {
+      fail(`${resolved} is neither a directory nor a module (${MODULE_EXTENSIONS.join(', ')})`);
+    }
+    return { prefix, kind: 'app', target: resolved, line };
+  }
+  for (const ext of MODULE_EXTENSIONS) {
+    if (fs.statSync(resolved + ext, { throwIfNoEntry: false })?.isFile()) return { prefix, kind: 'app', target: resolved + ext, line };
+  }
+  return fail(`target not found: ${resolved} (not a directory, nor a module with ${MODULE_EXTENSIONS.join(', ')})`);
+}

@@ -1,0 +1,140 @@
+/**
+ * The `[server]` key table: the ONE place that says which keys exist, their TS property, type,
+ * default, range and doc. Parsing (`server.ts`), the embedded defaults (`load.ts`) and the reference
+ * page (`docs.ts` -> docs/config.md) all read it.
+ */
+import type { ServerConfig } from './types.js';
+import { isBindAddress, isIpOrCidr } from './values.js';
+
+/** The value types a key can have. */
+export type ValueType = 'bool' | 'int' | 'size' | 'seconds' | 'path' | 'list' | 'enum' | 'string';
+
+interface Base {
+  /** INI name, lower-case. */
+  readonly key: string;
+  readonly prop: keyof ServerConfig;
+  /** One sentence for docs/config.md. */
+  readonly doc: string;
+  /** Older INI names accepted for the same key. */
+  readonly aliases?: readonly string[];
+  /** Never echoed in errors or logs. */
+  readonly secret?: boolean;
+}
+
+/** One `[server]` key. Numeric bounds are inclusive and in stored units (bytes, ms). */
+export type KeySpec =
+  | (Base & { readonly type: 'bool'; readonly default: boolean })
+  | (Base & { readonly type: 'int' | 'size' | 'seconds'; readonly default: number; readonly min: number; readonly max: number })
+  | (Base & {
+      readonly type: 'path';
+      readonly default: string | undefined;
+      /** Words kept as they are instead of being resolved as paths (`console`, `off`). */
+      readonly keywords?: readonly string[];
+    })
+  | (Base & { readonly type: 'list'; readonly default: readonly string[]; readonly item: Check })
+  | (Base & { readonly type: 'enum'; readonly default: string; readonly values: readonly string[] })
+  | (Base & {
+      readonly type: 'string';
+      readonly default: string | undefined;
+      /** Words for docs when the default is computed (`name`). */
+      readonly defaultText?: string;
+      readonly minLength?: number;
+      readonly check?: Check;
+    });
+
+/** A validity test with the words an error uses to say what was expected. */
+export interface Check {
+  readonly test: (value: string) => boolean;
+  readonly expect: string;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const SEC = 1000;
+const HOUR = 3600 * SEC;
+const MAX_BYTES = 2 ** 50;
+
+const TABLE = [
+  { key: 'name', prop: 'name', type: 'string', default: 'skitai', defaultText: 'config file base name, or `skitai`',
+    check: { test: (v) => /^[\w.-]+$/.test(v), expect: 'letters, digits, ".", "_" or "-"' },
+    doc: 'Server ident in log lines and in log/var sub-directories.' },
+  { key: 'ip', prop: 'ip', type: 'string', default: '',
+    check: { test: isBindAddress, expect: 'an IP address or host name, or empty for every interface' },
+    doc: 'Bind address. Empty = every interface (Node binds `::` dual stack, or `0.0.0.0` without IPv6).' },
+  { key: 'port', prop: 'port', type: 'int', default: 5000, min: 0, max: 65535,
+    doc: 'TCP port. 0 picks a free port (tests).' },
+  { key: 'processes', prop: 'processes', type: 'int', default: 1, min: 1, max: 1024,
+    doc: 'Worker processes sharing the port under one primary.' },
+  { key: 'threads', prop: 'threads', type: 'int', default: 4, min: 0, max: 1024,
+    doc: "libuv thread pool size per worker (file, zlib, DNS, crypto work); 0 means libuv's minimum, 1." },
+  { key: 'devel', prop: 'devel', type: 'bool', default: false,
+    doc: 'Development mode: error pages show stacks, apps reload when their files change.' },
+  { key: 'ssl', prop: 'ssl', type: 'bool', default: false,
+    doc: 'Serve HTTPS; needs `certfile`.' },
+  { key: 'certfile', prop: 'certfile', type: 'path', default: undefined,
+    doc: 'PEM certificate chain (may also hold the key). Must exist when `ssl = yes`.' },
+  { key: 'keyfile', prop: 'keyfile', type: 'path', default: undefined,
+    doc: 'PEM private key, when not inside `certfile`.' },
+  { key: 'passphrase', prop: 'passphrase', type: 'string', default: undefined, secret: true,
+    doc: 'Pass phrase of the private key.' },
+  { key: 'enable_proxy', prop: 'enableProxy', type: 'bool', default: false, aliases: ['proxy'],
+    doc: 'Act as a forward proxy, CONNECT included. Off by default: an open proxy is abused fast.' },
+  { key: 'static_max_age', prop: 'staticMaxAge', type: 'int', default: 300, min: 0, max: 2 ** 31 - 1,
+    doc: '`Cache-Control: max-age` of static files, in seconds (a plain number, no suffix).' },
+  { key: 'static_cache_file_max', prop: 'staticCacheFileMax', type: 'size', default: 64 * KiB, min: 0, max: GiB,
+    doc: 'Static files up to this size are kept in memory.' },
+  { key: 'static_cache_size', prop: 'staticCacheSize', type: 'size', default: 32 * MiB, min: 0, max: MAX_BYTES,
+    doc: 'Memory for cached static files per worker; 0 turns the cache off.' },
+  { key: 'num_result_cache_max', prop: 'numResultCacheMax', type: 'int', default: 200, min: 0, max: 10_000_000,
+    doc: 'Entries in the result cache of `was` calls (`Result.cache()`); 0 turns it off.' },
+  { key: 'max_body_size', prop: 'maxBodySize', type: 'size', default: 5 * MiB, min: 0, max: MAX_BYTES,
+    doc: 'Largest form, JSON or other non-upload body; larger gets 413.' },
+  { key: 'max_upload_size', prop: 'maxUploadSize', type: 'size', default: 2 * GiB, min: 0, max: MAX_BYTES,
+    doc: 'Largest multipart/form-data upload; files are spooled to disk.' },
+  { key: 'max_header_size', prop: 'maxHeaderSize', type: 'size', default: 16 * KiB, min: KiB, max: MiB,
+    doc: 'Largest request head (request line + headers); larger gets 431.' },
+  { key: 'header_timeout', prop: 'headerTimeout', type: 'seconds', default: 30 * SEC, min: 1, max: HOUR,
+    doc: 'Time a client has to send the request head; must be > 0 and ≤ `request_timeout` when that is on.' },
+  { key: 'request_timeout', prop: 'requestTimeout', type: 'seconds', default: 300 * SEC, min: 0, max: 24 * HOUR,
+    doc: 'Time a client has to send a whole request; 0 = off.' },
+  { key: 'keep_alive', prop: 'keepAlive', type: 'seconds', default: 10 * SEC, min: 1, max: HOUR,
+    doc: 'Keep-alive timeout: how long an idle connection stays open; must be > 0.' },
+  { key: 'max_requests_per_socket', prop: 'maxRequestsPerSocket', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1,
+    doc: 'Requests served on one connection before it is closed; 0 = unlimited.' },
+  { key: 'compress_min_size', prop: 'compressMinSize', type: 'size', default: 1024, min: 0, max: MAX_BYTES,
+    doc: 'Responses smaller than this are not gzip/deflate-compressed; 0 turns compression off.' },
+  { key: 'trusted_proxies', prop: 'trustedProxies', type: 'list', default: [],
+    item: { test: isIpOrCidr, expect: 'IP addresses or CIDR blocks' },
+    doc: 'Peers whose `X-Forwarded-For` is believed, e.g. `127.0.0.1, 10.0.0.0/8`. Empty = nobody.' },
+  { key: 'access_log', prop: 'accessLog', type: 'path', default: 'console', keywords: ['console', 'off'],
+    doc: 'Where request lines go: `console`, `off`, or a file path.' },
+  { key: 'access_log_format', prop: 'accessLogFormat', type: 'enum', default: 'skitai', values: ['skitai', 'json'],
+    doc: "Request line format: Skitai's text line or one JSON object per line." },
+  { key: 'log_path', prop: 'logPath', type: 'path', default: undefined,
+    doc: 'Directory for server logs; unset = console.' },
+  { key: 'var_path', prop: 'varPath', type: 'path', default: undefined,
+    doc: 'Directory for state (pid file, caches, sessions, mail spool).' },
+  { key: 'securekey', prop: 'securekey', type: 'string', default: undefined, secret: true, minLength: 6,
+    doc: 'Key signing session cookies; at least 6 characters.' },
+  { key: 'sessiontimeout', prop: 'sessiontimeout', type: 'seconds', default: 1200 * SEC, min: 0, max: 365 * 24 * HOUR,
+    doc: 'Session lifetime.' },
+  { key: 'admin_password', prop: 'adminPassword', type: 'string', default: undefined, secret: true, minLength: 6,
+    doc: 'Password of the `admin` user; at least 6 characters. Accepted for Skitai compatibility, not used yet.' },
+] as const satisfies readonly KeySpec[];
+
+/** Every `[server]` key, in the order docs/config.md lists them. */
+export const SERVER_KEYS: readonly KeySpec[] = TABLE;
+
+// Compile-time guard: a ServerConfig property without a row fails here, naming the property.
+type Missing = Exclude<keyof ServerConfig, (typeof TABLE)[number]['prop']>;
+const everyPropHasARow: [Missing] extends [never] ? true : Missing = true;
+void everyPropHasARow;
+
+const BY_NAME = new Map<string, KeySpec>();
+for (const spec of SERVER_KEYS) for (const name of [spec.key, ...(spec.aliases ?? [])]) BY_NAME.set(name, spec);
+
+/** The spec for an INI key or one of its aliases. */
+export function findKey(name: string): KeySpec | undefined {
+  return BY_NAME.get(name.toLowerCase());
+}
