@@ -73,7 +73,10 @@ async function runForeground(config: SiteConfig, port: number | undefined, verbo
       }
       stopping = true;
       site.logger.info(`${signal}: stopping gracefully`);
-      site.close().then(() => resolve(0), (err) => {
+      site.close().then(() => {
+        site.logger.info('stopped');
+        resolve(0);
+      }, (err) => {
         site.logger.error('shutdown failed', err);
         resolve(1);
       });

@@ -228,8 +228,8 @@ export class Engine {
 
   #fail(ex: RequestExchange, err: unknown): void {
     if (isSkitaiError(err) && err.status < 500) {
-      const close = err.code === 'SKT_BODY_TOO_LARGE' || err.code === 'SKT_BODY_ABORTED';
-      sendError(ex, err.status, { detail: err.message, close });
+      // An unread body would be parsed as the next request: drop the connection instead.
+      sendError(ex, err.status, { detail: err.message, close: !ex.req.complete });
       return;
     }
     this.#opts.logger.error(`${ex.method} ${ex.req.url} failed`, err);

@@ -4,8 +4,8 @@ import type { WasResponse } from './response.js';
 
 /**
  * The web application service: the context every handler receives first. Request-scoped parts
- * (`request`, `response`) sit beside the server-wide services that later layers attach
- * (clusters, databases, mail) through {@link Was.register}.
+ * (`request`, `response`, `g`) sit beside the server-wide services (clusters, databases, mail)
+ * that later layers add.
  */
 export class Was<TApp = unknown> {
   /** Per-request scratch space shared by hooks and the handler. */

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { rawRequest } from '../support/raw.js';
+import { startSite, type TestSite } from '../support/site.js';
+
+const WEBAPP = `
+import { App } from 'skitai';
+export const app = new App();
+app.route('/hello', () => 'Hello World');
+app.route('/remote', (was) => ({ remote: was.request.remote }));
+app.route('/slow', async () => { await new Promise((r) => setTimeout(r, 400)); return 'finally'; });
+`;
+
+let s: TestSite;
+
+before(async () => {
+  s = await startSite(
+    `[server]
+header_timeout = 1
+request_timeout = 5
+keep_alive = 2
+max_header_size = 4k
+access_log = access.log
+
+[routes:line]
+/ = ./webapp
+`,
+    { 'webapp.ts': WEBAPP },
+  );
+});
+after(() => s.close());
+
+describe('HTTP engine', () => {
+  test('keep-alive: several requests on one connection', async () => {
+    const r = await rawRequest(
+      s.port,
+      'GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    assert.equal(r.text.match(/HTTP\/1\.1 200 OK/g)?.length, 3);
+    assert.match(r.text, /pong/);
+    assert.equal(r.closed, true);
+  });
+
+  test('malformed request lines and headers get 400 and the connection is closed', async () => {
+    for (const payload of ['GARBAGE\r\n\r\n', 'GET /hello HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 'GET /hello HTTP/9.9\r\nHost: x\r\n\r\n']) {
+      const r = await rawRequest(s.port, payload);
+      assert.equal(r.status, 400, JSON.stringify(payload));
+      assert.equal(r.closed, true);
+    }
+  });
+
+  test('HTTP/1.1 without Host is a 400', async () => {
+    const r = await rawRequest(s.port, 'GET /hello HTTP/1.1\r\n\r\n');
+    assert.equal(r.status, 400);
+  });
+
+  test('oversized headers get 431', async () => {
+    const r = await rawRequest(s.port, `GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`);
+    assert.equal(r.status, 431);
+    assert.equal(r.closed, true);
+  });
+
+  test('a client that never finishes its headers gets 408 and is disconnected', async () => {
+    const started = Date.now();
+    const r = await rawRequest(s.port, 'GET /hello HTTP/1.1\r\nHost: x\r\n', 4000);
+    assert.equal(r.status, 408);
+    assert.equal(r.closed, true);
+    assert.ok(Date.now() - started < 3500, 'cut near header_timeout, not later');
+  });
+
+  test('an idle keep-alive connection is closed after keep_alive seconds', async () => {
+    const socket = net.connect(s.port, '127.0.0.1');
+    socket.write('GET /ping HTTP/1.1\r\nHost: x\r\n\r\n');
+    const started = Date.now();
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()).on('data', () => undefined));
+    const waited = Date.now() - started;
+    assert.ok(waited >= 1500 && waited < 4500, `closed after ${waited} ms`);
+  });
+
+  test('OPTIONS * and absolute-form targets', async () => {
+    const o = await rawRequest(s.port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    assert.equal(o.status, 200);
+    assert.match(o.headers.allow!, /GET/);
+    const a = await rawRequest(s.port, `GET http://127.0.0.1:${s.port}/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(a.status, 200);
+    assert.match(a.body, /Hello World/);
+  });
+
+  test('X-Forwarded-For is ignored when no proxy is trusted', async () => {
+    const r = await (await fetch(s.base + '/remote', { headers: { 'x-forwarded-for': '203.0.113.9' } })).json();
+    assert.equal(r.remote, '127.0.0.1');
+  });
+
+  test('the access log has one Skitai-format line per request', async () => {
+    await fetch(s.base + '/hello?x=1');
+    const log = path.join(s.dir, 'access.log');
+    let line: string | undefined;
+    for (let i = 0; i < 20 && !line; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      line = fs.readFileSync(log, 'utf8').split('\n').find((l) => l.includes('/hello?x=1'));
+    }
+    assert.match(line!, /^\d{4}\.\d\d\.\d\d \d\d:\d\d:\d\d \[info\] 127\.0\.0\.1:\d+ GET \/hello\?x=1 HTTP\/1\.1 200 \d+ [\d.]+ms$/);
+  });
+});
+
+describe('graceful close', () => {
+  test('an in-flight request finishes; new connections are refused', async () => {
+    const t = await startSite('[routes:line]\n/ = ./webapp\n', { 'webapp.ts': WEBAPP });
+    const slow = fetch(t.base + '/slow').then((r) => r.text());
+    await new Promise((r) => setTimeout(r, 100));
+    const closing = t.close();
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(fetch(t.base + '/hello'));
+    assert.equal(await slow, 'finally');
+    await closing;
+  });
+});
+
+describe('X-Forwarded-For chain', () => {
+  test('only the hops added by trusted proxies are skipped', async () => {
+    const t = await startSite('[server]\ntrusted_proxies = 127.0.0.1, 10.0.0.0/8\n[routes:line]\n/ = ./webapp\n', { 'webapp.ts': WEBAPP });
+    try {
+      const remote = async (xff: string): Promise<string> =>
+        ((await (await fetch(t.base + '/remote', { headers: { 'x-forwarded-for': xff } })).json()) as { remote: string }).remote;
+      assert.equal(await remote('198.51.100.1, 10.1.2.3'), '198.51.100.1');
+      assert.equal(await remote('1.1.1.1, 198.51.100.1, 10.1.2.3'), '198.51.100.1', 'a forged left-most hop is not believed');
+      assert.equal(await remote('not-an-ip'), '127.0.0.1');
+    } finally {
+      await t.close();
+    }
+  });
+});
