@@ -90,7 +90,7 @@ describe('HTTP engine', () => {
   });
 
   test('X-Forwarded-For is ignored when no proxy is trusted', async () => {
-    const r = await (await fetch(s.base + '/remote', { headers: { 'x-forwarded-for': '203.0.113.9' } })).json();
+    const r = (await (await fetch(s.base + '/remote', { headers: { 'x-forwarded-for': '203.0.113.9' } })).json()) as { remote: string };
     assert.equal(r.remote, '127.0.0.1');
   });
 
