@@ -15,6 +15,7 @@ export const ERRORS = {
   SKT_APP_RULE: { status: 500, text: 'a route rule is malformed' },
   SKT_APP_HOOK: { status: 500, text: 'an app lifecycle hook threw' },
   SKT_APP_RETURN: { status: 500, text: 'a handler returned a value Skitai cannot send' },
+  SKT_HTTP_ABORT: { status: 400, text: 'a handler answered with an HTTP error status (abort())' },
   // http engine
   SKT_ROUTE_NOT_FOUND: { status: 404, text: 'no route matches the request' },
   SKT_METHOD_NOT_ALLOWED: { status: 405, text: 'the route does not accept this method' },
@@ -26,7 +27,16 @@ export const ERRORS = {
   SKT_BAD_REQUEST: { status: 400, text: 'the request is malformed' },
   SKT_PATH_FORBIDDEN: { status: 400, text: 'the request path is not allowed (traversal, NUL byte, bad encoding)' },
   SKT_RANGE_NOT_SATISFIABLE: { status: 416, text: 'the requested byte range is outside the file' },
+  SKT_PRECONDITION_FAILED: { status: 412, text: 'If-Match or If-Unmodified-Since does not hold for the current file' },
+  SKT_STATIC_FORBIDDEN: { status: 403, text: 'the file exists but the server is not allowed to read it' },
   SKT_INTERNAL: { status: 500, text: 'a handler failed; the log has the stack' },
+  // rpc codecs
+  SKT_RPC_PARSE: { status: 400, text: 'an RPC document is not well-formed XML or JSON' },
+  SKT_RPC_INVALID: { status: 400, text: 'an RPC document is well-formed but not a valid call or response' },
+  SKT_RPC_LIMIT: { status: 413, text: 'an RPC document exceeds a size or nesting limit' },
+  SKT_RPC_ENCODE: { status: 500, text: 'a value cannot be encoded as XML-RPC or JSON-RPC' },
+  SKT_RPC_RESPONSE: { status: 502, text: 'an upstream RPC response is malformed' },
+  SKT_RPC_FAULT: { status: 500, text: 'an RPC method answered with a fault' },
   // server
   SKT_SERVER_LISTEN: { status: 500, text: 'the server cannot listen on the configured address' },
   SKT_CLI_USAGE: { status: 500, text: 'the skitaid command line is wrong' },

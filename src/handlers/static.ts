@@ -1,0 +1,286 @@
+import { constants as fsc, promises as fsp, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { ERRORS } from '../errors.js';
+import { isCompressible, negotiate, type Coding } from '../http/compress.js';
+import { sendError } from '../http/errorpage.js';
+import type { Exchange, Handler } from '../http/handler.js';
+import { respond } from '../http/respond.js';
+import { evaluatePreconditions, httpDate, ifRangeAllows, makeEtag } from './static/conditional.js';
+import { FileCache, type CachedFile } from './static/filecache.js';
+import { contentType } from './static/mime.js';
+import { parseRange, type RangeRequest } from './static/range.js';
+import { decodePath, resolveUnder } from './static/safepath.js';
+import { StatCache, errorKind, type Lookup } from './static/statcache.js';
+
+/** Options of a {@link StaticHandler}; `[server] static_*` in the config. */
+export interface StaticOptions {
+  /** `Cache-Control: max-age`, in seconds. */
+  maxAge: number;
+  /** Files up to this many bytes are kept in memory (and compressed once). Default 64 KiB. */
+  cacheFileMax?: number;
+  /** Memory for cached files, compressed variants included. Default 32 MiB; 0 turns caching off. */
+  cacheSize?: number;
+  /** Told about unexpected file-system errors (answered with 500), e.g. the server log. */
+  onError?: (message: string, err: unknown) => void;
+}
+
+type FileLookup = Extract<Lookup, { kind: 'file' }>;
+
+/** Where the bytes of a response come from: a cached copy, or an open file to stream. */
+type Source =
+  | { readonly kind: 'memory'; readonly real: string; readonly entry: CachedFile }
+  | { readonly kind: 'disk'; readonly handle: FileHandle; readonly stat: Stats };
+
+const INDEX_FILES = ['index.html', 'index.htm'];
+const FULL: RangeRequest = { kind: 'full' };
+// O_NONBLOCK: if a FIFO replaced the file after it was stat'ed, open() must not hang a libuv thread.
+const OPEN_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
+
+/**
+ * Serves files under a directory the way nginx does: GET and HEAD only, safe path decoding,
+ * directory redirects and index files, validators and conditional requests, single byte ranges,
+ * and compression of small text files from an in-memory cache. A path that names no file is
+ * declined so that an app mounted on the same prefix can answer it.
+ *
+ * Decisions: hidden files (`.name`) are served, as nginx does — keep secrets out of the web root.
+ * A symlink whose target lies outside the root is declined like a missing file (404 from the
+ * engine), so nothing tells whether the target exists. Files larger than the memory-cache limit
+ * are streamed uncompressed, so they keep Content-Length and byte ranges.
+ */
+export class StaticHandler implements Handler {
+  readonly name: string;
+  /** Absolute path of the web root. */
+  readonly root: string;
+  readonly #cacheControl: string;
+  /** Largest file kept in memory; -1 when the cache is off. */
+  readonly #memoryMax: number;
+  readonly #stats: StatCache;
+  readonly #files: FileCache;
+  readonly #loading = new Map<string, Promise<CachedFile | undefined>>();
+  readonly #onError: ((message: string, err: unknown) => void) | undefined;
+
+  constructor(root: string, options: StaticOptions) {
+    this.root = resolve(root);
+    this.name = `static:${this.root}`;
+    // No `public`: it only widens caching to responses of requests carrying Authorization.
+    this.#cacheControl = `max-age=${Math.max(0, Math.floor(options.maxAge))}`;
+    const cacheSize = options.cacheSize ?? 32 * 1024 * 1024;
+    this.#memoryMax = cacheSize > 0 ? Math.min(options.cacheFileMax ?? 64 * 1024, cacheSize) : -1;
+    this.#stats = new StatCache(this.root);
+    this.#files = new FileCache(cacheSize);
+    this.#onError = options.onError;
+  }
+
+  /** Take GET and HEAD of an existing file (or directory redirect); decline everything else. */
+  handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
+    if (ex.method !== 'GET' && ex.method !== 'HEAD') return false;
+    return this.#handle(ex, prefix, rest);
+  }
+
+  /** Drop the caches. */
+  async close(): Promise<void> {
+    this.#stats.clear();
+    this.#files.clear();
+  }
+
+  async #handle(ex: Exchange, prefix: string, rest: string): Promise<boolean> {
+    const decoded = decodePath(rest);
+    const abs = decoded.ok ? resolveUnder(this.root, decoded.path) : undefined;
+    if (!decoded.ok || abs === undefined) {
+      sendError(ex, ERRORS.SKT_PATH_FORBIDDEN.status, { detail: decoded.ok ? ERRORS.SKT_PATH_FORBIDDEN.text : decoded.reason });
+      return true;
+    }
+    try {
+      let path = abs;
+      let found = await this.#stats.lookup(abs);
+      if (found.kind === 'dir') {
+        if (!decoded.slash) {
+          this.#redirect(ex, prefix, rest);
+          return true;
+        }
+        [path, found] = await this.#index(abs);
+      } else if (found.kind === 'file' && decoded.slash) {
+        // `/style.css/` names a directory that does not exist (nginx: 404).
+        return false;
+      }
+      if (found.kind === 'denied') {
+        sendError(ex, ERRORS.SKT_STATIC_FORBIDDEN.status, { detail: ERRORS.SKT_STATIC_FORBIDDEN.text });
+        return true;
+      }
+      if (found.kind !== 'file') return false;
+      const source = await this.#open(path, found);
+      if (!source) return false;
+      // Typed by the name asked for, as nginx does, not by where a symlink leads.
+      this.#send(ex, source, contentType(path));
+      return true;
+    } catch (err) {
+      return this.#fail(ex, err);
+    }
+  }
+
+  /** `index.html`, then `index.htm`, in a directory. */
+  async #index(dir: string): Promise<[string, Lookup]> {
+    for (const name of INDEX_FILES) {
+      const path = join(dir, name);
+      const found = await this.#stats.lookup(path);
+      if (found.kind === 'file' || found.kind === 'denied') return [path, found];
+    }
+    return [dir, { kind: 'missing' }];
+  }
+
+  #redirect(ex: Exchange, prefix: string, rest: string): void {
+    // Collapse leading slashes: `//host/` in Location would send the client to another site.
+    const location = `${prefix}${rest}/`.replace(/^\/{2,}/, '/') + (ex.query ? `?${ex.query}` : '');
+    respond(ex, 301, { location, 'cache-control': this.#cacheControl }, null);
+  }
+
+  /** The cached copy of a small file (read now when missing or stale), or an open handle to stream. */
+  async #open(path: string, file: FileLookup): Promise<Source | undefined> {
+    if (file.stat.size <= this.#memoryMax) {
+      const entry = this.#files.get(file.real, file.stat) ?? (await this.#read(path, file.real));
+      if (entry) return { kind: 'memory', real: file.real, entry };
+    }
+    let handle: FileHandle;
+    try {
+      handle = await fsp.open(file.real, OPEN_FLAGS);
+    } catch (err) {
+      if (errorKind(err) === 'absent') return undefined; // removed since it was stat'ed
+      throw err;
+    }
+    try {
+      // Headers must describe the bytes this handle will read, not what the stat cache remembers.
+      const stat = await handle.stat();
+      if (stat.isFile()) return { kind: 'disk', handle, stat };
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    await handle.close();
+    return undefined;
+  }
+
+  /** Read a small file into the cache; concurrent misses for one file share one read. */
+  #read(path: string, real: string): Promise<CachedFile | undefined> {
+    let pending = this.#loading.get(real);
+    if (!pending) {
+      pending = this.#readOnce(path, real).finally(() => this.#loading.delete(real));
+      this.#loading.set(real, pending);
+    }
+    return pending;
+  }
+
+  async #readOnce(path: string, real: string): Promise<CachedFile | undefined> {
+    let handle: FileHandle;
+    try {
+      handle = await fsp.open(real, OPEN_FLAGS);
+    } catch (err) {
+      if (errorKind(err) === 'absent') return undefined;
+      throw err;
+    }
+    try {
+      const stat = await handle.stat();
+      // Grown past the limit (or no longer a file): the caller streams it instead.
+      if (!stat.isFile() || stat.size > this.#memoryMax) return undefined;
+      const data = await handle.readFile();
+      // The fresh stat replaces the one that sent us here, or the next request would re-read.
+      this.#stats.remember(path, { kind: 'file', real, stat });
+      return this.#files.put(real, data, stat);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  #send(ex: Exchange, source: Source, type: string): void {
+    const memory = source.kind === 'memory';
+    const size = memory ? source.entry.size : source.stat.size;
+    const mtimeMs = memory ? source.entry.mtimeMs : source.stat.mtimeMs;
+    const length = memory ? source.entry.data.length : source.stat.size;
+    const identity = { etag: makeEtag(size, mtimeMs), mtimeMs };
+    const headers = ex.req.headers;
+
+    // Byte ranges are defined for GET only (RFC 9110 §14.2); HEAD describes the whole file.
+    let range = FULL;
+    if (ex.method === 'GET' && headers.range !== undefined && ifRangeAllows(single(headers['if-range']), identity)) {
+      range = parseRange(headers.range, length);
+    }
+    const compressible = isCompressible(type);
+    let coding: Coding | undefined;
+    if (memory && range.kind === 'full' && compressible && ex.compressMin > 0 && length >= ex.compressMin) {
+      coding = negotiate(headers['accept-encoding']);
+    }
+    const selected = coding ? { etag: makeEtag(size, mtimeMs, coding), mtimeMs } : identity;
+
+    // The same cache headers on every outcome: 200, 206, 304, HEAD, compressed or not.
+    const out: OutgoingHttpHeaders = {
+      'cache-control': this.#cacheControl,
+      etag: selected.etag,
+      'last-modified': httpDate(mtimeMs),
+      'accept-ranges': 'bytes',
+    };
+    // Whether or not this response is compressed, another client's may be: caches must key on it.
+    if (compressible) out.vary = 'Accept-Encoding';
+
+    const precondition = evaluatePreconditions(headers, selected);
+    if (precondition !== 'proceed' || range.kind === 'unsatisfiable') {
+      if (source.kind === 'disk') void source.handle.close().catch(() => undefined);
+      if (precondition === 'not-modified') respond(ex, 304, out, null);
+      else if (precondition === 'failed') {
+        sendError(ex, ERRORS.SKT_PRECONDITION_FAILED.status, { detail: ERRORS.SKT_PRECONDITION_FAILED.text });
+      } else {
+        sendError(ex, ERRORS.SKT_RANGE_NOT_SATISFIABLE.status, {
+          detail: ERRORS.SKT_RANGE_NOT_SATISFIABLE.text,
+          headers: { 'content-range': `bytes */${length}`, 'accept-ranges': 'bytes' },
+        });
+      }
+      return;
+    }
+    out['content-type'] = type;
+
+    if (range.kind === 'partial') {
+      const { start, end } = range;
+      out['content-range'] = `bytes ${start}-${end}/${length}`;
+      // respond() leaves a preset length alone for streams and never compresses them then.
+      out['content-length'] = end - start + 1;
+      const body = memory
+        // A stream rather than a Buffer, so respond() cannot compress a byte range.
+        ? Readable.from([source.entry.data.subarray(start, end + 1)], { objectMode: false })
+        : source.handle.createReadStream({ start, end });
+      respond(ex, 206, out, body);
+      return;
+    }
+    if (memory) {
+      let body = source.entry.data;
+      if (coding) {
+        body = this.#files.variant(source.real, source.entry, coding);
+        out['content-encoding'] = coding;
+      }
+      // A Buffer: respond() sets Content-Length and omits the body for HEAD.
+      respond(ex, 200, out, body);
+      return;
+    }
+    out['content-length'] = length;
+    // For HEAD respond() destroys the stream unread, which closes the handle.
+    respond(ex, 200, out, source.handle.createReadStream());
+  }
+
+  /** Map a file-system failure to a response; resolves false when the file just vanished. */
+  #fail(ex: Exchange, err: unknown): boolean {
+    const kind = errorKind(err);
+    if (kind === 'absent' && !ex.res.headersSent) return false;
+    if (kind === 'denied') {
+      sendError(ex, ERRORS.SKT_STATIC_FORBIDDEN.status, { detail: ERRORS.SKT_STATIC_FORBIDDEN.text });
+      return true;
+    }
+    this.#onError?.(`${this.name}: ${ex.method} ${ex.path} failed`, err);
+    sendError(ex, ERRORS.SKT_INTERNAL.status, { error: err });
+    return true;
+  }
+}
+
+// Node joins most duplicate headers but leaves unknown ones as arrays; a repeated If-Range is invalid.
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? (value.length === 1 ? value[0] : '') : value;
+}

@@ -1,0 +1,110 @@
+import type { Stats } from 'node:fs';
+import { compressSync, type Coding } from '../../http/compress.js';
+
+/** A small file held in memory, with the compressed variants computed so far. */
+export interface CachedFile {
+  readonly data: Buffer;
+  /** What identifies this version of the file on disk (from the fstat of the handle it was read through). */
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+  readonly variants: Partial<Record<Coding, Buffer>>;
+}
+
+/** True when `stat` describes the same version of the file as `entry`. */
+export function sameVersion(entry: CachedFile, stat: Stats): boolean {
+  return entry.mtimeMs === stat.mtimeMs && entry.size === stat.size && entry.ino === stat.ino;
+}
+
+/**
+ * In-memory copies of small static files, keyed by real path, evicted least-recently-used when
+ * their bytes (identity plus every compressed variant) exceed `maxBytes`. Freshness is the
+ * caller's job: it passes the stat it trusts, and a mismatching entry is dropped.
+ */
+export class FileCache {
+  readonly #maxBytes: number;
+  readonly #entries = new Map<string, CachedFile>();
+  #bytes = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Bytes held right now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Entries held right now. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The entry for `real` if it is the version `stat` describes; a stale entry is dropped. */
+  get(real: string, stat: Stats): CachedFile | undefined {
+    const entry = this.#entries.get(real);
+    if (!entry) return undefined;
+    if (!sameVersion(entry, stat)) {
+      this.#drop(real, entry);
+      return undefined;
+    }
+    // Re-insert to mark it most recently used.
+    this.#entries.delete(real);
+    this.#entries.set(real, entry);
+    return entry;
+  }
+
+  /** Keep `data` as the current version of `real`. Returns the entry (held or not, when too big). */
+  put(real: string, data: Buffer, stat: Stats): CachedFile {
+    const old = this.#entries.get(real);
+    if (old) this.#drop(real, old);
+    const entry: CachedFile = { data, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, variants: {} };
+    if (data.length <= this.#maxBytes) {
+      this.#entries.set(real, entry);
+      this.#bytes += data.length;
+      this.#evict();
+    }
+    return entry;
+  }
+
+  /**
+   * The entry's body in `coding`, compressed once at storage quality and then kept with the entry.
+   * Compressing synchronously is acceptable because only small files are cached and each variant
+   * is made once per version of the file.
+   */
+  variant(real: string, entry: CachedFile, coding: Coding): Buffer {
+    const held = entry.variants[coding];
+    if (held) return held;
+    const packed = compressSync(coding, entry.data, true);
+    entry.variants[coding] = packed;
+    if (this.#entries.get(real) === entry) {
+      this.#bytes += packed.length;
+      this.#evict();
+    }
+    return packed;
+  }
+
+  /** Drop everything. */
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  #drop(real: string, entry: CachedFile): void {
+    this.#entries.delete(real);
+    this.#bytes -= footprint(entry);
+  }
+
+  #evict(): void {
+    for (const [real, entry] of this.#entries) {
+      if (this.#bytes <= this.#maxBytes) return;
+      this.#drop(real, entry);
+    }
+  }
+}
+
+function footprint(entry: CachedFile): number {
+  let bytes = entry.data.length;
+  for (const packed of Object.values(entry.variants)) bytes += packed.length;
+  return bytes;
+}

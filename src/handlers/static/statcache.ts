@@ -1,0 +1,102 @@
+import { promises as fsp, type Stats } from 'node:fs';
+import { isInside } from './safepath.js';
+
+/** What a path under the web root turned out to be. */
+export type Lookup =
+  | { readonly kind: 'file'; readonly real: string; readonly stat: Stats }
+  | { readonly kind: 'dir'; readonly real: string }
+  /** Absent, not a regular file (FIFO, socket, device), or a symlink that leads out of the root. */
+  | { readonly kind: 'missing' }
+  /** The file system refused to tell (EACCES, EPERM). */
+  | { readonly kind: 'denied'; readonly error: NodeJS.ErrnoException };
+
+const MISSING: Lookup = { kind: 'missing' };
+
+// Errors that mean "no such file here", whatever the precise reason.
+const ABSENT = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG']);
+const REFUSED = new Set(['EACCES', 'EPERM']);
+
+/**
+ * What a file-system error means to a client: the file is `absent` (404), reading it is `denied`
+ * (403), or something else went wrong (500).
+ */
+export function errorKind(err: unknown): 'absent' | 'denied' | 'other' {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+  if (ABSENT.has(code)) return 'absent';
+  if (REFUSED.has(code)) return 'denied';
+  return 'other';
+}
+
+interface Slot {
+  at: number;
+  value: Lookup;
+}
+
+/**
+ * Resolves request paths to files with `realpath` + `stat`, and remembers each answer for `ttlMs`
+ * (1 s by default) in a bounded map. Negative answers are kept too: when an app shares the static
+ * mount, every app request is first a static miss, and without this each would cost two syscalls.
+ * A changed or new file is therefore seen within `ttlMs`.
+ */
+export class StatCache {
+  readonly #root: string;
+  readonly #ttlMs: number;
+  readonly #max: number;
+  readonly #slots = new Map<string, Slot>();
+  #realRoot: string | undefined;
+
+  constructor(root: string, options: { ttlMs?: number; maxEntries?: number } = {}) {
+    this.#root = root;
+    this.#ttlMs = options.ttlMs ?? 1000;
+    this.#max = options.maxEntries ?? 4096;
+  }
+
+  /** Look `abs` (an absolute path already checked to lie under the root) up, from memory when fresh. */
+  async lookup(abs: string): Promise<Lookup> {
+    const slot = this.#slots.get(abs);
+    const now = Date.now();
+    if (slot && now - slot.at < this.#ttlMs) return slot.value;
+    const value = await this.#probe(abs);
+    this.remember(abs, value, now);
+    return value;
+  }
+
+  /** Record a fresher answer (after a file was re-read), so it is not re-read again within the TTL. */
+  remember(abs: string, value: Lookup, at = Date.now()): void {
+    this.#slots.delete(abs);
+    this.#slots.set(abs, { at, value });
+    // Map order is insertion order: the first key is the oldest answer.
+    if (this.#slots.size > this.#max) this.#slots.delete(this.#slots.keys().next().value!);
+  }
+
+  /** Forget every answer. */
+  clear(): void {
+    this.#slots.clear();
+  }
+
+  async #probe(abs: string): Promise<Lookup> {
+    try {
+      const realRoot = await this.#resolveRoot();
+      const real = await fsp.realpath(abs);
+      // A symlink inside the root that leads out of it is treated as absent: a 404 says nothing
+      // about whether the target exists, which a 403 would.
+      if (!isInside(realRoot, real)) return MISSING;
+      const stat = await fsp.stat(real);
+      if (stat.isFile()) return { kind: 'file', real, stat };
+      if (stat.isDirectory()) return { kind: 'dir', real };
+      // Opening a FIFO would block a libuv thread until a writer appears; devices and sockets are no content.
+      return MISSING;
+    } catch (err) {
+      const kind = errorKind(err);
+      if (kind === 'absent') return MISSING;
+      if (kind === 'denied') return { kind: 'denied', error: err as NodeJS.ErrnoException };
+      throw err;
+    }
+  }
+
+  // Resolved lazily and only kept once it succeeds, so a root created after start-up still works.
+  async #resolveRoot(): Promise<string> {
+    if (this.#realRoot === undefined) this.#realRoot = await fsp.realpath(this.#root);
+    return this.#realRoot;
+  }
+}
