@@ -47,7 +47,12 @@ export class Site {
     const s = this.config.server;
     switch (kind) {
       case 'static':
-        return new StaticHandler(target, { maxAge: s.staticMaxAge, cacheFileMax: s.staticCacheFileMax, cacheSize: s.staticCacheSize });
+        return new StaticHandler(target, {
+          maxAge: s.staticMaxAge,
+          cacheFileMax: s.staticCacheFileMax,
+          cacheSize: s.staticCacheSize,
+          onError: (message, err) => this.logger.error(message, err),
+        });
       case 'app':
         return new AppHandler(target, {
           devel: s.devel,

@@ -85,7 +85,8 @@ export function respond(ex: Exchange, status: number, headers: OutgoingHttpHeade
 
 function sendWhole(ex: Exchange, body: string | Uint8Array, length: number): void {
   const res = ex.res;
-  if (ex.compressMin > 0 && length >= ex.compressMin && !res.hasHeader('content-encoding')) {
+  // A byte range of a representation must not be re-encoded (RFC 9110 §14.4).
+  if (ex.compressMin > 0 && length >= ex.compressMin && !res.hasHeader('content-encoding') && !res.hasHeader('content-range')) {
     const type = res.getHeader('content-type') as string | undefined;
     if (isCompressible(type)) {
       res.setHeader('vary', varyAcceptEncoding(res.getHeader('vary')));
