@@ -29,7 +29,7 @@ export const ERRORS = {
   SKT_RANGE_NOT_SATISFIABLE: { status: 416, text: 'the requested byte range is outside the file' },
   SKT_PRECONDITION_FAILED: { status: 412, text: 'If-Match or If-Unmodified-Since does not hold for the current file' },
   SKT_STATIC_FORBIDDEN: { status: 403, text: 'the file exists but the server is not allowed to read it' },
-  SKT_INTERNAL: { status: 500, text: 'a handler failed; the log has the stack' },
+  SKT_HANDLER_FAILED: { status: 500, text: 'a handler failed; the log has the stack' },
   // rpc codecs
   SKT_RPC_PARSE: { status: 400, text: 'an RPC document is not well-formed XML or JSON' },
   SKT_RPC_INVALID: { status: 400, text: 'an RPC document is well-formed but not a valid call or response' },

@@ -275,7 +275,7 @@ export class StaticHandler implements Handler {
       return true;
     }
     this.#onError?.(`${this.name}: ${ex.method} ${ex.path} failed`, err);
-    sendError(ex, ERRORS.SKT_INTERNAL.status, { error: err });
+    sendError(ex, ERRORS.SKT_HANDLER_FAILED.status, { error: err });
     return true;
   }
 }
