@@ -4,6 +4,8 @@ import type { SiteConfig } from './config/types.js';
 import { SkitaiError } from './errors.js';
 import { AppHandler } from './handlers/app.js';
 import { PingHandler } from './handlers/ping.js';
+import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
+import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
 import type { Handler } from './http/handler.js';
 import { RouteTable } from './http/routes.js';
@@ -54,11 +56,14 @@ export class Site {
           onError: (message, err) => this.logger.error(message, err),
         });
       case 'app':
+        const rpc = { maxBody: s.maxBodySize, devel: s.devel, logger: this.logger };
         return new AppHandler(target, {
           devel: s.devel,
           logger: this.logger,
           limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
-        });
+        })
+          .addEndpoint(new XmlRpcEndpoint(rpc))
+          .addEndpoint(new JsonRpcEndpoint(rpc));
       case 'cluster':
         throw new SkitaiError('SKT_CONFIG_ROUTE', `line ${line}: reverse proxy to @${target} is not available yet`);
     }

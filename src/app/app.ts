@@ -16,6 +16,8 @@ export interface RouteOptions {
   params?: readonly string[];
   /** `false` hides the route from RPC; `'only'` serves it to RPC calls only. Default true. */
   rpc?: boolean | 'only';
+  /** Help text for `system.methodHelp`. */
+  doc?: string;
 }
 
 /** A registered route. */
@@ -25,6 +27,7 @@ export interface Route {
   readonly methods: ReadonlySet<string> | undefined;
   readonly params: readonly string[];
   readonly rpc: boolean | 'only';
+  readonly doc: string;
 }
 
 /** The outcome of matching a path against an app. */
@@ -69,7 +72,7 @@ export class App {
       if (methods.has('GET')) methods.add('HEAD');
     }
     const params = options.params ?? compiled.names;
-    const route: Route = { rule: compiled, handler, methods, params, rpc: options.rpc ?? true };
+    const route: Route = { rule: compiled, handler, methods, params, rpc: options.rpc ?? true, doc: options.doc ?? '' };
     if (compiled.isStatic) {
       const list = this.#static.get(rule) ?? [];
       list.push(route);

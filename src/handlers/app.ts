@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { App, type Args, type Route } from '../app/app.js';
+import { invokeRoute } from '../app/invoke.js';
 import { fileStamp, loadAppModule } from '../app/loader.js';
 import { SkitaiError } from '../errors.js';
 import { cleanupFiles, queryArgs, readBody, type BodyLimits, type UploadedFile } from '../http/body.js';
@@ -22,8 +23,8 @@ export interface AppHandlerOptions {
 
 /** An extra role that can claim a request for an app before its web routes (RPC endpoints). */
 export interface AppEndpoint {
-  /** True when the request is for this endpoint (cheap: looks at method and headers only). */
-  accepts(ex: Exchange, rest: string): boolean;
+  /** True when the request is for this endpoint (cheap: method, headers and the route table only). */
+  accepts(ex: Exchange, app: App, rest: string): boolean;
   serve(ex: Exchange, app: App, prefix: string, was: Was<App>): Promise<void>;
 }
 
@@ -80,7 +81,7 @@ export class AppHandler implements Handler {
   #handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     const app = this.app;
     for (const endpoint of this.#endpoints) {
-      if (endpoint.accepts(ex, rest)) return endpoint.serve(ex, app, prefix, this.#was(ex, app, prefix)).then(() => true);
+      if (endpoint.accepts(ex, app, rest)) return endpoint.serve(ex, app, prefix, this.#was(ex, app, prefix)).then(() => true);
     }
     const m = app.match(rest, ex.method);
     switch (m.kind) {
@@ -137,30 +138,10 @@ export class AppHandler implements Handler {
         was.request.body = body.raw;
         args = { ...args, ...body.args };
       }
-      args = { ...args, ...params };
-      let result: unknown;
-      for (const hook of app.hooks.before) {
-        result = await hook(was);
-        if (result !== undefined) break;
-      }
-      if (result === undefined) result = await route.handler(was, args);
-      for (const hook of app.hooks.after) {
-        const replaced = await hook(was, result);
-        if (replaced !== undefined) result = replaced;
-      }
+      const result = await invokeRoute(app, route, was, { ...args, ...params }, (err) =>
+        this.options.logger.error(`a teardown hook of ${this.name} threw`, err),
+      );
       finish(ex, was, result);
-    } catch (err) {
-      let handled: unknown;
-      for (const hook of app.hooks.teardown) {
-        try {
-          const r = await hook(was, err);
-          if (r !== undefined && handled === undefined) handled = r;
-        } catch (hookErr) {
-          this.options.logger.error(`teardown hook of ${this.name} threw`, hookErr);
-        }
-      }
-      if (handled === undefined) throw err;
-      finish(ex, was, handled);
     } finally {
       if (files.length > 0) {
         // Streamed results may still read the files: remove them once the response is gone.

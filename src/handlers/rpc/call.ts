@@ -1,0 +1,47 @@
+import { Readable } from 'node:stream';
+import type { App } from '../../app/app.js';
+import { invokeRoute } from '../../app/invoke.js';
+import { isSkitaiError } from '../../errors.js';
+import type { Exchange } from '../../http/handler.js';
+import type { Logger } from '../../log/logger.js';
+import { RpcFault, RpcFaultCode, faultFor, type FaultInfo } from '../../rpc/fault.js';
+import type { Was } from '../../was/was.js';
+import { bindParams, resolveMethod } from './methods.js';
+
+/** What both RPC endpoints need from the server. */
+export interface RpcOptions {
+  /** Largest request body, bytes (`[server] max_body_size`). */
+  maxBody: number;
+  devel: boolean;
+  logger: Logger;
+}
+
+/** Call the app function that answers `method`, with RPC params bound to its arguments. */
+export async function callMethod(app: App, prefix: string, was: Was<App>, method: string, params: unknown, logger: Logger): Promise<unknown> {
+  const { route, params: pathParams } = resolveMethod(app, prefix, method);
+  const args = bindParams(method, route, pathParams, params);
+  const result = await invokeRoute(app, route, was, args, (err) => logger.error(`a teardown hook threw during ${method}`, err));
+  if (result instanceof Response || result instanceof Readable || isAsyncIterable(result)) {
+    throw new RpcFault(RpcFaultCode.INTERNAL_ERROR, `${method} returned a stream or Response, which RPC cannot carry`);
+  }
+  return result;
+}
+
+/**
+ * The fault for anything a call threw. A handler's `abort(status, message)` is an answer meant for
+ * the caller, so its message is shown; other app errors are logged with their stack and shown only
+ * in devel mode.
+ */
+export function faultOf(err: unknown, protocol: 'xmlrpc' | 'jsonrpc', ex: Exchange, method: string, options: RpcOptions): FaultInfo {
+  if (isSkitaiError(err, 'SKT_HTTP_ABORT')) {
+    return { code: protocol === 'xmlrpc' ? RpcFaultCode.APPLICATION_ERROR : RpcFaultCode.SERVER_ERROR, message: err.message };
+  }
+  if (!(err instanceof RpcFault) && !isSkitaiError(err, 'SKT_RPC_PARSE') && !isSkitaiError(err, 'SKT_RPC_INVALID') && !isSkitaiError(err, 'SKT_RPC_LIMIT')) {
+    options.logger.error(`${protocol} ${method} failed (${ex.method} ${ex.path})`, err);
+  }
+  return faultFor(err, protocol, options.devel);
+}
+
+function isAsyncIterable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}

@@ -1,0 +1,74 @@
+import type { App } from '../../app/app.js';
+import { readRaw } from '../../http/body.js';
+import type { Exchange } from '../../http/handler.js';
+import { respond } from '../../http/respond.js';
+import { RpcFault, RpcFaultCode } from '../../rpc/fault.js';
+import { MULTICALL_METHOD, runMulticall } from '../../rpc/multicall.js';
+import { parseMethodCall, serializeFault, serializeMethodResponse } from '../../rpc/xmlrpc.js';
+import type { Was } from '../../was/was.js';
+import type { AppEndpoint } from '../app.js';
+import { callMethod, faultOf, type RpcOptions } from './call.js';
+import { listMethods, resolveMethod } from './methods.js';
+
+const XML_TYPES = new Set(['text/xml', 'application/xml']);
+const HEADERS = { 'content-type': 'text/xml; charset=utf-8' };
+
+/**
+ * XML-RPC on an app: a POST with an XML body to a path where no web route takes POST (the mount
+ * point, `/RPC2` — Python's default — or any other) is a methodCall. Faults travel as HTTP 200
+ * with a `<fault>`, as the spec requires; only transport problems (413) use HTTP statuses.
+ */
+export class XmlRpcEndpoint implements AppEndpoint {
+  constructor(readonly options: RpcOptions) {}
+
+  accepts(ex: Exchange, app: App, rest: string): boolean {
+    if (ex.method !== 'POST') return false;
+    const type = mediaType(ex.req.headers['content-type']);
+    return XML_TYPES.has(type) && app.match(rest, 'POST').kind !== 'route';
+  }
+
+  async serve(ex: Exchange, app: App, prefix: string, was: Was<App>): Promise<void> {
+    const body = await readRaw(ex.req, this.options.maxBody);
+    was.request.body = body;
+    let method = '(unparsed)';
+    let xml: string;
+    try {
+      const call = parseMethodCall(body, { maxBytes: this.options.maxBody });
+      method = call.method;
+      const value = await this.#dispatch(app, prefix, was, call.method, call.params);
+      xml = serializeMethodResponse(value ?? null);
+    } catch (err) {
+      const fault = faultOf(err, 'xmlrpc', ex, method, this.options);
+      xml = serializeFault(fault.code, fault.message);
+    }
+    respond(ex, 200, HEADERS, xml);
+  }
+
+  #dispatch(app: App, prefix: string, was: Was<App>, method: string, params: unknown[]): unknown {
+    const logger = this.options.logger;
+    switch (method) {
+      case MULTICALL_METHOD:
+        return runMulticall(params, (m, p) => this.#dispatch(app, prefix, was, m, p), this.options.devel);
+      case 'system.listMethods':
+        return [...listMethods(app, prefix), 'system.listMethods', 'system.methodHelp', 'system.methodSignature', MULTICALL_METHOD];
+      case 'system.methodHelp': {
+        const name = params[0];
+        if (typeof name !== 'string') throw new RpcFault(RpcFaultCode.INVALID_PARAMS, 'system.methodHelp takes a method name');
+        if (name.startsWith('system.')) return '';
+        return resolveMethod(app, prefix, name).route.doc;
+      }
+      case 'system.methodSignature':
+        // Routes declare names, not types: the introspection spec's answer for "unknown" is this string.
+        return 'signatures not supported';
+      default:
+        return callMethod(app, prefix, was, method, params, logger);
+    }
+  }
+}
+
+/** `text/xml; charset=utf-8` -> `text/xml`. */
+export function mediaType(header: string | undefined): string {
+  if (!header) return '';
+  const semi = header.indexOf(';');
+  return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
+}
