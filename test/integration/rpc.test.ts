@@ -232,7 +232,7 @@ describe('JSON-RPC 2.0', () => {
     assert.equal((await request('test.subtract', { minuend: 10, subtrahend: 4 })).result, 6);
     assert.equal((await request('nope', [])).error.code, -32601);
     const batch: any[] = await new Promise((resolve, reject) =>
-      client.request([client.request('add', [1, 1], undefined, false), client.request('get_data', [], undefined, false)] as any, (err: unknown, res: any) => (err ? reject(err) : resolve(res))),
+      client.request([client.request('add', [1, 1], 'a'), client.request('get_data', [], 'b')] as any, (err: unknown, res: any) => (err ? reject(err) : resolve(res))),
     );
     assert.deepEqual(batch.map((r) => r.result).sort(), [2, ['hello', 5]].sort());
   });
