@@ -103,7 +103,7 @@ const TABLE = [
   { key: 'max_requests_per_socket', prop: 'maxRequestsPerSocket', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1,
     doc: 'Requests served on one connection before it is closed; 0 = unlimited.' },
   { key: 'compress_min_size', prop: 'compressMinSize', type: 'size', default: 1024, min: 0, max: MAX_BYTES,
-    doc: 'Responses smaller than this are not gzip/deflate-compressed; 0 turns compression off.' },
+    doc: 'Responses smaller than this are not compressed (gzip or brotli); 0 turns compression off.' },
   { key: 'trusted_proxies', prop: 'trustedProxies', type: 'list', default: [],
     item: { test: isIpOrCidr, expect: 'IP addresses or CIDR blocks' },
     doc: 'Peers whose `X-Forwarded-For` is believed, e.g. `127.0.0.1, 10.0.0.0/8`. Empty = nobody.' },
