@@ -37,6 +37,18 @@ export const ERRORS = {
   SKT_RPC_ENCODE: { status: 500, text: 'a value cannot be encoded as XML-RPC or JSON-RPC' },
   SKT_RPC_RESPONSE: { status: 502, text: 'an upstream RPC response is malformed' },
   SKT_RPC_FAULT: { status: 500, text: 'an RPC method answered with a fault' },
+  // clusters and clients (was.map/lb/rest/wget); codes a Result carries as `code` are marked "result"
+  SKT_CLUSTER_UNKNOWN: { status: 500, text: 'a call names a cluster that no [@name] section declares' },
+  SKT_CLUSTER_TYPE: { status: 500, text: 'an HTTP call names a cluster of another type (postgresql)' },
+  SKT_CLUSTER_BREAKER_OPEN: { status: 503, text: "result: the cluster's circuit breaker is open, so the request was not sent" },
+  SKT_CLIENT_USAGE: { status: 500, text: 'a client call is used wrongly (a bad target or URL, two RPC methods on one call, data with an RPC method)' },
+  SKT_CLIENT_UNSENT: { status: 500, text: 'result: no RPC method was called on the call object, so nothing was sent' },
+  SKT_CLIENT_TIMEOUT: { status: 504, text: "result: no answer before the call's deadline or the member's response timeout" },
+  SKT_CLIENT_CONNECT: { status: 502, text: 'result: no connection to the member (refused, unreachable, DNS, connect timeout); the request was not sent' },
+  SKT_CLIENT_TLS: { status: 502, text: 'result: the TLS handshake failed (untrusted or expired certificate, wrong host name); the request was not sent' },
+  SKT_CLIENT_NETWORK: { status: 502, text: 'result: the connection failed during the exchange (reset, closed before the whole response)' },
+  SKT_CLIENT_RESPONSE: { status: 502, text: 'result: the response body cannot be used (over max_response_size, bad or unsupported Content-Encoding)' },
+  SKT_CLIENT_CLOSED: { status: 503, text: 'result: the clients were closed (the worker is shutting down)' },
   // server
   SKT_SERVER_LISTEN: { status: 500, text: 'the server cannot listen on the configured address' },
   SKT_CLI_USAGE: { status: 500, text: 'the skitaid command line is wrong' },

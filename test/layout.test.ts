@@ -59,6 +59,8 @@ test('layers only point down (docs/ARCHITECTURE.md)', () => {
     app: ['app', 'was', 'http', ...leaves],
     was: ['was', 'rpc', 'http', ...leaves],
     handlers: ['handlers', 'app', 'was', 'rpc', 'http', ...leaves],
+    cluster: ['cluster', ...leaves],
+    client: ['client', 'cluster', 'rpc', ...leaves],
   };
   const area = (f: string): string => rel(f).split(path.sep)[0]!;
   const wrong: string[] = [];

@@ -1,0 +1,134 @@
+import type { Member } from './member.js';
+
+/**
+ * Balancing strategies. A balancer only orders a non-empty candidate list; which members are
+ * candidates (healthy ones, or all of them in panic mode) is {@link selectCandidates}' job, so every
+ * strategy gets panic mode and failover exclusion the same way.
+ */
+
+/** INI `strategy` values. */
+export const STRATEGIES = ['weighted_round_robin', 'least_connections', 'random_of_two'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+/** Other spellings accepted in the config, mapped to the canonical names. */
+export const STRATEGY_ALIASES: Readonly<Record<string, Strategy>> = {
+  round_robin: 'weighted_round_robin',
+  wrr: 'weighted_round_robin',
+  least_conn: 'least_connections',
+  p2c: 'random_of_two',
+};
+
+export interface Balancer {
+  /** One of `candidates`, which must not be empty. */
+  pick(candidates: readonly Member[]): Member;
+}
+
+/** A uniform random number in [0, 1); injected in tests for reproducible runs. */
+export type Random = () => number;
+
+export function createBalancer(strategy: Strategy, random: Random = Math.random): Balancer {
+  switch (strategy) {
+    case 'weighted_round_robin':
+      return new SmoothWeightedRoundRobin();
+    case 'least_connections':
+      return new LeastConnections();
+    case 'random_of_two':
+      return new RandomOfTwo(random);
+  }
+}
+
+/**
+ * nginx's smooth weighted round-robin: each pick adds every candidate's weight to its running score,
+ * takes the highest and subtracts the total from it. Weights 5,1,1 give `a a b a c a a`, not
+ * `a a a a a b c`, so a heavy member never takes a burst. Members outside the candidate list keep
+ * their score, which stays bounded, so a member that returns after an outage re-enters the rotation
+ * at once instead of being starved or flooded.
+ */
+export class SmoothWeightedRoundRobin implements Balancer {
+  readonly #score = new Map<Member, number>();
+
+  pick(candidates: readonly Member[]): Member {
+    let total = 0;
+    let best: Member | undefined;
+    let bestScore = -Infinity;
+    for (const m of candidates) {
+      const score = (this.#score.get(m) ?? 0) + m.weight;
+      this.#score.set(m, score);
+      total += m.weight;
+      if (score > bestScore) {
+        best = m;
+        bestScore = score;
+      }
+    }
+    this.#score.set(best!, bestScore - total);
+    return best!;
+  }
+}
+
+/** Requests in flight per unit of weight: the load measure both connection-aware strategies share. */
+function load(m: Member): number {
+  return m.inFlight / m.weight;
+}
+
+/**
+ * Fewest requests in flight per unit of weight. Ties — common when traffic is light and everything
+ * is idle — go round-robin by weight (as nginx's `least_conn` does), or sequential calls would all
+ * land on the first member.
+ */
+export class LeastConnections implements Balancer {
+  readonly #ties = new SmoothWeightedRoundRobin();
+
+  pick(candidates: readonly Member[]): Member {
+    let min = Infinity;
+    for (const m of candidates) min = Math.min(min, load(m));
+    const ties = candidates.filter((m) => load(m) === min);
+    return ties.length === 1 ? ties[0]! : this.#ties.pick(ties);
+  }
+}
+
+/**
+ * "Power of two choices": two distinct members drawn at random in proportion to weight, the less
+ * loaded one wins. Nearly as good as least-connections at O(1), and without its herd behaviour when
+ * many workers see the same counts.
+ */
+export class RandomOfTwo implements Balancer {
+  constructor(readonly random: Random) {}
+
+  pick(candidates: readonly Member[]): Member {
+    if (candidates.length === 1) return candidates[0]!;
+    const a = this.#draw(candidates, undefined);
+    const b = this.#draw(candidates, a);
+    return load(b) < load(a) ? b : a;
+  }
+
+  #draw(candidates: readonly Member[], skip: Member | undefined): Member {
+    let total = 0;
+    for (const m of candidates) if (m !== skip) total += m.weight;
+    let r = this.random() * total;
+    for (const m of candidates) {
+      if (m === skip) continue;
+      r -= m.weight;
+      if (r < 0) return m;
+    }
+    // Floating point can leave r at a hair above 0 after the last member.
+    for (let i = candidates.length - 1; ; i--) if (candidates[i] !== skip) return candidates[i]!;
+  }
+}
+
+/** The members a pick may choose from, and whether that needed panic mode. */
+export interface Candidates {
+  readonly members: Member[];
+  /** True when no member outside `tried` is available, so ejected and down ones are used too. */
+  readonly panic: boolean;
+}
+
+/**
+ * Available members not yet tried by this call; when none is left, every member not yet tried
+ * (panic mode). Ejecting all members would turn a partial outage into a total one, so health state
+ * only steers traffic, never stops it.
+ */
+export function selectCandidates(members: readonly Member[], tried: ReadonlySet<Member>, now: number): Candidates {
+  const fresh = members.filter((m) => !tried.has(m));
+  const available = fresh.filter((m) => m.isAvailable(now));
+  return available.length > 0 ? { members: available, panic: false } : { members: fresh, panic: fresh.length > 0 };
+}

@@ -1,0 +1,180 @@
+import type { Logger } from '../log/logger.js';
+import { createBalancer, selectCandidates, type Balancer, type Random, type Strategy } from './balance.js';
+import { Breaker, type Admission, type BreakerStatus } from './breaker.js';
+import { RetryBudget } from './budget.js';
+import { monotonic, type Clock } from './clock.js';
+import { ActiveChecker, recordFailure, recordSuccess, type Probe } from './health.js';
+import type { LatencySummary } from './latency.js';
+import { Member, type MemberState } from './member.js';
+import type { ClusterOptions } from './options.js';
+
+/** How an exchange ended, for health, breaker and latency. `cancelled` = we gave up on it (a hedge that lost). */
+export type Outcome = 'success' | 'failure' | 'cancelled';
+
+/** A member lent to one exchange; hand it back to {@link Cluster.release} exactly once. */
+export interface Lease {
+  readonly member: Member;
+  readonly admission: Admission;
+  readonly started: number;
+}
+
+export interface MemberStatus {
+  readonly node: string;
+  readonly weight: number;
+  readonly state: MemberState;
+  readonly inFlight: number;
+  readonly requests: number;
+  readonly failures: number;
+  readonly consecutiveFailures: number;
+  /** Ejections since start. */
+  readonly ejections: number;
+  /** Milliseconds left of the current ejection (0 when not ejected). */
+  readonly ejectedForMs: number;
+  readonly latency: LatencySummary | null;
+}
+
+/** The JSON view of one cluster (`was.status()`). */
+export interface ClusterStatus {
+  readonly name: string;
+  readonly type: 'http';
+  readonly ssl: boolean;
+  readonly strategy: Strategy;
+  /** True when no member is available, so every member is used (panic mode). */
+  readonly panic: boolean;
+  readonly breaker: BreakerStatus;
+  readonly retryBudget: { readonly requests: number; readonly retries: number };
+  readonly members: readonly MemberStatus[];
+}
+
+export interface ClusterDeps {
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly logger?: Logger;
+}
+
+/**
+ * A cluster of HTTP members: which member to use, whether to send at all (breaker), whether a retry
+ * is affordable (budget), and what each exchange's outcome does to health. It knows no protocol; the
+ * client layer sends the requests and reports back through leases.
+ */
+export class Cluster {
+  readonly name: string;
+  readonly members: readonly Member[];
+  readonly #balancer: Balancer;
+  readonly #breaker: Breaker;
+  readonly #budget: RetryBudget;
+  readonly #clock: Clock;
+  readonly #logger: Logger | undefined;
+  #checker: ActiveChecker | undefined;
+  #closed = false;
+
+  constructor(
+    readonly options: ClusterOptions,
+    deps: ClusterDeps = {},
+  ) {
+    this.name = options.name;
+    this.#clock = deps.clock ?? monotonic;
+    this.#logger = deps.logger;
+    this.members = Object.freeze(options.members.map((spec) => new Member(spec)));
+    this.#balancer = createBalancer(options.strategy, deps.random);
+    this.#breaker = new Breaker(options.breaker, this.#clock);
+    this.#budget = new RetryBudget({ ...options.retryBudget, windowMs: 10_000 }, this.#clock);
+  }
+
+  /** The member for the next attempt of a call that already tried `tried`; undefined when all were tried. */
+  pick(tried: ReadonlySet<Member> = new Set()): Member | undefined {
+    const { members } = selectCandidates(this.members, tried, this.#clock());
+    return members.length === 0 ? undefined : this.#balancer.pick(members);
+  }
+
+  /** The members a map call sends to: the available ones, or all in panic mode. */
+  live(): Member[] {
+    return selectCandidates(this.members, new Set(), this.#clock()).members;
+  }
+
+  /** Lend `member` to one exchange, or undefined when the breaker says fail fast. */
+  acquire(member: Member): Lease | undefined {
+    const admission = this.#breaker.admit();
+    if (admission === undefined) return undefined;
+    member.inFlight++;
+    member.requests++;
+    return { member, admission, started: this.#clock() };
+  }
+
+  /** Hand a lease back with the exchange's outcome. */
+  release(lease: Lease, outcome: Outcome): void {
+    const { member } = lease;
+    member.inFlight--;
+    const now = this.#clock();
+    const before = this.#breaker.state;
+    if (outcome === 'cancelled') {
+      this.#breaker.record(lease.admission, undefined);
+      return;
+    }
+    member.latency.add(now - lease.started);
+    if (outcome === 'success') {
+      recordSuccess(member);
+    } else if (recordFailure(member, this.options.eject, now)) {
+      this.#logger?.warn(`cluster @${this.name}: ${member.node} ejected for ${Math.round(member.ejectedUntil - now)} ms after ${member.consecutiveFailures} failure(s)`);
+    }
+    this.#breaker.record(lease.admission, outcome === 'success');
+    const after = this.#breaker.state;
+    if (after !== before) this.#logger?.warn(`cluster @${this.name}: circuit breaker ${before} -> ${after}`);
+  }
+
+  /** Count a call's first attempt toward the retry budget. */
+  countRequest(): void {
+    this.#budget.onRequest();
+  }
+
+  /** Spend one failover or hedge from the retry budget; false = not affordable now. */
+  tryRetry(): boolean {
+    return this.#budget.tryRetry();
+  }
+
+  /** Start active checks with `probe` when `health_check_path` is set. Idempotent. */
+  startHealthChecks(probe: Probe): void {
+    const check = this.options.healthCheck;
+    if (!check || this.#checker || this.#closed) return;
+    this.#checker = new ActiveChecker(this.members, check, probe, this.#clock, (m, change) =>
+      this.#logger?.info(`cluster @${this.name}: ${m.node} is ${change === 'up' ? 'healthy again' : 'down'} (active check)`),
+    );
+    this.#checker.start();
+  }
+
+  /** One round of active checks now (tests, and a first check at start). */
+  async checkNow(): Promise<void> {
+    await this.#checker?.runOnce();
+  }
+
+  status(): ClusterStatus {
+    const now = this.#clock();
+    return {
+      name: this.name,
+      type: 'http',
+      ssl: this.options.ssl,
+      strategy: this.options.strategy,
+      panic: this.members.every((m) => !m.isAvailable(now)),
+      breaker: this.#breaker.status(),
+      retryBudget: this.#budget.status(),
+      members: this.members.map((m) => ({
+        node: m.node,
+        weight: m.weight,
+        state: m.state(now),
+        inFlight: m.inFlight,
+        requests: m.requests,
+        failures: m.failures,
+        consecutiveFailures: m.consecutiveFailures,
+        ejections: m.totalEjections,
+        ejectedForMs: Math.max(0, Math.round(m.ejectedUntil - now)),
+        latency: m.latency.summary() ?? null,
+      })),
+    };
+  }
+
+  /** Stop active checks. Exchanges in flight are the client layer's to finish. */
+  close(): void {
+    this.#closed = true;
+    this.#checker?.close();
+  }
+}

@@ -1,0 +1,138 @@
+import type { Clock } from './clock.js';
+import type { Member } from './member.js';
+
+/**
+ * Member health, passive and active.
+ *
+ * Passive: after `failures` failures in a row a member is ejected for `base × 2^(n-1)` (capped at
+ * `max`), n being its ejections in a row. When the period ends it is tried again ("probation"): one
+ * more failure ejects it for twice as long, one success forgives everything. So a dead member
+ * costs one failed request per period, and the periods grow while it stays dead.
+ *
+ * Active: every `interval` each member gets a probe (the client layer sends `GET health_check_path`).
+ * `unhealthy` failed probes in a row mark it down; `healthy` good probes in a row bring it back and
+ * also end a passive ejection early — that is how a member that recovered gets traffic again
+ * without waiting out a long period.
+ */
+
+export interface EjectOptions {
+  /** Consecutive failures that eject a member (the first ejection; re-ejection after probation takes one). */
+  readonly failures: number;
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+/** Length of the n-th ejection in a row (n ≥ 1). */
+export function ejectionPeriod(n: number, options: EjectOptions): number {
+  // 2^(n-1) overflows to Infinity for large n, which Math.min turns back into the cap.
+  return Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, n - 1));
+}
+
+/** Record a good exchange: the member is trusted again. */
+export function recordSuccess(member: Member): void {
+  member.consecutiveFailures = 0;
+  member.ejections = 0;
+}
+
+/** Record a failed exchange; returns true when it ejected the member. */
+export function recordFailure(member: Member, options: EjectOptions, now: number): boolean {
+  member.failures++;
+  member.consecutiveFailures++;
+  if (now < member.ejectedUntil) return false; // already out: concurrent failures must not stack periods
+  const onProbation = member.ejections > 0;
+  if (!onProbation && member.consecutiveFailures < options.failures) return false;
+  member.ejections++;
+  member.totalEjections++;
+  member.ejectedUntil = now + ejectionPeriod(member.ejections, options);
+  return true;
+}
+
+/** End an ejection at once (a good active probe). */
+export function readmit(member: Member): void {
+  member.ejectedUntil = 0;
+  member.ejections = 0;
+  member.consecutiveFailures = 0;
+}
+
+export interface ActiveCheckOptions {
+  readonly intervalMs: number;
+  /** Each probe is abandoned (and counted as failed) after this long. */
+  readonly timeoutMs: number;
+  readonly healthyThreshold: number;
+  readonly unhealthyThreshold: number;
+}
+
+/** Sends one probe; resolves true for a healthy answer. Must settle soon after `signal` aborts. */
+export type Probe = (member: Member, signal: AbortSignal) => Promise<boolean>;
+
+/** Apply one probe result to a member's active state; returns the change, if any. */
+export function applyProbe(member: Member, healthy: boolean, options: ActiveCheckOptions, now: number): 'up' | 'down' | undefined {
+  member.probeStreak = healthy ? Math.max(1, member.probeStreak + 1) : Math.min(-1, member.probeStreak - 1);
+  if (healthy && member.probeStreak >= options.healthyThreshold) {
+    const wasOut = member.activeDown || now < member.ejectedUntil;
+    member.activeDown = false;
+    if (now < member.ejectedUntil) readmit(member);
+    return wasOut ? 'up' : undefined;
+  }
+  if (!healthy && -member.probeStreak >= options.unhealthyThreshold && !member.activeDown) {
+    member.activeDown = true;
+    return 'down';
+  }
+  return undefined;
+}
+
+/**
+ * Probes every member on a timer. Probes of one member never overlap; `close()` clears the timer and
+ * aborts probes in flight, so nothing keeps the process alive or fires after shutdown.
+ */
+export class ActiveChecker {
+  #timer: NodeJS.Timeout | undefined;
+  readonly #busy = new Set<Member>();
+  readonly #abort = new AbortController();
+
+  constructor(
+    readonly members: readonly Member[],
+    readonly options: ActiveCheckOptions,
+    readonly probe: Probe,
+    readonly clock: Clock,
+    /** Told about every up/down change, for the log. */
+    readonly onChange: (member: Member, change: 'up' | 'down') => void = () => {},
+  ) {}
+
+  start(): void {
+    if (this.#timer || this.#abort.signal.aborted) return;
+    this.#timer = setInterval(() => this.runOnce(), this.options.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** One round of probes (the timer calls it; tests may too). Resolves when the round is done. */
+  async runOnce(): Promise<void> {
+    await Promise.all(this.members.map((m) => this.#check(m)));
+  }
+
+  async #check(member: Member): Promise<void> {
+    if (this.#busy.has(member) || this.#abort.signal.aborted) return;
+    this.#busy.add(member);
+    const timeout = new AbortController();
+    // A plain timer, not AbortSignal.timeout(): that one is unref'd and would let a hung probe dangle.
+    const timer = setTimeout(() => timeout.abort(), this.options.timeoutMs);
+    let healthy: boolean;
+    try {
+      healthy = await this.probe(member, AbortSignal.any([this.#abort.signal, timeout.signal]));
+    } catch {
+      healthy = false;
+    } finally {
+      clearTimeout(timer);
+      this.#busy.delete(member);
+    }
+    if (this.#abort.signal.aborted) return;
+    const change = applyProbe(member, healthy, this.options, this.clock());
+    if (change) this.onChange(member, change);
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#abort.abort();
+  }
+}

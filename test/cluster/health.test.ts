@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ActiveChecker, applyProbe, ejectionPeriod, recordFailure, recordSuccess } from '../../src/cluster/health.js';
+import { manualClock, members } from './helpers.js';
+
+const EJECT = { failures: 3, baseMs: 1000, maxMs: 10_000 };
+const CHECK = { intervalMs: 50, timeoutMs: 100, healthyThreshold: 2, unhealthyThreshold: 3 };
+
+describe('passive ejection', () => {
+  test('the period doubles per ejection in a row and stops at the cap', () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 50, 5000].map((n) => ejectionPeriod(n, EJECT)), [1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 10_000]);
+  });
+
+  test('ejects after N failures in a row, not before; a success in between resets the count', () => {
+    const [m] = members(1);
+    const clock = manualClock();
+    assert.equal(recordFailure(m!, EJECT, clock.now()), false);
+    assert.equal(recordFailure(m!, EJECT, clock.now()), false);
+    recordSuccess(m!);
+    assert.equal(recordFailure(m!, EJECT, clock.now()), false);
+    assert.equal(recordFailure(m!, EJECT, clock.now()), false);
+    assert.equal(recordFailure(m!, EJECT, clock.now()), true);
+    assert.equal(m!.state(clock.now()), 'ejected');
+    assert.equal(m!.ejectedUntil - clock.now(), 1000);
+  });
+
+  test('on probation one failure ejects again for twice as long; a success forgives', () => {
+    const [m] = members(1);
+    const clock = manualClock();
+    for (let i = 0; i < 3; i++) recordFailure(m!, EJECT, clock.now());
+    const periods: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      clock.advance(m!.ejectedUntil - clock.now());
+      assert.equal(m!.isAvailable(clock.now()), true, 'back after the period');
+      assert.equal(recordFailure(m!, EJECT, clock.now()), true);
+      periods.push(m!.ejectedUntil - clock.now());
+    }
+    assert.deepEqual(periods, [2000, 4000, 8000, 10_000]);
+    clock.advance(10_000);
+    recordSuccess(m!);
+    assert.equal(m!.ejections, 0);
+    assert.equal(recordFailure(m!, EJECT, clock.now()), false, 'a forgiven member needs N failures again');
+  });
+
+  test('failures while ejected (requests already in flight) do not stack periods', () => {
+    const [m] = members(1);
+    const clock = manualClock();
+    for (let i = 0; i < 3; i++) recordFailure(m!, EJECT, clock.now());
+    const until = m!.ejectedUntil;
+    for (let i = 0; i < 5; i++) assert.equal(recordFailure(m!, EJECT, clock.now()), false);
+    assert.equal(m!.ejectedUntil, until);
+    assert.equal(m!.totalEjections, 1);
+    assert.equal(m!.failures, 8);
+  });
+});
+
+describe('active checks', () => {
+  test('unhealthy_threshold failed probes mark a member down; healthy_threshold good ones bring it back', () => {
+    const [m] = members(1);
+    const now = 0;
+    assert.equal(applyProbe(m!, false, CHECK, now), undefined);
+    assert.equal(applyProbe(m!, false, CHECK, now), undefined);
+    assert.equal(applyProbe(m!, false, CHECK, now), 'down');
+    assert.equal(m!.state(now), 'down');
+    assert.equal(applyProbe(m!, true, CHECK, now), undefined);
+    assert.equal(applyProbe(m!, true, CHECK, now), 'up');
+    assert.equal(m!.state(now), 'healthy');
+  });
+
+  test('good probes end a passive ejection early', () => {
+    const [m] = members(1);
+    const clock = manualClock();
+    for (let i = 0; i < 3; i++) recordFailure(m!, EJECT, clock.now());
+    assert.equal(m!.state(clock.now()), 'ejected');
+    applyProbe(m!, true, CHECK, clock.now());
+    assert.equal(applyProbe(m!, true, CHECK, clock.now()), 'up');
+    assert.equal(m!.state(clock.now()), 'healthy');
+    assert.equal(m!.ejections, 0);
+  });
+
+  test('the checker probes every member, never two probes of one member at once, and stops on close', async () => {
+    const list = members(1, 1);
+    const clock = manualClock();
+    let calls = 0;
+    let release: () => void = () => {};
+    const checker = new ActiveChecker(list, CHECK, async (member, signal) => {
+      calls++;
+      if (member === list[1]) return false;
+      await new Promise<void>((resolve) => {
+        release = resolve;
+        signal.addEventListener('abort', () => resolve());
+      });
+      return true;
+    }, clock.now);
+    const first = checker.runOnce();
+    const overlapping = checker.runOnce(); // both probes are still running: nothing new starts
+    assert.equal(calls, 2);
+    release();
+    await Promise.all([first, overlapping]);
+    const third = checker.runOnce();
+    release();
+    await third;
+    assert.equal(calls, 4);
+    assert.equal(list[1]!.probeStreak, -2);
+    checker.start();
+    checker.close();
+    await checker.runOnce();
+    assert.equal(calls, 4, 'no probe after close');
+  });
+
+  test('a probe that hangs is abandoned after its timeout and counts as failed', async () => {
+    const [m] = members(1);
+    const checker = new ActiveChecker([m!], { ...CHECK, timeoutMs: 30 }, (member, signal) =>
+      new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), manualClock().now);
+    const t0 = performance.now();
+    await checker.runOnce();
+    assert.ok(performance.now() - t0 < 500);
+    assert.equal(m!.probeStreak, -1);
+    checker.close();
+  });
+});
