@@ -10,6 +10,7 @@ export const ERRORS = {
   SKT_CONFIG_VALUE: { status: 500, text: 'a config key has a value of the wrong type or range' },
   SKT_CONFIG_UNKNOWN_KEY: { status: 500, text: 'a config section has a key Skitai does not know' },
   SKT_CONFIG_ROUTE: { status: 500, text: 'a [routes:line] entry is malformed or its target is missing' },
+  SKT_CONFIG_TLS: { status: 500, text: 'the TLS certificate or key cannot be used: not PEM, wrong passphrase, or a key that does not belong to the certificate' },
   // apps
   SKT_APP_LOAD: { status: 500, text: 'an app module failed to load or does not export `app`' },
   SKT_APP_RULE: { status: 500, text: 'a route rule is malformed' },
@@ -51,6 +52,7 @@ export const ERRORS = {
   SKT_CLIENT_CLOSED: { status: 503, text: 'result: the clients were closed (the worker is shutting down)' },
   // server
   SKT_SERVER_LISTEN: { status: 500, text: 'the server cannot listen on the configured address' },
+  SKT_PROCESS_START: { status: 500, text: 'a worker (or the daemon) failed before it was listening; the message says why' },
   SKT_CLI_USAGE: { status: 500, text: 'the skitaid command line is wrong' },
 } as const;
 
@@ -91,6 +93,12 @@ function withPlace(message: string, place: ConfigPlace | undefined): string {
     .join(':');
   const what = [place.section && `[${place.section}]`, place.key].filter(Boolean).join(' ');
   return `${where}${what ? ` ${what}` : ''}: ${message}`;
+}
+
+/** One line for a terminal or log: `CODE: message` for a SkitaiError, the message otherwise. */
+export function describeError(err: unknown): string {
+  if (err instanceof SkitaiError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** True when `err` is a SkitaiError with the given code (or any code when omitted). */

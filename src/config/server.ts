@@ -149,6 +149,10 @@ function crossCheck(s: ServerConfig, placeOf: (prop: keyof ServerConfig) => Conf
     if (!isFile(s.certfile!)) fail('certfile', `certfile not found: ${s.certfile}`);
     if (s.keyfile && !isFile(s.keyfile)) fail('keyfile', `keyfile not found: ${s.keyfile}`);
   }
+  if (s.redirectHttpPort > 0) {
+    if (!s.ssl) fail('redirectHttpPort', 'redirect_http_port redirects to HTTPS: it needs ssl = yes');
+    if (s.redirectHttpPort === s.port) fail('redirectHttpPort', `redirect_http_port must differ from port (${s.port})`);
+  }
   // Node refuses a head timeout longer than the whole-request timeout; say so here, with a line.
   if (s.requestTimeout > 0 && s.headerTimeout > s.requestTimeout) {
     fail('headerTimeout', `header_timeout (${formatSeconds(s.headerTimeout)}) must not exceed request_timeout (${formatSeconds(s.requestTimeout)})`);

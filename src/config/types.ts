@@ -48,6 +48,12 @@ export interface ServerConfig {
   readonly accessLogFormat: 'skitai' | 'json';
   readonly logPath: string | undefined;
   readonly varPath: string | undefined;
+  /** Absolute; unset = `<var dir>/<name>.pid` (src/process/paths.ts). */
+  readonly pidFile: string | undefined;
+  /** ms that in-flight requests get on stop and reload. */
+  readonly gracePeriod: number;
+  /** Plain-HTTP port redirecting to HTTPS; 0 = off. */
+  readonly redirectHttpPort: number;
   /** Secret, ≥ 6 chars. */
   readonly securekey: string | undefined;
   /** Session lifetime in ms. */

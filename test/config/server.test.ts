@@ -52,7 +52,7 @@ describe('[server] values of every type', () => {
         'header_timeout = 500ms', 'request_timeout = 0', 'keep_alive = 1m', 'max_requests_per_socket = 100',
         'compress_min_size = 0', 'trusted_proxies = 127.0.0.1, 10.0.0.0/8', 'access_log = logs/access.log',
         'access_log_format = JSON', 'log_path = logs', 'var_path = /var/skitai', 'securekey = s3cret-key',
-        'sessiontimeout = 1h', 'admin_password = adm1n-pw',
+        'sessiontimeout = 1h', 'admin_password = adm1n-pw', 'pid_file = run/api.pid', 'grace_period = 30s',
       ].join('\n'),
     );
     assert.deepEqual(
@@ -65,7 +65,8 @@ describe('[server] values of every type', () => {
         headerTimeout: 500, requestTimeout: 0, keepAlive: 60_000, maxRequestsPerSocket: 100,
         compressMinSize: 0, trustedProxies: ['127.0.0.1', '10.0.0.0/8'], accessLog: '/srv/site/logs/access.log',
         accessLogFormat: 'json', logPath: '/srv/site/logs', varPath: '/var/skitai', securekey: 's3cret-key',
-        sessiontimeout: 3_600_000, adminPassword: 'adm1n-pw',
+        sessiontimeout: 3_600_000, adminPassword: 'adm1n-pw', pidFile: '/srv/site/run/api.pid', gracePeriod: 30_000,
+        redirectHttpPort: 0,
       },
     );
   });
@@ -174,6 +175,14 @@ describe('[server] errors name file, line and key', () => {
     const dir = siteDir({ 'cert/server.pem': 'PEM' });
     const s = parseConfigText('[server]\nssl = yes\ncertfile = cert/server.pem\n', 'site.conf', dir).server;
     assert.equal(s.certfile, path.join(dir, 'cert/server.pem'));
+  });
+
+  test('redirect_http_port needs ssl = yes and a port of its own', () => {
+    assertPlace(failure('SKT_CONFIG_VALUE', () => server('redirect_http_port = 8080')), 2, 'redirect_http_port');
+    const dir = siteDir({ 'cert.pem': 'PEM' });
+    const conf = (extra: string) => parseConfigText(`[server]\nssl = yes\ncertfile = cert.pem\nport = 8443\n${extra}\n`, 'site.conf', dir).server;
+    assert.equal(conf('redirect_http_port = 8080').redirectHttpPort, 8080);
+    assert.match(failure('SKT_CONFIG_VALUE', () => conf('redirect_http_port = 8443')).message, /must differ from port/);
   });
 
   test('header_timeout longer than request_timeout is rejected; request_timeout = 0 is off', () => {
