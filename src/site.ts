@@ -8,8 +8,10 @@ import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
 import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
 import type { Handler } from './http/handler.js';
+import { HttpsRedirect } from './http/redirect.js';
 import { RouteTable } from './http/routes.js';
 import { Engine } from './http/server.js';
+import { loadTls } from './http/tls.js';
 import { AccessLog } from './log/access.js';
 import { Logger, openSink, type LogTarget } from './log/logger.js';
 
@@ -19,6 +21,8 @@ export interface SiteOptions {
   logger?: Logger;
   /** Print debug lines. */
   verbose?: boolean;
+  /** Where request lines go instead of `[server] access_log` (a daemon sends `console` to a file). */
+  accessLog?: LogTarget;
 }
 
 /**
@@ -30,6 +34,7 @@ export class Site {
   readonly logger: Logger;
   readonly routes: RouteTable;
   readonly #accessLog: AccessLog | undefined;
+  readonly #redirect: HttpsRedirect | undefined;
 
   constructor(
     readonly config: SiteConfig,
@@ -37,12 +42,16 @@ export class Site {
   ) {
     const s = config.server;
     this.logger = options.logger ?? new Logger(openSink('console'), options.verbose ?? false);
-    const accessTarget = logTarget(s.accessLog, config.dir);
+    const accessTarget = options.accessLog ?? logTarget(s.accessLog, config.dir);
     this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget), s.accessLogFormat);
     this.routes = new RouteTable();
     for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
     const before: Handler[] = [new PingHandler()];
-    this.engine = new Engine({ config: s, routes: this.routes, before, logger: this.logger, accessLog: this.#accessLog });
+    const tls = s.ssl ? loadTls(config) : undefined;
+    this.engine = new Engine({ config: s, routes: this.routes, before, logger: this.logger, accessLog: this.#accessLog, tls });
+    if (tls && s.redirectHttpPort > 0) {
+      this.#redirect = new HttpsRedirect(() => (this.engine.server.address() as AddressInfo | null)?.port ?? s.port, s.keepAlive);
+    }
   }
 
   #handlerFor(kind: 'static' | 'app' | 'cluster', target: string, line: number): Handler {
@@ -73,17 +82,31 @@ export class Site {
   async listen(port?: number): Promise<AddressInfo> {
     const address = await this.engine.listen(port);
     const where = `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-    this.logger.info(`${this.config.server.name} listening on ${where} (pid ${process.pid})`);
+    this.logger.info(`${this.config.server.name} listening on ${this.config.server.ssl ? 'https://' : ''}${where} (pid ${process.pid})`);
+    if (this.#redirect) {
+      const r = await this.#redirect.listen(this.config.server.redirectHttpPort, this.config.server.ip);
+      this.logger.info(`redirecting http on port ${r.port} to https`);
+    }
     for (const mount of this.routes.mounts) {
       for (const h of mount.handlers) this.logger.info(`mounted ${mount.prefix || '/'} -> ${h.name}`);
     }
     return address;
   }
 
-  /** Graceful stop: finish in-flight requests within `graceMs`, stop handlers, flush logs. */
-  async close(graceMs?: number): Promise<void> {
-    await this.engine.close(graceMs);
+  /**
+   * Graceful stop: finish in-flight requests within `graceMs` (default `grace_period`), stop
+   * handlers, flush logs. `drain` keeps idle keep-alive connections until they close by themselves
+   * (see Engine.close): for a worker handing over to its replacement.
+   */
+  async close(graceMs: number = this.config.server.gracePeriod, drain = false): Promise<void> {
+    await Promise.all([this.engine.close(graceMs, drain), this.#redirect?.close()]);
     await this.#accessLog?.sink.close();
+  }
+
+  /** Reopen the log files (SIGUSR1, after an outside tool rotated them). */
+  reopenLogs(): void {
+    this.logger.sink.reopen();
+    this.#accessLog?.sink.reopen();
   }
 }
 

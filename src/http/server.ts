@@ -1,6 +1,6 @@
 import http, { STATUS_CODES } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/types.js';
 import { SkitaiError, isSkitaiError } from '../errors.js';
@@ -59,6 +59,7 @@ export class Engine {
   #inFlight = 0;
   #drained: (() => void) | undefined;
   #closing = false;
+  #draining = false;
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
@@ -106,13 +107,25 @@ export class Engine {
   /**
    * Stop accepting, let in-flight requests finish within `graceMs`, close idle keep-alive
    * connections, then stop every handler's background work.
+   *
+   * With `drain` (a reload handing over to a new worker) idle keep-alive connections are not cut:
+   * a client may be sending its next request on one right now, and would see a reset. Each
+   * connection instead closes after its next response (`Connection: close`) or at its keep-alive
+   * timeout, which clients know from the `Keep-Alive` header; `graceMs` bounds the wait.
    */
-  async close(graceMs = 10_000): Promise<void> {
+  async close(graceMs = 10_000, drain = false): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    if (this.#inFlight > 0) {
+    this.#draining = drain;
+    // http(s).Server#close also cuts idle connections (Node >= 19); net.Server#close only stops accepting.
+    const closed = new Promise<void>((resolve) =>
+      drain ? net.Server.prototype.close.call(this.server, () => resolve()) : this.server.close(() => resolve()),
+    );
+    if (drain) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    } else if (this.#inFlight > 0) {
       const drained = new Promise<void>((resolve) => (this.#drained = resolve));
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
@@ -142,7 +155,9 @@ export class Engine {
     const sentBefore = access ? req.socket.bytesWritten : 0;
     res.once('close', () => {
       if (--this.#inFlight === 0 && this.#drained) this.#drained();
-      if (this.#closing && !res.req.socket?.destroyed) res.req.socket?.end();
+      // Draining, a response that went out as keep-alive must not be followed by a close: the client
+      // may already be sending its next request, which then gets `Connection: close` instead.
+      if (this.#closing && !this.#draining && !res.req.socket?.destroyed) res.req.socket?.end();
       if (access) {
         access.write({
           remote, port: req.socket.remotePort ?? 0, method: ex.method, url, version: req.httpVersion,

@@ -1,0 +1,72 @@
+/**
+ * Reads and checks the HTTPS certificate and key named by `[server]`, so a bad file or pass phrase
+ * stops the start with an error naming the config key instead of an OpenSSL stack trace.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import tls from 'node:tls';
+import type { SiteConfig } from '../config/types.js';
+import { SkitaiError } from '../errors.js';
+
+/** PEM material in the shape `https.createServer` takes. */
+export interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  passphrase: string | undefined;
+}
+
+type TlsKey = 'certfile' | 'keyfile' | 'passphrase';
+type Fail = (key: TlsKey, message: string, cause?: unknown, code?: 'SKT_CONFIG_TLS' | 'SKT_CONFIG_VALUE') => never;
+
+/**
+ * Load `certfile` and `keyfile` (or the key inside `certfile`) and prove they work together.
+ * Every failure is a SkitaiError placed at the responsible key; the pass phrase is never echoed.
+ */
+export function loadTls(config: SiteConfig): TlsMaterial {
+  const s = config.server;
+  const fail: Fail = (key, message, cause, code = 'SKT_CONFIG_TLS') => {
+    const line = config.keyLines['server']?.[key];
+    const place = { file: config.file || '<defaults>', section: 'server', key, ...(line !== undefined ? { line } : {}) };
+    throw new SkitaiError(code, message, { place, cause });
+  };
+  if (!s.certfile) return fail('certfile', 'ssl = yes needs certfile', undefined, 'SKT_CONFIG_VALUE');
+  const keyKey: TlsKey = s.keyfile ? 'keyfile' : 'certfile';
+  const cert = read(s.certfile, 'certfile', fail);
+  const key = s.keyfile ? read(s.keyfile, 'keyfile', fail) : cert;
+  const keyFile = s.keyfile ?? s.certfile;
+
+  try {
+    new crypto.X509Certificate(cert);
+  } catch (err) {
+    fail('certfile', `no PEM certificate in ${s.certfile}`, err);
+  }
+  try {
+    crypto.createPrivateKey({ key, passphrase: s.passphrase });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_OSSL_BAD_DECRYPT' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED') {
+      if (s.passphrase === undefined) fail('passphrase', `the private key in ${keyFile} is encrypted: set passphrase`, err);
+      fail('passphrase', `cannot decrypt the private key in ${keyFile}: wrong passphrase`, err);
+    }
+    fail(keyKey, `no usable PEM private key in ${keyFile}${s.keyfile ? '' : ' (set keyfile when the key is in its own file)'}`, err);
+  }
+  try {
+    tls.createSecureContext({ cert, key, passphrase: s.passphrase });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH') fail(keyKey, `the private key in ${keyFile} does not belong to the certificate in ${s.certfile}`, err);
+    fail(keyKey, `the certificate and key cannot be used together: ${(err as Error).message}`, err);
+  }
+  return { cert, key, passphrase: s.passphrase };
+}
+
+// A missing file is a config mistake like any other value error, hence SKT_CONFIG_VALUE.
+function read(file: string, key: TlsKey, fail: Fail): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${code})`;
+    return fail(key, `${key} ${why}: ${file}`, err, 'SKT_CONFIG_VALUE');
+  }
+}

@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Files of a self-signed test certificate for `localhost` and 127.0.0.1. */
+export interface TestCert {
+  /** The certificate (also the CA a client must trust). */
+  cert: string;
+  /** Its private key, unencrypted. */
+  key: string;
+  /** The same key encrypted with {@link TestCert.passphrase}. */
+  encryptedKey: string;
+  /** Certificate followed by the encrypted key, for `certfile` without `keyfile`. */
+  bundle: string;
+  passphrase: string;
+  /** The certificate's PEM, for `Agent({ connect: { ca } })`. */
+  ca: Buffer;
+}
+
+/** Generate a fresh self-signed certificate in `dir` with openssl (.ci/run installs it). */
+export function makeCert(dir: string, name = 'server'): TestCert {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = (suffix: string): string => path.join(dir, `${name}${suffix}`);
+  const passphrase = 'test pass phrase 7';
+  const openssl = (args: string[]): void => void execFileSync('openssl', args, { stdio: 'pipe' });
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('.key'), '-out', file('.crt'), '-days', '2',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+  openssl(['pkey', '-in', file('.key'), '-aes256', '-passout', `pass:${passphrase}`, '-out', file('.enc.key')]);
+  fs.writeFileSync(file('.bundle.pem'), Buffer.concat([fs.readFileSync(file('.crt')), fs.readFileSync(file('.enc.key'))]));
+  return {
+    cert: file('.crt'),
+    key: file('.key'),
+    encryptedKey: file('.enc.key'),
+    bundle: file('.bundle.pem'),
+    passphrase,
+    ca: fs.readFileSync(file('.crt')),
+  };
+}
