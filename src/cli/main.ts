@@ -1,15 +1,27 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { defaultConfig, loadConfig } from '../config/load.js';
 import type { SiteConfig } from '../config/types.js';
-import { isSkitaiError } from '../errors.js';
-import { Site } from '../site.js';
+import { describeError } from '../errors.js';
+import { loadTls } from '../http/tls.js';
+import { isDaemonChild } from '../process/daemon.js';
+import { WORKER_ENV, type WorkerSpec } from '../process/messages.js';
+import { runDaemon, runForeground } from '../process/run.js';
+import { runWorker } from '../process/worker.js';
+import * as control from './control.js';
+import { installService } from './service.js';
 import { USAGE, VERSION } from './usage.js';
 
+const COMMANDS = ['start', 'stop', 'status', 'restart', 'reload', 'install-service'] as const;
+type Command = (typeof COMMANDS)[number];
+
 /**
- * `skitaid` entry point. Returns the exit code; in the foreground it resolves only after the
- * server stopped on SIGINT/SIGTERM.
+ * `skitaid` entry point. Returns the exit code; in the foreground (and as the daemon) it resolves
+ * only once the server stopped. A cluster worker started through the same launcher never returns.
  */
 export async function main(argv: string[]): Promise<number> {
+  const workerSpec = process.env[WORKER_ENV];
+  if (cluster.isWorker && workerSpec) return runWorker(JSON.parse(workerSpec) as WorkerSpec);
   let parsed;
   try {
     parsed = parseArgs({
@@ -20,13 +32,16 @@ export async function main(argv: string[]): Promise<number> {
         check: { type: 'boolean', short: 't' },
         verbose: { type: 'boolean', short: 'v' },
         port: { type: 'string', short: 'p' },
+        workers: { type: 'string', short: 'w' },
+        force: { type: 'boolean', short: 'f' },
+        write: { type: 'boolean' },
+        'unit-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
     });
   } catch (err) {
-    process.stderr.write(`skitaid: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
+    return usageError((err as Error).message);
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -37,51 +52,62 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`skitaid ${VERSION}\n`);
     return 0;
   }
-  if (positionals.length > 0) {
-    process.stderr.write(`skitaid: unknown command "${positionals[0]}"\n\n${USAGE}`);
-    return 2;
+  const command = positionals[0] as Command | undefined;
+  if (positionals.length > 1 || (command !== undefined && !COMMANDS.includes(command))) {
+    return usageError(`unknown command "${positionals.join(' ')}"`);
   }
+  const port = integer(values.port, 0, 65535);
+  const workers = integer(values.workers, 1, 1024);
+  if (port === null) return usageError(`--port expects a whole number from 0 to 65535, got "${values.port}"`);
+  if (workers === null) return usageError(`--workers expects a whole number from 1 to 1024, got "${values.workers}"`);
+  if (values.force && command !== 'stop') return usageError('--force goes with stop');
+  if ((values.write || values['unit-dir'] !== undefined) && command !== 'install-service') return usageError('--write and --unit-dir go with install-service');
+  if (command === 'install-service' && !values.config) return usageError('install-service needs -c FILE: the unit runs that config');
+
   let config: SiteConfig;
   try {
     config = values.config ? await loadConfig(values.config) : defaultConfig();
   } catch (err) {
-    process.stderr.write(`skitaid: ${isSkitaiError(err) ? `${err.code}: ${err.message}` : String(err)}\n`);
+    process.stderr.write(`skitaid: ${describeError(err)}\n`);
     return 1;
   }
   if (values.check) {
+    try {
+      if (config.server.ssl) loadTls(config);
+    } catch (err) {
+      process.stderr.write(`skitaid: ${describeError(err)}\n`);
+      return 1;
+    }
     process.stdout.write(`[ok] config file ${config.file || '(embedded defaults)'} is good\n`);
     return 0;
   }
-  return runForeground(config, values.port === undefined ? undefined : Number(values.port), values.verbose ?? false);
+  const verbose = values.verbose ?? false;
+  switch (command) {
+    case undefined:
+      return runForeground({ config, port, verbose, workers });
+    case 'start':
+      return isDaemonChild() ? runDaemon({ config, port, verbose, workers }) : control.start(config, { port, workers, verbose });
+    case 'stop':
+      return control.stop(config, values.force ?? false);
+    case 'status':
+      return control.status(config);
+    case 'restart':
+      return control.restart(config, { port, workers, verbose });
+    case 'reload':
+      return control.reload(config);
+    case 'install-service':
+      return installService(config, values.write ?? false, values['unit-dir']);
+  }
 }
 
-async function runForeground(config: SiteConfig, port: number | undefined, verbose: boolean): Promise<number> {
-  const site = new Site(config, { verbose });
-  try {
-    await site.listen(port);
-  } catch (err) {
-    site.logger.error(isSkitaiError(err) ? `${err.code}: ${err.message}` : 'start-up failed', isSkitaiError(err) ? undefined : err);
-    await site.close(0).catch(() => undefined);
-    return 1;
-  }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) {
-        site.logger.warn(`${signal} again: exiting now`);
-        process.exit(1);
-      }
-      stopping = true;
-      site.logger.info(`${signal}: stopping gracefully`);
-      site.close().then(() => {
-        site.logger.info('stopped');
-        resolve(0);
-      }, (err) => {
-        site.logger.error('shutdown failed', err);
-        resolve(1);
-      });
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-  });
+function usageError(message: string): number {
+  process.stderr.write(`skitaid: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
+/** undefined when absent, null when not a whole number in range. */
+function integer(text: string | undefined, min: number, max: number): number | undefined | null {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  return /^\d+$/.test(text) && n >= min && n <= max ? n : null;
 }

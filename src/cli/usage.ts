@@ -3,10 +3,22 @@ import { readFileSync } from 'node:fs';
 /** The package version, read once from package.json. */
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** `skitaid --help`; the README's CLI reference repeats it. */
-export const USAGE = `Usage: skitaid [options]
+/** `skitaid --help`; docs/cli.md repeats it (a test keeps the two equal). */
+export const USAGE = `Usage: skitaid [command] [options]
 
-Runs a Skitai site in the foreground, logging to the console.
+Without a command, runs the site in the foreground: one process, or a primary with
+workers when [server] processes > 1 or -w is given. Ctrl-C stops it gracefully.
+
+Commands:
+  start             start in the background: pid file, log files, workers; returns
+                    once they listen (exit 1 and the reason when they do not)
+  stop              stop gracefully: in-flight requests get grace_period to finish;
+                    a second stop, or --force, kills
+  status            pid, workers, port, uptime; exit 0 running, 3 not running
+  restart           stop (when running), then start
+  reload            replace the workers one by one without dropping a request,
+                    reading the config again; the old workers keep serving if it fails
+  install-service   print a systemd unit running this site (--write installs it)
 
 Options:
   -c, --config FILE   the site's config file (INI, Skitai dialect); without it the
@@ -14,7 +26,23 @@ Options:
   -t, --check         validate the config and exit: 0 when good, 1 naming file, line
                       and key when not
   -p, --port N        listen on N instead of [server] port (0 = any free port)
-  -v, --verbose       print debug lines too
+  -w, --workers N     run N workers under a primary (instead of [server] processes)
+  -f, --force         stop: kill the server and its workers at once
+      --write         install-service: write the unit to /etc/systemd/system
+      --unit-dir DIR  install-service --write: write it into DIR instead
+  -v, --verbose       print debug lines too; in the foreground, log to the console
+                      even when log_path is set
   -V, --version       print the version
   -h, --help          print this help
+
+Signals (to the pid in the pid file, or to the foreground process):
+  TERM, INT   stop gracefully; a second one kills
+  HUP         reload (zero-downtime with workers; a single process only logs it)
+  USR1        reopen the log files (after logrotate moved them)
+
+Files (defaults; [server] var_path, log_path and pid_file move them):
+  var/<name>.pid           next to the config file; <name> is [server] name
+  var/log/server.log       server events and errors (start, and foreground with log_path)
+  var/log/request.log      one line per request, when access_log = console
+  var/log/stderr.log       the daemon's own stdout and stderr
 `;

@@ -1,0 +1,51 @@
+/**
+ * What the launcher, the primary and the workers say to each other over their IPC channels, and
+ * what a worker is told through its environment. Every message carries a `skitai` tag so app
+ * code sending its own messages cannot be mistaken for ours.
+ */
+
+/** Worker -> primary. */
+export type WorkerMessage =
+  | { skitai: 'listening'; port: number; ssl: boolean }
+  | { skitai: 'failed'; message: string }
+  /** The worker got SIGTERM: replace it without dropping requests. */
+  | { skitai: 'recycle' };
+
+/** Primary -> worker. */
+export type PrimaryMessage =
+  /** Stop within `graceMs`; `drain` keeps idle keep-alive connections until they close (reload). */
+  | { skitai: 'shutdown'; graceMs: number; drain: boolean }
+  /** Reopen log files (SIGUSR1). */
+  | { skitai: 'reopen' };
+
+/** Daemon primary -> the `skitaid start` that launched it. */
+export type LauncherMessage =
+  | { skitai: 'ready'; pid: number; port: number; ssl: boolean; workers: number }
+  | { skitai: 'failed'; message: string };
+
+/** The `skitai` tag of one of our messages; undefined for anything else on the channel. */
+export function tagOf(m: unknown): string | undefined {
+  const tag = typeof m === 'object' && m !== null ? (m as { skitai?: unknown }).skitai : undefined;
+  return typeof tag === 'string' ? tag : undefined;
+}
+
+/** Environment variable holding a worker's {@link WorkerSpec} (JSON). */
+export const WORKER_ENV = 'SKITAI_WORKER';
+
+/** Environment variable that makes `skitaid start` run as the daemon instead of launching one. */
+export const DAEMON_ENV = 'SKITAI_DAEMON';
+
+/** Exit code a worker uses to ask for an immediate respawn (Skitai's restart code). */
+export const EXIT_RESTART = 3;
+
+/** How the primary tells a worker to run: each worker loads the config file itself. */
+export interface WorkerSpec {
+  /** Absolute config path; '' for the embedded defaults. */
+  readonly configFile: string;
+  /** `-p` override. */
+  readonly port: number | undefined;
+  readonly verbose: boolean;
+  readonly daemon: boolean;
+  /** 1-based slot number, for log lines. */
+  readonly slot: number;
+}

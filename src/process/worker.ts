@@ -1,0 +1,76 @@
+/**
+ * One worker under the primary: loads the config itself (so a reload picks up an edited file),
+ * builds the site, listens on the port the primary shares, and from then on does what the primary
+ * says. It never outlives the primary: when the IPC channel closes it stops.
+ */
+import { defaultConfig, loadConfig } from '../config/load.js';
+import { describeError, isSkitaiError } from '../errors.js';
+import { Logger, openSink } from '../log/logger.js';
+import { Site } from '../site.js';
+import { tagOf, type PrimaryMessage, type WorkerMessage, type WorkerSpec } from './messages.js';
+import { logPlan } from './paths.js';
+
+/** Extra time after the grace period before a worker stuck in shutdown exits anyway. */
+const STUCK_MS = 5_000;
+
+/** Run a worker until the primary stops it; ends the process. */
+export async function runWorker(spec: WorkerSpec): Promise<never> {
+  let logger: Logger | undefined;
+  let site: Site;
+  try {
+    const config = spec.configFile ? await loadConfig(spec.configFile) : defaultConfig();
+    const plan = logPlan(config, spec);
+    logger = new Logger(openSink(plan.server), spec.verbose);
+    site = new Site(config, { logger, accessLog: plan.access });
+    const address = await site.listen(spec.port);
+    await send({ skitai: 'listening', port: address.port, ssl: config.server.ssl });
+  } catch (err) {
+    const message = describeError(err);
+    logger?.error(`worker ${spec.slot} failed to start: ${message}`, isSkitaiError(err) ? undefined : err);
+    await send({ skitai: 'failed', message });
+    await logger?.sink.close();
+    process.exit(1);
+  }
+  const log = logger;
+
+  let stopping = false;
+  const stop = (graceMs: number, drain: boolean): void => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => process.exit(1), graceMs + STUCK_MS).unref();
+    site.close(graceMs, drain).then(
+      () => log.sink.close().then(() => process.exit(0)),
+      (err: unknown) => {
+        log.error(`worker ${spec.slot}: shutdown failed`, err);
+        void log.sink.close().then(() => process.exit(1));
+      },
+    );
+  };
+
+  process.on('message', (m: unknown) => {
+    const tag = tagOf(m);
+    if (tag === 'shutdown') {
+      const { graceMs, drain } = m as Extract<PrimaryMessage, { skitai: 'shutdown' }>;
+      stop(graceMs, drain);
+    } else if (tag === 'reopen') site.reopenLogs();
+  });
+  // Ctrl-C and a terminal hangup reach the whole process group: the primary decides for us.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGHUP', () => undefined);
+  // logrotate may signal any pid it finds; reopening twice is harmless.
+  process.on('SIGUSR1', () => site.reopenLogs());
+  // `kill <worker>` asks for a replacement that takes over first, so no request is dropped.
+  process.on('SIGTERM', () => {
+    if (process.connected) void send({ skitai: 'recycle' });
+    else stop(site.config.server.gracePeriod, false);
+  });
+  process.on('disconnect', () => stop(site.config.server.gracePeriod, false));
+  return new Promise<never>(() => undefined);
+}
+
+function send(m: WorkerMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send || !process.connected) return resolve();
+    process.send(m, undefined, {}, () => resolve());
+  });
+}

@@ -1,0 +1,310 @@
+// Real processes, signals and sockets: `skitaid start` as a daemon with two workers, then status,
+// a worker killed under load, a reload under a request loop, log reopening and a graceful stop.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isAlive } from '../../src/process/pidfile.js';
+import { readStatus, type InstanceStatus } from '../../src/process/status.js';
+import { foreground, freePort, killDaemon, killForeground, skitaid, tempSite, type Foreground } from '../support/cli.js';
+
+const WEBAPP = `
+import { App } from 'skitai';
+export const app = new App();
+app.route('/pid', () => String(process.pid));
+app.route('/slow', async () => { await new Promise((r) => setTimeout(r, 1500)); return 'finally'; });
+`;
+
+interface LoadStats {
+  ok: number;
+  failed: number;
+  errors: string[];
+  /** Worker pids that answered. */
+  pids: Set<string>;
+}
+
+/** `concurrency` request loops on `url` until stopped, or `maxMs` at most; every outcome counted. */
+function loadLoop(url: string, concurrency = 4, maxMs = 20_000): { stats: LoadStats; stop(): Promise<LoadStats> } {
+  const stats: LoadStats = { ok: 0, failed: 0, errors: [], pids: new Set() };
+  const deadline = Date.now() + maxMs;
+  let running = true;
+  const loop = async (): Promise<void> => {
+    while (running && Date.now() < deadline) {
+      try {
+        const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+        const body = await r.text();
+        if (r.status === 200) {
+          stats.ok++;
+          stats.pids.add(body);
+        } else {
+          stats.failed++;
+          stats.errors.push(`HTTP ${r.status}`);
+        }
+      } catch (err) {
+        stats.failed++;
+        stats.errors.push(String((err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message));
+      }
+    }
+  };
+  const loops = Array.from({ length: concurrency }, loop);
+  return {
+    stats,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return stats;
+    },
+  };
+}
+
+/** GET on a connection of its own: the primary hands each new connection to the next worker. */
+function getFresh(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+async function until<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('skitaid as a daemon', () => {
+  let site: { dir: string; conf: string };
+  let base: string;
+  const varDir = (): string => path.join(site.dir, 'var');
+  const status = (): InstanceStatus => readStatus(path.join(varDir(), 'site.status.json'))!;
+
+  before(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    site = tempSite(`[server]\nip = 127.0.0.1\nport = ${port}\nprocesses = 2\nthreads = 2\ngrace_period = 5\n[routes:line]\n/ = ./webapp\n`, { 'webapp.ts': WEBAPP });
+  });
+  after(() => {
+    killDaemon(varDir());
+    fs.rmSync(site.dir, { recursive: true, force: true });
+  });
+
+  test('status and stop on a server that is not running say so and exit non-zero', async () => {
+    const [st, sp] = await Promise.all([skitaid(['status', '-c', site.conf]), skitaid(['stop', '-c', site.conf])]);
+    assert.equal(st.code, 3);
+    assert.match(st.stdout, /site is not running/);
+    assert.equal(sp.code, 1);
+    assert.match(sp.stderr, /site is not running/);
+  });
+
+  test('start detaches, writes the pid file and answers; status shows pid, workers, port, uptime', async () => {
+    const r = await skitaid(['start', '-c', site.conf]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /started site: pid \d+, 2 workers, http port \d+/);
+    const pid = Number(fs.readFileSync(path.join(varDir(), 'site.pid'), 'utf8'));
+    assert.ok(pid > 0);
+    assert.equal((await fetch(`${base}/ping`)).status, 200);
+    const st = await skitaid(['status', '-c', site.conf]);
+    assert.equal(st.code, 0);
+    assert.match(st.stdout, new RegExp(`site is running\\n  pid      ${pid}\\n  workers  2: \\d+, \\d+\\n  port     ${new URL(base).port}\\n  uptime   \\d+s`));
+    assert.equal(await skitaid(['start', '-c', site.conf]).then((x) => x.code), 1, 'a second start refuses');
+  });
+
+  test('logs go to var/log; SIGUSR1 reopens them after rotation', async () => {
+    const log = path.join(varDir(), 'log');
+    assert.match(fs.readFileSync(path.join(log, 'server.log'), 'utf8'), /listening on 127\.0\.0\.1:\d+/);
+    await fetch(`${base}/pid?before-rotation`).then((r) => r.text());
+    const requests = path.join(log, 'request.log');
+    await until(() => (fs.readFileSync(requests, 'utf8').includes('before-rotation') ? true : undefined), 3000, 'the request line');
+    fs.renameSync(requests, `${requests}.1`);
+    process.kill(status().pid, 'SIGUSR1');
+    await until(() => (fs.existsSync(requests) ? true : undefined), 3000, 'a reopened request.log');
+    // Both workers must have reopened: ask until each pid answered once.
+    const seen = new Set<string>();
+    for (let i = 0; i < 20 && seen.size < 2; i++) seen.add((await getFresh(`${base}/pid?after-rotation`)).body);
+    await until(() => (fs.readFileSync(requests, 'utf8').match(/after-rotation/g)?.length ?? 0) >= 2 ? true : undefined, 3000, 'new lines');
+    assert.doesNotMatch(fs.readFileSync(requests, 'utf8'), /before-rotation/);
+  });
+
+  test('a worker killed with SIGKILL under load is respawned and the server keeps answering', async () => {
+    const before = status();
+    const victim = before.workers[0]!;
+    const load = loadLoop(`${base}/pid`);
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(victim.pid, 'SIGKILL');
+    const fresh = await until(() => {
+      const w = readStatus(path.join(varDir(), 'site.status.json'))?.workers.find((x) => x.slot === victim.slot);
+      return w && w.pid !== victim.pid ? w : undefined;
+    }, 10_000, 'the respawned worker');
+    await new Promise((r) => setTimeout(r, 500));
+    const stats = await load.stop();
+    assert.ok(stats.ok > 50, `only ${stats.ok} requests answered`);
+    // Only requests the dead worker held can fail.
+    assert.ok(stats.failed <= 8, `${stats.failed} failed: ${stats.errors.slice(0, 5).join(', ')}`);
+    const answered = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const r = await getFresh(`${base}/pid`);
+      assert.equal(r.status, 200);
+      answered.add(r.body);
+    }
+    assert.ok(answered.has(String(fresh.pid)), 'the new worker takes requests');
+    assert.equal(status().respawns, before.respawns + 1);
+  });
+
+  test('reload under a steady request loop replaces every worker and drops no request', async () => {
+    const old = status().workers.map((w) => String(w.pid));
+    const load = loadLoop(`${base}/pid`);
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await skitaid(['reload', '-c', site.conf]);
+    await new Promise((r) => setTimeout(r, 300));
+    const stats = await load.stop();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /reloaded site: 2 workers replaced/);
+    assert.equal(stats.failed, 0, `dropped: ${stats.errors.slice(0, 5).join(', ')}`);
+    assert.ok(stats.ok > 100, `only ${stats.ok} requests in the loop`);
+    const now = status().workers.map((w) => String(w.pid));
+    assert.equal(now.length, 2);
+    assert.deepEqual(now.filter((p) => old.includes(p)), [], 'every worker was replaced');
+    assert.ok(old.some((p) => stats.pids.has(p)) && now.some((p) => stats.pids.has(p)), 'old and new workers both answered the loop');
+  });
+
+  test('a reload that fails (bad config, an app that does not load) keeps the old workers serving', async () => {
+    const workers = status().workers.map((w) => w.pid);
+    const conf = fs.readFileSync(site.conf, 'utf8');
+    const app = path.join(site.dir, 'webapp.ts');
+    const appText = fs.readFileSync(app, 'utf8');
+    try {
+      fs.writeFileSync(site.conf, conf.replace('processes = 2', 'processes = two'));
+      // `skitaid reload` reads the config first and refuses; a bare SIGHUP reaches the primary, which checks too.
+      assert.equal((await skitaid(['reload', '-c', site.conf])).code, 1);
+      const reloads = status().reloads;
+      process.kill(status().pid, 'SIGHUP');
+      const verdict = await until(() => (status().reloads > reloads ? status().lastReload : undefined), 5000, 'the reload verdict');
+      assert.equal(verdict?.ok, false);
+      assert.match(verdict!.message, /the config is not valid, nothing was replaced: SKT_CONFIG_VALUE: .*processes/);
+      fs.writeFileSync(site.conf, conf);
+      fs.writeFileSync(app, 'export const app = ;;; broken');
+      const badApp = await skitaid(['reload', '-c', site.conf]);
+      assert.equal(badApp.code, 1);
+      assert.match(badApp.stderr, /reload of site failed: worker 1 failed to start, 0 of 2 replaced, the others keep serving: SKT_APP_LOAD/);
+    } finally {
+      fs.writeFileSync(site.conf, conf);
+      fs.writeFileSync(app, appText);
+    }
+    assert.deepEqual(status().workers.map((w) => w.pid), workers);
+    assert.equal((await getFresh(`${base}/pid`)).status, 200);
+  });
+
+  test('stop lets a slow in-flight request finish, then status says it is gone', async () => {
+    const pid = status().pid;
+    const slow = fetch(`${base}/slow`).then(async (r) => [r.status, await r.text()] as const);
+    await new Promise((r) => setTimeout(r, 300));
+    const stopped = await skitaid(['stop', '-c', site.conf]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.deepEqual(await slow, [200, 'finally']);
+    assert.match(stopped.stdout, /stopped site/);
+    assert.ok(!isAlive(pid));
+    assert.ok(!fs.existsSync(path.join(varDir(), 'site.pid')));
+    assert.equal((await skitaid(['status', '-c', site.conf])).code, 3);
+    assert.equal((await skitaid(['stop', '-c', site.conf])).code, 1);
+  });
+});
+
+describe('stopping hard, and a start that fails', () => {
+  let site: { dir: string; conf: string };
+  let base: string;
+  const varDir = (): string => path.join(site.dir, 'var');
+  before(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    site = tempSite(`[server]\nip = 127.0.0.1\nport = ${port}\ngrace_period = 20\n[routes:line]\n/ = ./webapp\n`, { 'webapp.ts': WEBAPP });
+  });
+  after(() => {
+    killDaemon(varDir());
+    fs.rmSync(site.dir, { recursive: true, force: true });
+  });
+
+  test('a second stop kills the workers instead of waiting out the grace period', async () => {
+    assert.equal((await skitaid(['start', '-c', site.conf])).code, 0);
+    const slow = fetch(`${base}/slow`).then((r) => r.text(), () => 'cut');
+    await new Promise((r) => setTimeout(r, 300));
+    const first = skitaid(['stop', '-c', site.conf]);
+    await until(() => (readStatus(path.join(varDir(), 'site.status.json'))?.state === 'stopping' ? true : undefined), 5000, 'stopping');
+    const t0 = Date.now();
+    const second = await skitaid(['stop', '-c', site.conf]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /already stopping: killing the workers/);
+    assert.equal((await first).code, 0);
+    assert.ok(Date.now() - t0 < 5000);
+    assert.equal(await slow, 'cut');
+  });
+
+  test('stop --force kills at once', async () => {
+    assert.equal((await skitaid(['start', '-c', site.conf])).code, 0);
+    const pid = Number(fs.readFileSync(path.join(varDir(), 'site.pid'), 'utf8'));
+    const r = await skitaid(['stop', '--force', '-c', site.conf]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /killed site/);
+    await until(() => (isAlive(pid) ? undefined : true), 3000, 'the primary to die');
+    assert.equal((await skitaid(['status', '-c', site.conf])).code, 3);
+  });
+
+  test('a start whose workers cannot listen fails with the reason and leaves no pid file', async () => {
+    const blocker = http.createServer();
+    await new Promise<void>((resolve) => blocker.listen(Number(new URL(base).port), '127.0.0.1', resolve));
+    try {
+      const r = await skitaid(['start', '-c', site.conf]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /site did not start: worker 1 failed to start: SKT_SERVER_LISTEN: cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+      assert.ok(!fs.existsSync(path.join(varDir(), 'site.pid')));
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('skitaid in the foreground', () => {
+  let fg: Foreground | undefined;
+  let site: { dir: string; conf: string };
+  before(() => {
+    site = tempSite('[server]\nip = 127.0.0.1\nport = 0\ngrace_period = 400ms\n[routes:line]\n/ = ./webapp\n', { 'webapp.ts': WEBAPP });
+  });
+  after(() => {
+    killForeground(fg);
+    fs.rmSync(site.dir, { recursive: true, force: true });
+  });
+
+  test('with workers (-w 2): SIGTERM finishes in-flight requests and exits 0', async () => {
+    const port = await freePort();
+    fg = foreground(['-c', site.conf, '-p', String(port), '-w', '2']);
+    await fg.until(/2 workers listening on port \d+/);
+    const slow = fetch(`http://127.0.0.1:${port}/slow`).then((r) => r.status, (e: Error) => e.message);
+    await new Promise((r) => setTimeout(r, 200));
+    fg.child.kill('SIGTERM');
+    // grace_period = 400ms is shorter than /slow: the request is cut, the exit is still clean and prompt.
+    const t0 = Date.now();
+    const { code } = await fg.exited;
+    assert.equal(code, 0, fg.output());
+    assert.ok(Date.now() - t0 < 3000, 'the grace period bounds the stop');
+    assert.notEqual(await slow, 200);
+    assert.match(fg.output(), /SIGTERM: stopping gracefully[\s\S]*stopped/);
+  });
+
+  test('a single process (the default): SIGTERM lets a request within the grace period finish', async () => {
+    fs.writeFileSync(site.conf, fs.readFileSync(site.conf, 'utf8').replace('grace_period = 400ms', 'grace_period = 5'));
+    fg = foreground(['-c', site.conf]);
+    const [, port] = await fg.until(/listening on 127\.0\.0\.1:(\d+)/);
+    assert.doesNotMatch(fg.output(), /primary/, 'no cluster for processes = 1');
+    const slow = fetch(`http://127.0.0.1:${port}/slow`).then(async (r) => r.text());
+    await new Promise((r) => setTimeout(r, 200));
+    fg.child.kill('SIGTERM');
+    assert.equal(await slow, 'finally');
+    assert.equal((await fg.exited).code, 0);
+  });
+});
