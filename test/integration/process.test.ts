@@ -13,6 +13,7 @@ const WEBAPP = `
 import { App } from 'skitai';
 export const app = new App();
 app.route('/pid', () => String(process.pid));
+app.route('/threads', () => process.env.UV_THREADPOOL_SIZE ?? 'unset');
 app.route('/slow', async () => { await new Promise((r) => setTimeout(r, 1500)); return 'finally'; });
 `;
 
@@ -110,6 +111,7 @@ describe('skitaid as a daemon', () => {
     const pid = Number(fs.readFileSync(path.join(varDir(), 'site.pid'), 'utf8'));
     assert.ok(pid > 0);
     assert.equal((await fetch(`${base}/ping`)).status, 200);
+    assert.equal(await (await fetch(`${base}/threads`)).text(), '2', 'threads = 2 sizes each worker\'s libuv pool');
     const st = await skitaid(['status', '-c', site.conf]);
     assert.equal(st.code, 0);
     assert.match(st.stdout, new RegExp(`site is running\\n  pid      ${pid}\\n  workers  2: \\d+, \\d+\\n  port     ${new URL(base).port}\\n  uptime   \\d+s`));
