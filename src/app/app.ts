@@ -135,28 +135,38 @@ export class App {
    * RPC-visible routes instead of web-visible ones.
    */
   match(path: string, method: string, rpc = false): Match {
-    const candidates: Array<{ route: Route; params: Record<string, string | number> }> = [];
+    // First pass returns the first route that takes the method, allocating nothing on the hot path.
+    let seen = false;
     const exact = this.#static.get(path);
-    if (exact) for (const route of exact) candidates.push({ route, params: {} });
-    for (const route of this.#dynamic) {
-      const params = route.rule.match(path);
-      if (params) candidates.push({ route, params });
-    }
-    const visible = candidates.filter((c) => (rpc ? c.route.rpc !== false : c.route.rpc !== 'only'));
-    if (visible.length === 0) {
-      if (!rpc && path !== '' && !path.endsWith('/') && this.#static.has(path + '/')) {
-        return { kind: 'slash', location: path + '/' };
+    if (exact) {
+      for (const route of exact) {
+        if (!isVisible(route, rpc)) continue;
+        seen = true;
+        if (rpc || !route.methods || route.methods.has(method)) return { kind: 'route', route, params: {} };
       }
-      if (!rpc && path === '' && this.#static.has('/')) return { kind: 'slash', location: '/' };
-      return { kind: 'none' };
     }
-    for (const c of visible) {
-      if (rpc || !c.route.methods || c.route.methods.has(method)) return { kind: 'route', ...c };
+    for (const route of this.#dynamic) {
+      if (!isVisible(route, rpc)) continue;
+      const params = route.rule.match(path);
+      if (!params) continue;
+      seen = true;
+      if (rpc || !route.methods || route.methods.has(method)) return { kind: 'route', route, params };
     }
-    const allow = new Set<string>();
-    for (const c of visible) for (const m of c.route.methods ?? ALL_METHODS) allow.add(m);
-    allow.add('OPTIONS');
-    return { kind: 'method', allow: ALL_METHODS.filter((m) => allow.has(m)) };
+    if (seen) return { kind: 'method', allow: this.#allow(path, exact) };
+    if (!rpc && path !== '' && !path.endsWith('/') && this.#static.has(path + '/')) return { kind: 'slash', location: path + '/' };
+    if (!rpc && path === '' && this.#static.has('/')) return { kind: 'slash', location: '/' };
+    return { kind: 'none' };
+  }
+
+  /** Methods the web-visible routes of `path` take, OPTIONS included, in a stable order. */
+  #allow(path: string, exact: Route[] | undefined): string[] {
+    const allow = new Set<string>(['OPTIONS']);
+    const add = (route: Route): void => {
+      for (const m of route.methods ?? ALL_METHODS) allow.add(m);
+    };
+    for (const route of exact ?? []) if (isVisible(route, false)) add(route);
+    for (const route of this.#dynamic) if (isVisible(route, false) && route.rule.match(path)) add(route);
+    return ALL_METHODS.filter((m) => allow.has(m));
   }
 
   /** Methods a path answers, for OPTIONS; undefined when no route matches. */
@@ -166,6 +176,10 @@ export class App {
     if (m.kind === 'route') return ALL_METHODS;
     return undefined;
   }
+}
+
+function isVisible(route: Route, rpc: boolean): boolean {
+  return rpc ? route.rpc !== false : route.rpc !== 'only';
 }
 
 /** Throw from a handler or hook to answer with an HTTP error status and a short message. */

@@ -12,7 +12,7 @@ import { evaluatePreconditions, httpDate, ifRangeAllows, makeEtag } from './stat
 import { FileCache, type CachedFile } from './static/filecache.js';
 import { contentType } from './static/mime.js';
 import { parseRange, type RangeRequest } from './static/range.js';
-import { decodePath, resolveUnder } from './static/safepath.js';
+import { decodePath, resolveUnder, type DecodedPath } from './static/safepath.js';
 import { StatCache, errorKind, type Lookup } from './static/statcache.js';
 
 /** Options of a {@link StaticHandler}; `[server] static_*` in the config. */
@@ -77,7 +77,11 @@ export class StaticHandler implements Handler {
   /** Take GET and HEAD of an existing file (or directory redirect); decline everything else. */
   handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     if (ex.method !== 'GET' && ex.method !== 'HEAD') return false;
-    return this.#handle(ex, prefix, rest);
+    const decoded = decodePath(rest);
+    const abs = decoded.ok ? resolveUnder(this.root, decoded.path) : undefined;
+    // A remembered miss declines synchronously: an app sharing this mount then costs no promise.
+    if (abs !== undefined && this.#stats.peek(abs)?.kind === 'missing') return false;
+    return this.#handle(ex, prefix, rest, decoded, abs);
   }
 
   /** Drop the caches. */
@@ -86,9 +90,7 @@ export class StaticHandler implements Handler {
     this.#files.clear();
   }
 
-  async #handle(ex: Exchange, prefix: string, rest: string): Promise<boolean> {
-    const decoded = decodePath(rest);
-    const abs = decoded.ok ? resolveUnder(this.root, decoded.path) : undefined;
+  async #handle(ex: Exchange, prefix: string, rest: string, decoded: DecodedPath, abs: string | undefined): Promise<boolean> {
     if (!decoded.ok || abs === undefined) {
       sendError(ex, ERRORS.SKT_PATH_FORBIDDEN.status, { detail: decoded.ok ? ERRORS.SKT_PATH_FORBIDDEN.text : decoded.reason });
       return true;

@@ -61,6 +61,12 @@ export class StatCache {
     return value;
   }
 
+  /** The remembered answer for `abs` while it is fresh, without touching the disk; undefined otherwise. */
+  peek(abs: string): Lookup | undefined {
+    const slot = this.#slots.get(abs);
+    return slot && Date.now() - slot.at < this.#ttlMs ? slot.value : undefined;
+  }
+
   /** Record a fresher answer (after a file was re-read), so it is not re-read again within the TTL. */
   remember(abs: string, value: Lookup, at = Date.now()): void {
     this.#slots.delete(abs);
