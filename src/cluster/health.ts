@@ -87,8 +87,9 @@ export function applyProbe(member: Member, healthy: boolean, options: ActiveChec
  */
 export class ActiveChecker {
   #timer: NodeJS.Timeout | undefined;
-  readonly #busy = new Set<Member>();
-  readonly #abort = new AbortController();
+  #closed = false;
+  /** Probes in flight, by member: one at a time each, all aborted by close(). */
+  readonly #probes = new Map<Member, AbortController>();
 
   constructor(
     readonly members: readonly Member[],
@@ -99,10 +100,12 @@ export class ActiveChecker {
     readonly onChange: (member: Member, change: 'up' | 'down') => void = () => {},
   ) {}
 
+  /** Probe now (a member dead at start is found at once), then every interval. */
   start(): void {
-    if (this.#timer || this.#abort.signal.aborted) return;
-    this.#timer = setInterval(() => this.runOnce(), this.options.intervalMs);
+    if (this.#timer || this.#closed) return;
+    this.#timer = setInterval(() => void this.runOnce(), this.options.intervalMs);
     this.#timer.unref();
+    void this.runOnce();
   }
 
   /** One round of probes (the timer calls it; tests may too). Resolves when the round is done. */
@@ -111,28 +114,29 @@ export class ActiveChecker {
   }
 
   async #check(member: Member): Promise<void> {
-    if (this.#busy.has(member) || this.#abort.signal.aborted) return;
-    this.#busy.add(member);
-    const timeout = new AbortController();
+    if (this.#probes.has(member) || this.#closed) return;
+    const abort = new AbortController();
+    this.#probes.set(member, abort);
     // A plain timer, not AbortSignal.timeout(): that one is unref'd and would let a hung probe dangle.
-    const timer = setTimeout(() => timeout.abort(), this.options.timeoutMs);
+    const timer = setTimeout(() => abort.abort(), this.options.timeoutMs);
     let healthy: boolean;
     try {
-      healthy = await this.probe(member, AbortSignal.any([this.#abort.signal, timeout.signal]));
+      healthy = await this.probe(member, abort.signal);
     } catch {
       healthy = false;
     } finally {
       clearTimeout(timer);
-      this.#busy.delete(member);
+      this.#probes.delete(member);
     }
-    if (this.#abort.signal.aborted) return;
+    if (this.#closed) return;
     const change = applyProbe(member, healthy, this.options, this.clock());
     if (change) this.onChange(member, change);
   }
 
   close(): void {
+    this.#closed = true;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#abort.abort();
+    for (const abort of this.#probes.values()) abort.abort();
   }
 }

@@ -103,9 +103,10 @@ describe('active checks', () => {
     assert.equal(calls, 4);
     assert.equal(list[1]!.probeStreak, -2);
     checker.start();
-    checker.close();
+    assert.equal(calls, 6, 'start() probes at once');
+    checker.close(); // also aborts the probe still waiting
     await checker.runOnce();
-    assert.equal(calls, 4, 'no probe after close');
+    assert.equal(calls, 6, 'no probe after close');
   });
 
   test('a probe that hangs is abandoned after its timeout and counts as failed', async () => {
