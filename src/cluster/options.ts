@@ -65,7 +65,7 @@ const KEYS: readonly ClusterKey[] = [
   { key: 'strategy', type: 'enum', default: 'weighted_round_robin', values: STRATEGIES, doc: 'Member choice for `lb`: `weighted_round_robin` (smooth, like nginx), `least_connections`, `random_of_two`.' },
   { key: 'max_conns', type: 'int', default: 100, min: 1, max: 100_000, doc: 'Connections per member per worker; more requests queue.' },
   { key: 'connect_timeout', type: 'seconds', default: 3 * S, min: 1, max: 600 * S, doc: 'TCP + TLS connect limit; a failed connect is a NETERR and safe to fail over.' },
-  { key: 'response_timeout', type: 'seconds', default: 10 * S, min: 1, max: 3600 * S, doc: 'Limit for the response headers, and for each gap while reading the body (TIMEOUT).' },
+  { key: 'response_timeout', type: 'seconds', default: 10 * S, min: 1, max: 3600 * S, doc: 'Limit for the response headers, and for each gap while reading the body (TIMEOUT). undici checks it on a coarse clock (up to ~1 s late); the call deadline of `getwait` is exact.' },
   { key: 'keep_alive', type: 'seconds', default: 60 * S, min: 1, max: 3600 * S, doc: 'Idle keep-alive time of member connections (a shorter `Keep-Alive: timeout` from the member wins).' },
   { key: 'max_response_size', type: 'size', default: 64 * 2 ** 20, min: 1, max: 2 ** 40, doc: 'Largest response body read, after decompression; larger is a NETERR.' },
   { key: 'health_check_path', type: 'string', default: undefined, doc: 'Path for active checks (`GET`, 2xx/3xx = healthy). Unset: passive health only.' },

@@ -1,0 +1,192 @@
+import type { Agent } from 'undici';
+import type { Random } from '../cluster/balance.js';
+import type { Clock } from '../cluster/clock.js';
+import type { ClusterStatus } from '../cluster/cluster.js';
+import { clusterType, parseClusterOptions } from '../cluster/options.js';
+import type { ClusterConfig } from '../config/types.js';
+import { SkitaiError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { ResultCache, type CacheStats } from './cache.js';
+import { Call, type CallOptions, type Sender, type Slot } from './call.js';
+import { exchange, type Endpoint } from './exchange.js';
+import { sendLb } from './lb.js';
+import { sendMap } from './map.js';
+import { closeDispatchers, createAgent } from './pool.js';
+import { rpcProxy, type RpcCall } from './proxy.js';
+import { isRpcMethod } from './request.js';
+import { Result } from './result.js';
+import { Status } from './status.js';
+import { isClusterTarget, parseClusterTarget, parseUrl } from './target.js';
+import { Upstream } from './upstream.js';
+
+/** Settings of the facade. Durations in MILLISECONDS. */
+export interface ClientsOptions {
+  /** `[@name]` sections; `type = postgresql` ones are recognised and left to the DB layer. */
+  readonly clusters?: readonly ClusterConfig[] | Readonly<Record<string, ClusterConfig>>;
+  /** `[server] num_result_cache_max`; 0 turns the result cache off. Default 200. */
+  readonly resultCacheMax?: number;
+  readonly logger?: Logger;
+  /** For single URLs (rest/wget/get…): connections per origin (default 64), timeouts (3 s, 10 s), body limit (64 MiB). */
+  readonly maxConns?: number;
+  readonly connectTimeout?: number;
+  readonly responseTimeout?: number;
+  readonly keepAlive?: number;
+  readonly maxResponseSize?: number;
+  /** PEM CA file trusted for single URLs instead of the system CAs. */
+  readonly caFile?: string;
+  /** How long `close()` lets requests in flight finish before cutting them. Default 5000. */
+  readonly closeGrace?: number;
+  /** Tests: a controllable clock and random source for every cluster. */
+  readonly clock?: Clock;
+  readonly random?: Random;
+}
+
+/** `was.status()`'s view of the clients. */
+export interface ClientsStatus {
+  readonly clusters: Readonly<Record<string, ClusterStatus>>;
+  readonly resultCache: CacheStats;
+}
+
+type Method = string;
+type RpcVerb = 'XMLRPC' | 'JSONRPC';
+
+/**
+ * Skitai's outgoing calls, one per worker: `map` and `lb` to `[@name]` clusters, `rest`, `wget`
+ * and the verb helpers to single URLs, over shared keep-alive pools, with one result cache.
+ * Misuse (unknown cluster, bad URL or method) throws SkitaiError at once; a member's failure never
+ * throws — it is a Result with status TIMEOUT or NETERR.
+ */
+export class Clients {
+  readonly #upstreams = new Map<string, Upstream>();
+  readonly #otherTypes = new Map<string, string>();
+  readonly #cache: ResultCache;
+  readonly #agent: Agent;
+  readonly #url: Omit<Endpoint, 'dispatcher' | 'origin' | 'node'>;
+  readonly #closeGrace: number;
+  #closed = false;
+
+  constructor(options: ClientsOptions = {}) {
+    const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
+    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+    try {
+      for (const config of configs as readonly ClusterConfig[]) {
+        const type = clusterType(config);
+        if (type !== 'http') this.#otherTypes.set(config.name, type);
+        else this.#upstreams.set(config.name, new Upstream(parseClusterOptions(config), deps));
+      }
+    } catch (err) {
+      for (const up of this.#upstreams.values()) void up.close(0);
+      throw err;
+    }
+    this.#cache = new ResultCache(options.resultCacheMax ?? 200);
+    const connectTimeout = options.connectTimeout ?? 3000;
+    this.#agent = createAgent({ connections: options.maxConns ?? 64, connectTimeout, keepAlive: options.keepAlive ?? 60_000, caFile: options.caFile });
+    this.#url = { connectTimeout, responseTimeout: options.responseTimeout ?? 10_000, maxResponseSize: options.maxResponseSize ?? 64 * 2 ** 20 };
+    this.#closeGrace = options.closeGrace ?? 5000;
+  }
+
+  /** Send to every live member of a cluster (`'@name/path'`). XMLRPC (the default) and JSONRPC send when a method is called. */
+  map(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  map(target: string, method: Method, data?: unknown, options?: CallOptions): Call;
+  map(target: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
+    const up = this.#upstream(target);
+    const { path } = parseClusterTarget(target);
+    const sender: Sender = { kind: 'map', target, start: (prepared, signal) => (this.#closed ? [closedSlot(target)] : sendMap(up, prepared, signal)) };
+    return this.#call(sender, method, path, data, options);
+  }
+
+  /** Send to one member chosen by the cluster's strategy, failing over when that is safe. */
+  lb(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  lb(target: string, method: Method, data?: unknown, options?: CallOptions): Call;
+  lb(target: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
+    const up = this.#upstream(target);
+    const { path } = parseClusterTarget(target);
+    const policy = { retryTimeouts: options.retryTimeouts ?? up.options.retryTimeouts };
+    const sender: Sender = { kind: 'lb', target, start: (prepared, signal) => [this.#closed ? closedSlot(target) : sendLb(up, prepared, signal, policy)] };
+    return this.#call(sender, method, path, data, options);
+  }
+
+  /** One URL (or `'@name/path'`, which goes through `lb`). XMLRPC by default, like Skitai. */
+  rest(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  rest(url: string, method: Method, data?: unknown, options?: CallOptions): Call;
+  rest(url: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
+    if (isClusterTarget(url)) return this.lb(url, method, data, options);
+    const u = parseUrl(url);
+    const endpoint: Endpoint = { ...this.#url, dispatcher: this.#agent, origin: u.origin, node: u.node };
+    const sender: Sender = {
+      kind: 'rest',
+      target: `${u.origin}${u.path}`,
+      start: (prepared, signal) => {
+        if (this.#closed) return [closedSlot(u.node)];
+        return [{ node: () => u.node, done: exchange(endpoint, prepared, signal).then((a) => a.result) }];
+      },
+    };
+    const login = options.login ?? u.login;
+    return this.#call(sender, method, u.path, data, login === undefined ? options : { ...options, login });
+  }
+
+  /** GET `url`, or a form POST when `data` is given (Skitai's `wget`). */
+  wget(url: string, data?: unknown, options: CallOptions = {}): Call {
+    return this.rest(url, data === undefined ? 'GET' : 'POST', data, options);
+  }
+
+  get(url: string, data?: Record<string, unknown>, options?: CallOptions): Call {
+    return this.rest(url, 'GET', data, options);
+  }
+  post(url: string, data?: unknown, options?: CallOptions): Call {
+    return this.rest(url, 'POST', data, options);
+  }
+  put(url: string, data?: unknown, options?: CallOptions): Call {
+    return this.rest(url, 'PUT', data, options);
+  }
+  patch(url: string, data?: unknown, options?: CallOptions): Call {
+    return this.rest(url, 'PATCH', data, options);
+  }
+  delete(url: string, data?: Record<string, unknown>, options?: CallOptions): Call {
+    return this.rest(url, 'DELETE', data, options);
+  }
+
+  /** Names of the HTTP clusters. */
+  get clusterNames(): string[] {
+    return [...this.#upstreams.keys()];
+  }
+
+  /** Members, states, in-flight, latency and breaker per cluster, and the result cache's counters. */
+  status(): ClientsStatus {
+    const clusters: Record<string, ClusterStatus> = {};
+    for (const [name, up] of this.#upstreams) clusters[name] = up.cluster.status();
+    return { clusters, resultCache: this.#cache.stats() };
+  }
+
+  /** Run one round of active health checks on every cluster that has them. */
+  async checkHealth(): Promise<void> {
+    await Promise.all([...this.#upstreams.values()].map((up) => up.cluster.checkNow()));
+  }
+
+  /** Stop health checks and close every pool (requests in flight get `closeGrace` ms). Later calls get NETERR SKT_CLIENT_CLOSED. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cache.clear();
+    await Promise.all([...[...this.#upstreams.values()].map((up) => up.close(this.#closeGrace)), closeDispatchers([this.#agent], this.#closeGrace)]);
+  }
+
+  #upstream(target: string): Upstream {
+    const { cluster } = parseClusterTarget(target);
+    const up = this.#upstreams.get(cluster);
+    if (up) return up;
+    const type = this.#otherTypes.get(cluster);
+    if (type) throw new SkitaiError('SKT_CLUSTER_TYPE', `@${cluster} is a ${type} cluster; use the database calls (dmap/dlb) for it`);
+    throw new SkitaiError('SKT_CLUSTER_UNKNOWN', `no cluster @${cluster} is configured${this.#upstreams.size ? ` (known: ${[...this.#upstreams.keys()].map((n) => `@${n}`).join(', ')})` : ''}`);
+  }
+
+  #call(sender: Sender, method: Method, path: string, data: unknown, options: CallOptions): Call | RpcCall {
+    const call = new Call(sender, { method, path, data, options }, this.#cache);
+    return isRpcMethod(method) ? rpcProxy(call) : call;
+  }
+}
+
+function closedSlot(node: string): Slot {
+  const closed = Result.failure(Status.NETERR, 'SKT_CLIENT_CLOSED', 'the clients are closed (the worker is shutting down)', node);
+  return { node: () => node, done: Promise.resolve(closed) };
+}

@@ -1,0 +1,130 @@
+import type { ErrorCode } from '../errors.js';
+import { Status } from './status.js';
+
+/** Response headers as undici gives them: lower-case names, repeated headers as arrays. */
+export type ResultHeaders = Record<string, string | string[]>;
+
+/** An RPC fault (XML-RPC `<fault>`, JSON-RPC `error`) the member answered with. */
+export interface RpcFaultInfo {
+  readonly code: number;
+  readonly message: string;
+  /** JSON-RPC `error.data`; XML-RPC has none. */
+  readonly data?: unknown;
+}
+
+export interface ResultInit<T> {
+  status: Status;
+  code: number | ErrorCode;
+  msg: string;
+  node: string;
+  header?: ResultHeaders;
+  data?: T;
+  fault?: RpcFaultInfo;
+  error?: Error;
+  elapsed?: number;
+}
+
+/** Stores a result (or a map's results) in the result cache for `seconds`; ≤ 0 removes the entry. */
+type CacheHook = (seconds: number) => void;
+const hooks = new WeakMap<object, CacheHook>();
+
+/** Internal: give a Result or Results its `cache()` behaviour (the call that made it knows the key). */
+export function setCacheHook(target: Result<unknown> | Results<unknown>, hook: CacheHook): void {
+  hooks.set(target, hook);
+}
+
+/**
+ * What one member (or URL) answered. Fields are plain and writable, so a `filter` callback may
+ * rewrite `data` as results arrive, as in Skitai.
+ */
+export class Result<T = unknown> {
+  status: Status;
+  /** The HTTP status for NORMAL; for TIMEOUT/NETERR a stable reason code (`SKT_CLIENT_TLS`, …, see docs/errors.md). */
+  code: number | ErrorCode;
+  /** HTTP reason phrase for NORMAL; otherwise a sentence for humans (the TLS error text, the member, the limit). */
+  msg: string;
+  /** Response headers; `{}` when there was no response. */
+  header: ResultHeaders;
+  /**
+   * Parsed body: the RPC return value; JSON for JSON content types; text for text types; a Buffer
+   * otherwise; `null` for an empty body, an RPC fault or a failure.
+   */
+  data: T;
+  /** `host:port` of the member or URL that answered (or was being asked when the call failed). */
+  node: string;
+  /** Set when an RPC method answered with a fault (status NORMAL, data null). */
+  fault: RpcFaultInfo | undefined;
+  /** The underlying error of a failure, or why a body could not be parsed (data then holds the raw text). */
+  error: Error | undefined;
+  /** Milliseconds from sending to this result. */
+  elapsed: number;
+  /** True when this came from the result cache and nothing was sent. */
+  fromCache = false;
+
+  constructor(init: ResultInit<T>) {
+    this.status = init.status;
+    this.code = init.code;
+    this.msg = init.msg;
+    this.node = init.node;
+    this.header = init.header ?? {};
+    this.data = (init.data ?? null) as T;
+    this.fault = init.fault;
+    this.error = init.error;
+    this.elapsed = init.elapsed ?? 0;
+  }
+
+  /** A TIMEOUT or NETERR result. */
+  static failure(status: Status.TIMEOUT | Status.NETERR | Status.UNSENT, code: ErrorCode, msg: string, node: string, error?: Error): Result<never> {
+    return new Result<never>({ status, code, msg, node, ...(error ? { error } : {}) });
+  }
+
+  /** NORMAL with HTTP 200 and no fault: the only kind of result the cache keeps. */
+  get cacheable(): boolean {
+    return this.status === Status.NORMAL && this.code === 200 && this.fault === undefined;
+  }
+
+  /**
+   * Keep this result for `seconds` (default 300) so the same call answers from memory without
+   * sending. Only lb/rest/wget results with status NORMAL and code 200 are kept; on anything else
+   * (and on one member's result of a map — use the Results' `cache()`) this does nothing.
+   * `seconds <= 0` drops the entry.
+   */
+  cache(seconds = 300): void {
+    hooks.get(this)?.(seconds);
+  }
+
+  /** A copy answering a cache hit: same data (treat it as read-only), marked `fromCache`. */
+  cloneFromCache(): Result<T> {
+    const copy = Object.assign(Object.create(Result.prototype) as Result<T>, this);
+    copy.fromCache = true;
+    const hook = hooks.get(this);
+    if (hook) hooks.set(copy, hook);
+    return copy;
+  }
+}
+
+/**
+ * Every member's Result of a map call (one for lb/rest), in member order. An Array, so `filter`,
+ * `map` and `for…of` work (they return plain arrays).
+ */
+export class Results<T = unknown> extends Array<Result<T>> {
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+
+  /** Build from a list (the Array constructor's one-number form makes `new Results(list)` unsafe). */
+  static fromList<T>(items: Iterable<Result<T>>): Results<T> {
+    const out = new Results<T>();
+    for (const r of items) out.push(r);
+    return out;
+  }
+
+  /**
+   * Keep the whole set for `seconds` (default 300). A map's results are kept only when EVERY
+   * member answered NORMAL with code 200, so a partial answer is never frozen in the cache.
+   * `seconds <= 0` drops the entry.
+   */
+  cache(seconds = 300): void {
+    hooks.get(this)?.(seconds);
+  }
+}

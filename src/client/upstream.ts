@@ -1,0 +1,66 @@
+import type { Pool } from 'undici';
+import { Cluster, type ClusterDeps, type Outcome } from '../cluster/cluster.js';
+import type { Member } from '../cluster/member.js';
+import type { ClusterOptions } from '../cluster/options.js';
+import { exchange, type Attempt, type Endpoint } from './exchange.js';
+import { closeDispatchers, createPool } from './pool.js';
+import { prepare } from './request.js';
+import { Status } from './status.js';
+
+/**
+ * A cluster with its wires: the Cluster (choice, health, breaker) plus one undici Pool and Endpoint
+ * per member, and the active health probe.
+ */
+export class Upstream {
+  readonly cluster: Cluster;
+  readonly #endpoints = new Map<Member, Endpoint>();
+  readonly #pools: Pool[] = [];
+
+  constructor(
+    readonly options: ClusterOptions,
+    deps: ClusterDeps = {},
+  ) {
+    this.cluster = new Cluster(options, deps);
+    const scheme = options.ssl ? 'https' : 'http';
+    for (const member of this.cluster.members) {
+      const origin = `${scheme}://${member.node}`;
+      const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile });
+      this.#pools.push(pool);
+      this.#endpoints.set(member, {
+        dispatcher: pool,
+        origin,
+        node: member.node,
+        connectTimeout: options.connectTimeout,
+        responseTimeout: options.responseTimeout,
+        maxResponseSize: options.maxResponseSize,
+      });
+    }
+    const check = options.healthCheck;
+    if (check) {
+      const probe = prepare('GET', check.path, undefined, {});
+      this.cluster.startHealthChecks(async (member, signal) => {
+        const attempt = await exchange({ ...this.endpoint(member), responseTimeout: check.timeoutMs }, probe, signal);
+        return attempt.ok && Number(attempt.result.code) < 400;
+      });
+    }
+  }
+
+  endpoint(member: Member): Endpoint {
+    return this.#endpoints.get(member)!;
+  }
+
+  /**
+   * What an attempt means for health and breaker. A 4xx is the caller's problem and healthy; a 5xx
+   * is a failure when `fail_on_5xx` (the default) although it is returned, not retried; a broken
+   * RPC body with a 2xx is a NETERR and a failure; our own cancellations count for nothing.
+   */
+  outcomeOf(attempt: Attempt): Outcome {
+    if (attempt.ok) return this.options.failOn5xx && attempt.result.status === Status.NORMAL && Number(attempt.result.code) >= 500 ? 'failure' : 'success';
+    return attempt.cancelled ? 'cancelled' : 'failure';
+  }
+
+  async close(graceMs: number): Promise<void> {
+    this.cluster.close();
+    await closeDispatchers(this.#pools, graceMs);
+  }
+}
