@@ -130,7 +130,13 @@ export class Call {
     this.#results = new Array<Result | undefined>(slots.length);
     this.#pending = slots.length;
     if (slots.length === 0) this.#finish([]);
-    slots.forEach((slot, i) => void slot.done.then((r) => this.#arrive(i, r)));
+    slots.forEach((slot, i) =>
+      void slot.done.then(
+        (r) => this.#arrive(i, r),
+        // Senders never reject; if one does (a bug), the caller still gets a Result, not an unhandled rejection.
+        (err: unknown) => this.#arrive(i, Result.failure(Status.NETERR, 'SKT_CLIENT_NETWORK', `internal error: ${String(err)}`, slot.node(), err instanceof Error ? err : undefined)),
+      ),
+    );
   }
 
   #arrive(index: number, result: Result): void {
