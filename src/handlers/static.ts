@@ -39,6 +39,9 @@ const FULL: RangeRequest = { kind: 'full' };
 // O_NONBLOCK: if a FIFO replaced the file after it was stat'ed, open() must not hang a libuv thread.
 const OPEN_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
 
+const MISS_TTL_MS = 1000;
+const MAX_MISSES = 4096;
+
 /**
  * Serves files under a directory the way nginx does: GET and HEAD only, safe path decoding,
  * directory redirects and index files, validators and conditional requests, single byte ranges,
@@ -58,6 +61,8 @@ export class StaticHandler implements Handler {
   /** Largest file kept in memory; -1 when the cache is off. */
   readonly #memoryMax: number;
   readonly #stats: StatCache;
+  /** Request paths (as sent) known to name no file, until a time: the hot path of a shared mount. */
+  readonly #misses = new Map<string, number>();
   readonly #files: FileCache;
   readonly #loading = new Map<string, Promise<CachedFile | undefined>>();
   readonly #onError: ((message: string, err: unknown) => void) | undefined;
@@ -77,15 +82,28 @@ export class StaticHandler implements Handler {
   /** Take GET and HEAD of an existing file (or directory redirect); decline everything else. */
   handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     if (ex.method !== 'GET' && ex.method !== 'HEAD') return false;
+    // A remembered miss declines synchronously and before any decoding: an app sharing this mount
+    // then costs one map lookup per request, not a path resolution and a promise.
+    const missUntil = this.#misses.get(rest);
+    if (missUntil !== undefined && missUntil > Date.now()) return false;
     const decoded = decodePath(rest);
     const abs = decoded.ok ? resolveUnder(this.root, decoded.path) : undefined;
-    // A remembered miss declines synchronously: an app sharing this mount then costs no promise.
-    if (abs !== undefined && this.#stats.peek(abs)?.kind === 'missing') return false;
+    if (abs !== undefined && this.#stats.peek(abs)?.kind === 'missing') {
+      this.#rememberMiss(rest);
+      return false;
+    }
     return this.#handle(ex, prefix, rest, decoded, abs);
+  }
+
+  #rememberMiss(rest: string): void {
+    // Bounded like the stat cache; a full map is simply started again.
+    if (this.#misses.size >= MAX_MISSES) this.#misses.clear();
+    this.#misses.set(rest, Date.now() + MISS_TTL_MS);
   }
 
   /** Drop the caches. */
   async close(): Promise<void> {
+    this.#misses.clear();
     this.#stats.clear();
     this.#files.clear();
   }
@@ -112,7 +130,10 @@ export class StaticHandler implements Handler {
         sendError(ex, ERRORS.SKT_STATIC_FORBIDDEN.status, { detail: ERRORS.SKT_STATIC_FORBIDDEN.text });
         return true;
       }
-      if (found.kind !== 'file') return false;
+      if (found.kind !== 'file') {
+        if (found.kind === 'missing') this.#rememberMiss(rest);
+        return false;
+      }
       const source = await this.#open(path, found);
       if (!source) return false;
       // Typed by the name asked for, as nginx does, not by where a symlink leads.

@@ -19,7 +19,7 @@ export interface Exchange {
   readonly devel: boolean;
   /** Smallest body worth compressing, in bytes (0 turns compression off). */
   readonly compressMin: number;
-  /** When the engine received the request (performance.now() milliseconds). */
+  /** When the engine received the request (performance.now() ms); 0 when the access log is off. */
   readonly start: number;
 }
 

@@ -44,9 +44,11 @@ export function isStreamBody(body: unknown): body is Readable | AsyncIterable<un
 export function respond(ex: Exchange, status: number, headers: OutgoingHttpHeaders | undefined, body: Body): void {
   const res = ex.res;
   if (res.headersSent || res.writableEnded) {
-    if (isStreamBody(body) && body instanceof Readable) body.destroy();
+    if (body instanceof Readable) body.destroy();
     return;
   }
+  if (typeof body === 'string') return sendWhole(ex, status, headers, body, Buffer.byteLength(body), HTML);
+  if (body instanceof Uint8Array) return sendWhole(ex, status, headers, body, body.byteLength, OCTETS);
   res.statusCode = status;
   if (headers) for (const name in headers) {
     const value = headers[name];
@@ -54,7 +56,7 @@ export function respond(ex: Exchange, status: number, headers: OutgoingHttpHeade
   }
   // RFC 9110 §6.4.1: 1xx, 204 and 304 never carry content.
   if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
-    if (isStreamBody(body) && body instanceof Readable) body.destroy();
+    if (body instanceof Readable) body.destroy();
     res.removeHeader('content-length');
     res.end();
     return;
@@ -64,45 +66,42 @@ export function respond(ex: Exchange, status: number, headers: OutgoingHttpHeade
     res.end();
     return;
   }
-  if (typeof body === 'string') {
-    if (!res.hasHeader('content-type')) res.setHeader('content-type', HTML);
-    sendWhole(ex, body, Buffer.byteLength(body));
-    return;
-  }
-  if (Buffer.isBuffer(body) || body instanceof Uint8Array) {
-    if (!res.hasHeader('content-type')) res.setHeader('content-type', OCTETS);
-    sendWhole(ex, body, body.byteLength);
-    return;
-  }
-  if (isStreamBody(body)) {
-    sendStream(ex, body);
-    return;
-  }
-  if (!res.hasHeader('content-type')) res.setHeader('content-type', JSON_TYPE);
+  if (isStreamBody(body)) return sendStream(ex, body);
   const json = JSON.stringify(body);
-  sendWhole(ex, json, Buffer.byteLength(json));
+  sendWhole(ex, status, undefined, json, Buffer.byteLength(json), JSON_TYPE);
 }
 
-function sendWhole(ex: Exchange, body: string | Uint8Array, length: number): void {
+/**
+ * A body known in full. Headers go to writeHead() in one object: when nothing was set before, Node
+ * then writes them without storing each one, the path bare node:http takes.
+ */
+function sendWhole(ex: Exchange, status: number, headers: OutgoingHttpHeaders | undefined, body: string | Uint8Array, length: number, defaultType: string): void {
   const res = ex.res;
-  // A byte range of a representation must not be re-encoded (RFC 9110 §14.4).
-  if (ex.compressMin > 0 && length >= ex.compressMin && !res.hasHeader('content-encoding') && !res.hasHeader('content-range')) {
-    const type = res.getHeader('content-type') as string | undefined;
-    if (isCompressible(type)) {
-      res.setHeader('vary', varyAcceptEncoding(res.getHeader('vary')));
+  const out: OutgoingHttpHeaders = headers ? { ...headers } : {};
+  if (out['content-type'] === undefined && !res.hasHeader('content-type')) out['content-type'] = defaultType;
+  if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
+    delete out['content-length'];
+    res.writeHead(status, out).end();
+    return;
+  }
+  if (ex.compressMin > 0 && length >= ex.compressMin) {
+    const type = (out['content-type'] ?? res.getHeader('content-type')) as string | undefined;
+    // A byte range of a representation must not be re-encoded (RFC 9110 §14.4).
+    const encoded = out['content-encoding'] !== undefined || res.hasHeader('content-encoding') || out['content-range'] !== undefined || res.hasHeader('content-range');
+    if (!encoded && isCompressible(type)) {
+      out.vary = varyAcceptEncoding(out.vary ?? res.getHeader('vary'));
       const coding = negotiate(ex.req.headers['accept-encoding']);
       if (coding) {
         const packed = compressSync(coding, typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-        res.setHeader('content-encoding', coding);
-        res.setHeader('content-length', packed.length);
-        res.end(ex.method === 'HEAD' ? undefined : packed);
+        out['content-encoding'] = coding;
+        out['content-length'] = packed.length;
+        res.writeHead(status, out).end(ex.method === 'HEAD' ? undefined : packed);
         return;
       }
     }
   }
-  res.setHeader('content-length', length);
-  if (ex.method === 'HEAD') res.end();
-  else res.end(body);
+  out['content-length'] = length;
+  res.writeHead(status, out).end(ex.method === 'HEAD' ? undefined : body);
 }
 
 function sendStream(ex: Exchange, body: Readable | AsyncIterable<unknown>): void {

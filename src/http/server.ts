@@ -27,7 +27,10 @@ class RequestExchange implements Exchange {
   readonly path: string;
   readonly query: string;
   readonly method: string;
-  readonly start: number;
+  /** When the request arrived (performance.now()); measured only when the access log is on. */
+  start = 0;
+  /** Socket bytes written before this response, for the access log. */
+  sentBefore = 0;
   constructor(
     readonly req: http.IncomingMessage,
     readonly res: http.ServerResponse,
@@ -40,8 +43,12 @@ class RequestExchange implements Exchange {
     this.path = q < 0 ? target : target.slice(0, q);
     this.query = q < 0 ? '' : target.slice(q + 1);
     this.method = req.method ?? 'GET';
-    this.start = performance.now();
   }
+}
+
+/** The response with its exchange attached, for the shared close listener. */
+interface ExchangeResponse extends http.ServerResponse {
+  exchange?: RequestExchange;
 }
 
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -59,12 +66,18 @@ export class Engine {
   #inFlight = 0;
   #drained: (() => void) | undefined;
   #closing = false;
+  /** One close listener shared by every response (`this` is the response): no closure per request. */
+  readonly #onClose: (this: ExchangeResponse) => void;
   #draining = false;
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
     this.#clientIp = new ClientIp(opts.config.trustedProxies);
     this.#before = opts.before ?? [];
+    const engine = this;
+    this.#onClose = function onClose(this: ExchangeResponse): void {
+      engine.#closed(this);
+    };
     const c = opts.config;
     const serverOptions: http.ServerOptions = {
       maxHeaderSize: c.maxHeaderSize,
@@ -151,21 +164,12 @@ export class Engine {
     const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const ex = new RequestExchange(req, res, target, remote, c.devel, c.compressMinSize);
     this.#inFlight++;
-    const access = this.#opts.accessLog;
-    const sentBefore = access ? req.socket.bytesWritten : 0;
-    res.once('close', () => {
-      if (--this.#inFlight === 0 && this.#drained) this.#drained();
-      // Draining, a response that went out as keep-alive must not be followed by a close: the client
-      // may already be sending its next request, which then gets `Connection: close` instead.
-      if (this.#closing && !this.#draining && !res.req.socket?.destroyed) res.req.socket?.end();
-      if (access) {
-        access.write({
-          remote, port: req.socket.remotePort ?? 0, method: ex.method, url, version: req.httpVersion,
-          status: res.statusCode, bytes: (req.socket.bytesWritten ?? 0) - sentBefore,
-          ms: performance.now() - ex.start, aborted: !res.writableFinished,
-        });
-      }
-    });
+    if (this.#opts.accessLog) {
+      ex.start = performance.now();
+      ex.sentBefore = req.socket.bytesWritten;
+    }
+    (res as ExchangeResponse).exchange = ex;
+    res.on('close', this.#onClose);
     if (this.#closing) res.setHeader('connection', 'close');
     if (target === '') {
       sendError(ex, 400, { detail: 'malformed request target', close: true });
@@ -173,6 +177,24 @@ export class Engine {
     }
     const done = this.#run(ex);
     if (done !== true) done.catch((err) => this.#fail(ex, err));
+  }
+
+  /** Counts in-flight requests for a graceful stop, and writes the access line. */
+  #closed(res: ExchangeResponse): void {
+    const ex = res.exchange!;
+    const req = ex.req;
+    if (--this.#inFlight === 0 && this.#drained) this.#drained();
+    // Draining, a response that went out as keep-alive must not be followed by a close: the client
+    // may already be sending its next request, which then gets `Connection: close` instead.
+    if (this.#closing && !this.#draining && !req.socket?.destroyed) req.socket?.end();
+    const access = this.#opts.accessLog;
+    if (access) {
+      access.write({
+        remote: ex.remote, port: req.socket?.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
+        status: res.statusCode, bytes: (req.socket?.bytesWritten ?? 0) - ex.sentBefore,
+        ms: performance.now() - ex.start, aborted: !res.writableFinished,
+      });
+    }
   }
 
   /** Runs the handlers; stays synchronous while every handler answers synchronously. */
