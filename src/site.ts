@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { SiteConfig } from './config/types.js';
+import { Clients } from './client/clients.js';
+import { clusterType, parseClusterOptions } from './cluster/options.js';
 import { SkitaiError } from './errors.js';
 import { AppHandler } from './handlers/app.js';
 import { PingHandler } from './handlers/ping.js';
@@ -14,6 +16,7 @@ import { Engine } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { AccessLog } from './log/access.js';
 import { Logger, openSink, type LogTarget } from './log/logger.js';
+import type { WasServices } from './was/services.js';
 
 /** Options for building a site from its config. */
 export interface SiteOptions {
@@ -35,6 +38,8 @@ export class Site {
   readonly routes: RouteTable;
   readonly #accessLog: AccessLog | undefined;
   readonly #redirect: HttpsRedirect | undefined;
+  /** The worker's `was` services, shared by every app of the site. */
+  readonly services: WasServices;
 
   constructor(
     readonly config: SiteConfig,
@@ -44,13 +49,22 @@ export class Site {
     this.logger = options.logger ?? new Logger(openSink('console'), options.verbose ?? false);
     const accessTarget = options.accessLog ?? logTarget(s.accessLog, config.dir);
     this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget), s.accessLogFormat);
-    this.routes = new RouteTable();
-    for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
-    const before: Handler[] = [new PingHandler()];
-    const tls = s.ssl ? loadTls(config) : undefined;
-    this.engine = new Engine({ config: s, routes: this.routes, before, logger: this.logger, accessLog: this.#accessLog, tls });
-    if (tls && s.redirectHttpPort > 0) {
-      this.#redirect = new HttpsRedirect(() => (this.engine.server.address() as AddressInfo | null)?.port ?? s.port, s.keepAlive);
+    // Built before the handlers: a bad [@cluster] section stops the start with its file and line.
+    this.services = {
+      clients: new Clients({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger }),
+    };
+    try {
+      this.routes = new RouteTable();
+      for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
+      const before: Handler[] = [new PingHandler()];
+      const tls = s.ssl ? loadTls(config) : undefined;
+      this.engine = new Engine({ config: s, routes: this.routes, before, logger: this.logger, accessLog: this.#accessLog, tls });
+      if (tls && s.redirectHttpPort > 0) {
+        this.#redirect = new HttpsRedirect(() => (this.engine.server.address() as AddressInfo | null)?.port ?? s.port, s.keepAlive);
+      }
+    } catch (err) {
+      void this.services.clients.close();
+      throw err;
     }
   }
 
@@ -69,6 +83,7 @@ export class Site {
         return new AppHandler(target, {
           devel: s.devel,
           logger: this.logger,
+          services: this.services,
           limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
         })
           .addEndpoint(new XmlRpcEndpoint(rpc))
@@ -100,6 +115,7 @@ export class Site {
    */
   async close(graceMs: number = this.config.server.gracePeriod, drain = false): Promise<void> {
     await Promise.all([this.engine.close(graceMs, drain), this.#redirect?.close()]);
+    await this.services.clients.close();
     await this.#accessLog?.sink.close();
   }
 
@@ -108,6 +124,19 @@ export class Site {
     this.logger.sink.reopen();
     this.#accessLog?.sink.reopen();
   }
+}
+
+/**
+ * Check what the config layer leaves to other layers (cluster sections) without starting
+ * anything: no sockets, no timers. Throws the first SkitaiError, naming file, line and key.
+ */
+export function checkSite(config: SiteConfig): void {
+  for (const cluster of Object.values(config.clusters)) if (clusterType(cluster) === 'http') parseClusterOptions(cluster);
+}
+
+/** Load the certificate and key as a start would (`--check`): a wrong passphrase is found here. */
+export function checkTls(config: SiteConfig): void {
+  loadTls(config);
 }
 
 function logTarget(value: string, dir: string): LogTarget {

@@ -3,11 +3,11 @@ import { parseArgs } from 'node:util';
 import { defaultConfig, loadConfig } from '../config/load.js';
 import type { SiteConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
-import { loadTls } from '../http/tls.js';
 import { isDaemonChild } from '../process/daemon.js';
 import { WORKER_ENV, type WorkerSpec } from '../process/messages.js';
 import { runDaemon, runForeground } from '../process/run.js';
 import { runWorker } from '../process/worker.js';
+import { checkSite, checkTls } from '../site.js';
 import * as control from './control.js';
 import { installService } from './service.js';
 import { USAGE, VERSION } from './usage.js';
@@ -67,13 +67,16 @@ export async function main(argv: string[]): Promise<number> {
   let config: SiteConfig;
   try {
     config = values.config ? await loadConfig(values.config) : defaultConfig();
+    // Sections other layers read (clusters) are checked here too, so a mistake is reported once,
+    // before any worker starts, and by --check.
+    checkSite(config);
   } catch (err) {
     process.stderr.write(`skitaid: ${describeError(err)}\n`);
     return 1;
   }
   if (values.check) {
     try {
-      if (config.server.ssl) loadTls(config);
+      if (config.server.ssl) checkTls(config);
     } catch (err) {
       process.stderr.write(`skitaid: ${describeError(err)}\n`);
       return 1;

@@ -11,6 +11,7 @@ import { respond, type Body } from '../http/respond.js';
 import type { Logger } from '../log/logger.js';
 import { WasRequest } from '../was/request.js';
 import { WasResponse } from '../was/response.js';
+import { standaloneServices, type WasServices } from '../was/services.js';
 import { Was } from '../was/was.js';
 
 /** How an app is mounted. */
@@ -19,6 +20,8 @@ export interface AppHandlerOptions {
   devel: boolean;
   limits: BodyLimits;
   logger: Logger;
+  /** The worker's `was` services; an app mounted without a site gets {@link standaloneServices}. */
+  services?: WasServices;
 }
 
 /** An extra role that can claim a request for an app before its web routes (RPC endpoints). */
@@ -39,6 +42,7 @@ export class AppHandler implements Handler {
   #checkedAt = 0;
   #reloading: Promise<void> | undefined;
   readonly #endpoints: AppEndpoint[] = [];
+  readonly #services: WasServices;
 
   /** `source` is a module path exporting `app`, or an App instance (for embedding and tests). */
   constructor(
@@ -46,6 +50,7 @@ export class AppHandler implements Handler {
     readonly options: AppHandlerOptions,
   ) {
     this.name = typeof source === 'string' ? `app:${source}` : 'app:<inline>';
+    this.#services = options.services ?? standaloneServices();
     if (source instanceof App) this.#app = source;
   }
 
@@ -105,7 +110,7 @@ export class AppHandler implements Handler {
 
   #was(ex: Exchange, app: App, prefix: string): Was<App> {
     const request = new WasRequest(ex.req, ex.method, ex.path, ex.query, ex.remote, prefix);
-    return new Was(request, new WasResponse(ex.res), app);
+    return new Was(request, new WasResponse(ex.res), app, this.#services);
   }
 
   /** Stays synchronous for body-less requests to hook-less apps with synchronous handlers. */

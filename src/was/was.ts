@@ -1,6 +1,13 @@
 import { Readable } from 'node:stream';
+import type { Call, CallOptions } from '../client/call.js';
+import type { ClientsStatus } from '../client/clients.js';
+import type { RpcCall } from '../client/proxy.js';
 import type { WasRequest } from './request.js';
 import type { WasResponse } from './response.js';
+import type { WasServices } from './services.js';
+
+/** The RPC protocols a call object speaks when `method` names one. */
+export type RpcVerb = 'XMLRPC' | 'JSONRPC';
 
 /**
  * The web application service: the context every handler receives first. Request-scoped parts
@@ -16,7 +23,64 @@ export class Was<TApp = unknown> {
     readonly response: WasResponse,
     /** The app that owns the matched route. */
     readonly app: TApp,
+    /** The worker's shared services; the methods below are the way to use them. */
+    readonly services: WasServices,
   ) {}
+
+  /**
+   * Send one request to every live member of a cluster (`'@name/uri'`) and gather every answer:
+   * `await s.getswait(2)`. XML-RPC by default: call the method on the result (`s.search(kw)`).
+   * A member's failure is a Result (TIMEOUT, NETERR), never a rejection.
+   */
+  map(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  map(target: string, method: string, data?: unknown, options?: CallOptions): Call;
+  map(target: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
+    return this.services.clients.map(target, method, data, options);
+  }
+
+  /** Send to one healthy member chosen by the cluster's strategy, failing over on network errors: `await s.getwait(2)`. */
+  lb(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  lb(target: string, method: string, data?: unknown, options?: CallOptions): Call;
+  lb(target: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
+    return this.services.clients.lb(target, method, data, options);
+  }
+
+  /** One call to a URL (or `'@name/uri'`, as `lb`), any method or RPC protocol. */
+  rest(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  rest(url: string, method: string, data?: unknown, options?: CallOptions): Call;
+  rest(url: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
+    return this.services.clients.rest(url, method, data, options);
+  }
+
+  /** GET a URL, or POST `data` as a form. */
+  wget(url: string, data?: unknown, options?: CallOptions): Call {
+    return this.services.clients.wget(url, data, options);
+  }
+
+  get(url: string, data?: Record<string, unknown>, options?: CallOptions): Call {
+    return this.services.clients.get(url, data, options);
+  }
+
+  post(url: string, data?: unknown, options?: CallOptions): Call {
+    return this.services.clients.post(url, data, options);
+  }
+
+  put(url: string, data?: unknown, options?: CallOptions): Call {
+    return this.services.clients.put(url, data, options);
+  }
+
+  patch(url: string, data?: unknown, options?: CallOptions): Call {
+    return this.services.clients.patch(url, data, options);
+  }
+
+  delete(url: string, data?: Record<string, unknown>, options?: CallOptions): Call {
+    return this.services.clients.delete(url, data, options);
+  }
+
+  /** This worker's view of its clusters (members, state, in-flight, latency, ejections) and result cache. */
+  status(): ClientsStatus {
+    return this.services.clients.status();
+  }
 
   /** Stream any readable (or async iterable) as the response body, with backpressure. */
   tostream(source: NodeJS.ReadableStream | AsyncIterable<unknown>): Readable {

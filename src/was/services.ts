@@ -1,0 +1,21 @@
+import { Clients } from '../client/clients.js';
+
+/**
+ * The server-wide services behind `was`: one set per worker, built by the site from the config
+ * and closed at shutdown. Later layers (PostgreSQL, mail) add their members here.
+ */
+export interface WasServices {
+  /** Outgoing HTTP/RPC calls: `map`, `lb`, `rest`, `wget`, verbs, result cache, cluster health. */
+  readonly clients: Clients;
+}
+
+let standalone: WasServices | undefined;
+
+/**
+ * Services for an app mounted without a site (embedding, unit tests): no clusters, but `rest` and
+ * `wget` work. Made on first use, shared by every such app.
+ */
+export function standaloneServices(): WasServices {
+  standalone ??= { clients: new Clients() };
+  return standalone;
+}
