@@ -106,6 +106,30 @@ describe('HTTP engine', () => {
   });
 });
 
+describe('access log as JSON', () => {
+  test('one JSON object per request, with status, bytes and time', async () => {
+    const t = await startSite('[server]\naccess_log = access.json\naccess_log_format = json\n[routes:line]\n/ = ./webapp\n', { 'webapp.ts': WEBAPP });
+    try {
+      await (await fetch(t.base + '/hello?json=1')).text();
+      let entry: Record<string, unknown> | undefined;
+      for (let i = 0; i < 20 && !entry; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        const lines = fs.existsSync(path.join(t.dir, 'access.json')) ? fs.readFileSync(path.join(t.dir, 'access.json'), 'utf8').trim().split('\n') : [];
+        entry = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.url === '/hello?json=1');
+      }
+      assert.ok(entry, 'a JSON line for the request');
+      assert.equal(entry.method, 'GET');
+      assert.equal(entry.status, 200);
+      assert.equal(entry.remote, '127.0.0.1');
+      assert.ok((entry.bytes as number) > 11);
+      assert.equal(typeof entry.ms, 'number');
+      assert.equal(entry.aborted, false);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('graceful close', () => {
   test('an in-flight request finishes; new connections are refused', async () => {
     const t = await startSite('[routes:line]\n/ = ./webapp\n', { 'webapp.ts': WEBAPP });
