@@ -1,0 +1,185 @@
+// Helpers shared by run.mjs and profile.mjs: free ports, CPU pinning, server processes, wrk.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const HOST = '127.0.0.1';
+
+/** A port the kernel says is free right now (tiny race before the server binds it; fine on a bench box). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * CPU pinning: server on one core, wrk on another, when `taskset` exists and we may use 2+ cores.
+ * Returns a function that prefixes a command line, and a description for the report.
+ */
+export function pinning(enabled) {
+  const none = { server: (cmd) => cmd, load: (cmd) => cmd, note: 'not pinned' };
+  if (!enabled) return { ...none, note: 'not pinned (--no-pin)' };
+  if (spawnSync('taskset', ['-c', '0', 'true']).status !== 0) return { ...none, note: 'not pinned (taskset unusable)' };
+  const out = spawnSync('taskset', ['-pc', String(process.pid)], { encoding: 'utf8' }).stdout ?? '';
+  const cpus = parseCpuList(out.split(':').pop()?.trim() ?? '');
+  if (cpus.length < 2) return { ...none, note: `not pinned (only cpu ${cpus.join(',') || '?'} allowed)` };
+  const [a, b] = cpus;
+  return {
+    server: (cmd) => ['taskset', '-c', String(a), ...cmd],
+    load: (cmd) => ['taskset', '-c', String(b), ...cmd],
+    note: `server on cpu ${a}, wrk on cpu ${b} (taskset)`,
+  };
+}
+
+function parseCpuList(list) {
+  const cpus = [];
+  for (const part of list.split(',')) {
+    const [lo, hi] = part.split('-').map(Number);
+    if (Number.isInteger(lo)) for (let c = lo; c <= (Number.isInteger(hi) ? hi : lo); c++) cpus.push(c);
+  }
+  return cpus;
+}
+
+/** Start a server process; its output is kept (last 4 KiB) for error messages. */
+export function startServer(cmd, opts = {}) {
+  const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  let tail = '';
+  const keep = (chunk) => (tail = (tail + chunk).slice(-4096));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, exited, output: () => tail };
+}
+
+/** Poll `url` until it answers 200 with `expect` as body, or fail after `timeoutMs`. */
+export async function waitReady(server, url, expect, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (server.child.exitCode !== null || server.child.signalCode !== null) {
+      throw new Error(`server exited before answering (${server.child.exitCode ?? server.child.signalCode}):\n${server.output()}`);
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const body = await res.text();
+      if (res.status === 200 && body === expect) return res.headers;
+      last = `${res.status} ${JSON.stringify(body.slice(0, 80))}`;
+    } catch (err) {
+      last = err.cause?.code ?? err.message;
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms (last: ${last}):\n${server.output()}`);
+}
+
+/** SIGTERM, then SIGKILL if the process is still there after `graceMs`. */
+export async function stopServer(server, graceMs = 5000) {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return server.exited;
+  server.child.kill('SIGTERM');
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), graceMs);
+  const result = await server.exited;
+  clearTimeout(timer);
+  return result;
+}
+
+/** Run wrk once and parse its report. `prefix` is the pinning wrapper. */
+export function wrk(url, { seconds, connections, threads = 1, prefix = (c) => c }) {
+  const cmd = prefix(['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', url]);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`wrk exited ${code}:\n${out}`));
+      try {
+        resolve(parseWrk(out));
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
+const UNIT_MS = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
+
+/** Requests/sec, p50/p99 latency in ms, and error counts from wrk's text report. */
+export function parseWrk(text) {
+  const rps = text.match(/Requests\/sec:\s+([\d.]+)/);
+  if (!rps) throw new Error(`no Requests/sec in wrk output:\n${text}`);
+  const pct = (p) => {
+    const m = text.match(new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\b`, 'm'));
+    return m ? Number(m[1]) * UNIT_MS[m[2]] : NaN;
+  };
+  const non2xx = Number(text.match(/Non-2xx or 3xx responses:\s+(\d+)/)?.[1] ?? 0);
+  const sock = text.match(/Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/);
+  const socketErrors = sock ? sock.slice(1).reduce((a, n) => a + Number(n), 0) : 0;
+  const requests = Number(text.match(/(\d+) requests in /)?.[1] ?? NaN);
+  return { rps: Number(rps[1]), requests, p50: pct(50), p99: pct(99), non2xx, socketErrors };
+}
+
+// ---- Interference: on a shared 2-core box, other processes steal the server's core. ----
+
+const TICKS = 100; // USER_HZ: /proc times are in 1/100 s on Linux
+
+function procTicks(pid, withChildren) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // after "pid (comm) ": state=0 ... utime=11 stime=12 cutime=13 cstime=14
+    return Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0);
+  } catch {
+    return 0;
+  }
+}
+
+function systemBusyTicks() {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+    return user + nice + system + irq + softirq + steal;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Starts a meter of CPU time during a measurement. `stop()` returns `other`: CPU used by everything
+ * except `serverPid`, this process and its reaped children (wrk), in % of one core; and
+ * `serverMs`: CPU time the server used (NaN without /proc).
+ */
+export function otherLoad(serverPid) {
+  const server = () => (serverPid ? procTicks(serverPid, false) : 0);
+  const ours = () => server() + procTicks('self', true);
+  const t0 = performance.now();
+  const b0 = systemBusyTicks();
+  const o0 = ours();
+  const s0 = server();
+  return {
+    stop() {
+      const seconds = (performance.now() - t0) / 1000;
+      const s1 = server();
+      const other = Math.max(0, (100 * (systemBusyTicks() - b0 - (ours() - o0))) / TICKS / seconds);
+      return { other, serverMs: serverPid && s1 > 0 ? ((s1 - s0) * 1000) / TICKS : NaN };
+    },
+  };
+}
+
+/** Waits (at most `maxMs`) until other processes use less than `limitPct` of a core over 0.5 s. */
+export async function waitQuiet(limitPct, maxMs) {
+  const deadline = Date.now() + maxMs;
+  let load = NaN;
+  do {
+    const m = otherLoad(undefined);
+    await sleep(500);
+    load = m.stop().other;
+    if (!(load >= limitPct)) return load;
+  } while (Date.now() < deadline);
+  return load;
+}

@@ -1,0 +1,181 @@
+// Runs Skitai and its peers side by side in one run and prints req/s ratios to raw node:http.
+// Usage: node bench/run.mjs [--duration 5] [--rounds 3] [--warmup 2] [--connections 50]
+//        [--quick] [--targets raw,fastify,skitai,skitai-log] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
+// (see bench/README.md)
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { HOST, freePort, otherLoad, pinning, startServer, stopServer, waitQuiet, waitReady, wrk } from './lib.mjs';
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(BENCH);
+const NODE = process.execPath;
+const PATHS = [
+  { path: '/ping', body: 'pong' },
+  { path: '/hello', body: 'Hello World' },
+];
+
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
+    targets: { type: 'string', default: 'raw,fastify,skitai,skitai-log' },
+    quick: { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false },
+    quiet: { type: 'string', default: '15' },
+    'quiet-wait': { type: 'string', default: '30' },
+    retries: { type: 'string', default: '2' },
+  },
+});
+const duration = opt.quick ? 2 : Number(opt.duration);
+const rounds = opt.quick ? 1 : Number(opt.rounds);
+const warmup = opt.quick ? 1 : Number(opt.warmup);
+const connections = Number(opt.connections);
+const quietPct = Number(opt.quiet);
+const quietWaitMs = Number(opt['quiet-wait']) * 1000;
+const retries = Math.min(10, Math.max(0, Number(opt.retries) || 0));
+for (const [k, v] of Object.entries({ duration, rounds, connections })) {
+  if (!(Number.isInteger(v) && v > 0 && v <= 10_000)) throw new Error(`--${k} must be a positive integer, got ${v}`);
+}
+if (!(Number.isInteger(warmup) && warmup >= 0 && warmup <= 600)) throw new Error(`--warmup must be 0..600, got ${warmup}`);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-bench-'));
+const accessLogFile = path.join(tmp, 'access.log');
+
+/** Same site as bench/site.conf, but with the access log written to a file under the temp dir. */
+function loggingConf() {
+  const text = fs.readFileSync(path.join(BENCH, 'site.conf'), 'utf8')
+    .replace(/^access_log\s*=.*$/m, `access_log = ${accessLogFile}`)
+    .replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${BENCH}/`);
+  const file = path.join(tmp, 'site-log.conf');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+const skitaid = path.join(ROOT, 'bin', 'skitaid.js');
+const ALL = [
+  { key: 'raw', name: 'node:http (raw)', cmd: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p] },
+  { key: 'fastify', name: 'fastify', cmd: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p] },
+  { key: 'skitai', name: 'skitai', cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p] },
+  { key: 'skitai-log', name: 'skitai + access log file', cmd: (p) => [NODE, skitaid, '-c', loggingConf(), '-p', p] },
+];
+const wanted = opt.targets.split(',').map((s) => s.trim());
+const targets = ALL.filter((t) => wanted.includes(t.key));
+const unknown = wanted.filter((k) => !ALL.some((t) => t.key === k));
+if (unknown.length || targets.length === 0) throw new Error(`unknown --targets ${unknown.join(',')}; use ${ALL.map((t) => t.key).join(',')}`);
+
+const pin = pinning(!opt['no-pin']);
+const log = (line) => process.stderr.write(`${line}\n`);
+
+/** results[target][path] = list of wrk results, one per round */
+const results = Object.fromEntries(targets.map((t) => [t.key, Object.fromEntries(PATHS.map((p) => [p.path, []]))]));
+const warnings = [];
+
+async function runTarget(t, round) {
+  const port = String(await freePort());
+  const server = startServer(pin.server(t.cmd(port)), { cwd: ROOT });
+  try {
+    for (const p of PATHS) await waitReady(server, `http://${HOST}:${port}${p.path}`, p.body);
+    for (const p of PATHS) {
+      const url = `http://${HOST}:${port}${p.path}`;
+      if (warmup > 0) await wrk(url, { seconds: warmup, connections, prefix: pin.load });
+      let r;
+      for (let attempt = 0; attempt <= retries; attempt++) {
+        const before = await waitQuiet(quietPct, quietWaitMs);
+        if (before >= quietPct) log(`  (other processes still use ${fmtPct(before)} of a core after ${quietWaitMs / 1000}s; measuring anyway)`);
+        const meter = otherLoad(server.child.pid);
+        r = await wrk(url, { seconds: duration, connections, prefix: pin.load });
+        const load = meter.stop();
+        r.other = load.other;
+        r.cpuUs = (load.serverMs * 1000) / r.requests; // server CPU per request, in µs
+        if (!(r.other >= quietPct)) break;
+        if (attempt < retries) log(`  round ${round} ${t.name} ${p.path}: disturbed (other CPU ${fmtPct(r.other)}, ${r.rps.toFixed(0)} req/s), measuring again`);
+      }
+      if (r.non2xx || r.socketErrors) warnings.push(`${t.key} ${p.path} round ${round}: ${r.non2xx} non-2xx, ${r.socketErrors} socket errors`);
+      results[t.key][p.path].push(r);
+      log(`  round ${round} ${t.name.padEnd(26)} ${p.path.padEnd(7)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  ${r.cpuUs.toFixed(1)} µs CPU/req  other CPU ${fmtPct(r.other)}`);
+    }
+  } finally {
+    await stopServer(server);
+  }
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmtPct = (x) => (Number.isNaN(x) ? '?' : `${x.toFixed(0)}%`);
+const fmtMs = (ms) => (Number.isNaN(ms) ? '–' : ms < 1 ? `${(ms * 1000).toFixed(0)}µs` : `${ms.toFixed(2)}ms`);
+
+/** Best round = most req/s: interference on a shared box only ever lowers throughput. */
+function table() {
+  const rows = [
+    '| target | path | req/s best | req/s median | × raw best | × raw median | CPU µs/req | × raw CPU | p50 | p99 | other CPU |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const flagged = [];
+  for (const p of PATHS) {
+    const raw = results.raw?.[p.path].map((r) => r.rps);
+    const rawCpu = results.raw && Math.min(...results.raw[p.path].map((r) => r.cpuUs));
+    for (const t of targets) {
+      const rs = results[t.key][p.path];
+      const best = rs.reduce((a, b) => (b.rps > a.rps ? b : a));
+      const med = median(rs.map((r) => r.rps));
+      const cpu = Math.min(...rs.map((r) => r.cpuUs));
+      const ratio = (x, base) => (base ? (x / base).toFixed(2) : '–');
+      if (best.other >= quietPct) flagged.push(`${t.name} ${p.path}`);
+      rows.push(
+        `| ${t.name} | ${p.path} | ${best.rps.toFixed(0)} | ${med.toFixed(0)} | ${ratio(best.rps, raw && Math.max(...raw))} | ` +
+          `${ratio(med, raw && median(raw))} | ${cpu.toFixed(1)} | ${ratio(rawCpu, cpu)} | ${fmtMs(best.p50)} | ${fmtMs(best.p99)} | ${fmtPct(best.other)} |`,
+      );
+    }
+  }
+  if (flagged.length) warnings.push(`other processes used ≥ ${quietPct}% of a core during the best round of: ${flagged.join(', ')}`);
+  return rows.join('\n');
+}
+
+function describeMachine() {
+  const sh = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '?';
+    }
+  };
+  const wrkVersion = sh('sh', ['-c', 'wrk -v 2>&1 | head -1']).split(' ').slice(0, 2).join(' ');
+  const commit = sh('git', ['rev-parse', '--short', 'HEAD']) + (sh('git', ['status', '--porcelain', '--', 'src', 'bin']) ? ' (src dirty)' : '');
+  return [
+    `- date: ${new Date().toISOString()}; commit ${commit}`,
+    `- node ${process.version}, ${wrkVersion}; ${os.cpus()[0]?.model ?? '?'} × ${os.availableParallelism()} cpus`,
+    `- ${pin.note}; wrk -t1 -c${connections} --latency; ${rounds} round(s) × ${duration}s after ${warmup}s warm-up, per path, targets alternating`,
+    `- headline = BEST round per target and path (median shown too); p50/p99 are wrk's, from the best round`,
+    `- CPU µs/req = server CPU time (user+sys) per request, lowest of the rounds; × raw CPU = raw's CPU/req ÷ this (1.00 = as lean as raw)`,
+    `- other CPU = CPU used by processes other than the server and wrk during that round, in % of one core`,
+  ].join('\n');
+}
+
+try {
+  log(`bench: ${targets.length} targets × ${PATHS.length} paths × ${rounds} rounds; ${pin.note}`);
+  for (let round = 1; round <= rounds; round++) {
+    // Rotate the start so no target always runs first (thermal / page-cache order effects).
+    for (let i = 0; i < targets.length; i++) await runTarget(targets[(i + round - 1) % targets.length], round);
+  }
+  let report = `# Skitai benchmark\n\n${describeMachine()}\n\n${table()}\n`;
+  if (results['skitai-log']) {
+    const size = fs.statSync(accessLogFile, { throwIfNoEntry: false })?.size ?? 0;
+    report += `\nThe access-log run wrote ${(size / 1024 / 1024).toFixed(1)} MiB of log lines to a temp file (deleted after the run).\n`;
+  }
+  if (warnings.length) report += `\n**Warnings** (results for these rows are suspect):\n${warnings.map((w) => `- ${w}`).join('\n')}\n`;
+  process.stdout.write(`\n${report}`);
+  fs.mkdirSync(path.join(BENCH, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(BENCH, 'results', 'latest.md'), report);
+  log(`\nwritten to bench/results/latest.md`);
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
