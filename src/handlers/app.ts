@@ -210,9 +210,16 @@ async function runLifecycle(app: App, phase: 'startup' | 'shutdown', logger: Log
 
 /** Send a handler's result: a WHATWG Response as it is, anything else through respond(). */
 function finish(ex: Exchange, was: Was<App>, result: unknown): void {
+  if (typeof result === 'string') {
+    respond(ex, was.response.status, undefined, result);
+    return;
+  }
   if (result instanceof Response) {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string | string[]> = {};
     result.headers.forEach((value, name) => (headers[name] = value));
+    // Several Set-Cookie headers must stay several: Headers joins every other name with commas.
+    const cookies = result.headers.getSetCookie();
+    if (cookies.length > 0) headers['set-cookie'] = cookies;
     const body = result.body ? Readable.fromWeb(result.body as WebReadableStream<Uint8Array>) : undefined;
     respond(ex, result.status, headers, body);
     return;

@@ -42,7 +42,12 @@ app.route('/endless', () => {
   return stream;
 });
 app.route('/closed', () => seen);
-app.route('/response', () => new Response('made', { status: 201, headers: { 'x-made': 'yes', 'content-type': 'text/plain' } }));
+app.route('/response', () => {
+  const headers = new Headers({ 'x-made': 'yes', 'content-type': 'text/plain' });
+  headers.append('set-cookie', 'a=1');
+  headers.append('set-cookie', 'b=2');
+  return new Response('made', { status: 201, headers });
+});
 app.route('/status', (was) => { was.response.status = 202; was.response.set('x-custom', 'c'); return 'accepted'; });
 app.route('/abort', () => abort(403, 'not for you'));
 app.route('/boom', () => { throw new Error('kaboom secret-detail'); });
@@ -213,6 +218,7 @@ describe('return values', () => {
     const made = await get('/response');
     assert.equal(made.status, 201);
     assert.equal(made.headers.get('x-made'), 'yes');
+    assert.deepEqual(made.headers.getSetCookie(), ['a=1', 'b=2']);
     assert.equal(made.text, 'made');
     const st = await get('/status');
     assert.equal(st.status, 202);
