@@ -140,6 +140,21 @@ function procTicks(pid, withChildren) {
   }
 }
 
+/** Pids whose parent is `pid` (the workers of a primary); /proc/<pid>/task/<tid>/children is not always there. */
+function childPids(pid) {
+  const kids = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const after = fs.readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
+      if (Number(after[1]) === pid) kids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kids;
+}
+
 function systemBusyTicks() {
   try {
     const [user, nice, system, , , irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
@@ -155,7 +170,8 @@ function systemBusyTicks() {
  * `serverMs`: CPU time the server used (NaN without /proc).
  */
 export function otherLoad(serverPid) {
-  const server = () => (serverPid ? procTicks(serverPid, false) : 0);
+  // A cluster primary's workers are its children: their CPU is the server's, not interference.
+  const server = () => (serverPid ? [serverPid, ...childPids(serverPid)].reduce((sum, pid) => sum + procTicks(pid, false), 0) : 0);
   const ours = () => server() + procTicks('self', true);
   const t0 = performance.now();
   const b0 = systemBusyTicks();

@@ -1,6 +1,6 @@
 // Runs Skitai and its peers side by side in one run and prints req/s ratios to raw node:http.
 // Usage: node bench/run.mjs [--duration 5] [--rounds 3] [--warmup 2] [--connections 50]
-//        [--quick] [--targets raw,fastify,skitai,skitai-log] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
+//        [--quick] [--targets raw,fastify,skitai,skitai-log,skitai-p1,skitai-p2] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
 // (see bench/README.md)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,7 +24,7 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '50' },
-    targets: { type: 'string', default: 'raw,fastify,skitai,skitai-log' },
+    targets: { type: 'string', default: 'raw,fastify,skitai,skitai-log,skitai-p1,skitai-p2' },
     quick: { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     quiet: { type: 'string', default: '15' },
@@ -63,6 +63,9 @@ const ALL = [
   { key: 'fastify', name: 'fastify', cmd: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p] },
   { key: 'skitai', name: 'skitai', cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p] },
   { key: 'skitai-log', name: 'skitai + access log file', cmd: (p) => [NODE, skitaid, '-c', loggingConf(), '-p', p] },
+  // processes = 1 against 2: not pinned, so the second worker can have a core (wrk stays on its own).
+  { key: 'skitai-p1', name: 'skitai processes=1 (unpinned)', unpinned: true, cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p] },
+  { key: 'skitai-p2', name: 'skitai processes=2 (unpinned)', unpinned: true, cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p, '-w', '2'] },
 ];
 const wanted = opt.targets.split(',').map((s) => s.trim());
 const targets = ALL.filter((t) => wanted.includes(t.key));
@@ -78,7 +81,7 @@ const warnings = [];
 
 async function runTarget(t, round) {
   const port = String(await freePort());
-  const server = startServer(pin.server(t.cmd(port)), { cwd: ROOT });
+  const server = startServer(t.unpinned ? t.cmd(port) : pin.server(t.cmd(port)), { cwd: ROOT });
   try {
     for (const p of PATHS) await waitReady(server, `http://${HOST}:${port}${p.path}`, p.body);
     for (const p of PATHS) {
@@ -167,6 +170,12 @@ try {
     for (let i = 0; i < targets.length; i++) await runTarget(targets[(i + round - 1) % targets.length], round);
   }
   let report = `# Skitai benchmark\n\n${describeMachine()}\n\n${table()}\n`;
+  if (results['skitai-p1'] && results['skitai-p2']) {
+    const best = (key, p) => Math.max(...results[key][p].map((r) => r.rps));
+    const ratios = PATHS.map((p) => `${p.path} ×${(best('skitai-p2', p.path) / best('skitai-p1', p.path)).toFixed(2)}`);
+    report += `\n**processes = 2 ÷ processes = 1** (best rounds, both unpinned, wrk on its own core): ${ratios.join(', ')} ` +
+      `on ${os.availableParallelism()} cpus.\n`;
+  }
   if (results['skitai-log']) {
     const size = fs.statSync(accessLogFile, { throwIfNoEntry: false })?.size ?? 0;
     report += `\nThe access-log run wrote ${(size / 1024 / 1024).toFixed(1)} MiB of log lines to a temp file (deleted after the run).\n`;
