@@ -146,6 +146,14 @@ export class Clients {
     return this.rest(url, 'DELETE', data, options);
   }
 
+  /**
+   * The wired cluster `name` (without `@`), for a handler that sends by itself: the reverse proxy
+   * picks members and reports outcomes through it. Throws like `lb` for an unknown or non-HTTP cluster.
+   */
+  upstream(name: string): Upstream {
+    return this.#upstream(`@${name}`);
+  }
+
   /** Names of the HTTP clusters. */
   get clusterNames(): string[] {
     return [...this.#upstreams.keys()];

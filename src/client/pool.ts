@@ -4,7 +4,7 @@ import { Agent, Pool, type Dispatcher } from 'undici';
 /**
  * undici dispatchers: one keep-alive Pool per cluster member (its own connection cap and TLS
  * trust), one shared Agent for single URLs (a pool per origin inside). None retries on its own —
- * failover happens in exactly one place, `lb.ts`, under a budget.
+ * failover happens in one place per request path (`lb.ts`, the reverse proxy), under a budget.
  */
 
 export interface PoolOptions {

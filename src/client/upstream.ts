@@ -7,6 +7,15 @@ import { closeDispatchers, createPool } from './pool.js';
 import { prepare } from './request.js';
 import { Status } from './status.js';
 
+/** A member lent by {@link Upstream.lend}: where to send, and the one report of how it went. */
+export interface Loan {
+  /** `host:port`. */
+  readonly node: string;
+  readonly endpoint: Endpoint;
+  /** Report the exchange once: the HTTP status it answered with, or `'failure'` / `'cancelled'` (ours, not the member's fault). */
+  release(outcome: number | Exclude<Outcome, 'success'>): void;
+}
+
 /**
  * A cluster with its wires: the Cluster (choice, health, breaker) plus one undici Pool and Endpoint
  * per member, and the active health probe.
@@ -50,13 +59,42 @@ export class Upstream {
   }
 
   /**
+   * Lend the next member to a caller that sends by itself (the reverse proxy): chosen by the
+   * strategy and health among members whose node is not in `tried`. `undefined` when every member
+   * was tried; `'breaker'` when the circuit breaker says fail fast (nothing may be sent).
+   */
+  lend(tried: ReadonlySet<string>): Loan | 'breaker' | undefined {
+    const skip = new Set<Member>();
+    if (tried.size > 0) for (const m of this.cluster.members) if (tried.has(m.node)) skip.add(m);
+    const member = this.cluster.pick(skip);
+    if (!member) return undefined;
+    const lease = this.cluster.acquire(member);
+    if (!lease) return 'breaker';
+    let open = true;
+    return {
+      node: member.node,
+      endpoint: this.endpoint(member),
+      release: (outcome) => {
+        // A second report would skew in-flight counts and the breaker window.
+        if (!open) return;
+        open = false;
+        this.cluster.release(lease, typeof outcome === 'number' ? this.#outcomeOfCode(outcome) : outcome);
+      },
+    };
+  }
+
+  /**
    * What an attempt means for health and breaker. A 4xx is the caller's problem and healthy; a 5xx
    * is a failure when `fail_on_5xx` (the default) although it is returned, not retried; a broken
    * RPC body with a 2xx is a NETERR and a failure; our own cancellations count for nothing.
    */
   outcomeOf(attempt: Attempt): Outcome {
-    if (attempt.ok) return this.options.failOn5xx && attempt.result.status === Status.NORMAL && Number(attempt.result.code) >= 500 ? 'failure' : 'success';
+    if (attempt.ok) return attempt.result.status === Status.NORMAL ? this.#outcomeOfCode(Number(attempt.result.code)) : 'success';
     return attempt.cancelled ? 'cancelled' : 'failure';
+  }
+
+  #outcomeOfCode(code: number): Outcome {
+    return this.options.failOn5xx && code >= 500 ? 'failure' : 'success';
   }
 
   async close(graceMs: number): Promise<void> {
