@@ -50,6 +50,12 @@ export const ERRORS = {
   SKT_CLIENT_NETWORK: { status: 502, text: 'result: the connection failed during the exchange (reset, closed before the whole response)' },
   SKT_CLIENT_RESPONSE: { status: 502, text: 'result: the response body cannot be used (over max_response_size, bad or unsupported Content-Encoding)' },
   SKT_CLIENT_CLOSED: { status: 503, text: 'result: the clients were closed (the worker is shutting down)' },
+  // reverse proxy (`/prefix = @cluster`): the status is what the client gets
+  SKT_PROXY_BAD_GATEWAY: { status: 502, text: 'no member of the cluster gave a usable answer (refused, reset, TLS failure), or the answer cannot be relayed' },
+  SKT_PROXY_BAD_STATUS: { status: 502, text: 'a member answered with a status outside 100–599' },
+  SKT_PROXY_TIMEOUT: { status: 504, text: "the member sent no response headers within the cluster's response_timeout" },
+  SKT_PROXY_UNAVAILABLE: { status: 503, text: "nothing was sent: the cluster's circuit breaker is open, or the worker is shutting down (with Retry-After)" },
+  SKT_PROXY_ABORTED: { status: 502, text: 'log only: the member failed after the response had started (reset, or a body gap over response_timeout), so the client connection was cut' },
   // server
   SKT_SERVER_LISTEN: { status: 500, text: 'the server cannot listen on the configured address' },
   SKT_PROCESS_START: { status: 500, text: 'a worker (or the daemon) failed before it was listening; the message says why' },
