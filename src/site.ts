@@ -2,10 +2,12 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { SiteConfig } from './config/types.js';
 import { Clients } from './client/clients.js';
+import type { Upstream } from './client/upstream.js';
 import { clusterType, parseClusterOptions } from './cluster/options.js';
 import { SkitaiError } from './errors.js';
 import { AppHandler } from './handlers/app.js';
 import { PingHandler } from './handlers/ping.js';
+import { ProxyHandler } from './handlers/proxy.js';
 import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
 import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
@@ -89,7 +91,16 @@ export class Site {
           .addEndpoint(new XmlRpcEndpoint(rpc))
           .addEndpoint(new JsonRpcEndpoint(rpc));
       case 'cluster':
-        throw new SkitaiError('SKT_CONFIG_ROUTE', `line ${line}: reverse proxy to @${target} is not available yet`);
+        return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, logger: this.logger });
+    }
+  }
+
+  /** The cluster a proxy route names; a postgresql cluster is a config error of that route line. */
+  #upstreamFor(name: string, line: number): Upstream {
+    try {
+      return this.services.clients.upstream(name);
+    } catch (err) {
+      throw new SkitaiError('SKT_CONFIG_ROUTE', `line ${line}: cannot proxy to @${name}: ${(err as Error).message}`, { cause: err });
     }
   }
 

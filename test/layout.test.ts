@@ -58,7 +58,7 @@ test('layers only point down (docs/ARCHITECTURE.md)', () => {
     http: ['http', ...leaves],
     app: ['app', 'was', 'http', ...leaves],
     was: ['was', 'client', 'rpc', 'http', ...leaves],
-    handlers: ['handlers', 'app', 'was', 'rpc', 'http', ...leaves],
+    handlers: ['handlers', 'app', 'was', 'client', 'rpc', 'http', ...leaves],
     cluster: ['cluster', ...leaves],
     client: ['client', 'cluster', 'rpc', ...leaves],
     // The process layer runs sites: it knows the composition root, not what it composes.

@@ -49,6 +49,6 @@ export class ClientIp {
 }
 
 /** `::ffff:127.0.0.1` -> `127.0.0.1`, so IPv4 rules match dual-stack sockets. */
-function unmap(ip: string): string {
+export function unmap(ip: string): string {
   return ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
 }

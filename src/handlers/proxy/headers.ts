@@ -1,0 +1,106 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+
+/**
+ * Which headers cross the reverse proxy. Hop-by-hop headers (RFC 9110 §7.6.1) describe one
+ * connection, so they stop here in both directions: Connection and every header it names,
+ * Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade. The X-Forwarded-* headers tell the
+ * member who asked.
+ */
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** True for a header that belongs to one connection only (`named` = the names Connection listed). */
+function isHopByHop(name: string, named: ReadonlySet<string> | undefined): boolean {
+  return HOP_BY_HOP.has(name) || name.startsWith('proxy-') || (named !== undefined && named.has(name));
+}
+
+/** Header names listed by Connection header values (lower-case); undefined when there are none. */
+function connectionNames(values: readonly string[]): Set<string> | undefined {
+  let named: Set<string> | undefined;
+  for (const value of values) {
+    for (const token of value.split(',')) {
+      const name = token.trim().toLowerCase();
+      if (name !== '') (named ??= new Set()).add(name);
+    }
+  }
+  return named;
+}
+
+/** Who asked, as the member should learn it. */
+export interface Forwarding {
+  /** The socket peer (IPv4-mapped addresses unmapped): appended to X-Forwarded-For. */
+  readonly peer: string;
+  /**
+   * True when the peer is a trusted proxy that spoke for the client (the engine believed its
+   * X-Forwarded-For): its X-Forwarded-Proto and -Host describe the original request, so they are kept.
+   */
+  readonly trustedPeer: boolean;
+  /** `http` or `https`: how the request reached this server. */
+  readonly proto: string;
+}
+
+/**
+ * The request headers for a member, as undici's flat `[name, value, …]` list, from the client's raw
+ * headers. Host is left out (undici sets the member's, as Skitai and nginx do), and so are Expect
+ * (Node already answered `100 Continue`; undici refuses it) and, unless `keepLength`, Content-Length
+ * (undici sets it for a buffered body).
+ */
+export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLength: boolean): string[] {
+  const connection: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() === 'connection') connection.push(raw[i + 1]!);
+  const named = connection.length > 0 ? connectionNames(connection) : undefined;
+  const out: string[] = [];
+  let forwardedFor: string | undefined;
+  let host: string | undefined;
+  let lengthSeen = false;
+  let protoSeen = false;
+  let hostSeen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (isHopByHop(lower, named)) continue;
+    switch (lower) {
+      case 'host':
+        host ??= value;
+        continue;
+      case 'expect':
+        continue;
+      case 'content-length':
+        // undici refuses a repeated Content-Length; Node's parser has already checked they agree.
+        if (!keepLength || lengthSeen) continue;
+        lengthSeen = true;
+        break;
+      case 'x-forwarded-for':
+        forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+        // From anyone but a trusted proxy these are the client's word, so ours replace them.
+        if (!fwd.trustedPeer || protoSeen) continue;
+        protoSeen = true;
+        break;
+      case 'x-forwarded-host':
+        if (!fwd.trustedPeer || hostSeen) continue;
+        hostSeen = true;
+        break;
+    }
+    out.push(name, value);
+  }
+  // Appended, never replaced (like nginx's $proxy_add_x_forwarded_for): the member trusts the hops it knows from the right.
+  out.push('x-forwarded-for', forwardedFor === undefined ? fwd.peer : `${forwardedFor}, ${fwd.peer}`);
+  if (!protoSeen) out.push('x-forwarded-proto', fwd.proto);
+  if (!hostSeen && host !== undefined) out.push('x-forwarded-host', host);
+  return out;
+}
+
+/** The member's response headers minus the hop-by-hop ones, for `writeHead`. */
+export function responseHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): OutgoingHttpHeaders {
+  const connection = headers.connection;
+  const named = connection === undefined ? undefined : connectionNames(Array.isArray(connection) ? connection : [connection]);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !isHopByHop(name, named)) out[name] = value;
+  }
+  return out;
+}
