@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import type { Result } from './result.js';
 
 /**
@@ -105,7 +105,7 @@ export function cacheKey(id: CallIdentity): string | undefined {
   } catch {
     return undefined;
   }
-  return createHash('sha256').update(text).digest('base64url');
+  return sha256(text);
 }
 
 function jsonSafe(v: unknown, depth = 0): boolean {
@@ -114,3 +114,7 @@ function jsonSafe(v: unknown, depth = 0): boolean {
   if (Buffer.isBuffer(v) || v instanceof Date) return true;
   return Object.values(v).every((x) => jsonSafe(x, depth + 1));
 }
+
+/** sha256 in base64url: the one-shot `crypto.hash` (Node ≥ 20.12) skips a Hash object per call; same digest. */
+const sha256: (text: string) => string =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'base64url') : (text) => crypto.createHash('sha256').update(text).digest('base64url');

@@ -71,7 +71,7 @@ export function sendLb(up: Upstream, prepared: Prepared, signal: AbortSignal, po
       let timer: NodeJS.Timeout | undefined;
       const racers: Promise<typeof HEDGE | { member: Member; attempt: Attempt }>[] = [...flights.values()].map((f) => f.done);
       if (hedge) racers.push(new Promise((resolve) => (timer = setTimeout(() => resolve(HEDGE), up.options.hedgeDelay))));
-      const first = await Promise.race(racers);
+      const first = racers.length === 1 ? await racers[0]! : await Promise.race(racers);
       clearTimeout(timer);
       if (first === HEDGE) {
         hedged = true;

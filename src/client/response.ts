@@ -66,9 +66,13 @@ function charsetOf(type: string): string {
   return m ? m[1]! : 'utf-8';
 }
 
+// decode() without { stream: true } keeps no state, so the common UTF-8 decoder is shared.
+const UTF8 = new TextDecoder('utf-8');
+
 function toText(body: Buffer, type: string): string {
   try {
-    return new TextDecoder(charsetOf(type)).decode(body);
+    const label = charsetOf(type).toLowerCase();
+    return (label === 'utf-8' || label === 'utf8' ? UTF8 : new TextDecoder(label)).decode(body);
   } catch {
     return body.toString('utf8'); // an unknown charset label: UTF-8 is the best guess
   }

@@ -26,11 +26,11 @@ export interface ResultInit<T> {
 
 /** Stores a result (or a map's results) in the result cache for `seconds`; ≤ 0 removes the entry. */
 type CacheHook = (seconds: number) => void;
-const hooks = new WeakMap<object, CacheHook>();
 
 /** Internal: give a Result or Results its `cache()` behaviour (the call that made it knows the key). */
 export function setCacheHook(target: Result<unknown> | Results<unknown>, hook: CacheHook): void {
-  hooks.set(target, hook);
+  if (target instanceof Results) Results.setHook(target, hook);
+  else Result.setHook(target, hook);
 }
 
 /**
@@ -60,6 +60,13 @@ export class Result<T = unknown> {
   elapsed: number;
   /** True when this came from the result cache and nothing was sent. */
   fromCache = false;
+  // A private field, not a WeakMap entry: one WeakMap set per result cost more than the rest of the bookkeeping.
+  #hook: CacheHook | undefined;
+
+  /** Internal (see setCacheHook). */
+  static setHook(target: Result<unknown>, hook: CacheHook): void {
+    target.#hook = hook;
+  }
 
   constructor(init: ResultInit<T>) {
     this.status = init.status;
@@ -90,15 +97,14 @@ export class Result<T = unknown> {
    * `seconds <= 0` drops the entry.
    */
   cache(seconds = 300): void {
-    hooks.get(this)?.(seconds);
+    this.#hook?.(seconds);
   }
 
   /** A copy answering a cache hit: same data (treat it as read-only), marked `fromCache`. */
   cloneFromCache(): Result<T> {
-    const copy = Object.assign(Object.create(Result.prototype) as Result<T>, this);
+    const copy = Object.assign(new Result<T>(this), this);
     copy.fromCache = true;
-    const hook = hooks.get(this);
-    if (hook) hooks.set(copy, hook);
+    copy.#hook = this.#hook;
     return copy;
   }
 }
@@ -110,6 +116,13 @@ export class Result<T = unknown> {
 export class Results<T = unknown> extends Array<Result<T>> {
   static override get [Symbol.species](): ArrayConstructor {
     return Array;
+  }
+
+  #hook: CacheHook | undefined;
+
+  /** Internal (see setCacheHook). */
+  static setHook(target: Results<unknown>, hook: CacheHook): void {
+    target.#hook = hook;
   }
 
   /** Build from a list (the Array constructor's one-number form makes `new Results(list)` unsafe). */
@@ -125,6 +138,6 @@ export class Results<T = unknown> extends Array<Result<T>> {
    * `seconds <= 0` drops the entry.
    */
   cache(seconds = 300): void {
-    hooks.get(this)?.(seconds);
+    this.#hook?.(seconds);
   }
 }
