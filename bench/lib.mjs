@@ -1,11 +1,15 @@
-// Helpers shared by run.mjs and profile.mjs: free ports, CPU pinning, server processes, wrk.
-import { spawn, spawnSync } from 'node:child_process';
+// Helpers shared by run.mjs, rpc.mjs, clients.mjs and profile.mjs: free ports, CPU pinning, server
+// processes, wrk, CPU meters, quiet-machine waiting, formatting.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const HOST = '127.0.0.1';
+// Before any script pins itself (clients.mjs does), which would make this 1.
+const CPUS = os.availableParallelism();
 
 /** A port the kernel says is free right now (tiny race before the server binds it; fine on a bench box). */
 export function freePort() {
@@ -32,6 +36,7 @@ export function pinning(enabled) {
   if (cpus.length < 2) return { ...none, note: `not pinned (only cpu ${cpus.join(',') || '?'} allowed)` };
   const [a, b] = cpus;
   return {
+    cpus: [a, b],
     server: (cmd) => ['taskset', '-c', String(a), ...cmd],
     load: (cmd) => ['taskset', '-c', String(b), ...cmd],
     note: `server on cpu ${a}, wrk on cpu ${b} (taskset)`,
@@ -58,25 +63,38 @@ export function startServer(cmd, opts = {}) {
   return { child, exited, output: () => tail };
 }
 
-/** Poll `url` until it answers 200 with `expect` as body, or fail after `timeoutMs`. */
-export async function waitReady(server, url, expect, timeoutMs = 30_000) {
+/**
+ * Poll `url` until it answers 200 with `expect` as body (or `expect(body)` is true), or fail after
+ * `timeoutMs`. `init` is fetch's (method, headers, body: e.g. an RPC POST).
+ */
+export async function waitReady(server, url, expect, timeoutMs = 30_000, init = {}) {
   const deadline = Date.now() + timeoutMs;
+  const good = typeof expect === 'function' ? expect : (body) => body === expect;
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (server.child.exitCode !== null || server.child.signalCode !== null) {
       throw new Error(`server exited before answering (${server.child.exitCode ?? server.child.signalCode}):\n${server.output()}`);
     }
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(2000) });
       const body = await res.text();
-      if (res.status === 200 && body === expect) return res.headers;
-      last = `${res.status} ${JSON.stringify(body.slice(0, 80))}`;
+      if (res.status === 200 && good(body)) return res.headers;
+      last = `${res.status} ${JSON.stringify(body.slice(0, 200))}`;
     } catch (err) {
       last = err.cause?.code ?? err.message;
     }
     await sleep(100);
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms (last: ${last}):\n${server.output()}`);
+}
+
+/** The request a wrk Lua script sends (`wrk.body = [[...]]`, its Content-Type), as fetch's init: to check the answer first. */
+export function luaRequest(file) {
+  const lua = fs.readFileSync(file, 'utf8');
+  const body = lua.match(/wrk\.body = \[\[([\s\S]*?)\]\]/)?.[1];
+  const type = lua.match(/wrk\.headers\["Content-Type"\] = "([^"]+)"/)?.[1];
+  if (!body || !type) throw new Error(`${file}: no wrk.body = [[...]] or Content-Type header`);
+  return { method: lua.match(/wrk\.method = "(\w+)"/)?.[1] ?? 'POST', headers: { 'content-type': type }, body };
 }
 
 /** SIGTERM, then SIGKILL if the process is still there after `graceMs`. */
@@ -89,9 +107,9 @@ export async function stopServer(server, graceMs = 5000) {
   return result;
 }
 
-/** Run wrk once and parse its report. `prefix` is the pinning wrapper. */
-export function wrk(url, { seconds, connections, threads = 1, prefix = (c) => c }) {
-  const cmd = prefix(['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', url]);
+/** Run wrk once and parse its report. `prefix` is the pinning wrapper; `script` a Lua file (`-s`). */
+export function wrk(url, { seconds, connections, threads = 1, prefix = (c) => c, script }) {
+  const cmd = prefix(['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url]);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -198,4 +216,50 @@ export async function waitQuiet(limitPct, maxMs) {
     if (!(load >= limitPct)) return load;
   } while (Date.now() < deadline);
   return load;
+}
+
+/**
+ * One measurement on a quiet machine: waits for quiet, runs `measure()` (which returns an object)
+ * under an interference meter, and measures again (up to `retries`) when others used ≥ `quietPct`
+ * of a core meanwhile. Adds `other` (% of a core) and `serverMs` (CPU of `serverPid`) to the result.
+ */
+export async function measureQuiet(measure, { serverPid, quietPct, quietWaitMs, retries, label, log }) {
+  let r;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    const before = await waitQuiet(quietPct, quietWaitMs);
+    if (before >= quietPct) log(`  (other processes still use ${fmtPct(before)} of a core after ${quietWaitMs / 1000}s; measuring anyway)`);
+    const meter = otherLoad(serverPid);
+    r = await measure();
+    Object.assign(r, meter.stop());
+    if (!(r.other >= quietPct)) break;
+    if (attempt < retries) log(`  ${label}: disturbed (other CPU ${fmtPct(r.other)}), measuring again`);
+  }
+  return r;
+}
+
+// ---- Report helpers ----
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+export const fmtPct = (x) => (Number.isNaN(x) ? '?' : `${x.toFixed(0)}%`);
+export const fmtMs = (ms) => (Number.isNaN(ms) ? '–' : ms < 1 ? `${(ms * 1000).toFixed(0)}µs` : `${ms.toFixed(2)}ms`);
+
+/** `date; commit` and `node, cpus` lines for a report; "(src dirty)" when src/ or bin/ has uncommitted changes. */
+export function machineNotes(root) {
+  const sh = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '?';
+    }
+  };
+  const commit = sh('git', ['rev-parse', '--short', 'HEAD']) + (sh('git', ['status', '--porcelain', '--', 'src', 'bin']) ? ' (src dirty)' : '');
+  const wrkVersion = sh('sh', ['-c', 'wrk -v 2>&1 | head -1']).split(' ').slice(0, 2).join(' ');
+  return [
+    `- date: ${new Date().toISOString()}; commit ${commit}`,
+    `- node ${process.version}, ${wrkVersion}; ${os.cpus()[0]?.model ?? '?'} × ${CPUS} cpus`,
+  ];
 }

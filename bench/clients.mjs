@@ -1,0 +1,176 @@
+// was.lb and was.map throughput against a raw undici Pool, in one process, to the same two local
+// members (bench/clients/members.mjs, node:http answering {"ok":1}). No wrk: N calls are kept in
+// flight for D seconds and completions are counted. Run under tsx (it imports src/client):
+//   node --import tsx bench/clients.mjs [--duration 5] [--rounds 3] [--warmup 2] [--concurrency 50]
+//        [--quick] [--modes raw,lb,map] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
+//        [--profile lb [--callers NAME]]  that mode under node --cpu-prof instead: top self-time frames (src/ mapped to .ts)
+// (see bench/README.md, "was clients")
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { Clients } from '../src/client/clients.ts';
+import { Status } from '../src/client/status.ts';
+import { parseConfigText } from '../src/config/load.ts';
+import { HOST, fmtMs, fmtPct, freePort, machineNotes, measureQuiet, median, pinning, startServer, stopServer, waitReady } from './lib.mjs';
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(BENCH);
+
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '50' },
+    modes: { type: 'string', default: 'raw,lb,map' },
+    quick: { type: 'boolean', default: false },
+    profile: { type: 'string' }, // a mode: profile it instead of benchmarking
+    callers: { type: 'string' }, // with --profile: also the heaviest stacks through this function
+    'profile-out': { type: 'string' }, // internal: the child run of --profile writes its window here
+    'no-pin': { type: 'boolean', default: false },
+    quiet: { type: 'string', default: '15' },
+    'quiet-wait': { type: 'string', default: '30' },
+    retries: { type: 'string', default: '2' },
+  },
+});
+if (opt.profile) {
+  const { profileMode } = await import('./clients/profile.mjs');
+  await profileMode(opt);
+  process.exit(0);
+}
+const duration = opt.quick ? 2 : Number(opt.duration);
+const rounds = opt.quick ? 1 : Number(opt.rounds);
+const warmup = opt.quick ? 1 : Number(opt.warmup);
+const concurrency = Number(opt.concurrency);
+const quiet = { quietPct: Number(opt.quiet), quietWaitMs: Number(opt['quiet-wait']) * 1000, retries: Math.min(10, Math.max(0, Number(opt.retries) || 0)) };
+for (const [k, v] of Object.entries({ duration, rounds, concurrency })) {
+  if (!(Number.isInteger(v) && v > 0 && v <= 10_000)) throw new Error(`--${k} must be a positive integer, got ${v}`);
+}
+if (!(Number.isInteger(warmup) && warmup >= 0 && warmup <= 600)) throw new Error(`--warmup must be 0..600, got ${warmup}`);
+
+const log = (line) => process.stderr.write(`${line}\n`);
+// This process (the clients) on one core, the members on the other, like server and wrk in run.mjs.
+const pin = pinning(!opt['no-pin']);
+if (pin.cpus) spawnSync('taskset', ['-a', '-pc', String(pin.cpus[0]), String(process.pid)], { stdio: 'ignore' });
+const pinNote = pin.cpus ? `clients (this process) on cpu ${pin.cpus[0]}, members on cpu ${pin.cpus[1]} (taskset)` : pin.note;
+
+const ports = [await freePort(), await freePort()];
+const members = startServer(pin.load([process.execPath, path.join(BENCH, 'clients', 'members.mjs'), ...ports.map(String)]), { cwd: ROOT });
+for (const p of ports) await waitReady(members, `http://${HOST}:${p}/x`, '{"ok":1}');
+
+// The real config path: a [@c] section through parseConfigText, Clients built as src/site.ts does.
+const config = parseConfigText(`[@c]\nmembers = ${ports.map((p) => `${HOST}:${p}`).join(', ')}\nmax_conns = ${concurrency}\n`, '<bench/clients.mjs>', BENCH);
+const clients = new Clients({ clusters: config.clusters, resultCacheMax: config.server.numResultCacheMax });
+const pools = ports.map((p) => new Pool(`http://${HOST}:${p}`, { connections: concurrency }));
+
+const okJson = (data) => data !== null && typeof data === 'object' && data.ok === 1;
+const okResult = (r) => r.status === Status.NORMAL && r.code === 200 && okJson(r.data);
+let turn = 0;
+/** Each mode: one call, true when its answer is right; `fanout` member requests per call. */
+const MODES = {
+  raw: {
+    name: 'raw undici Pool', fanout: 1,
+    call: async () => {
+      const res = await pools[turn++ & 1].request({ path: '/x', method: 'GET' });
+      return res.statusCode === 200 && okJson(await res.body.json());
+    },
+  },
+  lb: { name: 'was.lb GET', fanout: 1, call: async () => okResult(await clients.lb('@c/x', 'GET').getwait(5)) },
+  map: {
+    name: 'was.map GET (2 members)', fanout: 2,
+    call: async () => {
+      const rs = await clients.map('@c/x', 'GET').getswait(5);
+      return rs.length === 2 && rs.every(okResult);
+    },
+  },
+};
+const modes = opt.modes.split(',').map((s) => s.trim());
+const bad = modes.filter((m) => !MODES[m]);
+if (bad.length || modes.length === 0) throw new Error(`unknown --modes ${bad.join(',')}; use ${Object.keys(MODES).join(',')}`);
+
+/** Keeps `concurrency` calls in flight until `seconds` have passed; every call is timed and checked. */
+async function drive(mode, seconds) {
+  const lat = [];
+  let calls = 0;
+  let wrong = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const t = performance.now();
+      const ok = await MODES[mode].call().catch(() => false);
+      lat.push(performance.now() - t);
+      calls++;
+      if (!ok) wrong++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  lat.sort((a, b) => a - b);
+  const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
+  return { cps: calls / elapsed, rps: (calls * MODES[mode].fanout) / elapsed, calls, wrong, p50: pct(50), p99: pct(99), cpuUs: ((cpu.user + cpu.system) / calls), seconds: elapsed };
+}
+
+const results = Object.fromEntries(modes.map((m) => [m, []]));
+const warnings = [];
+log(`bench clients: ${modes.join(', ')} × ${rounds} rounds, ${concurrency} in flight; ${pinNote}`);
+if (opt['profile-out']) {
+  // Child of --profile: warm up, then one measured run whose time window the profile is cut to.
+  await drive(modes[0], warmup);
+  const from = Number(process.hrtime.bigint() / 1000n);
+  const r = await drive(modes[0], duration);
+  fs.writeFileSync(opt['profile-out'], JSON.stringify({ from, to: Number(process.hrtime.bigint() / 1000n), requests: r.calls, cps: r.cps }));
+} else {
+  for (let round = 1; round <= rounds; round++) {
+    for (let i = 0; i < modes.length; i++) {
+      const m = modes[(i + round - 1) % modes.length];
+      if (warmup > 0) await drive(m, warmup);
+      const label = `round ${round} ${MODES[m].name}`;
+      const r = await measureQuiet(() => drive(m, duration), { serverPid: members.child.pid, label, log, ...quiet });
+      r.membersPct = r.serverMs / 10 / r.seconds; // members' CPU, % of one core
+      if (r.wrong) warnings.push(`${label}: ${r.wrong} of ${r.calls} calls failed or answered wrong`);
+      results[m].push(r);
+      log(`  ${label.padEnd(34)} ${r.cps.toFixed(0).padStart(6)} calls/s ${r.rps.toFixed(0).padStart(6)} member req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  ${r.cpuUs.toFixed(1)} µs CPU/call  members ${fmtPct(r.membersPct)}  other ${fmtPct(r.other)}`);
+    }
+  }
+  process.stdout.write(`\n${report()}`);
+}
+await Promise.all([clients.close(), ...pools.map((p) => p.close())]);
+await stopServer(members);
+
+function report() {
+  const rows = [
+    '| mode | calls/s best | calls/s median | member req/s best | × raw (member req/s) best | × raw median | CPU µs/call | p50 | p99 | members CPU | other CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const best = (m) => results[m].reduce((a, b) => (b.rps > a.rps ? b : a));
+  const rawBest = results.raw && best('raw').rps;
+  const rawMed = results.raw && median(results.raw.map((r) => r.rps));
+  const ratio = (a, b) => (b ? (a / b).toFixed(2) : '–');
+  for (const m of modes) {
+    const b = best(m);
+    const med = median(results[m].map((r) => r.rps));
+    if (b.other >= quiet.quietPct) warnings.push(`other processes used ≥ ${quiet.quietPct}% of a core during the best round of ${MODES[m].name}`);
+    if (b.membersPct >= 90) warnings.push(`${MODES[m].name}: the members used ${fmtPct(b.membersPct)} of their core; they, not the client, may be the limit`);
+    rows.push(`| ${MODES[m].name} | ${b.cps.toFixed(0)} | ${median(results[m].map((r) => r.cps)).toFixed(0)} | ${b.rps.toFixed(0)} | ${ratio(b.rps, rawBest)} | ${ratio(med, rawMed)} | ` +
+      `${Math.min(...results[m].map((r) => r.cpuUs)).toFixed(1)} | ${fmtMs(b.p50)} | ${fmtMs(b.p99)} | ${fmtPct(b.membersPct)} | ${fmtPct(b.other)} |`);
+  }
+  const notes = [
+    ...machineNotes(ROOT),
+    `- ${pinNote}; ${concurrency} calls in flight; ${rounds} round(s) × ${duration}s after ${warmup}s warm-up, modes alternating`,
+    '- one call = raw: `pool.request(GET)` + `body.json()` (pools alternate); lb: `clients.lb(\'@c/x\', \'GET\').getwait(5)`; map: `clients.map(\'@c/x\', \'GET\').getswait(5)` (2 member requests)',
+    '- headline = BEST round (median too); × raw compares member requests/s; CPU µs/call = this process\'s CPU per call, lowest round; latencies from the best round',
+  ];
+  let text = `# Skitai was-clients benchmark\n\n${notes.join('\n')}\n\n${rows.join('\n')}\n`;
+  if (results.raw && results.lb) text += `\n**was.lb ÷ raw undici = ${ratio(best('lb').rps, rawBest)}** (median ${ratio(median(results.lb.map((r) => r.rps)), rawMed)}); goal ≥ 0.90.\n`;
+  if (warnings.length) text += `\n**Warnings** (results for these rows are suspect):\n${warnings.map((w) => `- ${w}`).join('\n')}\n`;
+  fs.mkdirSync(path.join(BENCH, 'results'), { recursive: true });
+  fs.writeFileSync(path.join(BENCH, 'results', 'clients.md'), text);
+  log('\nwritten to bench/results/clients.md');
+  return text;
+}

@@ -1,0 +1,6 @@
+import { App } from 'skitai';
+
+/** The RPC benchmark app: add(a, b), served as XML-RPC and JSON-RPC at the mount point. */
+export const app = new App();
+
+app.route('/add', (was, { a, b }) => a + b, { params: ['a', 'b'] });
