@@ -9,47 +9,28 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { Clients } from '../src/client/clients.ts';
 import { Status } from '../src/client/status.ts';
 import { parseConfigText } from '../src/config/load.ts';
-import { HOST, fmtMs, fmtPct, freePort, machineNotes, measureQuiet, median, pinning, startServer, stopServer, waitReady } from './lib.mjs';
+import { HOST, fmtMs, fmtPct, freePort, machineNotes, measureQuiet, median, pinning, startServer, stopServer, waitReady, benchArgs } from './lib.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
 
-const { values: opt } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '2' },
-    concurrency: { type: 'string', default: '50' },
-    modes: { type: 'string', default: 'raw,lb,map' },
-    quick: { type: 'boolean', default: false },
-    profile: { type: 'string' }, // a mode: profile it instead of benchmarking
-    callers: { type: 'string' }, // with --profile: also the heaviest stacks through this function
-    'profile-out': { type: 'string' }, // internal: the child run of --profile writes its window here
-    'no-pin': { type: 'boolean', default: false },
-    quiet: { type: 'string', default: '15' },
-    'quiet-wait': { type: 'string', default: '30' },
-    retries: { type: 'string', default: '2' },
-  },
-});
+const { opt, duration, rounds, warmup, quiet } = benchArgs({
+  concurrency: { type: 'string', default: '50' },
+  modes: { type: 'string', default: 'raw,lb,map' },
+  profile: { type: 'string' }, // a mode: profile it instead of benchmarking
+  callers: { type: 'string' }, // with --profile: also the heaviest stacks through this function
+  'profile-out': { type: 'string' }, // internal: the child run of --profile writes its window here
+}, ['concurrency']);
 if (opt.profile) {
   const { profileMode } = await import('./clients/profile.mjs');
   await profileMode(opt);
   process.exit(0);
 }
-const duration = opt.quick ? 2 : Number(opt.duration);
-const rounds = opt.quick ? 1 : Number(opt.rounds);
-const warmup = opt.quick ? 1 : Number(opt.warmup);
 const concurrency = Number(opt.concurrency);
-const quiet = { quietPct: Number(opt.quiet), quietWaitMs: Number(opt['quiet-wait']) * 1000, retries: Math.min(10, Math.max(0, Number(opt.retries) || 0)) };
-for (const [k, v] of Object.entries({ duration, rounds, concurrency })) {
-  if (!(Number.isInteger(v) && v > 0 && v <= 10_000)) throw new Error(`--${k} must be a positive integer, got ${v}`);
-}
-if (!(Number.isInteger(warmup) && warmup >= 0 && warmup <= 600)) throw new Error(`--warmup must be 0..600, got ${warmup}`);
 
 const log = (line) => process.stderr.write(`${line}\n`);
 // This process (the clients) on one core, the members on the other, like server and wrk in run.mjs.

@@ -1,5 +1,6 @@
 // Helpers shared by run.mjs, rpc.mjs, clients.mjs and profile.mjs: free ports, CPU pinning, server
 // processes, wrk, CPU meters, quiet-machine waiting, formatting.
+import { parseArgs } from 'node:util';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -262,4 +263,35 @@ export function machineNotes(root) {
     `- date: ${new Date().toISOString()}; commit ${commit}`,
     `- node ${process.version}, ${wrkVersion}; ${os.cpus()[0]?.model ?? '?'} × ${CPUS} cpus`,
   ];
+}
+
+/**
+ * Parse the options every bench script shares (duration, rounds, warm-up, quick, pinning, the
+ * quiet-machine wait) together with the script's own `extra` ones, and check the numbers.
+ * `counts` names the script's own whole-number options that must be 1..10000 (connections…).
+ */
+export function benchArgs(extra, counts = []) {
+  const { values: opt } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '2' },
+      quick: { type: 'boolean', default: false },
+      'no-pin': { type: 'boolean', default: false },
+      quiet: { type: 'string', default: '15' },
+      'quiet-wait': { type: 'string', default: '30' },
+      retries: { type: 'string', default: '2' },
+      ...extra,
+    },
+  });
+  const duration = opt.quick ? 2 : Number(opt.duration);
+  const rounds = opt.quick ? 1 : Number(opt.rounds);
+  const warmup = opt.quick ? 1 : Number(opt.warmup);
+  const quiet = { quietPct: Number(opt.quiet), quietWaitMs: Number(opt['quiet-wait']) * 1000, retries: Math.min(10, Math.max(0, Number(opt.retries) || 0)) };
+  const checked = { duration, rounds, ...Object.fromEntries(counts.map((k) => [k, Number(opt[k])])) };
+  for (const [k, v] of Object.entries(checked)) {
+    if (!(Number.isInteger(v) && v > 0 && v <= 10_000)) throw new Error(`--${k} must be a positive integer, got ${v}`);
+  }
+  if (!(Number.isInteger(warmup) && warmup >= 0 && warmup <= 600)) throw new Error(`--warmup must be 0..600, got ${warmup}`);
+  return { opt, duration, rounds, warmup, quiet };
 }

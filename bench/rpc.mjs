@@ -6,37 +6,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { HOST, fmtMs, fmtPct, freePort, luaRequest, machineNotes, measureQuiet, median, pinning, startServer, stopServer, waitReady, wrk } from './lib.mjs';
+import { HOST, fmtMs, fmtPct, freePort, luaRequest, machineNotes, measureQuiet, median, pinning, startServer, stopServer, benchArgs, waitReady, wrk } from './lib.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
 const RPC = path.join(BENCH, 'rpc');
 const NODE = process.execPath;
 
-const { values: opt } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '2' },
-    connections: { type: 'string', default: '50' },
-    targets: { type: 'string', default: 'skitai,jayson,xmlrpc' },
-    quick: { type: 'boolean', default: false },
-    'no-pin': { type: 'boolean', default: false },
-    quiet: { type: 'string', default: '15' },
-    'quiet-wait': { type: 'string', default: '30' },
-    retries: { type: 'string', default: '2' },
-  },
-});
-const duration = opt.quick ? 2 : Number(opt.duration);
-const rounds = opt.quick ? 1 : Number(opt.rounds);
-const warmup = opt.quick ? 1 : Number(opt.warmup);
+const { opt, duration, rounds, warmup, quiet } = benchArgs({
+  connections: { type: 'string', default: '50' },
+  targets: { type: 'string', default: 'skitai,jayson,xmlrpc' },
+}, ['connections']);
 const connections = Number(opt.connections);
-const quiet = { quietPct: Number(opt.quiet), quietWaitMs: Number(opt['quiet-wait']) * 1000, retries: Math.min(10, Math.max(0, Number(opt.retries) || 0)) };
-for (const [k, v] of Object.entries({ duration, rounds, connections })) {
-  if (!(Number.isInteger(v) && v > 0 && v <= 10_000)) throw new Error(`--${k} must be a positive integer, got ${v}`);
-}
-if (!(Number.isInteger(warmup) && warmup >= 0 && warmup <= 600)) throw new Error(`--warmup must be 0..600, got ${warmup}`);
 
 function jsonResult(body) {
   try {
