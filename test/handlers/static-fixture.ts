@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 /**
  * A web root on disk and a real node:http server around a StaticHandler, for the static tests.
  * The server mounts the handler on '' and on '/static', and answers 404 `declined` when the
@@ -134,4 +135,22 @@ export function rawGet(port: number, target: string): Promise<{ status: number; 
 /** Remove the temp tree. */
 export function removeTree(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Build the test tree and serve it for the whole file: registers before/after hooks and hands the
+ * tree and server to `ready` once they exist.
+ */
+export function useServedTree(ready: (tree: ReturnType<typeof makeTree>, srv: Served) => void, options: StaticOptions = { maxAge: 60 }): void {
+  let tree: ReturnType<typeof makeTree> | undefined;
+  let srv: Served | undefined;
+  before(async () => {
+    tree = makeTree();
+    srv = await serve(tree.root, options);
+    ready(tree, srv);
+  });
+  after(async () => {
+    await srv?.close();
+    if (tree) removeTree(tree.dir);
+  });
 }

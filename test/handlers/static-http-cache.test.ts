@@ -1,22 +1,18 @@
 /** Conditional requests, byte ranges, compression and cache freshness of the static handler. */
-import { test, before, after, mock } from 'node:test';
+import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import zlib from 'node:zlib';
-import { BIG, CSS, HELLO, get, makeTree, removeTree, serve, type Served } from './static-fixture.js';
+import { BIG, CSS, HELLO, get, makeTree, serve, type Served, useServedTree } from './static-fixture.js';
 
 let tree: ReturnType<typeof makeTree>;
 let srv: Served;
 
-before(async () => {
-  tree = makeTree();
-  srv = await serve(tree.root, { maxAge: 60 });
-});
-after(async () => {
-  await srv.close();
-  removeTree(tree.dir);
+useServedTree((t, s) => {
+  tree = t;
+  srv = s;
 });
 
 const CACHE_HEADERS = ['etag', 'last-modified', 'cache-control'] as const;

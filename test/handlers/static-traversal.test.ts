@@ -2,21 +2,17 @@
  * Every way out of the web root we know of, sent byte for byte over a raw socket (fetch and
  * node:http would normalise `..` and refuse some bytes). None may ever show the secret.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { SECRET, makeTree, rawGet, removeTree, serve, type Served } from './static-fixture.js';
+import { SECRET, makeTree, rawGet, type Served, useServedTree } from './static-fixture.js';
 
 let tree: ReturnType<typeof makeTree>;
 let srv: Served;
 
-before(async () => {
-  tree = makeTree();
-  srv = await serve(tree.root, { maxAge: 60 });
-});
-after(async () => {
-  await srv.close();
-  removeTree(tree.dir);
+useServedTree((t, s) => {
+  tree = t;
+  srv = s;
 });
 
 /**

@@ -1,22 +1,18 @@
-import { test, before, after, mock } from 'node:test';
+import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { Exchange } from '../../src/http/handler.js';
-import { BIG, BIG_TEXT, CSS, HELLO, get, makeTree, rawGet, removeTree, serve, type Served } from './static-fixture.js';
+import { BIG, BIG_TEXT, CSS, HELLO, get, makeTree, rawGet, serve, type Served, useServedTree } from './static-fixture.js';
 
 let tree: ReturnType<typeof makeTree>;
 let srv: Served;
 
-before(async () => {
-  tree = makeTree();
-  srv = await serve(tree.root, { maxAge: 60 });
-});
-after(async () => {
-  await srv.close();
-  removeTree(tree.dir);
+useServedTree((t, s) => {
+  tree = t;
+  srv = s;
 });
 
 test('serves a file with type, length, validators and cache headers (fetch)', async () => {
