@@ -295,3 +295,12 @@ export function benchArgs(extra, counts = []) {
   if (!(Number.isInteger(warmup) && warmup >= 0 && warmup <= 600)) throw new Error(`--warmup must be 0..600, got ${warmup}`);
   return { opt, duration, rounds, warmup, quiet };
 }
+
+/** The entries of `all` named in a comma list (`--targets a,b`); an unknown or empty choice is an error. */
+export function pickByKey(all, list, flag) {
+  const wanted = list.split(',').map((s) => s.trim());
+  const picked = all.filter((t) => wanted.includes(t.key));
+  const unknown = wanted.filter((k) => !all.some((t) => t.key === k));
+  if (unknown.length || picked.length === 0) throw new Error(`unknown ${flag} ${unknown.join(',')}; use ${all.map((t) => t.key).join(',')}`);
+  return picked;
+}

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HOST, fmtMs, fmtPct, freePort, luaRequest, machineNotes, measureQuiet, median, pinning, startServer, stopServer, benchArgs, waitReady, wrk } from './lib.mjs';
+import { HOST, fmtMs, fmtPct, freePort, luaRequest, machineNotes, measureQuiet, median, pinning, startServer, stopServer, benchArgs, pickByKey, waitReady, wrk } from './lib.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
@@ -39,10 +39,7 @@ const ALL = [
   { key: 'jayson', name: 'jayson', protocols: ['jsonrpc'], cmd: (p) => [NODE, path.join(RPC, 'jayson.mjs'), p] },
   { key: 'xmlrpc', name: 'xmlrpc (npm)', protocols: ['xmlrpc'], cmd: (p) => [NODE, path.join(RPC, 'xmlrpc.mjs'), p] },
 ];
-const wanted = opt.targets.split(',').map((s) => s.trim());
-const targets = ALL.filter((t) => wanted.includes(t.key));
-const unknown = wanted.filter((k) => !ALL.some((t) => t.key === k));
-if (unknown.length || targets.length === 0) throw new Error(`unknown --targets ${unknown.join(',')}; use ${ALL.map((t) => t.key).join(',')}`);
+const targets = pickByKey(ALL, opt.targets, '--targets');
 
 const pin = pinning(!opt['no-pin']);
 const log = (line) => process.stderr.write(`${line}\n`);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HOST, freePort, otherLoad, pinning, startServer, stopServer, waitQuiet, waitReady, wrk, benchArgs } from './lib.mjs';
+import { HOST, freePort, otherLoad, pinning, startServer, stopServer, waitQuiet, waitReady, wrk, benchArgs, pickByKey } from './lib.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
@@ -47,10 +47,7 @@ const ALL = [
   { key: 'skitai-p1', name: 'skitai processes=1 (unpinned)', unpinned: true, cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p] },
   { key: 'skitai-p2', name: 'skitai processes=2 (unpinned)', unpinned: true, cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p, '-w', '2'] },
 ];
-const wanted = opt.targets.split(',').map((s) => s.trim());
-const targets = ALL.filter((t) => wanted.includes(t.key));
-const unknown = wanted.filter((k) => !ALL.some((t) => t.key === k));
-if (unknown.length || targets.length === 0) throw new Error(`unknown --targets ${unknown.join(',')}; use ${ALL.map((t) => t.key).join(',')}`);
+const targets = pickByKey(ALL, opt.targets, '--targets');
 
 const pin = pinning(!opt['no-pin']);
 const log = (line) => process.stderr.write(`${line}\n`);
