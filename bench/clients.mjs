@@ -2,7 +2,7 @@
 // members (bench/clients/members.mjs, node:http answering {"ok":1}). No wrk: N calls are kept in
 // flight for D seconds and completions are counted. Run under tsx (it imports src/client):
 //   node --import tsx bench/clients.mjs [--duration 5] [--rounds 3] [--warmup 2] [--concurrency 50]
-//        [--quick] [--modes raw,lb,map] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
+//        [--quick] [--modes raw,dispatch,lb,map] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
 //        [--profile lb [--callers NAME]]  that mode under node --cpu-prof instead: top self-time frames (src/ mapped to .ts)
 // (see bench/README.md, "was clients")
 import { spawnSync } from 'node:child_process';
@@ -20,7 +20,7 @@ const ROOT = path.dirname(BENCH);
 
 const { opt, duration, rounds, warmup, quiet } = benchArgs({
   concurrency: { type: 'string', default: '50' },
-  modes: { type: 'string', default: 'raw,lb,map' },
+  modes: { type: 'string', default: 'raw,dispatch,lb,map' },
   profile: { type: 'string' }, // a mode: profile it instead of benchmarking
   callers: { type: 'string' }, // with --profile: also the heaviest stacks through this function
   'profile-out': { type: 'string' }, // internal: the child run of --profile writes its window here
@@ -58,6 +58,21 @@ const MODES = {
       const res = await pools[turn++ & 1].request({ path: '/x', method: 'GET' });
       return res.statusCode === 200 && okJson(await res.body.json());
     },
+  },
+  // The floor: undici's lower-level API with a handler collecting the body, as src/client/exchange.ts does.
+  dispatch: {
+    name: 'raw undici Pool.dispatch', fanout: 1,
+    call: () => new Promise((resolve) => {
+      const chunks = [];
+      let code = 0;
+      pools[turn++ & 1].dispatch({ path: '/x', method: 'GET' }, {
+        onConnect() {},
+        onHeaders(status) { code = status; return true; },
+        onData(chunk) { chunks.push(chunk); return true; },
+        onComplete() { resolve(code === 200 && okJson(JSON.parse(Buffer.concat(chunks).toString()))); },
+        onError() { resolve(false); },
+      });
+    }),
   },
   lb: { name: 'was.lb GET', fanout: 1, call: async () => okResult(await clients.lb('@c/x', 'GET').getwait(5)) },
   map: {
@@ -144,7 +159,7 @@ function report() {
   const notes = [
     ...machineNotes(ROOT),
     `- ${pinNote}; ${concurrency} calls in flight; ${rounds} round(s) × ${duration}s after ${warmup}s warm-up, modes alternating`,
-    '- one call = raw: `pool.request(GET)` + `body.json()` (pools alternate); lb: `clients.lb(\'@c/x\', \'GET\').getwait(5)`; map: `clients.map(\'@c/x\', \'GET\').getswait(5)` (2 member requests)',
+    '- one call = raw: `pool.request(GET)` + `body.json()` (pools alternate), what a user of undici writes — the baseline; dispatch: `pool.dispatch()` with a handler collecting the body, the floor Skitai builds on; lb: `clients.lb(\'@c/x\', \'GET\').getwait(5)`; map: `clients.map(\'@c/x\', \'GET\').getswait(5)` (2 member requests)',
     '- headline = BEST round (median too); × raw compares member requests/s; CPU µs/call = this process\'s CPU per call, lowest round; latencies from the best round',
   ];
   let text = `# Skitai was-clients benchmark\n\n${notes.join('\n')}\n\n${rows.join('\n')}\n`;

@@ -36,6 +36,11 @@ export class ResultCache {
     readonly clock: () => number = () => performance.now(),
   ) {}
 
+  /** Entries held (expired ones included until touched). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
   get(key: string): Cached | undefined {
     const entry = this.#entries.get(key);
     if (!entry || entry.expires <= this.clock()) {

@@ -7,13 +7,14 @@ import type { ClusterConfig } from '../config/types.js';
 import { SkitaiError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { ResultCache, type CacheStats } from './cache.js';
-import { Call, type CallOptions, type Sender, type Slot } from './call.js';
-import { exchange, type Endpoint } from './exchange.js';
-import { sendLb } from './lb.js';
+import type { Abort } from './abort.js';
+import { Call, type CallOptions, type Sender, type Sink, type Slot } from './call.js';
+import { send, type Endpoint } from './exchange.js';
+import { sendLb, type LbPolicy } from './lb.js';
 import { sendMap } from './map.js';
 import { closeDispatchers, createAgent } from './pool.js';
 import { rpcProxy, type RpcCall } from './proxy.js';
-import { isRpcMethod } from './request.js';
+import { isRpcMethod, type Prepared } from './request.js';
 import { Result } from './result.js';
 import { Status } from './status.js';
 import { isClusterTarget, parseClusterTarget, parseUrl } from './target.js';
@@ -63,7 +64,10 @@ export class Clients {
   readonly #agent: Agent;
   readonly #url: Omit<Endpoint, 'dispatcher' | 'origin' | 'node'>;
   readonly #closeGrace: number;
-  #closed = false;
+  /** Shared with every sender, so a call made after close() fails at once. */
+  readonly #state = { closed: false };
+  /** Senders by `@name/path` target and kind: parsing the target and finding the cluster once, not per call. */
+  readonly #senders = new Map<string, ClusterSender>();
 
   constructor(options: ClientsOptions = {}) {
     const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
@@ -89,21 +93,16 @@ export class Clients {
   map(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
   map(target: string, method: Method, data?: unknown, options?: CallOptions): Call;
   map(target: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
-    const up = this.#upstream(target);
-    const { path } = parseClusterTarget(target);
-    const sender: Sender = { kind: 'map', target, start: (prepared, signal) => (this.#closed ? [closedSlot(target)] : sendMap(up, prepared, signal)) };
-    return this.#call(sender, method, path, data, options);
+    const sender = this.#sender('map', target, undefined);
+    return this.#call(sender, method, sender.path, data, options);
   }
 
   /** Send to one member chosen by the cluster's strategy, failing over when that is safe. */
   lb(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
   lb(target: string, method: Method, data?: unknown, options?: CallOptions): Call;
   lb(target: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
-    const up = this.#upstream(target);
-    const { path } = parseClusterTarget(target);
-    const policy = { retryTimeouts: options.retryTimeouts ?? up.options.retryTimeouts };
-    const sender: Sender = { kind: 'lb', target, start: (prepared, signal) => [this.#closed ? closedSlot(target) : sendLb(up, prepared, signal, policy)] };
-    return this.#call(sender, method, path, data, options);
+    const sender = this.#sender('lb', target, options.retryTimeouts);
+    return this.#call(sender, method, sender.path, data, options);
   }
 
   /** One URL (or `'@name/path'`, which goes through `lb`). XMLRPC by default, like Skitai. */
@@ -113,12 +112,14 @@ export class Clients {
     if (isClusterTarget(url)) return this.lb(url, method, data, options);
     const u = parseUrl(url);
     const endpoint: Endpoint = { ...this.#url, dispatcher: this.#agent, origin: u.origin, node: u.node };
+    const state = this.#state;
     const sender: Sender = {
       kind: 'rest',
       target: `${u.origin}${u.path}`,
-      start: (prepared, signal) => {
-        if (this.#closed) return [closedSlot(u.node)];
-        return [{ node: () => u.node, done: exchange(endpoint, prepared, signal).then((a) => a.result) }];
+      start(prepared, abort, sink) {
+        if (state.closed) return closedSlots(u.node, sink);
+        send(endpoint, prepared, abort, (attempt) => sink.arrive(0, attempt.result));
+        return [{ node: u.node }];
       },
     };
     const login = options.login ?? u.login;
@@ -173,8 +174,8 @@ export class Clients {
 
   /** Stop health checks and close every pool (requests in flight get `closeGrace` ms). Later calls get NETERR SKT_CLIENT_CLOSED. */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#state.closed) return;
+    this.#state.closed = true;
     this.#cache.clear();
     await Promise.all([...[...this.#upstreams.values()].map((up) => up.close(this.#closeGrace)), closeDispatchers([this.#agent], this.#closeGrace)]);
   }
@@ -188,13 +189,45 @@ export class Clients {
     throw new SkitaiError('SKT_CLUSTER_UNKNOWN', `no cluster @${cluster} is configured${this.#upstreams.size ? ` (known: ${[...this.#upstreams.keys()].map((n) => `@${n}`).join(', ')})` : ''}`);
   }
 
+  #sender(kind: 'lb' | 'map', target: string, retryTimeouts: boolean | undefined): ClusterSender {
+    const key = `${kind} ${target}`;
+    const known = this.#senders.get(key);
+    if (known && (retryTimeouts === undefined || retryTimeouts === known.policy.retryTimeouts)) return known;
+    const up = this.#upstream(target);
+    const { path } = parseClusterTarget(target);
+    const sender = new ClusterSender(kind, target, path, up, { retryTimeouts: retryTimeouts ?? up.options.retryTimeouts }, this.#state);
+    // Bounded: targets built from user input must not grow the map without end; past it, senders are made per call.
+    if (retryTimeouts === undefined && this.#senders.size < MAX_SENDERS) this.#senders.set(key, sender);
+    return sender;
+  }
+
   #call(sender: Sender, method: Method, path: string, data: unknown, options: CallOptions): Call | RpcCall {
     const call = new Call(sender, { method, path, data, options }, this.#cache);
     return isRpcMethod(method) ? rpcProxy(call) : call;
   }
 }
 
-function closedSlot(node: string): Slot {
-  const closed = Result.failure(Status.NETERR, 'SKT_CLIENT_CLOSED', 'the clients are closed (the worker is shutting down)', node);
-  return { node: () => node, done: Promise.resolve(closed) };
+const MAX_SENDERS = 1000;
+
+/** lb or map to one `@name/path`: made once per target and reused by every call to it. */
+class ClusterSender implements Sender {
+  constructor(
+    readonly kind: 'lb' | 'map',
+    readonly target: string,
+    readonly path: string,
+    readonly up: Upstream,
+    readonly policy: LbPolicy,
+    readonly state: { readonly closed: boolean },
+  ) {}
+
+  start(prepared: Prepared, abort: Abort, sink: Sink): Slot[] {
+    if (this.state.closed) return closedSlots(this.target, sink);
+    if (this.kind === 'lb') return [sendLb(this.up, prepared, abort, this.policy, sink)];
+    return sendMap(this.up, prepared, abort, sink);
+  }
+}
+
+function closedSlots(node: string, sink: Sink): Slot[] {
+  sink.arrive(0, Result.failure(Status.NETERR, 'SKT_CLIENT_CLOSED', 'the clients are closed (the worker is shutting down)', node));
+  return [{ node }];
 }

@@ -16,21 +16,17 @@ const inflate = promisify(zlib.inflate);
 const inflateRaw = promisify(zlib.inflateRaw);
 const brotli = promisify(zlib.brotliDecompress);
 
-/** Read a body to the end, refusing more than `limit` bytes (SKT_CLIENT_RESPONSE). */
-export async function readBody(body: AsyncIterable<Buffer>, limit: number, node: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) throw new SkitaiError('SKT_CLIENT_RESPONSE', `the response from ${node} is over max_response_size (${limit} bytes)`);
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-}
-
 function header(headers: ResultHeaders, name: string): string {
   const v = headers[name];
   return (Array.isArray(v) ? v.join(', ') : (v ?? '')).trim().toLowerCase();
+}
+
+/** Whether the body has a `Content-Encoding` to undo. */
+export function isEncoded(headers: ResultHeaders): boolean {
+  const v = headers['content-encoding'];
+  if (v === undefined) return false;
+  const encoding = header(headers, 'content-encoding');
+  return encoding !== '' && encoding !== 'identity';
 }
 
 /** Undo `Content-Encoding`. The limit also bounds the decompressed size (zip bombs). */

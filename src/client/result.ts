@@ -17,20 +17,22 @@ export interface ResultInit<T> {
   code: number | ErrorCode;
   msg: string;
   node: string;
-  header?: ResultHeaders;
+  header?: ResultHeaders | undefined;
   data?: T;
-  fault?: RpcFaultInfo;
-  error?: Error;
-  elapsed?: number;
+  fault?: RpcFaultInfo | undefined;
+  error?: Error | undefined;
+  elapsed?: number | undefined;
 }
 
-/** Stores a result (or a map's results) in the result cache for `seconds`; ≤ 0 removes the entry. */
-type CacheHook = (seconds: number) => void;
+/** The call behind a Result: `cache(seconds)` asks it to store the answer under its key. */
+export interface CacheOwner {
+  storeInCache(seconds: number): void;
+}
 
 /** Internal: give a Result or Results its `cache()` behaviour (the call that made it knows the key). */
-export function setCacheHook(target: Result<unknown> | Results<unknown>, hook: CacheHook): void {
-  if (target instanceof Results) Results.setHook(target, hook);
-  else Result.setHook(target, hook);
+export function setCacheOwner(target: Result<unknown> | Results<unknown>, owner: CacheOwner): void {
+  if (target instanceof Results) Results.setOwner(target, owner);
+  else Result.setOwner(target, owner);
 }
 
 /**
@@ -61,11 +63,11 @@ export class Result<T = unknown> {
   /** True when this came from the result cache and nothing was sent. */
   fromCache = false;
   // A private field, not a WeakMap entry: one WeakMap set per result cost more than the rest of the bookkeeping.
-  #hook: CacheHook | undefined;
+  #owner: CacheOwner | undefined;
 
-  /** Internal (see setCacheHook). */
-  static setHook(target: Result<unknown>, hook: CacheHook): void {
-    target.#hook = hook;
+  /** Internal (see setCacheOwner). */
+  static setOwner(target: Result<unknown>, owner: CacheOwner): void {
+    target.#owner = owner;
   }
 
   constructor(init: ResultInit<T>) {
@@ -97,14 +99,14 @@ export class Result<T = unknown> {
    * `seconds <= 0` drops the entry.
    */
   cache(seconds = 300): void {
-    this.#hook?.(seconds);
+    this.#owner?.storeInCache(seconds);
   }
 
   /** A copy answering a cache hit: same data (treat it as read-only), marked `fromCache`. */
   cloneFromCache(): Result<T> {
     const copy = Object.assign(new Result<T>(this), this);
     copy.fromCache = true;
-    copy.#hook = this.#hook;
+    copy.#owner = undefined; // the call answering from the cache owns the copy
     return copy;
   }
 }
@@ -118,11 +120,11 @@ export class Results<T = unknown> extends Array<Result<T>> {
     return Array;
   }
 
-  #hook: CacheHook | undefined;
+  #owner: CacheOwner | undefined;
 
-  /** Internal (see setCacheHook). */
-  static setHook(target: Results<unknown>, hook: CacheHook): void {
-    target.#hook = hook;
+  /** Internal (see setCacheOwner). */
+  static setOwner(target: Results<unknown>, owner: CacheOwner): void {
+    target.#owner = owner;
   }
 
   /** Build from a list (the Array constructor's one-number form makes `new Results(list)` unsafe). */
@@ -138,6 +140,6 @@ export class Results<T = unknown> extends Array<Result<T>> {
    * `seconds <= 0` drops the entry.
    */
   cache(seconds = 300): void {
-    this.#hook?.(seconds);
+    this.#owner?.storeInCache(seconds);
   }
 }

@@ -2,6 +2,7 @@ import type { Pool } from 'undici';
 import { Cluster, type ClusterDeps, type Outcome } from '../cluster/cluster.js';
 import type { Member } from '../cluster/member.js';
 import type { ClusterOptions } from '../cluster/options.js';
+import { abortFromSignal } from './abort.js';
 import { exchange, type Attempt, type Endpoint } from './exchange.js';
 import { closeDispatchers, createPool } from './pool.js';
 import { prepare } from './request.js';
@@ -48,7 +49,7 @@ export class Upstream {
     if (check) {
       const probe = prepare('GET', check.path, undefined, {});
       this.cluster.startHealthChecks(async (member, signal) => {
-        const attempt = await exchange({ ...this.endpoint(member), responseTimeout: check.timeoutMs }, probe, signal);
+        const attempt = await exchange({ ...this.endpoint(member), responseTimeout: check.timeoutMs }, probe, abortFromSignal(signal));
         return attempt.ok && Number(attempt.result.code) < 400;
       });
     }

@@ -124,11 +124,22 @@ export interface Candidates {
 
 /**
  * Available members not yet tried by this call; when none is left, every member not yet tried
- * (panic mode). Ejecting all members would turn a partial outage into a total one, so health state
+ * (panic mode). The list may be `members` itself: treat it as read-only. Ejecting all members would turn a partial outage into a total one, so health state
  * only steers traffic, never stops it.
  */
-export function selectCandidates(members: readonly Member[], tried: ReadonlySet<Member>, now: number): Candidates {
-  const fresh = members.filter((m) => !tried.has(m));
+export function selectCandidates(members: readonly Member[], tried: ReadonlySet<Member> | undefined, now: number): Candidates {
+  // The common case — nothing tried yet, everyone available — allocates nothing.
+  if (!tried || tried.size === 0) {
+    let all = true;
+    for (const m of members) {
+      if (!m.isAvailable(now)) {
+        all = false;
+        break;
+      }
+    }
+    if (all) return { members: members as Member[], panic: false };
+  }
+  const fresh = tried && tried.size > 0 ? members.filter((m) => !tried.has(m)) : members.slice();
   const available = fresh.filter((m) => m.isAvailable(now));
   return available.length > 0 ? { members: available, panic: false } : { members: fresh, panic: fresh.length > 0 };
 }

@@ -82,14 +82,14 @@ export class Cluster {
   }
 
   /** The member for the next attempt of a call that already tried `tried`; undefined when all were tried. */
-  pick(tried: ReadonlySet<Member> = new Set()): Member | undefined {
+  pick(tried?: ReadonlySet<Member>): Member | undefined {
     const { members } = selectCandidates(this.members, tried, this.#clock());
     return members.length === 0 ? undefined : this.#balancer.pick(members);
   }
 
   /** The members a map call sends to: the available ones, or all in panic mode. */
-  live(): Member[] {
-    return selectCandidates(this.members, new Set(), this.#clock()).members;
+  live(): readonly Member[] {
+    return selectCandidates(this.members, undefined, this.#clock()).members;
   }
 
   /** Lend `member` to one exchange, or undefined when the breaker says fail fast. */

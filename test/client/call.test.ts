@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ResultCache } from '../../src/client/cache.js';
-import { Call, type CallOptions, type Sender, type Slot } from '../../src/client/call.js';
+import type { Abort } from '../../src/client/abort.js';
+import { Call, type CallOptions, type Sender, type Sink, type Slot } from '../../src/client/call.js';
 import { rpcProxy } from '../../src/client/proxy.js';
 import type { Prepared } from '../../src/client/request.js';
 import { Result } from '../../src/client/result.js';
@@ -12,19 +13,20 @@ import { isSkitaiError } from '../../src/errors.js';
 /** A sender whose members answer when the test says so. */
 function fakeSender(nodes: string[], kind: Sender['kind'] = 'map') {
   const sent: Prepared[] = [];
-  const answer = new Map<string, (r: Result) => void>();
-  let signal: AbortSignal | undefined;
+  let sink: Sink | undefined;
+  let abort: Abort | undefined;
   const sender: Sender = {
     kind,
     target: '@fake/x',
-    start(prepared, s): Slot[] {
+    start(prepared, a, s): Slot[] {
       sent.push(prepared);
-      signal = s;
-      return nodes.map((node) => ({ node: () => node, done: new Promise<Result>((resolve) => answer.set(node, resolve)) }));
+      abort = a;
+      sink = s;
+      return nodes.map((node) => ({ node }));
     },
   };
-  const ok = (node: string, data: unknown = node): void => answer.get(node)!(new Result({ status: Status.NORMAL, code: 200, msg: 'OK', node, data }));
-  return { sender, sent, ok, signal: () => signal };
+  const ok = (node: string, data: unknown = node): void => sink!.arrive(nodes.indexOf(node), new Result({ status: Status.NORMAL, code: 200, msg: 'OK', node, data }));
+  return { sender, sent, ok, abort: () => abort };
 }
 
 const make = (sender: Sender, method = 'GET', options: CallOptions = {}, cache?: ResultCache): Call => new Call(sender, { method, path: '/x', data: undefined, options }, cache);
@@ -41,7 +43,7 @@ describe('Call', () => {
     assert.ok(elapsed >= 240 && elapsed < 330, `${elapsed} ms`);
     assert.deepEqual(results.map((r) => [r.node, r.status]), [['a', Status.NORMAL], ['b', Status.TIMEOUT]]);
     assert.equal(results[1]!.code, 'SKT_CLIENT_TIMEOUT');
-    assert.equal(f.signal()!.aborted, true);
+    assert.equal(f.abort()!.aborted, true);
     f.ok('b'); // too late: the TIMEOUT stands
     assert.equal((await call.getswait(5))[1]!.status, Status.TIMEOUT);
   });
@@ -87,6 +89,20 @@ describe('Call', () => {
     f.ok('b');
     await assert.rejects(call.getwait(1), (e: unknown) => isSkitaiError(e, 'SKT_CLIENT_USAGE'));
     assert.equal((await call.getswait(1)).length, 2);
+  });
+
+  test('a sender may report inside start() (an open breaker, closed clients): the result still arrives', async () => {
+    const sender: Sender = {
+      kind: 'map',
+      target: '@fake/x',
+      start(_prepared, _abort, sink): Slot[] {
+        sink.arrive(1, new Result({ status: Status.NETERR, code: 'SKT_CLUSTER_BREAKER_OPEN', msg: 'open', node: 'b' }));
+        sink.arrive(0, new Result({ status: Status.NORMAL, code: 200, msg: 'OK', node: 'a' }));
+        return [{ node: 'a' }, { node: 'b' }];
+      },
+    };
+    const results = await make(sender).getswait(1);
+    assert.deepEqual(results.map((r) => [r.node, r.status]), [['a', Status.NORMAL], ['b', Status.NETERR]]);
   });
 
   test('concurrent waits share one outcome', async () => {
