@@ -57,10 +57,13 @@ export const JSONRPC_DEFAULT_MAX_BATCH = 1000;
  * Parses a request body. Never throws: bad JSON (or bad UTF-8) is a `parse-error`, an empty
  * batch or one longer than `maxBatch` is a single invalid entry, as the spec answers `[]`.
  */
+// decode() without { stream: true } keeps no state between calls, so one decoder serves all.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export function parseJsonRpc(body: Buffer | Uint8Array | string, limits: { maxBatch?: number } = {}): JsonRpcInput {
   let value: unknown;
   try {
-    const text = typeof body === 'string' ? body : new TextDecoder('utf-8', { fatal: true }).decode(body);
+    const text = typeof body === 'string' ? body : STRICT_UTF8.decode(body);
     value = JSON.parse(text);
   } catch (err) {
     const reason = err instanceof SyntaxError ? err.message : 'the body is not valid UTF-8';
@@ -75,8 +78,11 @@ export function parseJsonRpc(body: Buffer | Uint8Array | string, limits: { maxBa
   return { kind: 'batch', entries: value.map(toEntry) };
 }
 
+function invalid(reason: string): JsonRpcInvalid {
+  return { kind: 'invalid', reason };
+}
+
 function toEntry(v: unknown): JsonRpcEntry {
-  const invalid = (reason: string): JsonRpcInvalid => ({ kind: 'invalid', reason });
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return invalid('a request must be a JSON object');
   const o = v as Record<string, unknown>;
   if (o.jsonrpc !== '2.0') return invalid('member "jsonrpc" must be exactly "2.0"');

@@ -41,8 +41,9 @@ describe('exchange', () => {
     send(ep, get(), abort, (a) => (got = a));
     assert.equal(got, undefined, 'not synchronous');
     await sleep(0);
-    assert.ok(got && !got.ok);
-    assert.deepEqual([got.result.status, got.result.code], [Status.TIMEOUT, 'SKT_CLIENT_TIMEOUT']);
+    const seen = got as Attempt | undefined; // set by the callback; TypeScript cannot see that
+    assert.ok(seen && !seen.ok);
+    assert.deepEqual([seen.result.status, seen.result.code], [Status.TIMEOUT, 'SKT_CLIENT_TIMEOUT']);
     await sleep(50);
     assert.equal(m.hits, 0);
   });
