@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { simpleParser } from 'mailparser';
+import { foreground, freePort, killForeground, tempSite, type Foreground } from '../support/cli.js';
 import { startSite, type TestSite } from '../support/site.js';
 import { TestSmtp, until } from '../support/smtp.js';
 
@@ -69,5 +70,35 @@ describe('was.email through a running site', () => {
     const res = await post(bare.base, { to: 'reader@example.com' });
     assert.equal(res.status, 500);
     assert.ok(bare.logLines.some((l) => l.includes('SKT_MAIL_DISABLED') || l.includes('no [smtpda] section')));
+  });
+});
+
+describe('was.email with workers (-w 2)', () => {
+  let fg: Foreground | undefined;
+  let dir: string | undefined;
+  after(() => {
+    killForeground(fg);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('workers spool, the primary runs the one agent, every message arrives once; SIGTERM stops it cleanly', async () => {
+    const relay = await TestSmtp.start();
+    try {
+      const conf = `[server]\nip = 127.0.0.1\naccess_log = off\n[routes:line]\n/ = ./app\n[smtpda]\nsmtpserver = 127.0.0.1:${relay.port}\n`;
+      const t = tempSite(conf, { 'app.ts': APP, 'terms.txt': 'x' });
+      dir = t.dir;
+      const port = await freePort();
+      fg = foreground(['-c', t.conf, '-p', String(port), '-w', '2']);
+      await fg.until(/2 workers listening on port \d+/);
+      for (let i = 0; i < 6; i++) assert.equal((await post(`http://127.0.0.1:${port}`, { to: `r${i}@example.com` })).status, 200);
+      await relay.waitFor(6, 10_000);
+      const out = fg.output();
+      assert.equal(out.match(/smtpda: delivering/g)?.length, 1, `one agent:\n${out}`);
+      fg.child.kill('SIGTERM');
+      assert.equal((await fg.exited).code, 0, fg.output());
+      assert.deepEqual(relay.messages.map((m) => m.to[0]).sort(), [0, 1, 2, 3, 4, 5].map((i) => `r${i}@example.com`));
+    } finally {
+      await relay.stop();
+    }
   });
 });
