@@ -122,7 +122,7 @@ describe('smtpda delivery', () => {
     const state = await spool.lookup(id);
     assert.equal(state.state, 'undeliverable');
     assert.match((state as { reason: string }).reason, /550/);
-    assert.deepEqual((state as { failed: string[] }).failed, ['nobody@example.com']);
+    assert.deepEqual((state as { failed: readonly string[] }).failed, ['nobody@example.com']);
     assert.equal(lines.filter((l) => l.includes(`mail ${id} attempt`)).length, 1, 'one attempt only');
     assert.equal(server.messages.length, 0);
   });
