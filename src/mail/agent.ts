@@ -220,7 +220,7 @@ export class MailAgent {
       : this.#opts.server;
     const to = pending(entry).map((r) => r.address);
     const spoolFile = path.join(this.dirs.spool, `${entry.id}.json`);
-    const outcome = await attempt(entry, to, server, this.#opts.timeout, signal);
+    const outcome = await attempt(entry, to, server, this.#opts, signal);
     if (signal.aborted) {
       // Shutdown cut the attempt short: not the message's fault, so it does not count.
       await moveDurably(claim, spoolFile);

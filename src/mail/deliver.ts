@@ -36,16 +36,17 @@ interface SmtpError extends Error {
 }
 
 /** Send `entry` to `recipients` through `server`; never rejects (a failure is part of the outcome). */
-export async function attempt(entry: SpoolEntry, recipients: readonly string[], server: SmtpServer, timeoutMs: number, signal: AbortSignal): Promise<AttemptOutcome> {
+export async function attempt(entry: SpoolEntry, recipients: readonly string[], server: SmtpServer, limits: { timeout: number; tlsVerify: boolean }, signal: AbortSignal): Promise<AttemptOutcome> {
   const transport = nodemailer.createTransport({
     host: server.host,
     port: server.port,
     secure: server.ssl,
     auth: server.user !== undefined ? { user: server.user, pass: server.password ?? '' } : undefined,
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-    dnsTimeout: timeoutMs,
+    tls: { rejectUnauthorized: limits.tlsVerify },
+    connectionTimeout: limits.timeout,
+    greetingTimeout: limits.timeout,
+    socketTimeout: limits.timeout,
+    dnsTimeout: limits.timeout,
     logger: false,
     debug: false,
   });

@@ -25,6 +25,8 @@ export interface SmtpdaOptions {
   readonly undeliversKeepMaxDays: number;
   readonly scanInterval: number;
   readonly concurrency: number;
+  /** Check the relay's TLS certificate (SMTPS and STARTTLS). */
+  readonly tlsVerify: boolean;
   /** SMTP connect, greeting and inactivity limit of one attempt. */
   readonly timeout: number;
   /** Largest message (body + attachments, encoded) `send()` accepts, bytes. */
@@ -51,6 +53,7 @@ const KEYS: readonly SmtpdaKey[] = [
   { key: 'user', type: 'string', default: undefined, doc: 'SMTP AUTH user for `smtpserver` (unset: no AUTH).' },
   { key: 'password', type: 'string', default: undefined, secret: true, doc: 'SMTP AUTH password for `smtpserver`. Secret: never logged, never written to the spool.' },
   { key: 'ssl', type: 'bool', default: false, doc: 'SMTPS (TLS from the first byte, usually port 465). Without it STARTTLS is used when the relay offers it.' },
+  { key: 'tls_verify', type: 'bool', default: true, doc: "Check the relay's certificate (system CAs) for SMTPS and STARTTLS. `no` for a local relay with a self-signed certificate." },
   { key: 'max_retry', type: 'int', default: 10, min: 0, max: 1000, doc: 'Retries after the first attempt (so `max_retry + 1` attempts); then the entry moves to `undeliver/`.' },
   { key: 'retry_delays', type: 'delays', default: undefined, doc: 'Explicit wait before retry 1, 2, 3… (`4s, 16s, 1m, 10m`); the last one repeats. Unset: `retry_base × 4^(n-1)` capped at `retry_max`.' },
   { key: 'retry_base', type: 'seconds', default: 4 * S, min: 1, max: 24 * 3600 * S, doc: 'Wait before the first retry when `retry_delays` is unset; each later wait is 4 times longer.' },
@@ -103,6 +106,7 @@ export function parseSmtpdaOptions(config: SiteConfig): SmtpdaOptions | undefine
     undeliversKeepMaxDays: n('undelivers_keep_max_days'),
     scanInterval: n('scan_interval'),
     concurrency: n('concurrency'),
+    tlsVerify: v('tls_verify') as boolean,
     timeout: n('timeout'),
     maxMessageSize: n('max_message_size'),
   });

@@ -177,6 +177,19 @@ describe('smtpda delivery', () => {
     }
   });
 
+  test('SMTPS: the certificate is checked (a self-signed one fails and is retried) unless tls_verify = no', async () => {
+    const server = await smtp({ secure: true });
+    const strict = await agentFor(server.port, 'ssl = yes\nretry_delays = 10s');
+    const id = await new Composer(strict.spool, 'TLS', 'a@example.com', 'b@example.com').addText('x').send();
+    await until(() => strict.lines.some((l) => l.includes(`mail ${id} attempt 1`)), 3000, 'the attempt');
+    assert.ok(strict.lines.some((l) => l.includes(`mail ${id} attempt 1/11`) && /certificate/i.test(l) && l.includes('retry 1 in 10s')));
+    await agents.pop()!.stop(100);
+    fs.rmSync(path.join(root, 'spool'), { recursive: true });
+    const relaxed = await agentFor(server.port, 'ssl = yes\ntls_verify = no');
+    await new Composer(relaxed.spool, 'TLS', 'a@example.com', 'b@example.com').addText('x').send();
+    await server.waitFor(1);
+  });
+
   test('a corrupt spool file is moved aside with a clear log line; the agent keeps delivering', async () => {
     const server = await smtp();
     const { spool, lines, agent } = await agentFor(server.port);

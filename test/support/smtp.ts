@@ -17,6 +17,8 @@ export interface Received {
 }
 
 export interface SmtpBehaviour {
+  /** SMTPS with smtp-server's built-in self-signed certificate. */
+  secure?: boolean;
   /** Accept only this login. */
   auth?: { user: string; pass: string };
   /** A reply code to refuse a recipient with (undefined: accept). */
@@ -47,6 +49,7 @@ export class TestSmtp {
   async listen(): Promise<void> {
     const b = this.behaviour;
     const options: SMTPServerOptions = {
+      secure: b.secure ?? false,
       disabledCommands: b.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
       authOptional: !b.auth,
       allowInsecureAuth: true,
