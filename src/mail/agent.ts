@@ -230,14 +230,12 @@ export class MailAgent {
     entry.attempts += 1;
     entry.lastAttempt = Date.now();
     this.#stats.attempts++;
-    const failures: string[] = [];
     const note = (address: string, f: AttemptFailure): void => {
       const r = entry.recipients.find((x) => x.address === address && x.state === 'pending');
       if (!r) return;
       r.code = f.code;
       r.error = f.message;
       if (f.permanent) r.state = 'failed';
-      failures.push(`${address}: ${f.message}`);
     };
     for (const address of outcome.accepted) {
       const r = entry.recipients.find((x) => x.address === address && x.state === 'pending');
@@ -248,7 +246,7 @@ export class MailAgent {
     const max = this.#opts.maxRetry + 1;
     const head = `smtpda: mail ${entry.id} attempt ${entry.attempts}/${max} to ${to.join(', ')} via ${describeServer(server)}`;
     const sentNow = outcome.accepted.length > 0 ? `sent to ${outcome.accepted.join(', ')}` : '';
-    const why = outcome.failure?.message ?? failures.join('; ');
+    const why = [...[...outcome.rejected].map(([a, f]) => `${a}: ${f.message}`), outcome.failure?.message].filter(Boolean).join('; ');
     if (why) {
       this.#stats.lastError = `mail ${entry.id}: ${why}`;
       this.#stats.lastErrorAt = Date.now();

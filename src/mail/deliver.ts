@@ -66,10 +66,8 @@ export async function attempt(entry: SpoolEntry, recipients: readonly string[], 
     const err = e as SmtpError;
     const rejected = new Map<string, AttemptFailure>();
     // Every recipient refused: nodemailer reports them all in one EENVELOPE error.
-    if (err.code === 'EENVELOPE' && err.rejectedErrors?.length) {
-      for (const r of err.rejectedErrors) if (r.recipient) rejected.set(r.recipient, failureOf(r));
-      if (rejected.size === recipients.length) return { accepted: [], rejected, failure: undefined };
-    }
+    for (const r of err.rejectedErrors ?? []) if (r.recipient) rejected.set(r.recipient, failureOf(r));
+    if (err.code === 'EENVELOPE' && rejected.size === recipients.length) return { accepted: [], rejected, failure: undefined };
     return { accepted: [], rejected, failure: failureOf(err) };
   } finally {
     transport.close();

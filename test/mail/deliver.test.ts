@@ -159,6 +159,19 @@ describe('smtpda delivery', () => {
     assert.equal(entry.recipients[1].code, 550);
   });
 
+  test('a 451 after DATA defers the whole message; the next attempt sends it once and fails the 550 recipient', async () => {
+    let busy = 1;
+    const server = await smtp({ rcpt: (a) => (a === 'bad@example.com' ? 550 : undefined), data: () => (busy-- > 0 ? 451 : undefined) });
+    const { spool, lines } = await agentFor(server.port);
+    const id = await new Composer(spool, 'Busy once', 'a@example.com', 'ok@example.com, bad@example.com').addText('x').send();
+    await until(() => lines.some((l) => l.includes('undeliverable')), 3000, 'done');
+    const tries = lines.filter((l) => l.includes(`mail ${id} attempt`));
+    assert.match(tries[0]!, /attempt 1\/11 to ok@example\.com, bad@example\.com via .*: Message failed: 451 .*; retry 1/);
+    // nodemailer reports no RCPT rejections with a DATA failure, so bad@ is learnt on the next attempt.
+    assert.match(tries[1]!, /attempt 2\/11 .*: sent to ok@example\.com; bad@example\.com: .*550.*; undeliverable/);
+    assert.deepEqual(server.messages.map((m) => m.to), [['ok@example.com']]);
+  });
+
   test('AUTH with user and password works; the password is in no log line', async () => {
     const secret = 'pa55-w0rd-S3cret';
     const server = await smtp({ auth: { user: 'mailer', pass: secret } });

@@ -69,3 +69,10 @@ describe('retry schedule', () => {
     assert.equal(mayRetry(1, parse('max_retry = 0')!), false);
   });
 });
+
+test('docs/mail.md documents every [smtpda] key', async () => {
+  const { SMTPDA_KEYS } = await import('../../src/mail/options.js');
+  const fs = await import('node:fs');
+  const doc = fs.readFileSync(new URL('../../docs/mail.md', import.meta.url), 'utf8');
+  for (const k of SMTPDA_KEYS) assert.match(doc, new RegExp(`\\| \`${k.key}\` \\|`), `${k.key} missing from docs/mail.md`);
+});
