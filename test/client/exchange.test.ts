@@ -37,7 +37,7 @@ describe('exchange', () => {
     const ep = endpointOf(m);
     const abort = new Abort();
     abort.abort(new CallAbort('deadline'));
-    let got: Attempt | undefined;
+    let got = undefined as Attempt | undefined; // set by the callback; the cast keeps TS from narrowing it to undefined
     send(ep, get(), abort, (a) => (got = a));
     assert.equal(got, undefined, 'not synchronous');
     await sleep(0);
