@@ -37,9 +37,9 @@ describe('exchange', () => {
     const ep = endpointOf(m);
     const abort = new Abort();
     abort.abort(new CallAbort('deadline'));
-    let got = undefined as Attempt | undefined; // set by the callback; the cast keeps TS from narrowing it to undefined
+    let got: Attempt | undefined;
     send(ep, get(), abort, (a) => (got = a));
-    assert.equal(got, undefined, 'not synchronous');
+    assert.equal(got as Attempt | undefined, undefined, 'not synchronous'); // the cast: no narrowing to undefined, the callback sets it later
     await sleep(0);
     assert.ok(got && !got.ok);
     assert.deepEqual([got.result.status, got.result.code], [Status.TIMEOUT, 'SKT_CLIENT_TIMEOUT']);
