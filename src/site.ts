@@ -185,6 +185,7 @@ export function mailRoot(config: SiteConfig): string {
  */
 export async function startMailAgent(config: SiteConfig, logger: Logger): Promise<{ stop(graceMs?: number): Promise<void> } | undefined> {
   const smtpda: SmtpdaOptions | undefined = parseSmtpdaOptions(config);
+  if (smtpda && !smtpda.enabled) logger.warn('[smtpda] enabled = no: mail is spooled but not delivered');
   if (!smtpda?.enabled) return undefined;
   const agent = new MailAgent({ root: mailRoot(config), options: smtpda, logger });
   await agent.start();

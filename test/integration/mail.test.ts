@@ -66,6 +66,23 @@ describe('was.email through a running site', () => {
     assert.deepEqual(fs.readdirSync(path.join(site.dir, 'var', 'mail', 'spool')), []);
   });
 
+  test('enabled = no pauses delivery: send() still queues, lookup says queued, nothing is sent', async () => {
+    const paused = await startSite(`[routes:line]\n/ = ./app\n[smtpda]\nenabled = no\nsmtpserver = 127.0.0.1:${smtp.port}\n`, { 'app.ts': APP, 'terms.txt': 'x' });
+    try {
+      const before = smtp.messages.length;
+      const res = await post(paused.base, { to: 'later@example.com' });
+      assert.equal(res.status, 200);
+      const { id, state } = (await res.json()) as { id: string; state: { state: string; attempts: number } };
+      assert.deepEqual([state.state, state.attempts], ['queued', 0]);
+      assert.ok(paused.logLines.some((l) => l.includes('enabled = no: mail is spooled but not delivered')));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(smtp.messages.length, before);
+      assert.deepEqual(fs.readdirSync(path.join(paused.dir, 'var', 'mail', 'spool')), [`${id}.json`]);
+    } finally {
+      await paused.close();
+    }
+  });
+
   test('without [smtpda] send() fails rather than queue mail nobody sends', async () => {
     const res = await post(bare.base, { to: 'reader@example.com' });
     assert.equal(res.status, 500);
