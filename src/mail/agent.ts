@@ -57,7 +57,7 @@ export class MailAgent {
   readonly #due = new Map<string, number>();
   #running = false;
   #stopping = false;
-  #scanning = false;
+  #scanning: Promise<void> | undefined;
   #rescan = false;
   #timer: NodeJS.Timeout | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
@@ -111,6 +111,8 @@ export class MailAgent {
     clearTimeout(this.#wakeTimer);
     clearInterval(this.#cleanupTimer);
     this.#watcher?.close();
+    // A scan may be claiming right now: let it finish, so every claim it makes is waited for below.
+    await this.#scanning;
     const all = (): Promise<unknown> => Promise.all([...this.#inFlight.values()].map((d) => d.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -124,13 +126,24 @@ export class MailAgent {
     return { running: this.#running, inFlight: this.#inFlight.size, ...this.#stats };
   }
 
-  async #scan(): Promise<void> {
-    if (!this.#running) return;
+  #scan(): Promise<void> {
+    if (!this.#running) return Promise.resolve();
     if (this.#scanning) {
       this.#rescan = true;
-      return;
+      return this.#scanning;
     }
-    this.#scanning = true;
+    this.#scanning = this.#scanOnce().finally(() => {
+      this.#scanning = undefined;
+      if (!this.#running) return;
+      if (this.#rescan) {
+        this.#rescan = false;
+        this.wake();
+      }
+    });
+    return this.#scanning;
+  }
+
+  async #scanOnce(): Promise<void> {
     clearTimeout(this.#timer);
     let next = this.#opts.scanInterval;
     try {
@@ -148,14 +161,8 @@ export class MailAgent {
       for (const at of this.#due.values()) if (at > now) next = Math.min(next, at - now);
     } catch (err) {
       this.#log.error(`smtpda: spool scan failed: ${(err as Error).message}`);
-    } finally {
-      this.#scanning = false;
     }
     if (!this.#running) return;
-    if (this.#rescan) {
-      this.#rescan = false;
-      this.wake();
-    }
     this.#timer = setTimeout(() => void this.#scan(), Math.max(next, 5));
     this.#timer.unref();
   }
@@ -221,7 +228,7 @@ export class MailAgent {
     const to = pending(entry).map((r) => r.address);
     const spoolFile = path.join(this.dirs.spool, `${entry.id}.json`);
     const outcome = await attempt(entry, to, server, this.#opts, signal);
-    if (signal.aborted) {
+    if (signal.aborted && outcome.accepted.length === 0) {
       // Shutdown cut the attempt short: not the message's fault, so it does not count.
       await moveDurably(claim, spoolFile);
       this.#log.info(`smtpda: mail ${entry.id}: attempt cut short by shutdown; left in the spool`);
