@@ -42,6 +42,9 @@ export class Composer {
   readonly #from: string;
   readonly #to: readonly string[];
   readonly #headers: Record<string, string> = {};
+  /** Cc and Bcc are recipients too: they join the envelope (Bcc never appears in the headers). */
+  readonly #cc: string[] = [];
+  readonly #bcc: string[] = [];
   readonly #texts: TextPart[] = [];
   readonly #attachments: AttachmentPart[] = [];
   #smtp: StoredSmtp | undefined;
@@ -67,13 +70,19 @@ export class Composer {
     return this;
   }
 
-  /** Add or replace a header (`Reply-To`, `X-Priority`, `Cc`…). From, To and Subject come from `email()`. */
+  /**
+   * Add or replace a header (`Reply-To`, `X-Priority`…). From, To and Subject come from `email()`.
+   * `Cc` and `Bcc` add recipients (each call adds more); Bcc is not written into the message.
+   */
   setHeader(name: string, value: string): this {
     if (!HEADER_NAME.test(name)) throw new SkitaiError('SKT_MAIL_USAGE', `setHeader: "${name}" is not a header name`);
     if (OWN_HEADERS.has(name.toLowerCase())) throw new SkitaiError('SKT_MAIL_USAGE', `setHeader: ${name} is set by the composer`);
     // A line break in a value would let it start new headers (header injection).
     if (/[\r\n]/.test(String(value))) throw new SkitaiError('SKT_MAIL_USAGE', `setHeader: the value of ${name} has a line break`);
-    this.#headers[name] = String(value);
+    const lower = name.toLowerCase();
+    if (lower === 'cc') this.#cc.push(String(value));
+    else if (lower === 'bcc') this.#bcc.push(String(value));
+    else this.#headers[name] = String(value);
     return this;
   }
 
@@ -111,7 +120,7 @@ export class Composer {
     if (/[\r\n]/.test(this.#subject)) throw new SkitaiError('SKT_MAIL_USAGE', 'the subject has a line break');
     const from = addresses(this.#from, 'sender');
     if (from.length !== 1) throw new SkitaiError('SKT_MAIL_ADDRESS', `expected one sender address, got ${from.length}`);
-    const to = this.#to.flatMap((t) => addresses(t, 'recipient'));
+    const to = [...this.#to, ...this.#cc, ...this.#bcc].flatMap((t) => addresses(t, 'recipient'));
     if (to.length === 0) throw new SkitaiError('SKT_MAIL_ADDRESS', 'no recipient address');
     const attachments = await Promise.all(this.#attachments.map(readAttachment));
     const now = Date.now();
@@ -121,6 +130,7 @@ export class Composer {
     const raw = await new MailComposer({
       from: this.#from,
       to: [...this.#to],
+      ...(this.#cc.length > 0 ? { cc: this.#cc } : {}),
       subject: this.#subject,
       date: new Date(now),
       headers: { 'X-Mailer': 'Skitai', ...this.#headers },

@@ -42,6 +42,16 @@ describe('was.email composer: bad input is refused at send() and nothing is spoo
     assert.match(Buffer.from(entry.raw, 'latin1').toString(), /^To: "Bob B." <b@example.com>, c@example.com, b@example.com\r$/m);
   });
 
+  test('Cc and Bcc set with setHeader are recipients; Bcc stays out of the message', async () => {
+    const id = await email('b@example.com').setHeader('Cc', 'Carol <c@example.com>').setHeader('bcc', 'd@example.com').send();
+    const entry = JSON.parse(fs.readFileSync(path.join(root, 'spool', `${id}.json`), 'utf8'));
+    assert.deepEqual(entry.recipients.map((r: { address: string }) => r.address), ['b@example.com', 'c@example.com', 'd@example.com']);
+    const raw = Buffer.from(entry.raw, 'latin1').toString();
+    assert.match(raw, /^Cc: Carol <c@example.com>\r$/m);
+    assert.doesNotMatch(raw, /d@example\.com/);
+    await assert.rejects(email().setHeader('Cc', 'broken@').send(), { code: 'SKT_MAIL_ADDRESS' });
+  });
+
   test('attachments: a missing file, a directory', async () => {
     await rejects(email().addAttachment(path.join(root, 'nope.pdf')).send(), 'SKT_MAIL_ATTACHMENT', /cannot attach .*nope\.pdf: no such file/);
     await rejects(email().addAttachment(root).send(), 'SKT_MAIL_ATTACHMENT', /not a regular file/);
