@@ -67,6 +67,7 @@ export class Site {
     if (smtpda && mail && smtpda.enabled && options.mailAgent !== false) {
       const agent = new MailAgent({ root: mail.dirs.root, options: smtpda, logger: this.logger });
       mail.onQueued = () => agent.wake();
+      mail.agent = agent;
       this.#mailAgent = agent;
     }
     if (smtpda && !smtpda.enabled && options.mailAgent !== false) this.logger.warn('[smtpda] enabled = no: mail is spooled but not delivered');

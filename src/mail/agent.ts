@@ -19,7 +19,9 @@ import { ensureDirs, moveDurably, syncDir, TEMP_PREFIX, writeAtomic } from './fi
 import type { SmtpdaOptions } from './options.js';
 import { mayRetry, retryDelay } from './schedule.js';
 import { describeServer, type SmtpServer } from './server.js';
-import { list, spoolDirs, type SpoolDirs } from './spool.js';
+import { list, spoolDirs, type AgentStatus, type SpoolDirs } from './spool.js';
+
+export type { AgentStatus } from './spool.js';
 
 /** Tokens of the agents running in this process, to tell our live claims from stale ones. */
 const LIVE = new Set<string>();
@@ -27,17 +29,6 @@ const CLEANUP_EVERY_MS = 3_600_000;
 /** A temp file this old was left by a crash mid-write. */
 const STALE_TEMP_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-
-/** Counters since the agent started, for a status view. */
-export interface AgentStatus {
-  readonly running: boolean;
-  readonly inFlight: number;
-  readonly attempts: number;
-  readonly delivered: number;
-  readonly undelivered: number;
-  readonly lastError: string | undefined;
-  readonly lastErrorAt: number | undefined;
-}
 
 export interface MailAgentOptions {
   /** `<var_path>/mail`. */

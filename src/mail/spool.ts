@@ -37,12 +37,24 @@ export type MailState =
   /** No file any more: every recipient was accepted by the relay, or the entry was cleaned up (or never existed). */
   | { readonly state: 'gone' };
 
-/** Counts of each directory, for a status view. */
+/** The delivery agent's counters since it started (see MailAgent). */
+export interface AgentStatus {
+  readonly running: boolean;
+  readonly inFlight: number;
+  readonly attempts: number;
+  readonly delivered: number;
+  readonly undelivered: number;
+  readonly lastError: string | undefined;
+  readonly lastErrorAt: number | undefined;
+}
+
+/** Counts of each directory, for a status view, and the agent's counters when it runs in this process. */
 export interface SpoolStatus {
   readonly queued: number;
   readonly sending: number;
   readonly undeliverable: number;
   readonly corrupt: number;
+  readonly agent?: AgentStatus;
 }
 
 /** What `send()` needs from the site. */
@@ -60,6 +72,8 @@ export class MailSpool {
   readonly dirs: SpoolDirs;
   readonly maxMessageSize: number;
   #onQueued: (() => void) | undefined;
+  /** The agent of this process, if it runs one (a single process; not a worker under a primary). */
+  agent: { status(): AgentStatus } | undefined;
 
   constructor(options: MailSpoolOptions) {
     this.dirs = spoolDirs(options.root);
@@ -110,6 +124,7 @@ export class MailSpool {
       sending: await count(this.dirs.active),
       undeliverable: await count(this.dirs.undeliver),
       corrupt: await count(this.dirs.corrupt),
+      ...(this.agent ? { agent: this.agent.status() } : {}),
     };
   }
 }

@@ -19,6 +19,7 @@ app.route('/contact', async (was, { to, name = 'friend' }) => {
   return { id, state: await was.services.mail.lookup(id) };
 }, { methods: ['POST'] });
 app.route('/state/<id>', async (was, { id }) => was.services.mail.lookup(id));
+app.route('/mailstatus', async (was) => was.services.mail.status());
 `;
 
 let smtp: TestSmtp;
@@ -57,6 +58,9 @@ describe('was.email through a running site', () => {
     await until(async () => ((await (await fetch(`${site.base}/state/${id}`)).json()) as { state: string }).state === 'gone', 2000, 'gone');
     await until(() => site.logLines.some((l) => l.includes(`mail ${id} attempt 1/11 to reader@example.com`) && l.includes('sent to reader@example.com')), 2000, 'the attempt line');
     assert.ok(fs.existsSync(path.join(site.dir, 'var', 'mail', 'undeliver')), 'the spool lives under <var_path>/mail');
+    const status = (await (await fetch(`${site.base}/mailstatus`)).json()) as { queued: number; agent: { running: boolean; delivered: number } };
+    assert.equal(status.queued, 0);
+    assert.deepEqual([status.agent.running, status.agent.delivered], [true, 1]);
   });
 
   test('a bad address from a form is a 400 with the reason; nothing is queued', async () => {
