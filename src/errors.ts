@@ -62,7 +62,7 @@ export const ERRORS = {
   SKT_MAIL_USAGE: { status: 500, text: 'the mail composer is used wrongly (bad setSmtp address, header, text type or charset, sent twice)' },
   SKT_MAIL_TOO_LARGE: { status: 500, text: 'the composed message is larger than [smtpda] max_message_size' },
   SKT_MAIL_DISABLED: { status: 500, text: 'send() was called but the site has no [smtpda] section, so nothing would deliver the mail' },
-  SKT_MAIL_SPOOL: { status: 500, text: 'the mail spool directory cannot be written; the message was not queued' },
+  SKT_MAIL_SPOOL: { status: 500, text: 'the mail spool directory cannot be created or written (at start, or at send(): then the message was not queued)' },
   // server
   SKT_SERVER_LISTEN: { status: 500, text: 'the server cannot listen on the configured address' },
   SKT_PROCESS_START: { status: 500, text: 'a worker (or the daemon) failed before it was listening; the message says why' },

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { SkitaiError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { attempt, type AttemptFailure } from './deliver.js';
 import { parseEntry, pending, type SpoolEntry } from './entry.js';
@@ -65,7 +66,11 @@ export class MailAgent {
   /** Create the directories, recover stale claims, clean up, and start scanning. */
   async start(): Promise<void> {
     if (this.#running || this.#stopping) return;
-    await ensureDirs(this.dirs.spool, this.dirs.active, this.dirs.undeliver, this.dirs.corrupt);
+    try {
+      await ensureDirs(this.dirs.spool, this.dirs.active, this.dirs.undeliver, this.dirs.corrupt);
+    } catch (err) {
+      throw new SkitaiError('SKT_MAIL_SPOOL', `cannot create the mail spool under ${this.dirs.root}: ${(err as Error).message}`, { cause: err });
+    }
     this.#running = true;
     LIVE.add(this.#token);
     try {

@@ -87,6 +87,18 @@ describe('was.email through a running site', () => {
     }
   });
 
+  test('a spool that cannot be created stops the start with SKT_MAIL_SPOOL', async () => {
+    const { parseConfigText } = await import('../../src/config/load.js');
+    const { Site } = await import('../../src/site.js');
+    const { memoryLogger } = await import('../support/smtp.js');
+    const blocker = path.join(site.dir, 'not-a-dir');
+    fs.writeFileSync(blocker, 'x');
+    const config = parseConfigText(`[server]\nip = 127.0.0.1\nport = 0\nvar_path = ${blocker}\n[smtpda]\n`, path.join(site.dir, 'x.conf'), site.dir);
+    const s = new Site(config, { logger: memoryLogger().logger });
+    await assert.rejects(s.listen(), (err: Error & { code?: string }) => err.code === 'SKT_MAIL_SPOOL' && /cannot create the mail spool under .*not-a-dir/.test(err.message));
+    await s.close(100);
+  });
+
   test('without [smtpda] send() fails rather than queue mail nobody sends', async () => {
     const res = await post(bare.base, { to: 'reader@example.com' });
     assert.equal(res.status, 500);
