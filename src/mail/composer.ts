@@ -122,7 +122,7 @@ export class Composer {
     if (from.length !== 1) throw new SkitaiError('SKT_MAIL_ADDRESS', `expected one sender address, got ${from.length}`);
     const to = [...this.#to, ...this.#cc, ...this.#bcc].flatMap((t) => addresses(t, 'recipient'));
     if (to.length === 0) throw new SkitaiError('SKT_MAIL_ADDRESS', 'no recipient address');
-    const attachments = await Promise.all(this.#attachments.map(readAttachment));
+    const attachments = await Promise.all(this.#attachments.map((a) => readAttachment(a, spool.maxMessageSize)));
     const now = Date.now();
     const texts = this.#texts;
     const plain = texts.find((t) => t.mimetype === 'text/plain');
@@ -178,13 +178,18 @@ function addresses(text: string, role: string): string[] {
   return found;
 }
 
-async function readAttachment(part: AttachmentPart): Promise<{ filename: string; content: Buffer; cid?: string; contentDisposition: 'inline' | 'attachment' }> {
+async function readAttachment(part: AttachmentPart, maxSize: number): Promise<{ filename: string; content: Buffer; cid?: string; contentDisposition: 'inline' | 'attachment' }> {
   let content: Buffer;
   try {
     const stat = await fs.stat(part.path);
     if (!stat.isFile()) throw new Error('not a regular file');
+    // Checked before reading: a huge file must not be loaded only to be refused.
+    if (stat.size > maxSize) {
+      throw new SkitaiError('SKT_MAIL_TOO_LARGE', `the attachment ${part.path} is ${stat.size} bytes; [smtpda] max_message_size is ${maxSize}`);
+    }
     content = await fs.readFile(part.path);
   } catch (err) {
+    if (err instanceof SkitaiError) throw err;
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
     throw new SkitaiError('SKT_MAIL_ATTACHMENT', `cannot attach ${part.path}: ${why}`, { cause: err });
   }

@@ -71,7 +71,11 @@ describe('was.email composer: bad input is refused at send() and nothing is spoo
   test('too large, header injection, bad types, second send, bad setSmtp', async () => {
     const big = path.join(root, 'big.bin');
     fs.writeFileSync(big, Buffer.alloc(100 * 1024));
-    await rejects(email().addAttachment(big).send(), 'SKT_MAIL_TOO_LARGE', /max_message_size is 65536/);
+    await rejects(email().addAttachment(big).send(), 'SKT_MAIL_TOO_LARGE', /the attachment .*big\.bin is 102400 bytes; \[smtpda\] max_message_size is 65536/);
+    const medium = path.join(root, 'medium.bin');
+    fs.writeFileSync(medium, Buffer.alloc(60 * 1024));
+    // Under the limit as a file, over it once base64-encoded into the message.
+    await rejects(email().addAttachment(medium).send(), 'SKT_MAIL_TOO_LARGE', /the message is \d+ bytes; \[smtpda\] max_message_size is 65536/);
     await rejects(() => email().setHeader('X-Test', 'a\r\nBcc: x@example.com'), 'SKT_MAIL_USAGE', /line break/);
     await rejects(() => email().setHeader('Bad Name', 'x'), 'SKT_MAIL_USAGE', /not a header name/);
     await rejects(() => email().setHeader('Subject', 'x'), 'SKT_MAIL_USAGE', /set by the composer/);
