@@ -20,7 +20,7 @@ import { AccessLog } from './log/access.js';
 import { Logger, openSink, type LogTarget } from './log/logger.js';
 import { MailAgent } from './mail/agent.js';
 import { parseSmtpdaOptions, type SmtpdaOptions } from './mail/options.js';
-import { MailSpool } from './mail/spool.js';
+import { MailSpool, summarizeSpool } from './mail/spool.js';
 import { instancePaths } from './process/paths.js';
 import type { WasServices } from './was/services.js';
 
@@ -178,6 +178,12 @@ export function checkTls(config: SiteConfig): void {
 /** `<var_path>/mail`: the spool, undeliver and corrupt directories of the site's mail. */
 export function mailRoot(config: SiteConfig): string {
   return path.join(instancePaths(config).varDir, 'mail');
+}
+
+/** `mail     3 queued, …` for `skitaid status`; undefined without `[smtpda]`. */
+export function mailSummary(config: SiteConfig): string | undefined {
+  if (config.sections['smtpda'] === undefined) return undefined;
+  return `  mail     ${summarizeSpool(mailRoot(config))}\n`;
 }
 
 /**

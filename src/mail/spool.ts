@@ -3,6 +3,7 @@
  * agent that is sending it), `undeliver/` (given up, with the reason) and `corrupt/` (files that
  * could not be read, kept for a human). An app's `send()` resolves only once its entry is on disk.
  */
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SkitaiError } from '../errors.js';
@@ -145,4 +146,41 @@ async function readEntry(file: string): Promise<SpoolEntry | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Counts and the most recent error, read straight from disk (no agent needed): for `skitaid status`.
+ * Reads only the newest queued and undeliverable entries.
+ */
+export function summarizeSpool(root: string): string {
+  const dirs = spoolDirs(root);
+  const names = (dir: string): string[] => {
+    try {
+      return fsSync.readdirSync(dir).filter((n) => !n.startsWith(TEMP_PREFIX));
+    } catch {
+      return [];
+    }
+  };
+  const counts = [names(dirs.spool).length, names(dirs.active).length, names(dirs.undeliver).length, names(dirs.corrupt).length];
+  let last: { at: number; text: string } | undefined;
+  for (const dir of [dirs.spool, dirs.undeliver]) {
+    let newest: { at: number; file: string } | undefined;
+    for (const name of names(dir)) {
+      try {
+        const at = fsSync.statSync(path.join(dir, name)).mtimeMs;
+        if (!newest || at > newest.at) newest = { at, file: path.join(dir, name) };
+      } catch {
+        // gone meanwhile
+      }
+    }
+    if (!newest || (last && last.at >= newest.at)) continue;
+    try {
+      const e = parseEntry(fsSync.readFileSync(newest.file, 'utf8'));
+      if (e.lastError) last = { at: newest.at, text: `mail ${e.id}: ${e.lastError}` };
+    } catch {
+      // corrupt: the agent moves it aside
+    }
+  }
+  const line = `${counts[0]} queued, ${counts[1]} sending, ${counts[2]} undeliverable, ${counts[3]} corrupt`;
+  return last ? `${line}\n  last error ${last.text}` : line;
 }

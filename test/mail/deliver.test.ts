@@ -6,7 +6,7 @@ import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { MailAgent } from '../../src/mail/agent.js';
 import { Composer } from '../../src/mail/composer.js';
-import { MailSpool } from '../../src/mail/spool.js';
+import { MailSpool, summarizeSpool } from '../../src/mail/spool.js';
 import { memoryLogger, smtpdaOptions, TestSmtp, until } from '../support/smtp.js';
 
 let root: string;
@@ -138,6 +138,8 @@ describe('smtpda delivery', () => {
     const entry = JSON.parse(fs.readFileSync(path.join(root, 'undeliver', `${id}.json`), 'utf8'));
     assert.equal(entry.attempts, 3);
     assert.match(entry.undeliverable, /gave up after 3 attempts: .*451/);
+    // What `skitaid status` prints, read from disk.
+    assert.match(summarizeSpool(root), new RegExp(`^0 queued, 0 sending, 1 undeliverable, 0 corrupt\\n  last error mail ${id}: Message failed: 451 `));
   });
 
   test('per-recipient state: a refused recipient fails, a deferred one is retried alone, an accepted one gets exactly one copy', async () => {

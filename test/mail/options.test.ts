@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { parseConfigText } from '../../src/config/load.js';
 import { parseSmtpdaOptions } from '../../src/mail/options.js';
 import { mayRetry, retryDelay } from '../../src/mail/schedule.js';
-import { checkSite } from '../../src/site.js';
+import { checkSite, mailSummary } from '../../src/site.js';
 
 const parse = (body: string) => parseSmtpdaOptions(parseConfigText(`[server]\nport = 0\n\n[smtpda]\n${body}`, '/etc/site.conf'));
 
@@ -42,6 +42,11 @@ describe('[smtpda] options', () => {
     fails('maxretry = 3', 'SKT_CONFIG_UNKNOWN_KEY', /line 5 \[smtpda\] maxretry: unknown \[smtpda\] key "maxretry" \(did you mean "max_retry"\?\)/);
     fails('password = x', 'SKT_CONFIG_VALUE', /password is set without user/);
     fails('retry_base = 1h\nretry_max = 1m', 'SKT_CONFIG_VALUE', /retry_max must be at least retry_base/);
+  });
+
+  test('skitaid status shows a mail line only for a site with [smtpda]', () => {
+    assert.equal(mailSummary(parseConfigText('[server]\nport = 0\nvar_path = /nonexistent-skitai\n')), undefined);
+    assert.equal(mailSummary(parseConfigText('[server]\nport = 0\nvar_path = /nonexistent-skitai\n[smtpda]\n')), '  mail     0 queued, 0 sending, 0 undeliverable, 0 corrupt\n');
   });
 
   test('checkSite (skitaid --check) validates [smtpda] too', () => {
