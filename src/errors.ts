@@ -56,6 +56,13 @@ export const ERRORS = {
   SKT_PROXY_TIMEOUT: { status: 504, text: "the member sent no response headers within the cluster's response_timeout" },
   SKT_PROXY_UNAVAILABLE: { status: 503, text: "nothing was sent: the cluster's circuit breaker is open, or the worker is shutting down (with Retry-After)" },
   SKT_PROXY_ABORTED: { status: 502, text: 'log only: the member failed after the response had started (reset, or a body gap over response_timeout), so the client connection was cut' },
+  // mail (was.email, the spool, smtpda)
+  SKT_MAIL_ADDRESS: { status: 400, text: 'a sender or recipient address of was.email() is malformed, or there is no recipient' },
+  SKT_MAIL_ATTACHMENT: { status: 500, text: 'a file given to addAttachment() is missing, not a regular file, or unreadable at send()' },
+  SKT_MAIL_USAGE: { status: 500, text: 'the mail composer is used wrongly (bad setSmtp address, header, text type or charset, sent twice)' },
+  SKT_MAIL_TOO_LARGE: { status: 500, text: 'the composed message is larger than [smtpda] max_message_size' },
+  SKT_MAIL_DISABLED: { status: 500, text: 'send() was called but the site has no [smtpda] section, so nothing would deliver the mail' },
+  SKT_MAIL_SPOOL: { status: 500, text: 'the mail spool directory cannot be created or written (at start, or at send(): then the message was not queued)' },
   // server
   SKT_SERVER_LISTEN: { status: 500, text: 'the server cannot listen on the configured address' },
   SKT_PROCESS_START: { status: 500, text: 'a worker (or the daemon) failed before it was listening; the message says why' },

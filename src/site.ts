@@ -18,6 +18,10 @@ import { Engine } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { AccessLog } from './log/access.js';
 import { Logger, openSink, type LogTarget } from './log/logger.js';
+import { MailAgent } from './mail/agent.js';
+import { parseSmtpdaOptions, type SmtpdaOptions } from './mail/options.js';
+import { MailSpool, summarizeSpool } from './mail/spool.js';
+import { instancePaths } from './process/paths.js';
 import type { WasServices } from './was/services.js';
 
 /** Options for building a site from its config. */
@@ -28,6 +32,11 @@ export interface SiteOptions {
   verbose?: boolean;
   /** Where request lines go instead of `[server] access_log` (a daemon sends `console` to a file). */
   accessLog?: LogTarget;
+  /**
+   * Run the `[smtpda]` delivery agent in this process (default yes). Workers under a primary say
+   * no: the primary runs the site's one agent (see {@link startMailAgent}).
+   */
+  mailAgent?: boolean;
 }
 
 /**
@@ -40,6 +49,7 @@ export class Site {
   readonly routes: RouteTable;
   readonly #accessLog: AccessLog | undefined;
   readonly #redirect: HttpsRedirect | undefined;
+  readonly #mailAgent: MailAgent | undefined;
   /** The worker's `was` services, shared by every app of the site. */
   readonly services: WasServices;
 
@@ -51,9 +61,19 @@ export class Site {
     this.logger = options.logger ?? new Logger(openSink('console'), options.verbose ?? false);
     const accessTarget = options.accessLog ?? logTarget(s.accessLog, config.dir);
     this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget), s.accessLogFormat);
-    // Built before the handlers: a bad [@cluster] section stops the start with its file and line.
+    // Built before the handlers: a bad [@cluster] or [smtpda] section stops the start with its file and line.
+    const smtpda = parseSmtpdaOptions(config);
+    const mail = smtpda ? new MailSpool({ root: mailRoot(config), maxMessageSize: smtpda.maxMessageSize }) : undefined;
+    if (smtpda && mail && smtpda.enabled && options.mailAgent !== false) {
+      const agent = new MailAgent({ root: mail.dirs.root, options: smtpda, logger: this.logger });
+      mail.onQueued = () => agent.wake();
+      mail.agent = agent;
+      this.#mailAgent = agent;
+    }
+    if (smtpda && !smtpda.enabled && options.mailAgent !== false) this.logger.warn('[smtpda] enabled = no: mail is spooled but not delivered');
     this.services = {
       clients: new Clients({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger }),
+      mail,
     };
     try {
       this.routes = new RouteTable();
@@ -106,6 +126,8 @@ export class Site {
 
   /** Start handlers and listen on `[server] ip:port` (or the given port). */
   async listen(port?: number): Promise<AddressInfo> {
+    // First: a spool that cannot be created stops the start instead of failing every send().
+    await this.#mailAgent?.start();
     const address = await this.engine.listen(port);
     const where = `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     this.logger.info(`${this.config.server.name} listening on ${this.config.server.ssl ? 'https://' : ''}${where} (pid ${process.pid})`);
@@ -126,6 +148,8 @@ export class Site {
    */
   async close(graceMs: number = this.config.server.gracePeriod, drain = false): Promise<void> {
     await Promise.all([this.engine.close(graceMs, drain), this.#redirect?.close()]);
+    // After the engine: a request finishing during the grace period may still queue mail.
+    await this.#mailAgent?.stop(Math.min(graceMs, 5_000));
     await this.services.clients.close();
     await this.#accessLog?.sink.close();
   }
@@ -142,12 +166,37 @@ export class Site {
  * anything: no sockets, no timers. Throws the first SkitaiError, naming file, line and key.
  */
 export function checkSite(config: SiteConfig): void {
+  parseSmtpdaOptions(config);
   for (const cluster of Object.values(config.clusters)) if (clusterType(cluster) === 'http') parseClusterOptions(cluster);
 }
 
 /** Load the certificate and key as a start would (`--check`): a wrong passphrase is found here. */
 export function checkTls(config: SiteConfig): void {
   loadTls(config);
+}
+
+/** `<var_path>/mail`: the spool, undeliver and corrupt directories of the site's mail. */
+export function mailRoot(config: SiteConfig): string {
+  return path.join(instancePaths(config).varDir, 'mail');
+}
+
+/** `mail     3 queued, …` for `skitaid status`; undefined without `[smtpda]`. */
+export function mailSummary(config: SiteConfig): string | undefined {
+  if (config.sections['smtpda'] === undefined) return undefined;
+  return `  mail     ${summarizeSpool(mailRoot(config))}\n`;
+}
+
+/**
+ * Start the site's delivery agent outside a Site (the primary, which serves no requests, runs the
+ * one agent of a multi-worker site). Undefined when `[smtpda]` is absent or `enabled = no`.
+ */
+export async function startMailAgent(config: SiteConfig, logger: Logger): Promise<{ stop(graceMs?: number): Promise<void> } | undefined> {
+  const smtpda: SmtpdaOptions | undefined = parseSmtpdaOptions(config);
+  if (smtpda && !smtpda.enabled) logger.warn('[smtpda] enabled = no: mail is spooled but not delivered');
+  if (!smtpda?.enabled) return undefined;
+  const agent = new MailAgent({ root: mailRoot(config), options: smtpda, logger });
+  await agent.start();
+  return agent;
 }
 
 function logTarget(value: string, dir: string): LogTarget {

@@ -57,10 +57,11 @@ test('layers only point down (docs/ARCHITECTURE.md)', () => {
     rpc: ['rpc', ...leaves],
     http: ['http', ...leaves],
     app: ['app', 'was', 'http', ...leaves],
-    was: ['was', 'client', 'rpc', 'http', ...leaves],
+    was: ['was', 'client', 'rpc', 'http', 'mail', ...leaves],
     handlers: ['handlers', 'app', 'was', 'client', 'rpc', 'http', ...leaves],
     cluster: ['cluster', ...leaves],
     client: ['client', 'cluster', 'rpc', ...leaves],
+    mail: ['mail', ...leaves],
     // The process layer runs sites: it knows the composition root, not what it composes.
     process: ['process', 'site.ts', ...leaves],
     cli: ['cli', 'process', 'site.ts', ...leaves],

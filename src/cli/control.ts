@@ -10,6 +10,7 @@ import { launchDaemon, signalGroup } from '../process/daemon.js';
 import { instancePaths, type InstancePaths } from '../process/paths.js';
 import { checkPid, isAlive } from '../process/pidfile.js';
 import { formatStatus, readStatus } from '../process/status.js';
+import { mailSummary } from '../site.js';
 
 /** How long `start` waits for the daemon to listen. */
 const START_TIMEOUT_MS = 90_000;
@@ -89,6 +90,7 @@ export function status(config: SiteConfig): number {
   const st = readStatus(paths.statusFile);
   if (!st || st.pid !== pid) out(`${config.server.name} is running\n  pid      ${pid}\n  (no status record yet: ${paths.statusFile})`);
   else process.stdout.write(formatStatus(st));
+  process.stdout.write(mailSummary(config) ?? '');
   return 0;
 }
 

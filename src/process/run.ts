@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { SiteConfig } from '../config/types.js';
 import { describeError, isSkitaiError } from '../errors.js';
 import { Logger, openSink } from '../log/logger.js';
-import { Site } from '../site.js';
+import { Site, startMailAgent } from '../site.js';
 import { reportToLauncher } from './daemon.js';
 import { instancePaths, logPlan } from './paths.js';
 import { claimPid, releasePid } from './pidfile.js';
@@ -119,15 +119,25 @@ async function runPrimary(opts: RunOptions, daemon: boolean): Promise<number> {
       fs.rmSync(paths.statusFile, { force: true });
     }
   };
+  let mailAgent: Awaited<ReturnType<typeof startMailAgent>>;
+  try {
+    // One delivery agent per site, here in the primary: workers only write the spool.
+    mailAgent = await startMailAgent(config, logger);
+  } catch (err) {
+    cleanUp();
+    return fail(describeError(err));
+  }
   try {
     const port = await primary.start();
     if (daemon) await reportToLauncher({ skitai: 'ready', pid: process.pid, port, ssl: primary.ssl, workers: primary.pids.length });
   } catch (err) {
+    await mailAgent?.stop();
     cleanUp();
     // The worker's own error code is in the message; SKT_PROCESS_START in front would only repeat "did not start".
     return fail(isSkitaiError(err, 'SKT_PROCESS_START') ? err.message : describeError(err));
   }
   const code = await primary.done;
+  await mailAgent?.stop();
   logger.info(code === 0 ? 'stopped' : 'stopped: workers killed');
   cleanUp();
   await logger.sink.close();

@@ -21,7 +21,8 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     const config = spec.configFile ? await loadConfig(spec.configFile) : defaultConfig();
     const plan = logPlan(config, spec);
     logger = new Logger(openSink(plan.server), spec.verbose);
-    site = new Site(config, { logger, accessLog: plan.access });
+    // The primary runs the site's one mail delivery agent; workers only spool.
+    site = new Site(config, { logger, accessLog: plan.access, mailAgent: false });
     const address = await site.listen(spec.port);
     await send({ skitai: 'listening', port: address.port, ssl: config.server.ssl });
   } catch (err) {

@@ -1,4 +1,5 @@
 import { Clients } from '../client/clients.js';
+import type { MailSpool } from '../mail/spool.js';
 
 /**
  * The server-wide services behind `was`: one set per worker, built by the site from the config
@@ -7,6 +8,8 @@ import { Clients } from '../client/clients.js';
 export interface WasServices {
   /** Outgoing HTTP/RPC calls: `map`, `lb`, `rest`, `wget`, verbs, result cache, cluster health. */
   readonly clients: Clients;
+  /** The mail spool behind `was.email()`; absent when the site has no `[smtpda]` section. */
+  readonly mail?: MailSpool | undefined;
 }
 
 let standalone: WasServices | undefined;

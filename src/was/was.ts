@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Call, CallOptions } from '../client/call.js';
 import type { ClientsStatus } from '../client/clients.js';
 import type { RpcCall } from '../client/proxy.js';
+import { Composer } from '../mail/composer.js';
 import type { WasRequest } from './request.js';
 import type { WasResponse } from './response.js';
 import type { WasServices } from './services.js';
@@ -80,6 +81,15 @@ export class Was<TApp = unknown> {
   /** This worker's view of its clusters (members, state, in-flight, latency, ejections) and result cache. */
   status(): ClientsStatus {
     return this.services.clients.status();
+  }
+
+  /**
+   * Compose an e-mail: `await was.email(subject, from, to).addText(text).addAttachment(path).send()`.
+   * `send()` resolves with a spool id once the message is safely on disk; the site's delivery
+   * agent (smtpda) sends it with retries. `to` may be a list. See docs/mail.md.
+   */
+  email(subject: string, from: string, to: string | readonly string[]): Composer {
+    return new Composer(this.services.mail, subject, from, to);
   }
 
   /** Stream any readable (or async iterable) as the response body, with backpressure. */

@@ -1,0 +1,89 @@
+/**
+ * One delivery attempt of one spool entry to its pending recipients, through nodemailer's SMTP
+ * transport (a fresh connection per attempt; nodemailer itself never retries). The outcome is
+ * per recipient and says which failures are permanent: a 5xx reply is final, a 4xx reply or a
+ * connection problem is worth another try.
+ */
+import nodemailer from 'nodemailer';
+import type { SpoolEntry } from './entry.js';
+import type { SmtpServer } from './server.js';
+
+/** A failure for one recipient or for the whole message. `message` holds no credential. */
+export interface AttemptFailure {
+  readonly message: string;
+  /** The relay's reply code, when the relay answered. */
+  readonly code: number | undefined;
+  /** True for a 5xx reply other than an AUTH failure: trying again will not help. */
+  readonly permanent: boolean;
+}
+
+/** What one attempt did. */
+export interface AttemptOutcome {
+  /** Recipients the relay accepted the message for. */
+  readonly accepted: readonly string[];
+  /** Recipients refused at RCPT TO, each with its reason. */
+  readonly rejected: ReadonlyMap<string, AttemptFailure>;
+  /** Set when the whole message failed (connect, AUTH, MAIL FROM, DATA): it applies to every other pending recipient. */
+  readonly failure: AttemptFailure | undefined;
+}
+
+interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  recipient?: string;
+  rejectedErrors?: SmtpError[];
+}
+
+/** Send `entry` to `recipients` through `server`; never rejects (a failure is part of the outcome). */
+export async function attempt(entry: SpoolEntry, recipients: readonly string[], server: SmtpServer, limits: { timeout: number; tlsVerify: boolean }, signal: AbortSignal): Promise<AttemptOutcome> {
+  const transport = nodemailer.createTransport({
+    host: server.host,
+    port: server.port,
+    secure: server.ssl,
+    auth: server.user !== undefined ? { user: server.user, pass: server.password ?? '' } : undefined,
+    tls: { rejectUnauthorized: limits.tlsVerify },
+    connectionTimeout: limits.timeout,
+    greetingTimeout: limits.timeout,
+    socketTimeout: limits.timeout,
+    dnsTimeout: limits.timeout,
+    logger: false,
+    debug: false,
+  });
+  try {
+    const info = await transport.sendMail({
+      envelope: { from: entry.from, to: [...recipients] },
+      raw: Buffer.from(entry.raw, 'latin1'),
+      signal,
+    });
+    const rejected = new Map<string, AttemptFailure>();
+    for (const err of ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? [])) {
+      if (err.recipient) rejected.set(err.recipient, failureOf(err));
+    }
+    const accepted = (info.accepted as unknown[]).map((a) => (typeof a === 'string' ? a : String((a as { address?: string }).address)));
+    return { accepted, rejected, failure: undefined };
+  } catch (e) {
+    const err = e as SmtpError;
+    const rejected = new Map<string, AttemptFailure>();
+    // Every recipient refused: nodemailer reports them all in one EENVELOPE error.
+    for (const r of err.rejectedErrors ?? []) if (r.recipient) rejected.set(r.recipient, failureOf(r));
+    if (err.code === 'EENVELOPE' && rejected.size === recipients.length) return { accepted: [], rejected, failure: undefined };
+    return { accepted: [], rejected, failure: failureOf(err) };
+  } finally {
+    transport.close();
+  }
+}
+
+function failureOf(err: SmtpError): AttemptFailure {
+  const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
+  // A refused login is the operator's to fix (the relay, user or password); the message is fine, so keep it.
+  const permanent = code !== undefined && code >= 500 && code < 600 && err.code !== 'EAUTH';
+  const reply = err.response && !err.message.includes(err.response) ? `: ${err.response}` : '';
+  const kind = err.code && !code ? ` (${err.code})` : '';
+  return { message: oneLine(`${err.message}${reply}${kind}`), code, permanent };
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
+}
