@@ -15,6 +15,8 @@ export const app = new App();
 app.route('/pid', () => String(process.pid));
 app.route('/threads', () => process.env.UV_THREADPOOL_SIZE ?? 'unset');
 app.route('/slow', async () => { await new Promise((r) => setTimeout(r, 1500)); return 'finally'; });
+// Outlives any stop the test issues, however slowly a loaded machine starts the second skitaid.
+app.route('/stuck', async () => { await new Promise((r) => setTimeout(r, 60_000)); return 'never'; });
 `;
 
 interface LoadStats {
@@ -234,7 +236,7 @@ describe('stopping hard, and a start that fails', () => {
 
   test('a second stop kills the workers instead of waiting out the grace period', async () => {
     assert.equal((await skitaid(['start', '-c', site.conf])).code, 0);
-    const slow = fetch(`${base}/slow`).then((r) => r.text(), () => 'cut');
+    const slow = fetch(`${base}/stuck`).then((r) => r.text(), () => 'cut');
     await new Promise((r) => setTimeout(r, 300));
     const first = skitaid(['stop', '-c', site.conf]);
     await until(() => (readStatus(path.join(varDir(), 'site.status.json'))?.state === 'stopping' ? true : undefined), 5000, 'stopping');
