@@ -86,6 +86,8 @@ export class Site {
           devel: s.devel,
           logger: this.logger,
           services: this.services,
+          securekey: s.securekey,
+          sessionTimeout: s.sessiontimeout,
           limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
         })
           .addEndpoint(new XmlRpcEndpoint(rpc))
