@@ -1,5 +1,13 @@
-import nunjucks from 'nunjucks';
+import { createRequire } from 'node:module';
+import type nunjucks from 'nunjucks';
 import { SkitaiError } from '../errors.js';
+
+/** nunjucks, loaded on the first render: processes that never render (the CLI, pure APIs) skip it. */
+let lib: typeof nunjucks | undefined;
+function load(): typeof nunjucks {
+  lib ??= createRequire(import.meta.url)('nunjucks') as typeof nunjucks;
+  return lib;
+}
 
 /**
  * One app's templates: a nunjucks environment (Jinja2 syntax, as Skitai's `was.render`) over one
@@ -19,7 +27,8 @@ export class Templates {
   /** The nunjucks environment, for adding filters and globals (`app.templates.env.addFilter(...)`). */
   get env(): nunjucks.Environment {
     // The loader refuses names that resolve outside `dir` (`../secret`): they read as not found.
-    this.#env ??= new nunjucks.Environment(new nunjucks.FileSystemLoader(this.dir, { noCache: this.devel }), {
+    const nj = load();
+    this.#env ??= new nj.Environment(new nj.FileSystemLoader(this.dir, { noCache: this.devel }), {
       autoescape: true,
       throwOnUndefined: false,
     });
