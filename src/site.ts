@@ -88,6 +88,7 @@ export class Site {
           services: this.services,
           securekey: s.securekey,
           sessionTimeout: s.sessiontimeout,
+          ssl: s.ssl,
           limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
         })
           .addEndpoint(new XmlRpcEndpoint(rpc))

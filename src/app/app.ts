@@ -1,5 +1,6 @@
 import { SkitaiError } from '../errors.js';
 import type { SessionOptions } from '../was/session.js';
+import type { TemplateSetup } from '../was/templates.js';
 import type { Was } from '../was/was.js';
 import { compileRule, type Rule } from './rule.js';
 
@@ -60,6 +61,8 @@ export class App {
   templateDir = 'templates';
   /** The session cookie settings, once {@link App.useSession} turned sessions on. */
   sessionOptions: SessionOptions | undefined;
+  /** Run on the app's nunjucks environment when it is made (filters, globals, extensions). */
+  templateSetup: TemplateSetup | undefined;
   readonly hooks = {
     startup: [] as LifecycleHook[],
     shutdown: [] as LifecycleHook[],
@@ -113,6 +116,15 @@ export class App {
    */
   useSession(options: SessionOptions | boolean = true): this {
     this.sessionOptions = options === false ? undefined : options === true ? {} : { ...options };
+    return this;
+  }
+
+  /**
+   * Customise the template environment: `app.setupTemplates((env) => env.addFilter('upper', (s) => s.toUpperCase()))`.
+   * Runs once per environment (again after a devel-mode reload).
+   */
+  setupTemplates(setup: TemplateSetup): this {
+    this.templateSetup = setup;
     return this;
   }
 

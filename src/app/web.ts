@@ -16,6 +16,8 @@ export interface WebSettings {
   securekey: string | undefined;
   /** `[server] sessiontimeout`, in ms. */
   sessionTimeout: number;
+  /** `[server] ssl`: the session cookie is Secure unless the app says otherwise. */
+  ssl: boolean;
 }
 
 /**
@@ -24,12 +26,12 @@ export interface WebSettings {
  * first request: never a silent unsigned cookie.
  */
 export function buildWeb(app: App, name: string, s: WebSettings): WasWeb {
-  const templates = new Templates(path.resolve(s.dir, app.templateDir ?? 'templates'), s.devel || app.devel === true);
+  const templates = new Templates(path.resolve(s.dir, app.templateDir ?? 'templates'), s.devel || app.devel === true, app.templateSetup);
   const options = app.sessionOptions;
   if (!options) return { sessions: undefined, templates };
   if (!s.securekey) {
     throw new SkitaiError('SKT_SESSION_NO_KEY', `${name} calls app.useSession() but [server] securekey is not set: add a random key of 6 or more characters (sessions are never sent unsigned)`);
   }
   if (!(s.sessionTimeout > 0)) throw new SkitaiError('SKT_SESSION_TIMEOUT', `${name} calls app.useSession() but [server] sessiontimeout is 0: give sessions a lifetime`);
-  return { sessions: new Sessions(new Seal([s.securekey]), s.sessionTimeout, options), templates };
+  return { sessions: new Sessions(new Seal([s.securekey]), s.sessionTimeout, { secure: s.ssl, ...options }), templates };
 }

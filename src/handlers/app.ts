@@ -29,6 +29,8 @@ export interface AppHandlerOptions {
   securekey?: string;
   /** `[server] sessiontimeout` in ms (default 1200 s). */
   sessionTimeout?: number;
+  /** `[server] ssl`: session cookies are Secure by default. */
+  ssl?: boolean;
 }
 
 /** An extra role that can claim a request for an app before its web routes (RPC endpoints). */
@@ -89,6 +91,7 @@ export class AppHandler implements Handler {
       devel: this.options.devel,
       securekey: this.options.securekey,
       sessionTimeout: this.options.sessionTimeout ?? 1_200_000,
+      ssl: this.options.ssl ?? false,
     });
   }
 

@@ -9,7 +9,7 @@ export interface SessionOptions {
   name?: string;
   path?: string;
   domain?: string;
-  /** Send only over HTTPS. Default false (turn on behind TLS). */
+  /** Send only over HTTPS. Default: `[server] ssl` (set it yourself behind a TLS-terminating proxy). */
   secure?: boolean;
   sameSite?: CookieOptions['sameSite'];
 }

@@ -9,6 +9,9 @@ function load(): typeof nunjucks {
   return lib;
 }
 
+/** Customises a fresh nunjucks environment (filters, globals). */
+export type TemplateSetup = (env: nunjucks.Environment) => void;
+
 /**
  * One app's templates: a nunjucks environment (Jinja2 syntax, as Skitai's `was.render`) over one
  * directory, made on the first render and kept for the app's life. Autoescape is on: `{{ name }}`
@@ -22,17 +25,18 @@ export class Templates {
     /** Absolute directory the template names are relative to. */
     readonly dir: string,
     readonly devel: boolean,
+    readonly setup?: TemplateSetup,
   ) {}
 
-  /** The nunjucks environment, for adding filters and globals (`app.templates.env.addFilter(...)`). */
+  /** The nunjucks environment, for adding filters and globals (see `app.setupTemplates`). */
   get env(): nunjucks.Environment {
     // The loader refuses names that resolve outside `dir` (`../secret`): they read as not found.
+    if (this.#env) return this.#env;
     const nj = load();
-    this.#env ??= new nj.Environment(new nj.FileSystemLoader(this.dir, { noCache: this.devel }), {
-      autoescape: true,
-      throwOnUndefined: false,
-    });
-    return this.#env;
+    const env = new nj.Environment(new nj.FileSystemLoader(this.dir, { noCache: this.devel }), { autoescape: true, throwOnUndefined: false });
+    this.setup?.(env);
+    this.#env = env;
+    return env;
   }
 
   /**
