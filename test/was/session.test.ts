@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { inspect } from 'node:util';
 import { Cookies } from '../../src/was/cookie.js';
 import { MessageBox } from '../../src/was/mbox.js';
 import { Seal } from '../../src/was/seal.js';
@@ -43,6 +44,7 @@ describe('Seal', () => {
   test('the key never shows in JSON, inspect output or the token', () => {
     const seal = new Seal([KEY]);
     assert.doesNotMatch(JSON.stringify({ seal }), /k3y/);
+    assert.doesNotMatch(inspect(new Sessions(seal, 1000), { showHidden: true, depth: 5 }), /k3y|6b 33 79/);
     assert.doesNotMatch(seal.seal('S', {}), /k3y/);
   });
 });
