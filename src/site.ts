@@ -87,6 +87,7 @@ export class Site {
           logger: this.logger,
           services: this.services,
           securekey: s.securekey,
+          securekeyPrevious: s.securekeyPrevious,
           sessionTimeout: s.sessiontimeout,
           ssl: s.ssl,
           limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },

@@ -14,6 +14,8 @@ export interface WebSettings {
   devel: boolean;
   /** `[server] securekey`; never logged. */
   securekey: string | undefined;
+  /** `[server] securekey_previous`: verifies only, during a key rotation; never logged. */
+  securekeyPrevious?: string | undefined;
   /** `[server] sessiontimeout`, in ms. */
   sessionTimeout: number;
   /** `[server] ssl`: the session cookie is Secure unless the app says otherwise. */
@@ -33,5 +35,5 @@ export function buildWeb(app: App, name: string, s: WebSettings): WasWeb {
     throw new SkitaiError('SKT_SESSION_NO_KEY', `${name} calls app.useSession() but [server] securekey is not set: add a random key of 6 or more characters (sessions are never sent unsigned)`);
   }
   if (!(s.sessionTimeout > 0)) throw new SkitaiError('SKT_SESSION_TIMEOUT', `${name} calls app.useSession() but [server] sessiontimeout is 0: give sessions a lifetime`);
-  return { sessions: new Sessions(new Seal([s.securekey]), s.sessionTimeout, { secure: s.ssl, ...options }), templates };
+  return { sessions: new Sessions(new Seal(s.securekeyPrevious ? [s.securekey, s.securekeyPrevious] : [s.securekey]), s.sessionTimeout, { secure: s.ssl, ...options }), templates };
 }

@@ -27,6 +27,8 @@ export interface AppHandlerOptions {
   services?: WasServices;
   /** `[server] securekey`, signing session cookies; sessions cannot start without it. */
   securekey?: string;
+  /** `[server] securekey_previous`: still verifies session cookies during a key rotation. */
+  securekeyPrevious?: string;
   /** `[server] sessiontimeout` in ms (default 1200 s). */
   sessionTimeout?: number;
   /** `[server] ssl`: session cookies are Secure by default. */
@@ -90,6 +92,7 @@ export class AppHandler implements Handler {
       dir: typeof this.source === 'string' ? path.dirname(this.source) : process.cwd(),
       devel: this.options.devel,
       securekey: this.options.securekey,
+      securekeyPrevious: this.options.securekeyPrevious,
       sessionTimeout: this.options.sessionTimeout ?? 1_200_000,
       ssl: this.options.ssl ?? false,
     });

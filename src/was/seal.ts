@@ -28,20 +28,25 @@ export class Seal {
    * another key or purpose, or not JSON. Never throws: a bad cookie is just no cookie.
    */
   unseal(purpose: string, token: string, maxLength = 8192): unknown {
+    return this.open(purpose, token, maxLength)?.doc;
+  }
+
+  /** As {@link Seal.unseal}, also saying whether an older key signed it (so it should be re-signed). */
+  open(purpose: string, token: string, maxLength = 8192): { doc: unknown; stale: boolean } | undefined {
     if (token.length > maxLength) return undefined;
     const dot = token.lastIndexOf('.');
     if (dot <= 0) return undefined;
     const body = token.slice(0, dot);
     const sig = Buffer.from(token.slice(dot + 1), 'base64url');
-    let ok = false;
-    for (const key of this.#keys) {
-      const want = this.#mac(key, purpose, body);
+    let match = -1;
+    for (let i = 0; i < this.#keys.length; i++) {
+      const want = this.#mac(this.#keys[i]!, purpose, body);
       // timingSafeEqual needs equal lengths; a wrong length says nothing about the key.
-      if (sig.length === want.length && timingSafeEqual(sig, want)) ok = true;
+      if (match < 0 && sig.length === want.length && timingSafeEqual(sig, want)) match = i;
     }
-    if (!ok) return undefined;
+    if (match < 0) return undefined;
     try {
-      return JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+      return { doc: JSON.parse(Buffer.from(body, 'base64url').toString('utf8')), stale: match > 0 };
     } catch {
       return undefined;
     }

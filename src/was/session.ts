@@ -62,15 +62,17 @@ export class Sessions {
   load(cookies: Cookies): Session {
     const token = cookies.get(this.name);
     if (token === undefined) return new Session(this, {}, [], undefined, false);
-    const doc = this.seal.unseal(this.name, token, MAX_COOKIE_BYTES) as SessionDoc | undefined;
+    const opened = this.seal.open(this.name, token, MAX_COOKIE_BYTES);
+    const doc = opened?.doc;
     if (!isDoc(doc) || doc._expires <= this.now()) return new Session(this, {}, [], undefined, true);
-    return new Session(this, doc.d, doc.m ?? [], doc._expires, false);
+    return new Session(this, doc.d, doc.m ?? [], doc._expires, false, opened!.stale);
   }
 
   /**
    * Decide what to send back, just before the response headers go out:
    * - changed and not empty: a new cookie with a full lifetime;
    * - changed to empty, or the client sent a bad cookie: delete the cookie;
+   * - signed with the previous key: re-sign with the current one;
    * - unchanged: re-send with a full lifetime only when a renewal step (a tenth of the lifetime, at
    *   most a minute) has passed since it was issued, so a busy client does not get a Set-Cookie on
    *   every response while an idle one still expires about `timeoutMs` after its last request.
@@ -81,7 +83,7 @@ export class Sessions {
       if ((session.changed && session.expires !== undefined) || session.rejected) cookies.delete(this.name, this.#cookie);
       return;
     }
-    if (!session.changed && session.expires !== undefined) {
+    if (!session.changed && !session.stale && session.expires !== undefined) {
       const issued = session.expires - this.timeoutMs;
       const step = Math.min(MAX_RENEW_STEP_MS, this.timeoutMs / 10);
       // A cookie from a longer timeout than today's is re-issued at once (issued would be in the future).
@@ -127,6 +129,7 @@ export class Session {
     /** @internal Flash messages, kept beside the data (see `was.mbox`). */ readonly messages: FlashMessage[],
     /** @internal Expiry of the cookie the client sent; undefined for a new session. */ readonly expires: number | undefined,
     /** @internal The client sent a cookie that failed verification or had expired. */ readonly rejected: boolean,
+    /** @internal The cookie was signed with `securekey_previous`: re-sign it now. */ readonly stale = false,
   ) {}
 
   get(key: string): unknown {

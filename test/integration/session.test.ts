@@ -215,6 +215,25 @@ describe('session config', () => {
     await assert.rejects(startSite(`[server]\nsecurekey = ${KEY}\nsessiontimeout = 0\n[routes:line]\n/ = ./webapp\n`, { 'webapp.ts': WEBAPP }), { code: 'SKT_SESSION_TIMEOUT' });
   });
 
+  test('key rotation: securekey_previous still opens old cookies, which are re-signed with the new key', async () => {
+    const old = new CookieJar(site.base);
+    await old.fetch('/set?k=who&v=ann');
+    const rotated = await startSite(`[server]\nsecurekey = n3w-key-2\nsecurekey_previous = ${KEY}\n[routes:line]\n/ = ./webapp\n`, { 'webapp.ts': WEBAPP });
+    try {
+      const jar = new CookieJar(rotated.base);
+      jar.values.set('SESSION', old.values.get('SESSION')!);
+      const res = await jar.fetch('/get?k=who');
+      assert.deepEqual(await res.json(), { v: 'ann' });
+      assert.equal(sessionLines(res).length, 1, 're-signed at once');
+      assert.deepEqual(await (await jar.fetch('/get?k=who')).json(), { v: 'ann' });
+      // The site still on the old key alone cannot open the re-signed cookie: it carries the new key's MAC.
+      const back = await fetch(`${site.base}/get?k=who`, { headers: { cookie: jar.header() } });
+      assert.deepEqual(await back.json(), { v: null });
+    } finally {
+      await rotated.close();
+    }
+  });
+
   test('devel mode shows the template error on the page', async () => {
     const s = await startSite(`[server]\ndevel = yes\nsecurekey = ${KEY}\n[routes:line]\n/ = ./webapp\n`, { 'webapp.ts': WEBAPP, ...TEMPLATES });
     try {

@@ -38,6 +38,8 @@ describe('Seal', () => {
     const old = new Seal(['old-key-1']).seal('S', { v: 1 });
     const rotated = new Seal(['new-key-2', 'old-key-1']);
     assert.deepEqual(rotated.unseal('S', old), { v: 1 });
+    assert.deepEqual(rotated.open('S', old), { doc: { v: 1 }, stale: true });
+    assert.deepEqual(rotated.open('S', rotated.seal('S', 2)), { doc: 2, stale: false });
     assert.equal(new Seal(['old-key-1']).unseal('S', rotated.seal('S', { v: 2 })), undefined);
   });
 
