@@ -22,7 +22,7 @@ export type RpcVerb = 'XMLRPC' | 'JSONRPC';
 export class Was<TApp = unknown> {
   /** Per-request scratch space shared by hooks and the handler. */
   readonly g: Record<string, unknown> = {};
-  #web: WebState | undefined;
+  #webState: WebState | undefined;
 
   constructor(
     readonly request: WasRequest,
@@ -35,12 +35,12 @@ export class Was<TApp = unknown> {
     readonly web: WasWeb = defaultWeb(),
   ) {
     // Sliding sessions renew on every request, so a session app needs its state from the start.
-    if (web.sessions) this.#web = new WebState(web, response.raw, request.raw.headers.cookie);
+    if (web.sessions) this.#webState = new WebState(web, response.raw, request.raw.headers.cookie);
   }
 
   #state(): WebState {
-    this.#web ??= new WebState(this.web, this.response.raw, this.request.raw.headers.cookie);
-    return this.#web;
+    this.#webState ??= new WebState(this.web, this.response.raw, this.request.raw.headers.cookie);
+    return this.#webState;
   }
 
   /** Request cookies (`get`, `has`) and cookies to send (`set`, `delete`); see docs/sessions.md. */
