@@ -17,6 +17,15 @@ export const ERRORS = {
   SKT_APP_HOOK: { status: 500, text: 'an app lifecycle hook threw' },
   SKT_APP_RETURN: { status: 500, text: 'a handler returned a value Skitai cannot send' },
   SKT_HTTP_ABORT: { status: 400, text: 'a handler answered with an HTTP error status (abort())' },
+  // cookies, sessions, templates (was.cookie, was.session, was.mbox, was.render)
+  SKT_COOKIE_INVALID: { status: 500, text: 'a cookie cannot be set: its name is not a token, or path, domain, maxAge or sameSite is malformed' },
+  SKT_SESSION_NO_KEY: { status: 500, text: 'an app enables sessions but [server] securekey is not set (sessions are never sent unsigned)' },
+  SKT_SESSION_TIMEOUT: { status: 500, text: 'an app enables sessions but [server] sessiontimeout is 0' },
+  SKT_SESSION_OFF: { status: 500, text: 'was.session or was.mbox is used by an app that did not call app.useSession()' },
+  SKT_SESSION_VALUE: { status: 500, text: 'a session value is not JSON (undefined, a function, a BigInt, a cycle)' },
+  SKT_SESSION_TOO_LARGE: { status: 500, text: 'the session no longer fits in one cookie (4096 bytes); the change is not kept' },
+  SKT_TEMPLATE_NOT_FOUND: { status: 500, text: "was.render names a template that is not in the app's template directory" },
+  SKT_TEMPLATE_RENDER: { status: 500, text: 'a template has a syntax error or failed while rendering; the message names file, line and column' },
   // http engine
   SKT_ROUTE_NOT_FOUND: { status: 404, text: 'no route matches the request' },
   SKT_METHOD_NOT_ALLOWED: { status: 405, text: 'the route does not accept this method' },

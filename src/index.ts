@@ -7,6 +7,10 @@ export type { Args, RouteHandler, RouteOptions, Route, LifecycleHook, BeforeHook
 export { Was } from './was/was.js';
 export { WasRequest } from './was/request.js';
 export { WasResponse } from './was/response.js';
+export type { Cookies, CookieOptions } from './was/cookie.js';
+export type { Session, SessionOptions, FlashMessage } from './was/session.js';
+export type { MessageBox } from './was/mbox.js';
+export type { Templates } from './was/templates.js';
 export { SkitaiError, isSkitaiError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { Site } from './site.js';

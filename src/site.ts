@@ -106,6 +106,10 @@ export class Site {
           devel: s.devel,
           logger: this.logger,
           services: this.services,
+          securekey: s.securekey,
+          securekeyPrevious: s.securekeyPrevious,
+          sessionTimeout: s.sessiontimeout,
+          ssl: s.ssl,
           limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
         })
           .addEndpoint(new XmlRpcEndpoint(rpc))

@@ -1,4 +1,6 @@
 import { SkitaiError } from '../errors.js';
+import type { SessionOptions } from '../was/session.js';
+import type { TemplateSetup } from '../was/templates.js';
 import type { Was } from '../was/was.js';
 import { compileRule, type Rule } from './rule.js';
 
@@ -52,6 +54,15 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 export class App {
   /** Reload the module when its file changes, and show stacks on error pages. */
   devel = false;
+  /**
+   * Where `was.render` finds templates: relative to the app module's directory (to the working
+   * directory for an app mounted as an object). Default `templates`, as Skitai.
+   */
+  templateDir = 'templates';
+  /** The session cookie settings, once {@link App.useSession} turned sessions on. */
+  sessionOptions: SessionOptions | undefined;
+  /** Run on the app's nunjucks environment when it is made (filters, globals, extensions). */
+  templateSetup: TemplateSetup | undefined;
   readonly hooks = {
     startup: [] as LifecycleHook[],
     shutdown: [] as LifecycleHook[],
@@ -97,6 +108,24 @@ export class App {
   }
   delete(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
     return this.route(rule, handler, { ...options, methods: ['DELETE'] });
+  }
+
+  /**
+   * Turn on `was.session` and `was.mbox`: a signed cookie (`[server] securekey`, which must be set)
+   * living `[server] sessiontimeout`, renewed while the client keeps coming. `false` turns them off.
+   */
+  useSession(options: SessionOptions | boolean = true): this {
+    this.sessionOptions = options === false ? undefined : options === true ? {} : { ...options };
+    return this;
+  }
+
+  /**
+   * Customise the template environment: `app.setupTemplates((env) => env.addFilter('upper', (s) => s.toUpperCase()))`.
+   * Runs once per environment (again after a devel-mode reload).
+   */
+  setupTemplates(setup: TemplateSetup): this {
+    this.templateSetup = setup;
+    return this;
   }
 
   /** Run once when the server starts (or the module is reloaded in devel mode). */

@@ -122,9 +122,11 @@ const TABLE = [
   { key: 'redirect_http_port', prop: 'redirectHttpPort', type: 'int', default: 0, min: 0, max: 65535,
     doc: 'With `ssl = yes`, also listen for plain HTTP on this port and redirect every request to HTTPS. 0 = off.' },
   { key: 'securekey', prop: 'securekey', type: 'string', default: undefined, secret: true, minLength: 6,
-    doc: 'Key signing session cookies; at least 6 characters.' },
+    doc: 'Key signing session cookies (HMAC-SHA256); at least 6 characters. Required by an app that calls `app.useSession()` (docs/sessions.md).' },
+  { key: 'securekey_previous', prop: 'securekeyPrevious', type: 'string', default: undefined, secret: true, minLength: 6,
+    doc: 'The key before `securekey`, during a rotation: session cookies it signed are still accepted (and re-signed with `securekey` when next sent). Remove it after `sessiontimeout` has passed.' },
   { key: 'sessiontimeout', prop: 'sessiontimeout', type: 'seconds', default: 1200 * SEC, min: 0, max: 365 * 24 * HOUR,
-    doc: 'Session lifetime.' },
+    doc: 'Session lifetime, sliding: renewed while the client keeps coming back, so a session ends this long after its last request (docs/sessions.md). Must be above 0 for apps with sessions.' },
   { key: 'admin_password', prop: 'adminPassword', type: 'string', default: undefined, secret: true, minLength: 6,
     doc: 'Password of the `admin` user; at least 6 characters. Accepted for Skitai compatibility, not used yet.' },
 ] as const satisfies readonly KeySpec[];

@@ -56,6 +56,8 @@ export interface ServerConfig {
   readonly redirectHttpPort: number;
   /** Secret, ≥ 6 chars. */
   readonly securekey: string | undefined;
+  /** Secret, ≥ 6 chars: still verifies session cookies during a key rotation. */
+  readonly securekeyPrevious: string | undefined;
   /** Session lifetime in ms. */
   readonly sessiontimeout: number;
   /** Secret, ≥ 6 chars; accepted for Skitai compatibility, not used yet. */

@@ -1,8 +1,10 @@
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { App, type Args, type Route } from '../app/app.js';
 import { invokeRoute } from '../app/invoke.js';
 import { fileStamp, loadAppModule } from '../app/loader.js';
+import { buildWeb } from '../app/web.js';
 import { SkitaiError } from '../errors.js';
 import { cleanupFiles, queryArgs, readBody, type BodyLimits, type UploadedFile } from '../http/body.js';
 import type { Exchange, Handler } from '../http/handler.js';
@@ -13,6 +15,7 @@ import { WasRequest } from '../was/request.js';
 import { WasResponse } from '../was/response.js';
 import { standaloneServices, type WasServices } from '../was/services.js';
 import { Was } from '../was/was.js';
+import type { WasWeb } from '../was/web.js';
 
 /** How an app is mounted. */
 export interface AppHandlerOptions {
@@ -22,6 +25,14 @@ export interface AppHandlerOptions {
   logger: Logger;
   /** The worker's `was` services; an app mounted without a site gets {@link standaloneServices}. */
   services?: WasServices;
+  /** `[server] securekey`, signing session cookies; sessions cannot start without it. */
+  securekey?: string;
+  /** `[server] securekey_previous`: still verifies session cookies during a key rotation. */
+  securekeyPrevious?: string;
+  /** `[server] sessiontimeout` in ms (default 1200 s). */
+  sessionTimeout?: number;
+  /** `[server] ssl`: session cookies are Secure by default. */
+  ssl?: boolean;
 }
 
 /** An extra role that can claim a request for an app before its web routes (RPC endpoints). */
@@ -37,6 +48,7 @@ const RELOAD_CHECK_MS = 500;
 export class AppHandler implements Handler {
   readonly name: string;
   #app: App | undefined;
+  #web: WasWeb | undefined;
   #generation = 0;
   #stamp = '';
   #checkedAt = 0;
@@ -72,6 +84,18 @@ export class AppHandler implements Handler {
       this.#app = await loadAppModule(this.source);
     }
     await runLifecycle(this.app, 'startup', this.options.logger);
+    this.#web = this.#buildWeb(this.app);
+  }
+
+  #buildWeb(app: App): WasWeb {
+    return buildWeb(app, this.name, {
+      dir: typeof this.source === 'string' ? path.dirname(this.source) : process.cwd(),
+      devel: this.options.devel,
+      securekey: this.options.securekey,
+      securekeyPrevious: this.options.securekeyPrevious,
+      sessionTimeout: this.options.sessionTimeout ?? 1_200_000,
+      ssl: this.options.ssl ?? false,
+    });
   }
 
   async close(): Promise<void> {
@@ -110,7 +134,7 @@ export class AppHandler implements Handler {
 
   #was(ex: Exchange, app: App, prefix: string): Was<App> {
     const request = new WasRequest(ex.req, ex.method, ex.path, ex.query, ex.remote, prefix);
-    return new Was(request, new WasResponse(ex.res), app, this.#services);
+    return new Was(request, new WasResponse(ex.res), app, this.#services, this.#web);
   }
 
   /** Stays synchronous for body-less requests to hook-less apps with synchronous handlers. */
@@ -182,7 +206,9 @@ export class AppHandler implements Handler {
         const old = this.#app;
         if (old) await runLifecycle(old, 'shutdown', this.options.logger);
         await runLifecycle(next, 'startup', this.options.logger);
+        const web = this.#buildWeb(next);
         this.#app = next;
+        this.#web = web;
         this.#stamp = stamp;
         this.options.logger.info(`reloaded ${file}`);
       } catch (err) {

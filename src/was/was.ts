@@ -6,6 +6,11 @@ import { Composer } from '../mail/composer.js';
 import type { WasRequest } from './request.js';
 import type { WasResponse } from './response.js';
 import type { WasServices } from './services.js';
+import { SkitaiError } from '../errors.js';
+import type { Cookies } from './cookie.js';
+import type { MessageBox } from './mbox.js';
+import type { Session } from './session.js';
+import { defaultWeb, WebState, type WasWeb } from './web.js';
 
 /** The RPC protocols a call object speaks when `method` names one. */
 export type RpcVerb = 'XMLRPC' | 'JSONRPC';
@@ -18,6 +23,7 @@ export type RpcVerb = 'XMLRPC' | 'JSONRPC';
 export class Was<TApp = unknown> {
   /** Per-request scratch space shared by hooks and the handler. */
   readonly g: Record<string, unknown> = {};
+  #webState: WebState | undefined;
 
   constructor(
     readonly request: WasRequest,
@@ -26,7 +32,59 @@ export class Was<TApp = unknown> {
     readonly app: TApp,
     /** The worker's shared services; the methods below are the way to use them. */
     readonly services: WasServices,
-  ) {}
+    /** The app's session policy and templates. */
+    readonly web: WasWeb = defaultWeb(),
+  ) {
+    // Sliding sessions renew on every request, so a session app needs its state from the start.
+    if (web.sessions) this.#webState = new WebState(web, response.raw, request.raw.headers.cookie);
+  }
+
+  #state(): WebState {
+    this.#webState ??= new WebState(this.web, this.response.raw, this.request.raw.headers.cookie);
+    return this.#webState;
+  }
+
+  /** Request cookies (`get`, `has`) and cookies to send (`set`, `delete`); see docs/sessions.md. */
+  get cookie(): Cookies {
+    return this.#state().cookies;
+  }
+
+  /**
+   * The signed-cookie session of an app that called `app.useSession()`; SKT_SESSION_OFF otherwise.
+   * Changes are sent with the response, whatever path it takes.
+   */
+  get session(): Session {
+    const session = this.#state().session();
+    if (!session) throw new SkitaiError('SKT_SESSION_OFF', 'was.session needs sessions: call app.useSession() where the app is made');
+    return session;
+  }
+
+  /** True when the app has sessions on (`was.session` can be used). */
+  get hasSession(): boolean {
+    return this.web.sessions !== undefined;
+  }
+
+  /** Flash messages kept in the session until read (`push`, `get`). Needs sessions, as `was.session`. */
+  get mbox(): MessageBox {
+    const mbox = this.#state().mbox();
+    if (!mbox) throw new SkitaiError('SKT_SESSION_OFF', 'was.mbox keeps messages in the session: call app.useSession() where the app is made');
+    return mbox;
+  }
+
+  /**
+   * Render a template of the app (Jinja2 syntax, nunjucks) to an HTML string, autoescaped. The
+   * template also sees `was`, `request`, `g`, and with sessions on `session` and `mbox`
+   * (`{% for m in mbox.get() %}`); `vars` win over these names.
+   */
+  render(template: string, vars: Record<string, unknown> = {}): string {
+    const state = this.#state();
+    const context: Record<string, unknown> = { was: this, request: this.request, g: this.g };
+    if (this.web.sessions) {
+      context.session = state.session();
+      context.mbox = state.mbox();
+    }
+    return this.web.templates.render(template, Object.assign(context, vars));
+  }
 
   /**
    * Send one request to every live member of a cluster (`'@name/uri'`) and gather every answer:

@@ -52,7 +52,7 @@ describe('[server] values of every type', () => {
         'header_timeout = 500ms', 'request_timeout = 0', 'keep_alive = 1m', 'max_requests_per_socket = 100',
         'compress_min_size = 0', 'trusted_proxies = 127.0.0.1, 10.0.0.0/8', 'access_log = logs/access.log',
         'access_log_format = JSON', 'log_path = logs', 'var_path = /var/skitai', 'securekey = s3cret-key',
-        'sessiontimeout = 1h', 'admin_password = adm1n-pw', 'pid_file = run/api.pid', 'grace_period = 30s',
+        'securekey_previous = 0ld-s3cret', 'sessiontimeout = 1h', 'admin_password = adm1n-pw', 'pid_file = run/api.pid', 'grace_period = 30s',
       ].join('\n'),
     );
     assert.deepEqual(
@@ -65,7 +65,7 @@ describe('[server] values of every type', () => {
         headerTimeout: 500, requestTimeout: 0, keepAlive: 60_000, maxRequestsPerSocket: 100,
         compressMinSize: 0, trustedProxies: ['127.0.0.1', '10.0.0.0/8'], accessLog: '/srv/site/logs/access.log',
         accessLogFormat: 'json', logPath: '/srv/site/logs', varPath: '/var/skitai', securekey: 's3cret-key',
-        sessiontimeout: 3_600_000, adminPassword: 'adm1n-pw', pidFile: '/srv/site/run/api.pid', gracePeriod: 30_000,
+        securekeyPrevious: '0ld-s3cret', sessiontimeout: 3_600_000, adminPassword: 'adm1n-pw', pidFile: '/srv/site/run/api.pid', gracePeriod: 30_000,
         redirectHttpPort: 0,
       },
     );
@@ -146,7 +146,7 @@ describe('[server] errors name file, line and key', () => {
     assert.match(failure('SKT_CONFIG_VALUE', () => server('port = http')).message, /got "http"/);
   });
 
-  for (const key of ['securekey', 'admin_password']) {
+  for (const key of ['securekey', 'securekey_previous', 'admin_password']) {
     test(`${key}: a bad value is hidden from the message`, () => {
       const err = failure('SKT_CONFIG_VALUE', () => server(`${key} = abc12`));
       assertPlace(err, 2, key);

@@ -1,0 +1,62 @@
+import { createRequire } from 'node:module';
+import type nunjucks from 'nunjucks';
+import { SkitaiError } from '../errors.js';
+
+/** nunjucks, loaded on the first render: processes that never render (the CLI, pure APIs) skip it. */
+let lib: typeof nunjucks | undefined;
+function load(): typeof nunjucks {
+  lib ??= createRequire(import.meta.url)('nunjucks') as typeof nunjucks;
+  return lib;
+}
+
+/** Customises a fresh nunjucks environment (filters, globals). */
+export type TemplateSetup = (env: nunjucks.Environment) => void;
+
+/**
+ * One app's templates: a nunjucks environment (Jinja2 syntax, as Skitai's `was.render`) over one
+ * directory, made on the first render and kept for the app's life. Autoescape is on: `{{ name }}`
+ * is HTML-escaped, `{{ html | safe }}` is not. In devel mode every render reads the file again, so
+ * an edited template shows on the next request; otherwise compiled templates are cached.
+ */
+export class Templates {
+  #env: nunjucks.Environment | undefined;
+
+  constructor(
+    /** Absolute directory the template names are relative to. */
+    readonly dir: string,
+    readonly devel: boolean,
+    readonly setup?: TemplateSetup,
+  ) {}
+
+  /** The nunjucks environment, for adding filters and globals (see `app.setupTemplates`). */
+  get env(): nunjucks.Environment {
+    // The loader refuses names that resolve outside `dir` (`../secret`): they read as not found.
+    if (this.#env) return this.#env;
+    const nj = load();
+    const env = new nj.Environment(new nj.FileSystemLoader(this.dir, { noCache: this.devel }), { autoescape: true, throwOnUndefined: false });
+    this.setup?.(env);
+    this.#env = env;
+    return env;
+  }
+
+  /**
+   * Render `name` with `context` to a string. A missing template is SKT_TEMPLATE_NOT_FOUND; a syntax
+   * error or a failure while rendering is SKT_TEMPLATE_RENDER, whose message names the file, line
+   * and column. Both are 500s: the page shows details only in devel mode, the log always has them.
+   */
+  render(name: string, context: Record<string, unknown>): string {
+    try {
+      return this.env.render(name, context);
+    } catch (err) {
+      const message = (err as Error)?.message ?? String(err);
+      if (message.includes('template not found:')) {
+        throw new SkitaiError('SKT_TEMPLATE_NOT_FOUND', `template ${JSON.stringify(name)} was not found in ${this.dir}: ${oneLine(message)}`, { cause: err });
+      }
+      throw new SkitaiError('SKT_TEMPLATE_RENDER', `template ${JSON.stringify(name)} failed: ${oneLine(message)}`, { cause: err });
+    }
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}

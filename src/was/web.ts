@@ -1,0 +1,85 @@
+import path from 'node:path';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { beforeHeaders } from '../http/onheaders.js';
+import { Cookies } from './cookie.js';
+import { MessageBox } from './mbox.js';
+import type { Session, Sessions } from './session.js';
+import { Templates } from './templates.js';
+
+/** One app's web parts shared by its requests: session policy and templates. Built when the app starts. */
+export interface WasWeb {
+  /** Undefined when the app did not call `app.useSession()`. */
+  readonly sessions: Sessions | undefined;
+  readonly templates: Templates;
+}
+
+let fallback: WasWeb | undefined;
+
+/** For a `Was` made outside an app handler: no sessions, templates from `./templates`. */
+export function defaultWeb(): WasWeb {
+  fallback ??= { sessions: undefined, templates: new Templates(path.resolve('templates'), false) };
+  return fallback;
+}
+
+/**
+ * The per-request state behind `was.cookie`, `was.session` and `was.mbox`: made on first use, and
+ * written out as Set-Cookie lines right before the response headers, once, on every path.
+ */
+export class WebState {
+  #cookies: Cookies | undefined;
+  #session: Session | undefined;
+  #mbox: MessageBox | undefined;
+  #hooked = false;
+
+  constructor(
+    readonly web: WasWeb,
+    readonly res: ServerResponse,
+    readonly cookieHeader: string | undefined,
+  ) {
+    // A sliding session must be renewed even by a handler that never reads it.
+    if (web.sessions?.maybePresent(cookieHeader)) this.#hook();
+  }
+
+  get cookies(): Cookies {
+    this.#cookies ??= new Cookies(() => this.cookieHeader, () => this.#hook());
+    return this.#cookies;
+  }
+
+  /** The session, or undefined when the app has sessions off. */
+  session(): Session | undefined {
+    const sessions = this.web.sessions;
+    if (!sessions) return undefined;
+    if (!this.#session) {
+      this.#session = sessions.load(this.cookies);
+      this.#hook();
+    }
+    return this.#session;
+  }
+
+  mbox(): MessageBox | undefined {
+    if (this.#mbox) return this.#mbox;
+    const session = this.session();
+    if (session) this.#mbox = new MessageBox(session);
+    return this.#mbox;
+  }
+
+  #hook(): void {
+    if (this.#hooked) return;
+    this.#hooked = true;
+    beforeHeaders(this.res, (given) => this.#commit(given));
+  }
+
+  #commit(given: OutgoingHttpHeaders | undefined): void {
+    const sessions = this.web.sessions;
+    if (sessions) {
+      const session = this.#session ?? (sessions.maybePresent(this.cookieHeader) ? sessions.load(this.cookies) : undefined);
+      if (session) sessions.commit(session, this.cookies);
+    }
+    const lines = this.#cookies?.lines() ?? [];
+    if (lines.length === 0) return;
+    // Headers given to writeHead() replace those set before, so a Set-Cookie there must take ours too.
+    const there = given?.['set-cookie'];
+    if (given && there !== undefined) given['set-cookie'] = [...(Array.isArray(there) ? there : [String(there)]), ...lines];
+    else for (const line of lines) this.res.appendHeader('set-cookie', line);
+  }
+}
