@@ -4,6 +4,8 @@ import type { SiteConfig } from './config/types.js';
 import { Clients } from './client/clients.js';
 import type { Upstream } from './client/upstream.js';
 import { clusterType, parseClusterOptions } from './cluster/options.js';
+import { Databases } from './db/databases.js';
+import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
 import { AppHandler } from './handlers/app.js';
 import { PingHandler } from './handlers/ping.js';
@@ -52,9 +54,15 @@ export class Site {
     const accessTarget = options.accessLog ?? logTarget(s.accessLog, config.dir);
     this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget), s.accessLogFormat);
     // Built before the handlers: a bad [@cluster] section stops the start with its file and line.
-    this.services = {
-      clients: new Clients({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger }),
-    };
+    const clients = new Clients({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger });
+    let databases: Databases;
+    try {
+      databases = new Databases({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger });
+    } catch (err) {
+      void clients.close();
+      throw err;
+    }
+    this.services = { clients, databases };
     try {
       this.routes = new RouteTable();
       for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
@@ -66,6 +74,7 @@ export class Site {
       }
     } catch (err) {
       void this.services.clients.close();
+      void this.services.databases.close();
       throw err;
     }
   }
@@ -126,7 +135,7 @@ export class Site {
    */
   async close(graceMs: number = this.config.server.gracePeriod, drain = false): Promise<void> {
     await Promise.all([this.engine.close(graceMs, drain), this.#redirect?.close()]);
-    await this.services.clients.close();
+    await Promise.all([this.services.clients.close(), this.services.databases.close()]);
     await this.#accessLog?.sink.close();
   }
 
@@ -142,7 +151,10 @@ export class Site {
  * anything: no sockets, no timers. Throws the first SkitaiError, naming file, line and key.
  */
 export function checkSite(config: SiteConfig): void {
-  for (const cluster of Object.values(config.clusters)) if (clusterType(cluster) === 'http') parseClusterOptions(cluster);
+  for (const cluster of Object.values(config.clusters)) {
+    if (clusterType(cluster) === 'http') parseClusterOptions(cluster);
+    else parseDbClusterOptions(cluster);
+  }
 }
 
 /** Load the certificate and key as a start would (`--check`): a wrong passphrase is found here. */

@@ -1,4 +1,5 @@
 import { Clients } from '../client/clients.js';
+import { Databases } from '../db/databases.js';
 
 /**
  * The server-wide services behind `was`: one set per worker, built by the site from the config
@@ -7,15 +8,17 @@ import { Clients } from '../client/clients.js';
 export interface WasServices {
   /** Outgoing HTTP/RPC calls: `map`, `lb`, `rest`, `wget`, verbs, result cache, cluster health. */
   readonly clients: Clients;
+  /** PostgreSQL calls: `dmap`, `dlb`, `db`, pools per member, their result cache. */
+  readonly databases: Databases;
 }
 
 let standalone: WasServices | undefined;
 
 /**
- * Services for an app mounted without a site (embedding, unit tests): no clusters, but `rest` and
- * `wget` work. Made on first use, shared by every such app.
+ * Services for an app mounted without a site (embedding, unit tests): no clusters, but `rest`,
+ * `wget` and `db` work. Made on first use, shared by every such app.
  */
 export function standaloneServices(): WasServices {
-  standalone ??= { clients: new Clients() };
+  standalone ??= { clients: new Clients(), databases: new Databases() };
   return standalone;
 }

@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Status } from '../../src/client/status.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { Databases } from '../../src/db/databases.js';
+import type { DbResult } from '../../src/db/result.js';
+import { isSkitaiError } from '../../src/errors.js';
+import { Logger } from '../../src/log/logger.js';
+import { MD5_PASSWORD, MD5_USER, PASSWORD, SUPERUSER, TRUST_USER, startPostgres, type TestPostgres } from '../support/postgres.js';
+
+// Two real servers, so one can be killed: a and b. The password holds a "/" (written %2F).
+let a: TestPostgres;
+let b: TestPostgres;
+const open: Databases[] = [];
+const logLines: string[] = [];
+
+const member = (p: TestPostgres, weight = 1): string => `${p.node}/skitai/${SUPERUSER}/${encodeURIComponent(PASSWORD)} ${weight}`;
+
+function databases(extra = '', members = `${member(a)}, ${member(b)}`): Databases {
+  const text = `[server]\nport = 0\n[@db]\ntype = postgresql\nmembers = ${members}\n${extra}\n`;
+  const config = parseConfigText(text, '/tmp/site.conf', '/tmp');
+  const logger = new Logger({ write: (l) => void logLines.push(l), reopen() {}, async close() {} }, true);
+  const dbs = new Databases({ clusters: config.clusters, logger, closeGrace: 200 });
+  open.push(dbs);
+  return dbs;
+}
+
+/** Backends of our pools that are running a statement matching `pattern`. */
+async function running(p: TestPostgres, pattern: string): Promise<number> {
+  const r = await p.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'skitai' AND state = 'active' AND query LIKE $1`, [pattern]);
+  return r.rows[0]!.n as number;
+}
+
+const noSecret = (r: DbResult): void => {
+  assert.ok(!r.msg.includes(PASSWORD) && !r.msg.includes(encodeURIComponent(PASSWORD)), `password in "${r.msg}"`);
+  assert.ok(!r.error?.message.includes(PASSWORD), 'password in the error');
+};
+
+before(async () => {
+  [a, b] = await Promise.all([startPostgres(), startPostgres()]);
+});
+
+after(async () => {
+  await Promise.all(open.map((d) => d.close()));
+  await Promise.all([a?.stop(), b?.stop()]);
+  assert.ok(!logLines.some((l) => l.includes(PASSWORD)), 'a log line holds the password');
+});
+
+describe('dmap and dlb on two servers', () => {
+  test('dmap: one Result per live member, rows as objects, fields, command', async () => {
+    const dbs = databases();
+    const s = dbs.dmap('@db').execute('SELECT id, name, current_setting($1) AS port FROM items WHERE id <= $2 ORDER BY id', ['port', 2]);
+    const results = await s.getswait(2);
+    assert.equal(results.length, 2);
+    assert.deepEqual(results.map((r) => r.node), [`${a.node}/skitai`, `${b.node}/skitai`]);
+    for (const [i, r] of results.entries()) {
+      assert.deepEqual([r.status, r.code, r.msg], [Status.NORMAL, 200, 'OK']);
+      const port = String([a, b][i]!.port);
+      assert.deepEqual(r.data, [{ id: 1, name: 'one', port }, { id: 2, name: 'two', port }]);
+      assert.deepEqual((r as DbResult).fields.map((f) => f.name), ['id', 'name', 'port']);
+      assert.equal((r as DbResult).command, 'SELECT');
+      assert.equal((r as DbResult).rowCount, 2);
+    }
+    await assert.rejects(dbs.dmap('@db').execute('SELECT 1').getwait(2), (err: unknown) => isSkitaiError(err, 'SKT_DB_USAGE') && /use getswait/.test(err.message));
+  });
+
+  test('dlb: one member per call, spread by weight', async () => {
+    const dbs = databases();
+    const ports: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await dbs.dlb('@db').execute(`SELECT current_setting('port') AS port`).getwait(2);
+      assert.equal(r.status, Status.NORMAL);
+      ports.push((r.data as { port: string }[])[0]!.port);
+    }
+    assert.deepEqual(ports.sort(), [a.port, a.port, b.port, b.port].map(String).sort());
+  });
+
+  test('a bad statement is NORMAL with code 500, the SQLSTATE and the error; never a rejection; the member stays healthy', async () => {
+    const dbs = databases();
+    const r = await dbs.dlb('@db').execute('SELEC 1').getwait(2);
+    assert.deepEqual([r.status, r.code, r.sqlstate], [Status.NORMAL, 500, '42601']);
+    assert.match(r.msg, /^ERROR 42601: syntax error at or near "SELEC"/);
+    assert.equal((r.error as { code?: string }).code, '42601');
+    assert.equal(r.data, null);
+    const dup = await dbs.dlb('@db').execute('INSERT INTO items VALUES (1, $1)', ['again']).getwait(2);
+    assert.deepEqual([dup.status, dup.code, dup.sqlstate], [Status.NORMAL, 500, '23505']);
+    const status = dbs.status().clusters.db!;
+    assert.ok(status.members.every((m) => m.state === 'healthy' && m.failures === 0));
+    // The connection that saw the errors is reused, healthy.
+    const ok = await dbs.dlb('@db').execute('SELECT 1 AS one').getwait(2);
+    assert.deepEqual(ok.data, [{ one: 1 }]);
+  });
+
+  test('one execute per call object; cache(seconds) answers the same statement from memory', async () => {
+    const dbs = databases();
+    const s = dbs.dlb('@db').execute('SELECT count(*)::int AS n FROM items');
+    assert.throws(() => s.execute('SELECT 2'), (err: unknown) => isSkitaiError(err, 'SKT_DB_USAGE'));
+    const r = await s.getwait(2);
+    r.cache(60);
+    const again = await dbs.dlb('@db').execute('SELECT count(*)::int AS n FROM items').getwait(2);
+    assert.equal(again.fromCache, true);
+    assert.deepEqual(again.data, [{ n: 3 }]);
+    const other = await dbs.dlb('@db').execute('SELECT count(*)::int AS n FROM items WHERE id > $1', [1]).getwait(2);
+    assert.equal(other.fromCache, false);
+    const fresh = await dbs.dlb('@db').execute('SELECT count(*)::int AS n FROM items', undefined, { useCache: false }).getwait(2);
+    assert.equal(fresh.fromCache, false);
+  });
+});
+
+describe('deadlines cancel on the server', () => {
+  test('pg_sleep(10) with getwait(0.5): TIMEOUT at the deadline, and the backend stops at once', async () => {
+    const dbs = databases('', member(a));
+    const t0 = performance.now();
+    const r = await dbs.dlb('@db').execute('SELECT pg_sleep(10) /* deadline-test */').getwait(0.5);
+    const waited = performance.now() - t0;
+    assert.deepEqual([r.status, r.code], [Status.TIMEOUT, 'SKT_DB_TIMEOUT']);
+    assert.ok(waited >= 490 && waited < 800, `waited ${waited} ms`);
+    await sleep(250); // well under connect_timeout (5 s), after which a stuck connection would be cut instead
+    assert.equal(await running(a, '%deadline-test%'), 0, 'the query still runs on the server');
+  });
+
+  test('query_timeout cuts a query nobody waits for, on the server too', async () => {
+    const dbs = databases('query_timeout = 300ms', member(a));
+    const s = dbs.dlb('@db').execute('SELECT pg_sleep(10) /* qt-test */');
+    await sleep(150);
+    assert.equal(await running(a, '%qt-test%'), 1);
+    await sleep(450);
+    assert.equal(await running(a, '%qt-test%'), 0, 'not cancelled at query_timeout');
+    const r = await s.getwait(5);
+    assert.deepEqual([r.status, r.code], [Status.TIMEOUT, 'SKT_DB_TIMEOUT']);
+  });
+
+  test('the wait for a pool slot counts against the same deadline', async () => {
+    const dbs = databases('max_conns = 1', member(a));
+    const busy = dbs.dlb('@db').execute('SELECT pg_sleep(0.8) AS slept');
+    const t0 = performance.now();
+    const queued = await dbs.dlb('@db').execute('SELECT 1').getwait(0.3);
+    const waited = performance.now() - t0;
+    assert.deepEqual([queued.status, queued.code], [Status.TIMEOUT, 'SKT_DB_TIMEOUT']);
+    assert.match(queued.msg, /no free connection/);
+    assert.ok(waited < 600, `waited ${waited} ms`);
+    assert.equal((await busy.getwait(3)).status, Status.NORMAL);
+    // The slot the timed-out call would have had went back to the pool.
+    const after = await dbs.dlb('@db').execute('SELECT 2 AS two').getwait(2);
+    assert.deepEqual(after.data, [{ two: 2 }]);
+    assert.equal(dbs.status().clusters.db!.pools[`${a.node}/skitai`]!.total, 1);
+  });
+});
+
+describe('logins', () => {
+  test('was.db: scram and md5 passwords, trust without one; a wrong password is refused without showing it', async () => {
+    const dbs = databases();
+    const scram = await dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT current_user AS u').getwait(2);
+    assert.deepEqual(scram.data, [{ u: SUPERUSER }]);
+    const md5 = await dbs.db(a.node, 'skitai', MD5_USER, MD5_PASSWORD).execute('SELECT current_user AS u').getwait(2);
+    assert.deepEqual(md5.data, [{ u: MD5_USER }]);
+    const trust = await dbs.db(a.node, 'skitai', TRUST_USER).execute('SELECT current_user AS u').getwait(2);
+    assert.deepEqual(trust.data, [{ u: TRUST_USER }]);
+    // Same server, db and user, wrong password: a pool of its own, so it cannot borrow the good login.
+    const wrong = await dbs.db(a.node, 'skitai', MD5_USER, 'not-it').execute('SELECT 1').getwait(2);
+    assert.deepEqual([wrong.status, wrong.code], [Status.NETERR, 'SKT_DB_CONNECT']);
+    assert.match(wrong.msg, /refused the login: password authentication failed for user "md5user" \(SQLSTATE 28P01\)/);
+    assert.ok(!wrong.msg.includes('not-it'));
+    const nodb = await dbs.db(a.node, 'nope', SUPERUSER, PASSWORD).execute('SELECT 1').getwait(2);
+    assert.deepEqual([nodb.status, nodb.code], [Status.NETERR, 'SKT_DB_CONNECT']);
+    assert.match(nodb.msg, /3D000/);
+    noSecret(nodb);
+    assert.deepEqual(Object.keys(dbs.status().adhoc).sort(), [`${a.node}/nope ${SUPERUSER}`, `${a.node}/skitai ${MD5_USER}`, `${a.node}/skitai ${MD5_USER}`, `${a.node}/skitai ${SUPERUSER}`, `${a.node}/skitai ${TRUST_USER}`].sort().filter((k, i, all) => all.indexOf(k) === i));
+  });
+});
+
+describe('a dead member', () => {
+  test('dmap: the live member answers, the dead one is NETERR naming it without the password; dlb fails over', async () => {
+    const dbs = databases('eject_failures = 1\neject_base = 10s');
+    await dbs.dmap('@db').execute('SELECT 1').getswait(2); // warm both pools: idle connections die with b
+    b.kill();
+    try {
+      const results = await dbs.dmap('@db').execute('SELECT 1 AS one').getswait(3);
+      assert.deepEqual(results.map((r) => r.status), [Status.NORMAL, Status.NETERR]);
+      const dead = results[1]! as DbResult;
+      assert.equal(dead.node, `${b.node}/skitai`);
+      assert.ok(['SKT_DB_CONNECT', 'SKT_DB_NETWORK'].includes(dead.code as string), String(dead.code));
+      assert.match(dead.msg, new RegExp(b.node.replace(/\./g, '\\.')));
+      noSecret(dead);
+      // Every dlb call answers, whichever member the strategy picks first.
+      for (let i = 0; i < 4; i++) {
+        const r = await dbs.dlb('@db').execute(`SELECT current_setting('port') AS port`).getwait(3);
+        assert.equal(r.status, Status.NORMAL, r.msg);
+        assert.deepEqual(r.data, [{ port: String(a.port) }]);
+      }
+      assert.equal(dbs.status().clusters.db!.members[1]!.state, 'ejected');
+    } finally {
+      await b.restart();
+    }
+  });
+
+  test('a connection lost mid-query: NETERR, no failover unless the statement is marked safe', async () => {
+    const dbs = databases();
+    // a is picked first (equal weights, first member); on a the statement sleeps until terminated.
+    const sql = `SELECT current_setting('port') AS port, pg_sleep(CASE WHEN current_setting('port') = '${a.port}' THEN 5 ELSE 0 END) /* lost-test */`;
+    const terminate = async (): Promise<void> => {
+      for (let i = 0; i < 50 && (await running(a, '%lost-test%')) === 0; i++) await sleep(20);
+      await a.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%lost-test%' AND pid <> pg_backend_pid()`);
+    };
+    const plain = dbs.dlb('@db').execute(sql);
+    await terminate();
+    const r1 = await plain.getwait(3);
+    assert.deepEqual([r1.status, r1.code, r1.node], [Status.NETERR, 'SKT_DB_NETWORK', `${a.node}/skitai`]);
+    const dbs2 = databases();
+    const safe = dbs2.dlb('@db').execute(sql, undefined, { safe: true });
+    await terminate();
+    const r2 = await safe.getwait(3);
+    assert.equal(r2.status, Status.NORMAL, r2.msg);
+    assert.deepEqual((r2.data as { port: string }[])[0]!.port, String(b.port));
+  });
+});
