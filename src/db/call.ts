@@ -30,6 +30,14 @@ export interface DbSender {
   start(query: DbQuery, safe: boolean, abort: Abort, sink: DbSink): DbSlot[];
 }
 
+/** Runs on each Result as it arrives (synthesized timeouts included); may rewrite `data` (Skitai's `filter`). */
+export type DbResultFilter = (result: DbResult) => void;
+
+/** Options of `was.dmap/dlb/db`. */
+export interface DbCallOptions {
+  readonly filter?: DbResultFilter;
+}
+
 /** Options of `execute()`. */
 export interface ExecuteOptions {
   /**
@@ -60,6 +68,8 @@ export class DbCall implements DbSink, CacheOwner {
   readonly #sender: DbSender;
   readonly #cache: ResultCache | undefined;
   readonly #abort = new Abort();
+  readonly #filter: DbResultFilter | undefined;
+  #filterError: unknown;
   #key: string | null | undefined;
   #query: DbQuery | undefined;
   #slots: DbSlot[] | undefined;
@@ -70,9 +80,10 @@ export class DbCall implements DbSink, CacheOwner {
   #limit: NodeJS.Timeout | undefined;
   #waiters: Waiter[] | undefined;
 
-  constructor(sender: DbSender, cache: ResultCache | undefined) {
+  constructor(sender: DbSender, cache: ResultCache | undefined, options: DbCallOptions = {}) {
     this.#sender = sender;
     this.#cache = cache;
+    this.#filter = options.filter;
   }
 
   /**
@@ -109,7 +120,7 @@ export class DbCall implements DbSink, CacheOwner {
     return this;
   }
 
-  /** The one Result (dlb, db). Rejects only for misuse: a dmap call with several results. */
+  /** The one Result (dlb, db). Rejects only for misuse — a dmap call with several results — or a filter that threw. */
   getwait(timeout = 3): Promise<DbResult> {
     return new Promise((resolve, reject) => this.#wait(timeout, true, resolve as (v: never) => void, reject));
   }
@@ -140,7 +151,8 @@ export class DbCall implements DbSink, CacheOwner {
 
   #deliver(waiter: Waiter, results: Results<Row[] | null>): void {
     if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    if (!waiter.one) waiter.resolve(results as never);
+    if (this.#filterError !== undefined) waiter.reject(this.#filterError);
+    else if (!waiter.one) waiter.resolve(results as never);
     else if (results.length !== 1) waiter.reject(new SkitaiError('SKT_DB_USAGE', `this call has ${results.length} results; use getswait()`));
     else waiter.resolve(results[0] as never);
   }
@@ -152,6 +164,7 @@ export class DbCall implements DbSink, CacheOwner {
       return;
     }
     if (this.#final || this.#results[index]) return; // after the deadline: the TIMEOUT stands
+    this.#applyFilter(result);
     this.#results[index] = result;
     if (--this.#pending === 0) this.#finish(this.#results as DbResult[]);
   }
@@ -169,9 +182,19 @@ export class DbCall implements DbSink, CacheOwner {
       const node = slots[i]!.node;
       const timeout = DbResult.dbFailure(Status.TIMEOUT, 'SKT_DB_TIMEOUT', `no answer from ${node} within ${seconds} s of the call`, node);
       timeout.elapsed = seconds * 1000;
+      this.#applyFilter(timeout);
       this.#results[i] = timeout;
     }
     this.#finish(this.#results as DbResult[]);
+  }
+
+  #applyFilter(result: DbResult): void {
+    if (!this.#filter || this.#filterError !== undefined) return;
+    try {
+      this.#filter(result);
+    } catch (err) {
+      this.#filterError = err; // a bug in the caller's code: getwait rejects with it
+    }
   }
 
   #finish(list: readonly DbResult[]): void {

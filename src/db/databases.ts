@@ -9,7 +9,7 @@ import { Status } from '../client/status.js';
 import type { ClusterConfig } from '../config/types.js';
 import { SkitaiError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { DbCall, type DbSender, type DbSink, type DbSlot } from './call.js';
+import { DbCall, type DbCallOptions, type DbSender, type DbSink, type DbSlot } from './call.js';
 import { DbCluster, type DbClusterStatus } from './cluster.js';
 import { DEFAULT_PG_PORT } from './members.js';
 import { parseDbClusterOptions, type DbPoolOptions } from './options.js';
@@ -79,30 +79,30 @@ export class Databases {
   }
 
   /** Every live member of cluster `'@name'`: `execute(sql, params)`, then `getswait()`. */
-  dmap(target: string): DbCall {
+  dmap(target: string, options?: DbCallOptions): DbCall {
     const c = this.#cluster(target);
     const state = this.#state;
     return new DbCall({
       kind: 'dmap', target: `@${c.options.name}`, identity: '', queryTimeout: c.options.queryTimeout,
       start: (query, _safe, abort, sink) => (state.closed ? closedSlots(`@${c.options.name}`, sink) : c.sendMap(query, abort, sink)),
-    }, this.#cache);
+    }, this.#cache, options);
   }
 
   /** One member of cluster `'@name'`, failing over when the statement certainly did not run: `execute()`, then `getwait()`. */
-  dlb(target: string): DbCall {
+  dlb(target: string, options?: DbCallOptions): DbCall {
     const c = this.#cluster(target);
     const state = this.#state;
     return new DbCall({
       kind: 'dlb', target: `@${c.options.name}`, identity: '', queryTimeout: c.options.queryTimeout,
       start: (query, safe, abort, sink) => (state.closed ? closedSlots(`@${c.options.name}`, sink) : [c.sendLb(query, safe, abort, sink)]),
-    }, this.#cache);
+    }, this.#cache, options);
   }
 
   /**
    * Any server, without a config section: `server` is `host:port` (port 5432 by default). Pools are
    * kept per server, database, user and password, at most `maxAdhocPools` of them.
    */
-  db(server: string, dbname: string, user: string, password?: string): DbCall {
+  db(server: string, dbname: string, user: string, password?: string, options?: DbCallOptions): DbCall {
     const { host, port } = parseServer(server);
     for (const [what, v] of [['dbname', dbname], ['user', user]] as const) {
       if (typeof v !== 'string' || v === '') throw new SkitaiError('SKT_DB_USAGE', `was.db() needs ${what} as a non-empty string`);
@@ -122,7 +122,7 @@ export class Databases {
         return [{ node }];
       },
     };
-    return new DbCall(sender, this.#cache);
+    return new DbCall(sender, this.#cache, options);
   }
 
   /** Names of the PostgreSQL clusters. */

@@ -201,7 +201,9 @@ class Attempt implements Cancellable {
     this.#release?.(this.#cancelled || broken ? true : undefined);
     this.#release = undefined;
     if (this.phase === 'done') return;
-    this.report(err ? queryFailure(err, this.#pool.ctx, this.#elapsed()) : success(this.#pool.ctx, res, this.#elapsed()));
+    // Several statements (simple protocol) answer with one result each: the last one is the answer.
+    const last = Array.isArray(res) ? (res[res.length - 1] as pg.QueryResult) : res;
+    this.report(err ? queryFailure(err, this.#pool.ctx, this.#elapsed()) : success(this.#pool.ctx, last, this.#elapsed()));
   }
 
   /** Abort (the call's deadline, a lost race, shutdown). */

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { Call, CallOptions } from '../client/call.js';
 import type { ClientsStatus } from '../client/clients.js';
 import type { RpcCall } from '../client/proxy.js';
-import type { DbCall } from '../db/call.js';
+import type { DbCall, DbCallOptions } from '../db/call.js';
 import type { DatabasesStatus } from '../db/databases.js';
 import type { WasRequest } from './request.js';
 import type { WasResponse } from './response.js';
@@ -84,18 +84,18 @@ export class Was<TApp = unknown> {
    * `const s = was.dmap('@db').execute('SELECT …', [params]); const results = await s.getswait(2)`.
    * A member's failure is a Result (TIMEOUT, NETERR), never a rejection.
    */
-  dmap(target: string): DbCall {
-    return this.services.databases.dmap(target);
+  dmap(target: string, options?: DbCallOptions): DbCall {
+    return this.services.databases.dmap(target, options);
   }
 
   /** Run one statement on one member of a PostgreSQL cluster, failing over when it certainly did not run: `await s.getwait(2)`. */
-  dlb(target: string): DbCall {
-    return this.services.databases.dlb(target);
+  dlb(target: string, options?: DbCallOptions): DbCall {
+    return this.services.databases.dlb(target, options);
   }
 
   /** A PostgreSQL server without a config section (`'host:port'`, port 5432 by default); pools are shared per server/db/user. */
-  db(server: string, dbname: string, user: string, password?: string): DbCall {
-    return this.services.databases.db(server, dbname, user, password);
+  db(server: string, dbname: string, user: string, password?: string, options?: DbCallOptions): DbCall {
+    return this.services.databases.db(server, dbname, user, password, options);
   }
 
   /** This worker's view of its clusters (members, state, in-flight, latency, ejections), result cache, and databases. */

@@ -92,6 +92,28 @@ describe('dmap and dlb on two servers', () => {
     assert.deepEqual(ok.data, [{ one: 1 }]);
   });
 
+  test('filter runs on each result as it arrives and may rewrite data; a filter that throws rejects getwait', async () => {
+    const dbs = databases();
+    const seen: string[] = [];
+    const s = dbs.dmap('@db', {
+      filter: (r) => {
+        seen.push(r.node);
+        r.data = (r.data ?? []).map((row) => ({ n: row.name }));
+      },
+    });
+    const results = await s.execute('SELECT name FROM items WHERE id = 2').getswait(2);
+    assert.deepEqual(results.map((r) => r.data), [[{ n: 'two' }], [{ n: 'two' }]]);
+    assert.equal(seen.length, 2);
+    const boom = new Error('bug in filter');
+    await assert.rejects(dbs.dlb('@db', { filter: () => { throw boom; } }).execute('SELECT 1').getwait(2), boom);
+  });
+
+  test('several statements without params: the last one answers', async () => {
+    const dbs = databases('', member(a));
+    const r = await dbs.dlb('@db').execute('CREATE TEMP TABLE t (x int); INSERT INTO t VALUES (7), (8); SELECT sum(x)::int AS s FROM t').getwait(2);
+    assert.deepEqual([r.status, r.code, r.data, r.command], [Status.NORMAL, 200, [{ s: 15 }], 'SELECT']);
+  });
+
   test('one execute per call object; cache(seconds) answers the same statement from memory', async () => {
     const dbs = databases();
     const s = dbs.dlb('@db').execute('SELECT count(*)::int AS n FROM items');
