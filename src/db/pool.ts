@@ -64,7 +64,8 @@ export class MemberPool {
   readonly #target: DbTarget;
   readonly #options: DbPoolOptions;
   readonly #ctx: FailureContext;
-  readonly #running = new Set<Attempt>();
+  /** Attempts not yet reported: waiting for a connection or running. */
+  readonly #attempts = new Set<Attempt>();
   #closed = false;
 
   constructor(target: DbTarget, options: DbPoolOptions, logger?: Logger) {
@@ -102,13 +103,13 @@ export class MemberPool {
     }
     abort.add(attempt);
     if (attempt.phase === 'done') return;
+    this.#attempts.add(attempt);
     this.#pool.connect((err, client, release) => attempt.connected(err, client, release));
   }
 
-  /** Internal (Attempt): bookkeeping and context. */
-  track(attempt: Attempt, on: boolean): void {
-    if (on) this.#running.add(attempt);
-    else this.#running.delete(attempt);
+  /** Internal (Attempt): it has reported. */
+  forget(attempt: Attempt): void {
+    this.#attempts.delete(attempt);
   }
 
   get ctx(): FailureContext {
@@ -124,7 +125,9 @@ export class MemberPool {
   }
 
   status(): PoolStatus {
-    return { total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#pool.waitingCount, running: this.#running.size };
+    let running = 0;
+    for (const a of this.#attempts) if (a.phase === 'running') running++;
+    return { total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#pool.waitingCount, running };
   }
 
   /**
@@ -134,9 +137,11 @@ export class MemberPool {
   async close(graceMs: number): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // An ending pg.Pool hands no connection to waiters: those end now; running ones get the grace.
+    for (const a of [...this.#attempts]) if (a.phase === 'waiting') a.cancel(new CallAbort('closed'));
     const deadline = Date.now() + graceMs;
-    while (this.#running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const a of [...this.#running]) a.cancel(new CallAbort('closed'));
+    while (this.#attempts.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const a of [...this.#attempts]) a.cancel(new CallAbort('closed'));
     await this.#pool.end().catch(() => {});
   }
 }
@@ -168,6 +173,7 @@ class Attempt implements Cancellable {
   report(outcome: DbOutcome): void {
     if (this.phase === 'done') return;
     this.phase = 'done';
+    this.#pool.forget(this);
     this.#done(outcome);
   }
 
@@ -187,13 +193,11 @@ class Attempt implements Cancellable {
     client.on('error', ignore);
     this.#client = client;
     this.#release = release;
-    this.#pool.track(this, true);
     const { text, values } = this.#query;
     client.query({ text, values: values as unknown[] | undefined }, (qerr: Error | null, res: pg.QueryResult) => this.#finished(qerr, res));
   }
 
   #finished(err: Error | null, res: pg.QueryResult): void {
-    this.#pool.track(this, false);
     if (this.#killTimer) clearTimeout(this.#killTimer);
     // A connection we sent a cancel for is never reused; a broken one (no SQLSTATE) neither.
     const broken = err !== null && isConnectionLoss(err);

@@ -217,14 +217,14 @@ describe('pool bounds and shutdown', () => {
   });
 
   test('close() cancels running queries after the grace period; later calls are NETERR SKT_DB_CLOSED', async () => {
-    const dbs = new Databases({ closeGrace: 100 });
+    const dbs = new Databases({ closeGrace: 100, adhoc: { maxConns: 1 } });
     const s = dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT pg_sleep(10) /* close-test */');
     assert.ok(await until(async () => (await running(a, '%close-test%')) === 1, 2000));
+    const queued = dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT 1'); // waits for the one connection
     const t0 = performance.now();
     await dbs.close();
     assert.ok(performance.now() - t0 < 2000, 'close waited for the query');
-    const r = await s.getwait(1);
-    assert.deepEqual([r.status, r.code], [Status.NETERR, 'SKT_DB_CLOSED']);
+    for (const r of [await s.getwait(1), await queued.getwait(1)]) assert.deepEqual([r.status, r.code], [Status.NETERR, 'SKT_DB_CLOSED']);
     assert.ok(await until(async () => (await running(a, '%close-test%')) === 0, 2000), 'the query outlived close()');
     const later = await dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT 1').getwait(1);
     assert.deepEqual([later.status, later.code], [Status.NETERR, 'SKT_DB_CLOSED']);
