@@ -114,15 +114,14 @@ export async function startPostgres(): Promise<TestPostgres> {
   }
   const admin = new pg.Pool({ host: '127.0.0.1', port, user: SUPERUSER, password: PASSWORD, database: 'postgres', max: 3 });
   admin.on('error', () => {}); // a killed server cuts idle admin connections
-  await admin.query(`SET password_encryption = 'md5'; CREATE ROLE ${MD5_USER} LOGIN PASSWORD '${MD5_PASSWORD}'`);
-  await admin.query(`CREATE ROLE ${TRUST_USER} LOGIN`);
-  await admin.query(`CREATE DATABASE skitai OWNER ${SUPERUSER}`);
-  const db = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password: PASSWORD, database: 'skitai' });
-  await db.connect();
-  await db.query(`CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
-    INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');
-    GRANT ALL ON items TO ${MD5_USER}, ${TRUST_USER}`);
-  await db.end();
+  try {
+    await setUp(admin, port);
+  } catch (err) {
+    await admin.end().catch(() => {});
+    run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'], { allowFail: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   let stopped = false;
   return {
     port,
@@ -144,4 +143,20 @@ export async function startPostgres(): Promise<TestPostgres> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Roles, the `skitai` database and its `items` table. */
+async function setUp(admin: pg.Pool, port: number): Promise<void> {
+  await admin.query(`SET password_encryption = 'md5'; CREATE ROLE ${MD5_USER} LOGIN PASSWORD '${MD5_PASSWORD}'`);
+  await admin.query(`CREATE ROLE ${TRUST_USER} LOGIN`);
+  await admin.query(`CREATE DATABASE skitai OWNER ${SUPERUSER}`);
+  const db = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password: PASSWORD, database: 'skitai' });
+  await db.connect();
+  try {
+    await db.query(`CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL);
+      INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three');
+      GRANT ALL ON items TO ${MD5_USER}, ${TRUST_USER}`);
+  } finally {
+    await db.end();
+  }
 }
