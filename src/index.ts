@@ -26,7 +26,7 @@ export type { ClusterStatus, MemberStatus } from './cluster/cluster.js';
 export { Databases } from './db/databases.js';
 export type { DatabasesOptions, DatabasesStatus } from './db/databases.js';
 export { DbResult } from './db/result.js';
-export type { Row, DbField } from './db/result.js';
+export type { Row, DbField, DbResults } from './db/result.js';
 export type { DbCall, DbCallOptions, DbResultFilter, ExecuteOptions } from './db/call.js';
 export type { DbClusterStatus } from './db/cluster.js';
 export type { PoolStatus } from './db/pool.js';

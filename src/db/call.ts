@@ -5,7 +5,7 @@ import { Results, setCacheOwner, type CacheOwner } from '../client/result.js';
 import { Status } from '../client/status.js';
 import { SkitaiError } from '../errors.js';
 import type { DbQuery } from './pool.js';
-import { DbResult, type Row } from './result.js';
+import { DbResult, type DbResults, type Row } from './result.js';
 
 /** One result the call waits for; `node` is who is being asked (it changes as dlb fails over). */
 export interface DbSlot {
@@ -126,7 +126,7 @@ export class DbCall implements DbSink, CacheOwner {
   }
 
   /** Every Result, in member order, by `timeout` seconds after the call was made. Never rejects for a member's failure. */
-  getswait(timeout = 3): Promise<Results<Row[] | null>> {
+  getswait(timeout = 3): Promise<DbResults> {
     return new Promise((resolve, reject) => this.#wait(timeout, false, resolve as (v: never) => void, reject));
   }
 

@@ -68,6 +68,15 @@ export class DbResult extends Result<Row[] | null> {
   }
 }
 
+/**
+ * Every member's DbResult of a dmap call (one for dlb/db), in member order: an Array (so `filter`,
+ * `map`, `for…of` work and give DbResults) with `cache(seconds)`, kept only when EVERY member
+ * answered NORMAL/200. At run time it is the client layer's `Results`.
+ */
+export interface DbResults extends Array<DbResult> {
+  cache(seconds?: number): void;
+}
+
 /** The SQLSTATE of a server error (five characters), else undefined. */
 export function sqlstateOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null | undefined)?.code;

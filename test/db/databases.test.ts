@@ -68,9 +68,9 @@ describe('dmap and dlb on two servers', () => {
       assert.deepEqual([r.status, r.code, r.msg], [Status.NORMAL, 200, 'OK']);
       const port = String([a, b][i]!.port);
       assert.deepEqual(r.data, [{ id: 1, name: 'one', port }, { id: 2, name: 'two', port }]);
-      assert.deepEqual((r as DbResult).fields.map((f) => f.name), ['id', 'name', 'port']);
-      assert.equal((r as DbResult).command, 'SELECT');
-      assert.equal((r as DbResult).rowCount, 2);
+      assert.deepEqual(r.fields.map((f) => f.name), ['id', 'name', 'port']);
+      assert.equal(r.command, 'SELECT');
+      assert.equal(r.rowCount, 2);
     }
     await assert.rejects(dbs.dmap('@db').execute('SELECT 1').getwait(2), (err: unknown) => isSkitaiError(err, 'SKT_DB_USAGE') && /use getswait/.test(err.message));
   });
@@ -183,6 +183,12 @@ describe('deadlines cancel on the server', () => {
 });
 
 describe('logins', () => {
+  test('cluster members log in with scram (password with "/" written %2F) and md5 from the config', async () => {
+    const dbs = databases('', `${a.node}/skitai/${MD5_USER}/${MD5_PASSWORD}, ${member(b)}`);
+    const results = await dbs.dmap('@db').execute('SELECT current_user AS u').getswait(2);
+    assert.deepEqual(results.map((r) => r.data), [[{ u: MD5_USER }], [{ u: SUPERUSER }]]);
+  });
+
   test('was.db: scram and md5 passwords, trust without one; a wrong password is refused without showing it', async () => {
     const dbs = databases();
     const scram = await dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT current_user AS u').getwait(2);
@@ -239,7 +245,7 @@ describe('a dead member', () => {
     try {
       const results = await dbs.dmap('@db').execute('SELECT 1 AS one').getswait(3);
       assert.deepEqual(results.map((r) => r.status), [Status.NORMAL, Status.NETERR]);
-      const dead = results[1]! as DbResult;
+      const dead = results[1]!;
       assert.equal(dead.node, `${b.node}/skitai`);
       assert.ok(['SKT_DB_CONNECT', 'SKT_DB_NETWORK'].includes(dead.code as string), String(dead.code));
       assert.match(dead.msg, new RegExp(b.node.replace(/\./g, '\\.')));
