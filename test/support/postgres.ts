@@ -42,22 +42,25 @@ let binDir: string | undefined;
 
 /** The directory holding initdb, pg_ctl and postgres; throws a clear error when there is none. */
 export function postgresBin(): string {
-  if (binDir) return binDir;
+  return (binDir ??= findPostgresBin(process.env.PATH ?? '', '/usr/lib/postgresql'));
+}
+
+/** Look on `pathEnv`, then under `debianRoot/<version>/bin` (newest first). */
+export function findPostgresBin(pathEnv: string, debianRoot: string): string {
   const candidates: string[] = [];
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+  for (const dir of pathEnv.split(path.delimiter)) {
     const initdb = path.join(dir, 'initdb');
     if (dir && fs.existsSync(initdb)) candidates.push(path.dirname(fs.realpathSync(initdb)));
   }
-  const debian = '/usr/lib/postgresql';
-  if (fs.existsSync(debian)) {
-    const versions = fs.readdirSync(debian).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-    for (const v of versions) candidates.push(path.join(debian, v, 'bin'));
+  if (fs.existsSync(debianRoot)) {
+    const versions = fs.readdirSync(debianRoot).filter((v) => /^\d+$/.test(v)).sort((x, y) => Number(y) - Number(x));
+    for (const v of versions) candidates.push(path.join(debianRoot, v, 'bin'));
   }
   const found = candidates.find((d) => ['initdb', 'pg_ctl', 'postgres'].every((b) => fs.existsSync(path.join(d, b))));
   if (!found) {
-    throw new Error('PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH or under /usr/lib/postgresql/*/bin: install them (Debian: apt-get install postgresql; .ci/run does this)');
+    throw new Error(`PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH or under ${debianRoot}/*/bin: install them (Debian: apt-get install postgresql; .ci/run does this)`);
   }
-  return (binDir = found);
+  return found;
 }
 
 const asRoot = process.getuid?.() === 0;
