@@ -7,6 +7,7 @@ import type { DbSink, DbSlot } from './call.js';
 import type { DbOutcome } from './failure.js';
 import type { DbClusterOptions } from './options.js';
 import { MemberPool, type DbQuery, type PoolStatus } from './pool.js';
+import { probeMember } from './probe.js';
 import { DbResult } from './result.js';
 
 /** `was.status()`'s view of a PostgreSQL cluster: the cluster's health view plus each member's pool. */
@@ -27,10 +28,10 @@ export class DbCluster {
     deps: ClusterDeps & { logger?: Logger } = {},
   ) {
     this.cluster = new Cluster(options, deps);
-    this.cluster.members.forEach((member, i) => {
-      const spec = options.members[i]!;
-      this.#pools.set(member, new MemberPool({ ...spec, node: member.node }, options, deps.logger));
-    });
+    const targets = new Map(this.cluster.members.map((member, i) => [member, { ...options.members[i]!, node: member.node }]));
+    for (const [member, target] of targets) this.#pools.set(member, new MemberPool(target, options, deps.logger));
+    const check = options.healthCheck;
+    if (check) this.cluster.startHealthChecks((member, signal) => probeMember(targets.get(member)!, check.timeoutMs, signal));
   }
 
   /** dmap: every live member (every member in panic mode), one Result each, in member order. No retries. */

@@ -138,6 +138,11 @@ export class Databases {
     return { clusters, adhoc, resultCache: this.#cache.stats() };
   }
 
+  /** One round of active health checks on every cluster that has them (`health_check = yes`). */
+  async checkHealth(): Promise<void> {
+    await Promise.all([...this.#clusters.values()].map((c) => c.cluster.checkNow()));
+  }
+
   /** Close every pool: running queries get `closeGrace` ms, then are cancelled on the server. Later calls get NETERR SKT_DB_CLOSED. */
   async close(): Promise<void> {
     if (this.#state.closed) return;

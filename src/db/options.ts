@@ -39,6 +39,8 @@ const KEYS: readonly ClusterKey[] = [
   { key: 'connect_timeout', type: 'seconds', default: 5 * S, min: 1, max: 600 * S, doc: 'Connect + authentication limit; a failed connect is a NETERR and safe to fail over.' },
   { key: 'idle_timeout', type: 'seconds', default: 60 * S, min: 1 * S, max: 24 * 3600 * S, doc: 'Idle connections are closed after this long.' },
   { key: 'query_timeout', type: 'seconds', default: 30 * S, min: 1, max: 24 * 3600 * S, doc: 'Longest a query may run, even when nobody waits for it (a call\'s `getwait` deadline may cut it sooner). At the limit the call gets TIMEOUT and the query is cancelled ON THE SERVER.' },
+  { key: 'health_check', type: 'bool', default: false, doc: 'Active checks: every `health_check_interval` each member gets a fresh connection running `SELECT 1`. Off: passive health only.' },
+  ...['health_check_interval', 'health_check_timeout', 'healthy_threshold', 'unhealthy_threshold'].map(shared),
   ...['eject_failures', 'eject_base', 'eject_max', 'breaker', 'breaker_failure_rate', 'breaker_min_requests', 'breaker_window', 'breaker_cooldown', 'breaker_probes', 'retry_budget', 'retry_budget_min'].map(shared),
 ];
 
@@ -68,7 +70,9 @@ export function parseDbClusterOptions(config: ClusterConfig): DbClusterOptions {
     connectTimeout: v('connect_timeout'),
     idleTimeout: v('idle_timeout'),
     queryTimeout: v('query_timeout'),
-    healthCheck: undefined,
+    healthCheck: readKey(config, KEYS.find((k) => k.key === 'health_check')!) === true
+      ? Object.freeze({ intervalMs: v('health_check_interval'), timeoutMs: v('health_check_timeout'), healthyThreshold: v('healthy_threshold'), unhealthyThreshold: v('unhealthy_threshold') })
+      : undefined,
     eject: Object.freeze({ failures: v('eject_failures'), baseMs: v('eject_base'), maxMs: v('eject_max') }),
     breaker: Object.freeze({
       enabled: readKey(config, shared('breaker')) as boolean,

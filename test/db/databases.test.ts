@@ -262,6 +262,23 @@ describe('a dead member', () => {
     }
   });
 
+  test('health_check = yes: a dead member is marked down by probes and left out of dmap, then comes back', async () => {
+    const dbs = databases('health_check = yes\nhealth_check_interval = 100ms\nunhealthy_threshold = 2\nhealthy_threshold = 1');
+    const state = (): string => dbs.status().clusters.db!.members[1]!.state;
+    await dbs.checkHealth();
+    assert.equal(state(), 'healthy');
+    b.kill();
+    try {
+      assert.ok(await until(async () => state() === 'down', 3000), 'b never marked down');
+      const results = await dbs.dmap('@db').execute('SELECT 1 AS one').getswait(2);
+      assert.deepEqual(results.map((r) => r.node), [`${a.node}/skitai`]);
+    } finally {
+      await b.restart();
+    }
+    assert.ok(await until(async () => state() === 'healthy', 3000), 'b never came back');
+    assert.equal((await dbs.dmap('@db').execute('SELECT 1').getswait(2)).length, 2);
+  });
+
   test('a connection lost mid-query: NETERR, no failover unless the statement is marked safe', async () => {
     const dbs = databases();
     // a is picked first (equal weights, first member); on a the statement sleeps until terminated.
