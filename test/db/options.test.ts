@@ -58,6 +58,13 @@ describe('[@name] type = postgresql', () => {
     assert.deepEqual([o.maxConns, o.connectTimeout, o.idleTimeout, o.queryTimeout, o.strategy], [3, 500, 120_000, 1500, 'least_connections']);
   });
 
+  test('health_check turns active checks on with the shared health keys', () => {
+    assert.equal(parseDbClusterOptions(cluster('members = h/db/u/p').clusters.db!).healthCheck, undefined);
+    const o = parseDbClusterOptions(cluster('members = h/db/u/p\nhealth_check = yes\nhealth_check_interval = 2s').clusters.db!);
+    assert.deepEqual(o.healthCheck, { intervalMs: 2000, timeoutMs: 2000, healthyThreshold: 2, unhealthyThreshold: 3 });
+    assert.throws(() => parseDbClusterOptions(cluster('members = h/db/u/p\nhealth_check = maybe').clusters.db!), /line 7 \[@db\] health_check: expected yes or no/);
+  });
+
   test('a bad value names file, line and key, and never the password', () => {
     const config = cluster('members = h:70000/db/u/TopSecret');
     assert.throws(() => parseDbClusterOptions(config.clusters.db!), (err: unknown) => {
