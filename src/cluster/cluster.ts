@@ -3,11 +3,9 @@ import { createBalancer, selectCandidates, type Balancer, type Random, type Stra
 import { Breaker, type Admission, type BreakerStatus } from './breaker.js';
 import { RetryBudget } from './budget.js';
 import { monotonic, type Clock } from './clock.js';
-import { ActiveChecker, recordFailure, recordSuccess, type Probe } from './health.js';
+import { ActiveChecker, recordFailure, recordSuccess, type ActiveCheckOptions, type EjectOptions, type Probe } from './health.js';
 import type { LatencySummary } from './latency.js';
-import { Member, type MemberState } from './member.js';
-import type { ActiveCheckOptions, EjectOptions } from './health.js';
-import type { MemberSpec } from './member.js';
+import { Member, type MemberSpec, type MemberState } from './member.js';
 import type { ClusterOptions, ClusterType } from './options.js';
 
 /** How an exchange ended, for health, breaker and latency. `cancelled` = we gave up on it (a hedge that lost). */
@@ -72,9 +70,9 @@ export interface ClusterDeps {
 }
 
 /**
- * A cluster of members (HTTP or PostgreSQL): which member to use, whether to send at all (breaker), whether a retry
- * is affordable (budget), and what each exchange's outcome does to health. It knows no protocol; the
- * client layer sends the requests and reports back through leases.
+ * A cluster of members (HTTP or PostgreSQL): which member to use, whether to send at all (breaker),
+ * whether a retry is affordable (budget), and what each exchange's outcome does to health. It knows
+ * no protocol; the client and DB layers send and report back through leases.
  */
 export class Cluster {
   readonly name: string;
