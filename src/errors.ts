@@ -59,6 +59,13 @@ export const ERRORS = {
   SKT_CLIENT_NETWORK: { status: 502, text: 'result: the connection failed during the exchange (reset, closed before the whole response)' },
   SKT_CLIENT_RESPONSE: { status: 502, text: 'result: the response body cannot be used (over max_response_size, bad or unsupported Content-Encoding)' },
   SKT_CLIENT_CLOSED: { status: 503, text: 'result: the clients were closed (the worker is shutting down)' },
+  // PostgreSQL calls (was.dmap/dlb/db); codes a DbResult carries as `code` are marked "result"
+  SKT_DB_USAGE: { status: 500, text: 'a database call is used wrongly (a bad cluster name or server, two execute() on one call, SQL not a string, params not an array)' },
+  SKT_DB_UNSENT: { status: 500, text: 'result: execute() was not called on the call object, so nothing was sent' },
+  SKT_DB_TIMEOUT: { status: 504, text: "result: no answer before the call's deadline or query_timeout (the query is cancelled on the server), or no free connection in time" },
+  SKT_DB_CONNECT: { status: 502, text: 'result: no connection to the member (refused, unreachable, connect timeout, login refused, unknown database, too many connections); the query was not sent' },
+  SKT_DB_NETWORK: { status: 502, text: 'result: the connection was lost while the query ran (it may have run)' },
+  SKT_DB_CLOSED: { status: 503, text: 'result: the database pools were closed (the worker is shutting down)' },
   // reverse proxy (`/prefix = @cluster`): the status is what the client gets
   SKT_PROXY_BAD_GATEWAY: { status: 502, text: 'no member of the cluster gave a usable answer (refused, reset, TLS failure), or the answer cannot be relayed' },
   SKT_PROXY_BAD_STATUS: { status: 502, text: 'a member answered with a status outside 100–599' },

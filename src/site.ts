@@ -4,6 +4,8 @@ import type { SiteConfig } from './config/types.js';
 import { Clients } from './client/clients.js';
 import type { Upstream } from './client/upstream.js';
 import { clusterType, parseClusterOptions } from './cluster/options.js';
+import { Databases } from './db/databases.js';
+import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
 import { AppHandler } from './handlers/app.js';
 import { PingHandler } from './handlers/ping.js';
@@ -71,10 +73,15 @@ export class Site {
       this.#mailAgent = agent;
     }
     if (smtpda && !smtpda.enabled && options.mailAgent !== false) this.logger.warn('[smtpda] enabled = no: mail is spooled but not delivered');
-    this.services = {
-      clients: new Clients({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger }),
-      mail,
-    };
+    const clients = new Clients({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger });
+    let databases: Databases;
+    try {
+      databases = new Databases({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger });
+    } catch (err) {
+      void clients.close();
+      throw err;
+    }
+    this.services = { clients, databases, mail };
     try {
       this.routes = new RouteTable();
       for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
@@ -86,6 +93,7 @@ export class Site {
       }
     } catch (err) {
       void this.services.clients.close();
+      void this.services.databases.close();
       throw err;
     }
   }
@@ -154,7 +162,7 @@ export class Site {
     await Promise.all([this.engine.close(graceMs, drain), this.#redirect?.close()]);
     // After the engine: a request finishing during the grace period may still queue mail.
     await this.#mailAgent?.stop(Math.min(graceMs, 5_000));
-    await this.services.clients.close();
+    await Promise.all([this.services.clients.close(), this.services.databases.close()]);
     await this.#accessLog?.sink.close();
   }
 
@@ -171,7 +179,10 @@ export class Site {
  */
 export function checkSite(config: SiteConfig): void {
   parseSmtpdaOptions(config);
-  for (const cluster of Object.values(config.clusters)) if (clusterType(cluster) === 'http') parseClusterOptions(cluster);
+  for (const cluster of Object.values(config.clusters)) {
+    if (clusterType(cluster) === 'http') parseClusterOptions(cluster);
+    else parseDbClusterOptions(cluster);
+  }
 }
 
 /** Load the certificate and key as a start would (`--check`): a wrong passphrase is found here. */

@@ -57,10 +57,12 @@ test('layers only point down (docs/ARCHITECTURE.md)', () => {
     rpc: ['rpc', ...leaves],
     http: ['http', ...leaves],
     app: ['app', 'was', 'http', ...leaves],
-    was: ['was', 'client', 'rpc', 'http', 'mail', ...leaves],
+    was: ['was', 'client', 'db', 'rpc', 'http', 'mail', ...leaves],
     handlers: ['handlers', 'app', 'was', 'client', 'rpc', 'http', ...leaves],
     cluster: ['cluster', ...leaves],
     client: ['client', 'cluster', 'rpc', ...leaves],
+    // The DB layer shares the client layer's Result, Status, Abort and result cache.
+    db: ['db', 'client', 'cluster', ...leaves],
     mail: ['mail', ...leaves],
     // The process layer runs sites: it knows the composition root, not what it composes.
     process: ['process', 'site.ts', ...leaves],

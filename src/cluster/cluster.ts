@@ -3,10 +3,10 @@ import { createBalancer, selectCandidates, type Balancer, type Random, type Stra
 import { Breaker, type Admission, type BreakerStatus } from './breaker.js';
 import { RetryBudget } from './budget.js';
 import { monotonic, type Clock } from './clock.js';
-import { ActiveChecker, recordFailure, recordSuccess, type Probe } from './health.js';
+import { ActiveChecker, recordFailure, recordSuccess, type ActiveCheckOptions, type EjectOptions, type Probe } from './health.js';
 import type { LatencySummary } from './latency.js';
-import { Member, type MemberState } from './member.js';
-import type { ClusterOptions } from './options.js';
+import { Member, type MemberSpec, type MemberState } from './member.js';
+import type { ClusterOptions, ClusterType } from './options.js';
 
 /** How an exchange ended, for health, breaker and latency. `cancelled` = we gave up on it (a hedge that lost). */
 export type Outcome = 'success' | 'failure' | 'cancelled';
@@ -36,7 +36,7 @@ export interface MemberStatus {
 /** The JSON view of one cluster (`was.status()`). */
 export interface ClusterStatus {
   readonly name: string;
-  readonly type: 'http';
+  readonly type: ClusterType;
   readonly ssl: boolean;
   readonly strategy: Strategy;
   /** True when no member is available, so every member is used (panic mode). */
@@ -46,6 +46,23 @@ export interface ClusterStatus {
   readonly members: readonly MemberStatus[];
 }
 
+/**
+ * What a Cluster needs of its options, whatever the protocol: HTTP clusters pass their
+ * ClusterOptions, PostgreSQL clusters (the DB layer) their own options with the same policy keys.
+ */
+export interface ClusterPolicy {
+  readonly name: string;
+  readonly type: ClusterType;
+  readonly ssl: boolean;
+  readonly members: readonly MemberSpec[];
+  readonly strategy: ClusterOptions['strategy'];
+  readonly eject: EjectOptions;
+  readonly breaker: ClusterOptions['breaker'];
+  readonly retryBudget: ClusterOptions['retryBudget'];
+  /** Undefined: passive health only. */
+  readonly healthCheck: ActiveCheckOptions | undefined;
+}
+
 export interface ClusterDeps {
   readonly clock?: Clock;
   readonly random?: Random;
@@ -53,9 +70,9 @@ export interface ClusterDeps {
 }
 
 /**
- * A cluster of HTTP members: which member to use, whether to send at all (breaker), whether a retry
- * is affordable (budget), and what each exchange's outcome does to health. It knows no protocol; the
- * client layer sends the requests and reports back through leases.
+ * A cluster of members (HTTP or PostgreSQL): which member to use, whether to send at all (breaker),
+ * whether a retry is affordable (budget), and what each exchange's outcome does to health. It knows
+ * no protocol; the client and DB layers send and report back through leases.
  */
 export class Cluster {
   readonly name: string;
@@ -69,7 +86,7 @@ export class Cluster {
   #closed = false;
 
   constructor(
-    readonly options: ClusterOptions,
+    readonly options: ClusterPolicy,
     deps: ClusterDeps = {},
   ) {
     this.name = options.name;
@@ -151,7 +168,7 @@ export class Cluster {
     const now = this.#clock();
     return {
       name: this.name,
-      type: 'http',
+      type: this.options.type,
       ssl: this.options.ssl,
       strategy: this.options.strategy,
       panic: this.members.every((m) => !m.isAvailable(now)),

@@ -9,6 +9,8 @@ export interface MemberSpec {
   readonly port: number;
   /** Relative share of traffic, ≥ 1. */
   readonly weight: number;
+  /** The member's name in results and status when `host:port` is not enough (a PostgreSQL member adds `/dbname`). */
+  readonly node?: string;
 }
 
 /**
@@ -45,7 +47,7 @@ export class Member implements MemberSpec {
     this.host = spec.host;
     this.port = spec.port;
     this.weight = spec.weight;
-    this.node = `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
+    this.node = spec.node ?? `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
   }
 
   /** Whether the balancer may choose it outside panic mode. */

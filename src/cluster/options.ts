@@ -105,12 +105,7 @@ export function parseClusterOptions(config: ClusterConfig): ClusterOptions {
   if (clusterType(config) !== 'http') {
     throw new SkitaiError('SKT_CLUSTER_TYPE', `cluster @${config.name} is type postgresql; HTTP options do not apply`);
   }
-  for (const key of Object.keys(config.values)) {
-    if (!KEYS.some((k) => k.key === key)) {
-      const near = KEYS.find((k) => k.key.replace(/_/g, '') === key.replace(/[_-]/g, ''));
-      throw new SkitaiError('SKT_CONFIG_UNKNOWN_KEY', `unknown cluster key "${key}"${near ? ` (did you mean "${near.key}"?)` : ''}`, { place: placeOf(config, key) });
-    }
-  }
+  checkKeys(config, KEYS);
   const v = (key: string): unknown => readKey(config, KEYS.find((k) => k.key === key)!);
   const ssl = v('ssl') as boolean;
   const members = parseMembers(config.values.members ?? '', ssl ? 443 : 80, (msg) => {
@@ -163,11 +158,23 @@ export function parseClusterOptions(config: ClusterConfig): ClusterOptions {
   });
 }
 
-function placeOf(config: ClusterConfig, key: string): ConfigPlace {
+/** Refuse keys that `keys` does not list, suggesting a near spelling. */
+export function checkKeys(config: ClusterConfig, keys: readonly ClusterKey[]): void {
+  for (const key of Object.keys(config.values)) {
+    if (!keys.some((k) => k.key === key)) {
+      const near = keys.find((k) => k.key.replace(/_/g, '') === key.replace(/[_-]/g, ''));
+      throw new SkitaiError('SKT_CONFIG_UNKNOWN_KEY', `unknown cluster key "${key}"${near ? ` (did you mean "${near.key}"?)` : ''}`, { place: placeOf(config, key) });
+    }
+  }
+}
+
+/** File, line and key of `key` in a cluster section, for config errors (the DB layer's too). */
+export function placeOf(config: ClusterConfig, key: string): ConfigPlace {
   return { file: config.file, line: config.keyLines[key] ?? config.line, section: `@${config.name}`, key };
 }
 
-function readKey(config: ClusterConfig, spec: ClusterKey): unknown {
+/** Read one key by its table entry: the default when unset, SKT_CONFIG_VALUE naming file:line:key when bad. */
+export function readKey(config: ClusterConfig, spec: ClusterKey): unknown {
   const raw = config.values[spec.key]?.trim();
   if (raw === undefined || (raw === '' && (spec.type === 'path' || spec.type === 'string'))) return spec.default;
   const bad = (): never => {

@@ -1,5 +1,6 @@
 import { Clients } from '../client/clients.js';
 import type { MailSpool } from '../mail/spool.js';
+import { Databases } from '../db/databases.js';
 
 /**
  * The server-wide services behind `was`: one set per worker, built by the site from the config
@@ -10,15 +11,17 @@ export interface WasServices {
   readonly clients: Clients;
   /** The mail spool behind `was.email()`; absent when the site has no `[smtpda]` section. */
   readonly mail?: MailSpool | undefined;
+  /** PostgreSQL calls: `dmap`, `dlb`, `db`, pools per member, their result cache. */
+  readonly databases: Databases;
 }
 
 let standalone: WasServices | undefined;
 
 /**
- * Services for an app mounted without a site (embedding, unit tests): no clusters, but `rest` and
- * `wget` work. Made on first use, shared by every such app.
+ * Services for an app mounted without a site (embedding, unit tests): no clusters, but `rest`,
+ * `wget` and `db` work. Made on first use, shared by every such app.
  */
 export function standaloneServices(): WasServices {
-  standalone ??= { clients: new Clients() };
+  standalone ??= { clients: new Clients(), databases: new Databases() };
   return standalone;
 }

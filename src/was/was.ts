@@ -3,6 +3,8 @@ import type { Call, CallOptions } from '../client/call.js';
 import type { ClientsStatus } from '../client/clients.js';
 import type { RpcCall } from '../client/proxy.js';
 import { Composer } from '../mail/composer.js';
+import type { DbCall, DbCallOptions } from '../db/call.js';
+import type { DatabasesStatus } from '../db/databases.js';
 import type { WasRequest } from './request.js';
 import type { WasResponse } from './response.js';
 import type { WasServices } from './services.js';
@@ -136,9 +138,28 @@ export class Was<TApp = unknown> {
     return this.services.clients.delete(url, data, options);
   }
 
-  /** This worker's view of its clusters (members, state, in-flight, latency, ejections) and result cache. */
-  status(): ClientsStatus {
-    return this.services.clients.status();
+  /**
+   * Run one statement on every live member of a PostgreSQL cluster (`'@name'`):
+   * `const s = was.dmap('@db').execute('SELECT …', [params]); const results = await s.getswait(2)`.
+   * A member's failure is a Result (TIMEOUT, NETERR), never a rejection.
+   */
+  dmap(target: string, options?: DbCallOptions): DbCall {
+    return this.services.databases.dmap(target, options);
+  }
+
+  /** Run one statement on one member of a PostgreSQL cluster, failing over when it certainly did not run: `await s.getwait(2)`. */
+  dlb(target: string, options?: DbCallOptions): DbCall {
+    return this.services.databases.dlb(target, options);
+  }
+
+  /** A PostgreSQL server without a config section (`'host:port'`, port 5432 by default); pools are shared per server/db/user. */
+  db(server: string, dbname: string, user: string, password?: string, options?: DbCallOptions): DbCall {
+    return this.services.databases.db(server, dbname, user, password, options);
+  }
+
+  /** This worker's view of its clusters (members, state, in-flight, latency, ejections), result cache, and databases. */
+  status(): ClientsStatus & { databases: DatabasesStatus } {
+    return { ...this.services.clients.status(), databases: this.services.databases.status() };
   }
 
   /**

@@ -1,0 +1,114 @@
+import { Cluster, type ClusterDeps, type ClusterStatus } from '../cluster/cluster.js';
+import type { Member } from '../cluster/member.js';
+import type { Abort } from '../client/abort.js';
+import { Status } from '../client/status.js';
+import type { Logger } from '../log/logger.js';
+import type { DbSink, DbSlot } from './call.js';
+import type { DbOutcome } from './failure.js';
+import type { DbClusterOptions } from './options.js';
+import { MemberPool, type DbQuery, type PoolStatus } from './pool.js';
+import { probeMember } from './probe.js';
+import { DbResult } from './result.js';
+
+/** `was.status()`'s view of a PostgreSQL cluster: the cluster's health view plus each member's pool. */
+export interface DbClusterStatus extends ClusterStatus {
+  readonly pools: Readonly<Record<string, PoolStatus>>;
+}
+
+/**
+ * A `type = postgresql` cluster with its wires: the protocol-free Cluster (choice, passive health,
+ * breaker, retry budget) and one MemberPool per member.
+ */
+export class DbCluster {
+  readonly cluster: Cluster;
+  readonly #pools = new Map<Member, MemberPool>();
+
+  constructor(
+    readonly options: DbClusterOptions,
+    deps: ClusterDeps & { logger?: Logger } = {},
+  ) {
+    this.cluster = new Cluster(options, deps);
+    const targets = new Map(this.cluster.members.map((member, i) => [member, { ...options.members[i]!, node: member.node }]));
+    for (const [member, target] of targets) this.#pools.set(member, new MemberPool(target, options, deps.logger));
+    const check = options.healthCheck;
+    if (check) this.cluster.startHealthChecks((member, signal) => probeMember(targets.get(member)!, check.timeoutMs, signal));
+  }
+
+  /** dmap: every live member (every member in panic mode), one Result each, in member order. No retries. */
+  sendMap(query: DbQuery, abort: Abort, sink: DbSink): DbSlot[] {
+    const cluster = this.cluster;
+    const members = cluster.live();
+    const slots: DbSlot[] = new Array<DbSlot>(members.length);
+    for (let i = 0; i < members.length; i++) {
+      const member = members[i]!;
+      slots[i] = { node: member.node };
+      const lease = cluster.acquire(member);
+      if (!lease) {
+        sink.arrive(i, breakerOpen(cluster.name, member.node));
+        continue;
+      }
+      this.#pools.get(member)!.run(query, abort, (outcome) => {
+        cluster.release(lease, outcome.health);
+        sink.arrive(i, outcome.result);
+      });
+    }
+    return slots;
+  }
+
+  /**
+   * dlb: one member chosen by the strategy. Another member is tried when the statement certainly
+   * did not run (no connection: refused, unreachable, login refused, too many connections), or —
+   * for `safe` statements — when the connection was lost mid-query. A server's SQL error and a
+   * TIMEOUT end the call: the statement may have run, and a slow query would only get slower
+   * elsewhere. Each failover spends the cluster's retry budget; no member is tried twice.
+   */
+  sendLb(query: DbQuery, safe: boolean, abort: Abort, sink: DbSink): DbSlot {
+    const cluster = this.cluster;
+    const slot: DbSlot = { node: `@${cluster.name}` };
+    const tried = new Set<Member>();
+    let last: DbResult | undefined;
+    const end = (): void => sink.arrive(0, last ?? DbResult.dbFailure(Status.NETERR, 'SKT_DB_CONNECT', `no member of @${cluster.name} could be asked`, `@${cluster.name}`));
+    const launch = (): boolean => {
+      const member = cluster.pick(tried);
+      if (!member) return false;
+      const lease = cluster.acquire(member);
+      if (!lease) {
+        last ??= breakerOpen(cluster.name, member.node);
+        return false;
+      }
+      tried.add(member);
+      slot.node = member.node;
+      this.#pools.get(member)!.run(query, abort, (outcome) => {
+        cluster.release(lease, outcome.health);
+        last = outcome.result;
+        if (outcome.result.status === Status.NORMAL || abort.aborted || outcome.health === 'cancelled' || !mayRetry(outcome, safe)) return end();
+        if (cluster.tryRetry() && launch()) return;
+        end();
+      });
+      return true;
+    };
+    cluster.countRequest();
+    if (!launch()) end();
+    return slot;
+  }
+
+  status(): DbClusterStatus {
+    const pools: Record<string, PoolStatus> = {};
+    for (const [member, pool] of this.#pools) pools[member.node] = pool.status();
+    return { ...this.cluster.status(), pools };
+  }
+
+  async close(graceMs: number): Promise<void> {
+    this.cluster.close();
+    await Promise.all([...this.#pools.values()].map((p) => p.close(graceMs)));
+  }
+}
+
+function mayRetry(outcome: DbOutcome, safe: boolean): boolean {
+  if (!outcome.sent) return true;
+  return safe && outcome.result.status === Status.NETERR;
+}
+
+function breakerOpen(name: string, node: string): DbResult {
+  return DbResult.dbFailure(Status.NETERR, 'SKT_CLUSTER_BREAKER_OPEN', `the circuit breaker of @${name} is open; the query was not sent`, node);
+}

@@ -1,0 +1,248 @@
+import pg from 'pg';
+import type { Abort, Cancellable } from '../client/abort.js';
+import { CallAbort } from '../client/failure.js';
+import { Status } from '../client/status.js';
+import type { Logger } from '../log/logger.js';
+import { sendCancel } from './cancel.js';
+import { connectFailure, isConnectionLoss, queryFailure, success, type DbOutcome, type FailureContext } from './failure.js';
+import { maskSecret } from './members.js';
+import type { DbPoolOptions } from './options.js';
+import { DbResult } from './result.js';
+
+/** Where one pool connects. `password` is a secret. */
+export interface DbTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password: string | undefined;
+  /** `host:port/dbname`, for results and messages. */
+  readonly node: string;
+}
+
+/** One statement to run. */
+export interface DbQuery {
+  readonly text: string;
+  readonly values: readonly unknown[] | undefined;
+}
+
+export interface PoolStatus {
+  readonly total: number;
+  readonly idle: number;
+  /** Queries waiting for a free connection. */
+  readonly waiting: number;
+  /** Queries running now. */
+  readonly running: number;
+}
+
+/** A pg.Client whose own connect timeout covers connect + authentication, so the POOL wait is bounded only by the call's deadline. */
+function clientClass(connectTimeout: number): typeof pg.Client {
+  return class TimedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      // pg-pool keeps the password non-enumerable (out of logs and dumps): a spread would drop it.
+      const own = { ...config, connectionTimeoutMillis: connectTimeout };
+      Object.defineProperty(own, 'password', { value: config?.password, enumerable: false, writable: true, configurable: true });
+      super(own);
+    }
+  };
+}
+
+type Phase = 'waiting' | 'running' | 'done';
+
+/**
+ * One member's connections (a pg.Pool) and the query attempts on them. Each attempt reports
+ * exactly once through its callback, and is cancellable through the call's Abort:
+ * - aborted while WAITING for a connection: reported at once; a connection that arrives later
+ *   goes straight back to the pool (the wait counts against the caller's deadline);
+ * - aborted while RUNNING: reported at once, and the server is asked to cancel the statement
+ *   (CancelRequest for the backend). The connection is then destroyed instead of reused — a late
+ *   cancel must never hit the next query on it — and if the server has not ended the statement
+ *   within connect_timeout, the socket is cut.
+ */
+export class MemberPool {
+  readonly #pool: pg.Pool;
+  readonly #target: DbTarget;
+  readonly #options: DbPoolOptions;
+  readonly #ctx: FailureContext;
+  /** Attempts not yet reported: waiting for a connection or running. */
+  readonly #attempts = new Set<Attempt>();
+  #closed = false;
+
+  constructor(target: DbTarget, options: DbPoolOptions, logger?: Logger) {
+    this.#target = target;
+    this.#options = options;
+    this.#ctx = { node: target.node, password: target.password, connectTimeout: options.connectTimeout };
+    this.#pool = new pg.Pool({
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      user: target.user,
+      ...(target.password !== undefined ? { password: target.password } : {}),
+      max: options.maxConns,
+      idleTimeoutMillis: options.idleTimeout,
+      // The server's own backstop: a statement outliving query_timeout (say this worker died) ends anyway.
+      statement_timeout: options.queryTimeout + 1000,
+      application_name: 'skitai',
+      keepAlive: true,
+      Client: clientClass(options.connectTimeout),
+    });
+    // An idle connection the server dropped (restart, kill): pg-pool removes it; say so, never crash.
+    this.#pool.on('error', (err) => logger?.warn(`db ${target.node}: idle connection lost: ${maskSecret(err.message, target.password)}`));
+  }
+
+  get node(): string {
+    return this.#target.node;
+  }
+
+  /** Run `query`; `done` gets the outcome exactly once, possibly synchronously after an abort. */
+  run(query: DbQuery, abort: Abort, done: (outcome: DbOutcome) => void): void {
+    const attempt = new Attempt(this, query, done);
+    if (this.#closed) {
+      attempt.report(closedOutcome(this.#target.node));
+      return;
+    }
+    abort.add(attempt);
+    if (attempt.phase === 'done') return;
+    this.#attempts.add(attempt);
+    this.#pool.connect((err, client, release) => attempt.connected(err, client, release));
+  }
+
+  /** Internal (Attempt): it has reported. */
+  forget(attempt: Attempt): void {
+    this.#attempts.delete(attempt);
+  }
+
+  get ctx(): FailureContext {
+    return this.#ctx;
+  }
+
+  get options(): DbPoolOptions {
+    return this.#options;
+  }
+
+  get target(): DbTarget {
+    return this.#target;
+  }
+
+  status(): PoolStatus {
+    let running = 0;
+    for (const a of this.#attempts) if (a.phase === 'running') running++;
+    return { total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#pool.waitingCount, running };
+  }
+
+  /**
+   * Refuse new attempts, let running ones finish for `graceMs`, then cancel them (on the server
+   * too) and close every connection.
+   */
+  async close(graceMs: number): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // An ending pg.Pool hands no connection to waiters: those end now; running ones get the grace.
+    for (const a of [...this.#attempts]) if (a.phase === 'waiting') a.cancel(new CallAbort('closed'));
+    const deadline = Date.now() + graceMs;
+    while (this.#attempts.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const a of [...this.#attempts]) a.cancel(new CallAbort('closed'));
+    await this.#pool.end().catch(() => {});
+  }
+}
+
+function ignore(): void {}
+
+function closedOutcome(node: string): DbOutcome {
+  return { result: DbResult.dbFailure(Status.NETERR, 'SKT_DB_CLOSED', 'the database pools are closed (the worker is shutting down)', node), sent: false, health: 'cancelled' };
+}
+
+/** One query attempt on one member: waiting -> running -> done, reported once. */
+class Attempt implements Cancellable {
+  phase: Phase = 'waiting';
+  readonly #pool: MemberPool;
+  readonly #query: DbQuery;
+  readonly #done: (outcome: DbOutcome) => void;
+  readonly #started = performance.now();
+  #client: pg.PoolClient | undefined;
+  #release: ((err?: Error | boolean) => void) | undefined;
+  #cancelled = false;
+  #killTimer: NodeJS.Timeout | undefined;
+
+  constructor(pool: MemberPool, query: DbQuery, done: (outcome: DbOutcome) => void) {
+    this.#pool = pool;
+    this.#query = query;
+    this.#done = done;
+  }
+
+  report(outcome: DbOutcome): void {
+    if (this.phase === 'done') return;
+    this.phase = 'done';
+    this.#pool.forget(this);
+    this.#done(outcome);
+  }
+
+  connected(err: Error | undefined, client: pg.PoolClient | undefined, release: (err?: Error | boolean) => void): void {
+    if (this.phase === 'done') {
+      // Our caller gave up while we waited: hand the connection straight back.
+      if (client) release();
+      return;
+    }
+    if (err || !client) {
+      this.report(connectFailure(err ?? new Error('no connection'), this.#pool.ctx, this.#elapsed()));
+      return;
+    }
+    this.phase = 'running';
+    // pg-pool listens for errors only on idle clients; a lost connection now would be an uncaught
+    // 'error' event. The query's callback gets the same error, so this listener only absorbs it.
+    client.on('error', ignore);
+    this.#client = client;
+    this.#release = release;
+    const { text, values } = this.#query;
+    client.query({ text, values: values as unknown[] | undefined }, (qerr: Error | null, res: pg.QueryResult) => this.#finished(qerr, res));
+  }
+
+  #finished(err: Error | null, res: pg.QueryResult): void {
+    if (this.#killTimer) clearTimeout(this.#killTimer);
+    // A connection we sent a cancel for is never reused; a broken one (no SQLSTATE) neither.
+    const broken = err !== null && isConnectionLoss(err);
+    this.#client?.removeListener('error', ignore);
+    this.#release?.(this.#cancelled || broken ? true : undefined);
+    this.#release = undefined;
+    if (this.phase === 'done') return;
+    // Several statements (simple protocol) answer with one result each: the last one is the answer.
+    const last = Array.isArray(res) ? (res[res.length - 1] as pg.QueryResult) : res;
+    this.report(err ? queryFailure(err, this.#pool.ctx, this.#elapsed()) : success(this.#pool.ctx, last, this.#elapsed()));
+  }
+
+  /** Abort (the call's deadline, a lost race, shutdown). */
+  cancel(reason: unknown): void {
+    if (this.phase === 'done') return;
+    const kind = reason instanceof CallAbort ? reason.kind : 'deadline';
+    const node = this.#pool.node;
+    const wasRunning = this.phase === 'running';
+    const seconds = Math.round(this.#elapsed()) / 1000;
+    let outcome: DbOutcome;
+    if (kind === 'closed') outcome = closedOutcome(node);
+    else if (kind === 'cancel') outcome = { result: DbResult.dbFailure(Status.NETERR, 'SKT_DB_NETWORK', `query to ${node} cancelled`, node), sent: wasRunning, health: 'cancelled' };
+    else if (wasRunning) outcome = { result: DbResult.dbFailure(Status.TIMEOUT, 'SKT_DB_TIMEOUT', `no answer from ${node} within ${seconds} s; the query was cancelled on the server`, node), sent: true, health: 'failure' };
+    else outcome = { result: DbResult.dbFailure(Status.TIMEOUT, 'SKT_DB_TIMEOUT', `no free connection to ${node} within ${seconds} s (all ${this.#pool.options.maxConns} busy, or connecting)`, node), sent: false, health: 'cancelled' };
+    outcome.result.elapsed = this.#elapsed();
+    this.report(outcome);
+    if (wasRunning) this.#cancelOnServer();
+  }
+
+  #cancelOnServer(): void {
+    const client = this.#client as (pg.PoolClient & { processID?: number | null; secretKey?: number | null }) | undefined;
+    if (!client || this.#cancelled) return;
+    this.#cancelled = true;
+    const { host, port } = this.#pool.target;
+    const limit = this.#pool.options.connectTimeout;
+    if (typeof client.processID === 'number' && typeof client.secretKey === 'number') void sendCancel(host, port, client.processID, client.secretKey, limit);
+    // A server that does not answer the cancel (hung, partitioned) must not hold the slot forever.
+    this.#killTimer = setTimeout(() => {
+      const stream = (client as unknown as { connection?: { stream?: { destroy(err?: Error): void } } }).connection?.stream;
+      stream?.destroy(new Error('cancelled query did not end'));
+    }, limit);
+    this.#killTimer.unref();
+  }
+
+  #elapsed(): number {
+    return performance.now() - this.#started;
+  }
+}

@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Status } from '../../src/client/status.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { Databases } from '../../src/db/databases.js';
+import type { DbResult } from '../../src/db/result.js';
+import { isSkitaiError } from '../../src/errors.js';
+import { Logger } from '../../src/log/logger.js';
+import { MD5_PASSWORD, MD5_USER, PASSWORD, SUPERUSER, TRUST_USER, startPostgres, type TestPostgres } from '../support/postgres.js';
+
+// Two real servers, so one can be killed: a and b. The password holds a "/" (written %2F).
+let a: TestPostgres;
+let b: TestPostgres;
+const open: Databases[] = [];
+const logLines: string[] = [];
+
+const member = (p: TestPostgres, weight = 1): string => `${p.node}/skitai/${SUPERUSER}/${encodeURIComponent(PASSWORD)} ${weight}`;
+
+function databases(extra = '', members = `${member(a)}, ${member(b)}`): Databases {
+  const text = `[server]\nport = 0\n[@db]\ntype = postgresql\nmembers = ${members}\n${extra}\n`;
+  const config = parseConfigText(text, '/tmp/site.conf', '/tmp');
+  const logger = new Logger({ write: (l) => void logLines.push(l), reopen() {}, async close() {} }, true);
+  const dbs = new Databases({ clusters: config.clusters, logger, closeGrace: 200 });
+  open.push(dbs);
+  return dbs;
+}
+
+/** Poll until `check` holds or `ms` pass; returns whether it held. */
+async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > end) return false;
+    await sleep(25);
+  }
+  return true;
+}
+
+/** Backends of our pools that are running a statement matching `pattern`. */
+async function running(p: TestPostgres, pattern: string): Promise<number> {
+  const r = await p.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'skitai' AND state = 'active' AND query LIKE $1`, [pattern]);
+  return r.rows[0]!.n as number;
+}
+
+const noSecret = (r: DbResult): void => {
+  assert.ok(!r.msg.includes(PASSWORD) && !r.msg.includes(encodeURIComponent(PASSWORD)), `password in "${r.msg}"`);
+  assert.ok(!r.error?.message.includes(PASSWORD), 'password in the error');
+};
+
+before(async () => {
+  [a, b] = await Promise.all([startPostgres(), startPostgres()]);
+});
+
+after(async () => {
+  await Promise.all(open.map((d) => d.close()));
+  await Promise.all([a?.stop(), b?.stop()]);
+  assert.ok(!logLines.some((l) => l.includes(PASSWORD)), 'a log line holds the password');
+});
+
+describe('dmap and dlb on two servers', () => {
+  test('dmap: one Result per live member, rows as objects, fields, command', async () => {
+    const dbs = databases();
+    const s = dbs.dmap('@db').execute('SELECT id, name, current_setting($1) AS port FROM items WHERE id <= $2 ORDER BY id', ['port', 2]);
+    const results = await s.getswait(2);
+    assert.equal(results.length, 2);
+    assert.deepEqual(results.map((r) => r.node), [`${a.node}/skitai`, `${b.node}/skitai`]);
+    for (const [i, r] of results.entries()) {
+      assert.deepEqual([r.status, r.code, r.msg], [Status.NORMAL, 200, 'OK']);
+      const port = String([a, b][i]!.port);
+      assert.deepEqual(r.data, [{ id: 1, name: 'one', port }, { id: 2, name: 'two', port }]);
+      assert.deepEqual(r.fields.map((f) => f.name), ['id', 'name', 'port']);
+      assert.equal(r.command, 'SELECT');
+      assert.equal(r.rowCount, 2);
+    }
+    await assert.rejects(dbs.dmap('@db').execute('SELECT 1').getwait(2), (err: unknown) => isSkitaiError(err, 'SKT_DB_USAGE') && /use getswait/.test(err.message));
+  });
+
+  test('dlb: one member per call, spread by weight', async () => {
+    const dbs = databases();
+    const ports: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await dbs.dlb('@db').execute(`SELECT current_setting('port') AS port`).getwait(2);
+      assert.equal(r.status, Status.NORMAL);
+      ports.push((r.data as { port: string }[])[0]!.port);
+    }
+    assert.deepEqual(ports.sort(), [a.port, a.port, b.port, b.port].map(String).sort());
+  });
+
+  test('a bad statement is NORMAL with code 500, the SQLSTATE and the error; never a rejection; the member stays healthy', async () => {
+    const dbs = databases();
+    const r = await dbs.dlb('@db').execute('SELEC 1').getwait(2);
+    assert.deepEqual([r.status, r.code, r.sqlstate], [Status.NORMAL, 500, '42601']);
+    assert.match(r.msg, /^ERROR 42601: syntax error at or near "SELEC"/);
+    assert.equal((r.error as { code?: string }).code, '42601');
+    assert.equal(r.data, null);
+    const dup = await dbs.dlb('@db').execute('INSERT INTO items VALUES (1, $1)', ['again']).getwait(2);
+    assert.deepEqual([dup.status, dup.code, dup.sqlstate], [Status.NORMAL, 500, '23505']);
+    const status = dbs.status().clusters.db!;
+    assert.ok(status.members.every((m) => m.state === 'healthy' && m.failures === 0));
+    // The connection that saw the errors is reused, healthy.
+    const ok = await dbs.dlb('@db').execute('SELECT 1 AS one').getwait(2);
+    assert.deepEqual(ok.data, [{ one: 1 }]);
+  });
+
+  test('filter runs on each result as it arrives and may rewrite data; a filter that throws rejects getwait', async () => {
+    const dbs = databases();
+    const seen: string[] = [];
+    const s = dbs.dmap('@db', {
+      filter: (r) => {
+        seen.push(r.node);
+        r.data = (r.data ?? []).map((row) => ({ n: row.name }));
+      },
+    });
+    const results = await s.execute('SELECT name FROM items WHERE id = 2').getswait(2);
+    assert.deepEqual(results.map((r) => r.data), [[{ n: 'two' }], [{ n: 'two' }]]);
+    assert.equal(seen.length, 2);
+    const boom = new Error('bug in filter');
+    await assert.rejects(dbs.dlb('@db', { filter: () => { throw boom; } }).execute('SELECT 1').getwait(2), boom);
+  });
+
+  test('several statements without params: the last one answers', async () => {
+    const dbs = databases('', member(a));
+    const r = await dbs.dlb('@db').execute('CREATE TEMP TABLE t (x int); INSERT INTO t VALUES (7), (8); SELECT sum(x)::int AS s FROM t').getwait(2);
+    assert.deepEqual([r.status, r.code, r.data, r.command], [Status.NORMAL, 200, [{ s: 15 }], 'SELECT']);
+  });
+
+  test('one execute per call object; cache(seconds) answers the same statement from memory', async () => {
+    const dbs = databases();
+    const s = dbs.dlb('@db').execute('SELECT count(*)::int AS n FROM items');
+    assert.throws(() => s.execute('SELECT 2'), (err: unknown) => isSkitaiError(err, 'SKT_DB_USAGE'));
+    const r = await s.getwait(2);
+    r.cache(60);
+    const again = await dbs.dlb('@db').execute('SELECT count(*)::int AS n FROM items').getwait(2);
+    assert.equal(again.fromCache, true);
+    assert.deepEqual(again.data, [{ n: 3 }]);
+    const other = await dbs.dlb('@db').execute('SELECT count(*)::int AS n FROM items WHERE id > $1', [1]).getwait(2);
+    assert.equal(other.fromCache, false);
+    const fresh = await dbs.dlb('@db').execute('SELECT count(*)::int AS n FROM items', undefined, { useCache: false }).getwait(2);
+    assert.equal(fresh.fromCache, false);
+  });
+});
+
+describe('deadlines cancel on the server', () => {
+  test('pg_sleep(10) with getwait(0.5): TIMEOUT at the deadline, and the backend stops at once', async () => {
+    const dbs = databases('', member(a));
+    const t0 = performance.now();
+    const r = await dbs.dlb('@db').execute('SELECT pg_sleep(10) /* deadline-test */').getwait(0.5);
+    const waited = performance.now() - t0;
+    assert.deepEqual([r.status, r.code], [Status.TIMEOUT, 'SKT_DB_TIMEOUT']);
+    assert.ok(waited >= 490 && waited < 1500, `waited ${waited} ms`);
+    // Well under connect_timeout (5 s), after which a stuck connection would be cut instead.
+    const t1 = performance.now();
+    assert.ok(await until(async () => (await running(a, '%deadline-test%')) === 0, 2000), 'the query still runs on the server');
+    assert.ok(performance.now() - t1 < 2000);
+  });
+
+  test('query_timeout cuts a query nobody waits for, on the server too', async () => {
+    const dbs = databases('query_timeout = 1s', member(a));
+    const t0 = performance.now();
+    const s = dbs.dlb('@db').execute('SELECT pg_sleep(10) /* qt-test */');
+    assert.ok(await until(async () => (await running(a, '%qt-test%')) === 1, 900), 'the query never ran');
+    assert.ok(await until(async () => (await running(a, '%qt-test%')) === 0, 3000), 'not cancelled at query_timeout');
+    assert.ok(performance.now() - t0 < 4000);
+    const r = await s.getwait(5);
+    assert.deepEqual([r.status, r.code], [Status.TIMEOUT, 'SKT_DB_TIMEOUT']);
+  });
+
+  test('the wait for a pool slot counts against the same deadline', async () => {
+    const dbs = databases('max_conns = 1', member(a));
+    const busy = dbs.dlb('@db').execute('SELECT pg_sleep(2) AS slept');
+    const t0 = performance.now();
+    const queued = await dbs.dlb('@db').execute('SELECT 1').getwait(0.3);
+    const waited = performance.now() - t0;
+    assert.deepEqual([queued.status, queued.code], [Status.TIMEOUT, 'SKT_DB_TIMEOUT']);
+    assert.match(queued.msg, /no free connection/);
+    assert.ok(waited < 1200, `waited ${waited} ms`); // not when the busy query ends (2 s)
+    assert.equal((await busy.getwait(3)).status, Status.NORMAL);
+    // The slot the timed-out call would have had went back to the pool.
+    const after = await dbs.dlb('@db').execute('SELECT 2 AS two').getwait(2);
+    assert.deepEqual(after.data, [{ two: 2 }]);
+    assert.equal(dbs.status().clusters.db!.pools[`${a.node}/skitai`]!.total, 1);
+  });
+});
+
+describe('logins', () => {
+  test('cluster members log in with scram (password with "/" written %2F) and md5 from the config', async () => {
+    const dbs = databases('', `${a.node}/skitai/${MD5_USER}/${MD5_PASSWORD}, ${member(b)}`);
+    const results = await dbs.dmap('@db').execute('SELECT current_user AS u').getswait(2);
+    assert.deepEqual(results.map((r) => r.data), [[{ u: MD5_USER }], [{ u: SUPERUSER }]]);
+  });
+
+  test('was.db: scram and md5 passwords, trust without one; a wrong password is refused without showing it', async () => {
+    const dbs = databases();
+    const scram = await dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT current_user AS u').getwait(2);
+    assert.deepEqual(scram.data, [{ u: SUPERUSER }]);
+    const md5 = await dbs.db(a.node, 'skitai', MD5_USER, MD5_PASSWORD).execute('SELECT current_user AS u').getwait(2);
+    assert.deepEqual(md5.data, [{ u: MD5_USER }]);
+    const trust = await dbs.db(a.node, 'skitai', TRUST_USER).execute('SELECT current_user AS u').getwait(2);
+    assert.deepEqual(trust.data, [{ u: TRUST_USER }]);
+    // Same server, db and user, wrong password: a pool of its own, so it cannot borrow the good login.
+    const wrong = await dbs.db(a.node, 'skitai', MD5_USER, 'not-it').execute('SELECT 1').getwait(2);
+    assert.deepEqual([wrong.status, wrong.code], [Status.NETERR, 'SKT_DB_CONNECT']);
+    assert.match(wrong.msg, /refused the login: password authentication failed for user "md5user" \(SQLSTATE 28P01\)/);
+    assert.ok(!wrong.msg.includes('not-it'));
+    const nodb = await dbs.db(a.node, 'nope', SUPERUSER, PASSWORD).execute('SELECT 1').getwait(2);
+    assert.deepEqual([nodb.status, nodb.code], [Status.NETERR, 'SKT_DB_CONNECT']);
+    assert.match(nodb.msg, /3D000/);
+    noSecret(nodb);
+    assert.deepEqual(Object.keys(dbs.status().adhoc).sort(), [`${a.node}/nope ${SUPERUSER}`, `${a.node}/skitai ${MD5_USER}`, `${a.node}/skitai ${MD5_USER}`, `${a.node}/skitai ${SUPERUSER}`, `${a.node}/skitai ${TRUST_USER}`].sort().filter((k, i, all) => all.indexOf(k) === i));
+  });
+});
+
+describe('pool bounds and shutdown', () => {
+  test('was.db keeps at most maxAdhocPools pools, least recently used closed first', async () => {
+    const dbs = new Databases({ maxAdhocPools: 2, closeGrace: 100 });
+    open.push(dbs);
+    for (const user of [SUPERUSER, TRUST_USER, SUPERUSER, MD5_USER]) {
+      const password = user === SUPERUSER ? PASSWORD : user === MD5_USER ? MD5_PASSWORD : undefined;
+      const r = await dbs.db(a.node, 'skitai', user, password).execute('SELECT 1').getwait(2);
+      assert.equal(r.status, Status.NORMAL, r.msg);
+    }
+    assert.deepEqual(Object.keys(dbs.status().adhoc).sort(), [`${a.node}/skitai ${MD5_USER}`, `${a.node}/skitai ${SUPERUSER}`]);
+  });
+
+  test('close() cancels running queries after the grace period; later calls are NETERR SKT_DB_CLOSED', async () => {
+    const dbs = new Databases({ closeGrace: 100, adhoc: { maxConns: 1 } });
+    const s = dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT pg_sleep(10) /* close-test */');
+    assert.ok(await until(async () => (await running(a, '%close-test%')) === 1, 2000));
+    const queued = dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT 1'); // waits for the one connection
+    const t0 = performance.now();
+    await dbs.close();
+    assert.ok(performance.now() - t0 < 2000, 'close waited for the query');
+    for (const r of [await s.getwait(1), await queued.getwait(1)]) assert.deepEqual([r.status, r.code], [Status.NETERR, 'SKT_DB_CLOSED']);
+    assert.ok(await until(async () => (await running(a, '%close-test%')) === 0, 2000), 'the query outlived close()');
+    const later = await dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT 1').getwait(1);
+    assert.deepEqual([later.status, later.code], [Status.NETERR, 'SKT_DB_CLOSED']);
+  });
+});
+
+describe('a dead member', () => {
+  test('dmap: the live member answers, the dead one is NETERR naming it without the password; dlb fails over', async () => {
+    const dbs = databases('eject_failures = 1\neject_base = 10s');
+    await dbs.dmap('@db').execute('SELECT 1').getswait(2); // warm both pools: idle connections die with b
+    b.kill();
+    try {
+      const results = await dbs.dmap('@db').execute('SELECT 1 AS one').getswait(3);
+      assert.deepEqual(results.map((r) => r.status), [Status.NORMAL, Status.NETERR]);
+      const dead = results[1]!;
+      assert.equal(dead.node, `${b.node}/skitai`);
+      assert.ok(['SKT_DB_CONNECT', 'SKT_DB_NETWORK'].includes(dead.code as string), String(dead.code));
+      assert.match(dead.msg, new RegExp(b.node.replace(/\./g, '\\.')));
+      noSecret(dead);
+      // Every dlb call answers, whichever member the strategy picks first.
+      for (let i = 0; i < 4; i++) {
+        const r = await dbs.dlb('@db').execute(`SELECT current_setting('port') AS port`).getwait(3);
+        assert.equal(r.status, Status.NORMAL, r.msg);
+        assert.deepEqual(r.data, [{ port: String(a.port) }]);
+      }
+      assert.equal(dbs.status().clusters.db!.members[1]!.state, 'ejected');
+    } finally {
+      await b.restart();
+    }
+  });
+
+  test('health_check = yes: a dead member is marked down by probes and left out of dmap, then comes back', async () => {
+    const dbs = databases('health_check = yes\nhealth_check_interval = 100ms\nunhealthy_threshold = 2\nhealthy_threshold = 1');
+    const state = (): string => dbs.status().clusters.db!.members[1]!.state;
+    await dbs.checkHealth();
+    assert.equal(state(), 'healthy');
+    b.kill();
+    try {
+      assert.ok(await until(async () => state() === 'down', 3000), 'b never marked down');
+      const results = await dbs.dmap('@db').execute('SELECT 1 AS one').getswait(2);
+      assert.deepEqual(results.map((r) => r.node), [`${a.node}/skitai`]);
+    } finally {
+      await b.restart();
+    }
+    assert.ok(await until(async () => state() === 'healthy', 3000), 'b never came back');
+    assert.equal((await dbs.dmap('@db').execute('SELECT 1').getswait(2)).length, 2);
+  });
+
+  test('a connection lost mid-query: NETERR, no failover unless the statement is marked safe', async () => {
+    const dbs = databases();
+    // a is picked first (equal weights, first member); on a the statement sleeps until terminated.
+    const sql = (mark: string): string => `SELECT current_setting('port') AS port, pg_sleep(CASE WHEN current_setting('port') = '${a.port}' THEN 5 ELSE 0 END) /* ${mark} */`;
+    // Each call has its own mark: a backend just terminated may still be listed for a moment.
+    const terminate = async (mark: string): Promise<void> => {
+      for (let i = 0; i < 100 && (await running(a, `%${mark}%`)) === 0; i++) await sleep(20);
+      await a.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()`, [`%${mark}%`]);
+    };
+    const plain = dbs.dlb('@db').execute(sql('lost-plain'));
+    await terminate('lost-plain');
+    const r1 = await plain.getwait(3);
+    assert.deepEqual([r1.status, r1.code, r1.node], [Status.NETERR, 'SKT_DB_NETWORK', `${a.node}/skitai`]);
+    const dbs2 = databases();
+    const safe = dbs2.dlb('@db').execute(sql('lost-safe'), undefined, { safe: true });
+    await terminate('lost-safe');
+    const r2 = await safe.getwait(3);
+    assert.equal(r2.status, Status.NORMAL, r2.msg);
+    assert.deepEqual((r2.data as { port: string }[])[0]!.port, String(b.port));
+  });
+});
