@@ -74,11 +74,6 @@ export function isPortOrRange(text: string): boolean {
 
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
-/** A host name (`localhost`, `example.com`): letters, digits and hyphens in dot-separated labels. */
-export function isHostName(text: string): boolean {
-  return HOSTNAME.test(text);
-}
-
 /** A bind address: '' (every interface), an IP address, or a host name such as `localhost`. */
 export function isBindAddress(text: string): boolean {
   return text === '' || net.isIP(text) !== 0 || HOSTNAME.test(text);
