@@ -30,6 +30,16 @@ export interface ForwardOptions {
   readonly logger?: Logger | undefined;
 }
 
+/** What OPTIONS with `Max-Forwards: 0` lists: the methods the proxy relays, and CONNECT. */
+const PROXY_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT';
+
+/** The hops `Max-Forwards` still allows on OPTIONS and TRACE (the only methods it applies to); undefined otherwise or when malformed. */
+function maxForwards(ex: Exchange): number | undefined {
+  if (ex.method !== 'OPTIONS' && ex.method !== 'TRACE') return undefined;
+  const value = ex.req.headers['max-forwards'];
+  return typeof value === 'string' && /^\s*\d{1,9}\s*$/.test(value) ? Number(value) : undefined;
+}
+
 /** Connections per target origin; more requests wait for one. */
 const CONNECTIONS_PER_ORIGIN = 64;
 
@@ -105,6 +115,8 @@ export class ForwardHandler implements Handler, TunnelHandler {
     if (parsed.kind === 'bad') return this.#answer(ex, 400, 'SKT_FORWARD_TARGET', parsed.why);
     const { target } = parsed;
     if (this.#isLoop(target, req.headers.via)) return this.#answer(ex, 508, 'SKT_FORWARD_LOOP', 'this proxy does not forward to itself');
+    const hops = maxForwards(ex);
+    if (hops === 0) return this.#finalRecipient(ex);
 
     // The client leaving cancels what is in flight.
     const cancel = new AbortController();
@@ -114,6 +126,10 @@ export class ForwardHandler implements Handler, TunnelHandler {
     res.once('close', onClose);
     const withBody = hasBody(req);
     const forwarding = { peer: unmap(req.socket.remoteAddress ?? ''), trustedPeer: false, via: this.#self.via };
+    const headers = requestHeaders(req.rawHeaders, forwarding, withBody && req.headers['content-length'] !== undefined);
+    if (hops !== undefined) {
+      for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === 'max-forwards') headers[i + 1] = String(hops - 1);
+    }
     let response: Dispatcher.ResponseData;
     try {
       response = await this.#agent.request({
@@ -121,7 +137,7 @@ export class ForwardHandler implements Handler, TunnelHandler {
         path: parsed.path,
         method: ex.method as Dispatcher.HttpMethod,
         // Streamed as it arrives, with its Content-Length when it had one, chunked otherwise.
-        headers: requestHeaders(req.rawHeaders, forwarding, withBody && req.headers['content-length'] !== undefined),
+        headers,
         body: withBody ? req : null,
         signal: cancel.signal,
         headersTimeout: this.#options.timeout,
@@ -157,6 +173,17 @@ export class ForwardHandler implements Handler, TunnelHandler {
     }
     const failure = classify(err, { node: target.name, connectTimeout: this.#options.connectTimeout, responseTimeout: this.#options.timeout });
     this.#answer(ex, 502, 'SKT_FORWARD_BAD_GATEWAY', failure.result.msg);
+  }
+
+  /**
+   * `Max-Forwards: 0` on OPTIONS or TRACE: the proxy must answer as if it were the origin (RFC 9110
+   * §7.6.2). OPTIONS gets the methods the proxy relays; TRACE is not implemented anywhere in Skitai
+   * (reflecting requests helps cross-site tracing), so it is 405.
+   */
+  #finalRecipient(ex: Exchange): void {
+    const headers = { allow: PROXY_METHODS, via: this.#self.via };
+    if (ex.method === 'OPTIONS') return void ex.res.writeHead(200, { ...headers, 'content-length': 0 }).end();
+    sendError(ex, 405, { detail: 'TRACE is not supported', headers });
   }
 
   /** Loops: a target that is this server, or a request that already passed through it. */

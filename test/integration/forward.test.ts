@@ -144,6 +144,18 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
     assert.equal(via.status, 508);
   });
 
+  test('Max-Forwards: 0 on OPTIONS or TRACE is answered by the proxy; otherwise it is decremented', async () => {
+    const url = `http://127.0.0.1:${echo.port}/mf`;
+    const options = await viaProxy(url, '-X', 'OPTIONS', '-H', 'Max-Forwards: 0');
+    assert.equal(options.status, 200);
+    assert.equal(options.headers.allow, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT');
+    assert.equal(options.headers['x-origin'], undefined, 'the origin was not asked');
+    const trace = await viaProxy(url, '-X', 'TRACE', '-H', 'Max-Forwards: 0');
+    assert.equal(trace.status, 405);
+    assert.equal(echoed((await viaProxy(url, '-X', 'OPTIONS', '-H', 'Max-Forwards: 3')).body).headers['max-forwards'], '2');
+    assert.equal(echoed((await viaProxy(url, '-H', 'Max-Forwards: 0')).body).headers['max-forwards'], '0', 'only OPTIONS and TRACE count hops');
+  });
+
   test('malformed and unsupported targets', async () => {
     const https = await rawRequest(site.port, `GET https://127.0.0.1:${echo.port}/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 150);
     assert.equal(https.status, 501);
