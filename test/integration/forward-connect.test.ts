@@ -160,6 +160,20 @@ describe('forward proxy: CONNECT tunnels', () => {
     assert.match(r.body, /SKT_FORWARD_LOOP/);
   });
 
+  test('a proxy listening on HTTPS tunnels too (TLS to the proxy, TLS inside the tunnel)', async () => {
+    const secure = await startSite(
+      `[server]\nssl = yes\ncertfile = server.pem\nkeyfile = server.key\nenable_proxy = yes\nproxy_connect_ports = ${tls.port}\n`,
+      { 'server.pem': certs.cert, 'server.key': certs.key },
+    );
+    try {
+      const r = await curl(['--proxy', `https://127.0.0.1:${secure.port}`, '--proxy-cacert', certs.caFile, '-p', '--cacert', certs.caFile, `https://127.0.0.1:${tls.port}/inner`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'secure hello /inner');
+    } finally {
+      await secure.close();
+    }
+  });
+
   test('stopping the site closes open tunnels within the grace period', async () => {
     const own = await startSite(`[server]\nenable_proxy = yes\nproxy_connect_ports = ${tcp.port}\ngrace_period = 300ms\n`);
     const t = await tunnel(tcp.port, own.port);
