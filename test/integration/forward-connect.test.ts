@@ -144,7 +144,7 @@ describe('forward proxy: CONNECT tunnels', () => {
     assert.equal(r.status, 403);
     assert.match(r.body, /SKT_FORWARD_PORT: tunnels to port 25 are not allowed/);
     assert.equal(accepted.length, count);
-    assert.ok(accessLines().some((l) => / CONNECT 127\.0\.0\.1:25 HTTP\/1\.1 403 0\/\d+ /.test(l)));
+    assert.ok(await until(() => accessLines().some((l) => / CONNECT 127\.0\.0\.1:25 HTTP\/1\.1 403 0\/\d+ /.test(l))), 'the refusal is in the access log');
   });
 
   test('a dead target is 502 with the reason', async () => {

@@ -35,6 +35,11 @@ async function viaProxy(url: string, ...args: string[]): Promise<{ status: numbe
 
 const echoed = (body: string): Echoed => JSON.parse(body) as Echoed;
 
+async function until(check: () => boolean, ms = 2000): Promise<boolean> {
+  for (let waited = 0; waited < ms && !check(); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  return check();
+}
+
 before(async () => {
   echo = await startEcho(hanging);
   badStatus = await listen(net.createServer((s) => s.on('error', () => undefined).end('HTTP/1.1 999 Odd\r\ncontent-length: 0\r\n\r\n')));
@@ -124,8 +129,7 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
     assert.match(r.body, /SKT_FORWARD_TIMEOUT: no response from 127\.0\.0\.1:\d+ within 0\.5 s/);
     assert.ok(Date.now() - started < 3000);
     assert.ok(hanging.length > 0);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.ok(hanging.every((req) => req.socket.destroyed), 'the origin connection of a timed-out request is closed');
+    assert.ok(await until(() => hanging.every((req) => req.socket.destroyed)), 'the origin connection of a timed-out request is closed');
   });
 
   test('an invalid status from the origin is 502, never a crash', async () => {
@@ -180,11 +184,9 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
     const before = hanging.length;
     const socket = net.connect(site.port, '127.0.0.1');
     socket.write(`GET http://127.0.0.1:${echo.port}/hang HTTP/1.1\r\nHost: x\r\n\r\n`);
-    for (let i = 0; i < 50 && hanging.length === before; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.equal(hanging.length, before + 1);
+    assert.ok(await until(() => hanging.length === before + 1));
     socket.destroy();
     const origin = hanging[before]!.socket;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.ok(origin.destroyed, 'the origin connection is closed when the client leaves');
+    assert.ok(await until(() => origin.destroyed), 'the origin connection is closed when the client leaves');
   });
 });
