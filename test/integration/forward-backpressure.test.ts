@@ -8,7 +8,7 @@ import { listen } from '../support/targets.js';
 // A client that stops reading must stop the origin too, through the HTTP relay and through a
 // tunnel: the origin's writes stall far short of the body, and nothing is lost when reading resumes.
 
-const SIZE = 48 * 1024 * 1024;
+const SIZE = 32 * 1024 * 1024;
 const written = { http: 0, tcp: 0 };
 
 /** Writes SIZE bytes, honouring `write()` returning false; counts what it handed over. */

@@ -89,9 +89,9 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
     assert.equal(head.body, '');
   });
 
-  test('a 16 MiB upload streams through with its Content-Length, and chunked as chunked', async () => {
+  test('an 8 MiB upload streams through with its Content-Length, and chunked as chunked', async () => {
     const file = path.join(scratch, 'upload.bin');
-    const data = randomBytes(16 * 1024 * 1024);
+    const data = randomBytes(8 * 1024 * 1024);
     fs.writeFileSync(file, data);
     const sha = createHash('sha256').update(data).digest('hex');
     const sized = echoed((await viaProxy(`http://127.0.0.1:${echo.port}/up`, '--data-binary', `@${file}`)).body);
@@ -105,7 +105,7 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
     assert.equal(chunked.headers['content-length'], undefined);
   });
 
-  test('a 16 MiB download streams back whole', async () => {
+  test('an 8 MiB download streams back whole', async () => {
     const out = path.join(scratch, 'down.bin');
     const r = await curl(['-x', site.base, '-o', out, '-w', '%{http_code} %{size_download}', `http://127.0.0.1:${echo.port}/big`]);
     assert.equal(r.stdout, `200 ${BIG_SIZE}`);

@@ -21,7 +21,7 @@ export interface Echoed {
 }
 
 /** Bytes the `/big` route streams (in 64 KiB writes, honouring backpressure). */
-export const BIG_SIZE = 16 * 1024 * 1024;
+export const BIG_SIZE = 8 * 1024 * 1024;
 
 /** The sha256 of `/big`'s body: byte i is `i % 251`. */
 export function bigSha(): string {
