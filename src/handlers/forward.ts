@@ -12,7 +12,7 @@ import { SelfCheck } from './forward/self.js';
 import { parseAbsolute, parseAuthority, type Target } from './forward/target.js';
 import { openTunnel } from './forward/tunnel.js';
 import { requestHeaders } from './proxy/headers.js';
-import { describe, relayResponse } from './proxy/relay.js';
+import { answerBug, describe, relayResponse } from './proxy/relay.js';
 
 /** Settings of the forward proxy, from `[server]` (durations in milliseconds). */
 export interface ForwardOptions {
@@ -73,16 +73,7 @@ export class ForwardHandler implements Handler, TunnelHandler {
     if (url === undefined || url.charCodeAt(0) === 47 || url === '*') return false;
     return this.#forward(ex, url).then(
       () => true,
-      (err: unknown) => {
-        // A bug of ours, not a target's failure: log it with its stack, answer without rethrowing.
-        this.#logger?.error(`${this.name}: ${ex.method} ${url} failed`, err);
-        try {
-          if (!ex.res.destroyed) sendError(ex, 502, { error: err, close: !ex.req.complete });
-        } catch {
-          ex.res.destroy();
-        }
-        return true;
-      },
+      (err: unknown) => answerBug(ex, this.name, this.#logger, err),
     );
   }
 

@@ -10,7 +10,7 @@ import type { Exchange, Handler } from '../http/handler.js';
 import type { Logger } from '../log/logger.js';
 import { takeBody, type ProxyBody } from './proxy/body.js';
 import { requestHeaders } from './proxy/headers.js';
-import { describe, relayResponse } from './proxy/relay.js';
+import { answerBug, describe, relayResponse } from './proxy/relay.js';
 
 /** Settings of a reverse proxy mount. */
 export interface ProxyOptions {
@@ -50,17 +50,7 @@ export class ProxyHandler implements Handler {
   handle(ex: Exchange, _prefix: string, rest: string): Promise<boolean> {
     return this.#proxy(ex, rest).then(
       () => true,
-      (err: unknown) => {
-        // A bug of ours, not an upstream failure: log it with its stack, answer without rethrowing.
-        this.#logger?.error(`${this.name}: ${ex.method} ${ex.req.url} failed`, err);
-        try {
-          if (!ex.res.destroyed) sendError(ex, 502, { error: err, close: !ex.req.complete });
-        } catch {
-          // The last resort must not throw into the engine either.
-          ex.res.destroy();
-        }
-        return true;
-      },
+      (err: unknown) => answerBug(ex, this.name, this.#logger, err),
     );
   }
 
