@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
@@ -20,17 +20,14 @@ export interface Echoed {
   sha256: string;
 }
 
-/** Bytes the `/big` route streams (in 64 KiB writes, honouring backpressure). */
+/** Bytes the `/big` route streams: BLOCK repeated, in writes that honour backpressure. */
 export const BIG_SIZE = 8 * 1024 * 1024;
+const BLOCK = randomBytes(64 * 1024);
 
-/** The sha256 of `/big`'s body: byte i is `i % 251`. */
+/** The sha256 of `/big`'s body. */
 export function bigSha(): string {
   const hash = createHash('sha256');
-  const chunk = Buffer.alloc(64 * 1024);
-  for (let off = 0; off < BIG_SIZE; off += chunk.length) {
-    for (let i = 0; i < chunk.length; i++) chunk[i] = (off + i) % 251;
-    hash.update(chunk);
-  }
+  for (let off = 0; off < BIG_SIZE; off += BLOCK.length) hash.update(BLOCK);
   return hash.digest('hex');
 }
 
@@ -43,12 +40,10 @@ export function echoHandler(hanging: http.IncomingMessage[]): http.RequestListen
     if (req.url === '/big') {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BIG_SIZE });
       let off = 0;
-      const chunk = Buffer.alloc(64 * 1024);
       const write = (): void => {
         while (off < BIG_SIZE) {
-          for (let i = 0; i < chunk.length; i++) chunk[i] = (off + i) % 251;
-          off += chunk.length;
-          if (!res.write(Buffer.from(chunk))) return void res.once('drain', write);
+          off += BLOCK.length;
+          if (!res.write(BLOCK)) return void res.once('drain', write);
         }
         res.end();
       };
