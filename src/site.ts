@@ -8,6 +8,7 @@ import { Databases } from './db/databases.js';
 import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
 import { AppHandler } from './handlers/app.js';
+import { ForwardHandler } from './handlers/forward.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
 import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
@@ -85,9 +86,11 @@ export class Site {
     try {
       this.routes = new RouteTable();
       for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
-      const before: Handler[] = [new PingHandler()];
+      const forward = s.enableProxy ? this.#forwardProxy() : undefined;
+      // The forward proxy goes first: `GET http://elsewhere/ping` is for elsewhere, not for ping.
+      const before: Handler[] = forward ? [forward, new PingHandler()] : [new PingHandler()];
       const tls = s.ssl ? loadTls(config) : undefined;
-      this.engine = new Engine({ config: s, routes: this.routes, before, logger: this.logger, accessLog: this.#accessLog, tls });
+      this.engine = new Engine({ config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls });
       if (tls && s.redirectHttpPort > 0) {
         this.#redirect = new HttpsRedirect(() => (this.engine.server.address() as AddressInfo | null)?.port ?? s.port, s.keepAlive);
       }
@@ -125,6 +128,20 @@ export class Site {
       case 'cluster':
         return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, logger: this.logger });
     }
+  }
+
+  /** `enable_proxy = yes`: absolute-form forwarding and CONNECT, limited by the proxy_* keys. */
+  #forwardProxy(): ForwardHandler {
+    const s = this.config.server;
+    return new ForwardHandler({
+      allow: s.proxyAllow,
+      connectPorts: s.proxyConnectPorts,
+      connectTimeout: s.proxyConnectTimeout,
+      timeout: s.proxyTimeout,
+      idleTimeout: s.proxyIdleTimeout,
+      self: { port: () => (this.engine.server.address() as AddressInfo | null)?.port ?? s.port, ip: s.ip },
+      logger: this.logger,
+    });
   }
 
   /** The cluster a proxy route names; a postgresql cluster is a config error of that route line. */

@@ -4,7 +4,7 @@
  * page (`docs.ts` -> docs/config.md) all read it.
  */
 import type { ServerConfig } from './types.js';
-import { isBindAddress, isIpOrCidr } from './values.js';
+import { isBindAddress, isIpOrCidr, isPortOrRange } from './values.js';
 
 /** The value types a key can have. */
 export type ValueType = 'bool' | 'int' | 'size' | 'seconds' | 'path' | 'list' | 'enum' | 'string';
@@ -79,7 +79,19 @@ const TABLE = [
   { key: 'passphrase', prop: 'passphrase', type: 'string', default: undefined, secret: true,
     doc: 'Pass phrase of the private key.' },
   { key: 'enable_proxy', prop: 'enableProxy', type: 'bool', default: false, aliases: ['proxy'],
-    doc: 'Act as a forward proxy, CONNECT included. Off by default: an open proxy is abused fast.' },
+    doc: 'Act as a forward proxy, CONNECT included (docs/forward-proxy.md). Off by default: an open proxy is abused fast.' },
+  { key: 'proxy_allow', prop: 'proxyAllow', type: 'list', default: ['127.0.0.1', '::1'],
+    item: { test: isIpOrCidr, expect: 'IP addresses or CIDR blocks' },
+    doc: 'Clients the forward proxy serves, e.g. `127.0.0.1, 10.0.0.0/8`; others get 403. Empty = nobody; `0.0.0.0/0, ::/0` = everyone (an open proxy).' },
+  { key: 'proxy_connect_ports', prop: 'proxyConnectPorts', type: 'list', default: ['443'],
+    item: { test: isPortOrRange, expect: 'ports (443) or port ranges (8000-8099)' },
+    doc: 'Ports a CONNECT tunnel may reach; other ports get 403. Plain `http://` forwarding is not limited by port.' },
+  { key: 'proxy_connect_timeout', prop: 'proxyConnectTimeout', type: 'seconds', default: 10 * SEC, min: 1, max: HOUR,
+    doc: 'How long the forward proxy waits to connect to a target (504 after).' },
+  { key: 'proxy_timeout', prop: 'proxyTimeout', type: 'seconds', default: 60 * SEC, min: 1, max: 24 * HOUR,
+    doc: "How long the forward proxy waits for a target's response headers (504 after), and for each gap in its body (the response is cut after)." },
+  { key: 'proxy_idle_timeout', prop: 'proxyIdleTimeout', type: 'seconds', default: 300 * SEC, min: 1, max: 24 * HOUR,
+    doc: 'A CONNECT tunnel with no bytes in either direction for this long is closed on both sides.' },
   { key: 'static_max_age', prop: 'staticMaxAge', type: 'int', default: 300, min: 0, max: 2 ** 31 - 1,
     doc: '`Cache-Control: max-age` of static files, in seconds (a plain number, no suffix).' },
   { key: 'static_cache_file_max', prop: 'staticCacheFileMax', type: 'size', default: 64 * KiB, min: 0, max: GiB,

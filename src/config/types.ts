@@ -23,6 +23,16 @@ export interface ServerConfig {
   readonly passphrase: string | undefined;
   /** Forward proxy + CONNECT (INI `enable_proxy`, old name `proxy`). */
   readonly enableProxy: boolean;
+  /** IPs and CIDRs of clients the forward proxy serves (others get 403). */
+  readonly proxyAllow: readonly string[];
+  /** Ports (`443`) and ranges (`8000-8099`) CONNECT may reach. */
+  readonly proxyConnectPorts: readonly string[];
+  /** ms the forward proxy waits for a connection to a target. */
+  readonly proxyConnectTimeout: number;
+  /** ms the forward proxy waits for response headers, and for each gap in a response body. */
+  readonly proxyTimeout: number;
+  /** ms a CONNECT tunnel may stay silent in both directions before both sides are closed. */
+  readonly proxyIdleTimeout: number;
   /** `Cache-Control: max-age` for static files, in SECONDS (it goes into the header as is). */
   readonly staticMaxAge: number;
   readonly staticCacheFileMax: number;

@@ -63,6 +63,15 @@ export function isIpOrCidr(text: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
+/** `443` or `8000-8099`: TCP ports 1–65535, a range written low to high. */
+export function isPortOrRange(text: string): boolean {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+  if (!m) return false;
+  const low = Number(m[1]);
+  const high = m[2] === undefined ? low : Number(m[2]);
+  return low >= 1 && high <= 65535 && low <= high;
+}
+
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 /** A bind address: '' (every interface), an IP address, or a host name such as `localhost`. */

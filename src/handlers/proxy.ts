@@ -1,5 +1,4 @@
 import type { TLSSocket } from 'node:tls';
-import { pipeline, type Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { CallAbort, classify, type Failure } from '../client/failure.js';
 import { Status } from '../client/status.js';
@@ -10,7 +9,8 @@ import { sendError } from '../http/errorpage.js';
 import type { Exchange, Handler } from '../http/handler.js';
 import type { Logger } from '../log/logger.js';
 import { takeBody, type ProxyBody } from './proxy/body.js';
-import { requestHeaders, responseHeaders } from './proxy/headers.js';
+import { requestHeaders } from './proxy/headers.js';
+import { answerBug, describe, relayResponse } from './proxy/relay.js';
 
 /** Settings of a reverse proxy mount. */
 export interface ProxyOptions {
@@ -50,17 +50,7 @@ export class ProxyHandler implements Handler {
   handle(ex: Exchange, _prefix: string, rest: string): Promise<boolean> {
     return this.#proxy(ex, rest).then(
       () => true,
-      (err: unknown) => {
-        // A bug of ours, not an upstream failure: log it with its stack, answer without rethrowing.
-        this.#logger?.error(`${this.name}: ${ex.method} ${ex.req.url} failed`, err);
-        try {
-          if (!ex.res.destroyed) sendError(ex, 502, { error: err, close: !ex.req.complete });
-        } catch {
-          // The last resort must not throw into the engine either.
-          ex.res.destroy();
-        }
-        return true;
-      },
+      (err: unknown) => answerBug(ex, this.name, this.#logger, err),
     );
   }
 
@@ -136,43 +126,25 @@ export class ProxyHandler implements Handler {
 
   /** Stream the member's answer to the client. */
   #relay(ex: Exchange, loan: Loan, response: Dispatcher.ResponseData, cancelled: AbortSignal, onClose: () => void): void {
-    const { res } = ex;
     const status = response.statusCode;
-    if (status < 100 || status > 599) {
-      discard(response.body);
-      loan.release('failure');
-      return this.#answer(ex, 502, 'SKT_PROXY_BAD_STATUS', `a member of @${this.#up.cluster.name} answered with an invalid status`, `${loan.node} answered ${status}`);
-    }
-    const headers = responseHeaders(response.headers);
-    try {
-      if (response.statusText) res.writeHead(status, response.statusText, headers);
-      else res.writeHead(status, headers);
-    } catch (err) {
-      // Node refused a header or the reason phrase: nothing was written yet, so a page can still go out.
-      discard(response.body);
-      loan.release('failure');
-      if (!res.headersSent) {
-        // writeHead keeps what it accepted (a bad reason phrase too) and would reuse it for the page.
-        res.statusMessage = '';
-        for (const name in headers) res.removeHeader(name);
+    const cluster = `@${this.#up.cluster.name}`;
+    relayResponse(ex.res, response, cancelled, undefined, (end) => {
+      switch (end.kind) {
+        case 'bad-status':
+          loan.release('failure');
+          return this.#answer(ex, 502, 'SKT_PROXY_BAD_STATUS', `a member of ${cluster} answered with an invalid status`, `${loan.node} answered ${status}`);
+        case 'bad-headers':
+          loan.release('failure');
+          return this.#answer(ex, 502, 'SKT_PROXY_BAD_GATEWAY', `a member of ${cluster} answered with headers that cannot be relayed`, `${loan.node}: ${end.error.message}`);
+        case 'done':
+          ex.res.off('close', onClose);
+          return loan.release(status);
+        case 'cut':
+          ex.res.off('close', onClose);
+          loan.release('failure');
+          // The status line is out; pipeline has destroyed the client connection, so it sees a cut response.
+          this.#logger?.warn(`${this.name}: ${ex.method} ${ex.req.url} -> ${status} cut (SKT_PROXY_ABORTED): ${loan.node}: ${describe(end.error)}`);
       }
-      return this.#answer(ex, 502, 'SKT_PROXY_BAD_GATEWAY', `a member of @${this.#up.cluster.name} answered with headers that cannot be relayed`, `${loan.node}: ${(err as Error).message}`);
-    }
-    // Whoever broke first is to blame: the member (body reset or stalled) or the client (went away).
-    let memberFault: Error | undefined;
-    response.body.once('error', (err: Error) => {
-      if (!cancelled.aborted) memberFault ??= err;
-    });
-    // Compressed bodies pass as they are: Content-Encoding and Content-Length came from the member.
-    pipeline(response.body, res, (err) => {
-      res.off('close', onClose);
-      if (!err || !memberFault) {
-        loan.release(status);
-        return;
-      }
-      loan.release('failure');
-      // The status line is out; pipeline has destroyed the client connection, so it sees a cut response.
-      this.#logger?.warn(`${this.name}: ${ex.method} ${ex.req.url} -> ${status} cut (SKT_PROXY_ABORTED): ${loan.node}: ${describe(memberFault)}`);
     });
   }
 
@@ -210,15 +182,4 @@ export class ProxyHandler implements Handler {
       ...(retryAfter !== undefined ? { headers: { 'retry-after': String(retryAfter) } } : {}),
     });
   }
-}
-
-/** Drop a member's body unread. undici's body emits 'error' when destroyed; unheard, that would crash the worker. */
-function discard(body: Readable): void {
-  body.on('error', () => undefined);
-  body.destroy();
-}
-
-function describe(err: Error): string {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? `${err.message} (${code})` : err.message;
 }

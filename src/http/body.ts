@@ -167,7 +167,7 @@ export function queryArgs(search: string): Record<string, string | string[]> {
 }
 
 /** True when the request carries a body: chunked, or a Content-Length above 0. */
-function hasBody(req: IncomingMessage): boolean {
+export function hasBody(req: IncomingMessage): boolean {
   // node's parser has already rejected a bad or conflicting Content-Length / Transfer-Encoding
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];

@@ -12,21 +12,7 @@ export class ClientIp {
   /** `trusted` holds IPs or CIDRs (`127.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`). */
   constructor(trusted: readonly string[]) {
     if (trusted.length === 0) return;
-    const list = new net.BlockList();
-    for (const entry of trusted) {
-      const [addr, bits] = entry.split('/') as [string, string | undefined];
-      const family = net.isIPv6(addr) ? 'ipv6' : net.isIPv4(addr) ? 'ipv4' : undefined;
-      if (!family) throw new SkitaiError('SKT_CONFIG_VALUE', `trusted_proxies: "${entry}" is not an IP address or CIDR`);
-      if (bits === undefined) list.addAddress(addr, family);
-      else {
-        const prefix = Number(bits);
-        if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 'ipv4' ? 32 : 128)) {
-          throw new SkitaiError('SKT_CONFIG_VALUE', `trusted_proxies: "${entry}" has a bad prefix length`);
-        }
-        list.addSubnet(addr, prefix, family);
-      }
-    }
-    this.#trusted = list;
+    this.#trusted = addressList(trusted, 'trusted_proxies');
   }
 
   /** The client address for a socket peer and its X-Forwarded-For header. */
@@ -43,9 +29,34 @@ export class ClientIp {
   }
 
   #isTrusted(ip: string): boolean {
-    const family = net.isIPv6(ip) ? 'ipv6' : 'ipv4';
-    return this.#trusted!.check(ip, family);
+    return inList(this.#trusted!, ip);
   }
+}
+
+/** A BlockList of IPs and CIDRs (`127.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`); `key` names the setting in errors. */
+export function addressList(entries: readonly string[], key: string): net.BlockList {
+  const list = new net.BlockList();
+  for (const entry of entries) {
+    const [addr, bits] = entry.split('/') as [string, string | undefined];
+    const family = net.isIPv6(addr) ? 'ipv6' : net.isIPv4(addr) ? 'ipv4' : undefined;
+    if (!family) throw new SkitaiError('SKT_CONFIG_VALUE', `${key}: "${entry}" is not an IP address or CIDR`);
+    if (bits === undefined) list.addAddress(addr, family);
+    else {
+      const prefix = Number(bits);
+      if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 'ipv4' ? 32 : 128)) {
+        throw new SkitaiError('SKT_CONFIG_VALUE', `${key}: "${entry}" has a bad prefix length`);
+      }
+      list.addSubnet(addr, prefix, family);
+    }
+  }
+  return list;
+}
+
+/** True when `ip` (unmapped first) is in `list`; false for text that is no IP address. */
+export function inList(list: net.BlockList, ip: string): boolean {
+  const addr = unmap(ip);
+  const family = net.isIPv4(addr) ? 'ipv4' : net.isIPv6(addr) ? 'ipv6' : undefined;
+  return family !== undefined && list.check(addr, family);
 }
 
 /** `::ffff:127.0.0.1` -> `127.0.0.1`, so IPv4 rules match dual-stack sockets. */

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { Exchange } from './handler.js';
+import type { Exchange, Tunnel } from './handler.js';
 import { respond } from './respond.js';
 
 /** Escape text for HTML element content and attribute values. */
@@ -38,4 +38,30 @@ export function sendError(
   if (options.close) res.setHeader('connection', 'close');
   respond(ex, status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...options.headers },
     errorPage(status, options.detail, stack));
+}
+
+/**
+ * A whole `Connection: close` response as bytes, for a socket no ServerResponse owns (a client
+ * error before a request existed, a refused CONNECT). The body is an error page unless `text` is given.
+ */
+export function rawErrorResponse(status: number, options: { detail?: string; text?: string; headers?: Record<string, string> } = {}): Buffer {
+  const body = Buffer.from(options.text ?? errorPage(status, options.detail));
+  const type = options.text === undefined ? 'text/html; charset=utf-8' : 'text/plain';
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n`;
+  for (const [name, value] of Object.entries(options.headers ?? {})) head += `${name}: ${value}\r\n`;
+  return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body]);
+}
+
+/**
+ * Answer a CONNECT with an error page and close the connection; the access line is reported with
+ * the status. Unread tunnel bytes are drained first: closing over them would turn the FIN into a
+ * reset that can lose the reply.
+ */
+export function refuseTunnel(tunnel: Tunnel, status: number, detail: string): void {
+  const reply = rawErrorResponse(status, { detail });
+  const socket = tunnel.socket;
+  tunnel.done(status, 0, reply.length);
+  if (!socket.writable) return void socket.destroy();
+  socket.resume();
+  socket.end(reply, () => socket.destroy());
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /**
  * What the engine knows of a request before any handler runs. Built once per request so that
@@ -41,4 +42,29 @@ export interface Handler {
   start?(): Promise<void>;
   /** Optional shutdown work; must stop every timer and background task the handler owns. */
   close?(): Promise<void>;
+}
+
+/**
+ * A CONNECT request (RFC 9110 §9.3.6) after the engine handed its socket over: from here on the
+ * socket carries whatever the tunnel relays, and the engine no longer parses it.
+ */
+export interface Tunnel {
+  readonly req: IncomingMessage;
+  /** The client connection (a TLS socket when the server speaks HTTPS). Paused until the handler reads. */
+  readonly socket: Duplex;
+  /** Bytes the client sent after the request head (early tunnel data); often empty. */
+  readonly head: Buffer;
+  /** Client address, resolved as for requests (`trusted_proxies`). */
+  readonly remote: string;
+  /**
+   * Report the outcome once the tunnel (or its refusal) is over, for the access log: the status
+   * answered, bytes sent from client to target (`up`) and from target to client (`down`).
+   */
+  done(status: number, up: number, down: number): void;
+}
+
+/** The one role that takes CONNECT requests (the forward proxy). Without one the engine answers 501. */
+export interface TunnelHandler {
+  readonly name: string;
+  connect(tunnel: Tunnel): void;
 }

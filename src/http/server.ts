@@ -1,14 +1,15 @@
 import http, { STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/types.js';
 import { SkitaiError, isSkitaiError } from '../errors.js';
 import type { AccessLog } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
 import { ClientIp } from './clientip.js';
-import { sendError } from './errorpage.js';
-import type { Exchange, Handler } from './handler.js';
+import { rawErrorResponse, refuseTunnel, sendError } from './errorpage.js';
+import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
 
 /** What the engine needs to run: limits from `[server]`, the route table, and where to log. */
@@ -17,6 +18,8 @@ export interface EngineOptions {
   routes: RouteTable;
   /** Handlers asked before the route table, whatever the path (ping, forward proxy). */
   before?: Handler[];
+  /** Takes CONNECT requests (the forward proxy); without one, CONNECT gets 501. */
+  tunnel?: TunnelHandler | undefined;
   logger: Logger;
   accessLog?: AccessLog | undefined;
   /** PEM material for HTTPS; plain HTTP when absent. */
@@ -31,6 +34,8 @@ class RequestExchange implements Exchange {
   start = 0;
   /** Socket bytes written before this response, for the access log. */
   sentBefore = 0;
+  /** Kept for the access log: a handler passing `req` to undici as a body gets it destroyed, which drops `req.socket`. */
+  readonly socket: Socket;
   constructor(
     readonly req: http.IncomingMessage,
     readonly res: http.ServerResponse,
@@ -43,6 +48,7 @@ class RequestExchange implements Exchange {
     this.path = q < 0 ? target : target.slice(0, q);
     this.query = q < 0 ? '' : target.slice(q + 1);
     this.method = req.method ?? 'GET';
+    this.socket = req.socket;
   }
 }
 
@@ -69,6 +75,8 @@ export class Engine {
   /** One close listener shared by every response (`this` is the response): no closure per request. */
   readonly #onClose: (this: ExchangeResponse) => void;
   #draining = false;
+  /** Client sockets handed to the tunnel handler by CONNECT, until they close. */
+  readonly #tunnels = new Set<Duplex>();
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
@@ -94,6 +102,8 @@ export class Engine {
       : http.createServer(serverOptions);
     if (c.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = c.maxRequestsPerSocket;
     this.server.on('request', (req, res) => this.#dispatch(req, res));
+    // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
+    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientError(err, socket));
   }
 
@@ -146,6 +156,8 @@ export class Engine {
       clearTimeout(timer);
     }
     this.server.closeAllConnections();
+    // Handed-over sockets are no longer the HTTP server's connections: closeAllConnections misses them.
+    for (const socket of this.#tunnels) socket.destroy();
     await closed;
     for (const h of [...this.#before, ...this.#opts.routes.handlers()]) {
       try {
@@ -186,14 +198,55 @@ export class Engine {
     if (--this.#inFlight === 0 && this.#drained) this.#drained();
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
-    if (this.#closing && !this.#draining && !req.socket?.destroyed) req.socket?.end();
+    if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
     const access = this.#opts.accessLog;
     if (access) {
       access.write({
-        remote: ex.remote, port: req.socket?.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
-        status: res.statusCode, bytes: (req.socket?.bytesWritten ?? 0) - ex.sentBefore,
+        remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
+        status: res.statusCode, bytes: ex.socket.bytesWritten - ex.sentBefore,
         ms: performance.now() - ex.start, aborted: !res.writableFinished,
       });
+    }
+  }
+
+  /**
+   * A CONNECT request: the socket leaves HTTP here. It counts as in flight until it closes (a
+   * graceful stop waits for it within the grace period), and its access line is written when the
+   * handler reports the outcome.
+   */
+  #connect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Nothing may be read before the handler decides: early tunnel bytes must wait for the target.
+    socket.pause();
+    const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const port = req.socket.remotePort ?? 0;
+    const start = this.#opts.accessLog ? performance.now() : 0;
+    this.#inFlight++;
+    this.#tunnels.add(socket);
+    // An error with no listener would end the worker; the handler adds its own, this one only closes.
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => {
+      this.#tunnels.delete(socket);
+      if (--this.#inFlight === 0 && this.#drained) this.#drained();
+    });
+    let reported = false;
+    const done = (status: number, up: number, down: number): void => {
+      if (reported) return;
+      reported = true;
+      this.#opts.accessLog?.write({
+        remote, port, method: 'CONNECT', url: req.url ?? '', version: req.httpVersion,
+        status, bytes: down, up, ms: performance.now() - start, aborted: false,
+      });
+    };
+    const tunnel = { req, socket, head, remote, done };
+    const handler = this.#opts.tunnel;
+    if (this.#closing) return refuseTunnel(tunnel, 503, 'SKT_SERVER_CLOSING: the server is shutting down');
+    if (!handler) return refuseTunnel(tunnel, 501, 'SKT_METHOD_NOT_IMPLEMENTED: CONNECT is not supported: this server is not a forward proxy');
+    try {
+      handler.connect(tunnel);
+    } catch (err) {
+      this.#opts.logger.error(`CONNECT ${req.url} failed in ${handler.name}`, err);
+      if (!reported) refuseTunnel(tunnel, 500, 'SKT_HANDLER_FAILED: the tunnel could not be set up');
+      else socket.destroy();
     }
   }
 
@@ -281,9 +334,6 @@ export class Engine {
     const status =
       err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     this.#opts.logger.debug(`client error ${err.code ?? ''} from ${socket.remoteAddress}: ${status}`);
-    const body = `${status} ${STATUS_CODES[status]}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-    );
+    socket.end(rawErrorResponse(status, { text: `${status} ${STATUS_CODES[status]}\n` }));
   }
 }

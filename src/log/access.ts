@@ -11,6 +11,8 @@ export interface AccessRecord {
   status: number;
   /** Bytes written to the socket for this response, headers included (Skitai counts them too). */
   bytes: number;
+  /** CONNECT only: bytes relayed from the client to the target (`bytes` then counts target to client). */
+  up?: number;
   /** Milliseconds from request to finish. */
   ms: number;
   /** True when the client went away before the response was complete. */
@@ -29,9 +31,11 @@ export class AccessLog {
       this.sink.write(JSON.stringify({ time: new Date().toISOString(), ...r, ms: Math.round(r.ms * 1000) / 1000 }));
       return;
     }
-    // <ip>:<port> <request-line> <status> <bytes>, then the time taken (our addition).
+    // <ip>:<port> <request-line> <status> <bytes>, then the time taken (our addition). A tunnel's
+    // bytes are <up>/<down>, as Skitai logged them.
+    const bytes = r.up === undefined ? `${r.bytes}` : `${r.up}/${r.bytes}`;
     this.sink.write(
-      `${timestamp()} [info] ${r.remote}:${r.port} ${r.method} ${r.url} HTTP/${r.version} ${r.status} ${r.bytes} ${r.ms.toFixed(1)}ms${r.aborted ? ' aborted' : ''}`,
+      `${timestamp()} [info] ${r.remote}:${r.port} ${r.method} ${r.url} HTTP/${r.version} ${r.status} ${bytes} ${r.ms.toFixed(1)}ms${r.aborted ? ' aborted' : ''}`,
     );
   }
 }

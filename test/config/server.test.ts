@@ -53,10 +53,12 @@ describe('[server] values of every type', () => {
         'compress_min_size = 0', 'trusted_proxies = 127.0.0.1, 10.0.0.0/8', 'access_log = logs/access.log',
         'access_log_format = JSON', 'log_path = logs', 'var_path = /var/skitai', 'securekey = s3cret-key',
         'securekey_previous = 0ld-s3cret', 'sessiontimeout = 1h', 'admin_password = adm1n-pw', 'pid_file = run/api.pid', 'grace_period = 30s',
+        'proxy_allow = 10.0.0.0/8', 'proxy_connect_ports = 443, 8000-8099', 'proxy_connect_timeout = 2s',
+        'proxy_timeout = 5m', 'proxy_idle_timeout = 90',
       ].join('\n'),
     );
     assert.deepEqual(
-      { ...s, trustedProxies: [...s.trustedProxies] },
+      { ...s, trustedProxies: [...s.trustedProxies], proxyAllow: [...s.proxyAllow], proxyConnectPorts: [...s.proxyConnectPorts] },
       {
         name: 'api', ip: '127.0.0.1', port: 8080, processes: 2, threads: 8, devel: true, ssl: false,
         certfile: '/srv/site/cert/server.pem', keyfile: '/etc/key.pem', passphrase: 'p4ss',
@@ -66,7 +68,8 @@ describe('[server] values of every type', () => {
         compressMinSize: 0, trustedProxies: ['127.0.0.1', '10.0.0.0/8'], accessLog: '/srv/site/logs/access.log',
         accessLogFormat: 'json', logPath: '/srv/site/logs', varPath: '/var/skitai', securekey: 's3cret-key',
         securekeyPrevious: '0ld-s3cret', sessiontimeout: 3_600_000, adminPassword: 'adm1n-pw', pidFile: '/srv/site/run/api.pid', gracePeriod: 30_000,
-        redirectHttpPort: 0,
+        redirectHttpPort: 0, proxyAllow: ['10.0.0.0/8'], proxyConnectPorts: ['443', '8000-8099'], proxyConnectTimeout: 2000,
+        proxyTimeout: 300_000, proxyIdleTimeout: 90_000,
       },
     );
   });

@@ -12,11 +12,12 @@ export interface RawReply {
 
 /**
  * Send bytes exactly as given (no client normalising the path or headers) and collect the reply.
- * Resolves when the server closes the socket or after `idleMs` without data.
+ * Resolves when the server closes the socket or after `idleMs` without data. `localAddress` picks
+ * the client's source address (any 127.x.y.z works on Linux), for access-control tests.
  */
-export function rawRequest(port: number, payload: string | Buffer, idleMs = 300): Promise<RawReply> {
+export function rawRequest(port: number, payload: string | Buffer, idleMs = 300, options: { localAddress?: string } = {}): Promise<RawReply> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect({ port, host: '127.0.0.1', ...options });
     const chunks: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
     let closed = false;

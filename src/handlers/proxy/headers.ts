@@ -35,8 +35,13 @@ export interface Forwarding {
    * X-Forwarded-For): its X-Forwarded-Proto and -Host describe the original request, so they are kept.
    */
   readonly trustedPeer: boolean;
-  /** `http` or `https`: how the request reached this server. */
-  readonly proto: string;
+  /**
+   * `http` or `https`: how the request reached this server. Absent for the forward proxy: it does
+   * not speak for an origin, so X-Forwarded-Proto and -Host pass as the client wrote them.
+   */
+  readonly proto?: string | undefined;
+  /** Our Via entry (`1.1 name`), appended to the client's Via (RFC 9110 §7.6.3); absent = no Via. */
+  readonly via?: string | undefined;
 }
 
 /**
@@ -55,6 +60,8 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
   let lengthSeen = false;
   let protoSeen = false;
   let hostSeen = false;
+  let via: string | undefined;
+  const forOrigin = fwd.proto !== undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -74,12 +81,18 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
       case 'x-forwarded-for':
         forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
         continue;
+      case 'via':
+        if (fwd.via === undefined) break;
+        via = via === undefined ? value : `${via}, ${value}`;
+        continue;
       case 'x-forwarded-proto':
+        if (!forOrigin) break;
         // From anyone but a trusted proxy these are the client's word, so ours replace them.
         if (!fwd.trustedPeer || protoSeen) continue;
         protoSeen = true;
         break;
       case 'x-forwarded-host':
+        if (!forOrigin) break;
         if (!fwd.trustedPeer || hostSeen) continue;
         hostSeen = true;
         break;
@@ -88,7 +101,9 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
   }
   // Appended, never replaced (like nginx's $proxy_add_x_forwarded_for): the member trusts the hops it knows from the right.
   out.push('x-forwarded-for', forwardedFor === undefined ? fwd.peer : `${forwardedFor}, ${fwd.peer}`);
-  if (!protoSeen) out.push('x-forwarded-proto', fwd.proto);
+  if (fwd.via !== undefined) out.push('via', via === undefined ? fwd.via : `${via}, ${fwd.via}`);
+  if (!forOrigin) return out;
+  if (!protoSeen) out.push('x-forwarded-proto', fwd.proto!);
   if (!hostSeen && host !== undefined) out.push('x-forwarded-host', host);
   return out;
 }

@@ -1,0 +1,65 @@
+import net from 'node:net';
+import os from 'node:os';
+
+/**
+ * How the proxy recognises itself, so it never forwards to itself: a target naming one of this
+ * host's addresses (or `localhost`, or its host name) with our listening port, and a request whose
+ * `Via` already carries our entry — the loop that a DNS name pointing back at us would make.
+ */
+export class SelfCheck {
+  readonly #port: () => number;
+  readonly #bindIp: string;
+  #names: Set<string> | undefined;
+  #via: string | undefined;
+
+  /** `port` reads the listening port (known only after listen, port 0 in tests); `bindIp` is `[server] ip`. */
+  constructor(port: () => number, bindIp: string) {
+    this.#port = port;
+    this.#bindIp = bindIp;
+  }
+
+  /** True when `host:port` is this server. */
+  isSelf(host: string, port: number): boolean {
+    if (port !== this.#port()) return false;
+    if (isLoopback(host)) return true;
+    return this.#localNames().has(host.toLowerCase());
+  }
+
+  /** Our Via entry: `1.1 <host name>:<port>` (RFC 9110 §7.6.3 received-by). */
+  get via(): string {
+    return (this.#via ??= `1.1 ${os.hostname().toLowerCase()}:${this.#port()}`);
+  }
+
+  /** True when a Via header (every line) already lists our entry: the request came round again. */
+  seenIn(via: string | string[] | undefined): boolean {
+    if (via === undefined) return false;
+    const ours = this.via.slice(this.via.indexOf(' ') + 1);
+    for (const line of Array.isArray(via) ? via : [via]) {
+      for (const hop of line.split(',')) {
+        const receivedBy = hop.trim().split(/\s+/)[1];
+        if (receivedBy !== undefined && receivedBy.toLowerCase() === ours) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Every interface address, the bind address and our names; read once (interfaces rarely change under a worker). */
+  #localNames(): Set<string> {
+    if (this.#names) return this.#names;
+    const names = new Set(['localhost', os.hostname().toLowerCase(), '0.0.0.0', '::']);
+    if (this.#bindIp !== '') names.add(this.#bindIp.toLowerCase());
+    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) names.add(a.address.toLowerCase());
+    return (this.#names = names);
+  }
+}
+
+const LOOPBACK = new net.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+// The URL parser writes [::ffff:127.0.0.1] as ::ffff:7f00:1.
+LOOPBACK.addSubnet('::ffff:7f00:0', 104, 'ipv6');
+
+function isLoopback(host: string): boolean {
+  const family = net.isIPv4(host) ? 'ipv4' : net.isIPv6(host) ? 'ipv6' : undefined;
+  return family !== undefined && LOOPBACK.check(host, family);
+}
