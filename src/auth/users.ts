@@ -44,14 +44,15 @@ export function parseUsers(config: SiteConfig): Map<string, UserEntry> {
     };
     if (name === 'admin') fail("the admin user's password is [server] admin_password; give other administrators their own names with group admin");
     if (!NAME.test(name)) fail('a user name is letters, digits, ".", "_", "@" or "-" (no ":", which Basic credentials cannot carry)');
-    const [password, groupText, ...extra] = value.trim().split(/\s+/);
+    const m = /^(\S+)(?:\s+(.*))?$/.exec(value.trim());
+    const password = m?.[1];
     if (!password) fail('expected "password group,group"');
     if (password!.length < MIN_PASSWORD) fail(`the password is shorter than ${MIN_PASSWORD} characters`);
-    if (groupText === undefined) fail('expected "password group,group": the user has no group, so no permitTo would let it in');
-    if (extra.length > 0) fail('expected "password group,group": a password cannot contain spaces, and groups are separated by commas only');
-    const groups = groupText!.split(',').map((g) => g.trim()).filter(Boolean);
+    const groups = (m![2] ?? '').split(',').map((g) => g.trim()).filter(Boolean);
+    if (groups.length === 0) fail('expected "password group,group": the user has no group, so no permitTo would let it in');
+    if (groups.some((g) => /\s/.test(g))) fail('expected "password group,group": a password cannot contain spaces, and groups are separated by commas');
     const bad = groups.find((g) => !GROUP.test(g));
-    if (bad !== undefined || groups.length === 0) fail(`group names are letters, digits, ".", "_" or "-", separated by commas${bad !== undefined ? `; got "${bad}"` : ''}`);
+    if (bad !== undefined) fail(`group names are letters, digits, ".", "_" or "-"; got "${bad}"`);
     users.set(name, Object.freeze({ name, groups: Object.freeze([...new Set(groups)]), digest: digestOf(password!) }));
   }
   return users;
