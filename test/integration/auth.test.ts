@@ -142,11 +142,11 @@ describe('access control: app.permitTo and route permit', () => {
   });
 
   test('a refused request runs no hook and no handler, and its body is not read', async () => {
-    const seen0 = await (await fetch(`${s.base}/seen`)).json();
+    const seen0: any = await (await fetch(`${s.base}/seen`)).json();
     const r = await fetch(`${s.base}/upload`, { method: 'POST', body: new URLSearchParams({ x: '1' }) });
     assert.equal(r.status, 401);
     assert.equal(r.headers.get('connection'), 'close');
-    const seen1 = await (await fetch(`${s.base}/seen`)).json();
+    const seen1: any = await (await fetch(`${s.base}/seen`)).json();
     assert.equal(seen1.before, seen0.before + 1, 'only the /seen request itself ran the before hook');
     assert.equal(seen1.handler, seen0.handler);
     const ok = await fetch(`${s.base}/upload`, { method: 'POST', body: new URLSearchParams({ x: '1' }), headers: basic('alice', ALICE_PW) });
@@ -192,7 +192,7 @@ describe('access control: app.permitTo and route permit', () => {
     assert.deepEqual(await none.json(), {
       jsonrpc: '2.0', id: 1, error: { code: -32001, message: 'add: authentication required (HTTP Basic)', data: { status: 401, code: 'SKT_AUTH_REQUIRED' } },
     });
-    const bob = await (await call(basic('bob', BOB_PW))).json();
+    const bob: any = await (await call(basic('bob', BOB_PW))).json();
     assert.deepEqual(bob.error.data, { status: 403, code: 'SKT_AUTH_FORBIDDEN' });
     assert.deepEqual(await (await call(basic('alice', ALICE_PW))).json(), { jsonrpc: '2.0', id: 1, result: 3 });
   });

@@ -68,7 +68,7 @@ describe('status page ([server] status_path)', () => {
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type')!, /^application\/json/);
     assert.equal(r.headers.get('cache-control'), 'no-store');
-    const body = await r.json();
+    const body: any = await r.json();
     assert.equal(body.scope, 'worker');
     assert.match(body.note, /this worker process's own/);
     assert.equal(body.server.pid, process.pid);
