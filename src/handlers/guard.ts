@@ -38,8 +38,11 @@ export class Guard {
   web(groups: readonly string[]): AuthUser | undefined {
     const verdict = this.check(groups);
     if (verdict.ok) return verdict.user;
-    // An unread body would be taken for the next request: close the connection instead.
-    sendError(this.ex, verdict.status, { detail: verdict.message, headers: verdict.headers, close: !this.ex.req.complete });
+    // An unread body would be taken for the next request: close the connection then. A GET keeps it,
+    // so a browser answering the challenge reuses the connection.
+    const h = this.ex.req.headers;
+    const body = h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+    sendError(this.ex, verdict.status, { detail: verdict.message, headers: verdict.headers, close: body && !this.ex.req.complete });
     return undefined;
   }
 

@@ -102,6 +102,7 @@ describe('access control: app.permitTo and route permit', () => {
     assert.equal(r.headers.get('www-authenticate'), 'Basic realm="api Secured", charset="UTF-8"');
     assert.match(r.headers.get('content-type')!, /text\/html/);
     assert.match(await r.text(), /authentication required/);
+    assert.notEqual(r.headers.get('connection'), 'close', 'a body-less request keeps its connection for the retry with credentials');
   });
 
   test('a wrong password: 401, and a log line with user and address but not the password', async () => {
