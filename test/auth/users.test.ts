@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { digestOf, parseUsers } from '../../src/auth/users.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { isSkitaiError } from '../../src/errors.js';
+import { checkSite } from '../../src/site.js';
 
 const conf = (text: string) => parseConfigText(text, '/srv/site.conf', '/srv');
 
@@ -46,4 +47,10 @@ describe('[users]', () => {
       );
     });
   }
+});
+
+test('skitaid --check (checkSite) finds a bad [users] line and status_path without an admin', () => {
+  assert.throws(() => checkSite(conf('[server]\nport = 1\n[users]\nbob = bob-pw-1\n')), /\[users\] bob: .*no group/);
+  assert.throws(() => checkSite(conf('[server]\nstatus_path = /st\n[users]\nbob = bob-pw-1 ops\n')), (err) => isSkitaiError(err, 'SKT_AUTH_NO_USERS'));
+  checkSite(conf('[server]\nstatus_path = /st\n[users]\nbob = bob-pw-1 ops,admin\n'));
 });

@@ -197,6 +197,21 @@ describe('access control: app.permitTo and route permit', () => {
     assert.deepEqual(bob.error.data, { status: 403, code: 'SKT_AUTH_FORBIDDEN' });
     assert.deepEqual(await (await call(basic('alice', ALICE_PW))).json(), { jsonrpc: '2.0', id: 1, result: 3 });
   });
+
+  test('a JSON-RPC batch: each call checked against its route, a wrong password counted once', async () => {
+    const before = s.logLines.filter((l) => l.includes('failed login')).length;
+    const batch = [
+      { jsonrpc: '2.0', id: 1, method: 'add', params: [1, 2] },
+      { jsonrpc: '2.0', id: 2, method: 'whoami' },
+      { jsonrpc: '2.0', id: 3, method: 'public' },
+    ];
+    const r = await fetch(`${s.base}/`, { method: 'POST', headers: { 'content-type': 'application/json', ...basic('carol', 'wrong-pass') }, body: JSON.stringify(batch) });
+    const out: any = await r.json();
+    assert.deepEqual(out.map((o: any) => o.error?.code ?? o.result), [-32001, -32001, 'public page']);
+    assert.equal(s.logLines.filter((l) => l.includes('failed login')).length, before + 1);
+    const bob: any = await (await fetch(`${s.base}/`, { method: 'POST', headers: { 'content-type': 'application/json', ...basic('bob', BOB_PW) }, body: JSON.stringify(batch) })).json();
+    assert.deepEqual(bob.map((o: any) => o.error?.data?.status ?? o.result), [403, 'bob', 'public page']);
+  });
 });
 
 describe('login back-off', () => {
