@@ -62,12 +62,6 @@ export class Authenticator {
     return this.#users.size > 0;
   }
 
-  /** True when some user (an admin included) belongs to `group`. */
-  hasGroup(group: string): boolean {
-    for (const u of this.#users.values()) if (u.groups.includes(group) || u.groups.includes(ADMIN_GROUP)) return true;
-    return false;
-  }
-
   /**
    * Check the credentials of a request. A failure is counted against `remote` and logged with the
    * user name and address (`what` names the request); the password never is.
