@@ -89,6 +89,12 @@ export const ERRORS = {
   SKT_FORWARD_BAD_GATEWAY: { status: 502, text: 'the target cannot be reached (refused, unreachable, DNS), failed during the exchange, or answered with something that cannot be relayed' },
   SKT_FORWARD_TIMEOUT: { status: 504, text: 'no connection to the target within proxy_connect_timeout, or no response headers within proxy_timeout' },
   SKT_FORWARD_ABORTED: { status: 502, text: 'log only: the target failed after the response had started, so the client connection was cut' },
+  // access control (app.permitTo, route permit, [users], the status page)
+  SKT_AUTH_REQUIRED: { status: 401, text: 'a protected route was called without credentials, or with a wrong user name or password (HTTP Basic)' },
+  SKT_AUTH_FORBIDDEN: { status: 403, text: "the caller logged in, but none of the user's groups is permitted to use the route" },
+  SKT_AUTH_THROTTLED: { status: 429, text: 'too many failed logins from the client address: refused without checking the password until Retry-After has passed' },
+  SKT_AUTH_NO_USERS: { status: 500, text: 'an app protects routes (permitTo or a route permit) or status_path is set, but no user can log in: set [server] admin_password or a [users] section' },
+  SKT_AUTH_USAGE: { status: 500, text: 'permitTo() or a route permit is used wrongly (no group, an empty list, a group name with spaces or commas)' },
   // server
   SKT_SERVER_CLOSING: { status: 503, text: 'a CONNECT arrived while the server was shutting down' },
   SKT_SERVER_LISTEN: { status: 500, text: 'the server cannot listen on the configured address' },

@@ -13,6 +13,7 @@ export type { MessageBox } from './was/mbox.js';
 export type { Templates } from './was/templates.js';
 export { SkitaiError, isSkitaiError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
+export type { AuthUser } from './auth/users.js';
 export { Site } from './site.js';
 export type { SiteOptions } from './site.js';
 export { loadConfig, defaultConfig, parseConfigText } from './config/load.js';

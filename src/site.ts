@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { SiteConfig } from './config/types.js';
+import { Authenticator } from './auth/authenticator.js';
+import { ADMIN_GROUP, parseUsers } from './auth/users.js';
 import { Clients } from './client/clients.js';
 import type { Upstream } from './client/upstream.js';
 import { clusterType, parseClusterOptions } from './cluster/options.js';
@@ -14,6 +16,7 @@ import { ProxyHandler } from './handlers/proxy.js';
 import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
 import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
+import { StatusHandler } from './handlers/status.js';
 import type { Handler } from './http/handler.js';
 import { HttpsRedirect } from './http/redirect.js';
 import { RouteTable } from './http/routes.js';
@@ -55,6 +58,8 @@ export class Site {
   readonly #mailAgent: MailAgent | undefined;
   /** The worker's `was` services, shared by every app of the site. */
   readonly services: WasServices;
+  /** The site's users (`admin_password`, `[users]`) and the login back-off of this worker. */
+  readonly auth: Authenticator;
 
   constructor(
     readonly config: SiteConfig,
@@ -64,7 +69,8 @@ export class Site {
     this.logger = options.logger ?? new Logger(openSink('console'), options.verbose ?? false);
     const accessTarget = options.accessLog ?? logTarget(s.accessLog, config.dir);
     this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget), s.accessLogFormat);
-    // Built before the handlers: a bad [@cluster] or [smtpda] section stops the start with its file and line.
+    // Built before the handlers: a bad [@cluster], [smtpda] or [users] section stops the start with its file and line.
+    this.auth = buildAuth(config, this.logger);
     const smtpda = parseSmtpdaOptions(config);
     const mail = smtpda ? new MailSpool({ root: mailRoot(config), maxMessageSize: smtpda.maxMessageSize }) : undefined;
     if (smtpda && mail && smtpda.enabled && options.mailAgent !== false) {
@@ -89,6 +95,7 @@ export class Site {
       const forward = s.enableProxy ? this.#forwardProxy() : undefined;
       // The forward proxy goes first: `GET http://elsewhere/ping` is for elsewhere, not for ping.
       const before: Handler[] = forward ? [forward, new PingHandler()] : [new PingHandler()];
+      if (s.statusPath !== undefined) before.push(this.#statusHandler(s.statusPath));
       const tls = s.ssl ? loadTls(config) : undefined;
       this.engine = new Engine({ config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls });
       if (tls && s.redirectHttpPort > 0) {
@@ -121,6 +128,7 @@ export class Site {
           securekeyPrevious: s.securekeyPrevious,
           sessionTimeout: s.sessiontimeout,
           ssl: s.ssl,
+          auth: this.auth,
           limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
         })
           .addEndpoint(new XmlRpcEndpoint(rpc))
@@ -128,6 +136,20 @@ export class Site {
       case 'cluster':
         return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, logger: this.logger });
     }
+  }
+
+  /** `[server] status_path`: this worker's numbers, for group admin. */
+  #statusHandler(path: string): StatusHandler {
+    return new StatusHandler({
+      path,
+      name: this.config.server.name,
+      processes: this.config.server.processes,
+      auth: this.auth,
+      services: this.services,
+      traffic: () => this.engine.traffic(),
+      mounts: () => this.routes.mounts.map((m) => ({ prefix: m.prefix || '/', handlers: m.handlers.map((h) => h.name) })),
+      logger: this.logger,
+    });
   }
 
   /** `enable_proxy = yes`: absolute-form forwarding and CONNECT, limited by the proxy_* keys. */
@@ -195,6 +217,7 @@ export class Site {
  * anything: no sockets, no timers. Throws the first SkitaiError, naming file, line and key.
  */
 export function checkSite(config: SiteConfig): void {
+  buildAuth(config);
   parseSmtpdaOptions(config);
   for (const cluster of Object.values(config.clusters)) {
     if (clusterType(cluster) === 'http') parseClusterOptions(cluster);
@@ -229,6 +252,21 @@ export async function startMailAgent(config: SiteConfig, logger: Logger): Promis
   const agent = new MailAgent({ root: mailRoot(config), options: smtpda, logger });
   await agent.start();
   return agent;
+}
+
+/**
+ * The site's users. `status_path` without a user in group admin is a config error at that key: a
+ * page nobody can open is a mistake to report at start, not a 401 to puzzle over later.
+ */
+function buildAuth(config: SiteConfig, logger?: Logger): Authenticator {
+  const users = parseUsers(config);
+  const s = config.server;
+  if (s.statusPath !== undefined && ![...users.values()].some((u) => u.groups.includes(ADMIN_GROUP))) {
+    throw new SkitaiError('SKT_AUTH_NO_USERS', 'status_path is set, but no user is in group admin: set admin_password (or a [users] line with group admin)', {
+      place: { file: config.file || undefined, line: config.keyLines['server']?.['status_path'], section: 'server', key: 'status_path' },
+    });
+  }
+  return new Authenticator({ users, name: s.name, failureLimit: s.authFailureLimit, logger });
 }
 
 function logTarget(value: string, dir: string): LogTarget {

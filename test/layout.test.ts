@@ -58,7 +58,9 @@ test('layers only point down (docs/ARCHITECTURE.md)', () => {
     http: ['http', ...leaves],
     app: ['app', 'was', 'http', ...leaves],
     was: ['was', 'client', 'db', 'rpc', 'http', 'mail', ...leaves],
-    handlers: ['handlers', 'app', 'was', 'client', 'rpc', 'http', ...leaves],
+    handlers: ['handlers', 'app', 'was', 'client', 'rpc', 'http', 'auth', ...leaves],
+    // Users, Basic credentials, the login back-off: no HTTP, no handlers.
+    auth: ['auth', ...leaves],
     cluster: ['cluster', ...leaves],
     client: ['client', 'cluster', 'rpc', ...leaves],
     // The DB layer shares the client layer's Result, Status, Abort and result cache.

@@ -20,6 +20,12 @@ export interface RouteOptions {
   rpc?: boolean | 'only';
   /** Help text for `system.methodHelp`. */
   doc?: string;
+  /**
+   * Groups allowed to call this route (HTTP Basic; group `admin` is always allowed), for web and RPC
+   * calls alike. Replaces the app's {@link App.permitTo} for this route; `false` makes the route
+   * public inside a protected app. Default: the app's setting.
+   */
+  permit?: string | readonly string[] | false;
 }
 
 /** A registered route. */
@@ -30,6 +36,8 @@ export interface Route {
   readonly params: readonly string[];
   readonly rpc: boolean | 'only';
   readonly doc: string;
+  /** Groups from the route's `permit` option: `[]` = public, undefined = the app's setting. */
+  readonly permit: readonly string[] | undefined;
 }
 
 /** The outcome of matching a path against an app. */
@@ -70,6 +78,7 @@ export class App {
     after: [] as AfterHook[],
     teardown: [] as TeardownHook[],
   };
+  #permit: readonly string[] = [];
   readonly #static = new Map<string, Route[]>();
   readonly #dynamic: Route[] = [];
   readonly #all: Route[] = [];
@@ -83,7 +92,8 @@ export class App {
       if (methods.has('GET')) methods.add('HEAD');
     }
     const params = options.params ?? compiled.names;
-    const route: Route = { rule: compiled, handler, methods, params, rpc: options.rpc ?? true, doc: options.doc ?? '' };
+    const permit = options.permit === undefined ? undefined : options.permit === false ? [] : groupList(options.permit, `the permit option of ${rule}`);
+    const route: Route = { rule: compiled, handler, methods, params, rpc: options.rpc ?? true, doc: options.doc ?? '', permit };
     if (compiled.isStatic) {
       const list = this.#static.get(rule) ?? [];
       list.push(route);
@@ -108,6 +118,31 @@ export class App {
   }
   delete(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
     return this.route(rule, handler, { ...options, methods: ['DELETE'] });
+  }
+
+  /**
+   * Let only users of these groups (HTTP Basic, `[server] admin_password` or `[users]`) call this
+   * app's routes, on the web and over RPC; group `admin` is always let in. A route's own `permit`
+   * option overrides this. Calling it again replaces the list.
+   */
+  permitTo(...groups: string[]): this {
+    this.#permit = groupList(groups, 'permitTo()');
+    return this;
+  }
+
+  /** Groups the app is permitted to ([] = public). */
+  get permitted(): readonly string[] {
+    return this.#permit;
+  }
+
+  /** Groups allowed to call `route` ([] = everyone). */
+  permitOf(route: Route): readonly string[] {
+    return route.permit ?? this.#permit;
+  }
+
+  /** True when some route needs a login (the site then needs users). */
+  get protects(): boolean {
+    return this.#permit.length > 0 || this.#all.some((r) => r.permit !== undefined && r.permit.length > 0);
   }
 
   /**
@@ -205,6 +240,17 @@ export class App {
     if (m.kind === 'route') return ALL_METHODS;
     return undefined;
   }
+}
+
+function groupList(groups: string | readonly string[], what: string): readonly string[] {
+  const list = typeof groups === 'string' ? [groups] : [...groups];
+  if (list.length === 0) throw new SkitaiError('SKT_AUTH_USAGE', `${what} needs at least one group (use permit: false for a public route)`);
+  for (const g of list) {
+    if (typeof g !== 'string' || !/^[A-Za-z0-9][\w.-]*$/.test(g)) {
+      throw new SkitaiError('SKT_AUTH_USAGE', `${what}: a group name is letters, digits, ".", "_" or "-"; got ${JSON.stringify(g)}`);
+    }
+  }
+  return Object.freeze([...new Set(list)]);
 }
 
 function isVisible(route: Route, rpc: boolean): boolean {

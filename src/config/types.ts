@@ -70,8 +70,12 @@ export interface ServerConfig {
   readonly securekeyPrevious: string | undefined;
   /** Session lifetime in ms. */
   readonly sessiontimeout: number;
-  /** Secret, ≥ 6 chars; accepted for Skitai compatibility, not used yet. */
+  /** Secret, ≥ 6 chars: the password of user `admin` (group admin). */
   readonly adminPassword: string | undefined;
+  /** Failed logins per client address before lockouts start; 0 = no back-off. */
+  readonly authFailureLimit: number;
+  /** Path of the built-in status page (admin only); undefined = off. */
+  readonly statusPath: string | undefined;
 }
 
 /** One `[routes:line]` entry, in file order. */

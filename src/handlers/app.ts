@@ -5,6 +5,8 @@ import { App, type Args, type Route } from '../app/app.js';
 import { invokeRoute } from '../app/invoke.js';
 import { fileStamp, loadAppModule } from '../app/loader.js';
 import { buildWeb } from '../app/web.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { AuthUser } from '../auth/users.js';
 import { SkitaiError } from '../errors.js';
 import { cleanupFiles, queryArgs, readBody, type BodyLimits, type UploadedFile } from '../http/body.js';
 import type { Exchange, Handler } from '../http/handler.js';
@@ -16,6 +18,7 @@ import { WasResponse } from '../was/response.js';
 import { standaloneServices, type WasServices } from '../was/services.js';
 import { Was } from '../was/was.js';
 import type { WasWeb } from '../was/web.js';
+import { Guard, checkProtection } from './guard.js';
 
 /** How an app is mounted. */
 export interface AppHandlerOptions {
@@ -33,13 +36,15 @@ export interface AppHandlerOptions {
   sessionTimeout?: number;
   /** `[server] ssl`: session cookies are Secure by default. */
   ssl?: boolean;
+  /** The site's users, for `app.permitTo` and route `permit`; a protected app cannot start without. */
+  auth?: Authenticator | undefined;
 }
 
 /** An extra role that can claim a request for an app before its web routes (RPC endpoints). */
 export interface AppEndpoint {
   /** True when the request is for this endpoint (cheap: method, headers and the route table only). */
   accepts(ex: Exchange, app: App, rest: string): boolean;
-  serve(ex: Exchange, app: App, prefix: string, was: Was<App>): Promise<void>;
+  serve(ex: Exchange, app: App, prefix: string, was: Was<App>, guard: Guard): Promise<void>;
 }
 
 const RELOAD_CHECK_MS = 500;
@@ -83,6 +88,7 @@ export class AppHandler implements Handler {
       this.#stamp = fileStamp(this.source);
       this.#app = await loadAppModule(this.source);
     }
+    checkProtection(this.app, this.options.auth, this.name);
     await runLifecycle(this.app, 'startup', this.options.logger);
     this.#web = this.#buildWeb(this.app);
   }
@@ -110,7 +116,9 @@ export class AppHandler implements Handler {
   #handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     const app = this.app;
     for (const endpoint of this.#endpoints) {
-      if (endpoint.accepts(ex, app, rest)) return endpoint.serve(ex, app, prefix, this.#was(ex, app, prefix)).then(() => true);
+      if (endpoint.accepts(ex, app, rest)) {
+        return endpoint.serve(ex, app, prefix, this.#was(ex, app, prefix), new Guard(this.options.auth, ex)).then(() => true);
+      }
     }
     const m = app.match(rest, ex.method);
     switch (m.kind) {
@@ -128,8 +136,17 @@ export class AppHandler implements Handler {
           respond(ex, 204, { allow: (app.allowed(rest) ?? []).join(', ') }, undefined);
           return true;
         }
-        return this.#call(ex, app, prefix, m.route, m.params);
+        return this.#guarded(ex, app, prefix, m.route, m.params);
     }
+  }
+
+  /** Every web route passes here: the permission check comes before hooks, body and handler. */
+  #guarded(ex: Exchange, app: App, prefix: string, route: Route, params: Record<string, string | number>): boolean | Promise<boolean> {
+    const groups = app.permitOf(route);
+    if (groups.length === 0) return this.#call(ex, app, prefix, route, params);
+    const user = new Guard(this.options.auth, ex).web(groups);
+    if (user === undefined) return true;
+    return this.#call(ex, app, prefix, route, params, user);
   }
 
   #was(ex: Exchange, app: App, prefix: string): Was<App> {
@@ -138,8 +155,9 @@ export class AppHandler implements Handler {
   }
 
   /** Stays synchronous for body-less requests to hook-less apps with synchronous handlers. */
-  #call(ex: Exchange, app: App, prefix: string, route: Route, params: Record<string, string | number>): boolean | Promise<boolean> {
+  #call(ex: Exchange, app: App, prefix: string, route: Route, params: Record<string, string | number>, user?: AuthUser): boolean | Promise<boolean> {
     const was = this.#was(ex, app, prefix);
+    if (user) was.request.user = user;
     const headers = ex.req.headers;
     const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
     if (!hasBody && app.hooks.before.length === 0 && app.hooks.after.length === 0 && app.hooks.teardown.length === 0) {
@@ -203,6 +221,7 @@ export class AppHandler implements Handler {
     this.#reloading = (async () => {
       try {
         const next = await loadAppModule(file, ++this.#generation);
+        checkProtection(next, this.options.auth, file);
         const old = this.#app;
         if (old) await runLifecycle(old, 'shutdown', this.options.logger);
         await runLifecycle(next, 'startup', this.options.logger);

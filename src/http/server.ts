@@ -11,6 +11,7 @@ import { ClientIp } from './clientip.js';
 import { rawErrorResponse, refuseTunnel, sendError } from './errorpage.js';
 import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
+import { Traffic, type TrafficStatus } from './traffic.js';
 
 /** What the engine needs to run: limits from `[server]`, the route table, and where to log. */
 export interface EngineOptions {
@@ -77,6 +78,7 @@ export class Engine {
   #draining = false;
   /** Client sockets handed to the tunnel handler by CONNECT, until they close. */
   readonly #tunnels = new Set<Duplex>();
+  readonly #traffic = new Traffic();
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
@@ -102,6 +104,7 @@ export class Engine {
       : http.createServer(serverOptions);
     if (c.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = c.maxRequestsPerSocket;
     this.server.on('request', (req, res) => this.#dispatch(req, res));
+    this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
     this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientError(err, socket));
@@ -119,12 +122,18 @@ export class Engine {
         resolve();
       });
     });
+    this.#traffic.started();
     return this.server.address() as AddressInfo;
   }
 
   /** Requests being served right now. */
   get inFlight(): number {
     return this.#inFlight;
+  }
+
+  /** This worker's request, connection and byte counters (the status page). */
+  traffic(): TrafficStatus {
+    return this.#traffic.status(this.#inFlight);
   }
 
   /**
@@ -176,6 +185,7 @@ export class Engine {
     const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const ex = new RequestExchange(req, res, target, remote, c.devel, c.compressMinSize);
     this.#inFlight++;
+    this.#traffic.requests++;
     if (this.#opts.accessLog) {
       ex.start = performance.now();
       ex.sentBefore = req.socket.bytesWritten;
@@ -196,6 +206,7 @@ export class Engine {
     const ex = res.exchange!;
     const req = ex.req;
     if (--this.#inFlight === 0 && this.#drained) this.#drained();
+    this.#traffic.response(res.statusCode, res.writableFinished);
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
     if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
@@ -221,6 +232,7 @@ export class Engine {
     const port = req.socket.remotePort ?? 0;
     const start = this.#opts.accessLog ? performance.now() : 0;
     this.#inFlight++;
+    this.#traffic.requests++;
     this.#tunnels.add(socket);
     // An error with no listener would end the worker; the handler adds its own, this one only closes.
     socket.on('error', () => socket.destroy());
@@ -232,6 +244,7 @@ export class Engine {
     const done = (status: number, up: number, down: number): void => {
       if (reported) return;
       reported = true;
+      this.#traffic.response(status, true);
       this.#opts.accessLog?.write({
         remote, port, method: 'CONNECT', url: req.url ?? '', version: req.httpVersion,
         status, bytes: down, up, ms: performance.now() - start, aborted: false,

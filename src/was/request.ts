@@ -4,6 +4,11 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 export class WasRequest {
   /** Raw body for non-form content types (XML, octet-stream...), when one was read. */
   body: Buffer | undefined;
+  /**
+   * The logged-in user on a protected route (`app.permitTo`, a route's `permit`): name and groups,
+   * never the password. Undefined on public routes, whose credentials are not checked.
+   */
+  user: { readonly name: string; readonly groups: readonly string[] } | undefined;
 
   constructor(
     /** The underlying node:http request, for anything not wrapped here. */

@@ -6,6 +6,7 @@ import type { Exchange } from '../../http/handler.js';
 import type { Logger } from '../../log/logger.js';
 import { RpcFault, RpcFaultCode, faultFor, type FaultInfo } from '../../rpc/fault.js';
 import type { Was } from '../../was/was.js';
+import type { Guard } from '../guard.js';
 import { bindParams, resolveMethod } from './methods.js';
 
 /** What both RPC endpoints need from the server. */
@@ -16,9 +17,18 @@ export interface RpcOptions {
   logger: Logger;
 }
 
-/** Call the app function that answers `method`, with RPC params bound to its arguments. */
-export async function callMethod(app: App, prefix: string, was: Was<App>, method: string, params: unknown, logger: Logger): Promise<unknown> {
+/** Refuse the caller unless permitted to `groups` of the app (system.* methods follow the app's setting). */
+export function authorizeApp(app: App, guard: Guard, was: Was<App>, method: string): void {
+  const groups = app.permitted;
+  if (groups.length > 0) was.request.user = guard.rpc(groups, method);
+}
+
+/** Call the app function (after the permission check of its route) that answers `method`, with RPC params bound to its arguments. */
+export async function callMethod(app: App, prefix: string, was: Was<App>, method: string, params: unknown, logger: Logger, guard: Guard): Promise<unknown> {
   const { route, params: pathParams } = resolveMethod(app, prefix, method);
+  // Before binding: a caller without permission learns nothing about the method's parameters.
+  const groups = app.permitOf(route);
+  if (groups.length > 0) was.request.user = guard.rpc(groups, method);
   const args = bindParams(method, route, pathParams, params);
   const result = await invokeRoute(app, route, was, args, (err) => logger.error(`a teardown hook threw during ${method}`, err));
   if (result instanceof Response || result instanceof Readable || isAsyncIterable(result)) {

@@ -6,6 +6,7 @@ import { RpcFaultCode, type FaultInfo } from '../../rpc/fault.js';
 import { JSONRPC_MESSAGES, parseJsonRpc, respondJsonRpc, type RespondOptions } from '../../rpc/jsonrpc.js';
 import type { Was } from '../../was/was.js';
 import type { AppEndpoint } from '../app.js';
+import type { Guard } from '../guard.js';
 import { callMethod, faultOf, type RpcOptions } from './call.js';
 import { mediaType } from './xmlrpc.js';
 
@@ -28,13 +29,13 @@ export class JsonRpcEndpoint implements AppEndpoint {
     return type === 'application/json' && ENDPOINT_PATHS.has(rest.toLowerCase()) && app.match(rest, 'POST').kind !== 'route';
   }
 
-  async serve(ex: Exchange, app: App, prefix: string, was: Was<App>): Promise<void> {
+  async serve(ex: Exchange, app: App, prefix: string, was: Was<App>, guard: Guard): Promise<void> {
     const body = await readRaw(ex.req, this.options.maxBody);
     was.request.body = body;
     const options: RespondOptions = { expose: this.options.devel };
     // Assigned, not written in the literal: a named closure per request also costs a __name call under tsx.
     options.mapError = (err, request) => this.#error(faultOf(err, 'jsonrpc', ex, request.method, this.options));
-    const reply = await respondJsonRpc(parseJsonRpc(body), (method, params) => callMethod(app, prefix, was, method, params, this.options.logger), options);
+    const reply = await respondJsonRpc(parseJsonRpc(body), (method, params) => callMethod(app, prefix, was, method, params, this.options.logger, guard), options);
     if (reply === null) respond(ex, 204, undefined, undefined);
     else respond(ex, 200, { 'content-type': 'application/json; charset=utf-8' }, reply);
   }

@@ -7,7 +7,8 @@ import { MULTICALL_METHOD, runMulticall } from '../../rpc/multicall.js';
 import { parseMethodCall, serializeFault, serializeMethodResponse } from '../../rpc/xmlrpc.js';
 import type { Was } from '../../was/was.js';
 import type { AppEndpoint } from '../app.js';
-import { callMethod, faultOf, type RpcOptions } from './call.js';
+import type { Guard } from '../guard.js';
+import { authorizeApp, callMethod, faultOf, type RpcOptions } from './call.js';
 import { listMethods, resolveMethod } from './methods.js';
 
 const XML_TYPES = new Set(['text/xml', 'application/xml']);
@@ -27,7 +28,7 @@ export class XmlRpcEndpoint implements AppEndpoint {
     return XML_TYPES.has(type) && app.match(rest, 'POST').kind !== 'route';
   }
 
-  async serve(ex: Exchange, app: App, prefix: string, was: Was<App>): Promise<void> {
+  async serve(ex: Exchange, app: App, prefix: string, was: Was<App>, guard: Guard): Promise<void> {
     const body = await readRaw(ex.req, this.options.maxBody);
     was.request.body = body;
     let method = '(unparsed)';
@@ -35,7 +36,7 @@ export class XmlRpcEndpoint implements AppEndpoint {
     try {
       const call = parseMethodCall(body, { maxBytes: this.options.maxBody });
       method = call.method;
-      const value = await this.#dispatch(app, prefix, was, call.method, call.params);
+      const value = await this.#dispatch(app, prefix, was, call.method, call.params, guard);
       xml = serializeMethodResponse(value ?? null);
     } catch (err) {
       const fault = faultOf(err, 'xmlrpc', ex, method, this.options);
@@ -44,24 +45,30 @@ export class XmlRpcEndpoint implements AppEndpoint {
     respond(ex, 200, HEADERS, xml);
   }
 
-  #dispatch(app: App, prefix: string, was: Was<App>, method: string, params: unknown[]): unknown {
+  #dispatch(app: App, prefix: string, was: Was<App>, method: string, params: unknown[], guard: Guard): unknown {
     const logger = this.options.logger;
     switch (method) {
       case MULTICALL_METHOD:
-        return runMulticall(params, (m, p) => this.#dispatch(app, prefix, was, m, p), this.options.devel);
+        // Each call inside is checked on its own (its fault in its slot), as if sent alone.
+        return runMulticall(params, (m, p) => this.#dispatch(app, prefix, was, m, p, guard), this.options.devel);
       case 'system.listMethods':
+        authorizeApp(app, guard, was, method);
         return [...listMethods(app, prefix), 'system.listMethods', 'system.methodHelp', 'system.methodSignature', MULTICALL_METHOD];
       case 'system.methodHelp': {
         const name = params[0];
         if (typeof name !== 'string') throw new RpcFault(RpcFaultCode.INVALID_PARAMS, 'system.methodHelp takes a method name');
         if (name.startsWith('system.')) return '';
-        return resolveMethod(app, prefix, name).route.doc;
+        const { route } = resolveMethod(app, prefix, name);
+        const groups = app.permitOf(route);
+        if (groups.length > 0) guard.rpc(groups, method);
+        return route.doc;
       }
       case 'system.methodSignature':
+        authorizeApp(app, guard, was, method);
         // Routes declare names, not types: the introspection spec's answer for "unknown" is this string.
         return 'signatures not supported';
       default:
-        return callMethod(app, prefix, was, method, params, logger);
+        return callMethod(app, prefix, was, method, params, logger, guard);
     }
   }
 }

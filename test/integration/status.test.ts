@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { startSite, type TestSite } from '../support/site.js';
+
+const run = promisify(execFile);
+const basic = (user: string, pw: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
+
+const SECRETS = {
+  admin: 'Adm1n-STATUS-secret',
+  alice: 'Al1ce-STATUS-secret',
+  securekey: 'K3y-STATUS-securekey',
+  db: 'Db-STATUS-password',
+  smtp: 'Smtp-STATUS-password',
+};
+
+const CONF = `[server]
+name = statussite
+admin_password = ${SECRETS.admin}
+securekey = ${SECRETS.securekey}
+status_path = /server-status
+[users]
+alice = ${SECRETS.alice} ops
+[routes:line]
+/ = ./app.ts
+[@backend]
+members = 127.0.0.1:9, 127.0.0.2:9 2
+[@mydb]
+type = postgresql
+members = 127.0.0.1:9/mydb/dbuser/${SECRETS.db}
+[smtpda]
+smtpserver = 127.0.0.1:9
+user = mailer
+password = ${SECRETS.smtp}
+enabled = no
+`;
+
+const APP = `
+import { App } from 'skitai';
+export const app = new App();
+app.route('/hello', () => 'hello world');
+`;
+
+describe('status page ([server] status_path)', () => {
+  let s: TestSite;
+  before(async () => {
+    s = await startSite(CONF, { 'app.ts': APP });
+  });
+  after(() => s.close());
+
+  const get = (headers: Record<string, string> = {}, query = '') => fetch(`${s.base}/server-status${query}`, { headers });
+
+  test('admin only: 401 without credentials, 403 for a user outside group admin', async () => {
+    const none = await get();
+    assert.equal(none.status, 401);
+    assert.equal(none.headers.get('www-authenticate'), 'Basic realm="statussite Secured", charset="UTF-8"');
+    assert.equal((await get(basic('alice', SECRETS.alice))).status, 403);
+    const post = await fetch(`${s.base}/server-status`, { method: 'POST', headers: basic('admin', SECRETS.admin) });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET, HEAD');
+  });
+
+  test("JSON: this worker's pid, uptime, requests, bytes, clusters, databases, caches, mail", async () => {
+    for (let i = 0; i < 3; i++) await (await fetch(`${s.base}/hello`)).text();
+    assert.equal((await get(basic('admin', 'not-' + SECRETS.admin))).status, 401);
+    const r = await get(basic('admin', SECRETS.admin));
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type')!, /^application\/json/);
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+    const body: any = await r.json();
+    assert.equal(body.scope, 'worker');
+    assert.match(body.note, /this worker process's own/);
+    assert.equal(body.server.pid, process.pid);
+    assert.equal(body.server.name, 'statussite');
+    assert.ok(body.http.uptimeSeconds >= 0);
+    assert.ok(body.http.requests.total >= 6, `requests: ${body.http.requests.total}`);
+    assert.equal(body.http.requests.inFlight, 1, 'the status request itself');
+    assert.ok(body.http.requests.byStatus['2xx'] >= 3);
+    assert.ok(body.http.requests.byStatus['4xx'] >= 2);
+    assert.ok(body.http.bytes.in > 0 && body.http.bytes.out > 0);
+    assert.ok(body.http.connections.total >= 1);
+    const backend = body.clusters.find((c: any) => c.name === 'backend');
+    assert.deepEqual(backend.members.map((m: any) => [m.node, m.weight, m.inFlight]), [['127.0.0.1:9', 1, 0], ['127.0.0.2:9', 2, 0]]);
+    assert.equal(typeof backend.members[0].state, 'string');
+    assert.equal(backend.breaker.state, 'closed');
+    const db = body.databases.clusters.find((c: any) => c.name === 'mydb');
+    assert.deepEqual(db.members.map((m: any) => m.node), ['127.0.0.1:9/mydb']);
+    assert.deepEqual(Object.keys(body.resultCache), ['clients', 'databases']);
+    assert.equal(body.resultCache.clients.max, 200);
+    assert.deepEqual({ queued: body.mail.queued, sending: body.mail.sending, undeliverable: body.mail.undeliverable }, { queued: 0, sending: 0, undeliverable: 0 });
+    assert.deepEqual(body.mounts, [{ prefix: '/', handlers: [body.mounts[0].handlers[0]] }]);
+    assert.equal(body.auth.users, 2);
+    assert.equal(body.auth.failures, 1, 'the wrong password above');
+  });
+
+  test('HTML for browsers (Accept: text/html), JSON again with ?format=json', async () => {
+    const r = await get({ ...basic('admin', SECRETS.admin), accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+    assert.match(r.headers.get('content-type')!, /^text\/html/);
+    const html = await r.text();
+    assert.match(html, /<h1>statussite status \(pid \d+\)<\/h1>/);
+    assert.match(html, /<h2>clusters<\/h2>/);
+    assert.match(html, /127\.0\.0\.2:9/);
+    const j = await get({ ...basic('admin', SECRETS.admin), accept: 'text/html' }, '?format=json');
+    assert.match(j.headers.get('content-type')!, /^application\/json/);
+  });
+
+  test('no password, key or database/SMTP credential appears in either view, nor in the log', async () => {
+    const json = await (await get(basic('admin', SECRETS.admin))).text();
+    const html = await (await get({ ...basic('admin', SECRETS.admin), accept: 'text/html' })).text();
+    for (const [what, secret] of Object.entries(SECRETS)) {
+      assert.ok(!json.includes(secret), `${what} secret in JSON`);
+      assert.ok(!html.includes(secret), `${what} secret in HTML`);
+      assert.ok(!s.logLines.join('\n').includes(secret), `${what} secret in the log`);
+    }
+  });
+
+  test('curl -u admin', async () => {
+    const { stdout } = await run('curl', ['-s', '-u', `admin:${SECRETS.admin}`, `${s.base}/server-status`]);
+    assert.equal(JSON.parse(stdout).scope, 'worker');
+  });
+});
