@@ -147,23 +147,41 @@ export interface RespondOptions {
  * Batch calls run concurrently; responses keep request order. Notifications run too, but what they
  * throw is dropped — wrap `invoke` to log it. A result that cannot be JSON becomes -32603 for that call.
  */
-export async function respondJsonRpc(input: JsonRpcInput, invoke: JsonRpcInvoke, options: RespondOptions = {}): Promise<string | null> {
-  if (input.kind === 'parse-error') return standardError(null, RpcFaultCode.PARSE_ERROR, input.reason, options);
-  if (input.kind === 'single') return answer(input.entry, invoke, options);
-  const parts = await Promise.all(input.entries.map((e) => answer(e, invoke, options)));
-  const sent = parts.filter((p): p is string => p !== null);
-  return sent.length === 0 ? null : `[${sent.join(',')}]`;
+export function respondJsonRpc(input: JsonRpcInput, invoke: JsonRpcInvoke, options: RespondOptions = {}): Promise<string | null> {
+  if (input.kind === 'parse-error') return Promise.resolve(standardError(null, RpcFaultCode.PARSE_ERROR, input.reason, options));
+  if (input.kind === 'single') {
+    const one = answer(input.entry, invoke, options);
+    return one instanceof Promise ? one : Promise.resolve(one);
+  }
+  return Promise.all(input.entries.map((e) => answer(e, invoke, options))).then((parts) => {
+    const sent = parts.filter((p): p is string => p !== null);
+    return sent.length === 0 ? null : `[${sent.join(',')}]`;
+  });
 }
 
-async function answer(entry: JsonRpcEntry, invoke: JsonRpcInvoke, options: RespondOptions): Promise<string | null> {
+/** One entry's answer: synchronous when `invoke` answered synchronously, so a plain call makes no promise hops. */
+function answer(entry: JsonRpcEntry, invoke: JsonRpcInvoke, options: RespondOptions): string | null | Promise<string | null> {
   if (entry.kind === 'invalid') return standardError(null, RpcFaultCode.INVALID_REQUEST, entry.reason, options);
   let result: unknown;
   try {
-    result = await invoke(entry.method, entry.params, entry);
+    result = invoke(entry.method, entry.params, entry);
   } catch (err) {
-    if (entry.notification) return null;
-    return errorResponse(entry.id ?? null, ...toFault(err, entry, options));
+    return failed(entry, err, options);
   }
+  if (isThenable(result)) {
+    return Promise.resolve(result).then(
+      (value: unknown) => succeeded(entry, value, options),
+      (err: unknown) => failed(entry, err, options),
+    );
+  }
+  return succeeded(entry, result, options);
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
+}
+
+function succeeded(entry: JsonRpcRequest, result: unknown, options: RespondOptions): string | null {
   if (entry.notification) return null;
   const id = entry.id ?? null;
   try {
@@ -171,6 +189,11 @@ async function answer(entry: JsonRpcEntry, invoke: JsonRpcInvoke, options: Respo
   } catch (err) {
     return standardError(id, RpcFaultCode.INTERNAL_ERROR, err instanceof Error ? err.message : String(err), options);
   }
+}
+
+function failed(entry: JsonRpcRequest, err: unknown, options: RespondOptions): string | null {
+  if (entry.notification) return null;
+  return errorResponse(entry.id ?? null, ...toFault(err, entry, options));
 }
 
 function toFault(err: unknown, request: JsonRpcRequest, options: RespondOptions): [number, string, unknown] {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { App } from '../../app/app.js';
-import { invokeRoute } from '../../app/invoke.js';
+import { isThenable, runRoute } from '../../app/invoke.js';
 import { isSkitaiError } from '../../errors.js';
 import type { Exchange } from '../../http/handler.js';
 import type { Logger } from '../../log/logger.js';
@@ -23,14 +23,23 @@ export function authorizeApp(app: App, guard: Guard, was: Was<App>, method: stri
   if (groups.length > 0) was.request.user = guard.rpc(groups, method);
 }
 
-/** Call the app function (after the permission check of its route) that answers `method`, with RPC params bound to its arguments. */
-export async function callMethod(app: App, prefix: string, was: Was<App>, method: string, params: unknown, logger: Logger, guard: Guard): Promise<unknown> {
+/**
+ * Call the app function (after the permission check of its route) that answers `method`, with RPC
+ * params bound to its arguments. The value itself when the function answers synchronously (and the
+ * app has no hooks), else a promise of it; throws (or rejects) for a fault.
+ */
+export function callMethod(app: App, prefix: string, was: Was<App>, method: string, params: unknown, logger: Logger, guard: Guard): unknown {
   const { route, params: pathParams } = resolveMethod(app, prefix, method);
   // Before binding: a caller without permission learns nothing about the method's parameters.
   const groups = app.permitOf(route);
   if (groups.length > 0) was.request.user = guard.rpc(groups, method);
   const args = bindParams(method, route, pathParams, params);
-  const result = await invokeRoute(app, route, was, args, (err) => logger.error(`a teardown hook threw during ${method}`, err));
+  const result = runRoute(app, route, was, args, (err) => logger.error(`a teardown hook threw during ${method}`, err));
+  if (isThenable(result)) return Promise.resolve(result).then((value: unknown) => rpcValue(method, value));
+  return rpcValue(method, result);
+}
+
+function rpcValue(method: string, result: unknown): unknown {
   if (result instanceof Response || result instanceof Readable || isAsyncIterable(result)) {
     throw new RpcFault(RpcFaultCode.INTERNAL_ERROR, `${method} returned a stream or Response, which RPC cannot carry`);
   }
