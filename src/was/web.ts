@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { beforeHeaders } from '../http/onheaders.js';
+import type { ServerResponse } from 'node:http';
+import { beforeHeaders, type GivenHeaders } from '../http/onheaders.js';
 import { Cookies } from './cookie.js';
 import { MessageBox } from './mbox.js';
 import type { Session, Sessions } from './session.js';
@@ -69,7 +69,7 @@ export class WebState {
     beforeHeaders(this.res, (given) => this.#commit(given));
   }
 
-  #commit(given: OutgoingHttpHeaders | undefined): void {
+  #commit(given: GivenHeaders | undefined): void {
     const sessions = this.web.sessions;
     if (sessions) {
       const session = this.#session ?? (sessions.maybePresent(this.cookieHeader) ? sessions.load(this.cookies) : undefined);
@@ -77,9 +77,28 @@ export class WebState {
     }
     const lines = this.#cookies?.lines() ?? [];
     if (lines.length === 0) return;
-    // Headers given to writeHead() replace those set before, so a Set-Cookie there must take ours too.
-    const there = given?.['set-cookie'];
-    if (given && there !== undefined) given['set-cookie'] = [...(Array.isArray(there) ? there : [String(there)]), ...lines];
-    else for (const line of lines) this.res.appendHeader('set-cookie', line);
+    if (!mergeInto(given, lines)) for (const line of lines) this.res.appendHeader('set-cookie', line);
   }
+}
+
+/**
+ * Headers given to writeHead() replace those set before under the same name, in any letter case
+ * (`Set-Cookie` as well as `set-cookie`), so when they carry a Set-Cookie ours must go there too.
+ * False when they carry none: then ours are set on the response.
+ */
+function mergeInto(given: GivenHeaders | undefined, lines: string[]): boolean {
+  if (Array.isArray(given)) {
+    let found = false;
+    for (let i = 0; i < given.length; i += 2) if (String(given[i]).toLowerCase() === 'set-cookie') found = true;
+    if (found) for (const line of lines) given.push('set-cookie', line);
+    return found;
+  }
+  if (!given) return false;
+  // Node sets the names in order, so of two spellings the last one wins.
+  let name: string | undefined;
+  for (const n of Object.keys(given)) if (n.toLowerCase() === 'set-cookie' && given[n] !== undefined) name = n;
+  if (name === undefined) return false;
+  const there = given[name]!;
+  given[name] = [...(Array.isArray(there) ? there : [String(there)]), ...lines];
+  return true;
 }

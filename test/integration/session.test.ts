@@ -32,6 +32,11 @@ app.route('/broken', (was) => was.render('broken.html'));
 app.route('/big', (was) => { was.session.set('big', 'x'.repeat(5000)); return 'kept?'; });
 app.route('/cookie', (was, { v }) => { const got = was.cookie.get('plain') ?? null; if (v) was.cookie.set('plain', v); return { got }; });
 app.route('/stream', (was) => { was.session.set('s', 1); return was.tostream((async function* () { yield 'a'; yield 'b'; })()); });
+app.route('/raw', (was, { form }) => {
+  was.session.set('raw', 1);
+  const headers = form === 'list' ? ['Content-Type', 'text/plain', 'Set-Cookie', 'mine=1'] : { 'Content-Type': 'text/plain', 'Set-Cookie': 'mine=1' };
+  was.response.raw.writeHead(200, headers).end('written directly');
+});
 app.route('/response', (was) => { was.session.set('r', 1); return new Response('x', { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2']] }); });
 `;
 
@@ -128,6 +133,16 @@ describe('was.session over HTTP', () => {
     assert.deepEqual(lines.slice(0, 2), ['a=1', 'b=2']);
     assert.equal(lines.filter((l) => l.startsWith('SESSION=')).length, 1);
     assert.equal(lines.length, 3);
+  });
+
+  test('a handler writing the head itself with its own Set-Cookie (any case, object or list) keeps the session cookie', async () => {
+    for (const form of ['object', 'list']) {
+      const res = await fetch(`${site.base}/raw?form=${form}`);
+      assert.equal(await res.text(), 'written directly');
+      const lines = res.headers.getSetCookie();
+      assert.equal(lines[0], 'mine=1', form);
+      assert.equal(lines.filter((l) => l.startsWith('SESSION=')).length, 1, `${form}: ${lines.join(' | ')}`);
+    }
   });
 
   test('a session too large for a cookie is a 500 with SKT_SESSION_TOO_LARGE in the log, and the old session stays', async () => {
