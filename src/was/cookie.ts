@@ -10,7 +10,10 @@ export interface CookieOptions {
   path?: string;
   /** Unset: host-only cookie. */
   domain?: string;
-  /** Send only over HTTPS. Forced on for `sameSite: 'None'`, which browsers require. */
+  /**
+   * Send only over HTTPS. Forced on for `sameSite: 'None'` and for names starting `__Secure-` or
+   * `__Host-`, which browsers drop without it.
+   */
   secure?: boolean;
   /** Hide from scripts. Default true: a script that needs a cookie is the exception. */
   httpOnly?: boolean;
@@ -53,17 +56,22 @@ function decodeValue(value: string): string {
   }
 }
 
-/** True when `name` may be used as a cookie name. */
-export function isCookieName(name: string): boolean {
-  return TOKEN.test(name);
-}
-
 /**
  * One `Set-Cookie` header value. The value is percent-encoded (encodeURIComponent), so any string
  * survives the trip; names and attributes that would break the header are a SKT_COOKIE_INVALID error.
+ *
+ * Cookie prefixes (RFC 6265bis §4.1.3; browsers match them in any letter case): a `__Secure-` or
+ * `__Host-` cookie is always sent Secure, since browsers silently drop one without it (a site
+ * behind a TLS-terminating proxy runs with `ssl` off); a `__Host-` cookie with a Domain or a Path
+ * other than `/` is an error, as browsers would drop it too.
  */
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
   if (!TOKEN.test(name)) throw new SkitaiError('SKT_COOKIE_INVALID', `cookie name ${JSON.stringify(name)} is not an RFC 6265 token`);
+  const prefix = name.slice(0, 9).toLowerCase();
+  const host = prefix.startsWith('__host-');
+  if (host && (options.domain !== undefined || (options.path ?? '/') !== '/')) {
+    throw new SkitaiError('SKT_COOKIE_INVALID', `cookie ${name}: a __Host- cookie must have Path=/ and no Domain (browsers drop it otherwise)`);
+  }
   let line = `${name}=${encodeURIComponent(value)}`;
   if (options.maxAge !== undefined) {
     if (!Number.isFinite(options.maxAge)) throw new SkitaiError('SKT_COOKIE_INVALID', `cookie ${name}: maxAge must be a finite number of seconds`);
@@ -84,7 +92,7 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
   if (sameSite !== 'Strict' && sameSite !== 'Lax' && sameSite !== 'None') {
     throw new SkitaiError('SKT_COOKIE_INVALID', `cookie ${name}: sameSite must be Strict, Lax or None`);
   }
-  if (options.secure || sameSite === 'None') line += '; Secure';
+  if (options.secure || sameSite === 'None' || host || prefix === '__secure-') line += '; Secure';
   if (options.httpOnly ?? true) line += '; HttpOnly';
   line += `; SameSite=${sameSite}`;
   return line;

@@ -1,6 +1,6 @@
 import { SkitaiError } from '../errors.js';
 import type { CookieOptions, Cookies } from './cookie.js';
-import { isCookieName } from './cookie.js';
+import { serializeCookie } from './cookie.js';
 import type { Seal } from './seal.js';
 
 /** How an app's session cookie is made (`app.useSession(options)`). */
@@ -49,8 +49,9 @@ export class Sessions {
     private readonly now: () => number = Date.now,
   ) {
     this.name = options.name ?? 'SESSION';
-    if (!isCookieName(this.name)) throw new SkitaiError('SKT_COOKIE_INVALID', `session cookie name ${JSON.stringify(this.name)} is not an RFC 6265 token`);
     this.#cookie = { path: options.path ?? '/', domain: options.domain, secure: options.secure, sameSite: options.sameSite, httpOnly: true };
+    // A name or cookie shape the first Set-Cookie would refuse fails now, when the app starts.
+    serializeCookie(this.name, '', this.#cookie);
   }
 
   /** True when the request carries a cookie that may be this session's (a cheap pre-check). */

@@ -39,6 +39,16 @@ describe('serializeCookie', () => {
     assert.match(serializeCookie('n', 'v', { sameSite: 'None' }), /; Secure; HttpOnly; SameSite=None$/);
   });
 
+  test('__Secure- and __Host- cookies are always Secure; a __Host- cookie with a Domain or a Path is refused', () => {
+    assert.equal(serializeCookie('__Secure-id', 'v'), '__Secure-id=v; Path=/; Secure; HttpOnly; SameSite=Lax');
+    assert.equal(serializeCookie('__Host-id', 'v', { secure: false }), '__Host-id=v; Path=/; Secure; HttpOnly; SameSite=Lax');
+    assert.match(serializeCookie('__HOST-id', 'v'), /; Secure;/, 'browsers match the prefix in any case');
+    assert.doesNotMatch(serializeCookie('__Hostile', 'v'), /Secure/);
+    for (const opts of [{ domain: 'example.com' }, { path: '/app' }]) {
+      assert.throws(() => serializeCookie('__Host-id', 'v', opts), { code: 'SKT_COOKIE_INVALID', message: /__Host-.*Path=\/ and no Domain/ });
+    }
+  });
+
   test('a name or attribute that would break the header is SKT_COOKIE_INVALID', () => {
     for (const [name, opts] of [
       ['bad name', {}], ['a;b', {}], ['', {}], ['n', { path: '/x;Domain=evil' }], ['n', { domain: 'a\r\nb' }],

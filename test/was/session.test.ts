@@ -91,6 +91,18 @@ function harness(timeoutMs = 10_000) {
 }
 
 describe('Sessions', () => {
+  test('a __Host- session cookie is Secure even with ssl off; a shape browsers would drop fails at start', () => {
+    const sessions = new Sessions(new Seal([KEY]), 10_000, { name: '__Host-sid', secure: false });
+    const jar = new Cookies(() => undefined, () => {});
+    const session = sessions.load(jar);
+    session.set('u', 1);
+    sessions.commit(session, jar);
+    assert.match(jar.lines()[0]!, /^__Host-sid=[^;]+; Max-Age=10; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
+    assert.throws(() => new Sessions(new Seal([KEY]), 10_000, { name: '__Host-sid', domain: 'example.com' }), { code: 'SKT_COOKIE_INVALID' });
+    assert.throws(() => new Sessions(new Seal([KEY]), 10_000, { path: '/a;b' }), { code: 'SKT_COOKIE_INVALID' });
+    assert.throws(() => new Sessions(new Seal([KEY]), 10_000, { name: 'bad name' }), { code: 'SKT_COOKIE_INVALID' });
+  });
+
   test('a new, untouched session sends nothing; a set value comes back on the next request', () => {
     const h = harness();
     assert.deepEqual(h.request(), []);
