@@ -144,6 +144,8 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
     assert.match(self.body, /SKT_FORWARD_LOOP/);
     const local = await viaProxy(`http://localhost:${site.port}/ping`);
     assert.equal(local.status, 508);
+    const dotted = await rawRequest(site.port, `GET http://localhost.:${site.port}/ping HTTP/1.1\r\nHost: localhost.:${site.port}\r\nConnection: close\r\n\r\n`);
+    assert.equal(dotted.status, 508, 'the fully qualified spelling localhost.');
     const via = await viaProxy(`http://127.0.0.1:${echo.port}/`, '-H', `Via: 1.1 ${os.hostname()}:${site.port}`);
     assert.equal(via.status, 508);
   });
