@@ -30,7 +30,8 @@ const ATTR_VALUE = /^[\x20-\x3a\x3c-\x7e]*$/;
  * Parse a `Cookie` request header into name -> value (RFC 6265 §5.4 as browsers send it). Pairs
  * without `=` or with a name that is not a token are skipped, not fatal: one bad cookie set by some
  * other app on the domain must not break ours. The first occurrence of a name wins (browsers send
- * the most specific path first). Values are percent-decoded when they decode cleanly.
+ * the most specific path first). Values are percent-decoded when they decode cleanly, and raw
+ * non-ASCII bytes are read as UTF-8 when they are valid UTF-8.
  */
 export function parseCookies(header: string | undefined): Map<string, string> {
   const out = new Map<string, string>();
@@ -47,7 +48,18 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   return out;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function decodeValue(value: string): string {
+  // Node reads header bytes as latin1; a browser sends a script's `document.cookie = "n=José"` as
+  // raw UTF-8, which would read back as "JosÃ©". Bytes that are valid UTF-8 are taken as such.
+  if (/[^\x00-\x7f]/.test(value)) {
+    try {
+      value = UTF8.decode(Buffer.from(value, 'latin1'));
+    } catch {
+      // not UTF-8: keep the bytes as sent
+    }
+  }
   if (!value.includes('%')) return value;
   try {
     return decodeURIComponent(value);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { CookieJar } from '../support/jar.js';
+import { rawRequest } from '../support/raw.js';
 import { startSite, type TestSite } from '../support/site.js';
 
 const run = promisify(execFile);
@@ -188,6 +189,12 @@ describe('was.cookie over HTTP', () => {
     const value = 'a b; c=d, "é" %';
     await jar.fetch(`/cookie?v=${encodeURIComponent(value)}`);
     assert.deepEqual(await (await jar.fetch('/cookie')).json(), { got: value });
+  });
+
+  test('a cookie a script set with non-ASCII text (raw UTF-8 on the wire) reads back as that text', async () => {
+    const reply = await rawRequest(site.port, Buffer.from('GET /cookie HTTP/1.1\r\nHost: x\r\nCookie: plain=José 😀\r\nConnection: close\r\n\r\n', 'utf8'));
+    assert.equal(reply.status, 200);
+    assert.deepEqual(JSON.parse(Buffer.from(reply.body, 'latin1').toString('utf8')), { got: 'José 😀' }, 'the reply is read as latin1');
   });
 });
 

@@ -8,6 +8,12 @@ describe('parseCookies', () => {
     assert.deepEqual([...c], [['a', '1'], ['b', 'two'], ['c', 'quoted'], ['d', 'café; x']]);
   });
 
+  test('raw UTF-8 bytes (as browsers send a script-set cookie) read as UTF-8; other bytes stay as sent', () => {
+    // Node hands header bytes over as latin1 characters; the last value is one latin1 byte, not UTF-8.
+    const header = Buffer.concat([Buffer.from('name=José; emoji=😀; ', 'utf8'), Buffer.from([...'latin=caf'].map((c) => c.charCodeAt(0)).concat(0xe9))]).toString('latin1');
+    assert.deepEqual([...parseCookies(header)], [['name', 'José'], ['emoji', '😀'], ['latin', 'caf\xe9']]);
+  });
+
   test('skips malformed pairs instead of failing', () => {
     const c = parseCookies('novalue; =anon; bad name=1; ok=yes; x(y)=2; pct=%E0%A4%A; empty=');
     assert.deepEqual([...c], [['ok', 'yes'], ['pct', '%E0%A4%A'], ['empty', '']]);
