@@ -122,8 +122,11 @@ export class Cookies {
 
   constructor(
     private readonly header: () => string | undefined,
-    /** Called on the first set or delete, so the owner arranges for {@link Cookies.lines} to be sent. */
-    private readonly onFirstWrite: () => void,
+    /**
+     * Called before every set or delete, so the owner arranges for {@link Cookies.lines} to be sent,
+     * or throws (SKT_COOKIE_LATE) when that can no longer happen.
+     */
+    private readonly beforeWrite: () => void,
   ) {}
 
   #parsed(): Map<string, string> {
@@ -162,7 +165,7 @@ export class Cookies {
   }
 
   #put(name: string, options: CookieOptions, value: string | undefined, line: string): void {
-    if (this.#outgoing.size === 0) this.onFirstWrite();
+    this.beforeWrite();
     const key = `${name}\0${options.path ?? '/'}\0${options.domain ?? ''}`;
     this.#outgoing.delete(key); // re-insert: the last write goes last
     this.#outgoing.set(key, { name, value, line });

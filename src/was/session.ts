@@ -122,6 +122,8 @@ function isDoc(doc: unknown): doc is SessionDoc {
  */
 export class Session {
   #changed = false;
+  /** @internal Set by the request's web state: throws SKT_COOKIE_LATE once the headers are out. */
+  guard: (() => void) | undefined;
 
   /** @internal Made by {@link Sessions.load}. */
   constructor(
@@ -150,6 +152,7 @@ export class Session {
       throw new SkitaiError('SKT_SESSION_VALUE', `session key ${JSON.stringify(key)}: ${(err as Error).message}`, { cause: err });
     }
     if (json === undefined) throw new SkitaiError('SKT_SESSION_VALUE', `session key ${JSON.stringify(key)}: a ${typeof value} cannot be stored (JSON values only)`);
+    this.guard?.();
     const before = this.data[key];
     const had = Object.hasOwn(this.data, key);
     Object.defineProperty(this.data, key, { value: JSON.parse(json), enumerable: true, writable: true, configurable: true });
@@ -166,6 +169,7 @@ export class Session {
 
   delete(key: string): boolean {
     if (!Object.hasOwn(this.data, key)) return false;
+    this.guard?.();
     delete this.data[key];
     this.#changed = true;
     return true;
@@ -173,6 +177,7 @@ export class Session {
 
   /** Remove every key and pending flash message (log out). The cookie is deleted on the client. */
   clear(): void {
+    this.guard?.();
     for (const key of Object.keys(this.data)) delete this.data[key];
     this.messages.length = 0;
     this.#changed = true;
@@ -204,8 +209,12 @@ export class Session {
     return this.#changed;
   }
 
-  /** @internal For `was.mbox`: the messages changed. Checks the size like `set`. */
-  touchMessages(): void {
+  /**
+   * @internal For `was.mbox`: the messages changed. Checks the size like `set`, and, for a new
+   * message (`adding`), that it can still be sent.
+   */
+  touchMessages(adding = false): void {
+    if (adding) this.guard?.();
     this.sessions.checkSize(this);
     this.#changed = true;
   }

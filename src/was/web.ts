@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
+import { SkitaiError } from '../errors.js';
 import { beforeHeaders, type GivenHeaders } from '../http/onheaders.js';
 import { Cookies } from './cookie.js';
 import { MessageBox } from './mbox.js';
@@ -41,7 +42,7 @@ export class WebState {
   }
 
   get cookies(): Cookies {
-    this.#cookies ??= new Cookies(() => this.cookieHeader, () => this.#hook());
+    this.#cookies ??= new Cookies(() => this.cookieHeader, () => this.#beforeWrite('was.cookie'));
     return this.#cookies;
   }
 
@@ -51,6 +52,7 @@ export class WebState {
     if (!sessions) return undefined;
     if (!this.#session) {
       this.#session = sessions.load(this.cookies);
+      this.#session.guard = () => this.#beforeWrite('was.session');
       this.#hook();
     }
     return this.#session;
@@ -61,6 +63,17 @@ export class WebState {
     const session = this.session();
     if (session) this.#mbox = new MessageBox(session);
     return this.#mbox;
+  }
+
+  /**
+   * Before a change that must reach the client: once the headers are out it cannot, and a silent
+   * loss (a login that does not stick) is worse than an error naming the cause.
+   */
+  #beforeWrite(what: string): void {
+    if (this.res.headersSent) {
+      throw new SkitaiError('SKT_COOKIE_LATE', `${what} was changed after the response headers were sent (a streamed body had started): make the change before returning the stream`);
+    }
+    this.#hook();
   }
 
   #hook(): void {

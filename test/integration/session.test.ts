@@ -38,6 +38,13 @@ app.route('/raw', (was, { form }) => {
   const headers = form === 'list' ? ['Content-Type', 'text/plain', 'Set-Cookie', 'mine=1'] : { 'Content-Type': 'text/plain', 'Set-Cookie': 'mine=1' };
   was.response.raw.writeHead(200, headers).end('written directly');
 });
+app.route('/late', (was, { what }) => was.tostream((async function* () {
+  yield 'a';
+  if (what === 'session') was.session.set('late', 1);
+  else if (what === 'mbox') was.mbox.push('late');
+  else was.cookie.set('late', '1');
+  yield 'b';
+})()));
 app.route('/response', (was) => { was.session.set('r', 1); return new Response('x', { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2']] }); });
 `;
 
@@ -134,6 +141,15 @@ describe('was.session over HTTP', () => {
     assert.deepEqual(lines.slice(0, 2), ['a=1', 'b=2']);
     assert.equal(lines.filter((l) => l.startsWith('SESSION=')).length, 1);
     assert.equal(lines.length, 3);
+  });
+
+  test('a change after a streamed body has started is an error (the response is cut), never a silent loss', async () => {
+    for (const what of ['cookie', 'session', 'mbox']) {
+      const res = await fetch(`${site.base}/late?what=${what}`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.headers.getSetCookie(), [], what);
+      await assert.rejects(res.text(), `${what}: the body is cut, not "ab" as if the change had been kept`);
+    }
   });
 
   test('a handler writing the head itself with its own Set-Cookie (any case, object or list) keeps the session cookie', async () => {
