@@ -150,6 +150,9 @@ describe('was.session over HTTP', () => {
       assert.deepEqual(res.headers.getSetCookie(), [], what);
       await assert.rejects(res.text(), `${what}: the body is cut, not "ab" as if the change had been kept`);
     }
+    const logged = (): number => site.logLines.filter((l) => l.includes('SKT_COOKIE_LATE') || l.includes('after the response headers were sent')).length;
+    for (let i = 0; i < 100 && logged() < 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(logged() >= 3, 'each cut response has a log line naming the cause');
   });
 
   test('a handler writing the head itself with its own Set-Cookie (any case, object or list) keeps the session cookie', async () => {
