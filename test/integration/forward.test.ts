@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import type http from 'node:http';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -180,6 +180,31 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
     assert.match(denied.body, /SKT_FORWARD_DENIED: 127\.0\.0\.2 may not use this proxy/);
     const ping = await rawRequest(site.port, 'GET /ping HTTP/1.1\r\nHost: x\r\n\r\n', 150, { localAddress: '127.0.0.2' });
     assert.equal(ping.body, 'pong');
+  });
+
+  test('a client that stops reading is cut after proxy_timeout, freeing the origin connection', async () => {
+    let originClosed = false;
+    const stalled = await listen(http.createServer((req, res) => {
+      res.on('close', () => (originClosed = true));
+      res.writeHead(200, { 'content-length': 64 * 1024 * 1024 });
+      const block = Buffer.alloc(64 * 1024, 1);
+      const write = (): void => {
+        while (res.write(block));
+        res.once('drain', write);
+      };
+      write();
+    }));
+    const client = net.connect(site.port, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.once('data', () => client.pause());
+    client.write(`GET http://127.0.0.1:${stalled.port}/ HTTP/1.1\r\nHost: x\r\n\r\n`);
+    try {
+      assert.ok(await until(() => originClosed, 4000), 'the origin response is closed, not held for ever');
+    } finally {
+      client.destroy();
+      stalled.closeAllConnections();
+      stalled.close();
+    }
   });
 
   test('the client leaving aborts the origin request', async () => {
