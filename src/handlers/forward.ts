@@ -139,13 +139,9 @@ export class ForwardHandler implements Handler, TunnelHandler {
       if (cancel.signal.aborted) return;
       return this.#failed(ex, target, err);
     }
-    // A client that stops reading stalls the origin too (backpressure), and undici's bodyTimeout
-    // does not run while its body is paused: without this, such a client would hold an origin
-    // connection (one of CONNECTIONS_PER_ORIGIN) for ever. With no listener, Node destroys a
-    // socket that times out; the close then cancels the origin request. After the response Node
-    // sets the connection's own keep-alive timeout again.
-    res.setTimeout(this.#options.timeout);
-    relayResponse(res, response, cancel.signal, { via: this.#self.via }, (end) => {
+    // A client that stops reading is cut after proxy_timeout, so it cannot hold one of the
+    // CONNECTIONS_PER_ORIGIN for ever.
+    relayResponse(res, response, cancel.signal, { via: this.#self.via }, this.#options.timeout, (end) => {
       res.off('close', onClose);
       switch (end.kind) {
         case 'bad-status':
