@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseReply, rawRequest } from '../support/raw.js';
 import { startSite, type TestSite } from '../support/site.js';
-import { BIG_SIZE, bigSha, curl, deadPort, listen, startEcho, type Echoed } from '../support/targets.js';
+import { BIG_SIZE, bigSha, curl, deadPort, floodHandler, listen, startEcho, type Echoed } from '../support/targets.js';
 import net from 'node:net';
 
 // `enable_proxy = yes` with real clients: curl -x for absolute-form forwarding, raw sockets for the
@@ -184,16 +184,7 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
 
   test('a client that stops reading is cut after proxy_timeout, freeing the origin connection', async () => {
     let originClosed = false;
-    const stalled = await listen(http.createServer((req, res) => {
-      res.on('close', () => (originClosed = true));
-      res.writeHead(200, { 'content-length': 64 * 1024 * 1024 });
-      const block = Buffer.alloc(64 * 1024, 1);
-      const write = (): void => {
-        while (res.write(block));
-        res.once('drain', write);
-      };
-      write();
-    }));
+    const stalled = await listen(http.createServer(floodHandler(() => (originClosed = true))));
     const client = net.connect(site.port, '127.0.0.1');
     client.on('error', () => undefined);
     client.once('data', () => client.pause());

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { echo, Members, type Member, type MemberHandler } from '../support/plain-members.js';
 import { startSite, type TestSite } from '../support/site.js';
+import { floodHandler } from '../support/targets.js';
 
 // Real node:http members on 127.0.0.1:0 behind a real Skitai site: `/x = @x` for each cluster below.
 
@@ -106,16 +107,7 @@ before(async () => {
     res.writeHead(200, { 'content-length': 100 }).write('0123456789');
     setTimeout(() => req.socket.destroy(), 20);
   });
-  const flood = await start((req, res) => {
-    res.on('close', () => (floodClosed = true));
-    res.writeHead(200, { 'content-length': 64 * 1024 * 1024 });
-    const block = Buffer.alloc(64 * 1024, 1);
-    const write = (): void => {
-      while (res.write(block));
-      res.once('drain', write);
-    };
-    write();
-  });
+  const flood = await start(floodHandler(() => (floodClosed = true)));
   const dead = [await members.dead(), await members.dead()];
   const nodes = (ms: readonly Member[], weights: number[] = []): string => ms.map((m, i) => `${m.node}${weights[i] ? ` ${weights[i]}` : ''}`).join(', ');
   // cluster name (and route prefix) -> its section's lines
