@@ -82,36 +82,39 @@ export class WebState {
     beforeHeaders(this.res, (given) => this.#commit(given));
   }
 
-  #commit(given: GivenHeaders | undefined): void {
+  #commit(given: GivenHeaders | undefined): GivenHeaders | undefined {
     const sessions = this.web.sessions;
     if (sessions) {
       const session = this.#session ?? (sessions.maybePresent(this.cookieHeader) ? sessions.load(this.cookies) : undefined);
       if (session) sessions.commit(session, this.cookies);
     }
     const lines = this.#cookies?.lines() ?? [];
-    if (lines.length === 0) return;
-    if (!mergeInto(given, lines)) for (const line of lines) this.res.appendHeader('set-cookie', line);
+    if (lines.length === 0) return undefined;
+    const merged = withCookies(given, lines);
+    if (merged === undefined) for (const line of lines) this.res.appendHeader('set-cookie', line);
+    return merged;
   }
 }
 
 /**
  * Headers given to writeHead() replace those set before under the same name, in any letter case
- * (`Set-Cookie` as well as `set-cookie`), so when they carry a Set-Cookie ours must go there too.
- * False when they carry none: then ours are set on the response.
+ * (`Set-Cookie` as well as `set-cookie`), so when they carry a Set-Cookie ours must go there too: a
+ * copy with both is returned (never a change in place: a handler may pass the same constant object
+ * on every response, and would then send one user's session to the next). Undefined when they
+ * carry none: ours are then set on the response.
  */
-function mergeInto(given: GivenHeaders | undefined, lines: string[]): boolean {
+function withCookies(given: GivenHeaders | undefined, lines: string[]): GivenHeaders | undefined {
   if (Array.isArray(given)) {
-    let found = false;
-    for (let i = 0; i < given.length; i += 2) if (String(given[i]).toLowerCase() === 'set-cookie') found = true;
-    if (found) for (const line of lines) given.push('set-cookie', line);
-    return found;
+    for (let i = 0; i < given.length; i += 2) {
+      if (String(given[i]).toLowerCase() === 'set-cookie') return [...given, ...lines.flatMap((line) => ['set-cookie', line])];
+    }
+    return undefined;
   }
-  if (!given) return false;
+  if (!given) return undefined;
   // Node sets the names in order, so of two spellings the last one wins.
   let name: string | undefined;
   for (const n of Object.keys(given)) if (n.toLowerCase() === 'set-cookie' && given[n] !== undefined) name = n;
-  if (name === undefined) return false;
+  if (name === undefined) return undefined;
   const there = given[name]!;
-  given[name] = [...(Array.isArray(there) ? there : [String(there)]), ...lines];
-  return true;
+  return { ...given, [name]: [...(Array.isArray(there) ? there : [String(there)]), ...lines] };
 }
