@@ -19,6 +19,7 @@ export const ERRORS = {
   SKT_HTTP_ABORT: { status: 400, text: 'a handler answered with an HTTP error status (abort())' },
   // cookies, sessions, templates (was.cookie, was.session, was.mbox, was.render)
   SKT_COOKIE_INVALID: { status: 500, text: 'a cookie cannot be set: its name is not a token, or path, domain, maxAge or sameSite is malformed' },
+  SKT_COOKIE_LATE: { status: 500, text: 'a cookie, the session or a flash message was changed after the response headers were sent, so the change cannot reach the client' },
   SKT_SESSION_NO_KEY: { status: 500, text: 'an app enables sessions but [server] securekey is not set (sessions are never sent unsigned)' },
   SKT_SESSION_TIMEOUT: { status: 500, text: 'an app enables sessions but [server] sessiontimeout is 0' },
   SKT_SESSION_OFF: { status: 500, text: 'was.session or was.mbox is used by an app that did not call app.useSession()' },

@@ -89,7 +89,7 @@ const TABLE = [
   { key: 'proxy_connect_timeout', prop: 'proxyConnectTimeout', type: 'seconds', default: 10 * SEC, min: 1, max: HOUR,
     doc: 'How long the forward proxy waits to connect to a target (504 after).' },
   { key: 'proxy_timeout', prop: 'proxyTimeout', type: 'seconds', default: 60 * SEC, min: 1, max: 24 * HOUR,
-    doc: "How long the forward proxy waits for a target's response headers (504 after), and for each gap in its body (the response is cut after)." },
+    doc: "How long the forward proxy waits for a target's response headers (504 after), for each gap in its body, and for a client that stops reading the answer (the response is cut after)." },
   { key: 'proxy_idle_timeout', prop: 'proxyIdleTimeout', type: 'seconds', default: 300 * SEC, min: 1, max: 24 * HOUR,
     doc: 'A CONNECT tunnel with no bytes in either direction for this long is closed on both sides.' },
   { key: 'static_max_age', prop: 'staticMaxAge', type: 'int', default: 300, min: 0, max: 2 ** 31 - 1,

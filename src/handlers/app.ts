@@ -164,11 +164,11 @@ export class AppHandler implements Handler {
       const args: Args = ex.query ? { ...queryArgs(ex.query), ...params } : params;
       const result = route.handler(was, args);
       if (!(result instanceof Promise)) {
-        finish(ex, was, result);
+        this.#finish(ex, was, result);
         return true;
       }
       return result.then((value) => {
-        finish(ex, was, value);
+        this.#finish(ex, was, value);
         return true;
       });
     }
@@ -188,7 +188,7 @@ export class AppHandler implements Handler {
       const result = await invokeRoute(app, route, was, { ...args, ...params }, (err) =>
         this.options.logger.error(`a teardown hook of ${this.name} threw`, err),
       );
-      finish(ex, was, result);
+      this.#finish(ex, was, result);
     } finally {
       if (files.length > 0) {
         // Streamed results may still read the files: remove them once the response is gone.
@@ -198,6 +198,19 @@ export class AppHandler implements Handler {
       }
     }
     return true;
+  }
+
+  /**
+   * Send the result; a streamed body that fails once the headers are out (a generator that throws,
+   * SKT_COOKIE_LATE) can only be cut, and no error page will name it, so the log does.
+   */
+  #finish(ex: Exchange, was: Was<App>, result: unknown): void {
+    finish(ex, was, result);
+    if (ex.res.writableEnded) return;
+    ex.res.once('close', () => {
+      const err = ex.res.errored;
+      if (err) this.options.logger.error(`${this.name}: the streamed body of ${ex.method} ${ex.path} failed after the headers were sent; the response was cut`, err);
+    });
   }
 
   #isDevel(): boolean {

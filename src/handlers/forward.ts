@@ -6,6 +6,7 @@ import { unmap } from '../http/clientip.js';
 import { hasBody } from '../http/body.js';
 import { refuseTunnel, sendError } from '../http/errorpage.js';
 import type { Exchange, Handler, Tunnel, TunnelHandler } from '../http/handler.js';
+import { redactTarget } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
 import { ProxyAccess } from './forward/access.js';
 import { SelfCheck } from './forward/self.js';
@@ -81,7 +82,7 @@ export class ForwardHandler implements Handler, TunnelHandler {
   connect(tunnel: Tunnel): void {
     const url = tunnel.req.url ?? '';
     const refuse = (status: number, code: ErrorCode, detail: string): void => {
-      this.#logger?.debug(`${this.name}: CONNECT ${url} from ${tunnel.remote} -> ${status} ${code}`);
+      this.#logger?.debug(`${this.name}: CONNECT ${redactTarget(url)} from ${tunnel.remote} -> ${status} ${code}`);
       refuseTunnel(tunnel, status, `${code}: ${detail}`);
     };
     if (!this.#access.allowsClient(tunnel.remote)) return refuse(403, 'SKT_FORWARD_DENIED', `${tunnel.remote} may not use this proxy`);
@@ -139,7 +140,9 @@ export class ForwardHandler implements Handler, TunnelHandler {
       if (cancel.signal.aborted) return;
       return this.#failed(ex, target, err);
     }
-    relayResponse(res, response, cancel.signal, { via: this.#self.via }, (end) => {
+    // A client that stops reading is cut after proxy_timeout, so it cannot hold one of the
+    // CONNECTIONS_PER_ORIGIN for ever.
+    relayResponse(res, response, cancel.signal, { via: this.#self.via }, this.#options.timeout, (end) => {
       res.off('close', onClose);
       switch (end.kind) {
         case 'bad-status':
@@ -188,7 +191,7 @@ export class ForwardHandler implements Handler, TunnelHandler {
    */
   #answer(ex: Exchange, status: number, code: ErrorCode, detail: string): void {
     const level = status >= 500 ? 'warn' : 'debug';
-    this.#logger?.log(level, `${this.name}: ${ex.method} ${ex.req.url} from ${ex.remote} -> ${status} ${code}: ${detail}`);
+    this.#logger?.log(level, `${this.name}: ${ex.method} ${redactTarget(ex.req.url ?? '')} from ${ex.remote} -> ${status} ${code}: ${detail}`);
     if (ex.res.destroyed) return;
     // An unread body would be parsed as the next request: close the connection then. (`complete`
     // is still false for a body-less request answered before the parser's next turn.)

@@ -128,7 +128,8 @@ export class ProxyHandler implements Handler {
   #relay(ex: Exchange, loan: Loan, response: Dispatcher.ResponseData, cancelled: AbortSignal, onClose: () => void): void {
     const status = response.statusCode;
     const cluster = `@${this.#up.cluster.name}`;
-    relayResponse(ex.res, response, cancelled, undefined, (end) => {
+    // A client that reads nothing for response_timeout is cut: it would hold a member connection for ever.
+    relayResponse(ex.res, response, cancelled, undefined, loan.endpoint.responseTimeout, (end) => {
       switch (end.kind) {
         case 'bad-status':
           loan.release('failure');

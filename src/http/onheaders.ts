@@ -1,5 +1,8 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
+/** The headers argument of writeHead(): an object, or Node's flat `[name, value, …]` list. */
+export type GivenHeaders = OutgoingHttpHeaders | string[];
+
 type WriteHead = ServerResponse['writeHead'];
 const hooked = new WeakSet<ServerResponse>();
 
@@ -7,12 +10,14 @@ const hooked = new WeakSet<ServerResponse>();
  * Run `fn` once, right before `res` sends its status line and headers, whichever way they go out:
  * an explicit writeHead() with a header object (respond()), or the implicit one of the first
  * write() (streams, error pages). This is how late headers such as Set-Cookie reach every response
- * of a request without each return path having to remember them. `fn` gets the header object that
- * writeHead() was given, if any, so it can merge into it: values there replace headers set earlier.
+ * of a request without each return path having to remember them. `fn` gets the headers that
+ * writeHead() was given, if any (an object or a flat list): a name there replaces, in any letter
+ * case, the headers of that name set earlier, so `fn` may return a replacement for them. It must
+ * not change them in place: they may be the caller's object, reused for other responses.
  *
  * Only the first hook per response is installed; callers arrange their own fan-out.
  */
-export function beforeHeaders(res: ServerResponse, fn: (given: OutgoingHttpHeaders | undefined) => void): void {
+export function beforeHeaders(res: ServerResponse, fn: (given: GivenHeaders | undefined) => GivenHeaders | undefined): void {
   if (hooked.has(res) || res.headersSent) return;
   hooked.add(res);
   const original = res.writeHead as (...args: unknown[]) => ServerResponse;
@@ -20,8 +25,9 @@ export function beforeHeaders(res: ServerResponse, fn: (given: OutgoingHttpHeade
   // property on the instance sees every path; other responses keep the prototype's method.
   res.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
     res.writeHead = original as WriteHead;
-    const given = args.find((a, i) => i > 0 && typeof a === 'object' && a !== null && !Array.isArray(a)) as OutgoingHttpHeaders | undefined;
-    fn(given);
+    const at = args.findIndex((a, i) => i > 0 && typeof a === 'object' && a !== null);
+    const replacement = fn(at < 0 ? undefined : (args[at] as GivenHeaders));
+    if (replacement !== undefined && at >= 0) args[at] = replacement;
     return original.apply(this, args);
   } as WriteHead;
 }

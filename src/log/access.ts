@@ -19,14 +19,25 @@ export interface AccessRecord {
   aborted: boolean;
 }
 
-/** One line per response, in Skitai's format or as JSON. */
+/**
+ * A request target without user info: `http://user:pw@host/` -> `http://***@host/`, and CONNECT's
+ * `user:pw@host:443` -> `***@host:443`. A forward proxy refuses such targets, but a misconfigured
+ * client still sends them, and the password must not reach a log file.
+ */
+export function redactTarget(url: string): string {
+  if (url.charCodeAt(0) === 47 || !url.includes('@')) return url;
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, (_all, scheme: string | undefined) => `${scheme ?? ''}***@`);
+}
+
+/** One line per response, in Skitai's format or as JSON; request targets without user info. */
 export class AccessLog {
   constructor(
     readonly sink: LogSink,
     readonly format: 'skitai' | 'json',
   ) {}
 
-  write(r: AccessRecord): void {
+  write(record: AccessRecord): void {
+    const r = record.url.includes('@') ? { ...record, url: redactTarget(record.url) } : record;
     if (this.format === 'json') {
       this.sink.write(JSON.stringify({ time: new Date().toISOString(), ...r, ms: Math.round(r.ms * 1000) / 1000 }));
       return;

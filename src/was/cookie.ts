@@ -10,7 +10,10 @@ export interface CookieOptions {
   path?: string;
   /** Unset: host-only cookie. */
   domain?: string;
-  /** Send only over HTTPS. Forced on for `sameSite: 'None'`, which browsers require. */
+  /**
+   * Send only over HTTPS. Forced on for `sameSite: 'None'` and for names starting `__Secure-` or
+   * `__Host-`, which browsers drop without it.
+   */
   secure?: boolean;
   /** Hide from scripts. Default true: a script that needs a cookie is the exception. */
   httpOnly?: boolean;
@@ -27,7 +30,8 @@ const ATTR_VALUE = /^[\x20-\x3a\x3c-\x7e]*$/;
  * Parse a `Cookie` request header into name -> value (RFC 6265 §5.4 as browsers send it). Pairs
  * without `=` or with a name that is not a token are skipped, not fatal: one bad cookie set by some
  * other app on the domain must not break ours. The first occurrence of a name wins (browsers send
- * the most specific path first). Values are percent-decoded when they decode cleanly.
+ * the most specific path first). Values are percent-decoded when they decode cleanly, and raw
+ * non-ASCII bytes are read as UTF-8 when they are valid UTF-8.
  */
 export function parseCookies(header: string | undefined): Map<string, string> {
   const out = new Map<string, string>();
@@ -44,7 +48,18 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   return out;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function decodeValue(value: string): string {
+  // Node reads header bytes as latin1; a browser sends a script's `document.cookie = "n=José"` as
+  // raw UTF-8, which would read back as "JosÃ©". Bytes that are valid UTF-8 are taken as such.
+  if (/[^\x00-\x7f]/.test(value)) {
+    try {
+      value = UTF8.decode(Buffer.from(value, 'latin1'));
+    } catch {
+      // not UTF-8: keep the bytes as sent
+    }
+  }
   if (!value.includes('%')) return value;
   try {
     return decodeURIComponent(value);
@@ -53,17 +68,22 @@ function decodeValue(value: string): string {
   }
 }
 
-/** True when `name` may be used as a cookie name. */
-export function isCookieName(name: string): boolean {
-  return TOKEN.test(name);
-}
-
 /**
  * One `Set-Cookie` header value. The value is percent-encoded (encodeURIComponent), so any string
  * survives the trip; names and attributes that would break the header are a SKT_COOKIE_INVALID error.
+ *
+ * Cookie prefixes (RFC 6265bis §4.1.3; browsers match them in any letter case): a `__Secure-` or
+ * `__Host-` cookie is always sent Secure, since browsers silently drop one without it (a site
+ * behind a TLS-terminating proxy runs with `ssl` off); a `__Host-` cookie with a Domain or a Path
+ * other than `/` is an error, as browsers would drop it too.
  */
 export function serializeCookie(name: string, value: string, options: CookieOptions = {}): string {
   if (!TOKEN.test(name)) throw new SkitaiError('SKT_COOKIE_INVALID', `cookie name ${JSON.stringify(name)} is not an RFC 6265 token`);
+  const prefix = name.slice(0, 9).toLowerCase();
+  const host = prefix.startsWith('__host-');
+  if (host && (options.domain !== undefined || (options.path ?? '/') !== '/')) {
+    throw new SkitaiError('SKT_COOKIE_INVALID', `cookie ${name}: a __Host- cookie must have Path=/ and no Domain (browsers drop it otherwise)`);
+  }
   let line = `${name}=${encodeURIComponent(value)}`;
   if (options.maxAge !== undefined) {
     if (!Number.isFinite(options.maxAge)) throw new SkitaiError('SKT_COOKIE_INVALID', `cookie ${name}: maxAge must be a finite number of seconds`);
@@ -84,7 +104,7 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
   if (sameSite !== 'Strict' && sameSite !== 'Lax' && sameSite !== 'None') {
     throw new SkitaiError('SKT_COOKIE_INVALID', `cookie ${name}: sameSite must be Strict, Lax or None`);
   }
-  if (options.secure || sameSite === 'None') line += '; Secure';
+  if (options.secure || sameSite === 'None' || host || prefix === '__secure-') line += '; Secure';
   if (options.httpOnly ?? true) line += '; HttpOnly';
   line += `; SameSite=${sameSite}`;
   return line;
@@ -102,8 +122,11 @@ export class Cookies {
 
   constructor(
     private readonly header: () => string | undefined,
-    /** Called on the first set or delete, so the owner arranges for {@link Cookies.lines} to be sent. */
-    private readonly onFirstWrite: () => void,
+    /**
+     * Called before every set or delete, so the owner arranges for {@link Cookies.lines} to be sent,
+     * or throws (SKT_COOKIE_LATE) when that can no longer happen.
+     */
+    private readonly beforeWrite: () => void,
   ) {}
 
   #parsed(): Map<string, string> {
@@ -142,7 +165,7 @@ export class Cookies {
   }
 
   #put(name: string, options: CookieOptions, value: string | undefined, line: string): void {
-    if (this.#outgoing.size === 0) this.onFirstWrite();
+    this.beforeWrite();
     const key = `${name}\0${options.path ?? '/'}\0${options.domain ?? ''}`;
     this.#outgoing.delete(key); // re-insert: the last write goes last
     this.#outgoing.set(key, { name, value, line });

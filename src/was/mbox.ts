@@ -13,7 +13,7 @@ export class MessageBox {
   push(message: string, category = 'info'): this {
     this.session.messages.push({ message: String(message), category: String(category) });
     try {
-      this.session.touchMessages();
+      this.session.touchMessages(true);
     } catch (err) {
       this.session.messages.pop();
       throw err;

@@ -37,7 +37,13 @@ export class Seal {
     const dot = token.lastIndexOf('.');
     if (dot <= 0) return undefined;
     const body = token.slice(0, dot);
-    const sig = Buffer.from(token.slice(dot + 1), 'base64url');
+    const text = token.slice(dot + 1);
+    const sig = Buffer.from(text, 'base64url');
+    // Node's decoder skips characters outside the alphabet and ignores padding and the spare low
+    // bits of the last character, so `sig!!`, `sig==` and three other endings would also verify:
+    // only the one canonical spelling of a MAC is accepted. (Comparing the client's text with its
+    // own re-encoding tells an attacker nothing about the key.)
+    if (sig.toString('base64url') !== text) return undefined;
     let match = -1;
     for (let i = 0; i < this.#keys.length; i++) {
       const want = this.#mac(this.#keys[i]!, purpose, body);

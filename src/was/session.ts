@@ -1,6 +1,6 @@
 import { SkitaiError } from '../errors.js';
 import type { CookieOptions, Cookies } from './cookie.js';
-import { isCookieName } from './cookie.js';
+import { serializeCookie } from './cookie.js';
 import type { Seal } from './seal.js';
 
 /** How an app's session cookie is made (`app.useSession(options)`). */
@@ -49,8 +49,9 @@ export class Sessions {
     private readonly now: () => number = Date.now,
   ) {
     this.name = options.name ?? 'SESSION';
-    if (!isCookieName(this.name)) throw new SkitaiError('SKT_COOKIE_INVALID', `session cookie name ${JSON.stringify(this.name)} is not an RFC 6265 token`);
     this.#cookie = { path: options.path ?? '/', domain: options.domain, secure: options.secure, sameSite: options.sameSite, httpOnly: true };
+    // A name or cookie shape the first Set-Cookie would refuse fails now, when the app starts.
+    serializeCookie(this.name, '', this.#cookie);
   }
 
   /** True when the request carries a cookie that may be this session's (a cheap pre-check). */
@@ -121,6 +122,8 @@ function isDoc(doc: unknown): doc is SessionDoc {
  */
 export class Session {
   #changed = false;
+  /** @internal Set by the request's web state: throws SKT_COOKIE_LATE once the headers are out. */
+  guard: (() => void) | undefined;
 
   /** @internal Made by {@link Sessions.load}. */
   constructor(
@@ -149,6 +152,7 @@ export class Session {
       throw new SkitaiError('SKT_SESSION_VALUE', `session key ${JSON.stringify(key)}: ${(err as Error).message}`, { cause: err });
     }
     if (json === undefined) throw new SkitaiError('SKT_SESSION_VALUE', `session key ${JSON.stringify(key)}: a ${typeof value} cannot be stored (JSON values only)`);
+    this.guard?.();
     const before = this.data[key];
     const had = Object.hasOwn(this.data, key);
     Object.defineProperty(this.data, key, { value: JSON.parse(json), enumerable: true, writable: true, configurable: true });
@@ -165,6 +169,7 @@ export class Session {
 
   delete(key: string): boolean {
     if (!Object.hasOwn(this.data, key)) return false;
+    this.guard?.();
     delete this.data[key];
     this.#changed = true;
     return true;
@@ -172,6 +177,7 @@ export class Session {
 
   /** Remove every key and pending flash message (log out). The cookie is deleted on the client. */
   clear(): void {
+    this.guard?.();
     for (const key of Object.keys(this.data)) delete this.data[key];
     this.messages.length = 0;
     this.#changed = true;
@@ -203,8 +209,12 @@ export class Session {
     return this.#changed;
   }
 
-  /** @internal For `was.mbox`: the messages changed. Checks the size like `set`. */
-  touchMessages(): void {
+  /**
+   * @internal For `was.mbox`: the messages changed. Checks the size like `set`, and, for a new
+   * message (`adding`), that it can still be sent.
+   */
+  touchMessages(adding = false): void {
+    if (adding) this.guard?.();
     this.sessions.checkSize(this);
     this.#changed = true;
   }

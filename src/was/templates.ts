@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import type nunjucks from 'nunjucks';
 import { SkitaiError } from '../errors.js';
 
@@ -30,10 +31,15 @@ export class Templates {
 
   /** The nunjucks environment, for adding filters and globals (see `app.setupTemplates`). */
   get env(): nunjucks.Environment {
-    // The loader refuses names that resolve outside `dir` (`../secret`): they read as not found.
     if (this.#env) return this.#env;
     const nj = load();
-    const env = new nj.Environment(new nj.FileSystemLoader(this.dir, { noCache: this.devel }), { autoescape: true, throwOnUndefined: false });
+    const loader = new nj.FileSystemLoader(this.dir, { noCache: this.devel });
+    // Names that resolve outside `dir` (`../secret`) read as not found. nunjucks' own check is a
+    // string prefix, which lets `../templates-private/x` through from `templates`; this one is not.
+    const getSource = loader.getSource.bind(loader);
+    // (Typed as never null, but nunjucks reads null as "not found".)
+    loader.getSource = ((name: string) => (isInside(this.dir, name) ? getSource(name) : null)) as typeof getSource;
+    const env = new nj.Environment(loader, { autoescape: true, throwOnUndefined: false });
     this.setup?.(env);
     this.#env = env;
     return env;
@@ -55,6 +61,11 @@ export class Templates {
       throw new SkitaiError('SKT_TEMPLATE_RENDER', `template ${JSON.stringify(name)} failed: ${oneLine(message)}`, { cause: err });
     }
   }
+}
+
+function isInside(dir: string, name: string): boolean {
+  const rel = path.relative(dir, path.resolve(dir, name));
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
 function oneLine(text: string): string {

@@ -49,6 +49,11 @@ describe('forward proxy access', () => {
   test('the proxy recognises itself by address and port, and by its Via entry', () => {
     const self = new SelfCheck(() => 5000, '');
     for (const host of ['127.0.0.1', '127.9.9.9', '::1', '::ffff:7f00:1', 'localhost', os.hostname().toLowerCase(), '0.0.0.0']) assert.ok(self.isSelf(host, 5000), host);
+    // Other spellings of the same hosts, as the URL parser hands them over.
+    const iface = Object.values(os.networkInterfaces()).flat().find((a) => a?.family === 'IPv4' && !a.internal)?.address;
+    const mapped = iface === undefined ? [] : [new URL(`http://[::ffff:${iface}]/`).hostname.slice(1, -1)];
+    for (const host of ['localhost.', `${os.hostname().toLowerCase()}.`, '127.0.0.1.', ...mapped]) assert.ok(self.isSelf(host, 5000), host);
+    assert.ok(new SelfCheck(() => 5000, '10.9.8.7').isSelf(new URL('http://[::ffff:10.9.8.7]/').hostname.slice(1, -1), 5000), 'the bind address, IPv4-mapped');
     assert.ok(!self.isSelf('127.0.0.1', 5001));
     assert.ok(!self.isSelf('192.0.2.1', 5000));
     assert.equal(self.via, `1.1 ${os.hostname().toLowerCase()}:5000`);

@@ -131,6 +131,16 @@ describe('forward proxy: CONNECT tunnels', () => {
     }
   });
 
+  test('a password in a refused target reaches neither the access log nor the server log', async () => {
+    await rawRequest(site.port, `CONNECT bob:hunter2@127.0.0.1:${tcp.port} HTTP/1.1\r\nHost: x\r\n\r\n`, 100);
+    await rawRequest(site.port, `GET http://bob:hunter2@127.0.0.1:${tcp.port}/ HTTP/1.1\r\nHost: x\r\n\r\n`, 100);
+    await rawRequest(site.port, `GET http://bob:hunter2@127.0.0.1:${tcp.port}/ HTTP/1.1\r\nHost: x\r\n\r\n`, 100, { localAddress: '127.0.0.2' });
+    assert.ok(await until(() => accessLines().filter((l) => l.includes('***@127.0.0.1')).length >= 3), 'the three requests are logged, user info masked');
+    assert.deepEqual(accessLines().filter((l) => l.includes('hunter2')), []);
+    assert.ok(site.logLines.some((l) => l.includes('forward-proxy') && l.includes('***@127.0.0.1')), 'the refusals are in the server log, masked');
+    assert.deepEqual(site.logLines.filter((l) => l.includes('hunter2')), []);
+  });
+
   test('a client outside proxy_allow gets 403', async () => {
     const r = await rawRequest(site.port, `CONNECT 127.0.0.1:${tcp.port} HTTP/1.1\r\nHost: x\r\n\r\n`, 300, { localAddress: '127.0.0.2' });
     assert.equal(r.status, 403);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import type http from 'node:http';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseReply, rawRequest } from '../support/raw.js';
 import { startSite, type TestSite } from '../support/site.js';
-import { BIG_SIZE, bigSha, curl, deadPort, listen, startEcho, type Echoed } from '../support/targets.js';
+import { BIG_SIZE, bigSha, curl, deadPort, floodHandler, listen, startEcho, type Echoed } from '../support/targets.js';
 import net from 'node:net';
 
 // `enable_proxy = yes` with real clients: curl -x for absolute-form forwarding, raw sockets for the
@@ -144,6 +144,8 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
     assert.match(self.body, /SKT_FORWARD_LOOP/);
     const local = await viaProxy(`http://localhost:${site.port}/ping`);
     assert.equal(local.status, 508);
+    const dotted = await rawRequest(site.port, `GET http://localhost.:${site.port}/ping HTTP/1.1\r\nHost: localhost.:${site.port}\r\nConnection: close\r\n\r\n`);
+    assert.equal(dotted.status, 508, 'the fully qualified spelling localhost.');
     const via = await viaProxy(`http://127.0.0.1:${echo.port}/`, '-H', `Via: 1.1 ${os.hostname()}:${site.port}`);
     assert.equal(via.status, 508);
   });
@@ -178,6 +180,22 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
     assert.match(denied.body, /SKT_FORWARD_DENIED: 127\.0\.0\.2 may not use this proxy/);
     const ping = await rawRequest(site.port, 'GET /ping HTTP/1.1\r\nHost: x\r\n\r\n', 150, { localAddress: '127.0.0.2' });
     assert.equal(ping.body, 'pong');
+  });
+
+  test('a client that stops reading is cut after proxy_timeout, freeing the origin connection', async () => {
+    let originClosed = false;
+    const stalled = await listen(http.createServer(floodHandler(() => (originClosed = true))));
+    const client = net.connect(site.port, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.once('data', () => client.pause());
+    client.write(`GET http://127.0.0.1:${stalled.port}/ HTTP/1.1\r\nHost: x\r\n\r\n`);
+    try {
+      assert.ok(await until(() => originClosed, 4000), 'the origin response is closed, not held for ever');
+    } finally {
+      client.destroy();
+      stalled.closeAllConnections();
+      stalled.close();
+    }
   });
 
   test('the client leaving aborts the origin request', async () => {

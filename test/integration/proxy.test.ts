@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { echo, Members, type Member, type MemberHandler } from '../support/plain-members.js';
 import { startSite, type TestSite } from '../support/site.js';
+import { floodHandler } from '../support/targets.js';
 
 // Real node:http members on 127.0.0.1:0 behind a real Skitai site: `/x = @x` for each cluster below.
 
@@ -48,6 +50,7 @@ let slow: Member[];
 let stream: Member;
 const BIG = randomBytes(1024 * 1024);
 let gate: () => void = () => undefined;
+let floodClosed = false;
 let memberSawClose: Promise<boolean>;
 let sawClose: (finished: boolean) => void = () => undefined;
 
@@ -104,6 +107,7 @@ before(async () => {
     res.writeHead(200, { 'content-length': 100 }).write('0123456789');
     setTimeout(() => req.socket.destroy(), 20);
   });
+  const flood = await start(floodHandler(() => (floodClosed = true)));
   const dead = [await members.dead(), await members.dead()];
   const nodes = (ms: readonly Member[], weights: number[] = []): string => ms.map((m, i) => `${m.node}${weights[i] ? ` ${weights[i]}` : ''}`).join(', ');
   // cluster name (and route prefix) -> its section's lines
@@ -121,6 +125,7 @@ before(async () => {
     badreason: `members = ${badReason.node}`,
     stream: `members = ${stream.node}`,
     cut: `members = ${cut.node}`,
+    flood: `members = ${flood.node}\nresponse_timeout = 300ms`,
   };
   const names = Object.keys(clusters);
   site = await startSite(
@@ -298,6 +303,20 @@ describe('reverse proxy', { timeout: 10_000 }, () => {
     assert.equal(got.status, 503);
     assert.equal(got.headers['retry-after'], '30');
     assert.match(got.body.toString(), /SKT_PROXY_UNAVAILABLE/);
+  });
+
+  test('a client that stops reading is cut after response_timeout, freeing the member connection', async () => {
+    const client = net.connect(site.port, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.once('data', () => client.pause());
+    client.write('GET /flood/ HTTP/1.1\r\nHost: x\r\n\r\n');
+    try {
+      let waited = 0;
+      for (; waited < 4000 && !floodClosed; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(floodClosed, 'the member response is closed, not held for ever');
+    } finally {
+      client.destroy();
+    }
   });
 
   test('a member slower than response_timeout: 504, not retried', async () => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { CookieJar } from '../support/jar.js';
+import { rawRequest } from '../support/raw.js';
 import { startSite, type TestSite } from '../support/site.js';
 
 const run = promisify(execFile);
@@ -32,6 +33,23 @@ app.route('/broken', (was) => was.render('broken.html'));
 app.route('/big', (was) => { was.session.set('big', 'x'.repeat(5000)); return 'kept?'; });
 app.route('/cookie', (was, { v }) => { const got = was.cookie.get('plain') ?? null; if (v) was.cookie.set('plain', v); return { got }; });
 app.route('/stream', (was) => { was.session.set('s', 1); return was.tostream((async function* () { yield 'a'; yield 'b'; })()); });
+// One header object for every response, as handlers often keep them.
+const RAW: Record<string, string[] | Record<string, string>> = {
+  list: ['Content-Type', 'text/plain', 'Set-Cookie', 'mine=1'],
+  lower: { 'content-type': 'text/plain', 'set-cookie': 'mine=1' },
+  upper: { 'Content-Type': 'text/plain', 'Set-Cookie': 'mine=1' },
+};
+app.route('/raw', (was, { form }) => {
+  was.session.set('raw', 1);
+  was.response.raw.writeHead(200, RAW[form as string]!).end('written directly');
+});
+app.route('/late', (was, { what }) => was.tostream((async function* () {
+  yield 'a';
+  if (what === 'session') was.session.set('late', 1);
+  else if (what === 'mbox') was.mbox.push('late');
+  else was.cookie.set('late', '1');
+  yield 'b';
+})()));
 app.route('/response', (was) => { was.session.set('r', 1); return new Response('x', { headers: [['set-cookie', 'a=1'], ['set-cookie', 'b=2']] }); });
 `;
 
@@ -130,6 +148,29 @@ describe('was.session over HTTP', () => {
     assert.equal(lines.length, 3);
   });
 
+  test('a change after a streamed body has started is an error (the response is cut), never a silent loss', async () => {
+    for (const what of ['cookie', 'session', 'mbox']) {
+      const res = await fetch(`${site.base}/late?what=${what}`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.headers.getSetCookie(), [], what);
+      await assert.rejects(res.text(), `${what}: the body is cut, not "ab" as if the change had been kept`);
+    }
+    const logged = (): number => site.logLines.filter((l) => l.includes('SKT_COOKIE_LATE') || l.includes('after the response headers were sent')).length;
+    for (let i = 0; i < 100 && logged() < 3; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(logged() >= 3, 'each cut response has a log line naming the cause');
+  });
+
+  test('a handler writing the head itself with its own Set-Cookie (any case, object or list) keeps the session cookie', async () => {
+    // Twice each: the handler's constant headers must not keep the first client's session for the next.
+    for (const form of ['lower', 'upper', 'list', 'lower', 'upper', 'list']) {
+      const res = await fetch(`${site.base}/raw?form=${form}`);
+      assert.equal(await res.text(), 'written directly');
+      const lines = res.headers.getSetCookie();
+      assert.equal(lines[0], 'mine=1', form);
+      assert.equal(lines.filter((l) => l.startsWith('SESSION=')).length, 1, `${form}: ${lines.join(' | ')}`);
+    }
+  });
+
   test('a session too large for a cookie is a 500 with SKT_SESSION_TOO_LARGE in the log, and the old session stays', async () => {
     const jar = new CookieJar(site.base);
     await jar.fetch('/set?k=keep&v=1');
@@ -173,6 +214,12 @@ describe('was.cookie over HTTP', () => {
     const value = 'a b; c=d, "é" %';
     await jar.fetch(`/cookie?v=${encodeURIComponent(value)}`);
     assert.deepEqual(await (await jar.fetch('/cookie')).json(), { got: value });
+  });
+
+  test('a cookie a script set with non-ASCII text (raw UTF-8 on the wire) reads back as that text', async () => {
+    const reply = await rawRequest(site.port, Buffer.from('GET /cookie HTTP/1.1\r\nHost: x\r\nCookie: plain=José 😀\r\nConnection: close\r\n\r\n', 'utf8'));
+    assert.equal(reply.status, 200);
+    assert.deepEqual(JSON.parse(Buffer.from(reply.body, 'latin1').toString('utf8')), { got: 'José 😀' }, 'the reply is read as latin1');
   });
 });
 

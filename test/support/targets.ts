@@ -64,6 +64,23 @@ export function echoHandler(hanging: http.IncomingMessage[]): http.RequestListen
 }
 
 /** A listening server and its port. */
+/**
+ * An origin that writes a 64 MiB body as fast as its reader takes it, for clients that stop
+ * reading; `closed` is called when its response closes (the proxy gave up on it).
+ */
+export function floodHandler(closed: () => void): http.RequestListener {
+  return (req, res) => {
+    res.on('close', closed);
+    res.writeHead(200, { 'content-length': 64 * 1024 * 1024 });
+    const block = Buffer.alloc(64 * 1024, 1);
+    const write = (): void => {
+      while (res.write(block));
+      res.once('drain', write);
+    };
+    write();
+  };
+}
+
 export async function listen<T extends net.Server>(server: T): Promise<T & { port: number }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return Object.assign(server, { port: (server.address() as AddressInfo).port });

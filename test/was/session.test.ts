@@ -22,6 +22,14 @@ describe('Seal', () => {
     assert.equal(seal.unseal('SESSION', `${forged}.${sig}`), undefined);
     assert.equal(seal.unseal('SESSION', `${body}.${sig.slice(0, -2)}`), undefined);
     assert.equal(seal.unseal('SESSION', `${body}.${sig}x`), undefined);
+    // Spellings Node's lenient base64url decoder reads as the same 32 bytes: one token, one spelling.
+    // 43 characters carry 258 bits for 256: flipping the lowest bit of the last one changes no byte.
+    const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = sig.slice(0, -1) + B64[B64.indexOf(sig.at(-1)!) ^ 1];
+    for (const variant of [`${sig}!!`, `${sig}=`, `${sig.slice(0, 10)} ${sig.slice(10)}`, last]) {
+      assert.ok(Buffer.from(variant, 'base64url').equals(Buffer.from(sig, 'base64url')), `the decoder reads ${variant} as the MAC`);
+      assert.equal(seal.unseal('SESSION', `${body}.${variant}`), undefined, variant);
+    }
     for (const junk of ['', '.', 'abc', '.sig', 'a.b.c', 'x'.repeat(10_000)]) assert.equal(seal.unseal('SESSION', junk), undefined, junk);
   });
 
@@ -83,6 +91,18 @@ function harness(timeoutMs = 10_000) {
 }
 
 describe('Sessions', () => {
+  test('a __Host- session cookie is Secure even with ssl off; a shape browsers would drop fails at start', () => {
+    const sessions = new Sessions(new Seal([KEY]), 10_000, { name: '__Host-sid', secure: false });
+    const jar = new Cookies(() => undefined, () => {});
+    const session = sessions.load(jar);
+    session.set('u', 1);
+    sessions.commit(session, jar);
+    assert.match(jar.lines()[0]!, /^__Host-sid=[^;]+; Max-Age=10; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
+    assert.throws(() => new Sessions(new Seal([KEY]), 10_000, { name: '__Host-sid', domain: 'example.com' }), { code: 'SKT_COOKIE_INVALID' });
+    assert.throws(() => new Sessions(new Seal([KEY]), 10_000, { path: '/a;b' }), { code: 'SKT_COOKIE_INVALID' });
+    assert.throws(() => new Sessions(new Seal([KEY]), 10_000, { name: 'bad name' }), { code: 'SKT_COOKIE_INVALID' });
+  });
+
   test('a new, untouched session sends nothing; a set value comes back on the next request', () => {
     const h = harness();
     assert.deepEqual(h.request(), []);

@@ -9,6 +9,10 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-tpl-'));
 const dir = path.join(root, 'templates');
 fs.mkdirSync(dir);
 fs.writeFileSync(path.join(root, 'secret.html'), 'TOP SECRET');
+// A sibling whose name starts with the template directory's: nunjucks' own check is a string prefix.
+fs.mkdirSync(path.join(root, 'templates-private'));
+fs.writeFileSync(path.join(root, 'templates-private', 'keys.html'), 'PRIVATE KEYS');
+fs.writeFileSync(path.join(dir, 'leak.html'), '{% include "../templates-private/keys.html" %}');
 fs.writeFileSync(path.join(dir, 'base.html'), '<title>{% block title %}{% endblock %}</title>{% block body %}{% endblock %}');
 fs.writeFileSync(path.join(dir, 'page.html'), '{% extends "base.html" %}{% block title %}{{ title }}{% endblock %}{% block body %}<p>{{ text }}</p>{{ html | safe }}{% endblock %}');
 fs.writeFileSync(path.join(dir, 'broken.html'), 'line one\n{% if x %}\n{{ x }');
@@ -36,6 +40,9 @@ describe('Templates (was.render)', () => {
     const t = new Templates(dir, false);
     assert.throws(() => t.render('../secret.html', {}), { code: 'SKT_TEMPLATE_NOT_FOUND' });
     assert.throws(() => t.render(path.join(root, 'secret.html'), {}), { code: 'SKT_TEMPLATE_NOT_FOUND' });
+    assert.throws(() => t.render('../templates-private/keys.html', {}), { code: 'SKT_TEMPLATE_NOT_FOUND' });
+    assert.throws(() => t.render('leak.html', {}), { code: 'SKT_TEMPLATE_NOT_FOUND' }, 'nor through an include');
+    assert.throws(() => new Templates(dir, true).render('../templates-private/keys.html', {}), { code: 'SKT_TEMPLATE_NOT_FOUND' });
   });
 
   test('a syntax error is SKT_TEMPLATE_RENDER naming the line', () => {

@@ -18,11 +18,16 @@ export class SelfCheck {
     this.#bindIp = bindIp;
   }
 
-  /** True when `host:port` is this server. */
+  /**
+   * True when `host:port` is this server. `host` comes from the WHATWG URL parser (lower case, IPv4
+   * forms normalised), which keeps a trailing dot (`localhost.`, the same name fully qualified) and
+   * writes IPv4-mapped addresses in hex (`::ffff:a00:1`): both are read as the plain spelling.
+   */
   isSelf(host: string, port: number): boolean {
     if (port !== this.#port()) return false;
-    if (isLoopback(host)) return true;
-    return this.#localNames().has(host.toLowerCase());
+    const plain = unmapHex(host.endsWith('.') ? host.slice(0, -1) : host).toLowerCase();
+    if (isLoopback(plain)) return true;
+    return this.#localNames().has(plain);
   }
 
   /** Our Via entry: `1.1 <host name>:<port>` (RFC 9110 §7.6.3 received-by). */
@@ -58,6 +63,15 @@ LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK.addAddress('::1', 'ipv6');
 // The URL parser writes [::ffff:127.0.0.1] as ::ffff:7f00:1.
 LOOPBACK.addSubnet('::ffff:7f00:0', 104, 'ipv6');
+
+/** `::ffff:a00:1` -> `10.0.0.1`; anything else as it is. */
+function unmapHex(host: string): string {
+  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(host);
+  if (!m) return host;
+  const hi = parseInt(m[1]!, 16);
+  const lo = parseInt(m[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
 
 function isLoopback(host: string): boolean {
   const family = net.isIPv4(host) ? 'ipv4' : net.isIPv6(host) ? 'ipv6' : undefined;

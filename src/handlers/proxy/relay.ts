@@ -21,7 +21,8 @@ export type RelayEnd =
 /**
  * Stream an upstream answer (undici's `request()` result) to the client: status, reason phrase and
  * headers minus the hop-by-hop ones (plus `extra`, appended to what the upstream sent), then the body
- * through `pipeline` with backpressure. Shared by the reverse and the forward proxy.
+ * through `pipeline` with backpressure; a client that reads nothing for `stallMs` is cut. Shared by
+ * the reverse and the forward proxy.
  *
  * Never throws and never writes twice: a status outside 100–599 or headers Node refuses end as
  * `bad-status`/`bad-headers` before anything was written (an invalid status would otherwise crash
@@ -33,6 +34,7 @@ export function relayResponse(
   response: Dispatcher.ResponseData,
   cancelled: AbortSignal,
   extra: OutgoingHttpHeaders | undefined,
+  stallMs: number,
   done: (end: RelayEnd) => void,
 ): void {
   const status = response.statusCode;
@@ -55,6 +57,11 @@ export function relayResponse(
     }
     return done({ kind: 'bad-headers', error: err as Error });
   }
+  // A client that stops reading stalls the upstream too (backpressure), and undici's bodyTimeout
+  // does not run while the body is paused: without this, such a client would hold an upstream
+  // connection for ever. With no 'timeout' listener Node destroys the socket, and the close cancels
+  // the upstream request. After the response Node sets the connection's keep-alive timeout again.
+  res.setTimeout(stallMs);
   // Whoever broke first is to blame: the upstream (body reset or stalled) or the client (went away).
   let upstreamFault: Error | undefined;
   response.body.once('error', (err: Error) => {
