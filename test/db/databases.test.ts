@@ -222,6 +222,22 @@ describe('pool bounds and shutdown', () => {
     assert.deepEqual(Object.keys(dbs.status().adhoc).sort(), [`${a.node}/skitai ${MD5_USER}`, `${a.node}/skitai ${SUPERUSER}`]);
   });
 
+  test('thousands of calls that gave up waiting for a slot leave no waiter behind (no stack overflow when it frees)', async () => {
+    const dbs = new Databases({ closeGrace: 100, adhoc: { maxConns: 1 } });
+    open.push(dbs);
+    const call = (sql: string): ReturnType<Databases['db']> => dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute(sql);
+    const hold = call('SELECT pg_sleep(0.5) /* hold-slot */');
+    assert.ok(await until(async () => (await running(a, '%hold-slot%')) === 1, 2000));
+    // Under steady traffic a slow query turns into this many timed-out waiters.
+    const waits = Array.from({ length: 5000 }, () => call('SELECT 1').getwait(0.05));
+    const timedOut = await Promise.all(waits);
+    assert.ok(timedOut.every((r) => r.code === 'SKT_DB_TIMEOUT'));
+    assert.equal(dbs.status().adhoc[`${a.node}/skitai ${SUPERUSER}`]!.waiting, 0);
+    assert.equal((await hold.getwait(3)).status, Status.NORMAL);
+    const next = await call('SELECT 2 AS two').getwait(3);
+    assert.deepEqual([next.status, next.data], [Status.NORMAL, [{ two: 2 }]]);
+  });
+
   test('close() cancels running queries after the grace period; later calls are NETERR SKT_DB_CLOSED', async () => {
     const dbs = new Databases({ closeGrace: 100, adhoc: { maxConns: 1 } });
     const s = dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT pg_sleep(10) /* close-test */');
