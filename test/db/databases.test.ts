@@ -102,6 +102,20 @@ describe('dmap and dlb on two servers', () => {
     assert.deepEqual(ok.data, [{ one: 1 }]);
   });
 
+  test('a parameter the driver cannot send is SKT_DB_USAGE at execute(), not a lost connection that ejects the member', async () => {
+    const dbs = databases('eject_failures = 1');
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const bad of [{ n: 1n }, cyclic]) {
+      assert.throws(() => dbs.dlb('@db').execute('SELECT $1::jsonb AS j', [1, bad]), (err: unknown) => isSkitaiError(err, 'SKT_DB_USAGE') && /parameter \$2 cannot be sent/.test(err.message));
+    }
+    assert.deepEqual(dbs.status().clusters.db!.members.map((m) => m.state), ['healthy', 'healthy']);
+    const when = new Date('2024-05-06T07:08:09Z');
+    const r = await dbs.dlb('@db').execute('SELECT $1::jsonb AS j, $2::timestamptz = $3::timestamptz AS same, $4::int[] AS a', [{ n: 1 }, when, '2024-05-06T07:08:09Z', [1, 2]]).getwait(2);
+    assert.equal(r.status, Status.NORMAL, r.msg);
+    assert.deepEqual(r.data, [{ j: { n: 1 }, same: true, a: [1, 2] }]);
+  });
+
   test('filter runs on each result as it arrives and may rewrite data; a filter that throws rejects getwait', async () => {
     const dbs = databases();
     const seen: string[] = [];
