@@ -47,6 +47,11 @@ export class MailAgent {
   readonly #inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** nextAt of spool files already read, so a scan reads only new files. */
   readonly #due = new Map<string, number>();
+  /**
+   * Not before this time, whatever the file says: an attempt that could not be recorded (full
+   * disk) left its file saying "due now", and each scan would send it again.
+   */
+  readonly #hold = new Map<string, number>();
   #running = false;
   #stopping = false;
   #scanning: Promise<void> | undefined;
@@ -147,6 +152,7 @@ export class MailAgent {
       const names = (await list(this.dirs.spool)).filter((n) => n.endsWith('.json'));
       const present = new Set(names);
       for (const name of this.#due.keys()) if (!present.has(name)) this.#due.delete(name);
+      for (const [name, at] of this.#hold) if (at <= Date.now() && !present.has(name)) this.#hold.delete(name);
       for (const name of names) if (!this.#due.has(name)) await this.#learn(name);
       const now = Date.now();
       const due = [...this.#due].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
@@ -173,7 +179,9 @@ export class MailAgent {
       return; // claimed by another agent meanwhile
     }
     try {
-      this.#due.set(name, parseEntry(text).nextAt);
+      const hold = this.#hold.get(name);
+      if (hold !== undefined && hold <= Date.now()) this.#hold.delete(name);
+      this.#due.set(name, Math.max(parseEntry(text).nextAt, hold ?? 0));
     } catch (err) {
       await this.#moveAside(file, name, (err as Error).message);
     }
@@ -206,7 +214,9 @@ export class MailAgent {
     const abort = new AbortController();
     const done = this.#deliver(entry, claim, abort.signal)
       .catch(async (err: unknown) => {
-        this.#log.error(`smtpda: mail ${id}: cannot record the attempt: ${(err as Error).message}`);
+        const wait = retryDelay(Math.max(1, entry.attempts), this.#opts);
+        this.#log.error(`smtpda: mail ${id}: cannot record the attempt: ${(err as Error).message}; next try in ${wait / 1000}s`);
+        this.#hold.set(name, Date.now() + wait);
         // Leave the entry retryable rather than stuck under a live claim.
         await fs.rename(claim, path.join(this.dirs.spool, name)).catch(() => undefined);
       })
