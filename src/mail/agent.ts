@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { SkitaiError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -196,6 +197,9 @@ export class MailAgent {
       this.#due.delete(name); // another agent won it
       return;
     }
+    // The claim's time: one from before the last boot is stale whoever has its pid now.
+    const now = new Date();
+    await fs.utimes(claim, now, now).catch(() => undefined);
     let entry: SpoolEntry;
     try {
       entry = parseEntry(await fs.readFile(claim, 'utf8'));
@@ -296,7 +300,7 @@ export class MailAgent {
       const m = /^(.+)~(\d+)-([0-9a-f]+)\.json$/.exec(name);
       if (!m) continue;
       const [, id, pid, token] = m;
-      if (Number(pid) === process.pid ? LIVE.has(token!) : alive(Number(pid))) continue;
+      if (Number(pid) === process.pid ? LIVE.has(token!) : alive(Number(pid)) && !(await beforeBoot(path.join(this.dirs.active, name)))) continue;
       const target = path.join(this.dirs.spool, `${id}.json`);
       try {
         if (fsSync.existsSync(target)) await fs.rm(path.join(this.dirs.active, name));
@@ -348,6 +352,21 @@ export class MailAgent {
       await sweep(this.dirs.corrupt, keepMs, false);
     }
     for (const dir of [this.dirs.spool, this.dirs.active, this.dirs.undeliver]) await sweep(dir, STALE_TEMP_MS, true);
+  }
+}
+
+/**
+ * Whether a claim was made before this machine last booted: its agent is gone even when its pid
+ * now belongs to another process (pids start over at boot, and a claim of a live pid was kept
+ * forever — the message stuck in "sending").
+ */
+async function beforeBoot(file: string): Promise<boolean> {
+  try {
+    const boot = Date.now() - os.uptime() * 1000;
+    // A few seconds of margin for os.uptime()'s whole seconds: a claim made just before a reboot waits for its pid to end.
+    return (await fs.stat(file)).mtimeMs < boot - 5_000;
+  } catch {
+    return false;
   }
 }
 

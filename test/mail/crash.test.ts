@@ -65,6 +65,25 @@ describe('smtpda crash safety', () => {
     assert.deepEqual([files('spool'), files('active')], [[], []]);
   });
 
+  test('a claim from before the last boot is taken back even when its pid now belongs to a live process', async () => {
+    const server = await TestSmtp.start();
+    servers.push(server);
+    const [old, recent] = await queue(2);
+    // process.ppid (the test runner) is alive and is not this process: a reused pid.
+    const claim = (id: string): string => path.join(root, 'active', `${id}~${process.ppid}-0badc0de.json`);
+    fs.mkdirSync(path.join(root, 'active'), { recursive: true });
+    for (const id of [old!, recent!]) fs.renameSync(path.join(root, 'spool', `${id}.json`), claim(id));
+    const beforeBoot = new Date(Date.now() - os.uptime() * 1000 - 3_600_000);
+    fs.utimesSync(claim(old!), beforeBoot, beforeBoot);
+    const { agent: a, lines } = agent(server.port);
+    await a.start();
+    await until(() => a.status().delivered === 1, 5000, 'the old claim delivered');
+    assert.match(server.messages[0]!.raw.toString(), /^Subject: msg 0\r$/m);
+    assert.ok(lines.some((l) => l.includes(`mail ${old} was being sent by a stopped agent`)));
+    // A claim made since the boot by a live pid is that process's: left alone.
+    assert.deepEqual(files('active'), [path.basename(claim(recent!))]);
+  });
+
   test('two agents on one spool never send the same message twice', async () => {
     const server = await TestSmtp.start();
     servers.push(server);
