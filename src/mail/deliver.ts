@@ -36,7 +36,11 @@ interface SmtpError extends Error {
 }
 
 /** Send `entry` to `recipients` through `server`; never rejects (a failure is part of the outcome). */
-export async function attempt(entry: SpoolEntry, recipients: readonly string[], server: SmtpServer, limits: { timeout: number; tlsVerify: boolean }, signal: AbortSignal): Promise<AttemptOutcome> {
+export async function attempt(entry: SpoolEntry, recipients: readonly string[], server: SmtpServer, limits: { timeout: number; attemptTimeout: number; tlsVerify: boolean }, signal: AbortSignal): Promise<AttemptOutcome> {
+  // nodemailer's timeouts are per wait; a relay sending one line of a reply every few seconds
+  // resets them forever and held a delivery slot (and the message) for good.
+  const limit = new AbortController();
+  const timer = setTimeout(() => limit.abort(), limits.attemptTimeout);
   const transport = nodemailer.createTransport({
     host: server.host,
     port: server.port,
@@ -54,7 +58,7 @@ export async function attempt(entry: SpoolEntry, recipients: readonly string[], 
     const info = await transport.sendMail({
       envelope: { from: entry.from, to: [...recipients] },
       raw: Buffer.from(entry.raw, 'latin1'),
-      signal,
+      signal: AbortSignal.any([signal, limit.signal]),
     });
     const rejected = new Map<string, AttemptFailure>();
     for (const err of ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? [])) {
@@ -64,12 +68,16 @@ export async function attempt(entry: SpoolEntry, recipients: readonly string[], 
     return { accepted, rejected, failure: undefined };
   } catch (e) {
     const err = e as SmtpError;
+    if (limit.signal.aborted && !signal.aborted) {
+      return { accepted: [], rejected: new Map(), failure: { message: `the relay did not finish within attempt_timeout (${limits.attemptTimeout / 1000} s)`, code: undefined, permanent: false } };
+    }
     const rejected = new Map<string, AttemptFailure>();
     // Every recipient refused: nodemailer reports them all in one EENVELOPE error.
     for (const r of err.rejectedErrors ?? []) if (r.recipient) rejected.set(r.recipient, failureOf(r));
     if (err.code === 'EENVELOPE' && rejected.size === recipients.length) return { accepted: [], rejected, failure: undefined };
     return { accepted: [], rejected, failure: failureOf(err) };
   } finally {
+    clearTimeout(timer);
     transport.close();
   }
 }

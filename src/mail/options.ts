@@ -29,6 +29,8 @@ export interface SmtpdaOptions {
   readonly tlsVerify: boolean;
   /** SMTP connect, greeting and inactivity limit of one attempt. */
   readonly timeout: number;
+  /** Longest one attempt may take in all (a relay trickling a reply never trips `timeout`). */
+  readonly attemptTimeout: number;
   /** Largest message (body + attachments, encoded) `send()` accepts, bytes. */
   readonly maxMessageSize: number;
 }
@@ -62,6 +64,7 @@ const KEYS: readonly SmtpdaKey[] = [
   { key: 'scan_interval', type: 'seconds', default: 3 * S, min: 10, max: 3600 * S, doc: 'How often the spool is scanned for due entries (new mail is also noticed at once through a directory watch).' },
   { key: 'concurrency', type: 'int', default: 4, min: 1, max: 1000, doc: 'Deliveries in flight at once.' },
   { key: 'timeout', type: 'seconds', default: 120 * S, min: 100, max: 3600 * S, doc: 'Limit for the SMTP connect, the greeting, and every wait for the relay during one attempt.' },
+  { key: 'attempt_timeout', type: 'seconds', default: 600 * S, min: 1 * S, max: 24 * 3600 * S, doc: 'Longest one attempt may take in all, whatever the relay does (one that trickles its replies never trips `timeout`); then it is cut and retried on the schedule.' },
   { key: 'max_message_size', type: 'size', default: 25 * 2 ** 20, min: 1024, max: 2 ** 30, doc: 'Largest message `send()` accepts (encoded, attachments included); more is SKT_MAIL_TOO_LARGE.' },
 ];
 
@@ -108,6 +111,7 @@ export function parseSmtpdaOptions(config: SiteConfig): SmtpdaOptions | undefine
     concurrency: n('concurrency'),
     tlsVerify: v('tls_verify') as boolean,
     timeout: n('timeout'),
+    attemptTimeout: n('attempt_timeout'),
     maxMessageSize: n('max_message_size'),
   });
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
@@ -112,6 +113,29 @@ describe('smtpda delivery', () => {
     const got = await server.waitFor(1);
     assert.equal(got.length, 1);
     await until(() => lines.some((l) => l.includes(`mail ${id} attempt`) && l.includes('sent to b@example.com')), 2000, 'sent line');
+  });
+
+  test('a relay that trickles its reply forever is cut at attempt_timeout and retried; the slot is free again', async () => {
+    // Greets, then answers EHLO with one "250-" continuation line every 100 ms and never ends it:
+    // each line resets the inactivity timeout.
+    const tarpit = net.createServer((socket) => {
+      let timer: NodeJS.Timeout | undefined;
+      socket.on('error', () => undefined);
+      socket.on('close', () => clearInterval(timer));
+      socket.on('data', () => (timer ??= setInterval(() => socket.write('250-still thinking\r\n'), 100)));
+      socket.write('220 tarpit ESMTP\r\n');
+    });
+    await new Promise<void>((resolve) => tarpit.listen(0, '127.0.0.1', resolve));
+    try {
+      const { agent, spool, lines } = await agentFor((tarpit.address() as net.AddressInfo).port, 'timeout = 1s\nattempt_timeout = 1s\nretry_delays = 10m\nconcurrency = 1');
+      const id = await new Composer(spool, 'Slow', 'a@example.com', 'b@example.com').addText('x').send();
+      await until(async () => (await spool.lookup(id)).state === 'queued' && agent.status().attempts === 1, 10_000, 'the attempt cut');
+      assert.match((await spool.lookup(id) as { lastError: string }).lastError, /did not finish within attempt_timeout \(1 s\)/);
+      assert.equal(agent.status().inFlight, 0);
+      assert.ok(lines.some((l) => l.includes(`mail ${id} attempt 1/11`) && l.includes('retry 1 in 600s')));
+    } finally {
+      tarpit.close();
+    }
   });
 
   test('a permanent 550 moves the entry to undeliver at once, with the reason', async () => {
