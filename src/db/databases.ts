@@ -174,8 +174,11 @@ export class Databases {
     }
     const pool = new MemberPool(target, this.#adhocOptions, this.#logger);
     this.#adhoc.set(key, { pool, label: `${target.node} ${target.user}` });
-    while (this.#adhoc.size > this.#maxAdhoc) {
-      const [oldKey, old] = this.#adhoc.entries().next().value!;
+    // Least recently used first, and only pools with nothing in flight: closing a busy one cut
+    // its queries with "the pools are closed". While every other pool is busy, there are more.
+    for (const [oldKey, old] of this.#adhoc) {
+      if (this.#adhoc.size <= this.#maxAdhoc) break;
+      if (old.pool === pool || old.pool.busy) continue;
       this.#adhoc.delete(oldKey);
       void old.pool.close(this.#closeGrace);
     }

@@ -103,6 +103,11 @@ export class MemberPool {
     return this.#target.node;
   }
 
+  /** Whether any query is waiting for a connection or running. */
+  get busy(): boolean {
+    return this.#attempts.size > 0;
+  }
+
   /** Run `query`; `done` gets the outcome exactly once, possibly synchronously after an abort. */
   run(query: DbQuery, abort: Abort, done: (outcome: DbOutcome) => void): void {
     const attempt = new Attempt(this, query, done);

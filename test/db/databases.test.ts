@@ -236,6 +236,19 @@ describe('pool bounds and shutdown', () => {
     assert.deepEqual(Object.keys(dbs.status().adhoc).sort(), [`${a.node}/skitai ${MD5_USER}`, `${a.node}/skitai ${SUPERUSER}`]);
   });
 
+  test('a was.db pool with a query in flight is not closed to make room; idle ones are', async () => {
+    const dbs = new Databases({ maxAdhocPools: 1, closeGrace: 100 });
+    open.push(dbs);
+    const slow = dbs.db(a.node, 'skitai', SUPERUSER, PASSWORD).execute('SELECT 1 AS one, pg_sleep(0.5) /* busy-pool */');
+    assert.ok(await until(async () => (await running(a, '%busy-pool%')) === 1, 2000));
+    const other = await dbs.db(a.node, 'skitai', TRUST_USER).execute('SELECT 2 AS two').getwait(2);
+    assert.equal(other.status, Status.NORMAL, other.msg);
+    const r = await slow.getwait(3);
+    assert.deepEqual([r.status, r.msg, r.data], [Status.NORMAL, 'OK', [{ one: 1, pg_sleep: '' }]]);
+    await dbs.db(a.node, 'skitai', MD5_USER, MD5_PASSWORD).execute('SELECT 1').getwait(2);
+    assert.deepEqual(Object.keys(dbs.status().adhoc), [`${a.node}/skitai ${MD5_USER}`]);
+  });
+
   test('thousands of calls that gave up waiting for a slot leave no waiter behind (no stack overflow when it frees)', async () => {
     const dbs = new Databases({ closeGrace: 100, adhoc: { maxConns: 1 } });
     open.push(dbs);
