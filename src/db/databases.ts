@@ -23,7 +23,7 @@ export interface DatabasesOptions {
   /** `[server] num_result_cache_max`; 0 turns the DB result cache off. Default 200. */
   readonly resultCacheMax?: number;
   readonly logger?: Logger;
-  /** Pools of `was.db(...)`: at most this many (least recently used closed first). Default 16. */
+  /** Pools of `was.db(...)`: at most this many (the least recently used idle one closed first; busy ones are kept). Default 16. */
   readonly maxAdhocPools?: number;
   /** Pool settings of `was.db(...)` pools. Defaults: 4 connections, 5 s connect, 60 s idle, 30 s query. */
   readonly adhoc?: Partial<DbPoolOptions>;
