@@ -129,10 +129,13 @@ describe('smtpda delivery', () => {
     try {
       const { agent, spool, lines } = await agentFor((tarpit.address() as net.AddressInfo).port, 'timeout = 1s\nattempt_timeout = 1s\nretry_delays = 10m\nconcurrency = 1');
       const id = await new Composer(spool, 'Slow', 'a@example.com', 'b@example.com').addText('x').send();
-      await until(async () => (await spool.lookup(id)).state === 'queued' && agent.status().attempts === 1, 10_000, 'the attempt cut');
-      assert.match((await spool.lookup(id) as { lastError: string }).lastError, /did not finish within attempt_timeout \(1 s\)/);
-      assert.equal(agent.status().inFlight, 0);
+      // The log line comes last, once the entry is back in the spool.
+      await until(() => lines.some((l) => l.includes(`mail ${id} attempt 1/11`)), 10_000, 'the attempt cut');
       assert.ok(lines.some((l) => l.includes(`mail ${id} attempt 1/11`) && l.includes('retry 1 in 600s')));
+      const state = await spool.lookup(id);
+      assert.equal(state.state, 'queued');
+      assert.match((state as { lastError: string }).lastError, /did not finish within attempt_timeout \(1 s\)/);
+      await until(() => agent.status().inFlight === 0, 2000, 'the slot freed');
     } finally {
       tarpit.close();
     }
