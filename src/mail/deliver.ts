@@ -4,6 +4,7 @@
  * per recipient and says which failures are permanent: a 5xx reply is final, a 4xx reply or a
  * connection problem is worth another try.
  */
+import net from 'node:net';
 import nodemailer from 'nodemailer';
 import type { SpoolEntry } from './entry.js';
 import type { SmtpServer } from './server.js';
@@ -45,6 +46,7 @@ export async function attempt(entry: SpoolEntry, recipients: readonly string[], 
     host: server.host,
     port: server.port,
     secure: server.ssl,
+    requireTLS: credentialsNeedTls(server),
     auth: server.user !== undefined ? { user: server.user, pass: server.password ?? '' } : undefined,
     tls: { rejectUnauthorized: limits.tlsVerify },
     connectionTimeout: limits.timeout,
@@ -82,10 +84,23 @@ export async function attempt(entry: SpoolEntry, recipients: readonly string[], 
   }
 }
 
+/**
+ * Whether a login must wait for STARTTLS. nodemailer otherwise sends AUTH in the clear when the
+ * relay does not offer STARTTLS — and anyone on the way can strip that offer and read the password.
+ * A relay on this machine (loopback) is exempt: no network to read it on.
+ */
+export function credentialsNeedTls(server: SmtpServer): boolean {
+  if (server.user === undefined || server.ssl) return false;
+  const host = server.host.toLowerCase();
+  const loopback = host === 'localhost' || host === '::1' || (net.isIPv4(host) && host.startsWith('127.'));
+  return !loopback;
+}
+
 function failureOf(err: SmtpError): AttemptFailure {
   const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
-  // A refused login is the operator's to fix (the relay, user or password); the message is fine, so keep it.
-  const permanent = code !== undefined && code >= 500 && code < 600 && err.code !== 'EAUTH';
+  // A refused login, or a relay without the STARTTLS a login needs, is the operator's to fix (the
+  // relay, user or password); the message is fine, so keep it.
+  const permanent = code !== undefined && code >= 500 && code < 600 && err.code !== 'EAUTH' && err.code !== 'ETLS';
   const reply = err.response && !err.message.includes(err.response) ? `: ${err.response}` : '';
   const kind = err.code && !code ? ` (${err.code})` : '';
   return { message: oneLine(`${err.message}${reply}${kind}`), code, permanent };

@@ -54,7 +54,7 @@ const KEYS: readonly SmtpdaKey[] = [
   { key: 'smtpserver', type: 'hostport', default: '127.0.0.1:25', doc: '`host:port` of the relay for messages that did not call `setSmtp()`.' },
   { key: 'user', type: 'string', default: undefined, doc: 'SMTP AUTH user for `smtpserver` (unset: no AUTH).' },
   { key: 'password', type: 'string', default: undefined, secret: true, doc: 'SMTP AUTH password for `smtpserver`. Secret: never logged, never written to the spool.' },
-  { key: 'ssl', type: 'bool', default: false, doc: 'SMTPS (TLS from the first byte, usually port 465). Without it STARTTLS is used when the relay offers it.' },
+  { key: 'ssl', type: 'bool', default: false, doc: 'SMTPS (TLS from the first byte, usually port 465). Without it STARTTLS is used when the relay offers it, and required when logging in to a relay that is not on this machine.' },
   { key: 'tls_verify', type: 'bool', default: true, doc: "Check the relay's certificate (system CAs) for SMTPS and STARTTLS. `no` for a local relay with a self-signed certificate." },
   { key: 'max_retry', type: 'int', default: 10, min: 0, max: 1000, doc: 'Retries after the first attempt (so `max_retry + 1` attempts); then the entry moves to `undeliver/`.' },
   { key: 'retry_delays', type: 'delays', default: undefined, doc: 'Explicit wait before retry 1, 2, 3… (`4s, 16s, 1m, 10m`); the last one repeats. Unset: `retry_base × 4^(n-1)` capped at `retry_max`.' },

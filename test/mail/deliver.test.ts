@@ -7,6 +7,7 @@ import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { MailAgent } from '../../src/mail/agent.js';
 import { Composer } from '../../src/mail/composer.js';
+import { credentialsNeedTls } from '../../src/mail/deliver.js';
 import { MailSpool, summarizeSpool } from '../../src/mail/spool.js';
 import { memoryLogger, smtpdaOptions, TestSmtp, until } from '../support/smtp.js';
 
@@ -217,6 +218,24 @@ describe('smtpda delivery', () => {
       assert.ok(!l.includes(secret), `secret in: ${l}`);
       assert.ok(!l.includes(wrong), `secret in: ${l}`);
     }
+  });
+
+  test('a login to a relay over the network waits for STARTTLS: never sent in the clear', async (t) => {
+    assert.equal(credentialsNeedTls({ host: 'smtp.example.com', port: 587, user: 'u', password: 'p', ssl: false }), true);
+    assert.equal(credentialsNeedTls({ host: 'smtp.example.com', port: 465, user: 'u', password: 'p', ssl: true }), false, 'SMTPS is TLS already');
+    assert.equal(credentialsNeedTls({ host: 'smtp.example.com', port: 25, user: undefined, password: undefined, ssl: false }), false, 'no login');
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.equal(credentialsNeedTls({ host, port: 25, user: 'u', password: 'p', ssl: false }), false, host);
+    // The real thing needs an address that is not loopback (CI containers have eth0; skip without one).
+    const ip = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    if (!ip) return t.skip('no non-loopback IPv4 address on this machine');
+    const secret = 'cl34r-t3xt-S3cret';
+    const server = await smtp({ host: ip, auth: { user: 'mailer', pass: secret } });
+    const { spool, lines, agent } = await agentFor(server.port, `smtpserver = ${ip}:${server.port}\nuser = mailer\npassword = ${secret}\nretry_delays = 10m`);
+    const id = await new Composer(spool, 'Plain', 'a@example.com', 'b@example.com').addText('x').send();
+    await until(() => lines.some((l) => l.includes(`mail ${id} attempt 1/11`)), 5000, 'the attempt');
+    assert.equal(server.messages.length, 0, 'logged in and sent without TLS');
+    assert.ok(lines.some((l) => l.includes(`mail ${id} attempt 1/11`) && /STARTTLS|TLS/i.test(l) && l.includes('retry 1 in 600s')), lines.join('\n'));
+    assert.equal(agent.status().delivered, 0);
   });
 
   test('SMTPS: the certificate is checked (a self-signed one fails and is retried) unless tls_verify = no', async () => {
