@@ -6,7 +6,7 @@
  */
 import { SkitaiError, type ConfigPlace } from '../errors.js';
 import type { SiteConfig } from '../config/types.js';
-import { formatSeconds, parseBool, parseInteger, parseList, parseSeconds, parseSize } from '../config/values.js';
+import { describeScalar, parseList, parseSeconds, readScalar, type ScalarRule } from '../config/values.js';
 import { parseHostPort, type SmtpServer } from './server.js';
 
 /** A validated `[smtpda]` section. Durations in MILLISECONDS. */
@@ -126,16 +126,12 @@ function readKey(value: string | undefined, spec: SmtpdaKey, place: ConfigPlace)
     const shown = spec.secret ? '' : `, got "${raw}"`;
     throw new SkitaiError('SKT_CONFIG_VALUE', `expected ${describeSmtpdaKey(spec)}${shown}`, { place });
   };
-  const ranged = (n: number | undefined): number => (n !== undefined && n >= spec.min! && n <= spec.max! ? n : bad());
   switch (spec.type) {
     case 'bool':
-      return parseBool(raw) ?? bad();
     case 'int':
-      return ranged(parseInteger(raw));
     case 'seconds':
-      return ranged(parseSeconds(raw));
     case 'size':
-      return ranged(parseSize(raw));
+      return readScalar(raw, spec as ScalarRule) ?? bad();
     case 'string':
       return raw;
     case 'hostport':
@@ -151,13 +147,10 @@ function readKey(value: string | undefined, spec: SmtpdaKey, place: ConfigPlace)
 export function describeSmtpdaKey(spec: SmtpdaKey): string {
   switch (spec.type) {
     case 'bool':
-      return 'yes or no';
     case 'int':
-      return `a whole number from ${spec.min} to ${spec.max}`;
     case 'seconds':
-      return `a duration from ${formatSeconds(spec.min!)} to ${formatSeconds(spec.max!)} (seconds, or with ms, s, m, h)`;
     case 'size':
-      return 'a size in bytes, or with K, M, G';
+      return describeScalar(spec as ScalarRule);
     case 'string':
       return 'text';
     case 'hostport':
