@@ -288,7 +288,9 @@ export class MailAgent {
     }
     for (const r of left) Object.assign(r, { state: 'failed', error: `gave up after ${entry.attempts} attempts: ${r.error ?? why}` });
     entry.undeliverable = left.length > 0 ? `gave up after ${entry.attempts} attempts: ${why}` : `refused: ${why}`;
-    await writeAtomic(claim, JSON.stringify(entry));
+    // Nothing sends it again: a setSmtp() password must not wait in undeliver/ for undelivers_keep_max_days.
+    const { password: _dropped, ...smtp } = entry.smtp ?? {};
+    await writeAtomic(claim, JSON.stringify(entry.smtp ? { ...entry, smtp } : entry));
     await moveDurably(claim, path.join(this.dirs.undeliver, `${entry.id}.json`));
     this.#stats.undelivered++;
     this.#log.warn(`${head}: ${[sentNow, why].filter(Boolean).join('; ')}; undeliverable (${path.join(this.dirs.undeliver, `${entry.id}.json`)})`);

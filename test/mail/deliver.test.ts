@@ -153,6 +153,12 @@ describe('smtpda delivery', () => {
     assert.deepEqual((state as { failed: readonly string[] }).failed, ['nobody@example.com']);
     assert.equal(lines.filter((l) => l.includes(`mail ${id} attempt`)).length, 1, 'one attempt only');
     assert.equal(server.messages.length, 0);
+    // A setSmtp() password is not kept in undeliver/ (for undelivers_keep_max_days).
+    const own = await new Composer(spool, 'No', 'a@example.com', 'nobody@example.com').setSmtp(`127.0.0.1:${server.port}`, 'mailer', 'Kept-N0t-S3cret').addText('x').send();
+    await until(async () => (await spool.lookup(own)).state === 'undeliverable', 3000, 'undeliver');
+    const kept = fs.readFileSync(path.join(root, 'undeliver', `${own}.json`), 'utf8');
+    assert.ok(!kept.includes('Kept-N0t-S3cret'), 'the relay password is kept in undeliver/');
+    assert.equal(JSON.parse(kept).smtp.user, 'mailer');
   });
 
   test('max_retry exhausted (4xx every time): undeliver after max_retry + 1 attempts', async () => {
