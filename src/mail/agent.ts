@@ -318,6 +318,9 @@ export class MailAgent {
     const target = path.join(this.dirs.corrupt, `${name}.${Date.now()}`);
     try {
       await moveDurably(file, target);
+      // Kept undelivers_keep_max_days from now: a rename keeps the old time, and cleanup deleted an old file at once.
+      const now = new Date();
+      await fs.utimes(target, now, now).catch(() => undefined);
       this.#log.error(`smtpda: spool file ${name} is unreadable (${why}); moved to ${target}`);
     } catch (err) {
       this.#log.error(`smtpda: spool file ${name} is unreadable (${why}) and cannot be moved aside: ${(err as Error).message}`);

@@ -136,5 +136,17 @@ describe('smtpda crash safety', () => {
     assert.deepEqual(files('undeliver'), ['recent.json']);
     assert.deepEqual(files('spool'), [], 'a temp file left by a crash is removed');
     assert.ok(lines.some((l) => /deleted .*old\.json \(older than 2 days\)/.test(l)));
+    await a.stop();
+    // A corrupt entry is kept for a human for the keep time from when it was moved aside, however old the file.
+    const corrupt = path.join(root, 'spool', '000mww3axg3-9696882bbb61.json');
+    fs.writeFileSync(corrupt, '{"v":1, trunc');
+    fs.utimesSync(corrupt, daysAgo(5), daysAgo(5));
+    const b = agent(server.port, 'undelivers_keep_max_days = 2').agent;
+    await b.start();
+    await until(() => files('corrupt').length === 1, 3000, 'moved aside');
+    await b.stop();
+    const c = agent(server.port, 'undelivers_keep_max_days = 2').agent;
+    await c.start(); // cleans up at start
+    assert.equal(files('corrupt').length, 1, 'deleted at the next cleanup');
   });
 });
