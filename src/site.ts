@@ -179,7 +179,15 @@ export class Site {
   async listen(port?: number): Promise<AddressInfo> {
     // First: a spool that cannot be created stops the start instead of failing every send().
     await this.#mailAgent?.start();
-    const address = await this.engine.listen(port);
+    let address: AddressInfo;
+    try {
+      address = await this.engine.listen(port);
+    } catch (err) {
+      // The agent's directory watch would keep a process that failed to start alive (skitaid hung
+      // after "start-up failed" when the port was taken).
+      await this.#mailAgent?.stop(0);
+      throw err;
+    }
     const where = `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     this.logger.info(`${this.config.server.name} listening on ${this.config.server.ssl ? 'https://' : ''}${where} (pid ${process.pid})`);
     if (this.#redirect) {

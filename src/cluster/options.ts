@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SkitaiError, type ConfigPlace } from '../errors.js';
 import type { ClusterConfig } from '../config/types.js';
-import { formatSeconds, formatSize, parseBool, parseInteger, parseSeconds, parseSize } from '../config/values.js';
+import { describeScalar, readScalar, type ScalarRule } from '../config/values.js';
 import { STRATEGIES, STRATEGY_ALIASES, type Strategy } from './balance.js';
 import type { BreakerOptions } from './breaker.js';
 import type { RetryBudgetOptions } from './budget.js';
@@ -180,19 +180,16 @@ export function readKey(config: ClusterConfig, spec: ClusterKey): unknown {
   const bad = (): never => {
     throw new SkitaiError('SKT_CONFIG_VALUE', `expected ${describeKey(spec)}, got "${raw}"`, { place: placeOf(config, spec.key) });
   };
-  const ranged = (n: number | undefined): number => (n !== undefined && n >= spec.min! && n <= spec.max! ? n : bad());
   switch (spec.type) {
     case 'bool':
-      return parseBool(raw) ?? bad();
     case 'int':
-      return ranged(parseInteger(raw));
     case 'seconds':
-      return ranged(parseSeconds(raw));
     case 'size':
-      return ranged(parseSize(raw));
+      return readScalar(raw, spec as ScalarRule) ?? bad();
     case 'percent': {
       const m = /^(\d+(?:\.\d+)?)\s*%?$/.exec(raw);
-      return ranged(m ? Number(m[1]) : undefined);
+      const n = m ? Number(m[1]) : undefined;
+      return n !== undefined && n >= spec.min! && n <= spec.max! ? n : bad();
     }
     case 'enum': {
       const word = raw.toLowerCase();
@@ -211,13 +208,10 @@ export function readKey(config: ClusterConfig, spec: ClusterKey): unknown {
 export function describeKey(spec: ClusterKey): string {
   switch (spec.type) {
     case 'bool':
-      return 'yes or no';
     case 'int':
-      return `a whole number from ${spec.min} to ${spec.max}`;
     case 'seconds':
-      return `a duration from ${formatSeconds(spec.min!)} to ${formatSeconds(spec.max!)} (seconds, or with ms, s, m, h)`;
     case 'size':
-      return `a size from ${formatSize(spec.min!)} to ${formatSize(spec.max!)} (bytes, or with K, M, G)`;
+      return describeScalar(spec as ScalarRule);
     case 'percent':
       return `a percentage from ${spec.min} to ${spec.max}`;
     case 'enum':

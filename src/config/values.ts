@@ -92,3 +92,27 @@ export function formatSeconds(ms: number): string {
   if (ms > 0 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
+
+/** A yes/no or ranged numeric key: enough to read it and to say what it accepts. */
+export type ScalarRule = { readonly type: 'bool' } | { readonly type: 'int' | 'seconds' | 'size'; readonly min: number; readonly max: number };
+
+/** The value of `raw` under `rule` (ms for seconds, bytes for size); undefined when it does not parse or is out of range. */
+export function readScalar(raw: string, rule: ScalarRule): boolean | number | undefined {
+  if (rule.type === 'bool') return parseBool(raw);
+  const n = rule.type === 'int' ? parseInteger(raw) : rule.type === 'seconds' ? parseSeconds(raw) : parseSize(raw);
+  return n !== undefined && n >= rule.min && n <= rule.max ? n : undefined;
+}
+
+/** What `rule` accepts, range included, for error messages and docs (section keys; `[server]` has its own words in config/server.ts). */
+export function describeScalar(rule: ScalarRule): string {
+  switch (rule.type) {
+    case 'bool':
+      return 'yes or no';
+    case 'int':
+      return `a whole number from ${rule.min} to ${rule.max}`;
+    case 'seconds':
+      return `a duration from ${formatSeconds(rule.min)} to ${formatSeconds(rule.max)} (seconds, or with ms, s, m, h)`;
+    case 'size':
+      return `a size from ${formatSize(rule.min)} to ${formatSize(rule.max)} (bytes, or with K, M, G)`;
+  }
+}

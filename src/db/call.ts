@@ -4,6 +4,7 @@ import { CallAbort } from '../client/failure.js';
 import { Results, setCacheOwner, type CacheOwner } from '../client/result.js';
 import { Status } from '../client/status.js';
 import { SkitaiError } from '../errors.js';
+import { prepareParams } from './params.js';
 import type { DbQuery } from './pool.js';
 import { DbResult, type DbResults, type Row } from './result.js';
 
@@ -94,7 +95,7 @@ export class DbCall implements DbSink, CacheOwner {
     if (this.#query) throw new SkitaiError('SKT_DB_USAGE', `one call object runs one execute(); make a new was.${this.#sender.kind}() for the next statement`);
     if (typeof sql !== 'string' || sql.trim() === '') throw new SkitaiError('SKT_DB_USAGE', 'execute() needs the SQL text as a non-empty string');
     if (params !== undefined && !Array.isArray(params)) throw new SkitaiError('SKT_DB_USAGE', 'execute() takes its parameters as an array, for $1, $2, …');
-    const query: DbQuery = { text: sql, values: params };
+    const query: DbQuery = { text: sql, values: params === undefined ? undefined : prepareParams(params) };
     this.#query = query;
     if (this.#cache && this.#cache.size > 0 && options.useCache !== false) {
       const key = this.#cacheKey();

@@ -23,7 +23,7 @@ export interface DatabasesOptions {
   /** `[server] num_result_cache_max`; 0 turns the DB result cache off. Default 200. */
   readonly resultCacheMax?: number;
   readonly logger?: Logger;
-  /** Pools of `was.db(...)`: at most this many (least recently used closed first). Default 16. */
+  /** Pools of `was.db(...)`: at most this many (the least recently used idle one closed first; busy ones are kept). Default 16. */
   readonly maxAdhocPools?: number;
   /** Pool settings of `was.db(...)` pools. Defaults: 4 connections, 5 s connect, 60 s idle, 30 s query. */
   readonly adhoc?: Partial<DbPoolOptions>;
@@ -174,8 +174,11 @@ export class Databases {
     }
     const pool = new MemberPool(target, this.#adhocOptions, this.#logger);
     this.#adhoc.set(key, { pool, label: `${target.node} ${target.user}` });
-    while (this.#adhoc.size > this.#maxAdhoc) {
-      const [oldKey, old] = this.#adhoc.entries().next().value!;
+    // Least recently used first, and only pools with nothing in flight: closing a busy one cut
+    // its queries with "the pools are closed". While every other pool is busy, there are more.
+    for (const [oldKey, old] of this.#adhoc) {
+      if (this.#adhoc.size <= this.#maxAdhoc) break;
+      if (old.pool === pool || old.pool.busy) continue;
       this.#adhoc.delete(oldKey);
       void old.pool.close(this.#closeGrace);
     }

@@ -66,6 +66,15 @@ export class MemberPool {
   readonly #ctx: FailureContext;
   /** Attempts not yet reported: waiting for a connection or running. */
   readonly #attempts = new Set<Attempt>();
+  /**
+   * Attempts waiting for a slot, oldest first. They are handed to pg-pool only when a slot is free,
+   * so one that gives up leaves no dead waiter in pg-pool's queue: thousands of those (a slow
+   * query plus steady traffic) were handed a connection one after the other in ONE synchronous
+   * chain when it freed, and overflowed the stack.
+   */
+  readonly #queue = new Set<Attempt>();
+  /** Attempts handed to pg-pool (connecting or holding a connection) and not yet released. */
+  #inPool = 0;
   #closed = false;
 
   constructor(target: DbTarget, options: DbPoolOptions, logger?: Logger) {
@@ -94,6 +103,11 @@ export class MemberPool {
     return this.#target.node;
   }
 
+  /** Whether any query is waiting for a connection or running. */
+  get busy(): boolean {
+    return this.#attempts.size > 0;
+  }
+
   /** Run `query`; `done` gets the outcome exactly once, possibly synchronously after an abort. */
   run(query: DbQuery, abort: Abort, done: (outcome: DbOutcome) => void): void {
     const attempt = new Attempt(this, query, done);
@@ -104,12 +118,30 @@ export class MemberPool {
     abort.add(attempt);
     if (attempt.phase === 'done') return;
     this.#attempts.add(attempt);
-    this.#pool.connect((err, client, release) => attempt.connected(err, client, release));
+    this.#queue.add(attempt);
+    this.#pump();
+  }
+
+  /** Hand waiting attempts to pg-pool while it has a free slot. */
+  #pump(): void {
+    while (!this.#closed && this.#inPool < this.#options.maxConns && this.#queue.size > 0) {
+      const attempt = this.#queue.values().next().value!;
+      this.#queue.delete(attempt);
+      this.#inPool++;
+      this.#pool.connect((err, client, release) => attempt.connected(err, client, release));
+    }
+  }
+
+  /** Internal (Attempt): its pg-pool slot is free again (connect failed, or the connection went back). */
+  freed(): void {
+    this.#inPool--;
+    this.#pump();
   }
 
   /** Internal (Attempt): it has reported. */
   forget(attempt: Attempt): void {
     this.#attempts.delete(attempt);
+    this.#queue.delete(attempt);
   }
 
   get ctx(): FailureContext {
@@ -127,7 +159,7 @@ export class MemberPool {
   status(): PoolStatus {
     let running = 0;
     for (const a of this.#attempts) if (a.phase === 'running') running++;
-    return { total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#pool.waitingCount, running };
+    return { total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#queue.size + this.#pool.waitingCount, running };
   }
 
   /**
@@ -181,9 +213,11 @@ class Attempt implements Cancellable {
     if (this.phase === 'done') {
       // Our caller gave up while we waited: hand the connection straight back.
       if (client) release();
+      this.#pool.freed();
       return;
     }
     if (err || !client) {
+      this.#pool.freed();
       this.report(connectFailure(err ?? new Error('no connection'), this.#pool.ctx, this.#elapsed()));
       return;
     }
@@ -204,6 +238,7 @@ class Attempt implements Cancellable {
     this.#client?.removeListener('error', ignore);
     this.#release?.(this.#cancelled || broken ? true : undefined);
     this.#release = undefined;
+    this.#pool.freed();
     if (this.phase === 'done') return;
     // Several statements (simple protocol) answer with one result each: the last one is the answer.
     const last = Array.isArray(res) ? (res[res.length - 1] as pg.QueryResult) : res;

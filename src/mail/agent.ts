@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { SkitaiError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -47,6 +48,11 @@ export class MailAgent {
   readonly #inFlight = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** nextAt of spool files already read, so a scan reads only new files. */
   readonly #due = new Map<string, number>();
+  /**
+   * Not before this time, whatever the file says: an attempt that could not be recorded (full
+   * disk) left its file saying "due now", and each scan would send it again.
+   */
+  readonly #hold = new Map<string, number>();
   #running = false;
   #stopping = false;
   #scanning: Promise<void> | undefined;
@@ -147,6 +153,7 @@ export class MailAgent {
       const names = (await list(this.dirs.spool)).filter((n) => n.endsWith('.json'));
       const present = new Set(names);
       for (const name of this.#due.keys()) if (!present.has(name)) this.#due.delete(name);
+      for (const [name, at] of this.#hold) if (at <= Date.now() && !present.has(name)) this.#hold.delete(name);
       for (const name of names) if (!this.#due.has(name)) await this.#learn(name);
       const now = Date.now();
       const due = [...this.#due].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
@@ -173,7 +180,9 @@ export class MailAgent {
       return; // claimed by another agent meanwhile
     }
     try {
-      this.#due.set(name, parseEntry(text).nextAt);
+      const hold = this.#hold.get(name);
+      if (hold !== undefined && hold <= Date.now()) this.#hold.delete(name);
+      this.#due.set(name, Math.max(parseEntry(text).nextAt, hold ?? 0));
     } catch (err) {
       await this.#moveAside(file, name, (err as Error).message);
     }
@@ -188,6 +197,9 @@ export class MailAgent {
       this.#due.delete(name); // another agent won it
       return;
     }
+    // The claim's time: one from before the last boot is stale whoever has its pid now.
+    const now = new Date();
+    await fs.utimes(claim, now, now).catch(() => undefined);
     let entry: SpoolEntry;
     try {
       entry = parseEntry(await fs.readFile(claim, 'utf8'));
@@ -206,7 +218,9 @@ export class MailAgent {
     const abort = new AbortController();
     const done = this.#deliver(entry, claim, abort.signal)
       .catch(async (err: unknown) => {
-        this.#log.error(`smtpda: mail ${id}: cannot record the attempt: ${(err as Error).message}`);
+        const wait = retryDelay(Math.max(1, entry.attempts), this.#opts);
+        this.#log.error(`smtpda: mail ${id}: cannot record the attempt: ${(err as Error).message}; next try in ${wait / 1000}s`);
+        this.#hold.set(name, Date.now() + wait);
         // Leave the entry retryable rather than stuck under a live claim.
         await fs.rename(claim, path.join(this.dirs.spool, name)).catch(() => undefined);
       })
@@ -274,7 +288,9 @@ export class MailAgent {
     }
     for (const r of left) Object.assign(r, { state: 'failed', error: `gave up after ${entry.attempts} attempts: ${r.error ?? why}` });
     entry.undeliverable = left.length > 0 ? `gave up after ${entry.attempts} attempts: ${why}` : `refused: ${why}`;
-    await writeAtomic(claim, JSON.stringify(entry));
+    // Nothing sends it again: a setSmtp() password must not wait in undeliver/ for undelivers_keep_max_days.
+    const { password: _dropped, ...smtp } = entry.smtp ?? {};
+    await writeAtomic(claim, JSON.stringify(entry.smtp ? { ...entry, smtp } : entry));
     await moveDurably(claim, path.join(this.dirs.undeliver, `${entry.id}.json`));
     this.#stats.undelivered++;
     this.#log.warn(`${head}: ${[sentNow, why].filter(Boolean).join('; ')}; undeliverable (${path.join(this.dirs.undeliver, `${entry.id}.json`)})`);
@@ -286,7 +302,7 @@ export class MailAgent {
       const m = /^(.+)~(\d+)-([0-9a-f]+)\.json$/.exec(name);
       if (!m) continue;
       const [, id, pid, token] = m;
-      if (Number(pid) === process.pid ? LIVE.has(token!) : alive(Number(pid))) continue;
+      if (Number(pid) === process.pid ? LIVE.has(token!) : alive(Number(pid)) && !(await beforeBoot(path.join(this.dirs.active, name)))) continue;
       const target = path.join(this.dirs.spool, `${id}.json`);
       try {
         if (fsSync.existsSync(target)) await fs.rm(path.join(this.dirs.active, name));
@@ -302,6 +318,9 @@ export class MailAgent {
     const target = path.join(this.dirs.corrupt, `${name}.${Date.now()}`);
     try {
       await moveDurably(file, target);
+      // Kept undelivers_keep_max_days from now: a rename keeps the old time, and cleanup deleted an old file at once.
+      const now = new Date();
+      await fs.utimes(target, now, now).catch(() => undefined);
       this.#log.error(`smtpda: spool file ${name} is unreadable (${why}); moved to ${target}`);
     } catch (err) {
       this.#log.error(`smtpda: spool file ${name} is unreadable (${why}) and cannot be moved aside: ${(err as Error).message}`);
@@ -338,6 +357,21 @@ export class MailAgent {
       await sweep(this.dirs.corrupt, keepMs, false);
     }
     for (const dir of [this.dirs.spool, this.dirs.active, this.dirs.undeliver]) await sweep(dir, STALE_TEMP_MS, true);
+  }
+}
+
+/**
+ * Whether a claim was made before this machine last booted: its agent is gone even when its pid
+ * now belongs to another process (pids start over at boot, and a claim of a live pid was kept
+ * forever — the message stuck in "sending").
+ */
+async function beforeBoot(file: string): Promise<boolean> {
+  try {
+    const boot = Date.now() - os.uptime() * 1000;
+    // A few seconds of margin for os.uptime()'s whole seconds: a claim made just before a reboot waits for its pid to end.
+    return (await fs.stat(file)).mtimeMs < boot - 5_000;
+  } catch {
+    return false;
   }
 }
 

@@ -122,7 +122,7 @@ export class Composer {
     if (from.length !== 1) throw new SkitaiError('SKT_MAIL_ADDRESS', `expected one sender address, got ${from.length}`);
     const to = [...this.#to, ...this.#cc, ...this.#bcc].flatMap((t) => addresses(t, 'recipient'));
     if (to.length === 0) throw new SkitaiError('SKT_MAIL_ADDRESS', 'no recipient address');
-    const attachments = await Promise.all(this.#attachments.map((a) => readAttachment(a, spool.maxMessageSize)));
+    const attachments = await readAttachments(this.#attachments, spool.maxMessageSize);
     const now = Date.now();
     const texts = this.#texts;
     const plain = texts.find((t) => t.mimetype === 'text/plain');
@@ -178,21 +178,38 @@ function addresses(text: string, role: string): string[] {
   return found;
 }
 
-async function readAttachment(part: AttachmentPart, maxSize: number): Promise<{ filename: string; content: Buffer; cid?: string; contentDisposition: 'inline' | 'attachment' }> {
-  let content: Buffer;
-  try {
-    const stat = await fs.stat(part.path);
-    if (!stat.isFile()) throw new Error('not a regular file');
+/**
+ * Every attachment's content. All sizes are checked before any file is read: files each under the
+ * limit but over it together were all read into memory (at once) only to be refused afterwards.
+ */
+async function readAttachments(parts: readonly AttachmentPart[], maxSize: number): Promise<{ filename: string; content: Buffer; cid?: string; contentDisposition: 'inline' | 'attachment' }[]> {
+  let total = 0;
+  for (const part of parts) {
+    const size = await attempt(part, async () => {
+      const stat = await fs.stat(part.path);
+      if (!stat.isFile()) throw new Error('not a regular file');
+      return stat.size;
+    });
     // Checked before reading: a huge file must not be loaded only to be refused.
-    if (stat.size > maxSize) {
-      throw new SkitaiError('SKT_MAIL_TOO_LARGE', `the attachment ${part.path} is ${stat.size} bytes; [smtpda] max_message_size is ${maxSize}`);
-    }
-    content = await fs.readFile(part.path);
+    if (size > maxSize) throw new SkitaiError('SKT_MAIL_TOO_LARGE', `the attachment ${part.path} is ${size} bytes; [smtpda] max_message_size is ${maxSize}`);
+    total += size;
+  }
+  if (total > maxSize) throw new SkitaiError('SKT_MAIL_TOO_LARGE', `the ${parts.length} attachments are ${total} bytes together; [smtpda] max_message_size is ${maxSize}`);
+  const out = [];
+  for (const part of parts) {
+    const content = await attempt(part, () => fs.readFile(part.path));
+    const filename = part.name ?? path.basename(part.path);
+    out.push(part.cid !== undefined ? { filename, content, cid: part.cid, contentDisposition: 'inline' as const } : { filename, content, contentDisposition: 'attachment' as const });
+  }
+  return out;
+}
+
+/** `step` on one attachment's file, its failure as SKT_MAIL_ATTACHMENT naming the file. */
+async function attempt<T>(part: AttachmentPart, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
   } catch (err) {
-    if (err instanceof SkitaiError) throw err;
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
     throw new SkitaiError('SKT_MAIL_ATTACHMENT', `cannot attach ${part.path}: ${why}`, { cause: err });
   }
-  const filename = part.name ?? path.basename(part.path);
-  return part.cid !== undefined ? { filename, content, cid: part.cid, contentDisposition: 'inline' } : { filename, content, contentDisposition: 'attachment' };
 }

@@ -4,6 +4,7 @@
  * per recipient and says which failures are permanent: a 5xx reply is final, a 4xx reply or a
  * connection problem is worth another try.
  */
+import net from 'node:net';
 import nodemailer from 'nodemailer';
 import type { SpoolEntry } from './entry.js';
 import type { SmtpServer } from './server.js';
@@ -36,11 +37,16 @@ interface SmtpError extends Error {
 }
 
 /** Send `entry` to `recipients` through `server`; never rejects (a failure is part of the outcome). */
-export async function attempt(entry: SpoolEntry, recipients: readonly string[], server: SmtpServer, limits: { timeout: number; tlsVerify: boolean }, signal: AbortSignal): Promise<AttemptOutcome> {
+export async function attempt(entry: SpoolEntry, recipients: readonly string[], server: SmtpServer, limits: { timeout: number; attemptTimeout: number; tlsVerify: boolean }, signal: AbortSignal): Promise<AttemptOutcome> {
+  // nodemailer's timeouts are per wait; a relay sending one line of a reply every few seconds
+  // resets them forever and held a delivery slot (and the message) for good.
+  const limit = new AbortController();
+  const timer = setTimeout(() => limit.abort(), limits.attemptTimeout);
   const transport = nodemailer.createTransport({
     host: server.host,
     port: server.port,
     secure: server.ssl,
+    requireTLS: credentialsNeedTls(server),
     auth: server.user !== undefined ? { user: server.user, pass: server.password ?? '' } : undefined,
     tls: { rejectUnauthorized: limits.tlsVerify },
     connectionTimeout: limits.timeout,
@@ -54,7 +60,7 @@ export async function attempt(entry: SpoolEntry, recipients: readonly string[], 
     const info = await transport.sendMail({
       envelope: { from: entry.from, to: [...recipients] },
       raw: Buffer.from(entry.raw, 'latin1'),
-      signal,
+      signal: AbortSignal.any([signal, limit.signal]),
     });
     const rejected = new Map<string, AttemptFailure>();
     for (const err of ((info as { rejectedErrors?: SmtpError[] }).rejectedErrors ?? [])) {
@@ -64,20 +70,37 @@ export async function attempt(entry: SpoolEntry, recipients: readonly string[], 
     return { accepted, rejected, failure: undefined };
   } catch (e) {
     const err = e as SmtpError;
+    if (limit.signal.aborted && !signal.aborted) {
+      return { accepted: [], rejected: new Map(), failure: { message: `the relay did not finish within attempt_timeout (${limits.attemptTimeout / 1000} s)`, code: undefined, permanent: false } };
+    }
     const rejected = new Map<string, AttemptFailure>();
     // Every recipient refused: nodemailer reports them all in one EENVELOPE error.
     for (const r of err.rejectedErrors ?? []) if (r.recipient) rejected.set(r.recipient, failureOf(r));
     if (err.code === 'EENVELOPE' && rejected.size === recipients.length) return { accepted: [], rejected, failure: undefined };
     return { accepted: [], rejected, failure: failureOf(err) };
   } finally {
+    clearTimeout(timer);
     transport.close();
   }
 }
 
+/**
+ * Whether a login must wait for STARTTLS. nodemailer otherwise sends AUTH in the clear when the
+ * relay does not offer STARTTLS — and anyone on the way can strip that offer and read the password.
+ * A relay on this machine (loopback) is exempt: no network to read it on.
+ */
+export function credentialsNeedTls(server: SmtpServer): boolean {
+  if (server.user === undefined || server.ssl) return false;
+  const host = server.host.toLowerCase();
+  const loopback = host === 'localhost' || host === '::1' || (net.isIPv4(host) && host.startsWith('127.'));
+  return !loopback;
+}
+
 function failureOf(err: SmtpError): AttemptFailure {
   const code = typeof err.responseCode === 'number' ? err.responseCode : undefined;
-  // A refused login is the operator's to fix (the relay, user or password); the message is fine, so keep it.
-  const permanent = code !== undefined && code >= 500 && code < 600 && err.code !== 'EAUTH';
+  // A refused login, or a relay without the STARTTLS a login needs, is the operator's to fix (the
+  // relay, user or password); the message is fine, so keep it.
+  const permanent = code !== undefined && code >= 500 && code < 600 && err.code !== 'EAUTH' && err.code !== 'ETLS';
   const reply = err.response && !err.message.includes(err.response) ? `: ${err.response}` : '';
   const kind = err.code && !code ? ` (${err.code})` : '';
   return { message: oneLine(`${err.message}${reply}${kind}`), code, permanent };

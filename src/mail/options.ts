@@ -6,7 +6,7 @@
  */
 import { SkitaiError, type ConfigPlace } from '../errors.js';
 import type { SiteConfig } from '../config/types.js';
-import { formatSeconds, parseBool, parseInteger, parseList, parseSeconds, parseSize } from '../config/values.js';
+import { describeScalar, parseList, parseSeconds, readScalar, type ScalarRule } from '../config/values.js';
 import { parseHostPort, type SmtpServer } from './server.js';
 
 /** A validated `[smtpda]` section. Durations in MILLISECONDS. */
@@ -29,6 +29,8 @@ export interface SmtpdaOptions {
   readonly tlsVerify: boolean;
   /** SMTP connect, greeting and inactivity limit of one attempt. */
   readonly timeout: number;
+  /** Longest one attempt may take in all (a relay trickling a reply never trips `timeout`). */
+  readonly attemptTimeout: number;
   /** Largest message (body + attachments, encoded) `send()` accepts, bytes. */
   readonly maxMessageSize: number;
 }
@@ -52,7 +54,7 @@ const KEYS: readonly SmtpdaKey[] = [
   { key: 'smtpserver', type: 'hostport', default: '127.0.0.1:25', doc: '`host:port` of the relay for messages that did not call `setSmtp()`.' },
   { key: 'user', type: 'string', default: undefined, doc: 'SMTP AUTH user for `smtpserver` (unset: no AUTH).' },
   { key: 'password', type: 'string', default: undefined, secret: true, doc: 'SMTP AUTH password for `smtpserver`. Secret: never logged, never written to the spool.' },
-  { key: 'ssl', type: 'bool', default: false, doc: 'SMTPS (TLS from the first byte, usually port 465). Without it STARTTLS is used when the relay offers it.' },
+  { key: 'ssl', type: 'bool', default: false, doc: 'SMTPS (TLS from the first byte, usually port 465). Without it STARTTLS is used when the relay offers it, and required when logging in to a relay that is not on this machine.' },
   { key: 'tls_verify', type: 'bool', default: true, doc: "Check the relay's certificate (system CAs) for SMTPS and STARTTLS. `no` for a local relay with a self-signed certificate." },
   { key: 'max_retry', type: 'int', default: 10, min: 0, max: 1000, doc: 'Retries after the first attempt (so `max_retry + 1` attempts); then the entry moves to `undeliver/`.' },
   { key: 'retry_delays', type: 'delays', default: undefined, doc: 'Explicit wait before retry 1, 2, 3… (`4s, 16s, 1m, 10m`); the last one repeats. Unset: `retry_base × 4^(n-1)` capped at `retry_max`.' },
@@ -62,6 +64,7 @@ const KEYS: readonly SmtpdaKey[] = [
   { key: 'scan_interval', type: 'seconds', default: 3 * S, min: 10, max: 3600 * S, doc: 'How often the spool is scanned for due entries (new mail is also noticed at once through a directory watch).' },
   { key: 'concurrency', type: 'int', default: 4, min: 1, max: 1000, doc: 'Deliveries in flight at once.' },
   { key: 'timeout', type: 'seconds', default: 120 * S, min: 100, max: 3600 * S, doc: 'Limit for the SMTP connect, the greeting, and every wait for the relay during one attempt.' },
+  { key: 'attempt_timeout', type: 'seconds', default: 600 * S, min: 1 * S, max: 24 * 3600 * S, doc: 'Longest one attempt may take in all, whatever the relay does (one that trickles its replies never trips `timeout`); then it is cut and retried on the schedule.' },
   { key: 'max_message_size', type: 'size', default: 25 * 2 ** 20, min: 1024, max: 2 ** 30, doc: 'Largest message `send()` accepts (encoded, attachments included); more is SKT_MAIL_TOO_LARGE.' },
 ];
 
@@ -108,6 +111,7 @@ export function parseSmtpdaOptions(config: SiteConfig): SmtpdaOptions | undefine
     concurrency: n('concurrency'),
     tlsVerify: v('tls_verify') as boolean,
     timeout: n('timeout'),
+    attemptTimeout: n('attempt_timeout'),
     maxMessageSize: n('max_message_size'),
   });
 }
@@ -122,16 +126,12 @@ function readKey(value: string | undefined, spec: SmtpdaKey, place: ConfigPlace)
     const shown = spec.secret ? '' : `, got "${raw}"`;
     throw new SkitaiError('SKT_CONFIG_VALUE', `expected ${describeSmtpdaKey(spec)}${shown}`, { place });
   };
-  const ranged = (n: number | undefined): number => (n !== undefined && n >= spec.min! && n <= spec.max! ? n : bad());
   switch (spec.type) {
     case 'bool':
-      return parseBool(raw) ?? bad();
     case 'int':
-      return ranged(parseInteger(raw));
     case 'seconds':
-      return ranged(parseSeconds(raw));
     case 'size':
-      return ranged(parseSize(raw));
+      return readScalar(raw, spec as ScalarRule) ?? bad();
     case 'string':
       return raw;
     case 'hostport':
@@ -147,13 +147,10 @@ function readKey(value: string | undefined, spec: SmtpdaKey, place: ConfigPlace)
 export function describeSmtpdaKey(spec: SmtpdaKey): string {
   switch (spec.type) {
     case 'bool':
-      return 'yes or no';
     case 'int':
-      return `a whole number from ${spec.min} to ${spec.max}`;
     case 'seconds':
-      return `a duration from ${formatSeconds(spec.min!)} to ${formatSeconds(spec.max!)} (seconds, or with ms, s, m, h)`;
     case 'size':
-      return 'a size in bytes, or with K, M, G';
+      return describeScalar(spec as ScalarRule);
     case 'string':
       return 'text';
     case 'hostport':

@@ -99,6 +99,22 @@ describe('was.email through a running site', () => {
     await s.close(100);
   });
 
+  test('a port already taken: skitaid says why and exits, the agent does not keep it running', async () => {
+    const { skitaid } = await import('../support/cli.js');
+    const net = await import('node:net');
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const t = tempSite(`[server]\nip = 127.0.0.1\nport = ${(taken.address() as { port: number }).port}\n[smtpda]\nsmtpserver = 127.0.0.1:${smtp.port}\n`);
+    try {
+      const r = await skitaid(['-c', t.conf], 20_000);
+      assert.equal(r.code, 1, `exit code ${r.code} (null: still running after 20 s)\n${r.stdout}${r.stderr}`);
+      assert.match(r.stdout + r.stderr, /start-up failed: .*EADDRINUSE/);
+    } finally {
+      taken.close();
+      fs.rmSync(t.dir, { recursive: true, force: true });
+    }
+  });
+
   test('without [smtpda] send() fails rather than queue mail nobody sends', async () => {
     const res = await post(bare.base, { to: 'reader@example.com' });
     assert.equal(res.status, 500);

@@ -65,6 +65,25 @@ describe('smtpda crash safety', () => {
     assert.deepEqual([files('spool'), files('active')], [[], []]);
   });
 
+  test('a claim from before the last boot is taken back even when its pid now belongs to a live process', async () => {
+    const server = await TestSmtp.start();
+    servers.push(server);
+    const [old, recent] = await queue(2);
+    // process.ppid (the test runner) is alive and is not this process: a reused pid.
+    const claim = (id: string): string => path.join(root, 'active', `${id}~${process.ppid}-0badc0de.json`);
+    fs.mkdirSync(path.join(root, 'active'), { recursive: true });
+    for (const id of [old!, recent!]) fs.renameSync(path.join(root, 'spool', `${id}.json`), claim(id));
+    const beforeBoot = new Date(Date.now() - os.uptime() * 1000 - 3_600_000);
+    fs.utimesSync(claim(old!), beforeBoot, beforeBoot);
+    const { agent: a, lines } = agent(server.port);
+    await a.start();
+    await until(() => a.status().delivered === 1, 5000, 'the old claim delivered');
+    assert.match(server.messages[0]!.raw.toString(), /^Subject: msg 0\r$/m);
+    assert.ok(lines.some((l) => l.includes(`mail ${old} was being sent by a stopped agent`)));
+    // A claim made since the boot by a live pid is that process's: left alone.
+    assert.deepEqual(files('active'), [path.basename(claim(recent!))]);
+  });
+
   test('two agents on one spool never send the same message twice', async () => {
     const server = await TestSmtp.start();
     servers.push(server);
@@ -117,5 +136,17 @@ describe('smtpda crash safety', () => {
     assert.deepEqual(files('undeliver'), ['recent.json']);
     assert.deepEqual(files('spool'), [], 'a temp file left by a crash is removed');
     assert.ok(lines.some((l) => /deleted .*old\.json \(older than 2 days\)/.test(l)));
+    await a.stop();
+    // A corrupt entry is kept for a human for the keep time from when it was moved aside, however old the file.
+    const corrupt = path.join(root, 'spool', '000mww3axg3-9696882bbb61.json');
+    fs.writeFileSync(corrupt, '{"v":1, trunc');
+    fs.utimesSync(corrupt, daysAgo(5), daysAgo(5));
+    const b = agent(server.port, 'undelivers_keep_max_days = 2').agent;
+    await b.start();
+    await until(() => files('corrupt').length === 1, 3000, 'moved aside');
+    await b.stop();
+    const c = agent(server.port, 'undelivers_keep_max_days = 2').agent;
+    await c.start(); // cleans up at start
+    assert.equal(files('corrupt').length, 1, 'deleted at the next cleanup');
   });
 });

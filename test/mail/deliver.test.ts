@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, afterEach, beforeEach, describe, test } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { MailAgent } from '../../src/mail/agent.js';
 import { Composer } from '../../src/mail/composer.js';
+import { credentialsNeedTls } from '../../src/mail/deliver.js';
 import { MailSpool, summarizeSpool } from '../../src/mail/spool.js';
 import { memoryLogger, smtpdaOptions, TestSmtp, until } from '../support/smtp.js';
 
@@ -114,6 +116,32 @@ describe('smtpda delivery', () => {
     await until(() => lines.some((l) => l.includes(`mail ${id} attempt`) && l.includes('sent to b@example.com')), 2000, 'sent line');
   });
 
+  test('a relay that trickles its reply forever is cut at attempt_timeout and retried; the slot is free again', async () => {
+    // Greets, then answers EHLO with one "250-" continuation line every 100 ms and never ends it:
+    // each line resets the inactivity timeout.
+    const tarpit = net.createServer((socket) => {
+      let timer: NodeJS.Timeout | undefined;
+      socket.on('error', () => undefined);
+      socket.on('close', () => clearInterval(timer));
+      socket.on('data', () => (timer ??= setInterval(() => socket.write('250-still thinking\r\n'), 100)));
+      socket.write('220 tarpit ESMTP\r\n');
+    });
+    await new Promise<void>((resolve) => tarpit.listen(0, '127.0.0.1', resolve));
+    try {
+      const { agent, spool, lines } = await agentFor((tarpit.address() as net.AddressInfo).port, 'timeout = 1s\nattempt_timeout = 1s\nretry_delays = 10m\nconcurrency = 1');
+      const id = await new Composer(spool, 'Slow', 'a@example.com', 'b@example.com').addText('x').send();
+      // The log line comes last, once the entry is back in the spool.
+      await until(() => lines.some((l) => l.includes(`mail ${id} attempt 1/11`)), 10_000, 'the attempt cut');
+      assert.ok(lines.some((l) => l.includes(`mail ${id} attempt 1/11`) && l.includes('retry 1 in 600s')));
+      const state = await spool.lookup(id);
+      assert.equal(state.state, 'queued');
+      assert.match((state as { lastError: string }).lastError, /did not finish within attempt_timeout \(1 s\)/);
+      await until(() => agent.status().inFlight === 0, 2000, 'the slot freed');
+    } finally {
+      tarpit.close();
+    }
+  });
+
   test('a permanent 550 moves the entry to undeliver at once, with the reason', async () => {
     const server = await smtp({ rcpt: () => 550 });
     const { spool, lines } = await agentFor(server.port);
@@ -125,6 +153,12 @@ describe('smtpda delivery', () => {
     assert.deepEqual((state as { failed: readonly string[] }).failed, ['nobody@example.com']);
     assert.equal(lines.filter((l) => l.includes(`mail ${id} attempt`)).length, 1, 'one attempt only');
     assert.equal(server.messages.length, 0);
+    // A setSmtp() password is not kept in undeliver/ (for undelivers_keep_max_days).
+    const own = await new Composer(spool, 'No', 'a@example.com', 'nobody@example.com').setSmtp(`127.0.0.1:${server.port}`, 'mailer', 'Kept-N0t-S3cret').addText('x').send();
+    await until(async () => (await spool.lookup(own)).state === 'undeliverable', 3000, 'undeliver');
+    const kept = fs.readFileSync(path.join(root, 'undeliver', `${own}.json`), 'utf8');
+    assert.ok(!kept.includes('Kept-N0t-S3cret'), 'the relay password is kept in undeliver/');
+    assert.equal(JSON.parse(kept).smtp.user, 'mailer');
   });
 
   test('max_retry exhausted (4xx every time): undeliver after max_retry + 1 attempts', async () => {
@@ -190,6 +224,24 @@ describe('smtpda delivery', () => {
       assert.ok(!l.includes(secret), `secret in: ${l}`);
       assert.ok(!l.includes(wrong), `secret in: ${l}`);
     }
+  });
+
+  test('a login to a relay over the network waits for STARTTLS: never sent in the clear', async (t) => {
+    assert.equal(credentialsNeedTls({ host: 'smtp.example.com', port: 587, user: 'u', password: 'p', ssl: false }), true);
+    assert.equal(credentialsNeedTls({ host: 'smtp.example.com', port: 465, user: 'u', password: 'p', ssl: true }), false, 'SMTPS is TLS already');
+    assert.equal(credentialsNeedTls({ host: 'smtp.example.com', port: 25, user: undefined, password: undefined, ssl: false }), false, 'no login');
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.equal(credentialsNeedTls({ host, port: 25, user: 'u', password: 'p', ssl: false }), false, host);
+    // The real thing needs an address that is not loopback (CI containers have eth0; skip without one).
+    const ip = Object.values(os.networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    if (!ip) return t.skip('no non-loopback IPv4 address on this machine');
+    const secret = 'cl34r-t3xt-S3cret';
+    const server = await smtp({ host: ip, auth: { user: 'mailer', pass: secret } });
+    const { spool, lines, agent } = await agentFor(server.port, `smtpserver = ${ip}:${server.port}\nuser = mailer\npassword = ${secret}\nretry_delays = 10m`);
+    const id = await new Composer(spool, 'Plain', 'a@example.com', 'b@example.com').addText('x').send();
+    await until(() => lines.some((l) => l.includes(`mail ${id} attempt 1/11`)), 5000, 'the attempt');
+    assert.equal(server.messages.length, 0, 'logged in and sent without TLS');
+    assert.ok(lines.some((l) => l.includes(`mail ${id} attempt 1/11`) && /STARTTLS|TLS/i.test(l) && l.includes('retry 1 in 600s')), lines.join('\n'));
+    assert.equal(agent.status().delivered, 0);
   });
 
   test('SMTPS: the certificate is checked (a self-signed one fails and is retried) unless tls_verify = no', async () => {

@@ -17,6 +17,8 @@ export interface Received {
 }
 
 export interface SmtpBehaviour {
+  /** Listen here (default 127.0.0.1). */
+  host?: string;
   /** SMTPS with smtp-server's built-in self-signed certificate. */
   secure?: boolean;
   /** Accept only this login. */
@@ -86,7 +88,7 @@ export class TestSmtp {
     server.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
+      server.listen(this.port, b.host ?? '127.0.0.1', () => resolve());
     });
     this.port = (server.server.address() as { port: number }).port;
     this.#server = server;

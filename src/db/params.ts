@@ -1,0 +1,21 @@
+import { createRequire } from 'node:module';
+import { SkitaiError } from '../errors.js';
+
+// node-postgres's own conversion (Date, Buffer, arrays, objects as JSON, toPostgres()); not in its ESM entry.
+const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue(value: unknown): unknown };
+
+/**
+ * `params` converted as node-postgres would convert them on the wire, once per call. A value it
+ * cannot convert (a BigInt or a cycle inside an object, a throwing `toPostgres()`) is the caller's
+ * mistake: SKT_DB_USAGE now, instead of an error inside the driver that reads like a lost connection
+ * (which counted against the member's health and made `safe` dlb calls fail over).
+ */
+export function prepareParams(params: readonly unknown[]): unknown[] {
+  return params.map((value, i) => {
+    try {
+      return prepareValue(value);
+    } catch (err) {
+      throw new SkitaiError('SKT_DB_USAGE', `parameter $${i + 1} cannot be sent to PostgreSQL: ${(err as Error).message}`, { cause: err });
+    }
+  });
+}

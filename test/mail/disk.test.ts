@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, mock, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MailAgent } from '../../src/mail/agent.js';
+import { Composer } from '../../src/mail/composer.js';
+import { MailSpool } from '../../src/mail/spool.js';
+import { memoryLogger, smtpdaOptions, TestSmtp, until } from '../support/smtp.js';
+
+// A full disk, for the agent only: writes of temp files under active/ fail with ENOSPC (root
+// ignores permissions, and CI cannot mount a small file system, so the one call is replaced).
+let root: string;
+let server: TestSmtp | undefined;
+let agent: MailAgent | undefined;
+beforeEach(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-disk-'));
+});
+afterEach(async () => {
+  mock.restoreAll();
+  await agent?.stop(100);
+  await server?.stop();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function fillActiveDisk(): void {
+  const open = fsp.open.bind(fsp);
+  mock.method(fsp, 'open', (file: fs.PathLike, ...rest: unknown[]) => {
+    if (String(file).startsWith(path.join(root, 'active', '.tmp-'))) {
+      return Promise.reject(Object.assign(new Error(`ENOSPC: no space left on device, open '${String(file)}'`), { code: 'ENOSPC' }));
+    }
+    return (open as (...args: unknown[]) => Promise<fsp.FileHandle>)(file, ...rest);
+  });
+}
+
+test('a full disk when recording an attempt: the entry waits its retry delay instead of being sent again on every scan', async () => {
+  server = await TestSmtp.start({ rcpt: (address) => (address.startsWith('later@') ? 451 : undefined) });
+  const spool = new MailSpool({ root, maxMessageSize: 1 << 20 });
+  const id = await new Composer(spool, 'once', 'a@example.com', ['now@example.com', 'later@example.com']).addText('hi').send();
+  fillActiveDisk();
+  const { logger, lines } = memoryLogger();
+  agent = new MailAgent({ root, options: smtpdaOptions(server.port, 'retry_delays = 10m\nscan_interval = 20ms'), logger });
+  await agent.start();
+  await server.waitFor(1);
+  await until(() => lines.some((l) => l.includes(`mail ${id}: cannot record the attempt`)), 3000, 'the failed write');
+  await until(() => fs.readdirSync(path.join(root, 'spool')).includes(`${id}.json`), 3000, 'the entry back in the spool');
+  // 25 scans: before the fix each one sent the message again (to now@, which already had it).
+  await sleep(500);
+  assert.equal(server.messages.length, 1, 'the message was sent again while the disk was full');
+  assert.deepEqual(fs.readdirSync(path.join(root, 'active')), []);
+});
