@@ -83,6 +83,24 @@ export class ResultCache {
   }
 }
 
+/**
+ * `cache(seconds)` on a call's outcome: `seconds <= 0` drops the entry. A fan-out call (map, dmap)
+ * is kept whole, and only when every member's result is cacheable, so a partial answer is never
+ * frozen; any other call keeps its one result when that is cacheable.
+ */
+export function storeOutcome(cache: ResultCache, key: string, results: readonly Result[], seconds: number, fanOut: boolean): void {
+  if (seconds <= 0) {
+    cache.delete(key);
+    return;
+  }
+  if (fanOut) {
+    if (results.length > 0 && results.every((r) => r.cacheable)) cache.set(key, [...results], seconds);
+    return;
+  }
+  const one = results[0];
+  if (one?.cacheable) cache.set(key, one, seconds);
+}
+
 /** What makes two calls "the same call". */
 export interface CallIdentity {
   readonly kind: string;

@@ -1,20 +1,15 @@
 import { SkitaiError } from '../errors.js';
-import { Abort } from './abort.js';
-import { cacheKey, type Cached, type ResultCache } from './cache.js';
-import { CallAbort } from './failure.js';
+import type { Abort } from './abort.js';
+import { cacheKey, storeOutcome, type Cached, type ResultCache } from './cache.js';
+import { Gathering, type GatherKind, type Sink as GatherSink, type Slot } from './gather.js';
 import { isRpcMethod, prepare, type Prepared, type RequestOptions } from './request.js';
-import { Result, Results, setCacheOwner, type CacheOwner } from './result.js';
+import { Result, Results, ownOutcome, type CacheOwner } from './result.js';
 import { Status } from './status.js';
 
-/** One result the call waits for. `node` says who is being asked (a sender may change it as it fails over), for a synthesized TIMEOUT. */
-export interface Slot {
-  node: string;
-}
+export type { Slot } from './gather.js';
 
-/** Where a sender reports: each slot's Result, once. May be called before `start()` returns. */
-export interface Sink {
-  arrive(index: number, result: Result): void;
-}
+/** Where a sender reports each slot's Result, once (see gather.ts). */
+export type Sink = GatherSink<Result>;
 
 /** How a call is sent: lb (one member, failover), map (every live member) or rest (one URL). */
 export interface Sender {
@@ -50,44 +45,39 @@ export interface CallSpec {
 
 type Rpc = { readonly name: string; readonly params: unknown[] };
 
-/** A getwait/getswait in progress. */
-interface Waiter {
-  readonly resolve: (value: never) => void;
-  readonly reject: (err: unknown) => void;
-  /** getwait: exactly one Result. */
-  readonly one: boolean;
-  readonly timer: NodeJS.Timeout | undefined;
-}
-
 /**
  * A call in flight. Non-RPC calls are sent when made; RPC calls when a method is called on them
  * (see `proxy.ts`). Deadlines count from when the call was MADE ("request early, use late"):
  * `getwait(2)` two seconds after `was.lb(...)` returns at once. At the deadline every pending
  * exchange is aborted and gets a synthesized TIMEOUT, so waiting never takes longer than asked.
  */
-export class Call implements Sink, CacheOwner {
-  readonly #created = performance.now();
+export class Call implements CacheOwner {
+  static readonly #KIND: GatherKind<Result, Call> = {
+    usage: (message) => new SkitaiError('SKT_CLIENT_USAGE', message),
+    unsent: (call) => Result.failure(Status.UNSENT, 'SKT_CLIENT_UNSENT', 'no RPC method was called on this call object, so nothing was sent', call.#sender.target),
+    timedOut: (node, seconds) => {
+      const timeout = Result.failure(Status.TIMEOUT, 'SKT_CLIENT_TIMEOUT', `no answer from ${node} within ${seconds} s of the call`, node);
+      timeout.elapsed = seconds * 1000;
+      return timeout;
+    },
+    finished: (call, results) => call.#finished(results),
+    abortFirst: false,
+  };
+
   readonly #sender: Sender;
   readonly #spec: CallSpec;
   readonly #cache: ResultCache | undefined;
-  readonly #abort = new Abort();
+  readonly #g: Gathering<Result, Call>;
   #rpc: Rpc | undefined;
   #prepared: Prepared | undefined;
   /** The cache key; `null` when the call cannot be cached; undefined until needed. */
   #key: string | null | undefined;
-  #slots: Slot[] | undefined;
-  #results: (Result | undefined)[] = [];
-  /** Results a sender reported before `start()` returned. */
-  #early: [number, Result][] | undefined;
-  #pending = 0;
-  #final: Results | undefined;
-  #filterError: unknown;
-  #waiters: Waiter[] | undefined;
 
   constructor(sender: Sender, spec: CallSpec, cache: ResultCache | undefined) {
     this.#sender = sender;
     this.#spec = spec;
     this.#cache = cache;
+    this.#g = new Gathering(Call.#KIND, this, spec.options.filter);
     if (!isRpcMethod(spec.method)) this.#send(undefined);
   }
 
@@ -97,47 +87,19 @@ export class Call implements Sink, CacheOwner {
    */
   invoke(name: string, ...params: unknown[]): this {
     if (!isRpcMethod(this.#spec.method)) throw new SkitaiError('SKT_CLIENT_USAGE', `a ${this.#spec.method} call is sent when made; RPC methods need XMLRPC or JSONRPC`);
-    if (this.#slots) throw new SkitaiError('SKT_CLIENT_USAGE', `one call object sends one RPC method; "${name}" needs a new was.${this.#sender.kind}()`);
+    if (this.#g.sent) throw new SkitaiError('SKT_CLIENT_USAGE', `one call object sends one RPC method; "${name}" needs a new was.${this.#sender.kind}()`);
     this.#send({ name, params });
     return this;
   }
 
   /** The one Result (lb/rest). Rejects only for misuse — a map call with several results — or a filter that threw. */
   getwait<T = unknown>(timeout = 3): Promise<Result<T>> {
-    return new Promise((resolve, reject) => this.#wait(timeout, true, resolve as (v: never) => void, reject));
+    return this.#g.wait(timeout, true) as Promise<Result<T>>;
   }
 
   /** Every Result, in member order, by `timeout` seconds after the call was made. Never rejects for a member's failure. */
   getswait<T = unknown>(timeout = 3): Promise<Results<T>> {
-    return new Promise((resolve, reject) => this.#wait(timeout, false, resolve as (v: never) => void, reject));
-  }
-
-  #wait(timeout: number, one: boolean, resolve: (v: never) => void, reject: (err: unknown) => void): void {
-    if (!this.#slots) {
-      const unsent = Result.failure(Status.UNSENT, 'SKT_CLIENT_UNSENT', 'no RPC method was called on this call object, so nothing was sent', this.#sender.target);
-      this.#deliver({ resolve, reject, one, timer: undefined }, Results.fromList([unsent]));
-      return;
-    }
-    if (this.#final) {
-      this.#deliver({ resolve, reject, one, timer: undefined }, this.#final);
-      return;
-    }
-    if (Number.isNaN(timeout)) {
-      reject(new SkitaiError('SKT_CLIENT_USAGE', 'getwait/getswait take a timeout in seconds'));
-      return;
-    }
-    // setTimeout fires at once for delays past 2^31-1 ms, so "wait forever" is capped at ~24 days.
-    const remaining = Math.min(this.#created + timeout * 1000 - performance.now(), 2 ** 31 - 1);
-    const timer = setTimeout(() => this.#expire(), Math.max(0, remaining));
-    (this.#waiters ??= []).push({ resolve, reject, one, timer });
-  }
-
-  #deliver(waiter: Waiter, results: Results): void {
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    if (this.#filterError !== undefined) waiter.reject(this.#filterError);
-    else if (!waiter.one) waiter.resolve(results as never);
-    else if (results.length !== 1) waiter.reject(new SkitaiError('SKT_CLIENT_USAGE', `this call has ${results.length} results; use getswait()`));
-    else waiter.resolve(results[0] as never);
+    return this.#g.wait(timeout, false) as Promise<Results<T>>;
   }
 
   #send(rpc: Rpc | undefined): void {
@@ -152,88 +114,26 @@ export class Call implements Sink, CacheOwner {
       const key = this.#cacheKey();
       const hit = key === null ? undefined : cache.get(key);
       if (hit) {
-        this.#slots = [];
-        this.#finish(fromCache(hit));
+        this.#g.settle(fromCache(hit));
         return;
       }
     }
-    const slots = this.#sender.start(prepared, this.#abort, this);
-    this.#slots = slots;
-    this.#results = new Array<Result | undefined>(slots.length);
-    this.#pending = slots.length;
-    if (slots.length === 0) this.#finish([]);
-    const early = this.#early;
-    this.#early = undefined;
-    if (early) for (const [i, r] of early) this.arrive(i, r);
+    this.#g.begin(this.#sender.start(prepared, this.#g.abort, this.#g));
   }
 
-  /** Internal (Sink): a sender reports slot `index`. */
-  arrive(index: number, result: Result): void {
-    if (!this.#slots) {
-      (this.#early ??= []).push([index, result]);
-      return;
-    }
-    if (this.#final || this.#results[index]) return; // arrived after the deadline: the TIMEOUT stands
-    this.#filter(result);
-    this.#results[index] = result;
-    if (--this.#pending === 0) this.#finish(this.#results as Result[]);
-  }
-
-  #expire(): void {
-    if (this.#final) return;
-    const seconds = Math.round(performance.now() - this.#created) / 1000;
-    const slots = this.#slots!;
-    for (let i = 0; i < slots.length; i++) {
-      if (this.#results[i]) continue;
-      const node = slots[i]!.node;
-      const timeout = Result.failure(Status.TIMEOUT, 'SKT_CLIENT_TIMEOUT', `no answer from ${node} within ${seconds} s of the call`, node);
-      timeout.elapsed = seconds * 1000;
-      this.#filter(timeout);
-      this.#results[i] = timeout;
-    }
-    this.#finish(this.#results as Result[]);
-    this.#abort.abort(new CallAbort('deadline'));
-  }
-
-  #filter(result: Result): void {
-    const filter = this.#spec.options.filter;
-    if (!filter || this.#filterError !== undefined) return;
-    try {
-      filter(result);
-    } catch (err) {
-      this.#filterError = err; // a bug in the caller's code: getwait rejects with it
-    }
-  }
-
-  #finish(list: readonly Result[]): void {
-    const results = Results.fromList(list);
-    this.#final = results;
-    if (this.#cache) {
-      setCacheOwner(results, this);
-      if (this.#sender.kind !== 'map' && results.length === 1) setCacheOwner(results[0]!, this);
-    }
-    const waiters = this.#waiters;
-    this.#waiters = undefined;
-    if (waiters) for (const w of waiters) this.#deliver(w, results);
+  #finished(results: Results): void {
+    if (!this.#cache) return;
+    ownOutcome(results, this, this.#sender.kind === 'map');
   }
 
   /** Internal (CacheOwner): `cache(seconds)` on this call's Result or Results. */
   storeInCache(seconds: number): void {
     const cache = this.#cache;
-    const results = this.#final;
+    const results = this.#g.final;
     if (!cache || !results || !this.#prepared?.replayable) return;
     const key = this.#cacheKey();
     if (key === null) return;
-    if (seconds <= 0) {
-      cache.delete(key);
-      return;
-    }
-    if (this.#sender.kind === 'map') {
-      if (results.length > 0 && results.every((r) => r.cacheable)) cache.set(key, [...results] as Cached, seconds);
-      return;
-    }
-    const one = results[0];
-    if (one?.cacheable) cache.set(key, one, seconds);
+    storeOutcome(cache, key, results, seconds, this.#sender.kind === 'map');
   }
 
   #cacheKey(): string | null {

@@ -36,6 +36,15 @@ export function setCacheOwner(target: Result<unknown> | Results<unknown>, owner:
 }
 
 /**
+ * Internal: hook a finished call's outcome to its owner, so `cache()` reaches the owner. A fan-out
+ * call's single results have no identity of their own: only the whole set is hooked.
+ */
+export function ownOutcome(results: Results<unknown>, owner: CacheOwner, fanOut: boolean): void {
+  setCacheOwner(results, owner);
+  if (!fanOut && results.length === 1) setCacheOwner(results[0]!, owner);
+}
+
+/**
  * What one member (or URL) answered. Fields are plain and writable, so a `filter` callback may
  * rewrite `data` as results arrive, as in Skitai.
  */

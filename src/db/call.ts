@@ -1,22 +1,18 @@
-import { Abort } from '../client/abort.js';
-import { cacheKey, type Cached, type ResultCache } from '../client/cache.js';
-import { CallAbort } from '../client/failure.js';
-import { Results, setCacheOwner, type CacheOwner } from '../client/result.js';
+import type { Abort } from '../client/abort.js';
+import { cacheKey, storeOutcome, type ResultCache } from '../client/cache.js';
+import { Gathering, type GatherKind, type Sink, type Slot } from '../client/gather.js';
+import { ownOutcome, type CacheOwner, type Results } from '../client/result.js';
 import { Status } from '../client/status.js';
 import { SkitaiError } from '../errors.js';
 import { prepareParams } from './params.js';
 import type { DbQuery } from './pool.js';
-import { DbResult, type DbResults, type Row } from './result.js';
+import { DbResult, type DbResults } from './result.js';
 
 /** One result the call waits for; `node` is who is being asked (it changes as dlb fails over). */
-export interface DbSlot {
-  node: string;
-}
+export type DbSlot = Slot;
 
 /** Where a sender reports each slot's Result, once. May be called before `start()` returns. */
-export interface DbSink {
-  arrive(index: number, result: DbResult): void;
-}
+export type DbSink = Sink<DbResult>;
 
 /** How a statement is sent: dmap (every live member), dlb (one, with failover) or db (one ad-hoc pool). */
 export interface DbSender {
@@ -50,13 +46,6 @@ export interface ExecuteOptions {
   readonly useCache?: boolean;
 }
 
-interface Waiter {
-  readonly resolve: (value: never) => void;
-  readonly reject: (err: unknown) => void;
-  readonly one: boolean;
-  readonly timer: NodeJS.Timeout | undefined;
-}
-
 /**
  * A database call: made by `was.dmap/dlb/db`, sent by `execute(sql, params)`, read with
  * `getwait`/`getswait`. As for HTTP calls the deadline counts from when the call was MADE, a
@@ -64,27 +53,33 @@ interface Waiter {
  * pending query gets a TIMEOUT — and is cancelled on the server. A call nobody waits for is cut at
  * the cluster's `query_timeout`.
  */
-export class DbCall implements DbSink, CacheOwner {
-  readonly #created = performance.now();
+export class DbCall implements CacheOwner {
+  static readonly #KIND: GatherKind<DbResult, DbCall> = {
+    usage: (message) => new SkitaiError('SKT_DB_USAGE', message),
+    unsent: (call) => DbResult.dbFailure(Status.UNSENT, 'SKT_DB_UNSENT', 'execute() was not called on this call object, so nothing was sent', call.#sender.target),
+    timedOut: (node, seconds) => {
+      const timeout = DbResult.dbFailure(Status.TIMEOUT, 'SKT_DB_TIMEOUT', `no answer from ${node} within ${seconds} s of the call`, node);
+      timeout.elapsed = seconds * 1000;
+      return timeout;
+    },
+    finished: (call, results) => call.#finished(results),
+    // Each attempt reports what it was doing (waiting for a connection, or running — then it is
+    // cancelled on the server); only slots still empty get a plain TIMEOUT.
+    abortFirst: true,
+  };
+
   readonly #sender: DbSender;
   readonly #cache: ResultCache | undefined;
-  readonly #abort = new Abort();
-  readonly #filter: DbResultFilter | undefined;
-  #filterError: unknown;
+  readonly #g: Gathering<DbResult, DbCall>;
   #key: string | null | undefined;
   #query: DbQuery | undefined;
-  #slots: DbSlot[] | undefined;
-  #results: (DbResult | undefined)[] = [];
-  #early: [number, DbResult][] | undefined;
-  #pending = 0;
-  #final: Results<Row[] | null> | undefined;
+  /** query_timeout: the deadline of a call nobody waits for. */
   #limit: NodeJS.Timeout | undefined;
-  #waiters: Waiter[] | undefined;
 
   constructor(sender: DbSender, cache: ResultCache | undefined, options: DbCallOptions = {}) {
     this.#sender = sender;
     this.#cache = cache;
-    this.#filter = options.filter;
+    this.#g = new Gathering(DbCall.#KIND, this, options.filter);
   }
 
   /**
@@ -101,21 +96,13 @@ export class DbCall implements DbSink, CacheOwner {
       const key = this.#cacheKey();
       const hit = key === null ? undefined : this.#cache.get(key);
       if (hit) {
-        this.#slots = [];
-        this.#finish((Array.isArray(hit) ? hit : [hit as DbResult]).map((r) => (r as DbResult).cloneFromCache()));
+        this.#g.settle((Array.isArray(hit) ? hit : [hit as DbResult]).map((r) => (r as DbResult).cloneFromCache()));
         return this;
       }
     }
-    const slots = this.#sender.start(query, options.safe === true, this.#abort, this);
-    this.#slots = slots;
-    this.#results = new Array<DbResult | undefined>(slots.length);
-    this.#pending = slots.length;
-    if (slots.length === 0) this.#finish([]);
-    const early = this.#early;
-    this.#early = undefined;
-    if (early) for (const [i, r] of early) this.arrive(i, r);
-    if (!this.#final) {
-      this.#limit = setTimeout(() => this.#expire(), Math.max(0, this.#created + this.#sender.queryTimeout - performance.now()));
+    this.#g.begin(this.#sender.start(query, options.safe === true, this.#g.abort, this.#g));
+    if (!this.#g.final) {
+      this.#limit = setTimeout(() => this.#g.expire(), Math.max(0, this.#g.created + this.#sender.queryTimeout - performance.now()));
       this.#limit.unref();
     }
     return this;
@@ -123,111 +110,28 @@ export class DbCall implements DbSink, CacheOwner {
 
   /** The one Result (dlb, db). Rejects only for misuse — a dmap call with several results — or a filter that threw. */
   getwait(timeout = 3): Promise<DbResult> {
-    return new Promise((resolve, reject) => this.#wait(timeout, true, resolve as (v: never) => void, reject));
+    return this.#g.wait(timeout, true) as Promise<DbResult>;
   }
 
   /** Every Result, in member order, by `timeout` seconds after the call was made. Never rejects for a member's failure. */
   getswait(timeout = 3): Promise<DbResults> {
-    return new Promise((resolve, reject) => this.#wait(timeout, false, resolve as (v: never) => void, reject));
+    return this.#g.wait(timeout, false) as Promise<DbResults>;
   }
 
-  #wait(timeout: number, one: boolean, resolve: (v: never) => void, reject: (err: unknown) => void): void {
-    if (!this.#slots) {
-      const unsent = DbResult.dbFailure(Status.UNSENT, 'SKT_DB_UNSENT', 'execute() was not called on this call object, so nothing was sent', this.#sender.target);
-      this.#deliver({ resolve, reject, one, timer: undefined }, Results.fromList([unsent]));
-      return;
-    }
-    if (this.#final) {
-      this.#deliver({ resolve, reject, one, timer: undefined }, this.#final);
-      return;
-    }
-    if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-      reject(new SkitaiError('SKT_DB_USAGE', 'getwait/getswait take a timeout in seconds'));
-      return;
-    }
-    const remaining = Math.min(this.#created + timeout * 1000 - performance.now(), 2 ** 31 - 1);
-    const timer = setTimeout(() => this.#expire(), Math.max(0, remaining));
-    (this.#waiters ??= []).push({ resolve, reject, one, timer });
-  }
-
-  #deliver(waiter: Waiter, results: Results<Row[] | null>): void {
-    if (waiter.timer !== undefined) clearTimeout(waiter.timer);
-    if (this.#filterError !== undefined) waiter.reject(this.#filterError);
-    else if (!waiter.one) waiter.resolve(results as never);
-    else if (results.length !== 1) waiter.reject(new SkitaiError('SKT_DB_USAGE', `this call has ${results.length} results; use getswait()`));
-    else waiter.resolve(results[0] as never);
-  }
-
-  /** Internal (DbSink): a sender reports slot `index`. */
-  arrive(index: number, result: DbResult): void {
-    if (!this.#slots) {
-      (this.#early ??= []).push([index, result]);
-      return;
-    }
-    if (this.#final || this.#results[index]) return; // after the deadline: the TIMEOUT stands
-    this.#applyFilter(result);
-    this.#results[index] = result;
-    if (--this.#pending === 0) this.#finish(this.#results as DbResult[]);
-  }
-
-  #expire(): void {
-    if (this.#final) return;
-    // Abort first: each attempt reports at once with what it was doing (waiting for a connection,
-    // or running — then it is cancelled on the server). Slots still empty get a plain TIMEOUT.
-    this.#abort.abort(new CallAbort('deadline'));
-    if (this.#final) return;
-    const seconds = Math.round(performance.now() - this.#created) / 1000;
-    const slots = this.#slots!;
-    for (let i = 0; i < slots.length; i++) {
-      if (this.#results[i]) continue;
-      const node = slots[i]!.node;
-      const timeout = DbResult.dbFailure(Status.TIMEOUT, 'SKT_DB_TIMEOUT', `no answer from ${node} within ${seconds} s of the call`, node);
-      timeout.elapsed = seconds * 1000;
-      this.#applyFilter(timeout);
-      this.#results[i] = timeout;
-    }
-    this.#finish(this.#results as DbResult[]);
-  }
-
-  #applyFilter(result: DbResult): void {
-    if (!this.#filter || this.#filterError !== undefined) return;
-    try {
-      this.#filter(result);
-    } catch (err) {
-      this.#filterError = err; // a bug in the caller's code: getwait rejects with it
-    }
-  }
-
-  #finish(list: readonly DbResult[]): void {
+  #finished(results: Results): void {
     if (this.#limit) clearTimeout(this.#limit);
-    const results = Results.fromList<Row[] | null>(list);
-    this.#final = results;
-    if (this.#cache) {
-      setCacheOwner(results, this);
-      if (this.#sender.kind !== 'dmap' && results.length === 1) setCacheOwner(results[0]!, this);
-    }
-    const waiters = this.#waiters;
-    this.#waiters = undefined;
-    if (waiters) for (const w of waiters) this.#deliver(w, results);
+    if (!this.#cache) return;
+    ownOutcome(results, this, this.#sender.kind === 'dmap');
   }
 
   /** Internal (CacheOwner): `cache(seconds)` on this call's Result or Results. */
   storeInCache(seconds: number): void {
     const cache = this.#cache;
-    const results = this.#final;
+    const results = this.#g.final;
     if (!cache || !results) return;
     const key = this.#cacheKey();
     if (key === null) return;
-    if (seconds <= 0) {
-      cache.delete(key);
-      return;
-    }
-    if (this.#sender.kind === 'dmap') {
-      if (results.length > 0 && results.every((r) => r.cacheable)) cache.set(key, [...results] as Cached, seconds);
-      return;
-    }
-    const one = results[0];
-    if (one?.cacheable) cache.set(key, one, seconds);
+    storeOutcome(cache, key, results, seconds, this.#sender.kind === 'dmap');
   }
 
   #cacheKey(): string | null {
