@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { startSite, type TestSite } from '../support/site.js';
@@ -92,6 +93,19 @@ describe('status page ([server] status_path)', () => {
     assert.deepEqual(body.mounts, [{ prefix: '/', handlers: [body.mounts[0].handlers[0]] }]);
     assert.equal(body.auth.users, 2);
     assert.equal(body.auth.failures, 1, 'the wrong password above');
+  });
+
+  test('a client gone before any answer counts as aborted, not as a 2xx it never got; in flight goes back', async () => {
+    const requests = async (): Promise<any> => ((await (await get(basic('admin', SECRETS.admin))).json()) as any).http.requests;
+    const before = await requests();
+    const socket = net.connect(s.port, '127.0.0.1', () => socket.write('POST /hello HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nabc'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await requests();
+    assert.equal(now.aborted, before.aborted + 1);
+    assert.equal(now.byStatus['2xx'], before.byStatus['2xx'] + 1, 'only the status request in between');
+    assert.equal(now.inFlight, 1);
   });
 
   test('HTML for browsers (Accept: text/html), JSON again with ?format=json', async () => {
