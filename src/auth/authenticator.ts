@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { LoginBackoff } from './backoff.js';
+import { LoginBackoff, backoffKey } from './backoff.js';
 import { ADMIN_GROUP, digestOf, type AuthUser, type UserEntry } from './users.js';
 
 /** Who sent a request, as far as its `Authorization` header says. */
@@ -81,7 +81,7 @@ export class Authenticator {
     }
     const lock = this.#backoff.fail(remote);
     const who = creds ? JSON.stringify(creds.user.slice(0, 64)) : '(malformed Authorization header)';
-    this.#logger?.warn(`auth: failed login for user ${who} from ${remote} (${what})${lock > 0 ? `; ${remote} locked out for ${lock / 1000} s` : ''}`);
+    this.#logger?.warn(`auth: failed login for user ${who} from ${remote} (${what})${lock > 0 ? `; ${backoffKey(remote)} locked out for ${lock / 1000} s` : ''}`);
     return { kind: 'invalid' };
   }
 

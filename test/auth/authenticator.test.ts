@@ -62,3 +62,10 @@ test('after the failure limit, even the right password is refused with 429 until
   auth.identify(basic('evil\nFAKE LINE', 'pw'), '10.0.0.4', 'GET /');
   assert.ok(lines.at(-1)!.includes('"evil\\nFAKE LINE"'));
 });
+
+test('an IPv6 lockout is logged for the /64 it covers', () => {
+  const { auth, lines } = make(1);
+  auth.identify(basic('alice', 'wrong-pw'), '2001:db8:5:6::7', 'GET /x');
+  assert.ok(lines.some((l) => l.includes('from 2001:db8:5:6::7 (GET /x); 2001:db8:5:6::/64 locked out for 1 s')), lines.join('\n'));
+  assert.equal(auth.identify(basic('alice', 'alice-pw'), '2001:db8:5:6::8', 'GET /x').kind, 'throttled');
+});
