@@ -245,7 +245,8 @@ export class Engine {
     const done = (status: number, up: number, down: number): void => {
       if (reported) return;
       reported = true;
-      this.#traffic.response(status, true);
+      // Status 0: the client left before the tunnel was set up, so nothing was answered.
+      this.#traffic.response(status, status !== 0);
       this.#opts.accessLog?.write({
         remote, port, method: 'CONNECT', url: req.url ?? '', version: req.httpVersion,
         status, bytes: down, up, ms: performance.now() - start, aborted: false,
