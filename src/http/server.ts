@@ -249,7 +249,7 @@ export class Engine {
       this.#traffic.response(status, status !== 0);
       this.#opts.accessLog?.write({
         remote, port, method: 'CONNECT', url: req.url ?? '', version: req.httpVersion,
-        status, bytes: down, up, ms: performance.now() - start, aborted: false,
+        status, bytes: down, up, ms: performance.now() - start, aborted: status === 0,
       });
     };
     const tunnel = { req, socket, head, remote, done };
