@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { ErrorCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { LoginBackoff } from './backoff.js';
+import { LoginBackoff, backoffKey } from './backoff.js';
 import { ADMIN_GROUP, digestOf, type AuthUser, type UserEntry } from './users.js';
 
 /** Who sent a request, as far as its `Authorization` header says. */
@@ -35,6 +35,8 @@ export interface AuthenticatorOptions {
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/** Invalid UTF-8 is refused, not replaced by U+FFFD: distinct byte strings must never become one password. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Compared against when the user is unknown, so a wrong name costs what a wrong password costs. */
 const DUMMY = digestOf('\0no such user\0');
 
@@ -81,7 +83,7 @@ export class Authenticator {
     }
     const lock = this.#backoff.fail(remote);
     const who = creds ? JSON.stringify(creds.user.slice(0, 64)) : '(malformed Authorization header)';
-    this.#logger?.warn(`auth: failed login for user ${who} from ${remote} (${what})${lock > 0 ? `; ${remote} locked out for ${lock / 1000} s` : ''}`);
+    this.#logger?.warn(`auth: failed login for user ${who} from ${remote} (${what})${lock > 0 ? `; ${backoffKey(remote)} locked out for ${lock / 1000} s` : ''}`);
     return { kind: 'invalid' };
   }
 
@@ -124,7 +126,12 @@ export function decodeBasic(header: string): { user: string; password: string } 
   if (space < 0 || header.slice(0, space).toLowerCase() !== 'basic') return undefined;
   const token = header.slice(space + 1).trim();
   if (!BASE64.test(token)) return undefined;
-  const text = Buffer.from(token, 'base64').toString('utf8');
+  let text: string;
+  try {
+    text = UTF8.decode(Buffer.from(token, 'base64'));
+  } catch {
+    return undefined; // not UTF-8 (a client sending ISO-8859-1 despite charset="UTF-8")
+  }
   const colon = text.indexOf(':');
   if (colon < 0) return undefined;
   return { user: text.slice(0, colon), password: text.slice(colon + 1) };

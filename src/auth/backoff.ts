@@ -1,3 +1,5 @@
+import net from 'node:net';
+
 /** How failed logins from one address are slowed down. */
 export interface BackoffOptions {
   /** Failures allowed before the address is locked out; 0 turns the back-off off. */
@@ -47,6 +49,7 @@ export class LoginBackoff {
   /** Milliseconds `address` must still wait; 0 when it may try. */
   lockedFor(address: string): number {
     if (this.limit === 0) return 0;
+    address = backoffKey(address);
     const e = this.#entries.get(address);
     if (!e) return 0;
     const now = this.#clock();
@@ -61,6 +64,7 @@ export class LoginBackoff {
   fail(address: string): number {
     this.#failures++;
     if (this.limit === 0) return 0;
+    address = backoffKey(address);
     const now = this.#clock();
     let e = this.#entries.get(address);
     if (e && now - e.last > this.#forget) e = undefined;
@@ -81,7 +85,7 @@ export class LoginBackoff {
 
   /** A good login: the address starts afresh. */
   succeed(address: string): void {
-    if (this.#entries.size > 0) this.#entries.delete(address);
+    if (this.#entries.size > 0) this.#entries.delete(backoffKey(address));
   }
 
   /** Counters for the status page (no addresses: they are personal data). */
@@ -91,4 +95,21 @@ export class LoginBackoff {
     for (const e of this.#entries.values()) if (e.lockedUntil > now) lockedNow++;
     return { failures: this.#failures, lockouts: this.#lockouts, lockedNow, tracked: this.#entries.size };
   }
+}
+
+/**
+ * What failures are counted against: an IPv4 address as it is, an IPv6 address by its /64. One
+ * subscriber line or host is routed a whole /64 and may pick any source address in it, so counting
+ * per IPv6 address would give a guesser 2^64 fresh starts.
+ */
+export function backoffKey(address: string): string {
+  const zone = address.indexOf('%');
+  const ip = zone < 0 ? address : address.slice(0, zone);
+  if (!net.isIPv6(ip)) return address;
+  const [head = '', tail] = ip.split('::') as [string, string | undefined];
+  const left = head === '' ? [] : head.split(':');
+  // A dotted IPv4 tail takes two groups, but lies past the first four anyway.
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':')}::/64`;
 }

@@ -51,8 +51,9 @@ export function parseUsers(config: SiteConfig): Map<string, UserEntry> {
     const groups = (m![2] ?? '').split(',').map((g) => g.trim()).filter(Boolean);
     if (groups.length === 0) fail('expected "password group,group": the user has no group, so no permitTo would let it in');
     if (groups.some((g) => /\s/.test(g))) fail('expected "password group,group": a password cannot contain spaces, and groups are separated by commas');
-    const bad = groups.find((g) => !GROUP.test(g));
-    if (bad !== undefined) fail(`group names are letters, digits, ".", "_" or "-"; got "${bad}"`);
+    const bad = groups.findIndex((g) => !GROUP.test(g));
+    // Not echoed: on a line with a space typed inside the password, the "group" is the password's tail.
+    if (bad >= 0) fail(`group ${bad + 1} of ${groups.length} is not a group name (letters, digits, ".", "_" or "-"); a password cannot contain spaces`);
     users.set(name, Object.freeze({ name, groups: Object.freeze([...new Set(groups)]), digest: digestOf(password!) }));
   }
   return users;

@@ -142,7 +142,7 @@ const TABLE = [
   { key: 'admin_password', prop: 'adminPassword', type: 'string', default: undefined, secret: true, minLength: 6,
     doc: 'Password of the `admin` user (HTTP Basic, group `admin`, which every `permitTo` lets in); at least 6 characters. More users go in `[users]` (docs/auth.md).' },
   { key: 'auth_failure_limit', prop: 'authFailureLimit', type: 'int', default: 5, min: 0, max: 1000,
-    doc: 'Failed logins from one client address before it is refused (429, password not checked) for 1 s, doubling per further failure up to 60 s; a good login clears it. Counted per worker. 0 = no back-off.' },
+    doc: 'Failed logins from one client address (an IPv6 client: its /64) before it is refused (429, password not checked) for 1 s, doubling per further failure up to 60 s; a good login clears it. Counted per worker. 0 = no back-off.' },
   { key: 'status_path', prop: 'statusPath', type: 'string', default: undefined,
     check: { test: (v) => /^\/[\w.~\/-]*$/.test(v) && !v.includes('//'), expect: 'a URL path such as /server-status' },
     doc: "Serve this worker's status (JSON, or HTML for browsers) at this path to group `admin` only (docs/auth.md). Unset = off; needs a user in group admin." },

@@ -58,7 +58,8 @@ export interface Tunnel {
   readonly remote: string;
   /**
    * Report the outcome once the tunnel (or its refusal) is over, for the access log: the status
-   * answered, bytes sent from client to target (`up`) and from target to client (`down`).
+   * answered (0 when the client left before anything was), bytes sent from client to target
+   * (`up`) and from target to client (`down`).
    */
   done(status: number, up: number, down: number): void;
 }

@@ -206,7 +206,8 @@ export class Engine {
     const ex = res.exchange!;
     const req = ex.req;
     if (--this.#inFlight === 0 && this.#drained) this.#drained();
-    this.#traffic.response(res.statusCode, res.writableFinished);
+    // A client gone before any answer was sent got no status: `res.statusCode` is only the default 200.
+    this.#traffic.response(res.headersSent ? res.statusCode : 0, res.writableFinished);
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
     if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
@@ -244,10 +245,11 @@ export class Engine {
     const done = (status: number, up: number, down: number): void => {
       if (reported) return;
       reported = true;
-      this.#traffic.response(status, true);
+      // Status 0: the client left before the tunnel was set up, so nothing was answered.
+      this.#traffic.response(status, status !== 0);
       this.#opts.accessLog?.write({
         remote, port, method: 'CONNECT', url: req.url ?? '', version: req.httpVersion,
-        status, bytes: down, up, ms: performance.now() - start, aborted: false,
+        status, bytes: down, up, ms: performance.now() - start, aborted: status === 0,
       });
     };
     const tunnel = { req, socket, head, remote, done };

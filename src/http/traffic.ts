@@ -8,7 +8,10 @@ export interface TrafficStatus {
     /** Requests received (CONNECT tunnels included). */
     readonly total: number;
     readonly inFlight: number;
-    /** Responses by status class, `2xx` … `5xx`, and those cut before they were complete. */
+    /**
+     * Responses by status class, `2xx` … `5xx` (those whose headers went out), and requests whose
+     * response was cut or never sent (the client went away first): these count in `aborted` only.
+     */
     readonly byStatus: Readonly<Record<string, number>>;
     readonly aborted: number;
   };
@@ -52,7 +55,7 @@ export class Traffic {
     socket.once('close', this.#onClose);
   }
 
-  /** A response ended (or was cut, `complete` false). */
+  /** A response ended (or was cut, `complete` false); `status` 0 when none was sent at all. */
   response(status: number, complete: boolean): void {
     if (!complete) this.aborted++;
     const c = (status / 100) | 0;

@@ -62,3 +62,19 @@ test('after the failure limit, even the right password is refused with 429 until
   auth.identify(basic('evil\nFAKE LINE', 'pw'), '10.0.0.4', 'GET /');
   assert.ok(lines.at(-1)!.includes('"evil\\nFAKE LINE"'));
 });
+
+test('an IPv6 lockout is logged for the /64 it covers', () => {
+  const { auth, lines } = make(1);
+  auth.identify(basic('alice', 'wrong-pw'), '2001:db8:5:6::7', 'GET /x');
+  assert.ok(lines.some((l) => l.includes('from 2001:db8:5:6::7 (GET /x); 2001:db8:5:6::/64 locked out for 1 s')), lines.join('\n'));
+  assert.equal(auth.identify(basic('alice', 'alice-pw'), '2001:db8:5:6::8', 'GET /x').kind, 'throttled');
+});
+
+test('decodeBasic: bytes that are not UTF-8 are refused, not turned into U+FFFD (two such passwords would be one)', () => {
+  const latin1 = (text: string): string => `Basic ${Buffer.from(text, 'latin1').toString('base64')}`;
+  assert.equal(decodeBasic(latin1('alice:caf\u00e9')), undefined);
+  const users = new Map<string, UserEntry>([['alice', { name: 'alice', groups: ['ops'], digest: digestOf('caf\ufffd-pw') }]]);
+  const auth = new Authenticator({ users, name: 'api', failureLimit: 0 });
+  assert.equal(auth.identify(latin1('alice:caf\u00e8-pw'), '10.0.0.1', 'GET /x').kind, 'invalid', 'a Latin-1 byte does not match a stored U+FFFD');
+  assert.deepEqual(decodeBasic(basic('\ufeffbom', 'pw')), { user: '\ufeffbom', password: 'pw' }, 'a leading BOM is kept, not dropped');
+});

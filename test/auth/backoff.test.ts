@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LoginBackoff } from '../../src/auth/backoff.js';
+import { LoginBackoff, backoffKey } from '../../src/auth/backoff.js';
 
 test('locks an address after `limit` failures, doubling to the cap; success clears it', () => {
   let now = 1_000_000;
@@ -36,4 +36,18 @@ test('old failures are forgotten; memory is bounded; limit 0 never locks', () =>
   const off = new LoginBackoff({ limit: 0 });
   for (let i = 0; i < 100; i++) assert.equal(off.fail('x'), 0);
   assert.equal(off.lockedFor('x'), 0);
+});
+
+test('IPv6 failures count per /64: rotating the source address inside one prefix does not start afresh', () => {
+  const b = new LoginBackoff({ limit: 3, clock: () => 0 });
+  b.fail('2001:db8:1:2::1');
+  b.fail('2001:db8:1:2::2');
+  assert.equal(b.fail('2001:DB8:1:2:aaaa:bbbb:cccc:dddd'), 1000, 'the third failure from the same /64 locks it');
+  assert.equal(b.lockedFor('2001:db8:1:2:0:0:0:99'), 1000);
+  assert.equal(b.lockedFor('2001:db8:1:3::1'), 0, 'the next /64 is someone else');
+  assert.equal(b.lockedFor('192.0.2.1'), 0);
+  assert.equal(backoffKey('::1'), '0:0:0:0::/64');
+  assert.equal(backoffKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(backoffKey('2001:db8::'), '2001:db8:0:0::/64');
+  assert.equal(backoffKey('192.0.2.1'), '192.0.2.1');
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { startSite, type TestSite } from '../support/site.js';
@@ -7,13 +8,15 @@ import { startSite, type TestSite } from '../support/site.js';
 const run = promisify(execFile);
 const basic = (user: string, pw: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
 
+// HTML and regex metacharacters: a secret escaped into the HTML view, or used as a pattern somewhere, must still be caught.
 const SECRETS = {
-  admin: 'Adm1n-STATUS-secret',
-  alice: 'Al1ce-STATUS-secret',
-  securekey: 'K3y-STATUS-securekey',
-  db: 'Db-STATUS-password',
-  smtp: 'Smtp-STATUS-password',
+  admin: 'Adm1n<b>&"STATUS\'(.*)$',
+  alice: 'Al1ce-STATUS-[a-z]+',
+  securekey: 'K3y-STATUS-securekey<script>',
+  db: 'Db-STATUS-pass<i>&^$',
+  smtp: 'Smtp-STATUS-pass</td>"\'',
 };
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 const CONF = `[server]
 name = statussite
@@ -94,6 +97,19 @@ describe('status page ([server] status_path)', () => {
     assert.equal(body.auth.failures, 1, 'the wrong password above');
   });
 
+  test('a client gone before any answer counts as aborted, not as a 2xx it never got; in flight goes back', async () => {
+    const requests = async (): Promise<any> => ((await (await get(basic('admin', SECRETS.admin))).json()) as any).http.requests;
+    const before = await requests();
+    const socket = net.connect(s.port, '127.0.0.1', () => socket.write('POST /hello HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nabc'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = await requests();
+    assert.equal(now.aborted, before.aborted + 1);
+    assert.equal(now.byStatus['2xx'], before.byStatus['2xx'] + 1, 'only the status request in between');
+    assert.equal(now.inFlight, 1);
+  });
+
   test('HTML for browsers (Accept: text/html), JSON again with ?format=json', async () => {
     const r = await get({ ...basic('admin', SECRETS.admin), accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
     assert.match(r.headers.get('content-type')!, /^text\/html/);
@@ -110,7 +126,7 @@ describe('status page ([server] status_path)', () => {
     const html = await (await get({ ...basic('admin', SECRETS.admin), accept: 'text/html' })).text();
     for (const [what, secret] of Object.entries(SECRETS)) {
       assert.ok(!json.includes(secret), `${what} secret in JSON`);
-      assert.ok(!html.includes(secret), `${what} secret in HTML`);
+      assert.ok(!html.includes(secret) && !html.includes(escapeHtml(secret)), `${what} secret in HTML`);
       assert.ok(!s.logLines.join('\n').includes(secret), `${what} secret in the log`);
     }
   });
