@@ -185,7 +185,10 @@ export class AppHandler implements Handler {
         was.request.body = body.raw;
         args = { ...args, ...body.args };
       }
-      const result = await invokeRoute(app, route, was, { ...args, ...params }, (err) =>
+      // After a body, args is this request's own plain object: path params go into it, as
+      // `{ ...args, ...params }` got a new V8 hidden class per request, in old space (docs/performance.md).
+      // Without one it may be queryArgs()' prototype-less object, which the handler must not get.
+      const result = await invokeRoute(app, route, was, hasBody ? Object.assign(args, params) : { ...args, ...params }, (err) =>
         this.options.logger.error(`a teardown hook of ${this.name} threw`, err),
       );
       this.#finish(ex, was, result);
