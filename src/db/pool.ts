@@ -7,33 +7,8 @@ import { sendCancel } from './cancel.js';
 import { connectFailure, isConnectionLoss, queryFailure, success, type DbOutcome, type FailureContext } from './failure.js';
 import { maskSecret } from './members.js';
 import type { DbPoolOptions } from './options.js';
+import type { DbQuery, DbTarget, PoolStatus } from './query.js';
 import { DbResult } from './result.js';
-
-/** Where one pool connects. `password` is a secret. */
-export interface DbTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-  readonly user: string;
-  readonly password: string | undefined;
-  /** `host:port/dbname`, for results and messages. */
-  readonly node: string;
-}
-
-/** One statement to run. */
-export interface DbQuery {
-  readonly text: string;
-  readonly values: readonly unknown[] | undefined;
-}
-
-export interface PoolStatus {
-  readonly total: number;
-  readonly idle: number;
-  /** Queries waiting for a free connection. */
-  readonly waiting: number;
-  /** Queries running now. */
-  readonly running: number;
-}
 
 /** A pg.Client whose own connect timeout covers connect + authentication, so the POOL wait is bounded only by the call's deadline. */
 function clientClass(connectTimeout: number): typeof pg.Client {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { DbTarget } from './pool.js';
+import type { DbTarget } from './query.js';
 
 /**
  * One active health check of a member: a fresh connection (so a pool whose every connection is
