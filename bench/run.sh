@@ -9,6 +9,7 @@ run=(bench/run.mjs)
 case "${1:-}" in
   rpc) shift; run=(bench/rpc.mjs) ;;
   clients) shift; run=(--import tsx bench/clients.mjs) ;;
+  startup) shift; exec node bench/startup.mjs "$@" ;;
 esac
 
 if ! command -v wrk >/dev/null; then

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Abort, Cancellable } from '../client/abort.js';
 import { CallAbort } from '../client/failure.js';
 import { Status } from '../client/status.js';
@@ -8,11 +8,12 @@ import { connectFailure, isConnectionLoss, queryFailure, success, type DbOutcome
 import { maskSecret } from './members.js';
 import type { DbPoolOptions } from './options.js';
 import type { DbQuery, DbTarget, PoolStatus } from './query.js';
+import { pg as pgLib } from './pg.js';
 import { DbResult } from './result.js';
 
 /** A pg.Client whose own connect timeout covers connect + authentication, so the POOL wait is bounded only by the call's deadline. */
 function clientClass(connectTimeout: number): typeof pg.Client {
-  return class TimedClient extends pg.Client {
+  return class TimedClient extends pgLib().Client {
     constructor(config?: pg.ClientConfig) {
       // pg-pool keeps the password non-enumerable (out of logs and dumps): a spread would drop it.
       const own = { ...config, connectionTimeoutMillis: connectTimeout };
@@ -56,7 +57,7 @@ export class MemberPool {
     this.#target = target;
     this.#options = options;
     this.#ctx = { node: target.node, password: target.password, connectTimeout: options.connectTimeout };
-    this.#pool = new pg.Pool({
+    this.#pool = new (pgLib().Pool)({
       host: target.host,
       port: target.port,
       database: target.database,

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { pg } from './pg.js';
 import type { DbTarget } from './query.js';
 
 /**
@@ -8,7 +8,7 @@ import type { DbTarget } from './query.js';
  * serve this cluster). Never rejects.
  */
 export async function probeMember(target: DbTarget, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
-  const client = new pg.Client({
+  const client = new (pg().Client)({
     host: target.host,
     port: target.port,
     database: target.database,

@@ -5,8 +5,8 @@
  * connection problem is worth another try.
  */
 import net from 'node:net';
-import nodemailer from 'nodemailer';
 import type { SpoolEntry } from './entry.js';
+import { nodemailer } from './nodemailer.js';
 import type { SmtpServer } from './server.js';
 
 /** A failure for one recipient or for the whole message. `message` holds no credential. */
@@ -42,7 +42,7 @@ export async function attempt(entry: SpoolEntry, recipients: readonly string[], 
   // resets them forever and held a delivery slot (and the message) for good.
   const limit = new AbortController();
   const timer = setTimeout(() => limit.abort(), limits.attemptTimeout);
-  const transport = nodemailer.createTransport({
+  const transport = nodemailer().createTransport({
     host: server.host,
     port: server.port,
     secure: server.ssl,
