@@ -16,10 +16,21 @@ cd "$(dirname "$0")/.."
 root=$PWD
 keep=${1:-}
 work=$(mktemp -d "${TMPDIR:-/tmp}/skitai-pack-XXXXXX")
+# Servers run in process groups of their own: npx does not pass signals on to the site it runs,
+# so a site is stopped by signalling its own process (the primary), as a user would, and then
+# waited for until its whole group is gone (the group is killed if it hangs).
 pids=()
+stop_group() {
+  [ -z "${2:-}" ] || kill -TERM "$2" 2>/dev/null || true
+  for _ in $(seq 1 150); do
+    kill -0 -- "-$1" 2>/dev/null || return 0
+    [ -n "${2:-}" ] && kill -0 "$2" 2>/dev/null || kill -TERM -- "-$1" 2>/dev/null || true
+    sleep 0.1 # no event to wait on for another process group from a shell
+  done
+  kill -KILL -- "-$1" 2>/dev/null || true
+}
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do stop_group "$pid"; done
   if [ "$keep" = --keep ]; then echo "pack-smoke: left $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -92,10 +103,15 @@ app.route('/status', () => ({ ok: Status.NORMAL !== undefined, err: new SkitaiEr
 EOF
 npx tsc -p . || fail "the TypeScript app does not type-check"
 
-# Records every module URL any process of the site resolves (NODE_OPTIONS reaches the workers).
+# Records every module any process of the site loads (NODE_OPTIONS reaches the workers): the URLs
+# the ESM resolver sees, and at exit the CommonJS cache (require() is not seen by the hooks).
 cat > probe.mjs <<'EOF'
-import { register } from 'node:module';
-register('./probe-hooks.mjs', import.meta.url, { data: process.env.SMOKE_MODULES });
+import { appendFileSync } from 'node:fs';
+import { createRequire, register } from 'node:module';
+const log = process.env.SMOKE_MODULES;
+register('./probe-hooks.mjs', import.meta.url, { data: log });
+const cache = createRequire(import.meta.url).cache;
+process.on('exit', () => appendFileSync(log, Object.keys(cache).map((f) => `${process.pid} ${f}\n`).join('') + `${process.pid} exit\n`));
 EOF
 cat > probe-hooks.mjs <<'EOF'
 import { appendFileSync } from 'node:fs';
@@ -108,22 +124,27 @@ export async function resolve(specifier, context, next) {
 }
 EOF
 
-# serve NAME CONF: start `npx skitaid -c CONF -p 0` in the background and wait for its port.
+# serve NAME CONF READY: start `npx skitaid -c CONF -p 0` in the background and wait for the log
+# line READY (a regex) that names the port and the pid of the site's main process.
 serve() {
-  local name=$1 conf=$2
+  local name=$1 conf=$2 ready=$3 line
   : > "$name.log"
-  SMOKE_MODULES=$proj/$name.modules NODE_OPTIONS="--import $proj/probe.mjs" npx skitaid -c "$conf" -p 0 > "$name.log" 2>&1 &
+  SMOKE_MODULES=$proj/$name.modules NODE_OPTIONS="--import $proj/probe.mjs" setsid npx skitaid -c "$conf" -p 0 > "$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 300); do
-    port=$(grep -oE 'listening on (\[::\]:|port )[0-9]+' "$name.log" | grep -oE '[0-9]+$' | head -1 || true)
-    [ -n "$port" ] && return 0
+    line=$(grep -E "$ready" "$name.log" | head -1 || true)
+    if [ -n "$line" ]; then
+      port=$(grep -oE '(port |:)[0-9]+' <<< "$line" | grep -oE '[0-9]+$' | tail -1)
+      main_pid=$(grep -oE 'pid [0-9]+' <<< "$line" | grep -oE '[0-9]+')
+      return 0
+    fi
     kill -0 "${pids[-1]}" 2>/dev/null || { cat "$name.log" >&2; return 1; }
     sleep 0.1 # polling a log file; there is no event to wait on from a shell
   done
   cat "$name.log" >&2
   return 1
 }
-stop_last() { kill -TERM "${pids[-1]}"; wait "${pids[-1]}" || true; unset 'pids[-1]'; }
+stop_last() { stop_group "${pids[-1]}" "$main_pid"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 
 step "npx skitaid: a JavaScript site with two workers"
 mkdir -p js
@@ -133,13 +154,20 @@ export const app = new App();
 app.route('/hello', () => 'Hello from JavaScript');
 EOF
 printf '[server]\nprocesses = 2\n[routes:line]\n/ = ./webapp.js\n' > js/site.conf
-serve js js/site.conf || fail "the JS site did not start"
+serve js js/site.conf 'primary \(pid [0-9]+\): 2 workers listening on port [0-9]+' || fail "the JS site did not start"
 body=$(curl -fsS "http://127.0.0.1:$port/hello")
 [ "$body" = 'Hello from JavaScript' ] || fail "JS site answered: $body"
 stop_last
 grep -q '/node_modules/skitai/dist/' js.modules || fail "the module probe recorded nothing from skitai (probe broken?)"
-[ "$(cut -d' ' -f1 js.modules | sort -u | wc -l)" -ge 3 ] || fail "the probe did not see the primary and both workers"
+site_pids=$(grep '/node_modules/skitai/dist/' js.modules | cut -d' ' -f1 | sort -u)
+[ "$(wc -w <<< "$site_pids")" -ge 3 ] || fail "the probe did not see the primary and both workers"
+for pid in $site_pids; do
+  grep -qx "$pid exit" js.modules || fail "process $pid did not exit normally (its CommonJS modules are unknown)"
+done
 if grep -E '/node_modules/(tsx|esbuild|@esbuild)/' js.modules; then fail "the JS site loaded TypeScript tooling"; fi
+# Loaded on first use (start-up time): a site that sends no mail, has no database, makes no
+# outgoing call and parses no multipart body needs none of them.
+if grep -E '/node_modules/(undici|pg|nodemailer|busboy|nunjucks)/' js.modules; then fail "the JS site loaded a dependency it does not use"; fi
 
 step "npx skitaid: a TypeScript site without tsx installed"
 mkdir -p ts && cp webapp.ts ts/webapp.ts
@@ -153,7 +181,7 @@ grep -q 'SKT_APP_LOAD' ts0.log && grep -q '"tsx" is not installed' ts0.log || { 
 
 step "npx skitaid: the TypeScript site with tsx installed"
 npm install --silent --no-audit --no-fund -D "tsx@$(version tsx)" >/dev/null
-serve ts ts/site.conf || fail "the TS site did not start"
+serve ts ts/site.conf 'site listening on .* \(pid [0-9]+\)' || fail "the TS site did not start"
 body=$(curl -fsS "http://127.0.0.1:$port/item/7")
 [ "$body" = '{"id":7,"path":"/item/7"}' ] || fail "TS site answered: $body"
 stop_last
