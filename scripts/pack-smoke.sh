@@ -100,8 +100,13 @@ app.route('/visits', (was) => {
 });
 app.route('/teapot', () => abort(418));
 app.route('/status', () => ({ ok: Status.NORMAL !== undefined, err: new SkitaiError('SKT_APP_LOAD', 'x').code }));
+// The types are Skitai's, not `any` (an unresolved package would make this line compile).
+// @ts-expect-error: a route rule is a string
+app.route(42, () => 'x');
 EOF
 npx tsc -p . || fail "the TypeScript app does not type-check"
+# Skitai's own declarations are consistent too (docs/typescript.md says skipLibCheck is optional).
+npx tsc -p . --skipLibCheck false || fail "the TypeScript app does not type-check without skipLibCheck"
 
 # Records every module any process of the site loads (NODE_OPTIONS reaches the workers): the URLs
 # the ESM resolver sees, and at exit the CommonJS cache (require() is not seen by the hooks).
