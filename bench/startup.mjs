@@ -1,4 +1,4 @@
-// Start-up time to the first answered /ping and idle RSS of the serving process, Skitai against
+// Start-up time (wall and CPU) to the first answered /ping and idle RSS of the serving process, Skitai against
 // bare node:http and Fastify, all in one run. Skitai runs the compiled dist/ (built first), as an
 // installed package does, with a plain JavaScript app; two reference rows show a TypeScript app
 // (tsx loaded on demand) and the checkout's src/ under tsx (what every worker carried before).
@@ -66,6 +66,12 @@ async function firstPing(server, port, t0) {
   }
 }
 
+/** CPU time (user + system, all threads) the process has used, in ms; /proc counts in 1/100 s. */
+function cpuMs(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 function rssMiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -88,11 +94,12 @@ for (let round = 1; round <= rounds; round++) {
     const server = startServer(t.cmd(String(port)), { env: t.env ?? process.env });
     try {
       const ms = await firstPing(server, port, t0);
+      const cpu = cpuMs(server.child.pid);
       if ((await get(port, '/hello')) !== 200) throw new Error(`${t.key}: /hello did not answer 200`);
       await sleep(idleMs); // idle: let start-up garbage be collected and timers settle
       const rss = rssMiB(server.child.pid);
-      (results[t.key] ??= []).push({ ms, rss });
-      log(`  round ${round} ${t.key}: ${ms.toFixed(0)} ms, ${rss.toFixed(1)} MiB`);
+      (results[t.key] ??= []).push({ ms, cpu, rss });
+      log(`  round ${round} ${t.key}: ${ms.toFixed(0)} ms (CPU ${cpu} ms), ${rss.toFixed(1)} MiB`);
     } finally {
       await stopServer(server);
     }
@@ -103,23 +110,31 @@ const fmt = (x, d = 0) => (Number.isNaN(x) ? '?' : x.toFixed(d));
 const fastify = results.fastify;
 const fMs = fastify ? median(fastify.map((r) => r.ms)) : NaN;
 const fRss = fastify ? median(fastify.map((r) => r.rss)) : NaN;
-const rows = ['| target | start-up to /ping, median | best | × fastify | idle RSS MiB, median | × fastify |', '|---|---:|---:|---:|---:|---:|'];
+const fCpu = fastify ? median(fastify.map((r) => r.cpu)) : NaN;
+const rows = [
+  '| target | start-up to /ping, median | best | × fastify | CPU ms to /ping, median | × fastify | idle RSS MiB, median | × fastify |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|',
+];
 for (const t of targets) {
   const rs = results[t.key];
   const ms = median(rs.map((r) => r.ms));
   const rss = median(rs.map((r) => r.rss));
-  rows.push(`| ${t.name}${t.ref ? ' *(reference)*' : ''} | ${fmt(ms)} ms | ${fmt(Math.min(...rs.map((r) => r.ms)))} ms | ${fmt(ms / fMs, 2)} | ${fmt(rss, 1)} | ${fmt(rss / fRss, 2)} |`);
+  const cpu = median(rs.map((r) => r.cpu));
+  rows.push(
+    `| ${t.name}${t.ref ? ' *(reference)*' : ''} | ${fmt(ms)} ms | ${fmt(Math.min(...rs.map((r) => r.ms)))} ms | ${fmt(ms / fMs, 2)} | ${fmt(cpu)} | ${fmt(cpu / fCpu, 2)} | ${fmt(rss, 1)} | ${fmt(rss / fRss, 2)} |`,
+  );
 }
 const goals = [];
 if (results.skitai && fastify) {
   const s = median(results.skitai.map((r) => r.ms)) / fMs;
   const r = median(results.skitai.map((r) => r.rss)) / fRss;
-  goals.push(`start-up ${fmt(s, 2)} × fastify (goal ≤ 1.5): ${s <= 1.5 ? 'met' : 'NOT met'}`);
+  const c = median(results.skitai.map((r) => r.cpu)) / fCpu;
+  goals.push(`start-up ${fmt(s, 2)} × fastify (goal ≤ 1.5): ${s <= 1.5 ? 'met' : 'NOT met'}; CPU to the first /ping ${fmt(c, 2)} × fastify`);
   goals.push(`idle RSS ${fmt(r, 2)} × fastify (goal ≤ 1.2): ${r <= 1.2 ? 'met' : 'NOT met'}`);
 }
 const notes = [
   ...machineNotes(ROOT),
-  `- each server spawned ${rounds} times (order rotating per round); start-up = spawn to the first 200 on /ping (polled every ~1 ms); RSS = VmRSS of the serving process after ${idleMs / 1000}s idle`,
+  `- each server spawned ${rounds} times (order rotating per round); start-up = spawn to the first 200 on /ping (polled every ~1 ms); CPU = the server's user + system time at that moment (steadier than wall time on a busy machine); RSS = VmRSS of the serving process after ${idleMs / 1000}s idle`,
   `- Skitai: processes = 1 (the one process is the worker), access_log = off, apps from bench/startup/`,
 ];
 const report = `# Skitai start-up benchmark\n\n${notes.join('\n')}\n\n${rows.join('\n')}\n${goals.map((g) => `\n- ${g}`).join('')}\n`;
