@@ -12,6 +12,7 @@ import { SkitaiError } from '../errors.js';
 import type { Cookies } from './cookie.js';
 import type { MessageBox } from './mbox.js';
 import type { Session } from './session.js';
+import { toStream, type StreamSource } from './tostream.js';
 import { defaultWeb, WebState, type WasWeb } from './web.js';
 
 /** The RPC protocols a call object speaks when `method` names one. */
@@ -171,9 +172,14 @@ export class Was<TApp = unknown> {
     return new Composer(this.services.mail, subject, from, to);
   }
 
-  /** Stream any readable (or async iterable) as the response body, with backpressure. */
-  tostream(source: NodeJS.ReadableStream | AsyncIterable<unknown>): Readable {
-    return source instanceof Readable ? source : Readable.from(source as AsyncIterable<unknown>);
+  /**
+   * A response body streamed with backpressure from a Node or web stream, an (async) iterable, or
+   * an object with `read(size)` and an optional `close()` (Skitai's file-like contract: chunks as
+   * Buffer or string, sync or a promise, empty/null at the end; `close()` is called at the end or
+   * when the client leaves). Anything else throws SKT_WAS_STREAM here, at the call.
+   */
+  tostream(source: StreamSource): Readable {
+    return toStream(source);
   }
 
   tojson(value: unknown): string {
