@@ -26,10 +26,13 @@ export function toStream(source: StreamSource): Readable {
   if (typeof source === 'string' || source instanceof Uint8Array) return Readable.from([source]);
   if (typeof source === 'object' && source !== null) {
     if (typeof (source as WebReadableStream).getReader === 'function') return Readable.fromWeb(source as WebReadableStream);
+    // A stream of another copy of the stream module also has read(), but its null means "nothing
+    // buffered yet", not the end: streams go by their iterator or events, never as file-likes.
+    if (typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') return Readable.from(source as AsyncIterable<unknown>, { objectMode: false });
+    const s = source as NodeJS.ReadableStream;
+    if (typeof s.pipe === 'function' && typeof s.on === 'function') return new Readable().wrap(s);
     if (typeof (source as ReadableLike).read === 'function') return fromReadableLike(source as ReadableLike);
-    if (typeof (source as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function' || typeof (source as Iterable<unknown>)[Symbol.iterator] === 'function') {
-      return Readable.from(source as AsyncIterable<unknown>, { objectMode: false });
-    }
+    if (typeof (source as Iterable<unknown>)[Symbol.iterator] === 'function') return Readable.from(source as Iterable<unknown>, { objectMode: false });
   }
   throw new SkitaiError('SKT_WAS_STREAM', `was.tostream() needs a stream, an iterable or an object with read(); got ${describe(source)}${typeof source === 'object' && source !== null ? ' without read() or an iterator' : ''}`);
 }
