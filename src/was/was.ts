@@ -166,10 +166,11 @@ export class Was<TApp = unknown> {
   /**
    * Compose an e-mail: `await was.email(subject, from, to).addText(text).addAttachment(path).send()`.
    * `send()` resolves with a spool id once the message is safely on disk; the site's delivery
-   * agent (smtpda) sends it with retries. `to` may be a list. See docs/mail.md.
+   * agent (smtpda) sends it with retries. `to` may be a list. A relative `addAttachment()` path is
+   * relative to the app module's folder. See docs/mail.md.
    */
   email(subject: string, from: string, to: string | readonly string[]): Composer {
-    return new Composer(this.services.mail, subject, from, to);
+    return new Composer(this.services.mail, subject, from, to, this.web.dir);
   }
 
   /**
