@@ -100,7 +100,7 @@ function isCertificateError(err: SmtpError): boolean {
 function withCertificateHint(f: AttemptFailure, server: SmtpServer): AttemptFailure {
   const why = server.user !== undefined
     ? 'a login is only sent to a relay whose certificate verifies: give its CA in [smtpda] tls_ca'
-    : 'the certificate is checked because of [smtpda] tls: give the CA in tls_ca, or use tls = may';
+    : 'checked because of [smtpda] tls = verify (or tls_verify = yes): give its CA in tls_ca, or use tls = may';
   return { ...f, message: `${f.message} (${why})` };
 }
 
