@@ -98,7 +98,9 @@ function isCertificateError(err: SmtpError): boolean {
 
 /** The operator's ways out, in the failure they will read in the log and the spool entry. */
 function withCertificateHint(f: AttemptFailure, server: SmtpServer): AttemptFailure {
-  const why = server.user !== undefined
+  const why = /expired/i.test(f.message)
+    ? 'an expired certificate never verifies: the relay needs a new one'
+    : server.user !== undefined
     ? 'a login is only sent to a relay whose certificate verifies: give its CA in [smtpda] tls_ca'
     : 'checked because of [smtpda] tls = verify (or tls_verify = yes): give its CA in tls_ca, or use tls = may';
   return { ...f, message: `${f.message} (${why})` };
