@@ -4,11 +4,11 @@
  * SKT_CONFIG_UNKNOWN_KEY naming file, line and key, like every config error. A value never appears
  * in an error for the `password` key.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { SkitaiError, type ConfigPlace } from '../errors.js';
 import type { SiteConfig } from '../config/types.js';
 import { describeScalar, parseList, parseSeconds, readScalar, type ScalarRule } from '../config/values.js';
-import fs from 'node:fs';
-import path from 'node:path';
 import { parseHostPort, type SmtpServer } from './server.js';
 import { isLoopback, TLS_MODES, type TlsMode, type TlsPolicy } from './tls.js';
 
@@ -57,7 +57,7 @@ const KEYS: readonly SmtpdaKey[] = [
   { key: 'smtpserver', type: 'hostport', default: '127.0.0.1:25', doc: '`host:port` of the relay for messages that did not call `setSmtp()`.' },
   { key: 'user', type: 'string', default: undefined, doc: 'SMTP AUTH user for `smtpserver` (unset: no AUTH).' },
   { key: 'password', type: 'string', default: undefined, secret: true, doc: 'SMTP AUTH password for `smtpserver`. Secret: never logged, never written to the spool.' },
-  { key: 'ssl', type: 'bool', default: false, doc: 'SMTPS (TLS from the first byte, usually port 465). Without it STARTTLS is used when the relay offers it, and required when logging in to a relay that is not on this machine.' },
+  { key: 'ssl', type: 'bool', default: false, doc: 'SMTPS (TLS from the first byte, usually port 465). Without it STARTTLS is used as `tls` says. Its certificate is checked as `tls` says too.' },
   { key: 'tls', type: 'tls', default: 'may', doc: "STARTTLS, named as Postfix's `smtp_tls_security_level`: `may` uses it when the relay offers it, `encrypt` requires it, `verify` requires it and checks the certificate, `none` never starts it. Without a login the certificate is not checked under `may` and `encrypt` (opportunistic TLS, as MTAs do: a local relay's self-signed or expired certificate does not stop mail). **With a login it always is**, in every mode, and a login to a relay not on this machine requires TLS (`none` with `user` on such a relay is a config error)." },
   { key: 'tls_ca', type: 'file', default: undefined, doc: "PEM file of CA certificates (or the relay's own self-signed certificate) trusted besides the system CAs when a certificate is checked. Relative to the config file." },
   { key: 'tls_verify', type: 'bool', default: undefined, doc: 'Older form, kept for existing configs: `yes` checks the certificate on every TLS connection, `no` never (not even for a login). Cannot be combined with `tls`.' },
@@ -101,7 +101,7 @@ export function parseSmtpdaOptions(config: SiteConfig): SmtpdaOptions | undefine
     throw new SkitaiError('SKT_CONFIG_VALUE', 'password is set without user', { place: place('password') });
   }
   const hostport = v('smtpserver') as { host: string; port: number };
-  const tls = tlsPolicy(config, v, place, { ...hostport, user });
+  const tls = tlsPolicy(config, v, place, { ...hostport, user, ssl: v('ssl') as boolean });
   if (n('retry_max') < n('retry_base')) {
     throw new SkitaiError('SKT_CONFIG_VALUE', 'retry_max must be at least retry_base', { place: place('retry_max') });
   }
@@ -123,7 +123,7 @@ export function parseSmtpdaOptions(config: SiteConfig): SmtpdaOptions | undefine
 }
 
 /** `tls`, `tls_verify` and `tls_ca` as one policy; a login in the clear to a remote relay is refused here. */
-function tlsPolicy(config: SiteConfig, v: (key: string) => unknown, place: (key: string) => ConfigPlace, relay: { host: string; user: string | undefined }): TlsPolicy {
+function tlsPolicy(config: SiteConfig, v: (key: string) => unknown, place: (key: string) => ConfigPlace, relay: { host: string; user: string | undefined; ssl: boolean }): TlsPolicy {
   const values = config.sections['smtpda'] ?? {};
   const given = (key: string): boolean => (values[key]?.trim() ?? '') !== '';
   const old = v('tls_verify') as boolean | undefined;
@@ -131,7 +131,7 @@ function tlsPolicy(config: SiteConfig, v: (key: string) => unknown, place: (key:
     throw new SkitaiError('SKT_CONFIG_VALUE', 'tls_verify is the older form of tls: set only tls (tls = verify checks every certificate; under tls = may a certificate is checked for a login)', { place: place('tls_verify') });
   }
   const mode = v('tls') as TlsMode;
-  if (mode === 'none' && relay.user !== undefined && !isLoopback(relay.host)) {
+  if (mode === 'none' && relay.user !== undefined && !relay.ssl && !isLoopback(relay.host)) {
     throw new SkitaiError('SKT_CONFIG_VALUE', `tls = none would send the login of user ${relay.user} in the clear to ${relay.host}: use tls = may (or verify)`, { place: place('tls') });
   }
   const ca = v('tls_ca') as string | undefined;
