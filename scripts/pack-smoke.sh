@@ -100,9 +100,15 @@ app.route('/visits', (was) => {
 });
 app.route('/teapot', () => abort(418));
 app.route('/status', () => ({ ok: Status.NORMAL !== undefined, err: new SkitaiError('SKT_APP_LOAD', 'x').code }));
-// The types are Skitai's, not `any` (an unresolved package would make this line compile).
+EOF
+# Type-only checks, never run: the types are Skitai's, not `any` (if 'skitai' resolved to nothing
+# typed, these lines would compile and the unused @ts-expect-error would fail).
+cat > type-checks.ts <<'EOF'
+import { App } from 'skitai';
 // @ts-expect-error: a route rule is a string
-app.route(42, () => 'x');
+new App().route(42, () => 'x');
+// @ts-expect-error: App has no such method
+new App().nosuchmethod();
 EOF
 npx tsc -p . || fail "the TypeScript app does not type-check"
 # Skitai's own declarations are consistent too (docs/typescript.md says skipLibCheck is optional).
