@@ -113,6 +113,9 @@ EOF
 npx tsc -p . || fail "the TypeScript app does not type-check"
 # Skitai's own declarations are consistent too (docs/typescript.md says skipLibCheck is optional).
 npx tsc -p . --skipLibCheck false || fail "the TypeScript app does not type-check without skipLibCheck"
+# And under the tsconfig.json that `tsc --init` writes (docs/typescript.md says it needs no change).
+mkdir -p init && cp webapp.ts type-checks.ts init/
+(cd init && npx tsc --init >/dev/null && npx tsc -p .) || fail "the TypeScript app does not type-check under tsc --init's settings"
 
 # Records every module any process of the site loads (NODE_OPTIONS reaches the workers): the URLs
 # the ESM resolver sees, and at exit the CommonJS cache (require() is not seen by the hooks).
