@@ -13,12 +13,13 @@ import { send, type Endpoint } from './exchange.js';
 import { sendLb, type LbPolicy } from './lb.js';
 import { sendMap } from './map.js';
 import { closeDispatchers, createAgent } from './pool.js';
-import { rpcProxy, type RpcCall, type RpcClient } from './proxy.js';
+import { rpcProxy, type RpcCall } from './proxy.js';
 import { isRpcMethod, type Prepared } from './request.js';
 import { Result } from './result.js';
 import { Status } from './status.js';
 import { isClusterTarget, parseClusterTarget, parseUrl } from './target.js';
 import { Upstream } from './upstream.js';
+import type { RpcClient } from './proxy.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */
 export interface ClientsOptions {
