@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { App } from './app/app.js';
 import type { SiteConfig } from './config/types.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ADMIN_GROUP, parseUsers } from './auth/users.js';
@@ -10,6 +9,7 @@ import { clusterType, parseClusterOptions } from './cluster/options.js';
 import { Databases } from './db/databases.js';
 import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
+import type { App } from './app/app.js';
 import { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
 import { PingHandler } from './handlers/ping.js';
