@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { App, isSkitaiError, Status, type UploadedFile } from '../../src/index.js';
 import { testClient, type TestClient } from '../../src/testing.js';
+import { makeTestCerts } from '../support/certs.js';
 
 const app = new App().useSession();
 app.route('/item/<int:id>', (was, { id }) => ({ id, next: id + 1, type: typeof id }));
@@ -29,6 +31,7 @@ app.route('/boom', () => {
   throw new Error('handler failed on purpose');
 });
 app.route('/dir/', () => 'a directory');
+app.route('/long', () => 'skitai '.repeat(2000));
 
 describe('testClient(app)', () => {
   let client: TestClient;
@@ -110,6 +113,15 @@ describe('testClient(app)', () => {
     assert.equal((await client.head('/item/1')).text, '');
     assert.equal((await client.request('/items', { method: 'DELETE' })).status, 405);
   });
+
+  test('no accept-encoding unless the test sends one; then the body stays compressed', async () => {
+    const plain = await client.get('/long');
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.text.length, 14000);
+    const gzip = await client.get('/long', { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(gzip.headers['content-encoding'], 'gzip');
+    assert.equal(zlib.gunzipSync(gzip.body).toString(), plain.text);
+  });
 });
 
 test('a prefix mounts the app below the root', async () => {
@@ -119,6 +131,21 @@ test('a prefix mounts the app below the root', async () => {
     assert.equal((await client.get('/item/7')).status, 404);
   } finally {
     await client.close();
+  }
+});
+
+test('ssl = yes: the client speaks HTTPS to the site and takes its certificate', async () => {
+  const certs = makeTestCerts();
+  const client = await testClient(app, { config: `[server]\nssl = yes\ncertfile = server.pem\nkeyfile = server.key\nsecurekey = not-so-secret\n`, dir: certs.dir });
+  try {
+    assert.match(client.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual((await client.get('/item/1')).json(), { id: 1, next: 2, type: 'number' });
+    const visit = await client.get('/visits');
+    assert.match(String(visit.headers['set-cookie']), /; Secure/, 'the session cookie is Secure on https');
+    assert.deepEqual((await client.get('/visits')).json(), { visits: 2 }, 'and the jar still sends it back');
+  } finally {
+    await client.close();
+    certs.remove();
   }
 });
 
