@@ -1,6 +1,6 @@
 // Typed RPC calls: was.map/lb/rest<Api>(…) check method names and arguments and type the answers.
 // Checked by tsc only (test/types/types.test.ts).
-import type { App, Result, Results, Was } from '../../src/index.js';
+import type { App, Clients, Result, Results, Was } from '../../src/index.js';
 import { expectType, type Equal } from './expect.js';
 
 interface Package {
@@ -79,4 +79,12 @@ export async function clashing(was: Was<App>): Promise<void> {
   expectType<Equal<ReturnType<typeof c.getwait>, Promise<Result<unknown>>>>(true);
   // @ts-expect-error then is typed away, never a remote method
   c.then();
+}
+
+/** Outside a handler, the Clients facade takes the same interface. */
+export async function facade(c: Clients): Promise<void> {
+  const r = await c.rest<SearchApi>('http://127.0.0.1:5000/rpc2').search('x').getwait();
+  expectType<Equal<typeof r, Result<Package[]>>>(true);
+  // @ts-expect-error serach is misspelt
+  c.map<SearchApi>('@mypypi/pypi').serach('x');
 }
