@@ -13,6 +13,7 @@ import { instancePaths, logPlan } from './paths.js';
 import { claimPid, releasePid } from './pidfile.js';
 import { Primary } from './primary.js';
 import { handleSignals } from './signals.js';
+import { enterSiteDir } from './workdir.js';
 
 /** What every way of running needs. */
 export interface RunOptions {
@@ -40,6 +41,7 @@ async function runSingle(opts: RunOptions): Promise<number> {
   const logger = new Logger(openSink(plan.server), opts.verbose);
   let site: Site;
   try {
+    enterSiteDir(opts.config);
     site = new Site(opts.config, { logger, accessLog: plan.access });
     await site.listen(opts.port);
   } catch (err) {
@@ -93,6 +95,12 @@ async function runPrimary(opts: RunOptions, daemon: boolean): Promise<number> {
     await logger.sink.close();
     return 1;
   };
+  try {
+    // Before the workers are forked (they inherit it) and before the primary's mail agent starts.
+    enterSiteDir(config);
+  } catch (err) {
+    return fail(`cannot enter the config file's folder ${config.dir}: ${describeError(err)}`);
+  }
   if (daemon) {
     try {
       const claim = claimPid(paths.pidFile);
