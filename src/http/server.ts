@@ -8,7 +8,7 @@ import { SkitaiError, isSkitaiError } from '../errors.js';
 import type { AccessLog } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
 import { ClientIp } from './clientip.js';
-import { rawErrorResponse, refuseTunnel, sendError } from './errorpage.js';
+import { rawErrorResponse, refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
 import { Traffic, type TrafficStatus } from './traffic.js';
@@ -23,6 +23,8 @@ export interface EngineOptions {
   tunnel?: TunnelHandler | undefined;
   logger: Logger;
   accessLog?: AccessLog | undefined;
+  /** Secret values (config passwords and keys) that an error page must never show, even in devel mode. */
+  secrets?: readonly string[];
   /** PEM material for HTTPS; plain HTTP when absent. */
   tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined } | undefined;
 }
@@ -42,8 +44,9 @@ class RequestExchange implements Exchange {
     readonly res: http.ServerResponse,
     target: string,
     readonly remote: string,
-    readonly devel: boolean,
+    public devel: boolean,
     readonly compressMin: number,
+    readonly hideSecrets: (text: string) => string,
   ) {
     const q = target.indexOf('?');
     this.path = q < 0 ? target : target.slice(0, q);
@@ -79,9 +82,11 @@ export class Engine {
   /** Client sockets handed to the tunnel handler by CONNECT, until they close. */
   readonly #tunnels = new Set<Duplex>();
   readonly #traffic = new Traffic();
+  readonly #hideSecrets: (text: string) => string;
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
+    this.#hideSecrets = secretHider(opts.secrets ?? []);
     this.#clientIp = new ClientIp(opts.config.trustedProxies);
     this.#before = opts.before ?? [];
     const engine = this;
@@ -183,7 +188,7 @@ export class Engine {
     let target = url;
     if (url.charCodeAt(0) !== 47) target = this.#originForm(url);
     const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    const ex = new RequestExchange(req, res, target, remote, c.devel, c.compressMinSize);
+    const ex = new RequestExchange(req, res, target, remote, c.devel, c.compressMinSize, this.#hideSecrets);
     this.#inFlight++;
     this.#traffic.requests++;
     if (this.#opts.accessLog) {
