@@ -12,7 +12,8 @@ import { rawErrorResponse } from './errorpage.js';
  * Requests pipelined before the bad one were parsed and dispatched already, and may still be
  * answering (an async handler). node:http writes responses in request order, so the error waits
  * for the last of them, then goes out: every complete request before the bad one is answered, in
- * order, and then the 400 — what nginx does.
+ * order, and then the 400 — what nginx does. A request still incomplete when the error comes (its
+ * body was being read) gets the error right away, as its handler would wait for the body forever.
  */
 export class ClientErrors {
   /** Sockets whose error waits for earlier responses: it is answered once. */
@@ -30,17 +31,16 @@ export class ClientErrors {
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     this.logger.debug(`client error ${err.code ?? ''} from ${socket.remoteAddress}: ${status}`);
     const reply = rawErrorResponse(status, { text: `${status} ${STATUS_CODES[status]}\n` });
-    if (!currentResponse(socket)) {
-      socket.end(reply);
-      return;
-    }
     this.#waiting.add(socket);
     // node:http hands the socket to the next queued response when one finishes, before that one's
     // 'close' event: following 'close' from response to response reaches the end of the queue.
     const next = (): void => {
       const res = currentResponse(socket);
-      if (res && !socket.destroyed) res.once('close', next);
-      // A response sent with `Connection: close`, or a client gone, leaves no one to answer.
+      if (socket.destroyed) return;
+      // A request whose body the error cut (bad chunking, the client ending mid-body) never completes:
+      // the error is its answer, and closing releases its handler.
+      if (res && res.req.complete) res.once('close', next);
+      // A response sent with `Connection: close` ended the socket: no one is left to answer.
       else if (socket.writable) socket.end(reply);
       else socket.destroy();
     };

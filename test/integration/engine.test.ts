@@ -73,6 +73,12 @@ describe('HTTP engine', () => {
     const order = ['finally', 'answered later', 'pong', '400 Bad Request'].map((t) => r.text.indexOf(t));
     assert.deepEqual([...order].sort((a, b) => a - b), order, JSON.stringify(r.text));
     assert.equal(r.closed, true);
+    // An error inside a request's body (bad chunking) is that request's answer, after the ones before it.
+    const chunked = 'POST /hello HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n';
+    const b = await rawRequest(s.port, `GET /later HTTP/1.1\r\nHost: x\r\n\r\n${chunked}`, 3000);
+    assert.deepEqual(statuses(b.text), [200, 400], JSON.stringify(b.text));
+    assert.ok(b.text.indexOf('answered later') < b.text.indexOf('400 Bad Request'));
+    assert.equal(b.closed, true);
     // A response that closes the connection itself is the last: no 400 follows it.
     const c = await rawRequest(s.port, `GET /later HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n${bad}`, 3000);
     assert.deepEqual(statuses(c.text), [200]);
