@@ -362,4 +362,3 @@ export class Engine {
     sendError(ex, isSkitaiError(err) ? err.status : 500, { error: err, detail: ex.devel && err instanceof Error ? err.message : undefined });
   }
 }
-
