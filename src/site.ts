@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { configSecrets } from './config/secrets.js';
 import type { SiteConfig } from './config/types.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ADMIN_GROUP, parseUsers } from './auth/users.js';
@@ -106,7 +107,9 @@ export class Site {
       const before: Handler[] = forward ? [forward, new PingHandler()] : [new PingHandler()];
       if (s.statusPath !== undefined) before.push(this.#statusHandler(s.statusPath));
       const tls = s.ssl ? loadTls(config) : undefined;
-      this.engine = new Engine({ config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls });
+      this.engine = new Engine({
+        config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls, secrets: configSecrets(config),
+      });
       if (tls && s.redirectHttpPort > 0) {
         this.#redirect = new HttpsRedirect(() => (this.engine.server.address() as AddressInfo | null)?.port ?? s.port, s.keepAlive);
       }
@@ -137,7 +140,7 @@ export class Site {
   /** An app module path from `[routes:line]`, or an App object from {@link SiteOptions.apps}. */
   #appHandler(source: string | App): AppHandler {
     const s = this.config.server;
-    const rpc = { maxBody: s.maxBodySize, devel: s.devel, logger: this.logger };
+    const rpc = { maxBody: s.maxBodySize, logger: this.logger };
     return new AppHandler(source, {
       devel: s.devel,
       logger: this.logger,
