@@ -8,6 +8,7 @@ import { SkitaiError, isSkitaiError } from '../errors.js';
 import type { AccessLog } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
 import { ClientIp } from './clientip.js';
+import { requestScope } from './faults.js';
 import { rawErrorResponse, refuseTunnel, sendError } from './errorpage.js';
 import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
@@ -79,12 +80,15 @@ export class Engine {
   /** Client sockets handed to the tunnel handler by CONNECT, until they close. */
   readonly #tunnels = new Set<Duplex>();
   readonly #traffic = new Traffic();
+  /** `#run` bound once, for {@link requestScope}.run (no closure per request). */
+  readonly #runInScope: (ex: RequestExchange) => true | Promise<void>;
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
     this.#clientIp = new ClientIp(opts.config.trustedProxies);
     this.#before = opts.before ?? [];
     const engine = this;
+    this.#runInScope = (ex) => engine.#run(ex);
     this.#onClose = function onClose(this: ExchangeResponse): void {
       engine.#closed(this);
     };
@@ -197,7 +201,8 @@ export class Engine {
       sendError(ex, 400, { detail: 'malformed request target', close: true });
       return;
     }
-    const done = this.#run(ex);
+    // The exchange is the scope's store: a rejection or exception the handlers leave behind names it.
+    const done = requestScope.run(ex, this.#runInScope, ex);
     if (done !== true) done.catch((err) => this.#fail(ex, err));
   }
 
