@@ -32,7 +32,7 @@ import { instancePaths } from './process/paths.js';
 import type { WasServices } from './was/services.js';
 
 // For process/ (which may import this file only): how it names the request behind a fault, and counts it.
-export { describeScope, faults } from './http/faults.js';
+export { describeScope, faults, tracking } from './http/faults.js';
 
 /** Options for building a site from its config. */
 export interface SiteOptions {

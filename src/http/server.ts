@@ -8,7 +8,7 @@ import { SkitaiError, isSkitaiError } from '../errors.js';
 import type { AccessLog } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
 import { ClientIp } from './clientip.js';
-import { requestScope } from './faults.js';
+import { requestScope, tracking } from './faults.js';
 import { rawErrorResponse, refuseTunnel, sendError } from './errorpage.js';
 import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
@@ -86,6 +86,8 @@ export class Engine {
   constructor(opts: EngineOptions) {
     this.#opts = opts;
     this.#clientIp = new ClientIp(opts.config.trustedProxies);
+    // In devel mode the first fault already names its request; the cost does not matter there.
+    if (opts.config.devel) tracking.on = true;
     this.#before = opts.before ?? [];
     const engine = this;
     this.#runInScope = (ex) => engine.#run(ex);
@@ -202,7 +204,8 @@ export class Engine {
       return;
     }
     // The exchange is the scope's store: a rejection or exception the handlers leave behind names it.
-    const done = requestScope.run(ex, this.#runInScope, ex);
+    // Off until needed (see http/faults.ts): the scope makes Node hook every async resource.
+    const done = tracking.on ? requestScope.run(ex, this.#runInScope, ex) : this.#run(ex);
     if (done !== true) done.catch((err) => this.#fail(ex, err));
   }
 

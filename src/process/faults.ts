@@ -13,7 +13,7 @@
  */
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { describeScope, faults } from '../site.js';
+import { describeScope, faults, tracking } from '../site.js';
 
 /**
  * Handle `unhandledRejection` and `uncaughtException` in this process; `fatal` runs once, on the
@@ -24,7 +24,8 @@ export function guardProcess(logger: Logger, fatal: () => void): () => void {
   let ending = false;
   const onRejection = (reason: unknown): void => {
     faults.unhandledRejections++;
-    report(logger, `unhandled promise rejection ${describeScope()} (a promise nobody awaited or caught; the server keeps serving)`, reason);
+    const later = tracking.on ? '' : '; from now on this process names the request of each fault';
+    report(logger, `unhandled promise rejection ${describeScope()} (a promise nobody awaited or caught; the server keeps serving${later})`, reason);
   };
   const onException = (err: unknown): void => {
     faults.uncaughtExceptions++;
@@ -43,6 +44,8 @@ export function guardProcess(logger: Logger, fatal: () => void): () => void {
 }
 
 function report(logger: Logger, message: string, err: unknown): void {
+  // From the first fault on, requests are tracked, so a fault that recurs names its request.
+  tracking.on = true;
   try {
     // The error's code up front (a stack starts with the class name only), then the stack.
     logger.error(`${message}: ${describeError(err)}`, err);
