@@ -11,6 +11,7 @@ export type { Cookies, CookieOptions } from './was/cookie.js';
 export type { Session, SessionOptions, FlashMessage } from './was/session.js';
 export type { MessageBox } from './was/mbox.js';
 export type { Templates } from './was/templates.js';
+export type { ReadableLike, StreamSource } from './was/tostream.js';
 export { SkitaiError, isSkitaiError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { AuthUser } from './auth/users.js';

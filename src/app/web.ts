@@ -8,7 +8,7 @@ import type { App } from './app.js';
 
 /** What the server knows that an app's sessions and templates need. */
 export interface WebSettings {
-  /** Directory of the app module (template paths are relative to it). */
+  /** Directory of the app module (template and attachment paths are relative to it). */
   dir: string;
   /** `[server] devel` or `app.devel`: templates are re-read on every render. */
   devel: boolean;
@@ -30,10 +30,10 @@ export interface WebSettings {
 export function buildWeb(app: App, name: string, s: WebSettings): WasWeb {
   const templates = new Templates(path.resolve(s.dir, app.templateDir ?? 'templates'), s.devel || app.devel === true, app.templateSetup);
   const options = app.sessionOptions;
-  if (!options) return { sessions: undefined, templates };
+  if (!options) return { sessions: undefined, templates, dir: s.dir };
   if (!s.securekey) {
     throw new SkitaiError('SKT_SESSION_NO_KEY', `${name} calls app.useSession() but [server] securekey is not set: add a random key of 6 or more characters (sessions are never sent unsigned)`);
   }
   if (!(s.sessionTimeout > 0)) throw new SkitaiError('SKT_SESSION_TIMEOUT', `${name} calls app.useSession() but [server] sessiontimeout is 0: give sessions a lifetime`);
-  return { sessions: new Sessions(new Seal(s.securekeyPrevious ? [s.securekey, s.securekeyPrevious] : [s.securekey]), s.sessionTimeout, { secure: s.ssl, ...options }), templates };
+  return { sessions: new Sessions(new Seal(s.securekeyPrevious ? [s.securekey, s.securekeyPrevious] : [s.securekey]), s.sessionTimeout, { secure: s.ssl, ...options }), templates, dir: s.dir };
 }

@@ -17,6 +17,7 @@ import { claimPid, releasePid } from './pidfile.js';
 import { Primary } from './primary.js';
 import { handleSignals } from './signals.js';
 import type { InstanceStatus } from './status.js';
+import { enterSiteDir } from './workdir.js';
 
 /** Past the grace period, a process stopping after an uncaught exception exits anyway. */
 const STUCK_MS = 5_000;
@@ -56,6 +57,7 @@ async function runSingle(opts: RunOptions): Promise<number> {
   let site: Site;
   let port: number;
   try {
+    enterSiteDir(config);
     site = new Site(config, { logger, accessLog: plan.access });
     port = (await site.listen(opts.port)).port;
   } catch (err) {
@@ -136,6 +138,12 @@ async function runPrimary(opts: RunOptions, daemon: boolean): Promise<number> {
     await logger.sink.close();
     return 1;
   };
+  try {
+    // Before the workers are forked (they inherit it) and before the primary's mail agent starts.
+    enterSiteDir(config);
+  } catch (err) {
+    return fail(`cannot enter the config file's folder ${config.dir}: ${describeError(err)}`);
+  }
   let statusFile: string | undefined;
   let release = (): void => undefined;
   if (daemon) {

@@ -10,6 +10,7 @@ import { Site } from '../site.js';
 import { guardProcess } from './faults.js';
 import { tagOf, type PrimaryMessage, type WorkerMessage, type WorkerSpec } from './messages.js';
 import { logPlan } from './paths.js';
+import { enterSiteDir } from './workdir.js';
 
 /** Extra time after the grace period before a worker stuck in shutdown exits anyway. */
 const STUCK_MS = 5_000;
@@ -22,6 +23,7 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
   let site: Site;
   try {
     const config = spec.configFile ? await loadConfig(spec.configFile) : defaultConfig();
+    enterSiteDir(config);
     const plan = logPlan(config, spec);
     logger = new Logger(openSink(plan.server), spec.verbose);
     // The primary runs the site's one mail delivery agent; workers only spool.

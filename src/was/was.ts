@@ -12,6 +12,7 @@ import { SkitaiError } from '../errors.js';
 import type { Cookies } from './cookie.js';
 import type { MessageBox } from './mbox.js';
 import type { Session } from './session.js';
+import { toStream, type StreamSource } from './tostream.js';
 import { defaultWeb, WebState, type WasWeb } from './web.js';
 
 /** The RPC protocols a call object speaks when `method` names one. */
@@ -165,15 +166,21 @@ export class Was<TApp = unknown> {
   /**
    * Compose an e-mail: `await was.email(subject, from, to).addText(text).addAttachment(path).send()`.
    * `send()` resolves with a spool id once the message is safely on disk; the site's delivery
-   * agent (smtpda) sends it with retries. `to` may be a list. See docs/mail.md.
+   * agent (smtpda) sends it with retries. `to` may be a list. A relative `addAttachment()` path is
+   * relative to the app module's folder. See docs/mail.md.
    */
   email(subject: string, from: string, to: string | readonly string[]): Composer {
-    return new Composer(this.services.mail, subject, from, to);
+    return new Composer(this.services.mail, subject, from, to, this.web.dir);
   }
 
-  /** Stream any readable (or async iterable) as the response body, with backpressure. */
-  tostream(source: NodeJS.ReadableStream | AsyncIterable<unknown>): Readable {
-    return source instanceof Readable ? source : Readable.from(source as AsyncIterable<unknown>);
+  /**
+   * A response body streamed with backpressure from a Node or web stream, an (async) iterable, or
+   * an object with `read(size)` and an optional `close()` (Skitai's file-like contract: chunks as
+   * Buffer or string, sync or a promise, empty/null at the end; `close()` is called at the end or
+   * when the client leaves). Anything else throws SKT_WAS_STREAM here, at the call.
+   */
+  tostream(source: StreamSource): Readable {
+    return toStream(source);
   }
 
   tojson(value: unknown): string {

@@ -104,7 +104,7 @@ describe('a stray error in app code', () => {
     const base = `http://127.0.0.1:${port}`;
     const { stdout } = await run('curl', ['-s', '-w', '\n%{http_code}', `${base}/mail3`]);
     assert.equal(stdout, 'sent\n200');
-    await fg!.until(/unhandled promise rejection in GET \/mail3 from 127\.0\.0\.1 [^\n]*: SKT_MAIL_ATTACHMENT: cannot attach missing\.png[^\n]*\nSkitaiError: cannot attach missing\.png[^\n]*\n\s+at /);
+    await fg!.until(/unhandled promise rejection in GET \/mail3 from 127\.0\.0\.1 [^\n]*: SKT_MAIL_ATTACHMENT: cannot attach \S*missing\.png[^\n]*\nSkitaiError: cannot attach \S*missing\.png[^\n]*\n\s+at /);
     // Later requests are served by the same process, which counted both rejections.
     const again = await run('curl', ['-s', '-w', '\n%{http_code}', `${base}/pid`]);
     assert.equal(again.stdout, `${fg!.child.pid}\n200`);
