@@ -9,6 +9,7 @@ import { clusterType, parseClusterOptions } from './cluster/options.js';
 import { Databases } from './db/databases.js';
 import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
+import type { App } from './app/app.js';
 import { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
 import { PingHandler } from './handlers/ping.js';
@@ -47,6 +48,13 @@ export interface SiteOptions {
    * no: the primary runs the site's one agent (see {@link startMailAgent}).
    */
   mailAgent?: boolean;
+  /**
+   * App objects to mount by prefix (`{ '/api': app }`), after the `[routes:line]` entries: for the
+   * test client (`skitai/testing`) and embedding. They get the site's services, limits, users and
+   * RPC endpoints, as a module named in `[routes:line]` does; their templates resolve against
+   * the working directory.
+   */
+  apps?: Readonly<Record<string, App>>;
 }
 
 /**
@@ -96,6 +104,7 @@ export class Site {
     try {
       this.routes = new RouteTable();
       for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
+      for (const [prefix, app] of Object.entries(options.apps ?? {})) this.routes.add(prefix, this.#appHandler(app));
       const forward = s.enableProxy ? this.#forwardProxy() : undefined;
       // The forward proxy goes first: `GET http://elsewhere/ping` is for elsewhere, not for ping.
       const before: Handler[] = forward ? [forward, new PingHandler()] : [new PingHandler()];
@@ -123,23 +132,29 @@ export class Site {
           onError: (message, err) => this.logger.error(message, err),
         });
       case 'app':
-        const rpc = { maxBody: s.maxBodySize, devel: s.devel, logger: this.logger };
-        return new AppHandler(target, {
-          devel: s.devel,
-          logger: this.logger,
-          services: this.services,
-          securekey: s.securekey,
-          securekeyPrevious: s.securekeyPrevious,
-          sessionTimeout: s.sessiontimeout,
-          ssl: s.ssl,
-          auth: this.auth,
-          limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
-        })
-          .addEndpoint(new XmlRpcEndpoint(rpc))
-          .addEndpoint(new JsonRpcEndpoint(rpc));
+        return this.#appHandler(target);
       case 'cluster':
         return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, logger: this.logger });
     }
+  }
+
+  /** An app module path from `[routes:line]`, or an App object from {@link SiteOptions.apps}. */
+  #appHandler(source: string | App): AppHandler {
+    const s = this.config.server;
+    const rpc = { maxBody: s.maxBodySize, devel: s.devel, logger: this.logger };
+    return new AppHandler(source, {
+      devel: s.devel,
+      logger: this.logger,
+      services: this.services,
+      securekey: s.securekey,
+      securekeyPrevious: s.securekeyPrevious,
+      sessionTimeout: s.sessiontimeout,
+      ssl: s.ssl,
+      auth: this.auth,
+      limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
+    })
+      .addEndpoint(new XmlRpcEndpoint(rpc))
+      .addEndpoint(new JsonRpcEndpoint(rpc));
   }
 
   /** `[server] status_path`: this worker's numbers, for group admin. */
