@@ -5,18 +5,24 @@
  * dies (Node has no `PR_SET_PDEATHSIG`), but the orphan is re-parented (to init or a subreaper), so
  * `process.ppid` changes: polled twice a second, one getppid(2) per poll.
  *
- * Not watched: the daemon (its launcher exits by design), a process whose parent already is init
- * (a container entry point, `setsid`), and a process started with SIGHUP ignored, which is how
- * `nohup skitaid … &` says "keep running after I log out".
+ * Not watched: the daemon (its launcher exits by design), and a process whose parent already is
+ * init (a container entry point, `setsid`). `nohup` cannot be told apart: Node resets ignored
+ * signals to their defaults at start-up, so /proc shows no ignored SIGHUP. A server meant to outlive
+ * its shell is `skitaid start`.
  */
-import fs from 'node:fs';
 
 const POLL_MS = 500;
 
-/** Call `orphaned` once if our parent goes away; returns a function that stops watching. */
+/**
+ * The parent we started under, read when this module loads (with the CLI, before any app): a
+ * parent killed while the site was still loading must not be mistaken for none.
+ */
+const START_PARENT = process.ppid;
+
+/** Call `orphaned` once if the parent we started under goes away; returns a function that stops watching. */
 export function watchParent(orphaned: () => void): () => void {
-  const parent = process.ppid;
-  if (parent <= 1 || hangupIgnored()) return () => undefined;
+  const parent = START_PARENT;
+  if (parent <= 1) return () => undefined;
   const timer = setInterval(() => {
     if (process.ppid === parent) return;
     clearInterval(timer);
@@ -24,15 +30,4 @@ export function watchParent(orphaned: () => void): () => void {
   }, POLL_MS);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-/** True when SIGHUP was ignored when we started (nohup). Linux's /proc; elsewhere false. */
-function hangupIgnored(): boolean {
-  try {
-    const mask = /^SigIgn:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
-    // Bit n-1 is signal n; SIGHUP is 1.
-    return mask !== undefined && (parseInt(mask.slice(-1), 16) & 1) === 1;
-  } catch {
-    return false;
-  }
 }
