@@ -19,6 +19,7 @@ import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
 import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
 import { StatusHandler } from './handlers/status.js';
+import { faults } from './http/faults.js';
 import type { Handler } from './http/handler.js';
 import { HttpsRedirect } from './http/redirect.js';
 import { RouteTable } from './http/routes.js';
@@ -31,6 +32,9 @@ import { parseSmtpdaOptions, type SmtpdaOptions } from './mail/options.js';
 import { MailSpool, summarizeSpool } from './mail/spool.js';
 import { instancePaths } from './process/paths.js';
 import type { WasServices } from './was/services.js';
+
+// For process/ (which may import this file only): how it names the request behind a fault, and counts it.
+export { describeScope, faults, tracking } from './http/faults.js';
 
 /** Options for building a site from its config. */
 export interface SiteOptions {
@@ -165,6 +169,7 @@ export class Site {
       auth: this.auth,
       services: this.services,
       traffic: () => this.engine.traffic(),
+      faults: () => faults.status(),
       mounts: () => this.routes.mounts.map((m) => ({ prefix: m.prefix || '/', handlers: m.handlers.map((h) => h.name) })),
       logger: this.logger,
     });

@@ -9,6 +9,7 @@ import type { AccessLog } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
 import { ClientIp } from './clientip.js';
 import { ClientErrors } from './clienterror.js';
+import { requestScope, tracking } from './faults.js';
 import { refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
@@ -85,14 +86,19 @@ export class Engine {
   readonly #traffic = new Traffic();
   readonly #hideSecrets: (text: string) => string;
   readonly #clientErrors: ClientErrors;
+  /** `#run` bound once, for {@link requestScope}.run (no closure per request). */
+  readonly #runInScope: (ex: RequestExchange) => true | Promise<void>;
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
     this.#hideSecrets = secretHider(opts.secrets ?? []);
     this.#clientErrors = new ClientErrors(opts.logger);
     this.#clientIp = new ClientIp(opts.config.trustedProxies);
+    // In devel mode the first fault already names its request; the cost does not matter there.
+    if (opts.config.devel) tracking.on = true;
     this.#before = opts.before ?? [];
     const engine = this;
+    this.#runInScope = (ex) => engine.#run(ex);
     this.#onClose = function onClose(this: ExchangeResponse): void {
       engine.#closed(this);
     };
@@ -206,7 +212,9 @@ export class Engine {
       this.#refuse(ex);
       return;
     }
-    const done = this.#run(ex);
+    // The exchange is the scope's store: a rejection or exception the handlers leave behind names it.
+    // Off until needed (see http/faults.ts): the scope makes Node hook every async resource.
+    const done = tracking.on ? requestScope.run(ex, this.#runInScope, ex) : this.#run(ex);
     if (done !== true) done.catch((err) => this.#fail(ex, err));
   }
 
