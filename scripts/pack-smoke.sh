@@ -2,7 +2,7 @@
 # The package as a user gets it: `npm pack` (which builds dist/), install the tarball into a fresh
 # project outside the checkout, and there
 #   1. check the tarball holds only dist/, bin/skitaid.js, README.md, LICENSE and package.json;
-#   2. import it from a plain .mjs and require() it from a .cjs;
+#   2. import it (and skitai/testing) from a plain .mjs and require() it from a .cjs;
 #   3. type-check a TypeScript app under strict user settings (default lib with DOM, skipLibCheck,
 #      no @types/* of Skitai's dependencies);
 #   4. run `npx skitaid` with a JS site (two workers) and fetch a route, while a module hook
@@ -61,7 +61,12 @@ import { App, SkitaiError, Status } from 'skitai';
 const app = new App();
 app.route('/x', () => 'x');
 if (typeof app.match !== 'function' || typeof SkitaiError !== 'function' || Status === undefined) process.exit(1);
-console.log('import ok');
+const { testClient } = await import('skitai/testing');
+const client = await testClient(app);
+const res = await client.get('/x');
+await client.close();
+if (res.status !== 200 || res.text !== 'x') process.exit(1);
+console.log('import ok (skitai and skitai/testing)');
 EOF
 node import.mjs
 cat > require.cjs <<'EOF'
@@ -105,6 +110,10 @@ EOF
 # typed, these lines would compile and the unused @ts-expect-error would fail).
 cat > type-checks.ts <<'EOF'
 import { App } from 'skitai';
+import { testClient } from 'skitai/testing';
+export const client = testClient(new App());
+// @ts-expect-error: a route parameter that the rule does not have (typed from the rule string)
+new App().route('/item/<int:id>', (_was, { nmae }) => nmae);
 // @ts-expect-error: a route rule is a string
 new App().route(42, () => 'x');
 // @ts-expect-error: App has no such method

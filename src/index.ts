@@ -4,6 +4,7 @@
  */
 export { App, abort } from './app/app.js';
 export type { Args, RouteHandler, RouteOptions, Route, LifecycleHook, BeforeHook, AfterHook, TeardownHook } from './app/app.js';
+export type { Fields, RouteArgs, RuleParams, NamedParams, RuleCheck } from './app/params.js';
 export { Was } from './was/was.js';
 export { WasRequest } from './was/request.js';
 export { WasResponse } from './was/response.js';
@@ -26,7 +27,7 @@ export { Status } from './client/status.js';
 export { Result, Results } from './client/result.js';
 export type { ResultHeaders, RpcFaultInfo } from './client/result.js';
 export type { Call, CallOptions, ResultFilter } from './client/call.js';
-export type { RpcCall, RpcMethod } from './client/proxy.js';
+export type { RpcCall, RpcMethod, RpcClient, RpcMethods, RpcReply, ReservedRpcName } from './client/proxy.js';
 export type { UploadFile } from './client/request.js';
 export type { ClusterStatus, MemberStatus } from './cluster/cluster.js';
 export type { Composer } from './mail/composer.js';

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Call, CallOptions } from '../client/call.js';
 import type { ClientsStatus } from '../client/clients.js';
-import type { RpcCall } from '../client/proxy.js';
+import type { RpcCall, RpcClient } from '../client/proxy.js';
 import { Composer } from '../mail/composer.js';
 import type { DbCall, DbCallOptions } from '../db/call.js';
 import type { DatabasesStatus } from '../db/databases.js';
@@ -92,23 +92,31 @@ export class Was<TApp = unknown> {
   /**
    * Send one request to every live member of a cluster (`'@name/uri'`) and gather every answer:
    * `await s.getswait(2)`. XML-RPC by default: call the method on the result (`s.search(kw)`).
-   * A member's failure is a Result (TIMEOUT, NETERR), never a rejection.
+   * A member's failure is a Result (TIMEOUT, NETERR), never a rejection. Typed with an interface of
+   * the remote methods, `was.map<SearchApi>('@mypypi/pypi').search(kw)` checks the method and its
+   * arguments and `getswait()` gives `Results<ReturnType>` (docs/typescript.md).
    */
   map(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  map<Api extends object>(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   map(target: string, method: string, data?: unknown, options?: CallOptions): Call;
   map(target: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
     return this.services.clients.map(target, method, data, options);
   }
 
-  /** Send to one healthy member chosen by the cluster's strategy, failing over on network errors: `await s.getwait(2)`. */
+  /**
+   * Send to one healthy member chosen by the cluster's strategy, failing over on network errors:
+   * `await s.getwait(2)`. `was.lb<Api>(…)` types the RPC methods, as {@link Was.map}.
+   */
   lb(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  lb<Api extends object>(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   lb(target: string, method: string, data?: unknown, options?: CallOptions): Call;
   lb(target: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
     return this.services.clients.lb(target, method, data, options);
   }
 
-  /** One call to a URL (or `'@name/uri'`, as `lb`), any method or RPC protocol. */
+  /** One call to a URL (or `'@name/uri'`, as `lb`), any method or RPC protocol; `was.rest<Api>(url)` types the RPC methods. */
   rest(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  rest<Api extends object>(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   rest(url: string, method: string, data?: unknown, options?: CallOptions): Call;
   rest(url: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
     return this.services.clients.rest(url, method, data, options);

@@ -20,7 +20,7 @@ function emit(): void {
   assert.equal(r.status, 0, r.stdout + r.stderr);
 }
 
-/** Every module a user's tsc reads starting at dist/index.d.ts, with the packages each imports. */
+/** Every module a user's tsc reads from the package's entry points (package.json exports), with the packages each imports. */
 function publicGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   const visit = (file: string): void => {
@@ -34,7 +34,10 @@ function publicGraph(): Map<string, string[]> {
       else bare.push(spec);
     }
   };
-  visit(path.join(out, 'index.d.ts'));
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types?: string }> };
+  const entries = Object.values(pkg.exports).flatMap((e) => (typeof e === 'object' && e.types ? [e.types] : []));
+  assert.ok(entries.includes('./dist/index.d.ts'), 'exports["."] has no types');
+  for (const types of entries) visit(path.join(out, path.relative('dist', types)));
   return graph;
 }
 
