@@ -134,7 +134,7 @@ export class Site {
           .addEndpoint(new XmlRpcEndpoint(rpc))
           .addEndpoint(new JsonRpcEndpoint(rpc));
       case 'cluster':
-        return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, logger: this.logger });
+        return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, bodyLimit: s.maxProxyBodySize, logger: this.logger });
     }
   }
 
