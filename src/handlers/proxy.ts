@@ -176,14 +176,21 @@ class ProxyCall implements StreamDone {
   }
 
   streamDone(o: StreamOutcome): void {
+    // Called from inside undici's callbacks, which would swallow a bug of ours: log it and answer.
+    try {
+      this.#settle(o);
+    } catch (err) {
+      answerBug(this.#ex, this.#h.name, this.#h.logger, err);
+    }
+  }
+
+  #settle(o: StreamOutcome): void {
     const loan = this.#loan!;
     this.#attempt = undefined;
     loan.release(o.health);
+    if (o.end === 'relayed' || o.end === 'left') return;
     const cluster = `@${this.#h.up.cluster.name}`;
     switch (o.end) {
-      case 'relayed':
-      case 'left':
-        return;
       case 'too-large':
         return this.#tooLarge(o.error!);
       case 'refused':

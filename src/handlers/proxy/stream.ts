@@ -76,6 +76,11 @@ function onDrain(this: Tagged): void {
   this[EXCHANGE]?.drained();
 }
 
+/** True once the client's connection is gone (its 'close' may not have been emitted yet). */
+function clientGone(res: ServerResponse): boolean {
+  return res.destroyed || (res.socket !== null && res.socket.destroyed);
+}
+
 /** One attempt: `new StreamExchange(...).start()`; `cancel()` when the client goes away. */
 export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, StreamOutcome {
   end: StreamEnd = 'failed';
@@ -190,7 +195,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, 
   onData(chunk: Buffer): boolean {
     if (this.#finished) return false;
     const res = this.#res;
-    if (res.destroyed) {
+    if (clientGone(res)) {
       // The client is gone; its 'close' (which cancels this) has not been emitted yet.
       this.cancel(new CallAbort('cancel'));
       return false;
@@ -223,7 +228,8 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, 
 
   onError(err: Error): void {
     if (this.#finished) return;
-    if (this.#cancelled !== undefined) return this.#leave();
+    // The client went first (its upload broke, or its socket closed before its 'close' reached us): not the member's fault.
+    if (this.#cancelled !== undefined || clientGone(this.#res)) return this.#leave();
     const tooLarge = isSkitaiError(err, 'SKT_BODY_TOO_LARGE');
     if (this.#answered) {
       // The status line is out: the client must see a truncated response, never a second one.
