@@ -136,12 +136,16 @@ export function relayHeaders(raw: readonly Buffer[]): string[] {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if (lower === 'connection') {
-      named = addConnectionNames(named, raw[i + 1]!.toString('latin1'));
-      continue;
+    // Only names of these lengths, or starting with p (proxy-*), can be hop-by-hop: the others skip a lower-case copy.
+    const n = name.length;
+    if (n === 10 || n === 2 || n === 7 || n === 17 || name.charCodeAt(0) === 112 || name.charCodeAt(0) === 80) {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') {
+        named = addConnectionNames(named, raw[i + 1]!.toString('latin1'));
+        continue;
+      }
+      if (isHopByHop(lower, undefined)) continue;
     }
-    if (isHopByHop(lower, undefined)) continue;
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
   if (named === undefined) return out;
