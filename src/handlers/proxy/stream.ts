@@ -167,11 +167,10 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, 
         else res.writeHead(statusCode, headers);
       } else {
         // The engine set a header already (Connection: close while draining): writeHead would
-        // collapse repeated names, so they are appended one by one.
-        for (let i = 0; i < headers.length; i += 2) {
-          if (i > 0 && headers.lastIndexOf(headers[i]!, i - 2) >= 0) res.appendHeader(headers[i]!, headers[i + 1]!);
-          else res.setHeader(headers[i]!, headers[i + 1]!);
-        }
+        // collapse repeated names then. The member's headers replace ours of the same name, and
+        // its repeated ones stay repeated.
+        for (let i = 0; i < headers.length; i += 2) res.removeHeader(headers[i]!);
+        for (let i = 0; i < headers.length; i += 2) res.appendHeader(headers[i]!, headers[i + 1]!);
         if (statusText) res.writeHead(statusCode, statusText);
         else res.writeHead(statusCode);
       }
