@@ -137,7 +137,7 @@ export class Site {
       case 'app':
         return this.#appHandler(target);
       case 'cluster':
-        return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, logger: this.logger });
+        return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, bodyLimit: s.maxProxyBodySize, logger: this.logger });
     }
   }
 
