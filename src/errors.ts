@@ -9,6 +9,8 @@ export const ERRORS = {
   SKT_CONFIG_SYNTAX: { status: 500, text: 'a line of the config file is not valid INI' },
   SKT_CONFIG_VALUE: { status: 500, text: 'a config key has a value of the wrong type or range' },
   SKT_CONFIG_UNKNOWN_KEY: { status: 500, text: 'a config section has a key Skitai does not know' },
+  SKT_CONFIG_UNKNOWN_SECTION: { status: 500, text: 'the config file has a section Skitai does not know (the message suggests the nearest known one)' },
+  SKT_CONFIG_ENV: { status: 500, text: 'a config value names an environment variable (${NAME}) that is not set and has no default; the message names the variable, never a value' },
   SKT_CONFIG_ROUTE: { status: 500, text: 'a [routes:line] entry is malformed or its target is missing' },
   SKT_CONFIG_TLS: { status: 500, text: 'the TLS certificate or key cannot be used: not PEM, wrong passphrase, or a key that does not belong to the certificate' },
   // apps
