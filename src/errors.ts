@@ -28,6 +28,7 @@ export const ERRORS = {
   SKT_SESSION_OFF: { status: 500, text: 'was.session or was.mbox is used by an app that did not call app.useSession()' },
   SKT_SESSION_VALUE: { status: 500, text: 'a session value is not JSON (undefined, a function, a BigInt, a cycle)' },
   SKT_SESSION_TOO_LARGE: { status: 500, text: 'the session no longer fits in one cookie (4096 bytes); the change is not kept' },
+  SKT_TEMPLATE_DIR: { status: 500, text: 'an app sets app.templateDir or app.setupTemplates(), but the template directory does not exist' },
   SKT_TEMPLATE_NOT_FOUND: { status: 500, text: "was.render names a template that is not in the app's template directory" },
   SKT_TEMPLATE_RENDER: { status: 500, text: 'a template has a syntax error or failed while rendering; the message names file, line and column' },
   // http engine

@@ -7,7 +7,7 @@ import { isDaemonChild } from '../process/daemon.js';
 import { WORKER_ENV, type WorkerSpec } from '../process/messages.js';
 import { runDaemon, runForeground } from '../process/run.js';
 import { runWorker } from '../process/worker.js';
-import { checkSite, checkTls } from '../site.js';
+import { checkApps, checkSite, checkTls } from '../site.js';
 import * as control from './control.js';
 import { installService } from './service.js';
 import { USAGE, VERSION } from './usage.js';
@@ -75,14 +75,19 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (values.check) {
+    let code = 0;
     try {
       if (config.server.ssl) checkTls(config);
+      // What a start would find wrong in the apps, minus their startup hooks: see checkApps.
+      await checkApps(config);
+      process.stdout.write(`[ok] config file ${config.file || '(embedded defaults)'} and its apps are good\n`);
     } catch (err) {
       process.stderr.write(`skitaid: ${describeError(err)}\n`);
-      return 1;
+      code = 1;
     }
-    process.stdout.write(`[ok] config file ${config.file || '(embedded defaults)'} is good\n`);
-    return 0;
+    // An app module may open a handle (a timer, a pool) when imported; --check still ends.
+    setImmediate(() => process.exit(code)).unref();
+    return code;
   }
   const verbose = values.verbose ?? false;
   switch (command) {
