@@ -36,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
         force: { type: 'boolean', short: 'f' },
         write: { type: 'boolean' },
         'unit-dir': { type: 'string' },
+        user: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -61,7 +62,8 @@ export async function main(argv: string[]): Promise<number> {
   if (port === null) return usageError(`--port expects a whole number from 0 to 65535, got "${values.port}"`);
   if (workers === null) return usageError(`--workers expects a whole number from 1 to 1024, got "${values.workers}"`);
   if (values.force && command !== 'stop') return usageError('--force goes with stop');
-  if ((values.write || values['unit-dir'] !== undefined) && command !== 'install-service') return usageError('--write and --unit-dir go with install-service');
+  if ((values.write || values['unit-dir'] !== undefined || values.user !== undefined) && command !== 'install-service') return usageError('--write, --unit-dir and --user go with install-service');
+  if (values.user !== undefined && !/^[a-z_][a-z0-9_-]*\$?$/i.test(values.user)) return usageError(`--user expects a user name, got "${values.user}"`);
   if (command === 'install-service' && !values.config) return usageError('install-service needs -c FILE: the unit runs that config');
 
   let config: SiteConfig;
@@ -104,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'reload':
       return control.reload(config);
     case 'install-service':
-      return installService(config, values.write ?? false, values['unit-dir']);
+      return installService(config, values.write ?? false, values['unit-dir'], values.user);
   }
 }
 
