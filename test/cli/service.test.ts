@@ -28,13 +28,19 @@ describe('install-service: the unit', () => {
 
     const site = tempSite('[server]\nport = 8080\n');
     after(() => fs.rmSync(site.dir, { recursive: true, force: true }));
-    const printed = await skitaid(['install-service', '-c', site.conf, '--user', 'www-data']);
+    // One skitaid at a time, with time to spare: the suite runs beside other work on two cores.
+    const printed = await skitaid(['install-service', '-c', site.conf, '--user', 'www-data'], 90_000);
     assert.equal(printed.code, 0, printed.stderr);
     assert.match(printed.stdout, /^User=www-data$/m);
     const dir = path.join(site.dir, 'units');
     fs.mkdirSync(dir);
-    const written = await skitaid(['install-service', '-c', site.conf, '--write', '--unit-dir', dir]);
+    const written = await skitaid(['install-service', '-c', site.conf, '--write', '--unit-dir', dir], 90_000);
     assert.equal(written.code, 0, written.stderr);
+    for (const [args, message] of [[['--user', 'www'], /--user go with install-service/], [['install-service', '-c', site.conf, '--user', 'a b'], /--user expects a user name/]] as const) {
+      const r = await skitaid([...args], 90_000);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+    }
     assert.match(written.stdout, /next, as root:\n {2}useradd --system .* skitai\n {2}install -d -o skitai .*\n {2}systemctl daemon-reload && systemctl enable --now skitaid-site\.service\n$/);
   });
 
