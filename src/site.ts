@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { configSecrets } from './config/secrets.js';
 import type { SiteConfig } from './config/types.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ADMIN_GROUP, parseUsers } from './auth/users.js';
@@ -18,6 +19,7 @@ import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
 import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
 import { StatusHandler } from './handlers/status.js';
+import { faults } from './http/faults.js';
 import type { Handler } from './http/handler.js';
 import { HttpsRedirect } from './http/redirect.js';
 import { RouteTable } from './http/routes.js';
@@ -30,6 +32,9 @@ import { parseSmtpdaOptions, type SmtpdaOptions } from './mail/options.js';
 import { MailSpool, summarizeSpool } from './mail/spool.js';
 import { instancePaths } from './process/paths.js';
 import type { WasServices } from './was/services.js';
+
+// For process/ (which may import this file only): how it names the request behind a fault, and counts it.
+export { describeScope, faults, tracking } from './http/faults.js';
 
 /** Options for building a site from its config. */
 export interface SiteOptions {
@@ -106,7 +111,9 @@ export class Site {
       const before: Handler[] = forward ? [forward, new PingHandler()] : [new PingHandler()];
       if (s.statusPath !== undefined) before.push(this.#statusHandler(s.statusPath));
       const tls = s.ssl ? loadTls(config) : undefined;
-      this.engine = new Engine({ config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls });
+      this.engine = new Engine({
+        config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls, secrets: configSecrets(config),
+      });
       if (tls && s.redirectHttpPort > 0) {
         this.#redirect = new HttpsRedirect(() => (this.engine.server.address() as AddressInfo | null)?.port ?? s.port, s.keepAlive);
       }
@@ -148,6 +155,7 @@ export class Site {
       auth: this.auth,
       services: this.services,
       traffic: () => this.engine.traffic(),
+      faults: () => faults.status(),
       mounts: () => this.routes.mounts.map((m) => ({ prefix: m.prefix || '/', handlers: m.handlers.map((h) => h.name) })),
       logger: this.logger,
     });
@@ -264,7 +272,7 @@ export async function checkApps(config: SiteConfig, logger: Logger = new Logger(
 
 function appHandler(source: string | App, config: SiteConfig, logger: Logger, auth: Authenticator, services?: WasServices): AppHandler {
   const s = config.server;
-  const rpc = { maxBody: s.maxBodySize, devel: s.devel, logger };
+  const rpc = { maxBody: s.maxBodySize, logger };
   return new AppHandler(source, {
     devel: s.devel,
     logger,

@@ -9,6 +9,7 @@ import { runDaemon, runForeground } from '../process/run.js';
 import { runWorker } from '../process/worker.js';
 import { checkApps, checkSite, checkTls } from '../site.js';
 import * as control from './control.js';
+import { tolerateClosedPipes } from './pipe.js';
 import { installService } from './service.js';
 import { USAGE, VERSION } from './usage.js';
 
@@ -20,6 +21,7 @@ type Command = (typeof COMMANDS)[number];
  * only once the server stopped. A cluster worker started through the same launcher never returns.
  */
 export async function main(argv: string[]): Promise<number> {
+  tolerateClosedPipes();
   const workerSpec = process.env[WORKER_ENV];
   if (cluster.isWorker && workerSpec) return runWorker(JSON.parse(workerSpec) as WorkerSpec);
   let parsed;

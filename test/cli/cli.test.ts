@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { parseConfigText } from '../../src/config/load.js';
 import { systemdUnit } from '../../src/cli/service.js';
 import { USAGE } from '../../src/cli/usage.js';
-import { skitaid, tempSite } from '../support/cli.js';
+import { BIN, skitaid, tempSite } from '../support/cli.js';
 
 const site = tempSite('[server]\nport = 8080\ngrace_period = 30\n');
 after(() => fs.rmSync(site.dir, { recursive: true, force: true }));
@@ -57,4 +58,17 @@ test('the unit quotes odd paths', () => {
   assert.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/skitai\/bin\/skitaid\.js start -c "\/srv\/my site\/100%%\.conf"$/m);
   assert.match(unit, /^ReadWritePaths="-\/srv\/my site\/var"$/m);
   assert.match(unit, /^#   install -d -o www -g www -m 0750 '\/srv\/my site\/var'$/m);
+});
+
+test('a reader that closes the pipe early is no error: no stack, the command\'s own exit code', async () => {
+  // `head -c 0` exits at once, so skitaid's first write meets a closed pipe (EPIPE); pipefail gives skitaid's code.
+  const piped = (args: string): Promise<{ code: number; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${BIN}" ${args} | head -c 0`], (err, _stdout, stderr) =>
+        resolve({ code: err ? Number(err.code) : 0, stderr }),
+      );
+    });
+  const [help, status] = await Promise.all([piped('--help'), piped(`status -c "${site.conf}"`)]);
+  assert.deepEqual(help, { code: 0, stderr: '' });
+  assert.deepEqual(status, { code: 3, stderr: '' }, 'status of a site that is not running still exits 3');
 });
