@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
  * download holds, since the next read only starts once the socket took the previous chunk.
  * Measured with `npm run bench -- static` (docs/performance.md).
  */
-export const CHUNK = 1024 * 1024;
+export const CHUNK = 256 * 1024;
 
 const noop = (): void => undefined;
 
@@ -15,7 +15,7 @@ const noop = (): void => undefined;
 // 1 MiB of external memory, and the GC runs mark-sweeps to give it back (a quarter of the CPU of a
 // 1 MiB download in the profile). Bounded: under many parallel downloads extra chunks are left to the GC.
 const spare: Buffer[] = [];
-const MAX_SPARE = 16;
+const MAX_SPARE = 64;
 
 function chunkOf(size: number): Buffer {
   return size === CHUNK ? (spare.pop() ?? Buffer.allocUnsafe(CHUNK)) : Buffer.allocUnsafe(size);
