@@ -12,7 +12,9 @@ import { evaluatePreconditions, httpDate, ifRangeAllows, makeEtag } from './stat
 import { FileCache, type CachedFile } from './static/filecache.js';
 import { contentType } from './static/mime.js';
 import { PreparedFile, sendPrepared } from './static/prepared.js';
-import { closeFile, openFile, pumpFile } from './static/pump.js';
+import { OpenFiles, type OpenFile } from './static/openfiles.js';
+import { pumpFile } from './static/pump.js';
+import { SUFFIX, storedEncodings } from './static/stored.js';
 import { parseRange, type RangeRequest } from './static/range.js';
 import { decodePath, resolveUnder, type DecodedPath } from './static/safepath.js';
 import { StatCache, errorKind, type Lookup } from './static/statcache.js';
@@ -33,15 +35,10 @@ export interface StaticOptions {
 
 type FileLookup = Extract<Lookup, { kind: 'file' }>;
 
-/** Precompressed siblings of a file found on disk, by coding. */
-type Stored = Partial<Record<Coding, FileLookup>>;
-const SUFFIX: Record<Coding, string> = { br: '.br', gzip: '.gz' };
-const STORED_CODINGS: readonly Coding[] = ['br', 'gzip'];
-
 /** Where the bytes of a response come from: a cached copy, or an open file to stream. */
 type Source =
   | { readonly kind: 'memory'; readonly real: string; readonly entry: CachedFile }
-  | { readonly kind: 'disk'; readonly fd: number; readonly stat: Stats };
+  | { readonly kind: 'disk'; readonly file: OpenFile; readonly stat: Stats };
 
 const INDEX_FILES = ['index.html', 'index.htm'];
 const FULL: RangeRequest = { kind: 'full' };
@@ -70,7 +67,9 @@ interface Hot {
  * Decisions: hidden files (`.name`) are served, as nginx does — keep secrets out of the web root.
  * A symlink whose target lies outside the root is declined like a missing file (404 from the
  * engine), so nothing tells whether the target exists. Files larger than the memory-cache limit
- * are streamed uncompressed, so they keep Content-Length and byte ranges.
+ * are streamed uncompressed, so they keep Content-Length and byte ranges. A stored `file.br` /
+ * `file.gz` beside a file is sent to clients accepting it, with ranges of its own bytes
+ * (docs/static.md).
  */
 export class StaticHandler implements Handler {
   readonly name: string;
@@ -83,6 +82,7 @@ export class StaticHandler implements Handler {
   /** Request paths (as sent) known to name no file, until a time: the hot path of a shared mount. */
   readonly #misses = new Map<string, number>();
   readonly #files: FileCache;
+  readonly #descriptors = new OpenFiles();
   readonly #loading = new Map<string, Promise<CachedFile | undefined>>();
   /** Request paths (as sent) of cached files, answered synchronously with prepared headers. */
   readonly #hot = new Map<string, Hot>();
@@ -150,6 +150,7 @@ export class StaticHandler implements Handler {
   /** Drop the caches. */
   async close(): Promise<void> {
     this.#hot.clear();
+    this.#descriptors.clear();
     this.#misses.clear();
     this.#stats.clear();
     this.#files.clear();
@@ -185,7 +186,7 @@ export class StaticHandler implements Handler {
       const type = contentType(path);
       let source: Source | undefined;
       let encoded: Coding | undefined;
-      const stored = this.#precompressed ? await this.#stored(path, found) : undefined;
+      const stored = this.#precompressed ? await storedEncodings(this.#stats, path, found.stat) : undefined;
       if (stored) {
         for (const coding of acceptedCodings(ex.req.headers['accept-encoding'])) {
           const variant = stored[coding];
@@ -209,19 +210,6 @@ export class StaticHandler implements Handler {
     } catch (err) {
       return this.#fail(ex, err);
     }
-  }
-
-  /**
-   * `file.br` and `file.gz` beside `file`, when they are regular files under the root and not older
-   * than `file` (a stale one would serve old content); undefined when there is none.
-   */
-  async #stored(path: string, file: FileLookup): Promise<Stored | undefined> {
-    let stored: Stored | undefined;
-    for (const coding of STORED_CODINGS) {
-      const found = await this.#stats.lookup(path + SUFFIX[coding]);
-      if (found.kind === 'file' && found.stat.mtimeMs >= file.stat.mtimeMs) (stored ??= {})[coding] = found;
-    }
-    return stored;
   }
 
   /** `index.html`, then `index.htm`, in a directory. */
@@ -248,8 +236,8 @@ export class StaticHandler implements Handler {
     }
     try {
       // Headers must describe the bytes this descriptor will read, not what the stat cache remembers.
-      const open = await openFile(file.real, OPEN_FLAGS);
-      return open && { kind: 'disk', fd: open.fd, stat: open.stat };
+      const open = await this.#descriptors.open(file.real, OPEN_FLAGS);
+      return open && { kind: 'disk', file: open, stat: open.stat };
     } catch (err) {
       if (errorKind(err) === 'absent') return undefined; // removed since it was stat'ed
       throw err;
@@ -324,7 +312,7 @@ export class StaticHandler implements Handler {
 
     const precondition = evaluatePreconditions(headers, selected);
     if (precondition !== 'proceed' || range.kind === 'unsatisfiable') {
-      if (source.kind === 'disk') closeFile(source.fd);
+      if (source.kind === 'disk') source.file.release();
       if (precondition === 'not-modified') respond(ex, 304, out, null);
       else if (precondition === 'failed') {
         sendError(ex, ERRORS.SKT_PRECONDITION_FAILED.status, { detail: ERRORS.SKT_PRECONDITION_FAILED.text });
@@ -344,7 +332,7 @@ export class StaticHandler implements Handler {
       out['content-range'] = `bytes ${start}-${end}/${length}`;
       // respond() leaves a preset length alone for streams and never compresses them then.
       out['content-length'] = end - start + 1;
-      if (!memory) return this.#sendDisk(ex, 206, out, source.fd, start, end);
+      if (!memory) return this.#sendDisk(ex, 206, out, source.file, start, end);
       // A stream rather than a Buffer, so respond() cannot compress a byte range.
       respond(ex, 206, out, Readable.from([source.entry.data.subarray(start, end + 1)], { objectMode: false }));
       return;
@@ -360,7 +348,7 @@ export class StaticHandler implements Handler {
       return;
     }
     out['content-length'] = length;
-    this.#sendDisk(ex, 200, out, source.fd, 0, length - 1);
+    this.#sendDisk(ex, 200, out, source.file, 0, length - 1);
   }
 
   /**
@@ -368,15 +356,15 @@ export class StaticHandler implements Handler {
    * the length is known and the body is never compressed, so all respond() would add is two
    * streams between the file and the socket.
    */
-  #sendDisk(ex: Exchange, status: number, out: OutgoingHttpHeaders, fd: number, start: number, end: number): void {
+  #sendDisk(ex: Exchange, status: number, out: OutgoingHttpHeaders, file: OpenFile, start: number, end: number): void {
     const res = ex.res;
     if (res.headersSent || res.writableEnded || ex.method === 'HEAD' || end < start) {
-      closeFile(fd);
+      file.release();
       if (!res.headersSent && !res.writableEnded) res.writeHead(status, out).end();
       return;
     }
     res.writeHead(status, out);
-    pumpFile(res, fd, start, end);
+    pumpFile(res, file.fd, start, end, () => file.release());
   }
 
   /** Map a file-system failure to a response; resolves false when the file just vanished. */

@@ -175,3 +175,32 @@ test('repeated answers of a cached file (the hot path) carry the same headers as
     assert.equal(part.body.toString(), JS.slice(0, 4));
   }
 });
+
+test('a large file replaced on disk is seen within about a second, and a deleted one is not kept open', async () => {
+  const { until } = await import('../support/smtp.js');
+  const file = path.join(tree.root, 'swap.bin');
+  const one = Buffer.alloc(200 * 1024, 1);
+  const two = Buffer.alloc(150 * 1024, 2);
+  fs.writeFileSync(file, one);
+  const first = await get(srv.port, '/swap.bin');
+  assert.deepEqual(first.body, one);
+  assert.deepEqual((await get(srv.port, '/swap.bin')).body, one, 'served again while the descriptor is shared');
+  // A new inode under the same name, as deploy tools do (write elsewhere, rename over).
+  fs.writeFileSync(`${file}.new`, two);
+  fs.renameSync(`${file}.new`, file);
+  await until(async () => (await get(srv.port, '/swap.bin')).body.equals(two), 5000, 'the new file');
+  const second = await get(srv.port, '/swap.bin');
+  assert.equal(second.headers['content-length'], String(two.length));
+  assert.notEqual(second.headers.etag, first.headers.etag);
+
+  fs.rmSync(file);
+  const openOnDeleted = () => fs.readdirSync('/proc/self/fd').some((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(file);
+    } catch {
+      return false;
+    }
+  });
+  await until(() => !openOnDeleted(), 5000, 'the descriptor of the deleted file to be closed');
+  await until(async () => (await get(srv.port, '/swap.bin')).status === 404, 5000, 'the deleted file to be gone');
+});

@@ -1,4 +1,4 @@
-import fs, { type Stats } from 'node:fs';
+import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 
 /**
@@ -8,8 +8,6 @@ import type { ServerResponse } from 'node:http';
  * Measured with `npm run bench -- static` (docs/performance.md).
  */
 export const CHUNK = 256 * 1024;
-
-const noop = (): void => undefined;
 
 // Chunks the socket has finished with, for the next read. Without reuse every chunk is a fresh
 // 1 MiB of external memory, and the GC runs mark-sweeps to give it back (a quarter of the CPU of a
@@ -28,45 +26,14 @@ function recycler(chunk: Buffer): (err?: Error | null) => void {
   };
 }
 
-/** An open file and the fstat of that descriptor (what its bytes are, not what a cache remembers). */
-export interface OpenFile {
-  readonly fd: number;
-  readonly stat: Stats;
-}
-
 /**
- * Open `path` read-only and fstat it, with the callback API: one promise per request instead of a
- * FileHandle (an object, a promise per call, a close tracked for the GC). Resolves undefined when
- * it is gone or is no longer a regular file; other errors reject. The caller owns the descriptor.
- */
-export function openFile(path: string, flags: number): Promise<OpenFile | undefined> {
-  return new Promise((resolve, reject) => {
-    fs.open(path, flags, (err, fd) => {
-      if (err) return reject(err);
-      fs.fstat(fd, (err2, stat) => {
-        if (err2 || !stat.isFile()) {
-          fs.close(fd, noop);
-          return err2 ? reject(err2) : resolve(undefined);
-        }
-        resolve({ fd, stat });
-      });
-    });
-  });
-}
-
-/** Close a descriptor whose response will not read it. */
-export function closeFile(fd: number): void {
-  fs.close(fd, noop);
-}
-
-/**
- * Write bytes `start`..`end` (inclusive) of `fd` to `res` after its head, then end it; the
- * descriptor is closed in every case. The loop is `fs.read` into a fresh chunk, `res.write`, and
+ * Write bytes `start`..`end` (inclusive) of `fd` to `res` after its head, then end it; `done` is
+ * called once in every case, when the descriptor is no longer read. The loop is `fs.read` into a fresh chunk, `res.write`, and
  * on backpressure wait for 'drain': what `pipeline(createReadStream(), res)` does, without two
  * streams, their buffering and their per-chunk events. A client that leaves stops the loop; a
  * read error, or a file that shrank below the length the head promised, cuts the response.
  */
-export function pumpFile(res: ServerResponse, fd: number, start: number, end: number): void {
+export function pumpFile(res: ServerResponse, fd: number, start: number, end: number, done: () => void): void {
   let pos = start;
   let reading = false;
   let closed = false;
@@ -74,7 +41,7 @@ export function pumpFile(res: ServerResponse, fd: number, start: number, end: nu
     if (closed) return;
     closed = true;
     res.off('close', onGone);
-    fs.close(fd, noop);
+    done();
   };
   const onGone = (): void => {
     if (!reading) release();
