@@ -33,6 +33,20 @@ const log = (line) => process.stderr.write(`${line}\n`);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-versus-'));
 // nginx workers run as root here, but keep the tree readable for any user nginx may switch to.
 fs.chmodSync(tmp, 0o755);
+// Interrupted (Ctrl-C): stop what we started and remove the temp tree, or nginx would stay behind.
+const running = new Set();
+let current; // the scenario being run: its close() stops PostgreSQL
+
+const track = (server) => (running.add(server), server.exited.then(() => running.delete(server)), server);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const server of running) server.child.kill('SIGTERM');
+    Promise.resolve(current?.close()).catch(() => {}).finally(() => {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
 
 /** One GET with node:http (no fetch: it would add Accept-Encoding), answered with status, headers, body. */
 function get(url, headers = {}) {
@@ -86,7 +100,7 @@ function pinPid(pid, cpu) {
 
 /** A process the scenario needs but does not measure (proxy backend, PostgreSQL), started once. */
 async function helper(cmd, url) {
-  const server = startServer(cmd, { cwd: ROOT });
+  const server = track(startServer(cmd, { cwd: ROOT }));
   await ready(server, url);
   return server;
 }
@@ -200,7 +214,7 @@ const warnings = [];
 
 async function runTarget(sc, t, round, results) {
   const port = String(await freePort());
-  const server = startServer(pin.server(t.cmd(port)), { cwd: ROOT });
+  const server = track(startServer(pin.server(t.cmd(port)), { cwd: ROOT }));
   try {
     await ready(server, `http://${HOST}:${port}${sc.cases[0].path}`);
     for (const c of sc.cases) {
@@ -256,7 +270,7 @@ const only = opt.targets ? opt.targets.split(',').map((s) => s.trim()) : undefin
 const sections = [];
 try {
   for (const make of chosen.flatMap((s) => SCENARIOS[s]())) {
-    const sc = await make();
+    const sc = (current = await make());
     try {
       // The reference stays: every ratio is to it.
       if (only) sc.targets = sc.targets.filter((t, i) => i === 0 || only.includes(t.key));
