@@ -132,6 +132,7 @@ export class Site {
           maxAge: s.staticMaxAge,
           cacheFileMax: s.staticCacheFileMax,
           cacheSize: s.staticCacheSize,
+          precompressed: s.staticPrecompressed,
           onError: (message, err) => this.logger.error(message, err),
         });
       case 'app':

@@ -106,6 +106,8 @@ const TABLE = [
     doc: 'Static files up to this size are kept in memory.' },
   { key: 'static_cache_size', prop: 'staticCacheSize', type: 'size', default: 32 * MiB, min: 0, max: MAX_BYTES,
     doc: 'Memory for cached static files per worker; 0 turns the cache off.' },
+  { key: 'static_precompressed', prop: 'staticPrecompressed', type: 'bool', default: true,
+    doc: 'Serve `file.br` / `file.gz` beside `file` (as nginx `gzip_static`) to clients that accept that coding, when it is not older than `file`.' },
   { key: 'num_result_cache_max', prop: 'numResultCacheMax', type: 'int', default: 200, min: 0, max: 10_000_000,
     doc: 'Entries in the result cache of `was` calls (`Result.cache()`); 0 turns it off.' },
   { key: 'max_body_size', prop: 'maxBodySize', type: 'size', default: 5 * MiB, min: 0, max: MAX_BYTES,

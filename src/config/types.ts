@@ -37,6 +37,8 @@ export interface ServerConfig {
   readonly staticMaxAge: number;
   readonly staticCacheFileMax: number;
   readonly staticCacheSize: number;
+  /** Serve `file.br` / `file.gz` found beside `file` to clients that accept the coding. */
+  readonly staticPrecompressed: boolean;
   readonly numResultCacheMax: number;
   readonly maxBodySize: number;
   /** Largest body the reverse proxy forwards; undefined = `maxBodySize`. */
