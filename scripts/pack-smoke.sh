@@ -193,7 +193,7 @@ if grep -E '/node_modules/(tsx|esbuild|@esbuild)/' js.modules; then fail "the JS
 if grep -E '/node_modules/(undici|pg|nodemailer|busboy|nunjucks)/' js.modules; then fail "the JS site loaded a dependency it does not use"; fi
 
 step "npx skitaid: a TypeScript site without tsx installed"
-mkdir -p ts && cp webapp.ts ts/webapp.ts
+mkdir -p ts/templates && cp webapp.ts ts/webapp.ts # setupTemplates() needs its folder
 printf '[server]\nsecurekey = smoke-test-key-123\n[routes:line]\n/ = ./webapp.ts\n' > ts/site.conf
 set +e
 SMOKE_MODULES=$proj/ts0.modules NODE_OPTIONS="--import $proj/probe.mjs" timeout 60 npx skitaid -c ts/site.conf -p 0 > ts0.log 2>&1
