@@ -133,11 +133,5 @@ export function memoryLogger(): { logger: Logger; lines: string[] } {
   return { lines, logger: new Logger({ write: (l) => void lines.push(l), reopen() {}, async close() {} }, true) };
 }
 
-/** Poll `check` until it returns true or `ms` pass. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Poll until a condition holds (the suite's one wait helper, re-exported for the mail tests). */
+export { until } from './until.js';
