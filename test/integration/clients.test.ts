@@ -7,6 +7,7 @@ import { Status } from '../../src/client/status.js';
 import { makeTestCerts, type TestCerts } from '../support/certs.js';
 import { startChildMember, startMember, type MemberServer } from '../support/members.js';
 import { clusterConfig } from '../cluster/helpers.js';
+import { until } from '../support/until.js';
 
 /**
  * The "done means" list of issue 5 against real member servers on 127.0.0.1: map statuses and
@@ -63,7 +64,8 @@ describe('map', () => {
     await sleep(150); // "request early, use late": the 150 ms count against the 0.4 s
     const results = await s.getswait(0.4);
     const elapsed = performance.now() - t0;
-    assert.ok(elapsed >= 390 && elapsed < 550, `returned after ${elapsed} ms`);
+    // Not later: well before the slow member's 2 s answer (a loaded machine may add some hundreds of ms).
+    assert.ok(elapsed >= 390 && elapsed < 1500, `returned after ${elapsed} ms`);
     assert.deepEqual(results.map((r) => r.node), [ok.node, slow.node, broken.node, `127.0.0.1:${deadPort}`]);
     const [good, late, error, dead] = results;
     assert.equal(good!.status, Status.NORMAL);
@@ -131,8 +133,7 @@ describe('lb', () => {
       assert.ok(member().failures >= 1);
 
       revived = await startChildMember('b', children[1]!.port);
-      for (let i = 0; i < 40 && member().state !== 'healthy'; i++) await sleep(50);
-      assert.equal(member().state, 'healthy', 'active checks re-admitted it');
+      await until(() => member().state === 'healthy', 10_000, 'active checks to re-admit the member');
       const spread = await pool(60, 6, () => c.lb('@k/item', 'GET').getwait(2));
       const fromB = spread.filter((r) => nameOf(r) === 'b').length;
       assert.ok(fromB >= 15 && fromB <= 25, `the revived member took ${fromB} of 60`);
@@ -173,12 +174,13 @@ describe('lb', () => {
       assert.equal(fast.status, Status.NETERR);
       assert.equal(fast.code, 'SKT_CLUSTER_BREAKER_OPEN');
       assert.equal(flaky.hits, hits, 'nothing was sent while open');
+      // Waiting out the 250 ms cooldown is the behaviour under test; a slower machine only waits longer.
       await sleep(260);
       assert.equal(state(), 'half-open');
       assert.equal((await c.lb('@b/x', 'GET').getwait(1)).code, 500, 'the probe goes through');
       assert.equal(state(), 'open', 'a failed probe opens it again');
       flaky.mode = 'ok';
-      await sleep(260);
+      await sleep(260); // the cooldown again
       const [probe, extra] = await Promise.all([c.lb('@b/x', 'GET').getwait(1), c.lb('@b/x', 'GET').getwait(1)]);
       assert.equal(probe.code, 200);
       assert.equal(extra.code, 'SKT_CLUSTER_BREAKER_OPEN', 'half-open lets one probe through at a time');
@@ -206,7 +208,8 @@ describe('lb', () => {
       for (let i = 0; i < 6; i++) hedged.push(await timed('@h/x'));
       const plain: number[] = [];
       for (let i = 0; i < 2; i++) plain.push(await timed('@plain/x'));
-      assert.ok(Math.max(...hedged) < 400, `hedged calls: ${hedged.map(Math.round)}`);
+      // Below the tortoise's 700 ms: no hedged call waited for it (tolerant of a loaded machine).
+      assert.ok(Math.max(...hedged) < 650, `hedged calls: ${hedged.map(Math.round)}`);
       assert.ok(Math.max(...plain) >= 650, `without hedging one call waits for the slow member: ${plain.map(Math.round)}`);
       const status = c.status().clusters.h!;
       assert.equal(status.members[0]!.failures, 0, 'a hedge that lost is not a failure');
