@@ -229,7 +229,7 @@ describe('stopping hard, and a start that fails', () => {
   before(async () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    site = tempSite(`[server]\nip = 127.0.0.1\nport = ${port}\ngrace_period = 20\n[routes:line]\n/ = ./webapp\n`, { 'webapp.ts': WEBAPP });
+    site = tempSite(`[server]\nip = 127.0.0.1\nport = ${port}\ngrace_period = 60\n[routes:line]\n/ = ./webapp\n`, { 'webapp.ts': WEBAPP });
   });
   after(() => {
     killDaemon(varDir());
@@ -247,7 +247,8 @@ describe('stopping hard, and a start that fails', () => {
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /already stopping: killing the workers/);
     assert.equal((await first).code, 0);
-    assert.ok(Date.now() - t0 < 5000);
+    // Far inside the 60 s grace period, with room for slow `skitaid` start-ups on a loaded machine.
+    assert.ok(Date.now() - t0 < 30_000, `${Date.now() - t0} ms`);
     assert.equal(await slow, 'cut');
   });
 
@@ -297,7 +298,8 @@ describe('skitaid in the foreground', () => {
     const t0 = Date.now();
     const { code } = await fg.exited;
     assert.equal(code, 0, fg.output());
-    assert.ok(Date.now() - t0 < 3000, 'the grace period bounds the stop');
+    // The cut request below is the proof; this bound only catches a stop that waits far longer (roomy for a loaded machine).
+    assert.ok(Date.now() - t0 < 10_000, 'the grace period bounds the stop');
     assert.notEqual(await slow, 200);
     assert.match(fg.output(), /SIGTERM: stopping gracefully[\s\S]*stopped/);
   });
