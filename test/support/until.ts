@@ -10,8 +10,8 @@ import { inspect } from 'node:util';
 export const UNTIL_MIN_MS = 10_000;
 
 /**
- * Poll `probe` until it returns a value other than `false`, `undefined` or `null`, and resolve
- * with that value: `await until(() => engine.inFlight === 0, 5000, 'in flight back to 0')`, or
+ * Poll `probe` until it returns a truthy value, and resolve with that value:
+ * `await until(() => engine.inFlight === 0, 5000, 'in flight back to 0')`, or
  * `const line = await until(() => lines.find((l) => l.includes('sent')), 5000, 'the sent line')`.
  *
  * `timeoutMs` is when to give up, not an assertion about speed: it is raised to at least
@@ -24,14 +24,14 @@ export async function until<T>(
   probe: () => T | Promise<T>,
   timeoutMs = UNTIL_MIN_MS,
   what = 'the condition',
-): Promise<Exclude<T, false | undefined | null>> {
+): Promise<Exclude<T, false | undefined | null | 0 | ''>> {
   const limit = Math.max(timeoutMs, UNTIL_MIN_MS);
   const deadline = Date.now() + limit;
   let last: unknown;
   for (;;) {
     try {
       const v = await probe();
-      if (v !== false && v !== undefined && v !== null) return v as Exclude<T, false | undefined | null>;
+      if (v) return v as Exclude<T, false | undefined | null | 0 | ''>;
       last = v;
     } catch (err) {
       last = err;
