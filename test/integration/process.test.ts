@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { isAlive } from '../../src/process/pidfile.js';
 import { readStatus, type InstanceStatus } from '../../src/process/status.js';
 import { foreground, freePort, killDaemon, killForeground, skitaid, tempSite, type Foreground } from '../support/cli.js';
-import { until } from '../support/until.js';
+import { settle, until } from '../support/until.js';
 
 const WEBAPP = `
 import fs from 'node:fs';
@@ -145,7 +145,7 @@ describe('skitaid as a daemon', () => {
     const fresh = await until(() => {
       const w = readStatus(path.join(varDir(), 'site.status.json'))?.workers.find((x) => x.slot === victim.slot);
       return w && w.pid !== victim.pid ? w : undefined;
-    }, 10_000, 'the respawned worker');
+    }, 30_000, 'the respawned worker'); // a fork loading the app: seconds on a loaded machine
     const atRespawn = load.stats.ok;
     await until(() => load.stats.ok >= atRespawn + 25, 10_000, 'the loop answered after the respawn');
     const stats = await load.stop();
@@ -240,8 +240,9 @@ describe('stopping hard, and a start that fails', () => {
     assert.equal((await skitaid(['start', '-c', site.conf])).code, 0);
     const slow = fetch(`${base}/stuck`).then((r) => r.text(), () => 'cut');
     await until(() => arrivals(site.dir, 'stuck') === 1, 10_000, 'the stuck request in a worker');
-    const first = skitaid(['stop', '-c', site.conf]);
-    await until(() => (readStatus(path.join(varDir(), 'site.status.json'))?.state === 'stopping' ? true : undefined), 5000, 'stopping');
+    const first = skitaid(['stop', '-c', site.conf], 60_000); // it lasts until the second one's kill
+    // 30 s: the stop command is a fresh node process, slow to start on a loaded machine.
+    await settle(() => readStatus(path.join(varDir(), 'site.status.json'))?.state, (state) => state === 'stopping', 'the state stopping', 30_000);
     const t0 = Date.now();
     const second = await skitaid(['stop', '-c', site.conf]);
     assert.equal(second.code, 0, second.stderr);
