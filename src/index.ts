@@ -4,6 +4,7 @@
  */
 export { App, abort } from './app/app.js';
 export type { Args, RouteHandler, RouteOptions, Route, LifecycleHook, BeforeHook, AfterHook, TeardownHook } from './app/app.js';
+export type { Fields, RouteArgs, RuleParams, NamedParams, RuleCheck } from './app/params.js';
 export { Was } from './was/was.js';
 export { WasRequest } from './was/request.js';
 export { WasResponse } from './was/response.js';
@@ -11,6 +12,7 @@ export type { Cookies, CookieOptions } from './was/cookie.js';
 export type { Session, SessionOptions, FlashMessage } from './was/session.js';
 export type { MessageBox } from './was/mbox.js';
 export type { Templates } from './was/templates.js';
+export type { ReadableLike, StreamSource } from './was/tostream.js';
 export { SkitaiError, isSkitaiError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { AuthUser } from './auth/users.js';
@@ -25,7 +27,7 @@ export { Status } from './client/status.js';
 export { Result, Results } from './client/result.js';
 export type { ResultHeaders, RpcFaultInfo } from './client/result.js';
 export type { Call, CallOptions, ResultFilter } from './client/call.js';
-export type { RpcCall, RpcMethod } from './client/proxy.js';
+export type { RpcCall, RpcMethod, RpcClient, RpcMethods, RpcReply, ReservedRpcName } from './client/proxy.js';
 export type { UploadFile } from './client/request.js';
 export type { ClusterStatus, MemberStatus } from './cluster/cluster.js';
 export type { Composer } from './mail/composer.js';

@@ -2,20 +2,27 @@ import { SkitaiError } from '../errors.js';
 import type { SessionOptions } from '../was/session.js';
 import type { TemplateSetup } from '../was/templates.js';
 import type { Was } from '../was/was.js';
+import type { RouteArgs, RuleCheck } from './params.js';
 import { compileRule, type Rule } from './rule.js';
 
-/** Arguments bound to a handler: path params, query, form, JSON body members and uploads. */
+/**
+ * Arguments bound to a handler at run time: path params, query, form, JSON body members and
+ * uploads. Handlers see them typed from the rule ({@link RouteArgs}); this is the untyped whole.
+ */
 export type Args = Record<string, any>;
 
 /** A route handler. Its return value is the response body (see the README for the types). */
-export type RouteHandler = (was: Was<App>, args: Args) => unknown;
+export type RouteHandler<A = Args> = (was: Was<App>, args: A) => unknown;
 
 /** Per-route options. */
-export interface RouteOptions {
+export interface RouteOptions<P extends readonly string[] = readonly string[]> {
   /** Methods this route answers (upper-case). Default: every method. HEAD follows GET. */
   methods?: readonly string[];
-  /** Positional RPC parameter names, in order (`system.add(1, 2)` -> `{ a: 1, b: 2 }`). */
-  params?: readonly string[];
+  /**
+   * Positional RPC parameter names, in order (`system.add(1, 2)` -> `{ a: 1, b: 2 }`). They are in
+   * the handler's `args` type as `unknown` (a web request gives strings, an RPC call any value).
+   */
+  params?: P;
   /** `false` hides the route from RPC; `'only'` serves it to RPC calls only. Default true. */
   rpc?: boolean | 'only';
   /** Help text for `system.methodHelp`. */
@@ -62,11 +69,22 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 export class App {
   /** Reload the module when its file changes, and show stacks on error pages. */
   devel = false;
+  #templateDir: string | undefined;
   /**
    * Where `was.render` finds templates: relative to the app module's directory (to the working
-   * directory for an app mounted as an object). Default `templates`, as Skitai.
+   * directory for an app mounted as an object). Default `templates`, as Skitai. Once set (or once
+   * {@link App.setupTemplates} is called) the directory must exist when the app starts.
    */
-  templateDir = 'templates';
+  get templateDir(): string {
+    return this.#templateDir ?? 'templates';
+  }
+  set templateDir(dir: string) {
+    this.#templateDir = dir;
+  }
+  /** Whether the app chose a template directory or set templates up: its folder is then checked at start. */
+  get usesTemplates(): boolean {
+    return this.#templateDir !== undefined || this.templateSetup !== undefined;
+  }
   /** The session cookie settings, once {@link App.useSession} turned sessions on. */
   sessionOptions: SessionOptions | undefined;
   /** Run on the app's nunjucks environment when it is made (filters, globals, extensions). */
@@ -83,8 +101,16 @@ export class App {
   readonly #dynamic: Route[] = [];
   readonly #all: Route[] = [];
 
-  /** Route `rule` (e.g. `/item/<int:id>`) to `handler`. */
-  route(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
+  /**
+   * Route `rule` (e.g. `/item/<int:id>`) to `handler`. `args` is typed from the rule (`{ id: number }`)
+   * and the `params` option; annotate it to declare query, form or JSON fields as well:
+   * `(was, { id, q }: { id: number; q?: string }) => …` (see docs/typescript.md).
+   */
+  route<const R extends string, const P extends readonly string[] = [], A extends object = RouteArgs<R, P>>(
+    rule: R & RuleCheck<R, A>,
+    handler: RouteHandler<A>,
+    options: RouteOptions<P> = {},
+  ): this {
     const compiled = compileRule(rule);
     let methods: Set<string> | undefined;
     if (options.methods) {
@@ -93,7 +119,7 @@ export class App {
     }
     const params = options.params ?? compiled.names;
     const permit = options.permit === undefined ? undefined : options.permit === false ? [] : groupList(options.permit, `the permit option of ${rule}`);
-    const route: Route = { rule: compiled, handler, methods, params, rpc: options.rpc ?? true, doc: options.doc ?? '', permit };
+    const route: Route = { rule: compiled, handler: handler as RouteHandler, methods, params, rpc: options.rpc ?? true, doc: options.doc ?? '', permit };
     if (compiled.isStatic) {
       const list = this.#static.get(rule) ?? [];
       list.push(route);
@@ -104,20 +130,20 @@ export class App {
   }
 
   /** Shorthands for a route limited to one method. */
-  get(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
-    return this.route(rule, handler, { ...options, methods: ['GET'] });
+  get<const R extends string, const P extends readonly string[] = [], A extends object = RouteArgs<R, P>>(rule: R & RuleCheck<R, A>, handler: RouteHandler<A>, options: RouteOptions<P> = {}): this {
+    return this.route<R, P, A>(rule, handler, { ...options, methods: ['GET'] });
   }
-  post(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
-    return this.route(rule, handler, { ...options, methods: ['POST'] });
+  post<const R extends string, const P extends readonly string[] = [], A extends object = RouteArgs<R, P>>(rule: R & RuleCheck<R, A>, handler: RouteHandler<A>, options: RouteOptions<P> = {}): this {
+    return this.route<R, P, A>(rule, handler, { ...options, methods: ['POST'] });
   }
-  put(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
-    return this.route(rule, handler, { ...options, methods: ['PUT'] });
+  put<const R extends string, const P extends readonly string[] = [], A extends object = RouteArgs<R, P>>(rule: R & RuleCheck<R, A>, handler: RouteHandler<A>, options: RouteOptions<P> = {}): this {
+    return this.route<R, P, A>(rule, handler, { ...options, methods: ['PUT'] });
   }
-  patch(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
-    return this.route(rule, handler, { ...options, methods: ['PATCH'] });
+  patch<const R extends string, const P extends readonly string[] = [], A extends object = RouteArgs<R, P>>(rule: R & RuleCheck<R, A>, handler: RouteHandler<A>, options: RouteOptions<P> = {}): this {
+    return this.route<R, P, A>(rule, handler, { ...options, methods: ['PATCH'] });
   }
-  delete(rule: string, handler: RouteHandler, options: RouteOptions = {}): this {
-    return this.route(rule, handler, { ...options, methods: ['DELETE'] });
+  delete<const R extends string, const P extends readonly string[] = [], A extends object = RouteArgs<R, P>>(rule: R & RuleCheck<R, A>, handler: RouteHandler<A>, options: RouteOptions<P> = {}): this {
+    return this.route<R, P, A>(rule, handler, { ...options, methods: ['DELETE'] });
   }
 
   /**

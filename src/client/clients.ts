@@ -19,6 +19,7 @@ import { Result } from './result.js';
 import { Status } from './status.js';
 import { isClusterTarget, parseClusterTarget, parseUrl } from './target.js';
 import { Upstream } from './upstream.js';
+import type { RpcClient } from './proxy.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */
 export interface ClientsOptions {
@@ -91,6 +92,7 @@ export class Clients {
 
   /** Send to every live member of a cluster (`'@name/path'`). XMLRPC (the default) and JSONRPC send when a method is called. */
   map(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  map<Api extends object>(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   map(target: string, method: Method, data?: unknown, options?: CallOptions): Call;
   map(target: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
     const sender = this.#sender('map', target, undefined);
@@ -99,6 +101,7 @@ export class Clients {
 
   /** Send to one member chosen by the cluster's strategy, failing over when that is safe. */
   lb(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  lb<Api extends object>(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   lb(target: string, method: Method, data?: unknown, options?: CallOptions): Call;
   lb(target: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
     const sender = this.#sender('lb', target, options.retryTimeouts);
@@ -107,6 +110,7 @@ export class Clients {
 
   /** One URL (or `'@name/path'`, which goes through `lb`). XMLRPC by default, like Skitai. */
   rest(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  rest<Api extends object>(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   rest(url: string, method: Method, data?: unknown, options?: CallOptions): Call;
   rest(url: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
     if (isClusterTarget(url)) return this.lb(url, method, data, options);

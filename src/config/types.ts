@@ -39,6 +39,8 @@ export interface ServerConfig {
   readonly staticCacheSize: number;
   readonly numResultCacheMax: number;
   readonly maxBodySize: number;
+  /** Largest body the reverse proxy forwards; undefined = `maxBodySize`. */
+  readonly maxProxyBodySize: number | undefined;
   readonly maxUploadSize: number;
   readonly maxHeaderSize: number;
   /** ms; always > 0 and ≤ requestTimeout when that is on. */

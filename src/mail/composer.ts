@@ -49,10 +49,16 @@ export class Composer {
   readonly #attachments: AttachmentPart[] = [];
   #smtp: StoredSmtp | undefined;
   #sent = false;
+  readonly #baseDir: string | undefined;
 
-  /** `to` may be one address, a comma-separated list, or an array; addresses may be `"Name" <a@b>`. */
-  constructor(spool: MailSpool | undefined, subject: string, from: string, to: string | readonly string[]) {
+  /**
+   * `to` may be one address, a comma-separated list, or an array; addresses may be `"Name" <a@b>`.
+   * `baseDir` is where relative attachment paths resolve (`was.email` passes the app module's
+   * folder); without it, the working directory.
+   */
+  constructor(spool: MailSpool | undefined, subject: string, from: string, to: string | readonly string[], baseDir?: string) {
     this.#spool = spool;
+    this.#baseDir = baseDir;
     this.#subject = String(subject);
     this.#from = String(from);
     this.#to = typeof to === 'string' ? [to] : [...to].map(String);
@@ -102,10 +108,13 @@ export class Composer {
   /**
    * Attach a file, read at `send()` (so a temp upload may be deleted once `send()` resolves).
    * With `cid` it is inline (`Content-ID: <cid>`), shown by `<img src="cid:…">` in the HTML part.
+   * A relative path is relative to the app module's folder (`addAttachment('001.png')` finds the
+   * file next to the module), however the server was started; errors name the resolved path.
    */
   addAttachment(filePath: string, name?: string, cid?: string): this {
     if (cid !== undefined && !/^[^\s<>]+$/.test(cid)) throw new SkitaiError('SKT_MAIL_USAGE', `addAttachment: "${cid}" is not a usable Content-ID`);
-    this.#attachments.push({ path: String(filePath), name, cid });
+    // Resolved now: the working directory or the caller's meaning must not change by send().
+    this.#attachments.push({ path: path.resolve(this.#baseDir ?? process.cwd(), String(filePath)), name, cid });
     return this;
   }
 

@@ -4,10 +4,12 @@
  * per recipient and says which failures are permanent: a 5xx reply is final, a 4xx reply or a
  * connection problem is worth another try.
  */
-import net from 'node:net';
 import nodemailer from 'nodemailer';
 import type { SpoolEntry } from './entry.js';
 import type { SmtpServer } from './server.js';
+import { transportTls, type TlsPolicy } from './tls.js';
+
+export { credentialsNeedTls } from './tls.js';
 
 /** A failure for one recipient or for the whole message. `message` holds no credential. */
 export interface AttemptFailure {
@@ -37,18 +39,20 @@ interface SmtpError extends Error {
 }
 
 /** Send `entry` to `recipients` through `server`; never rejects (a failure is part of the outcome). */
-export async function attempt(entry: SpoolEntry, recipients: readonly string[], server: SmtpServer, limits: { timeout: number; attemptTimeout: number; tlsVerify: boolean }, signal: AbortSignal): Promise<AttemptOutcome> {
+export async function attempt(entry: SpoolEntry, recipients: readonly string[], server: SmtpServer, limits: { timeout: number; attemptTimeout: number; tls: TlsPolicy }, signal: AbortSignal): Promise<AttemptOutcome> {
   // nodemailer's timeouts are per wait; a relay sending one line of a reply every few seconds
   // resets them forever and held a delivery slot (and the message) for good.
   const limit = new AbortController();
   const timer = setTimeout(() => limit.abort(), limits.attemptTimeout);
+  const tls = transportTls(server, limits.tls);
   const transport = nodemailer.createTransport({
     host: server.host,
     port: server.port,
-    secure: server.ssl,
-    requireTLS: credentialsNeedTls(server),
+    secure: tls.secure,
+    requireTLS: tls.requireTLS,
+    ignoreTLS: tls.ignoreTLS,
     auth: server.user !== undefined ? { user: server.user, pass: server.password ?? '' } : undefined,
-    tls: { rejectUnauthorized: limits.tlsVerify },
+    tls: tls.tls,
     connectionTimeout: limits.timeout,
     greetingTimeout: limits.timeout,
     socketTimeout: limits.timeout,
@@ -77,23 +81,29 @@ export async function attempt(entry: SpoolEntry, recipients: readonly string[], 
     // Every recipient refused: nodemailer reports them all in one EENVELOPE error.
     for (const r of err.rejectedErrors ?? []) if (r.recipient) rejected.set(r.recipient, failureOf(r));
     if (err.code === 'EENVELOPE' && rejected.size === recipients.length) return { accepted: [], rejected, failure: undefined };
-    return { accepted: [], rejected, failure: failureOf(err) };
+    const failure = failureOf(err);
+    return { accepted: [], rejected, failure: tls.verified && isCertificateError(err) ? withCertificateHint(failure, server) : failure };
   } finally {
     clearTimeout(timer);
     transport.close();
   }
 }
 
-/**
- * Whether a login must wait for STARTTLS. nodemailer otherwise sends AUTH in the clear when the
- * relay does not offer STARTTLS — and anyone on the way can strip that offer and read the password.
- * A relay on this machine (loopback) is exempt: no network to read it on.
- */
-export function credentialsNeedTls(server: SmtpServer): boolean {
-  if (server.user === undefined || server.ssl) return false;
-  const host = server.host.toLowerCase();
-  const loopback = host === 'localhost' || host === '::1' || (net.isIPv4(host) && host.startsWith('127.'));
-  return !loopback;
+/** A TLS failure because the relay's certificate could not be verified (expired, self-signed, unknown CA, wrong name). */
+function isCertificateError(err: SmtpError): boolean {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  const text = `${err.message} ${cause?.code ?? ''}`;
+  return /certificate|CERT_|self[- ]signed|unable to verify|Hostname\/IP does not match/i.test(text);
+}
+
+/** The operator's ways out, in the failure they will read in the log and the spool entry. */
+function withCertificateHint(f: AttemptFailure, server: SmtpServer): AttemptFailure {
+  const why = /expired/i.test(f.message)
+    ? 'an expired certificate never verifies: the relay needs a new one'
+    : server.user !== undefined
+    ? 'a login is only sent to a relay whose certificate verifies: give its CA in [smtpda] tls_ca'
+    : 'checked because of [smtpda] tls = verify (or tls_verify = yes): give its CA in tls_ca, or use tls = may';
+  return { ...f, message: `${f.message} (${why})` };
 }
 
 function failureOf(err: SmtpError): AttemptFailure {

@@ -4,10 +4,13 @@
  * SKT_CONFIG_UNKNOWN_KEY naming file, line and key, like every config error. A value never appears
  * in an error for the `password` key.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { SkitaiError, type ConfigPlace } from '../errors.js';
 import type { SiteConfig } from '../config/types.js';
 import { describeScalar, parseList, parseSeconds, readScalar, type ScalarRule } from '../config/values.js';
 import { parseHostPort, type SmtpServer } from './server.js';
+import { isLoopback, TLS_MODES, type TlsMode, type TlsPolicy } from './tls.js';
 
 /** A validated `[smtpda]` section. Durations in MILLISECONDS. */
 export interface SmtpdaOptions {
@@ -25,8 +28,8 @@ export interface SmtpdaOptions {
   readonly undeliversKeepMaxDays: number;
   readonly scanInterval: number;
   readonly concurrency: number;
-  /** Check the relay's TLS certificate (SMTPS and STARTTLS). */
-  readonly tlsVerify: boolean;
+  /** STARTTLS mode, when the relay's certificate is checked, and extra CAs (`tls`, `tls_verify`, `tls_ca`). */
+  readonly tls: TlsPolicy;
   /** SMTP connect, greeting and inactivity limit of one attempt. */
   readonly timeout: number;
   /** Longest one attempt may take in all (a relay trickling a reply never trips `timeout`). */
@@ -35,7 +38,7 @@ export interface SmtpdaOptions {
   readonly maxMessageSize: number;
 }
 
-type KeyType = 'bool' | 'int' | 'seconds' | 'size' | 'string' | 'hostport' | 'delays';
+type KeyType = 'bool' | 'int' | 'seconds' | 'size' | 'string' | 'hostport' | 'delays' | 'tls' | 'file';
 
 /** One `[smtpda]` key. Bounds are inclusive and in stored units (ms, bytes). */
 export interface SmtpdaKey {
@@ -54,8 +57,10 @@ const KEYS: readonly SmtpdaKey[] = [
   { key: 'smtpserver', type: 'hostport', default: '127.0.0.1:25', doc: '`host:port` of the relay for messages that did not call `setSmtp()`.' },
   { key: 'user', type: 'string', default: undefined, doc: 'SMTP AUTH user for `smtpserver` (unset: no AUTH).' },
   { key: 'password', type: 'string', default: undefined, secret: true, doc: 'SMTP AUTH password for `smtpserver`. Secret: never logged, never written to the spool.' },
-  { key: 'ssl', type: 'bool', default: false, doc: 'SMTPS (TLS from the first byte, usually port 465). Without it STARTTLS is used when the relay offers it, and required when logging in to a relay that is not on this machine.' },
-  { key: 'tls_verify', type: 'bool', default: true, doc: "Check the relay's certificate (system CAs) for SMTPS and STARTTLS. `no` for a local relay with a self-signed certificate." },
+  { key: 'ssl', type: 'bool', default: false, doc: 'SMTPS (TLS from the first byte, usually port 465). Without it STARTTLS is used as `tls` says. Its certificate is checked as `tls` says too.' },
+  { key: 'tls', type: 'tls', default: 'may', doc: "STARTTLS, named as Postfix's `smtp_tls_security_level`: `may` uses it when the relay offers it, `encrypt` requires it, `verify` requires it and checks the certificate, `none` never starts it. Without a login the certificate is not checked under `may` and `encrypt` (opportunistic TLS, as MTAs do: a local relay's self-signed or expired certificate does not stop mail). **With a login it always is**, in every mode, and a login to a relay not on this machine requires TLS (`none` with `user` on such a relay is a config error)." },
+  { key: 'tls_ca', type: 'file', default: undefined, doc: "PEM file of CA certificates (or the relay's own self-signed certificate) trusted besides the system CAs when a certificate is checked. Relative to the config file." },
+  { key: 'tls_verify', type: 'bool', default: undefined, doc: 'Older form, kept for existing configs: `yes` checks the certificate on every TLS connection, `no` never (not even for a login). Cannot be combined with `tls`.' },
   { key: 'max_retry', type: 'int', default: 10, min: 0, max: 1000, doc: 'Retries after the first attempt (so `max_retry + 1` attempts); then the entry moves to `undeliver/`.' },
   { key: 'retry_delays', type: 'delays', default: undefined, doc: 'Explicit wait before retry 1, 2, 3… (`4s, 16s, 1m, 10m`); the last one repeats. Unset: `retry_base × 4^(n-1)` capped at `retry_max`.' },
   { key: 'retry_base', type: 'seconds', default: 4 * S, min: 1, max: 24 * 3600 * S, doc: 'Wait before the first retry when `retry_delays` is unset; each later wait is 4 times longer.' },
@@ -96,6 +101,7 @@ export function parseSmtpdaOptions(config: SiteConfig): SmtpdaOptions | undefine
     throw new SkitaiError('SKT_CONFIG_VALUE', 'password is set without user', { place: place('password') });
   }
   const hostport = v('smtpserver') as { host: string; port: number };
+  const tls = tlsPolicy(config, v, place, { ...hostport, user, ssl: v('ssl') as boolean });
   if (n('retry_max') < n('retry_base')) {
     throw new SkitaiError('SKT_CONFIG_VALUE', 'retry_max must be at least retry_base', { place: place('retry_max') });
   }
@@ -109,11 +115,38 @@ export function parseSmtpdaOptions(config: SiteConfig): SmtpdaOptions | undefine
     undeliversKeepMaxDays: n('undelivers_keep_max_days'),
     scanInterval: n('scan_interval'),
     concurrency: n('concurrency'),
-    tlsVerify: v('tls_verify') as boolean,
+    tls,
     timeout: n('timeout'),
     attemptTimeout: n('attempt_timeout'),
     maxMessageSize: n('max_message_size'),
   });
+}
+
+/** `tls`, `tls_verify` and `tls_ca` as one policy; a login in the clear to a remote relay is refused here. */
+function tlsPolicy(config: SiteConfig, v: (key: string) => unknown, place: (key: string) => ConfigPlace, relay: { host: string; user: string | undefined; ssl: boolean }): TlsPolicy {
+  const values = config.sections['smtpda'] ?? {};
+  const given = (key: string): boolean => (values[key]?.trim() ?? '') !== '';
+  const old = v('tls_verify') as boolean | undefined;
+  if (given('tls') && old !== undefined) {
+    throw new SkitaiError('SKT_CONFIG_VALUE', 'tls_verify is the older form of tls: set only tls (tls = verify checks every certificate; under tls = may a certificate is checked for a login)', { place: place('tls_verify') });
+  }
+  const mode = v('tls') as TlsMode;
+  if (mode === 'none' && relay.user !== undefined && !relay.ssl && !isLoopback(relay.host)) {
+    throw new SkitaiError('SKT_CONFIG_VALUE', `tls = none would send the login of user ${relay.user} in the clear to ${relay.host}: use tls = may (or verify)`, { place: place('tls') });
+  }
+  const ca = v('tls_ca') as string | undefined;
+  let pem: string | undefined;
+  if (ca !== undefined) {
+    const file = path.resolve(config.dir, ca);
+    try {
+      pem = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new SkitaiError('SKT_CONFIG_VALUE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { place: place('tls_ca'), cause: err });
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new SkitaiError('SKT_CONFIG_VALUE', `${file} holds no PEM certificate`, { place: place('tls_ca') });
+  }
+  const verify = old === true ? 'always' : old === false ? 'never' : mode === 'verify' ? 'always' : 'login';
+  return Object.freeze({ mode, verify, ca: pem });
 }
 
 function readKey(value: string | undefined, spec: SmtpdaKey, place: ConfigPlace): unknown {
@@ -133,7 +166,10 @@ function readKey(value: string | undefined, spec: SmtpdaKey, place: ConfigPlace)
     case 'size':
       return readScalar(raw, spec as ScalarRule) ?? bad();
     case 'string':
+    case 'file':
       return raw;
+    case 'tls':
+      return TLS_MODES.includes(raw.toLowerCase() as TlsMode) ? raw.toLowerCase() : bad();
     case 'hostport':
       return parseHostPort(raw) ?? bad();
     case 'delays': {
@@ -153,6 +189,10 @@ export function describeSmtpdaKey(spec: SmtpdaKey): string {
       return describeScalar(spec as ScalarRule);
     case 'string':
       return 'text';
+    case 'file':
+      return 'a file path';
+    case 'tls':
+      return TLS_MODES.join(', ');
     case 'hostport':
       return 'host:port';
     case 'delays':

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Call, CallOptions } from '../client/call.js';
 import type { ClientsStatus } from '../client/clients.js';
-import type { RpcCall } from '../client/proxy.js';
+import type { RpcCall, RpcClient } from '../client/proxy.js';
 import { Composer } from '../mail/composer.js';
 import type { DbCall, DbCallOptions } from '../db/call.js';
 import type { DatabasesStatus } from '../db/databases.js';
@@ -12,6 +12,7 @@ import { SkitaiError } from '../errors.js';
 import type { Cookies } from './cookie.js';
 import type { MessageBox } from './mbox.js';
 import type { Session } from './session.js';
+import { toStream, type StreamSource } from './tostream.js';
 import { defaultWeb, WebState, type WasWeb } from './web.js';
 
 /** The RPC protocols a call object speaks when `method` names one. */
@@ -91,23 +92,31 @@ export class Was<TApp = unknown> {
   /**
    * Send one request to every live member of a cluster (`'@name/uri'`) and gather every answer:
    * `await s.getswait(2)`. XML-RPC by default: call the method on the result (`s.search(kw)`).
-   * A member's failure is a Result (TIMEOUT, NETERR), never a rejection.
+   * A member's failure is a Result (TIMEOUT, NETERR), never a rejection. Typed with an interface of
+   * the remote methods, `was.map<SearchApi>('@mypypi/pypi').search(kw)` checks the method and its
+   * arguments and `getswait()` gives `Results<ReturnType>` (docs/typescript.md).
    */
   map(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  map<Api extends object>(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   map(target: string, method: string, data?: unknown, options?: CallOptions): Call;
   map(target: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
     return this.services.clients.map(target, method, data, options);
   }
 
-  /** Send to one healthy member chosen by the cluster's strategy, failing over on network errors: `await s.getwait(2)`. */
+  /**
+   * Send to one healthy member chosen by the cluster's strategy, failing over on network errors:
+   * `await s.getwait(2)`. `was.lb<Api>(…)` types the RPC methods, as {@link Was.map}.
+   */
   lb(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  lb<Api extends object>(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   lb(target: string, method: string, data?: unknown, options?: CallOptions): Call;
   lb(target: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
     return this.services.clients.lb(target, method, data, options);
   }
 
-  /** One call to a URL (or `'@name/uri'`, as `lb`), any method or RPC protocol. */
+  /** One call to a URL (or `'@name/uri'`, as `lb`), any method or RPC protocol; `was.rest<Api>(url)` types the RPC methods. */
   rest(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
+  rest<Api extends object>(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   rest(url: string, method: string, data?: unknown, options?: CallOptions): Call;
   rest(url: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
     return this.services.clients.rest(url, method, data, options);
@@ -165,15 +174,21 @@ export class Was<TApp = unknown> {
   /**
    * Compose an e-mail: `await was.email(subject, from, to).addText(text).addAttachment(path).send()`.
    * `send()` resolves with a spool id once the message is safely on disk; the site's delivery
-   * agent (smtpda) sends it with retries. `to` may be a list. See docs/mail.md.
+   * agent (smtpda) sends it with retries. `to` may be a list. A relative `addAttachment()` path is
+   * relative to the app module's folder. See docs/mail.md.
    */
   email(subject: string, from: string, to: string | readonly string[]): Composer {
-    return new Composer(this.services.mail, subject, from, to);
+    return new Composer(this.services.mail, subject, from, to, this.web.dir);
   }
 
-  /** Stream any readable (or async iterable) as the response body, with backpressure. */
-  tostream(source: NodeJS.ReadableStream | AsyncIterable<unknown>): Readable {
-    return source instanceof Readable ? source : Readable.from(source as AsyncIterable<unknown>);
+  /**
+   * A response body streamed with backpressure from a Node or web stream, an (async) iterable, or
+   * an object with `read(size)` and an optional `close()` (Skitai's file-like contract: chunks as
+   * Buffer or string, sync or a promise, empty/null at the end; `close()` is called at the end or
+   * when the client leaves). Anything else throws SKT_WAS_STREAM here, at the call.
+   */
+  tostream(source: StreamSource): Readable {
+    return toStream(source);
   }
 
   tojson(value: unknown): string {

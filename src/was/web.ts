@@ -12,6 +12,11 @@ export interface WasWeb {
   /** Undefined when the app did not call `app.useSession()`. */
   readonly sessions: Sessions | undefined;
   readonly templates: Templates;
+  /**
+   * The app module's folder: relative paths given to `was` helpers (`addAttachment`) resolve
+   * against it. Undefined: the working directory (an app mounted as an object, a bare `Was`).
+   */
+  readonly dir?: string;
 }
 
 let fallback: WasWeb | undefined;

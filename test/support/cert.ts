@@ -36,3 +36,24 @@ export function makeCert(dir: string, name = 'server'): TestCert {
     ca: fs.readFileSync(file('.crt')),
   };
 }
+
+/**
+ * A self-signed certificate for `localhost` and 127.0.0.1 that expired in 2020 (`openssl ca` is the
+ * one openssl 3.0 command that takes explicit dates). Returns the PEM texts.
+ */
+export function makeExpiredCert(dir: string): { key: string; cert: string } {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = (name: string): string => path.join(dir, name);
+  fs.writeFileSync(file('index.txt'), '');
+  fs.writeFileSync(file('serial'), '01\n');
+  fs.writeFileSync(file('ca.cnf'), [
+    '[ca]', 'default_ca = x', '[x]', 'database = index.txt', 'new_certs_dir = .', 'serial = serial', 'default_md = sha256',
+    'policy = p', 'copy_extensions = copy', 'unique_subject = no', '[p]', 'commonName = supplied', '',
+  ].join('\n'));
+  const openssl = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'expired.key', '-out', 'expired.csr',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+  openssl(['ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'expired.key', '-in', 'expired.csr', '-out', 'expired.crt',
+    '-startdate', '20200101000000Z', '-enddate', '20200102000000Z']);
+  return { key: fs.readFileSync(file('expired.key'), 'utf8'), cert: fs.readFileSync(file('expired.crt'), 'utf8') };
+}

@@ -15,10 +15,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `node bin/skitaid.js ...args` to the end (killed after `timeoutMs`). */
-export function skitaid(args: string[], timeoutMs = 30_000): Promise<CliResult> {
+/** Run `node bin/skitaid.js ...args` to the end (killed after `timeoutMs`), in `cwd` if given. */
+export function skitaid(args: string[], timeoutMs = 30_000, cwd?: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -41,10 +41,10 @@ export interface Foreground {
 
 /**
  * Start `skitaid ...args` in the foreground, in a process group of its own so that
- * {@link killForeground} in `after()` also reaches its workers.
+ * {@link killForeground} in `after()` also reaches its workers. `cwd`: where it is started from.
  */
-export function foreground(args: string[]): Foreground {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+export function foreground(args: string[], cwd?: string): Foreground {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(cwd ? { cwd } : {}) });
   let text = '';
   const waiters = new Set<() => void>();
   const onData = (d: Buffer): void => {

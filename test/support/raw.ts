@@ -16,12 +16,19 @@ export interface RawReply {
  * server keeps the connection open (more responses, or tunnel bytes after a CONNECT 200, may follow).
  * Silence before a response is complete is never taken for the end: a loaded machine may take
  * seconds to answer, so only a 10 s bound applies then. `localAddress` picks the client's source
- * address (any 127.x.y.z works on Linux), for access-control tests.
+ * address (any 127.x.y.z works on Linux), for access-control tests. `halfClose` ends the client's
+ * side after the payload (what `printf … | nc -N` does), the reply is still read.
  */
-export function rawRequest(port: number, payload: string | Buffer, idleMs = 300, options: { localAddress?: string } = {}): Promise<RawReply> {
+export function rawRequest(
+  port: number,
+  payload: string | Buffer,
+  idleMs = 300,
+  options: { localAddress?: string; halfClose?: boolean } = {},
+): Promise<RawReply> {
+  const { halfClose, ...connect } = options;
   const method = /^[A-Z]+/.exec(payload.toString('latin1'))?.[0] ?? '';
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1', ...options });
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: halfClose === true, ...connect });
     const chunks: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
     let closed = false;
@@ -32,7 +39,10 @@ export function rawRequest(port: number, payload: string | Buffer, idleMs = 300,
       resolve(parseReply(Buffer.concat(chunks).toString('latin1'), closed));
     };
     const bound = setTimeout(done, Math.max(idleMs, 10_000));
-    socket.on('connect', () => socket.write(payload));
+    socket.on('connect', () => {
+      if (halfClose) socket.end(payload);
+      else socket.write(payload);
+    });
     socket.on('data', (d) => {
       chunks.push(d);
       clearTimeout(timer);

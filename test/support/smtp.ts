@@ -15,6 +15,8 @@ export interface Received {
   readonly to: string[];
   readonly raw: Buffer;
   readonly user: string | undefined;
+  /** The message came over TLS (SMTPS or after STARTTLS). */
+  readonly secure: boolean;
 }
 
 export interface SmtpBehaviour {
@@ -22,6 +24,8 @@ export interface SmtpBehaviour {
   host?: string;
   /** SMTPS with smtp-server's built-in self-signed certificate. */
   secure?: boolean;
+  /** Offer STARTTLS with this certificate and key (PEM text). */
+  starttls?: { key: string; cert: string };
   /** Accept only this login. */
   auth?: { user: string; pass: string };
   /** A reply code to refuse a recipient with (undefined: accept). */
@@ -53,7 +57,8 @@ export class TestSmtp {
     const b = this.behaviour;
     const options: SMTPServerOptions = {
       secure: b.secure ?? false,
-      disabledCommands: b.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+      disabledCommands: [...(b.starttls ? [] : ['STARTTLS']), ...(b.auth ? [] : ['AUTH'])],
+      ...(b.starttls ? { key: b.starttls.key, cert: b.starttls.cert } : {}),
       authOptional: !b.auth,
       allowInsecureAuth: true,
       closeTimeout: 50,
@@ -78,6 +83,7 @@ export class TestSmtp {
               to: session.envelope.rcptTo.map((r) => r.address),
               raw,
               user: session.user as string | undefined,
+              secure: Boolean((session as { secure?: boolean }).secure),
             });
             for (const w of this.#waiters.splice(0)) w();
             cb(null);
