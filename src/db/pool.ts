@@ -118,6 +118,12 @@ export class MemberPool {
     abort.add(attempt);
     if (attempt.phase === 'done') return;
     this.#attempts.add(attempt);
+    if (this.#inPool < this.#options.maxConns && this.#queue.size === 0) {
+      // A free slot and nobody ahead: straight to pg-pool, without a trip through the queue.
+      this.#inPool++;
+      this.#pool.connect(attempt.onConnect);
+      return;
+    }
     this.#queue.add(attempt);
     this.#pump();
   }
@@ -128,7 +134,7 @@ export class MemberPool {
       const attempt = this.#queue.values().next().value!;
       this.#queue.delete(attempt);
       this.#inPool++;
-      this.#pool.connect((err, client, release) => attempt.connected(err, client, release));
+      this.#pool.connect(attempt.onConnect);
     }
   }
 
@@ -180,6 +186,15 @@ export class MemberPool {
 
 function ignore(): void {}
 
+/**
+ * Clients that carry the `ignore` error listener. pg-pool listens for errors only on idle clients, so
+ * a connection lost while we hold it would be an uncaught 'error' event; the query's callback gets
+ * the same error, so the listener only absorbs it. Added once per connection rather than added and
+ * removed per query (EventEmitter bookkeeping on every call); while the client is idle, pg-pool's own
+ * listener still sees the error and drops the connection.
+ */
+const guarded = new WeakSet<pg.PoolClient>();
+
 function closedOutcome(node: string): DbOutcome {
   return { result: DbResult.dbFailure(Status.NETERR, 'SKT_DB_CLOSED', 'the database pools are closed (the worker is shutting down)', node), sent: false, health: 'cancelled' };
 }
@@ -195,11 +210,16 @@ class Attempt implements Cancellable {
   #release: ((err?: Error | boolean) => void) | undefined;
   #cancelled = false;
   #killTimer: NodeJS.Timeout | undefined;
+  /** pg-pool's connect callback (one closure per attempt, made here so the class keeps one shape). */
+  readonly onConnect: (err: Error | undefined, client: pg.PoolClient | undefined, release: (err?: Error | boolean) => void) => void;
+  readonly #onResult: (err: Error | null, res: pg.QueryResult) => void;
 
   constructor(pool: MemberPool, query: DbQuery, done: (outcome: DbOutcome) => void) {
     this.#pool = pool;
     this.#query = query;
     this.#done = done;
+    this.onConnect = (err, client, release) => this.connected(err, client, release);
+    this.#onResult = (err, res) => this.#finished(err, res);
   }
 
   report(outcome: DbOutcome): void {
@@ -222,20 +242,22 @@ class Attempt implements Cancellable {
       return;
     }
     this.phase = 'running';
-    // pg-pool listens for errors only on idle clients; a lost connection now would be an uncaught
-    // 'error' event. The query's callback gets the same error, so this listener only absorbs it.
-    client.on('error', ignore);
+    if (!guarded.has(client)) {
+      guarded.add(client);
+      client.on('error', ignore);
+    }
     this.#client = client;
     this.#release = release;
     const { text, values } = this.#query;
-    client.query({ text, values: values as unknown[] | undefined }, (qerr: Error | null, res: pg.QueryResult) => this.#finished(qerr, res));
+    // Text and values as arguments, not a config object: pg copies a config object property by
+    // property (cloneQueryConfig) on every query.
+    client.query(text, values as unknown[], this.#onResult);
   }
 
   #finished(err: Error | null, res: pg.QueryResult): void {
     if (this.#killTimer) clearTimeout(this.#killTimer);
     // A connection we sent a cancel for is never reused; a broken one (no SQLSTATE) neither.
     const broken = err !== null && isConnectionLoss(err);
-    this.#client?.removeListener('error', ignore);
     this.#release?.(this.#cancelled || broken ? true : undefined);
     this.#release = undefined;
     this.#pool.freed();
