@@ -29,7 +29,7 @@ const pgServer = await startPostgres();
 const conf = path.join(os.tmpdir(), `skitai-bench-sql-${process.pid}.conf`);
 fs.writeFileSync(conf, `[server]\nip = 127.0.0.1\nprocesses = 1\naccess_log = off\n\n[@db]\ntype = postgresql\nmembers = 127.0.0.1:${pgServer.port}/postgres/skitai\nmax_conns = ${opt['max-conns']}\n\n[routes:line]\n/ = ${path.join(HERE, 'app')}\n`);
 const cleanup = () => { pgServer.stop(); fs.rmSync(conf, { force: true }); };
-process.on('SIGINT', () => { cleanup(); process.exit(130); });
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => { cleanup(); process.exit(130); });
 
 if (opt.serve) {
   console.log(`PostgreSQL on ${pgServer.port}; config ${conf}; Ctrl-C stops it`);
