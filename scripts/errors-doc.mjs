@@ -8,7 +8,8 @@ is \`src/errors.ts\`; \`test/errors.test.ts\` keeps this page in step with it.
 
 Config errors name the file, the line, the section and the key (\`site.conf:line 12 [server] port: …\`).
 Secrets are never quoted in a message. A status of 500 means the error is a server-side problem: the
-client sees a plain 500 page (with the stack only in devel mode) and the log has the details.
+client sees a plain 500 page (with the stack only in devel mode: \`[server] devel\`, or \`app.devel\`
+for that app's requests; config secrets and URL credentials blanked even then) and the log has the details.
 
 | code | HTTP status | meaning |
 | --- | --- | --- |

@@ -1,6 +1,6 @@
 /**
- * `skitaid start | stop | status | restart | reload`: talk to a daemon through its pid file,
- * signals and status file. Each returns the exit code; what it says goes to stdout, problems to
+ * `skitaid start | stop | status | restart | reload`: talk to a daemon, or to a foreground run
+ * (which writes the same files), through its pid file, signals and status file. Each returns the exit code; what it says goes to stdout, problems to
  * stderr. "Not running" is an answer for status (exit 3, as LSB init scripts say) and an error
  * for stop and reload (exit 1).
  */
@@ -100,6 +100,10 @@ export async function reload(config: SiteConfig): Promise<number> {
   const pid = running(config, paths);
   if (pid === undefined) return 1;
   const before = readStatus(paths.statusFile);
+  if (before?.pid === pid && before.mode === 'single') {
+    err(`${config.server.name} (pid ${pid}) runs as a single foreground process, which cannot reload without dropping requests; run it with -w 1, or with skitaid start`);
+    return 1;
+  }
   // A reload already under way finishes first; ours runs right after it.
   const target = (before?.reloads ?? 0) + (before?.state === 'reloading' ? 2 : 1);
   process.kill(pid, 'SIGHUP');

@@ -22,7 +22,10 @@ import { Guard, checkProtection } from './guard.js';
 
 /** How an app is mounted. */
 export interface AppHandlerOptions {
-  /** `[server] devel`; an app can also set `app.devel = true` itself. */
+  /**
+   * `[server] devel`; an app can also set `app.devel = true` itself, which turns on reloading and
+   * error-page stacks for its own requests.
+   */
   devel: boolean;
   limits: BodyLimits;
   logger: Logger;
@@ -93,6 +96,16 @@ export class AppHandler implements Handler {
     this.#web = this.#buildWeb(this.app);
   }
 
+  /**
+   * What {@link start} checks, without running startup hooks (`skitaid --check`): the module loads
+   * and exports `app`, protected routes have users, sessions have a key, a named template folder exists.
+   */
+  async check(): Promise<void> {
+    const app = typeof this.source === 'string' ? await loadAppModule(this.source) : this.source;
+    checkProtection(app, this.options.auth, this.name);
+    this.#buildWeb(app);
+  }
+
   #buildWeb(app: App): WasWeb {
     return buildWeb(app, this.name, {
       dir: typeof this.source === 'string' ? path.dirname(this.source) : process.cwd(),
@@ -117,13 +130,16 @@ export class AppHandler implements Handler {
     const app = this.app;
     for (const endpoint of this.#endpoints) {
       if (endpoint.accepts(ex, app, rest)) {
+        if (app.devel) ex.devel = true;
         return endpoint.serve(ex, app, prefix, this.#was(ex, app, prefix), new Guard(this.options.auth, ex)).then(() => true);
       }
     }
     const m = app.match(rest, ex.method);
+    if (m.kind === 'none') return false;
+    // `app.devel` shows stacks for this app's requests only: one it declines reaches the next
+    // handler with the server's setting.
+    if (app.devel) ex.devel = true;
     switch (m.kind) {
-      case 'none':
-        return false;
       case 'slash':
         respond(ex, 301, { location: prefix + m.location + (ex.query ? `?${ex.query}` : '') }, undefined);
         return true;

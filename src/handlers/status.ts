@@ -4,6 +4,7 @@ import { ADMIN_GROUP } from '../auth/users.js';
 import type { Exchange, Handler } from '../http/handler.js';
 import { sendError } from '../http/errorpage.js';
 import { respond } from '../http/respond.js';
+import type { FaultStatus } from '../http/faults.js';
 import type { TrafficStatus } from '../http/traffic.js';
 import type { Logger } from '../log/logger.js';
 import type { WasServices } from '../was/services.js';
@@ -20,6 +21,8 @@ export interface StatusSources {
   readonly auth: Authenticator;
   readonly services: WasServices;
   readonly traffic: () => TrafficStatus;
+  /** This process's unhandled rejections and uncaught exceptions (app code that lost an error). */
+  readonly faults: () => FaultStatus;
   readonly mounts: () => { prefix: string; handlers: string[] }[];
   readonly logger: Logger;
 }
@@ -83,6 +86,7 @@ export class StatusHandler implements Handler {
         generatedAt: new Date().toISOString(),
       },
       http: s.traffic(),
+      faults: s.faults(),
       mounts: s.mounts(),
       clusters: Object.values(clients.clusters),
       databases: { clusters: Object.values(databases.clusters), adhoc: databases.adhoc },

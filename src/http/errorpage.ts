@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { redact } from '../log/logger.js';
 import type { Exchange, Tunnel } from './handler.js';
 import { respond } from './respond.js';
 
@@ -36,8 +37,23 @@ export function sendError(
   }
   const stack = ex.devel && options.error instanceof Error ? options.error.stack : undefined;
   if (options.close) res.setHeader('connection', 'close');
+  // Details and stacks may quote anything an app or library put in a message: secrets never pass.
+  const hide = ex.hideSecrets ?? redact;
   respond(ex, status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...options.headers },
-    errorPage(status, options.detail, stack));
+    errorPage(status, options.detail === undefined ? undefined : hide(options.detail), stack === undefined ? undefined : hide(stack)));
+}
+
+/**
+ * A function that blanks out each of `secrets` (longest first) and every `//user:password@`
+ * credential in a text, for what error pages show. Built once per engine.
+ */
+export function secretHider(secrets: readonly string[]): (text: string) => string {
+  const sorted = [...secrets].filter((s) => s !== '').sort((a, b) => b.length - a.length);
+  return (text) => {
+    let out = redact(text);
+    for (const secret of sorted) if (out.includes(secret)) out = out.replaceAll(secret, '[secret hidden]');
+    return out;
+  };
 }
 
 /**

@@ -16,8 +16,13 @@ export interface Exchange {
   readonly remote: string;
   /** Upper-case method. */
   readonly method: string;
-  /** True when error pages may show stacks. */
-  readonly devel: boolean;
+  /**
+   * True when error pages may show messages and stacks: `[server] devel`, or set by the app handler
+   * that takes the request when its app has `app.devel = true` (so only that app's requests).
+   */
+  devel: boolean;
+  /** Blanks out the site's secrets in text an error page shows; absent, only URL credentials are hidden. */
+  readonly hideSecrets?: ((text: string) => string) | undefined;
   /** Smallest body worth compressing, in bytes (0 turns compression off). */
   readonly compressMin: number;
   /** When the engine received the request (performance.now() ms); 0 when the access log is off. */

@@ -1,4 +1,4 @@
-import http, { STATUS_CODES } from 'node:http';
+import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -8,7 +8,9 @@ import { SkitaiError, isSkitaiError } from '../errors.js';
 import type { AccessLog } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
 import { ClientIp } from './clientip.js';
-import { rawErrorResponse, refuseTunnel, sendError } from './errorpage.js';
+import { ClientErrors } from './clienterror.js';
+import { requestScope, tracking } from './faults.js';
+import { refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
 import { Traffic, type TrafficStatus } from './traffic.js';
@@ -23,6 +25,8 @@ export interface EngineOptions {
   tunnel?: TunnelHandler | undefined;
   logger: Logger;
   accessLog?: AccessLog | undefined;
+  /** Secret values (config passwords and keys) that an error page must never show, even in devel mode. */
+  secrets?: readonly string[];
   /** PEM material for HTTPS; plain HTTP when absent. */
   tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined } | undefined;
 }
@@ -42,8 +46,9 @@ class RequestExchange implements Exchange {
     readonly res: http.ServerResponse,
     target: string,
     readonly remote: string,
-    readonly devel: boolean,
+    public devel: boolean,
     readonly compressMin: number,
+    readonly hideSecrets: (text: string) => string,
   ) {
     const q = target.indexOf('?');
     this.path = q < 0 ? target : target.slice(0, q);
@@ -79,12 +84,21 @@ export class Engine {
   /** Client sockets handed to the tunnel handler by CONNECT, until they close. */
   readonly #tunnels = new Set<Duplex>();
   readonly #traffic = new Traffic();
+  readonly #hideSecrets: (text: string) => string;
+  readonly #clientErrors: ClientErrors;
+  /** `#run` bound once, for {@link requestScope}.run (no closure per request). */
+  readonly #runInScope: (ex: RequestExchange) => true | Promise<void>;
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
+    this.#hideSecrets = secretHider(opts.secrets ?? []);
+    this.#clientErrors = new ClientErrors(opts.logger);
     this.#clientIp = new ClientIp(opts.config.trustedProxies);
+    // In devel mode the first fault already names its request; the cost does not matter there.
+    if (opts.config.devel) tracking.on = true;
     this.#before = opts.before ?? [];
     const engine = this;
+    this.#runInScope = (ex) => engine.#run(ex);
     this.#onClose = function onClose(this: ExchangeResponse): void {
       engine.#closed(this);
     };
@@ -107,7 +121,7 @@ export class Engine {
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
     this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientError(err, socket));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientErrors.answer(err, socket));
   }
 
   /** Start every handler, then listen. Resolves with the bound address. */
@@ -183,7 +197,7 @@ export class Engine {
     let target = url;
     if (url.charCodeAt(0) !== 47) target = this.#originForm(url);
     const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    const ex = new RequestExchange(req, res, target, remote, c.devel, c.compressMinSize);
+    const ex = new RequestExchange(req, res, target, remote, c.devel, c.compressMinSize, this.#hideSecrets);
     this.#inFlight++;
     this.#traffic.requests++;
     if (this.#opts.accessLog) {
@@ -193,12 +207,27 @@ export class Engine {
     (res as ExchangeResponse).exchange = ex;
     res.on('close', this.#onClose);
     if (this.#closing) res.setHeader('connection', 'close');
-    if (target === '') {
-      sendError(ex, 400, { detail: 'malformed request target', close: true });
+    // One test for both refusals keeps the common case to a single branch.
+    if (target === '' || req.httpVersionMajor !== 1) {
+      this.#refuse(ex);
       return;
     }
-    const done = this.#run(ex);
+    // The exchange is the scope's store: a rejection or exception the handlers leave behind names it.
+    // Off until needed (see http/faults.ts): the scope makes Node hook every async resource.
+    const done = tracking.on ? requestScope.run(ex, this.#runInScope, ex) : this.#run(ex);
     if (done !== true) done.catch((err) => this.#fail(ex, err));
+  }
+
+  /**
+   * A request node:http parsed but HTTP/1.x does not allow: a bad target, or a version llhttp takes
+   * that is no HTTP/1.x. HTTP/0.9 (`GET /path` with no version) has no valid request line in RFC 9112
+   * (§3: 400); a major version above 1 in an HTTP/1 request line gets 505 (RFC 9110 §15.6.6).
+   */
+  #refuse(ex: RequestExchange): void {
+    const major = ex.req.httpVersionMajor;
+    if (ex.path === '' && major === 1) sendError(ex, 400, { detail: 'malformed request target', close: true });
+    else if (major < 1) sendError(ex, 400, { detail: 'the request line has no HTTP version (HTTP/0.9 is not supported)', close: true });
+    else sendError(ex, 505, { detail: `HTTP/${ex.req.httpVersion} is not supported: this server speaks HTTP/1.0 and HTTP/1.1`, close: true });
   }
 
   /** Counts in-flight requests for a graceful stop, and writes the access line. */
@@ -339,16 +368,5 @@ export class Engine {
     }
     this.#opts.logger.error(`${ex.method} ${ex.req.url} failed`, err);
     sendError(ex, isSkitaiError(err) ? err.status : 500, { error: err, detail: ex.devel && err instanceof Error ? err.message : undefined });
-  }
-
-  #clientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status =
-      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    this.#opts.logger.debug(`client error ${err.code ?? ''} from ${socket.remoteAddress}: ${status}`);
-    socket.end(rawErrorResponse(status, { text: `${status} ${STATUS_CODES[status]}\n` }));
   }
 }

@@ -9,7 +9,9 @@ export type WorkerMessage =
   | { skitai: 'listening'; port: number; ssl: boolean }
   | { skitai: 'failed'; message: string }
   /** The worker got SIGTERM: replace it without dropping requests. */
-  | { skitai: 'recycle' };
+  | { skitai: 'recycle' }
+  /** An uncaught exception: replace the worker, then it stops after its in-flight requests. */
+  | { skitai: 'fatal' };
 
 /** Primary -> worker. */
 export type PrimaryMessage =

@@ -28,7 +28,7 @@ export interface PrimaryOptions {
   readonly verbose: boolean;
   readonly daemon: boolean;
   readonly logger: Logger;
-  /** Where the status record for `skitaid status` goes (daemon only). */
+  /** Where the status record for `skitaid status` goes (none when the pid file is not ours). */
   readonly statusFile?: string | undefined;
 }
 
@@ -80,7 +80,9 @@ export class Primary {
     cluster.setupPrimary({ exec: SKITAID_BIN, args: [], silent: false });
     cluster.on('exit', (w, code, signal) => this.#exited(w, code, signal));
     cluster.on('message', (w, m: unknown) => {
-      if (tagOf(m) === 'recycle') void this.#recycle(w);
+      const tag = tagOf(m);
+      if (tag === 'recycle') void this.#recycle(w);
+      else if (tag === 'fatal') void this.#fatal(w);
     });
     const n = this.#count();
     for (let id = 1; id <= n; id++) this.#slots.push({ id, worker: undefined, backoff: FRESH, timer: undefined });
@@ -294,6 +296,25 @@ export class Primary {
     }
   }
 
+  /**
+   * `w` had an uncaught exception: replace it (the new worker listens first, so a lone worker's
+   * port never goes unserved), then let it finish its in-flight requests. If no replacement
+   * starts, it stops anyway and its exit is handled as a crash (respawn with back-off).
+   */
+  async #fatal(w: Worker): Promise<void> {
+    const slot = this.#slots.find((s) => s.worker === w);
+    if (this.#phase !== 'running' || !slot) return;
+    this.#log.warn(`worker ${slot.id} (pid ${w.process.pid}) had an uncaught exception: replacing it`);
+    try {
+      await this.#replace(slot);
+      this.#respawns++;
+      this.#writeStatus();
+    } catch (err) {
+      this.#log.error(`worker ${slot.id}: the replacement failed (${describeError(err)}); the failed worker stops anyway`);
+      send(w, { skitai: 'shutdown', graceMs: this.#config.server.gracePeriod, drain: false });
+    }
+  }
+
   /** Ask `w` to stop within the grace period; kill it if it is still there well after. */
   #retire(w: Worker, drain: boolean): void {
     const live = this.#live.get(w);
@@ -329,6 +350,7 @@ export class Primary {
       respawns: this.#respawns,
       reloads: this.#reloads,
       lastReload: this.#lastReload,
+      mode: this.#opts.daemon ? 'daemon' : 'foreground',
     };
     try {
       writeStatus(file, status);

@@ -31,6 +31,11 @@ export interface InstanceStatus {
   /** Finished reload attempts, successful or not. */
   readonly reloads: number;
   readonly lastReload?: { readonly at: number; readonly ok: boolean; readonly message: string } | undefined;
+  /**
+   * How it runs: `skitaid start` (daemon), a foreground primary with workers, or a single
+   * foreground process (no workers, no reload). Absent in records of older versions: a daemon.
+   */
+  readonly mode?: 'daemon' | 'foreground' | 'single';
 }
 
 /** Replace `file` atomically (write, then rename), so a reader never sees half a record. */
@@ -66,9 +71,11 @@ export function formatDuration(ms: number): string {
 export function formatStatus(st: InstanceStatus, now: number = Date.now()): string {
   const workers = [...st.workers].sort((a, b) => a.slot - b.slot);
   const lines = [
-    `${st.name} is running${st.state === 'running' ? '' : ` (${st.state})`}`,
+    `${st.name} is running${st.mode && st.mode !== 'daemon' ? ' in the foreground' : ''}${st.state === 'running' ? '' : ` (${st.state})`}`,
     `  pid      ${st.pid}`,
-    `  workers  ${workers.length}${workers.length ? `: ${workers.map((w) => w.pid).join(', ')}` : ''}`,
+    st.mode === 'single'
+      ? '  workers  none: a single process serves (no reload; -w 1 runs one worker under a primary)'
+      : `  workers  ${workers.length}${workers.length ? `: ${workers.map((w) => w.pid).join(', ')}` : ''}`,
     `  port     ${st.port || '-'}${st.ssl ? ' (https)' : ''}`,
     `  uptime   ${formatDuration(now - st.started)}`,
     `  config   ${st.config || '(embedded defaults)'}`,

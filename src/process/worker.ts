@@ -7,12 +7,15 @@ import { defaultConfig, loadConfig } from '../config/load.js';
 import { describeError, isSkitaiError } from '../errors.js';
 import { Logger, openSink } from '../log/logger.js';
 import { Site } from '../site.js';
+import { guardProcess } from './faults.js';
 import { tagOf, type PrimaryMessage, type WorkerMessage, type WorkerSpec } from './messages.js';
 import { logPlan } from './paths.js';
 import { enterSiteDir } from './workdir.js';
 
 /** Extra time after the grace period before a worker stuck in shutdown exits anyway. */
 const STUCK_MS = 5_000;
+/** After an uncaught exception: how long to wait for the primary's shutdown (a replacement may take 60 s to listen). */
+const REPLACE_WAIT_MS = 65_000;
 
 /** Run a worker until the primary stops it; ends the process. */
 export async function runWorker(spec: WorkerSpec): Promise<never> {
@@ -37,12 +40,14 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
   const log = logger;
 
   let stopping = false;
+  /** After an uncaught exception the exit code is 1: if the primary did not retire us, our exit is a crash. */
+  let exitCode = 0;
   const stop = (graceMs: number, drain: boolean): void => {
     if (stopping) return;
     stopping = true;
     setTimeout(() => process.exit(1), graceMs + STUCK_MS).unref();
     site.close(graceMs, drain).then(
-      () => log.sink.close().then(() => process.exit(0)),
+      () => log.sink.close().then(() => process.exit(exitCode)),
       (err: unknown) => {
         log.error(`worker ${spec.slot}: shutdown failed`, err);
         void log.sink.close().then(() => process.exit(1));
@@ -68,6 +73,14 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     else stop(site.config.server.gracePeriod, false);
   });
   process.on('disconnect', () => stop(site.config.server.gracePeriod, false));
+  guardProcess(log, () => {
+    exitCode = 1;
+    const grace = site.config.server.gracePeriod;
+    if (!process.connected) return stop(grace, false);
+    // The primary starts our replacement and then tells us to stop; if that never comes, we go anyway.
+    void send({ skitai: 'fatal' });
+    setTimeout(() => stop(grace, false), REPLACE_WAIT_MS).unref();
+  });
   return new Promise<never>(() => undefined);
 }
 

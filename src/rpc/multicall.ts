@@ -9,12 +9,14 @@ export const MULTICALL_METHOD = 'system.multicall';
  * another, in order (callers may rely on it, as with Python's server). Each entry of the result is
  * `[value]` or a `{faultCode, faultString}` struct; pass the result to `serializeMethodResponse`.
  * A result XML-RPC cannot carry becomes that call's fault here, so one bad result cannot spoil the rest.
- * Throws {@link RpcFault} (-32602) when the params are not one array.
+ * Throws {@link RpcFault} (-32602) when the params are not one array. With `expose` (devel mode) app
+ * errors show their text, passed through `hide` (which blanks out secrets).
  */
 export async function runMulticall(
   params: readonly unknown[],
   invoke: (method: string, params: unknown[]) => unknown,
   expose = false,
+  hide: (text: string) => string = (text) => text,
 ): Promise<unknown[]> {
   const calls = params[0];
   if (params.length !== 1 || !Array.isArray(calls)) {
@@ -22,12 +24,12 @@ export async function runMulticall(
   }
   const results: unknown[] = [];
   for (const call of calls) {
-    results.push(await runOne(call, invoke, expose));
+    results.push(await runOne(call, invoke, expose, hide));
   }
   return results;
 }
 
-async function runOne(call: unknown, invoke: (method: string, params: unknown[]) => unknown, expose: boolean): Promise<unknown> {
+async function runOne(call: unknown, invoke: (method: string, params: unknown[]) => unknown, expose: boolean, hide: (text: string) => string): Promise<unknown> {
   if (typeof call !== 'object' || call === null || Array.isArray(call)) {
     return fault(RpcFaultCode.INVALID_REQUEST, `each ${MULTICALL_METHOD} entry must be a struct`);
   }
@@ -41,7 +43,7 @@ async function runOne(call: unknown, invoke: (method: string, params: unknown[])
     return [value];
   } catch (err) {
     const f = faultFor(err, 'xmlrpc', expose);
-    return fault(f.code, f.message);
+    return fault(f.code, expose ? hide(f.message) : f.message);
   }
 }
 

@@ -1,5 +1,5 @@
 import { SkitaiError } from '../errors.js';
-import { XmlScanner, type XmlHandler, type XmlLimits } from './xml.js';
+import { XmlScanner, type XmlHandler } from './xml.js';
 
 /**
  * XML-RPC decoding straight from the scanner's events (no intermediate tree: a large array of
@@ -12,12 +12,38 @@ import { XmlScanner, type XmlHandler, type XmlLimits } from './xml.js';
 export type DecodedCall = { kind: 'call'; method: string; params: unknown[] };
 export type DecodedResponse = { kind: 'response'; params: unknown[] } | { kind: 'fault'; value: unknown };
 
+/** Limits on an XML-RPC message. */
+export interface XmlRpcLimits {
+  /**
+   * Deepest nesting of values, counted in arrays and structs: a scalar param is depth 0, `[1]` and
+   * `{a: 1}` depth 1, `[[1]]` depth 2. Default {@link XMLRPC_DEFAULT_MAX_DEPTH}.
+   */
+  maxDepth?: number;
+  /** Largest message accepted, in bytes of UTF-8 (default 10 MiB). */
+  maxBytes?: number;
+}
+
+/** 64 levels of arrays/structs: far past any real message, far below what could hurt the server. */
+export const XMLRPC_DEFAULT_MAX_DEPTH = 64;
+
+/**
+ * XML elements one array/struct level takes: `<value><array><data>` or `<value><struct><member>`.
+ * The scanner's element bound is derived from the value bound with it, so that the decoder, which
+ * counts values, is the one that refuses (with a message in values, as the limit is documented),
+ * while the scanner still bounds any deeper input before a decoder ever sees it.
+ */
+const ELEMENTS_PER_LEVEL = 3;
+/** Elements outside and below the nested levels: methodCall/params/param (or methodResponse/fault) + value + scalar. */
+const ELEMENTS_AROUND = 5;
+
 /** Decodes a `methodCall` or `methodResponse` document; throws SKT_RPC_PARSE / SKT_RPC_INVALID / SKT_RPC_LIMIT. */
-export function decodeMessage(body: Buffer | Uint8Array | string, root: 'methodCall', limits?: XmlLimits): DecodedCall;
-export function decodeMessage(body: Buffer | Uint8Array | string, root: 'methodResponse', limits?: XmlLimits): DecodedResponse;
-export function decodeMessage(body: Buffer | Uint8Array | string, root: 'methodCall' | 'methodResponse', limits?: XmlLimits): DecodedCall | DecodedResponse {
-  const scanner = new XmlScanner(body, limits);
-  const decoder = new Decoder(scanner, root);
+export function decodeMessage(body: Buffer | Uint8Array | string, root: 'methodCall', limits?: XmlRpcLimits): DecodedCall;
+export function decodeMessage(body: Buffer | Uint8Array | string, root: 'methodResponse', limits?: XmlRpcLimits): DecodedResponse;
+export function decodeMessage(body: Buffer | Uint8Array | string, root: 'methodCall' | 'methodResponse', limits: XmlRpcLimits = {}): DecodedCall | DecodedResponse {
+  const maxDepth = limits.maxDepth ?? XMLRPC_DEFAULT_MAX_DEPTH;
+  // The element bound lets exactly the first level too many open, so the decoder refuses it.
+  const scanner = new XmlScanner(body, { maxBytes: limits.maxBytes, maxDepth: ELEMENTS_PER_LEVEL * maxDepth + ELEMENTS_AROUND });
+  const decoder = new Decoder(scanner, root, maxDepth);
   scanner.scan(decoder);
   return decoder.result!; // the scanner guarantees a closed root, the decoder that it is `root`
 }
@@ -58,11 +84,14 @@ interface Frame {
 class Decoder implements XmlHandler {
   private readonly frames: Frame[] = [];
   private depth = 0;
+  /** Arrays and structs open right now: the nesting the limit counts. */
+  private containers = 0;
   result: DecodedCall | DecodedResponse | undefined;
 
   constructor(
     private readonly scanner: XmlScanner,
     private readonly root: string,
+    private readonly maxDepth: number,
   ) {}
 
   open(rawName: string, pos: number): void {
@@ -71,6 +100,9 @@ class Decoder implements XmlHandler {
       if (tag !== this.root) throw this.invalid(pos, `expected <${this.root}>, found <${rawName}>`);
     } else {
       this.checkChild(this.frames[this.depth - 1]!, tag, rawName, pos);
+      if ((tag === 'array' || tag === 'struct') && ++this.containers > this.maxDepth) {
+        throw new SkitaiError('SKT_RPC_LIMIT', `XML-RPC values nested deeper than ${this.maxDepth} levels of arrays and structs at ${this.scanner.locate(pos)}`);
+      }
     }
     let f = this.frames[this.depth];
     if (!f) {
@@ -125,6 +157,7 @@ class Decoder implements XmlHandler {
 
   close(): void {
     const f = this.frames[--this.depth]!;
+    if (f.tag === 'array' || f.tag === 'struct') this.containers--;
     const v = this.finish(f);
     f.value = undefined; // the frame is reused; do not keep the value alive through it
     if (this.depth === 0) return;

@@ -1,8 +1,7 @@
 import { SkitaiError, isSkitaiError } from '../errors.js';
 import { RpcFaultCode } from './fault.js';
 import { describeBody } from './preview.js';
-import type { XmlLimits } from './xml.js';
-import { decodeMessage, type DecodedResponse } from './xmlrpc-decode.js';
+import { decodeMessage, type DecodedResponse, type XmlRpcLimits } from './xmlrpc-decode.js';
 import { encodeValue, escapeXmlLossy } from './xmlrpc-encode.js';
 
 /**
@@ -30,7 +29,7 @@ const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n';
  * Parses a request body into method name and params. Throws SkitaiError `SKT_RPC_PARSE`
  * (not well-formed), `SKT_RPC_INVALID` (well-formed, not a methodCall) or `SKT_RPC_LIMIT`.
  */
-export function parseMethodCall(body: Buffer | Uint8Array | string, limits?: XmlLimits): XmlRpcCall {
+export function parseMethodCall(body: Buffer | Uint8Array | string, limits?: XmlRpcLimits): XmlRpcCall {
   const { method, params } = decodeMessage(body, 'methodCall', limits);
   return { method, params };
 }
@@ -40,7 +39,7 @@ export function parseMethodCall(body: Buffer | Uint8Array | string, limits?: Xml
  * valid methodResponse — an HTML error page, a truncated body — throws SkitaiError
  * `SKT_RPC_RESPONSE` whose message says what the body looked like.
  */
-export function parseMethodResponse(body: Buffer | Uint8Array | string, limits?: XmlLimits): XmlRpcResponse {
+export function parseMethodResponse(body: Buffer | Uint8Array | string, limits?: XmlRpcLimits): XmlRpcResponse {
   const fail = (why: string, cause?: unknown): SkitaiError =>
     new SkitaiError('SKT_RPC_RESPONSE', `malformed XML-RPC response (${describeBody(body)}): ${why}`, { cause });
   let message: DecodedResponse;

@@ -12,6 +12,7 @@ export const app = new App();
 app.route('/hello', () => 'Hello World');
 app.route('/remote', (was) => ({ remote: was.request.remote }));
 app.route('/slow', async () => { await new Promise((r) => setTimeout(r, 400)); return 'finally'; });
+app.route('/later', async () => { await new Promise((r) => setImmediate(r)); return 'answered later'; });
 `;
 
 let s: TestSite;
@@ -50,6 +51,62 @@ describe('HTTP engine', () => {
       assert.equal(r.status, 400, JSON.stringify(payload));
       assert.equal(r.closed, true);
     }
+  });
+
+  /** Status lines of a raw reply, in order. */
+  const statuses = (text: string): number[] => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+
+  test('pipelined requests before a malformed one are all answered, in order, then 400 and close', async () => {
+    const bad = 'GET /hello HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n';
+    const after = 'GET /hello HTTP/1.1\r\nHost: x\r\n\r\n';
+    // Synchronous and asynchronous handlers: the async ones answer after the parser met the bad request.
+    for (const [first, body] of [['/hello', 'Hello World'], ['/later', 'answered later'], ['/slow', 'finally']] as const) {
+      const r = await rawRequest(s.port, `GET ${first} HTTP/1.1\r\nHost: x\r\n\r\n${bad}${after}`, 3000);
+      assert.deepEqual(statuses(r.text), [200, 400], `${first}: ${JSON.stringify(r.text)}`);
+      assert.equal(r.body.slice(0, body.length), body, `${first}: the first response is whole, first`);
+      assert.ok(r.text.indexOf(body) < r.text.indexOf('400 Bad Request'));
+      assert.equal(r.closed, true);
+    }
+    // Several before the bad one, the slowest first: each in request order, then the 400.
+    const r = await rawRequest(s.port, `GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /later HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n${bad}${after}`, 3000);
+    assert.deepEqual(statuses(r.text), [200, 200, 200, 400]);
+    const order = ['finally', 'answered later', 'pong', '400 Bad Request'].map((t) => r.text.indexOf(t));
+    assert.deepEqual([...order].sort((a, b) => a - b), order, JSON.stringify(r.text));
+    assert.equal(r.closed, true);
+    // An error inside a request's body (bad chunking) is that request's answer, after the ones before it.
+    const chunked = 'POST /hello HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nZZ\r\n';
+    const b = await rawRequest(s.port, `GET /later HTTP/1.1\r\nHost: x\r\n\r\n${chunked}`, 3000);
+    assert.deepEqual(statuses(b.text), [200, 400], JSON.stringify(b.text));
+    assert.ok(b.text.indexOf('answered later') < b.text.indexOf('400 Bad Request'));
+    assert.equal(b.closed, true);
+    // A response that closes the connection itself is the last: no 400 follows it.
+    const c = await rawRequest(s.port, `GET /later HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n${bad}`, 3000);
+    assert.deepEqual(statuses(c.text), [200]);
+    assert.equal(c.closed, true);
+  });
+
+  test('HTTP/0.9 request lines get 400 and other major versions 505, and the connection is closed', async () => {
+    for (const payload of [
+      'GET /ping\r\n\r\n',
+      // llhttp reads a bare LF after the target as HTTP/0.9 too, headers and body included.
+      'GET /ping\nHost: x\r\nContent-Length: 5\r\n\r\nhello',
+    ]) {
+      const r = await rawRequest(s.port, payload);
+      assert.deepEqual(statuses(r.text), [400], JSON.stringify(payload));
+      assert.match(r.body, /HTTP\/0\.9 is not supported/);
+      assert.equal(r.closed, true);
+    }
+    // `GET /ping` + CRLF, and the client done sending: never a 200.
+    const eof = await rawRequest(s.port, 'GET /ping\r\n', 3000, { halfClose: true });
+    assert.deepEqual(statuses(eof.text), [400]);
+    assert.equal(eof.closed, true);
+    const two = await rawRequest(s.port, 'GET /ping HTTP/2.0\r\nHost: x\r\n\r\n');
+    assert.deepEqual(statuses(two.text), [505]);
+    assert.equal(two.closed, true);
+    // HTTP/1.0 is still served.
+    const ten = await rawRequest(s.port, 'GET /ping HTTP/1.0\r\n\r\n');
+    assert.equal(ten.status, 200);
+    assert.equal(ten.body, 'pong');
   });
 
   test('HTTP/1.1 without Host is a 400', async () => {

@@ -115,6 +115,35 @@ print(json.dumps([root.add(1, 1), test.test.hello.world(), test.hello.world(), t
     assert.deepEqual(out, [2, 'hi from hello.world', 'hi from hello.world', 4]);
   });
 
+  test('values nested 64 levels deep (arrays and structs) go both ways; 65 get the documented -32600 fault', async () => {
+    const out = await python(
+      String.raw`
+import sys, json, xmlrpc.client as x
+p = x.ServerProxy(sys.argv[1])
+def nested(levels):
+    v = 'leaf'
+    for i in reversed(range(levels)):
+        v = [v] if i % 2 == 0 else {'k': v}
+    return v
+struct20 = 'leaf'
+for i in range(20):
+    struct20 = {'s': struct20}
+out = {'struct20': p.echo(struct20) == struct20, 'ok64': p.echo(nested(64)) == nested(64)}
+try:
+    p.echo(nested(65))
+    out['fault65'] = None
+except x.Fault as e:
+    out['fault65'] = [e.faultCode, e.faultString]
+print(json.dumps(out))
+`,
+      s.base + '/',
+    );
+    assert.equal(out.struct20, true, 'a struct nested 20 levels (about 60 XML elements) is echoed');
+    assert.equal(out.ok64, true, '64 levels of arrays and structs are echoed');
+    assert.equal(out.fault65[0], -32600);
+    assert.match(out.fault65[1], /^Invalid Request: XML-RPC values nested deeper than 64 levels of arrays and structs at line \d+, column \d+$/);
+  });
+
   test('the web route still gets ordinary POSTs, and /rpconly is not on the web', async () => {
     const r = await fetch(s.base + '/form', { method: 'POST', body: new URLSearchParams('a=1') });
     assert.deepEqual(await r.json(), { got: { a: '1' }, type: 'application/x-www-form-urlencoded' });

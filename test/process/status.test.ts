@@ -29,6 +29,16 @@ test('formatStatus lists workers by slot, port, uptime, respawns and the last re
   );
 });
 
+test('formatStatus says when it is a foreground run, and that a single process has no workers', () => {
+  const single: InstanceStatus = { ...sample, ssl: false, workers: [], respawns: 0, reloads: 0, lastReload: undefined, mode: 'single' };
+  assert.equal(
+    formatStatus(single, 9_000),
+    'site is running in the foreground\n  pid      100\n  workers  none: a single process serves (no reload; -w 1 runs one worker under a primary)\n' +
+      '  port     8443\n  uptime   9s\n  config   /srv/site.conf\n',
+  );
+  assert.match(formatStatus({ ...sample, mode: 'foreground', state: 'stopping' }), /^site is running in the foreground \(stopping\)\n  pid      100\n  workers  2: 101, 102\n/);
+});
+
 test('formatDuration keeps two units', () => {
   assert.deepEqual([0, 9_999, 252_000, 7_500_000, 273_600_000].map(formatDuration), ['0s', '9s', '4m 12s', '2h 5m', '3d 4h']);
 });

@@ -206,11 +206,41 @@ test('rejects well-formed XML that is not XML-RPC', () => {
   throwsCode(() => parseMethodCall('<methodCall>\n<methodName>m</methodName><params><param>\n<value><int>x</int></value></param></params></methodCall>'), 'SKT_RPC_INVALID', /line 3, column 8/);
 });
 
+/** `levels` arrays and structs, alternating, around the integer 1: `[{ k: [{ k: … 1 }] }]`. */
+function nestedValue(levels: number): unknown {
+  let v: unknown = 1;
+  for (let i = levels - 1; i >= 0; i--) v = i % 2 === 0 ? [v] : { k: v };
+  return v;
+}
+
+test('the nesting limit counts arrays and structs, not XML elements: 64 levels pass, 65 are refused', () => {
+  // The case from the issue: a struct 20 levels deep is about 60 elements, and must pass.
+  let struct: unknown = 'leaf';
+  for (let i = 0; i < 20; i++) struct = { s: struct };
+  assert.deepEqual(parseMethodCall(serializeMethodCall('m', [struct])).params, [struct]);
+  for (const levels of [63, 64]) {
+    assert.deepEqual(parseMethodCall(serializeMethodCall('m', [nestedValue(levels)])).params, [nestedValue(levels)]);
+    assert.deepEqual(parseMethodResponse(serializeMethodResponse(nestedValue(levels))), { value: nestedValue(levels) });
+  }
+  throwsCode(() => parseMethodCall(serializeMethodCall('m', [nestedValue(65)])), 'SKT_RPC_LIMIT', /nested deeper than 64 levels of arrays and structs at line \d+/);
+  throwsCode(() => parseMethodResponse(serializeMethodResponse(nestedValue(65))), 'SKT_RPC_RESPONSE', /nested deeper than 64 levels/);
+  // Only arrays and structs count: 64 levels with a param next to them, and siblings, change nothing.
+  assert.equal(parseMethodCall(serializeMethodCall('m', ['a', nestedValue(64), [nestedValue(63), {}]])).params.length, 3);
+  // `maxDepth` counts the same way.
+  assert.deepEqual(parseMethodCall(serializeMethodCall('m', [[[1]], 5]), { maxDepth: 2 }).params, [[[1]], 5]);
+  throwsCode(() => parseMethodCall(serializeMethodCall('m', [[[[1]]]]), { maxDepth: 2 }), 'SKT_RPC_LIMIT', /deeper than 2 levels/);
+  assert.deepEqual(parseMethodCall(serializeMethodCall('m', [1, 'x']), { maxDepth: 0 }).params, [1, 'x']);
+  throwsCode(() => parseMethodCall(serializeMethodCall('m', [[]]), { maxDepth: 0 }), 'SKT_RPC_LIMIT');
+});
+
 test('parseMethodCall applies the XML limits and rejects unsafe or truncated bodies', () => {
-  let nested = '<value><array><data>'.repeat(30) + '</data></array></value>'.repeat(30);
+  let nested = '<value><array><data>'.repeat(10_000) + '</data></array></value>'.repeat(10_000);
   nested = `<methodCall><methodName>m</methodName><params><param>${nested}</param></params></methodCall>`;
-  throwsCode(() => parseMethodCall(nested), 'SKT_RPC_LIMIT');
-  assert.equal(parseMethodCall(nested, { maxDepth: 200 }).method, 'm');
+  throwsCode(() => parseMethodCall(nested), 'SKT_RPC_LIMIT', /deeper than 64 levels/);
+  assert.equal(parseMethodCall(nested, { maxDepth: 10_000 }).method, 'm');
+  // Elements that are no XML-RPC value cannot nest deeply either: they are refused where they start.
+  const junk = `<methodCall><methodName>m</methodName><params><param><value>${'<value>'.repeat(10_000)}</value></param></params></methodCall>`;
+  throwsCode(() => parseMethodCall(junk), 'SKT_RPC_INVALID', /unknown value type <value>/);
   throwsCode(() => parseMethodCall(serializeMethodCall('m', ['x'.repeat(1000)]), { maxBytes: 500 }), 'SKT_RPC_LIMIT');
   throwsCode(() => parseMethodCall('<!DOCTYPE m [<!ENTITY e "x">]><methodCall><methodName>&e;</methodName></methodCall>'), 'SKT_RPC_PARSE', /DOCTYPE/);
   const full = serializeMethodCall('m', [{ a: [1, 'b'] }]);

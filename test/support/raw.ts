@@ -13,11 +13,18 @@ export interface RawReply {
 /**
  * Send bytes exactly as given (no client normalising the path or headers) and collect the reply.
  * Resolves when the server closes the socket or after `idleMs` without data. `localAddress` picks
- * the client's source address (any 127.x.y.z works on Linux), for access-control tests.
+ * the client's source address (any 127.x.y.z works on Linux), for access-control tests. `halfClose`
+ * ends the client's side after the payload (what `printf … | nc -N` does), the reply is still read.
  */
-export function rawRequest(port: number, payload: string | Buffer, idleMs = 300, options: { localAddress?: string } = {}): Promise<RawReply> {
+export function rawRequest(
+  port: number,
+  payload: string | Buffer,
+  idleMs = 300,
+  options: { localAddress?: string; halfClose?: boolean } = {},
+): Promise<RawReply> {
+  const { halfClose, ...connect } = options;
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1', ...options });
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: halfClose === true, ...connect });
     const chunks: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
     let closed = false;
@@ -31,7 +38,8 @@ export function rawRequest(port: number, payload: string | Buffer, idleMs = 300,
       timer = setTimeout(done, idleMs);
     };
     socket.on('connect', () => {
-      socket.write(payload);
+      if (halfClose) socket.end(payload);
+      else socket.write(payload);
       arm();
     });
     socket.on('data', (d) => {

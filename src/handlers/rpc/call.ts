@@ -13,7 +13,6 @@ import { bindParams, resolveMethod } from './methods.js';
 export interface RpcOptions {
   /** Largest request body, bytes (`[server] max_body_size`). */
   maxBody: number;
-  devel: boolean;
   logger: Logger;
 }
 
@@ -49,7 +48,7 @@ function rpcValue(method: string, result: unknown): unknown {
 /**
  * The fault for anything a call threw. A handler's `abort(status, message)` is an answer meant for
  * the caller, so its message is shown; other app errors are logged with their stack and shown only
- * in devel mode.
+ * in devel mode (`ex.devel`: `[server] devel`, or the app's own `app.devel`), secrets blanked out.
  */
 export function faultOf(err: unknown, protocol: 'xmlrpc' | 'jsonrpc', ex: Exchange, method: string, options: RpcOptions): FaultInfo {
   if (isSkitaiError(err, 'SKT_HTTP_ABORT')) {
@@ -58,7 +57,15 @@ export function faultOf(err: unknown, protocol: 'xmlrpc' | 'jsonrpc', ex: Exchan
   if (!(err instanceof RpcFault) && !isSkitaiError(err, 'SKT_RPC_PARSE') && !isSkitaiError(err, 'SKT_RPC_INVALID') && !isSkitaiError(err, 'SKT_RPC_LIMIT')) {
     options.logger.error(`${protocol} ${method} failed (${ex.method} ${ex.path})`, err);
   }
-  return faultFor(err, protocol, options.devel);
+  const fault = faultFor(err, protocol, ex.devel);
+  return ex.devel && ex.hideSecrets ? hideInFault(fault, ex.hideSecrets) : fault;
+}
+
+function hideInFault(fault: FaultInfo, hide: (text: string) => string): FaultInfo {
+  const message = hide(fault.message);
+  const data = fault.data as { stack?: unknown } | undefined;
+  if (data && typeof data.stack === 'string') return { ...fault, message, data: { ...data, stack: hide(data.stack) } };
+  return { ...fault, message };
 }
 
 function isAsyncIterable(value: unknown): boolean {

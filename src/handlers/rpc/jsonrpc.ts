@@ -35,17 +35,17 @@ export class JsonRpcEndpoint implements AppEndpoint {
     // The closure is made in an array (under tsx a named one pays a __name call per request) and the
     // literal is built whole: adding mapError to `{ expose }` afterwards made V8 pretenure that literal,
     // so every request's options went straight to old space (docs/performance.md).
-    const [mapError] = [(err: unknown, request: JsonRpcRequest): FaultInfo => this.#error(faultOf(err, 'jsonrpc', ex, request.method, this.options))];
-    const options: RespondOptions = { expose: this.options.devel, mapError };
+    const [mapError] = [(err: unknown, request: JsonRpcRequest): FaultInfo => this.#error(faultOf(err, 'jsonrpc', ex, request.method, this.options), ex.devel)];
+    const options: RespondOptions = { expose: ex.devel, mapError };
     const reply = await respondJsonRpc(parseJsonRpc(body), (method, params) => callMethod(app, prefix, was, method, params, this.options.logger, guard), options);
     if (reply === null) respond(ex, 204, undefined, undefined);
     else respond(ex, 200, { 'content-type': 'application/json; charset=utf-8' }, reply);
   }
 
   /** The spec's reserved codes keep the spec's exact message; our detail rides in `data` in devel mode. */
-  #error(fault: FaultInfo): FaultInfo {
+  #error(fault: FaultInfo, devel: boolean): FaultInfo {
     const standard = JSONRPC_MESSAGES[fault.code];
     if (standard === undefined || fault.code === RpcFaultCode.SERVER_ERROR || fault.message === standard) return fault;
-    return this.options.devel ? { code: fault.code, message: standard, data: fault.data ?? fault.message } : { code: fault.code, message: standard };
+    return devel ? { code: fault.code, message: standard, data: fault.data ?? fault.message } : { code: fault.code, message: standard };
   }
 }

@@ -36,7 +36,7 @@ export class XmlRpcEndpoint implements AppEndpoint {
     try {
       const call = parseMethodCall(body, { maxBytes: this.options.maxBody });
       method = call.method;
-      const value = await this.#dispatch(app, prefix, was, call.method, call.params, guard);
+      const value = await this.#dispatch(ex, app, prefix, was, call.method, call.params, guard);
       xml = serializeMethodResponse(value ?? null);
     } catch (err) {
       const fault = faultOf(err, 'xmlrpc', ex, method, this.options);
@@ -45,12 +45,12 @@ export class XmlRpcEndpoint implements AppEndpoint {
     respond(ex, 200, HEADERS, xml);
   }
 
-  #dispatch(app: App, prefix: string, was: Was<App>, method: string, params: unknown[], guard: Guard): unknown {
+  #dispatch(ex: Exchange, app: App, prefix: string, was: Was<App>, method: string, params: unknown[], guard: Guard): unknown {
     const logger = this.options.logger;
     switch (method) {
       case MULTICALL_METHOD:
         // Each call inside is checked on its own (its fault in its slot), as if sent alone.
-        return runMulticall(params, (m, p) => this.#dispatch(app, prefix, was, m, p, guard), this.options.devel);
+        return runMulticall(params, (m, p) => this.#dispatch(ex, app, prefix, was, m, p, guard), ex.devel, ex.hideSecrets);
       case 'system.listMethods':
         authorizeApp(app, guard, was, method);
         return [...listMethods(app, prefix), 'system.listMethods', 'system.methodHelp', 'system.methodSignature', MULTICALL_METHOD];
