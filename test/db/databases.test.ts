@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Status } from '../../src/client/status.js';
@@ -34,6 +35,15 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<boolean
     await sleep(25);
   }
   return true;
+}
+
+/** A port of 127.0.0.1 nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 /** Backends of our pools that are running a statement matching `pattern`. */
@@ -327,6 +337,51 @@ describe('a dead member', () => {
     }
     assert.ok(await until(async () => state() === 'healthy', 10_000), 'b never came back');
     assert.equal((await dbs.dmap('@db').execute('SELECT 1').getswait(2)).length, 2);
+  });
+
+  test('dlb over three members, two refusing connections: it answers from the live one, trying each member at most once', async () => {
+    const [dead1, dead2] = [await closedPort(), await closedPort()];
+    const members = `127.0.0.1:${dead1}/skitai/${SUPERUSER}/x, 127.0.0.1:${dead2}/skitai/${SUPERUSER}/x, ${member(a)}`;
+    // No ejection: every call may meet the dead members again, in the strategy's turn.
+    const dbs = databases('eject_failures = 100\nretry_budget_min = 1000', members);
+    for (let i = 0; i < 6; i++) {
+      const r = await dbs.dlb('@db').execute(`SELECT current_setting('port') AS port`).getwait(3);
+      assert.equal(r.status, Status.NORMAL, r.msg);
+      assert.deepEqual(r.data, [{ port: String(a.port) }]);
+    }
+    const [d1, d2, live] = dbs.status().clusters.db!.members;
+    assert.deepEqual([live!.requests, d1!.inFlight, d2!.inFlight, live!.inFlight], [6, 0, 0, 0]);
+    assert.ok(d1!.requests <= 6 && d2!.requests <= 6 && d1!.requests + d2!.requests > 0, `dead members asked ${d1!.requests} and ${d2!.requests} times in 6 calls`);
+    // Nothing alive: one attempt per member, then the last member's failure is the answer.
+    const none = databases('eject_failures = 100\nretry_budget_min = 1000', `127.0.0.1:${dead1}/skitai/${SUPERUSER}/x, 127.0.0.1:${dead2}/skitai/${SUPERUSER}/x`);
+    const r = await none.dlb('@db').execute('SELECT 1').getwait(3);
+    assert.deepEqual([r.status, r.code], [Status.NETERR, 'SKT_DB_CONNECT']);
+    assert.deepEqual(none.status().clusters.db!.members.map((m) => m.requests), [1, 1]);
+  });
+
+  test('connections the server ends, idle or mid-query, over many calls: NETERR for the one running, no crash, the pool goes on', async () => {
+    const dbs = databases('max_conns = 2', member(a));
+    const ours = async (): Promise<number> =>
+      (await a.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'skitai' AND datname = 'skitai'`)).rows[0]!.n as number;
+    const kill = (): Promise<unknown> => a.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'skitai' AND datname = 'skitai'`);
+    for (let round = 0; round < 3; round++) {
+      const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => dbs.dlb('@db').execute('SELECT $1::int AS n', [i]).getwait(3)));
+      assert.deepEqual(rs.map((r) => (r.data as { n: number }[] | null)?.[0]?.n), Array.from({ length: 20 }, (_, i) => i));
+      // Idle: pg-pool drops them and the log says so.
+      assert.ok(await ours() > 0);
+      const lost = (): number => logLines.filter((l) => l.includes('idle connection lost')).length;
+      const before = lost();
+      await kill();
+      assert.ok(await until(async () => lost() > before && dbs.status().clusters.db!.pools[`${a.node}/skitai`]!.total === 0, 3000), 'the idle connections lost were not dropped and logged');
+      // Mid-query: that call is NETERR (not safe, so no retry); the others are unaffected.
+      const slow = dbs.dlb('@db').execute(`SELECT pg_sleep(5) /* mid-${round} */`);
+      assert.ok(await until(async () => (await running(a, `%mid-${round}%`)) === 1, 3000), 'the statement never ran');
+      await kill();
+      const r = await slow.getwait(3);
+      assert.deepEqual([r.status, r.code], [Status.NETERR, 'SKT_DB_NETWORK']);
+    }
+    const last = await dbs.dlb('@db').execute('SELECT 42 AS n').getwait(3);
+    assert.deepEqual(last.data, [{ n: 42 }]);
   });
 
   test('a connection lost mid-query: NETERR, no failover unless the statement is marked safe', async () => {
