@@ -1,4 +1,4 @@
-import { Cluster, type ClusterDeps, type ClusterStatus } from '../cluster/cluster.js';
+import { Cluster, type ClusterDeps, type ClusterStatus, type Lease } from '../cluster/cluster.js';
 import type { Member } from '../cluster/member.js';
 import type { Abort } from '../client/abort.js';
 import { Status } from '../client/status.js';
@@ -64,33 +64,10 @@ export class DbCluster {
    * elsewhere. Each failover spends the cluster's retry budget; no member is tried twice.
    */
   sendLb(query: DbQuery, safe: boolean, abort: Abort, sink: DbSink): DbSlot {
-    const cluster = this.cluster;
-    const slot: DbSlot = { node: `@${cluster.name}` };
-    const tried = new Set<Member>();
-    let last: DbResult | undefined;
-    const end = (): void => sink.arrive(0, last ?? DbResult.dbFailure(Status.NETERR, 'SKT_DB_CONNECT', `no member of @${cluster.name} could be asked`, `@${cluster.name}`));
-    const launch = (): boolean => {
-      const member = cluster.pick(tried);
-      if (!member) return false;
-      const lease = cluster.acquire(member);
-      if (!lease) {
-        last ??= breakerOpen(cluster.name, member.node);
-        return false;
-      }
-      tried.add(member);
-      slot.node = member.node;
-      this.#pools.get(member)!.run(query, abort, (outcome) => {
-        cluster.release(lease, outcome.health);
-        last = outcome.result;
-        if (outcome.result.status === Status.NORMAL || abort.aborted || outcome.health === 'cancelled' || !mayRetry(outcome, safe)) return end();
-        if (cluster.tryRetry() && launch()) return;
-        end();
-      });
-      return true;
-    };
-    cluster.countRequest();
-    if (!launch()) end();
-    return slot;
+    const send = new LbSend(this.cluster, this.#pools, query, safe, abort, sink);
+    this.cluster.countRequest();
+    if (!send.launch()) send.end();
+    return send.slot;
   }
 
   status(): DbClusterStatus {
@@ -102,6 +79,58 @@ export class DbCluster {
   async close(graceMs: number): Promise<void> {
     this.cluster.close();
     await Promise.all([...this.#pools.values()].map((p) => p.close(graceMs)));
+  }
+}
+
+/**
+ * One dlb call's walk over the members: a class rather than closures made per call (under tsx each
+ * named closure also pays a `__name` call), and the set of tried members only once it fails over.
+ */
+class LbSend {
+  readonly slot: DbSlot;
+  #tried: Set<Member> | undefined;
+  #last: DbResult | undefined;
+  #lease: Lease | undefined;
+  readonly #onOutcome = (outcome: DbOutcome): void => this.#outcome(outcome);
+
+  constructor(
+    readonly cluster: Cluster,
+    readonly pools: Map<Member, MemberPool>,
+    readonly query: DbQuery,
+    readonly safe: boolean,
+    readonly abort: Abort,
+    readonly sink: DbSink,
+  ) {
+    this.slot = { node: `@${cluster.name}` };
+  }
+
+  end(): void {
+    this.sink.arrive(0, this.#last ?? DbResult.dbFailure(Status.NETERR, 'SKT_DB_CONNECT', `no member of @${this.cluster.name} could be asked`, `@${this.cluster.name}`));
+  }
+
+  launch(): boolean {
+    const cluster = this.cluster;
+    // The member of the attempt that just failed joins the tried ones (no Set unless it fails over).
+    if (this.#lease) (this.#tried ??= new Set()).add(this.#lease.member);
+    const member = cluster.pick(this.#tried);
+    if (!member) return false;
+    const lease = cluster.acquire(member);
+    if (!lease) {
+      this.#last ??= breakerOpen(cluster.name, member.node);
+      return false;
+    }
+    this.#lease = lease;
+    this.slot.node = member.node;
+    this.pools.get(member)!.run(this.query, this.abort, this.#onOutcome);
+    return true;
+  }
+
+  #outcome(outcome: DbOutcome): void {
+    this.cluster.release(this.#lease!, outcome.health);
+    this.#last = outcome.result;
+    if (outcome.result.status === Status.NORMAL || this.abort.aborted || outcome.health === 'cancelled' || !mayRetry(outcome, this.safe)) return this.end();
+    if (this.cluster.tryRetry() && this.launch()) return;
+    this.end();
   }
 }
 

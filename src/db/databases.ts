@@ -42,6 +42,11 @@ export interface DatabasesStatus {
   readonly resultCache: CacheStats;
 }
 
+interface ClusterSenders {
+  readonly map: DbSender;
+  readonly lb: DbSender;
+}
+
 const ADHOC_DEFAULTS: DbPoolOptions = { maxConns: 4, connectTimeout: 5000, idleTimeout: 60_000, queryTimeout: 30_000 };
 
 /**
@@ -52,6 +57,7 @@ const ADHOC_DEFAULTS: DbPoolOptions = { maxConns: 4, connectTimeout: 5000, idleT
 export class Databases {
   readonly #clusters = new Map<string, DbCluster>();
   readonly #httpClusters = new Set<string>();
+  readonly #bySpelling = new Map<string, ClusterSenders>();
   readonly #adhoc = new Map<string, { pool: MemberPool; label: string }>();
   readonly #cache: ResultCache;
   readonly #adhocOptions: DbPoolOptions;
@@ -81,22 +87,12 @@ export class Databases {
 
   /** Every live member of cluster `'@name'`: `execute(sql, params)`, then `getswait()`. */
   dmap(target: string, options?: DbCallOptions): DbCall {
-    const c = this.#cluster(target);
-    const state = this.#state;
-    return new DbCall({
-      kind: 'dmap', target: `@${c.options.name}`, identity: '', queryTimeout: c.options.queryTimeout,
-      start: (query, _safe, abort, sink) => (state.closed ? closedSlots(`@${c.options.name}`, sink) : c.sendMap(query, abort, sink)),
-    }, this.#cache, options);
+    return new DbCall(this.#senders(target).map, this.#cache, options);
   }
 
   /** One member of cluster `'@name'`, failing over when the statement certainly did not run: `execute()`, then `getwait()`. */
   dlb(target: string, options?: DbCallOptions): DbCall {
-    const c = this.#cluster(target);
-    const state = this.#state;
-    return new DbCall({
-      kind: 'dlb', target: `@${c.options.name}`, identity: '', queryTimeout: c.options.queryTimeout,
-      start: (query, safe, abort, sink) => (state.closed ? closedSlots(`@${c.options.name}`, sink) : [c.sendLb(query, safe, abort, sink)]),
-    }, this.#cache, options);
+    return new DbCall(this.#senders(target).lb, this.#cache, options);
   }
 
   /**
@@ -151,6 +147,28 @@ export class Databases {
     this.#cache.clear();
     const grace = this.#closeGrace;
     await Promise.all([...[...this.#clusters.values()].map((c) => c.close(grace)), ...[...this.#adhoc.values()].map(({ pool }) => pool.close(grace))]);
+  }
+
+  /** The dmap and dlb senders of cluster `target`, made once per target spelling (a call then allocates no closures for them). */
+  #senders(target: string): ClusterSenders {
+    const known = this.#bySpelling.get(target);
+    if (known) return known;
+    const c = this.#cluster(target);
+    const name = `@${c.options.name}`;
+    const state = this.#state;
+    const senders: ClusterSenders = {
+      map: {
+        kind: 'dmap', target: name, identity: '', queryTimeout: c.options.queryTimeout,
+        start: (query, _safe, abort, sink) => (state.closed ? closedSlots(name, sink) : c.sendMap(query, abort, sink)),
+      },
+      lb: {
+        kind: 'dlb', target: name, identity: '', queryTimeout: c.options.queryTimeout,
+        start: (query, safe, abort, sink) => (state.closed ? closedSlots(name, sink) : [c.sendLb(query, safe, abort, sink)]),
+      },
+    };
+    // Only spellings of configured clusters get here ("@db", "@db/"), so the map stays small.
+    this.#bySpelling.set(target, senders);
+    return senders;
   }
 
   #cluster(target: string): DbCluster {

@@ -4,6 +4,7 @@ import { CallAbort } from '../client/failure.js';
 import { Status } from '../client/status.js';
 import type { Logger } from '../log/logger.js';
 import { sendCancel } from './cancel.js';
+import { Chain, type ChainNode } from './chain.js';
 import { connectFailure, isConnectionLoss, queryFailure, success, type DbOutcome, type FailureContext } from './failure.js';
 import { maskSecret } from './members.js';
 import type { DbPoolOptions } from './options.js';
@@ -41,14 +42,14 @@ export class MemberPool {
   readonly #options: DbPoolOptions;
   readonly #ctx: FailureContext;
   /** Attempts not yet reported: waiting for a connection or running. */
-  readonly #attempts = new Set<Attempt>();
+  readonly #attempts = new Chain<Attempt>();
   /**
    * Attempts waiting for a slot, oldest first. They are handed to pg-pool only when a slot is free,
    * so one that gives up leaves no dead waiter in pg-pool's queue: thousands of those (a slow
    * query plus steady traffic) were handed a connection one after the other in ONE synchronous
    * chain when it freed, and overflowed the stack.
    */
-  readonly #queue = new Set<Attempt>();
+  readonly #queue = new Chain<Attempt>();
   /** Attempts handed to pg-pool (connecting or holding a connection) and not yet released. */
   #inPool = 0;
   #closed = false;
@@ -93,18 +94,25 @@ export class MemberPool {
     }
     abort.add(attempt);
     if (attempt.phase === 'done') return;
-    this.#attempts.add(attempt);
-    this.#queue.add(attempt);
+    attempt.live = this.#attempts.add(attempt);
+    if (this.#inPool < this.#options.maxConns && this.#queue.size === 0) {
+      // A free slot and nobody ahead: straight to pg-pool, without a trip through the queue.
+      this.#inPool++;
+      this.#pool.connect(attempt.onConnect);
+      return;
+    }
+    attempt.waiting = this.#queue.add(attempt);
     this.#pump();
   }
 
   /** Hand waiting attempts to pg-pool while it has a free slot. */
   #pump(): void {
     while (!this.#closed && this.#inPool < this.#options.maxConns && this.#queue.size > 0) {
-      const attempt = this.#queue.values().next().value!;
-      this.#queue.delete(attempt);
+      const attempt = this.#queue.first()!;
+      this.#queue.remove(attempt.waiting!);
+      attempt.waiting = undefined;
       this.#inPool++;
-      this.#pool.connect((err, client, release) => attempt.connected(err, client, release));
+      this.#pool.connect(attempt.onConnect);
     }
   }
 
@@ -116,8 +124,9 @@ export class MemberPool {
 
   /** Internal (Attempt): it has reported. */
   forget(attempt: Attempt): void {
-    this.#attempts.delete(attempt);
-    this.#queue.delete(attempt);
+    if (attempt.live) this.#attempts.remove(attempt.live);
+    if (attempt.waiting) this.#queue.remove(attempt.waiting);
+    attempt.live = attempt.waiting = undefined;
   }
 
   get ctx(): FailureContext {
@@ -134,7 +143,7 @@ export class MemberPool {
 
   status(): PoolStatus {
     let running = 0;
-    for (const a of this.#attempts) if (a.phase === 'running') running++;
+    for (const a of this.#attempts.toArray()) if (a.phase === 'running') running++;
     return { total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#queue.size + this.#pool.waitingCount, running };
   }
 
@@ -146,15 +155,24 @@ export class MemberPool {
     if (this.#closed) return;
     this.#closed = true;
     // An ending pg.Pool hands no connection to waiters: those end now; running ones get the grace.
-    for (const a of [...this.#attempts]) if (a.phase === 'waiting') a.cancel(new CallAbort('closed'));
+    for (const a of this.#attempts.toArray()) if (a.phase === 'waiting') a.cancel(new CallAbort('closed'));
     const deadline = Date.now() + graceMs;
     while (this.#attempts.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const a of [...this.#attempts]) a.cancel(new CallAbort('closed'));
+    for (const a of this.#attempts.toArray()) a.cancel(new CallAbort('closed'));
     await this.#pool.end().catch(() => {});
   }
 }
 
 function ignore(): void {}
+
+/**
+ * Clients that carry the `ignore` error listener. pg-pool listens for errors only on idle clients, so
+ * a connection lost while we hold it would be an uncaught 'error' event; the query's callback gets
+ * the same error, so the listener only absorbs it. Added once per connection rather than added and
+ * removed per query (EventEmitter bookkeeping on every call); while the client is idle, pg-pool's own
+ * listener still sees the error and drops the connection.
+ */
+const guarded = new WeakSet<pg.PoolClient>();
 
 function closedOutcome(node: string): DbOutcome {
   return { result: DbResult.dbFailure(Status.NETERR, 'SKT_DB_CLOSED', 'the database pools are closed (the worker is shutting down)', node), sent: false, health: 'cancelled' };
@@ -163,6 +181,9 @@ function closedOutcome(node: string): DbOutcome {
 /** One query attempt on one member: waiting -> running -> done, reported once. */
 class Attempt implements Cancellable {
   phase: Phase = 'waiting';
+  /** Its place among the pool's attempts, and in the wait queue (MemberPool's bookkeeping). */
+  live: ChainNode<Attempt> | undefined;
+  waiting: ChainNode<Attempt> | undefined;
   readonly #pool: MemberPool;
   readonly #query: DbQuery;
   readonly #done: (outcome: DbOutcome) => void;
@@ -171,11 +192,16 @@ class Attempt implements Cancellable {
   #release: ((err?: Error | boolean) => void) | undefined;
   #cancelled = false;
   #killTimer: NodeJS.Timeout | undefined;
+  /** pg-pool's connect callback (one closure per attempt, made here so the class keeps one shape). */
+  readonly onConnect: (err: Error | undefined, client: pg.PoolClient | undefined, release: (err?: Error | boolean) => void) => void;
+  readonly #onResult: (err: Error | null, res: pg.QueryResult) => void;
 
   constructor(pool: MemberPool, query: DbQuery, done: (outcome: DbOutcome) => void) {
     this.#pool = pool;
     this.#query = query;
     this.#done = done;
+    this.onConnect = (err, client, release) => this.connected(err, client, release);
+    this.#onResult = (err, res) => this.#finished(err, res);
   }
 
   report(outcome: DbOutcome): void {
@@ -198,20 +224,22 @@ class Attempt implements Cancellable {
       return;
     }
     this.phase = 'running';
-    // pg-pool listens for errors only on idle clients; a lost connection now would be an uncaught
-    // 'error' event. The query's callback gets the same error, so this listener only absorbs it.
-    client.on('error', ignore);
+    if (!guarded.has(client)) {
+      guarded.add(client);
+      client.on('error', ignore);
+    }
     this.#client = client;
     this.#release = release;
     const { text, values } = this.#query;
-    client.query({ text, values: values as unknown[] | undefined }, (qerr: Error | null, res: pg.QueryResult) => this.#finished(qerr, res));
+    // Text and values as arguments, not a config object: pg copies a config object property by
+    // property (cloneQueryConfig) on every query.
+    client.query(text, values as unknown[], this.#onResult);
   }
 
   #finished(err: Error | null, res: pg.QueryResult): void {
     if (this.#killTimer) clearTimeout(this.#killTimer);
     // A connection we sent a cancel for is never reused; a broken one (no SQLSTATE) neither.
     const broken = err !== null && isConnectionLoss(err);
-    this.#client?.removeListener('error', ignore);
     this.#release?.(this.#cancelled || broken ? true : undefined);
     this.#release = undefined;
     this.#pool.freed();

@@ -37,7 +37,7 @@ describe('Call', () => {
     const t0 = performance.now();
     const call = make(f.sender);
     f.ok('a');
-    await sleep(100);
+    await sleep(100); // time spent before the wait: it counts against the 0.25 s
     const results = await call.getswait(0.25);
     const elapsed = performance.now() - t0;
     // The upper bound leaves room for a loaded CI machine; a wait that ignored the deadline would never end.
@@ -52,16 +52,17 @@ describe('Call', () => {
   test('returns as soon as every member answered; a deadline already past returns at once', async () => {
     const f = fakeSender(['a']);
     const call = make(f.sender);
-    setTimeout(() => f.ok('a'), 20);
+    setTimeout(() => f.ok('a'), 20); // a member answering a little later
     const t0 = performance.now();
     assert.equal((await call.getwait(5)).status, Status.NORMAL);
-    assert.ok(performance.now() - t0 < 200);
+    // Far below the 5 s deadline, with room for a loaded machine.
+    assert.ok(performance.now() - t0 < 2000);
     const g = fakeSender(['a']);
     const late = make(g.sender);
-    await sleep(30);
+    await sleep(30); // past the 0.01 s deadline before anyone waits
     const t1 = performance.now();
     assert.equal((await late.getwait(0.01)).status, Status.TIMEOUT);
-    assert.ok(performance.now() - t1 < 50);
+    assert.ok(performance.now() - t1 < 1000, 'at once (a loaded machine may take a while to get there)');
   });
 
   test('the filter runs on each result as it arrives, timeouts too, and may rewrite data', async () => {

@@ -9,6 +9,7 @@ import { createPool } from '../../src/client/pool.js';
 import { prepare } from '../../src/client/request.js';
 import { Status } from '../../src/client/status.js';
 import { Members, type Member } from '../support/plain-members.js';
+import { until } from '../support/until.js';
 
 /**
  * One exchange over undici's dispatch() against real node:http members: cancelling in every phase
@@ -34,7 +35,7 @@ const get = (path = '/') => prepare('GET', path, undefined, {});
 describe('exchange', () => {
   test('aborted before sending: reported on a later tick, never from inside send(), and nothing is sent', async () => {
     const m = await members.start((_req, res) => res.end('x'));
-    const ep = endpointOf(m);
+    const ep = endpointOf(m, 1);
     const abort = new Abort();
     abort.abort(new CallAbort('deadline'));
     let got: Attempt | undefined;
@@ -44,55 +45,56 @@ describe('exchange', () => {
     const seen = got as Attempt | undefined; // set by the callback; TypeScript cannot see that
     assert.ok(seen && !seen.ok);
     assert.deepEqual([seen.result.status, seen.result.code], [Status.TIMEOUT, 'SKT_CLIENT_TIMEOUT']);
-    await sleep(50);
-    assert.equal(m.hits, 0);
+    // One connection, first in first out: had the aborted request been sent, it would arrive first.
+    assert.ok((await exchange(ep, get('/after'))).ok);
+    assert.equal(m.hits, 1, 'only the request after it reached the member');
   });
 
   test('a deadline while queued for a connection answers at once; the queued request is never sent', async () => {
-    const m = await members.start((_req, res) => void setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('slow'), 300));
+    const m = await members.start((_req, res) => void setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('slow'), 1000));
     const ep = endpointOf(m, 1);
     const first = exchange(ep, get('/first'));
     const abort = new Abort();
     const second = exchange(ep, get('/second'), abort);
-    await sleep(50);
+    await until(() => m.hits === 1, 5000, 'the first request holding the one connection');
     const t0 = performance.now();
     abort.abort(new CallAbort('deadline'));
     const s = await second;
-    assert.ok(performance.now() - t0 < 30, 'reported when aborted, not when a connection frees');
+    // The connection frees about 1 s after the first request arrived; a loaded machine stays far below.
+    assert.ok(performance.now() - t0 < 500, 'reported when aborted, not when a connection frees');
     assert.ok(!s.ok);
     assert.equal(s.result.status, Status.TIMEOUT);
     const f = await first;
     assert.ok(f.ok && f.result.data === 'slow');
-    await sleep(50);
-    assert.equal(m.hits, 1, 'the aborted request never reached the member');
     const third = await exchange(ep, get('/third'));
     assert.ok(third.ok, 'the pool still works');
+    // One connection, first in first out: had the aborted request been sent, it would have come before the third.
+    assert.equal(m.hits, 2, 'the aborted request never reached the member');
   });
 
   test('cancelled mid-body: reported at once as cancelled, and the connection is cut', async () => {
     let closed = false;
+    let wrote = false;
     const m = await members.start((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('partial');
+      res.write('partial', () => (wrote = true));
       req.socket.on('close', () => (closed = true));
     });
     const ep = endpointOf(m);
     const abort = new Abort();
     const pending = exchange(ep, get(), abort);
-    await sleep(100);
+    await until(() => wrote, 5000, 'the member to send the start of the body');
     abort.abort(new CallAbort('cancel'));
     const a = await pending;
     assert.ok(!a.ok && a.cancelled);
     assert.deepEqual([a.result.status, a.result.code], [Status.NETERR, 'SKT_CLIENT_NETWORK']);
-    await sleep(100);
-    assert.equal(closed, true, 'undici dropped the connection');
+    await until(() => closed, 5000, 'undici to drop the connection');
   });
 
   test('a member that dies mid-body is a NETERR naming it, after the status it sent', async () => {
     const m = await members.start((req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
-      res.write('only part of it');
-      setTimeout(() => req.socket.destroy(), 20);
+      res.write('only part of it', () => req.socket.destroy());
     });
     const a = await exchange(endpointOf(m), get());
     assert.ok(!a.ok);

@@ -6,6 +6,7 @@ import { isSkitaiError } from '../../src/errors.js';
 import { clusterConfig } from '../cluster/helpers.js';
 import { startMember, type MemberServer } from '../support/members.js';
 
+// Call deadlines are generous (10 s) where they are not what a test checks: a loaded machine is slow.
 type Echo = { name: string; method: string; url: string; type: string; body: string; auth: string | null };
 
 let m: MemberServer;
@@ -15,7 +16,6 @@ before(async () => {
   m = await startMember('echo');
   c = new Clients({
     clusters: [clusterConfig({ members: m.node }, 'one'), clusterConfig({ type: 'postgresql', members: 'db:5432/x/u/p' }, 'db')],
-    responseTimeout: 300,
   });
 });
 after(async () => {
@@ -25,16 +25,16 @@ after(async () => {
 
 describe('rest, wget and the verb helpers', () => {
   test('wget: GET without data, form POST with data', async () => {
-    const g = await c.wget(`${m.url}/page?x=1`).getwait(1);
+    const g = await c.wget(`${m.url}/page?x=1`).getwait(10);
     assert.deepEqual([g.status, g.code, g.msg, g.node], [Status.NORMAL, 200, 'OK', m.node]);
     assert.equal((g.data as Echo).url, '/page?x=1');
     assert.equal(g.header['content-type'], 'application/json');
-    const p = (await c.wget(`${m.url}/form`, { a: 'b c' }).getwait(1)).data as Echo;
+    const p = (await c.wget(`${m.url}/form`, { a: 'b c' }).getwait(10)).data as Echo;
     assert.deepEqual([p.method, p.body, p.type], ['POST', 'a=b+c', 'application/x-www-form-urlencoded; charset=utf-8']);
   });
 
   test('get/post/put/patch/delete send their verb and body', async () => {
-    const echo = async (call: ReturnType<Clients['get']>): Promise<Echo> => (await call.getwait(1)).data as Echo;
+    const echo = async (call: ReturnType<Clients['get']>): Promise<Echo> => (await call.getwait(10)).data as Echo;
     assert.equal((await echo(c.get(`${m.url}/g`, { q: 1 }))).url, '/g?q=1');
     assert.equal((await echo(c.post(`${m.url}/p`, 'raw text'))).body, 'raw text');
     assert.deepEqual(await echo(c.put(`${m.url}/u`, { a: 1 })).then((e) => [e.method, e.body]), ['PUT', '{"a":1}']);
@@ -46,25 +46,25 @@ describe('rest, wget and the verb helpers', () => {
   });
 
   test('gzip bodies are decoded; login is Basic auth (from the option or the URL); bytes stay a Buffer', async () => {
-    const z = await c.get(`${m.url}/gzip`).getwait(1);
+    const z = await c.get(`${m.url}/gzip`).getwait(10);
     assert.equal((z.data as Echo).name, 'echo');
     assert.equal(z.header['content-encoding'], 'gzip');
-    const a = (await c.get(`${m.url}/auth`, undefined, { login: 'ann:pw' }).getwait(1)).data as Echo;
+    const a = (await c.get(`${m.url}/auth`, undefined, { login: 'ann:pw' }).getwait(10)).data as Echo;
     assert.equal(a.auth, `Basic ${Buffer.from('ann:pw').toString('base64')}`);
-    const u = (await c.get(`http://bob:s3cret@${m.node}/auth`).getwait(1)).data as Echo;
+    const u = (await c.get(`http://bob:s3cret@${m.node}/auth`).getwait(10)).data as Echo;
     assert.equal(u.auth, `Basic ${Buffer.from('bob:s3cret').toString('base64')}`);
-    const b = await c.get(`${m.url}/bytes`).getwait(1);
+    const b = await c.get(`${m.url}/bytes`).getwait(10);
     assert.deepEqual(b.data, Buffer.from([0, 1, 2, 255]));
-    const missing = await c.get(`${m.url}/missing`).getwait(1);
+    const missing = await c.get(`${m.url}/missing`).getwait(10);
     assert.deepEqual([missing.status, missing.code, missing.msg], [Status.NORMAL, 404, 'Not Found']);
   });
 
   test('XML-RPC over rest: value, fault, and an HTML page with 200 is a NETERR that says so', async () => {
-    const v = await c.rest(`${m.url}/rpc2`).system.listMethods().getwait(1);
+    const v = await c.rest(`${m.url}/rpc2`).system.listMethods().getwait(10);
     assert.deepEqual(v.data, { name: 'echo', method: 'system.listMethods', params: [] });
-    const f = await c.rest(`${m.url}/rpc2`).fault().getwait(1);
+    const f = await c.rest(`${m.url}/rpc2`).fault().getwait(10);
     assert.deepEqual([f.status, f.data, f.fault], [Status.NORMAL, null, { code: 4, message: 'Too many parameters' }]);
-    const html = await c.rest(`${m.url}/html`, 'XMLRPC', undefined, { headers: { 'content-type': 'text/plain' } }).m().getwait(1);
+    const html = await c.rest(`${m.url}/html`, 'XMLRPC', undefined, { headers: { 'content-type': 'text/plain' } }).m().getwait(10);
     assert.equal(html.status, Status.NETERR);
     assert.equal(html.code, 'SKT_RPC_RESPONSE');
     assert.match(html.msg, /^HTTP 200 from 127\.0\.0\.1:\d+: malformed XML-RPC response \(an HTML page starting "<!doctype html>/);
@@ -72,21 +72,25 @@ describe('rest, wget and the verb helpers', () => {
 
   test('response_timeout gives TIMEOUT; the call deadline is separate', async () => {
     // undici runs response timeouts on coarse timers (up to ~1 s late), so the member waits longer.
-    m.delayMs = 1600;
+    // 4 s: well past both, so a loaded machine cannot make the member look fast enough.
+    m.delayMs = 4000;
+    // Its own Clients: a 0.3 s response_timeout on the shared one would time out other tests on a loaded machine.
+    const quick = new Clients({ responseTimeout: 300 });
     try {
-      const r = await c.get(`${m.url}/slow`).getwait(2.5);
+      const r = await quick.get(`${m.url}/slow`).getwait(5);
       assert.equal(r.status, Status.TIMEOUT);
       assert.match(r.msg, /no response from 127\.0\.0\.1:\d+ within 0\.3 s \(response_timeout\)/);
-      assert.ok(r.elapsed < 1500, `${r.elapsed} ms`);
+      assert.ok(r.elapsed < 3000, `${r.elapsed} ms`);
     } finally {
       m.delayMs = 0;
+      await quick.close();
     }
   });
 
   test('a body over max_response_size is a NETERR', async () => {
     const small = new Clients({ maxResponseSize: 10 });
     try {
-      const r = await small.get(`${m.url}/big`).getwait(1);
+      const r = await small.get(`${m.url}/big`).getwait(10);
       assert.deepEqual([r.status, r.code], [Status.NETERR, 'SKT_CLIENT_RESPONSE']);
       assert.match(r.msg, /over max_response_size \(10 bytes\)/);
     } finally {
@@ -104,7 +108,7 @@ describe('the facade', () => {
   });
 
   test('rest with an @name target goes through the cluster', async () => {
-    const r = await c.rest('@one/via', 'GET').getwait(1);
+    const r = await c.rest('@one/via', 'GET').getwait(10);
     assert.equal((r.data as Echo).url, '/via');
   });
 
@@ -115,13 +119,13 @@ describe('the facade', () => {
 
   test('status is JSON; after close every call is a NETERR SKT_CLIENT_CLOSED', async () => {
     const own = new Clients({ clusters: [clusterConfig({ members: m.node }, 'one')] });
-    await own.lb('@one/x', 'GET').getwait(1);
+    await own.lb('@one/x', 'GET').getwait(10);
     const status = own.status();
     assert.deepEqual(JSON.parse(JSON.stringify(status)), status);
     assert.equal(status.clusters.one!.members[0]!.requests, 1);
     assert.equal(status.clusters.one!.members[0]!.latency!.samples, 1);
     await own.close();
-    const [lb, rest] = await Promise.all([own.lb('@one/x', 'GET').getwait(1), own.get(`${m.url}/x`).getwait(1)]);
+    const [lb, rest] = await Promise.all([own.lb('@one/x', 'GET').getwait(10), own.get(`${m.url}/x`).getwait(10)]);
     assert.deepEqual([lb.status, lb.code, rest.code], [Status.NETERR, 'SKT_CLIENT_CLOSED', 'SKT_CLIENT_CLOSED']);
   });
 });

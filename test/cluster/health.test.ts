@@ -115,7 +115,7 @@ describe('active checks', () => {
       new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), manualClock().now);
     const t0 = performance.now();
     await checker.runOnce();
-    assert.ok(performance.now() - t0 < 500);
+    assert.ok(performance.now() - t0 < 5000, 'abandoned, not awaited for ever'); // roomy: a loaded machine
     assert.equal(m!.probeStreak, -1);
     checker.close();
   });

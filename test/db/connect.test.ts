@@ -20,7 +20,7 @@ test('a refused connection and a connect timeout are NETERR SKT_DB_CONNECT namin
     const slow = await dbs.db(`127.0.0.1:${port}`, 'app', 'web', 'Pa55word').execute('SELECT 1').getwait(3);
     assert.deepEqual([slow.status, slow.code, slow.node], [Status.NETERR, 'SKT_DB_CONNECT', `127.0.0.1:${port}/app`]);
     assert.match(slow.msg, /^connecting to 127\.0\.0\.1:\d+\/app timed out after 0\.3 s \(connect_timeout\)$/);
-    assert.ok(performance.now() - t0 < 1500);
+    assert.ok(performance.now() - t0 < 2500, 'at connect_timeout, not at the 3 s deadline');
     const refused = await dbs.db(`127.0.0.1:${deadPort}`, 'app', 'web', 'Pa55word').execute('SELECT 1').getwait(3);
     assert.deepEqual([refused.status, refused.code], [Status.NETERR, 'SKT_DB_CONNECT']);
     assert.match(refused.msg, /^cannot connect to 127\.0\.0\.1:\d+\/app: connect ECONNREFUSED/);

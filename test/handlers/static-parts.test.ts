@@ -5,7 +5,6 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import zlib from 'node:zlib';
 import { evaluatePreconditions, ifRangeAllows, makeEtag, matchesAny, parseDate } from '../../src/handlers/static/conditional.js';
 import { FileCache } from '../../src/handlers/static/filecache.js';
@@ -112,7 +111,8 @@ test('StatCache: remembers hits and misses for the TTL, refuses symlinks out of 
     fs.mkdirSync(root);
     fs.writeFileSync(path.join(dir, 'out.txt'), 'out');
     fs.symlinkSync(path.join(dir, 'out.txt'), path.join(root, 'out.txt'));
-    const stats = new StatCache(root, { ttlMs: 150 });
+    let now = 0;
+    const stats = new StatCache(root, { ttlMs: 150, now: () => now });
     const file = path.join(root, 'f.txt');
     assert.equal((await stats.lookup(file)).kind, 'missing');
     fs.writeFileSync(file, 'x');
@@ -121,13 +121,15 @@ test('StatCache: remembers hits and misses for the TTL, refuses symlinks out of 
     assert.equal((await stats.lookup(path.join(root, 'out.txt'))).kind, 'missing');
     execFileSync('mkfifo', [path.join(root, 'fifo')]);
     assert.equal((await stats.lookup(path.join(root, 'fifo'))).kind, 'missing', 'a FIFO is no file to serve');
-    await sleep(200);
+    now += 149;
+    assert.equal((await stats.lookup(file)).kind, 'missing', 'still remembered just before the TTL ends');
+    now += 1;
     const found = await stats.lookup(file);
     assert.equal(found.kind, 'file');
     assert.equal(found.kind === 'file' && found.stat.size, 1);
     fs.rmSync(file);
     assert.equal((await stats.lookup(file)).kind, 'file', 'the hit is remembered');
-    await sleep(200);
+    now += 150;
     assert.equal((await stats.lookup(file)).kind, 'missing');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

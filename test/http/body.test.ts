@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readBody, cleanupFiles, queryArgs, type BodyLimits, type ParsedBody, type UploadedFile } from '../../src/http/body.js';
 import { isSkitaiError } from '../../src/errors.js';
+import { until } from '../support/until.js';
 
 interface Outcome {
   body?: ParsedBody;
@@ -28,8 +29,9 @@ let port: number;
 let spool: string; // temp dir the server spools uploads into
 let scratch: string; // client-side files for curl
 const outcomes = new EventEmitter();
-// a broken limit or abort path hangs rather than fails: bound every test
-const T = { timeout: 2000 };
+// a broken limit or abort path hangs rather than fails: bound every test (generously: curl and
+// two loaded cores can take seconds, and a hang is still caught)
+const T = { timeout: 20_000 };
 
 const BIG: BodyLimits = { maxBody: 5 * 1024 * 1024, maxUpload: 2 * 1024 ** 3, tmpDir: '' };
 const SMALL: BodyLimits = { maxBody: 1024, maxUpload: 64 * 1024, maxFields: 20, maxFiles: 2, tmpDir: '' };
@@ -327,7 +329,7 @@ test('a client aborting mid-upload leaves no temp files', T, async () => {
   req.write('--ab\r\nContent-Disposition: form-data; name="f"; filename="x.bin"\r\n\r\n');
   req.write(randomBytes(128 * 1024));
   // abort only once the server has really started spooling
-  for (let i = 0; i < 200 && (await spoolEntries()).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  await until(async () => (await spoolEntries()).length > 0, 5000, 'the server spooling the upload');
   assert.equal((await spoolEntries()).length, 1);
   req.destroy();
   assert.equal((await seen).code, 'SKT_BODY_ABORTED');
@@ -336,10 +338,12 @@ test('a client aborting mid-upload leaves no temp files', T, async () => {
 
 test('a client aborting mid-form is SKT_BODY_ABORTED', T, async () => {
   const seen = nextOutcome();
+  // Leave once the server has the request (its handler is reading the body), not after a guessed delay.
+  const arrived = once(server, 'request');
   const sock = connect(port, '127.0.0.1');
   sock.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":');
-  await once(sock, 'connect');
-  setTimeout(() => sock.destroy(), 20);
+  await arrived;
+  sock.destroy();
   assert.equal((await seen).code, 'SKT_BODY_ABORTED');
 });
 

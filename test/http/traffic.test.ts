@@ -7,6 +7,7 @@ import type { AccessLog, AccessRecord } from '../../src/log/access.js';
 import { RouteTable } from '../../src/http/routes.js';
 import { Engine } from '../../src/http/server.js';
 import { Logger } from '../../src/log/logger.js';
+import { settle } from '../support/until.js';
 
 test('a CONNECT whose client left before the tunnel was set up (done(0)) counts as aborted (status page and access log); in flight goes back to 0', async () => {
   const config = parseConfigText('[server]\nip = 127.0.0.1\nport = 0\naccess_log = off\n', '', process.cwd());
@@ -25,11 +26,9 @@ test('a CONNECT whose client left before the tunnel was set up (done(0)) counts 
   const { port } = await engine.listen();
   try {
     const socket = net.connect(port, '127.0.0.1', () => socket.write('CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: x\r\n\r\n'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(engine.traffic().requests.inFlight, 1);
+    await settle(() => engine.traffic().requests.inFlight, (n) => n === 1, 'the CONNECT in flight');
     socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const r = engine.traffic().requests;
+    const r = await settle(() => engine.traffic().requests, (t) => t.inFlight === 0 && lines.length > 0, 'in flight back to 0 and the access line');
     assert.equal(r.inFlight, 0);
     assert.equal(r.total, 1);
     assert.equal(r.aborted, 1, 'the request is accounted for');

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { startSite, type TestSite } from '../support/site.js';
+import { settle, until } from '../support/until.js';
 
 const run = promisify(execFile);
 
@@ -168,8 +169,7 @@ describe('argument binding', () => {
     assert.equal(r.args.doc.mimetype, 'text/plain');
     assert.equal(r.args.doc.size, 9);
     assert.equal(r.args.doc.content, 'file body');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(fs.existsSync(r.args.doc.local), false, 'temp file removed after the response');
+    await until(() => !fs.existsSync(r.args.doc.local), 5000, 'the temp file removed after the response');
   });
 
   test('a malformed JSON body is a 400, and the server keeps serving', async () => {
@@ -236,12 +236,7 @@ describe('return values', () => {
       });
       req.on('error', () => undefined);
     });
-    let closed = before;
-    for (let i = 0; i < 50 && closed === before; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      closed = JSON.parse((await get('/closed')).text).closedStreams;
-    }
-    assert.equal(closed, before + 1);
+    await settle(async () => JSON.parse((await get('/closed')).text).closedStreams, (n) => n === before + 1, 'the stream destroyed');
   });
 
   test('a handler returning a function is a 500, not a crash', async () => {

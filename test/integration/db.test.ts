@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { PASSWORD, SUPERUSER, startPostgres, type TestPostgres } from '../support/postgres.js';
 import { startSite, type TestSite } from '../support/site.js';
+import { until } from '../support/until.js';
 
 // A whole site against a real PostgreSQL server whose two databases are the cluster's two members
 // (test/db/ kills whole servers; here one server keeps the suite light): the config's [@db]
@@ -91,8 +92,7 @@ test('was.status() shows the cluster, its members and pools, never a password', 
 
 test('closing the site closes the pools: the servers see no connection of ours', async () => {
   await site.close();
-  // A backend exits just after its client hangs up: allow it a moment.
+  // A backend exits just after its client hangs up: wait for it to go.
   const count = async (): Promise<number> => (await a.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'skitai'`)).rows[0]!.n as number;
-  for (let i = 0; i < 80 && (await count()) > 0; i++) await new Promise((r) => setTimeout(r, 25));
-  assert.equal(await count(), 0);
+  await until(async () => (await count()) === 0, 10_000, 'no connection of ours left on the server');
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { rawRequest } from '../support/raw.js';
 import { startSite, type TestSite } from '../support/site.js';
+import { until } from '../support/until.js';
 
 const WEBAPP = `
 import { App } from 'skitai';
@@ -125,7 +126,8 @@ describe('HTTP engine', () => {
     const r = await rawRequest(s.port, 'GET /hello HTTP/1.1\r\nHost: x\r\n', 4000);
     assert.equal(r.status, 408);
     assert.equal(r.closed, true);
-    assert.ok(Date.now() - started < 3500, 'cut near header_timeout, not later');
+    // header_timeout is 1 s; request_timeout (5 s) would be the later cut.
+    assert.ok(Date.now() - started < 4500, 'cut near header_timeout, not later');
   });
 
   test('an idle keep-alive connection is closed after keep_alive seconds', async () => {
@@ -154,12 +156,8 @@ describe('HTTP engine', () => {
   test('the access log has one Skitai-format line per request', async () => {
     await fetch(s.base + '/hello?x=1');
     const log = path.join(s.dir, 'access.log');
-    let line: string | undefined;
-    for (let i = 0; i < 20 && !line; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      line = fs.readFileSync(log, 'utf8').split('\n').find((l) => l.includes('/hello?x=1'));
-    }
-    assert.match(line!, /^\d{4}\.\d\d\.\d\d \d\d:\d\d:\d\d \[info\] 127\.0\.0\.1:\d+ GET \/hello\?x=1 HTTP\/1\.1 200 \d+ [\d.]+ms$/);
+    const line = await until(() => fs.readFileSync(log, 'utf8').split('\n').find((l) => l.includes('/hello?x=1')), 5000, 'the access line');
+    assert.match(line, /^\d{4}\.\d\d\.\d\d \d\d:\d\d:\d\d \[info\] 127\.0\.0\.1:\d+ GET \/hello\?x=1 HTTP\/1\.1 200 \d+ [\d.]+ms$/);
   });
 });
 
@@ -168,13 +166,10 @@ describe('access log as JSON', () => {
     const t = await startSite('[server]\naccess_log = access.json\naccess_log_format = json\n[routes:line]\n/ = ./webapp\n', { 'webapp.ts': WEBAPP });
     try {
       await (await fetch(t.base + '/hello?json=1')).text();
-      let entry: Record<string, unknown> | undefined;
-      for (let i = 0; i < 20 && !entry; i++) {
-        await new Promise((r) => setTimeout(r, 25));
-        const lines = fs.existsSync(path.join(t.dir, 'access.json')) ? fs.readFileSync(path.join(t.dir, 'access.json'), 'utf8').trim().split('\n') : [];
-        entry = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.url === '/hello?json=1');
-      }
-      assert.ok(entry, 'a JSON line for the request');
+      const entry = await until(() => {
+        const lines = fs.readFileSync(path.join(t.dir, 'access.json'), 'utf8').trim().split('\n');
+        return lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.url === '/hello?json=1');
+      }, 5000, 'a JSON access line for the request');
       assert.equal(entry.method, 'GET');
       assert.equal(entry.status, 200);
       assert.equal(entry.remote, '127.0.0.1');
@@ -191,9 +186,9 @@ describe('graceful close', () => {
   test('an in-flight request finishes; new connections are refused', async () => {
     const t = await startSite('[routes:line]\n/ = ./webapp\n', { 'webapp.ts': WEBAPP });
     const slow = fetch(t.base + '/slow').then((r) => r.text());
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => t.site.engine.inFlight === 1, 5000, 'the slow request in flight');
+    // close() stops listening before its first await: the next connection is refused at once.
     const closing = t.close();
-    await new Promise((r) => setTimeout(r, 50));
     await assert.rejects(fetch(t.base + '/hello'));
     assert.equal(await slow, 'finally');
     await closing;

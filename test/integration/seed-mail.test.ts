@@ -25,6 +25,14 @@ app.route('/send', async (was, { subject, snd, rcpt }) => {
   e.addAttachment('001.png', undefined, 'ID_A');
   return { id: await e.send() };
 }, { methods: ['POST'] });
+// The seed's own shape: send() as a bare statement, nothing awaited; the answer does not wait for it.
+app.route('/seed', (was, { subject, snd, rcpt }: { subject: string; snd: string; rcpt: string }) => {
+  const e = was.email(subject, snd, rcpt);
+  e.addText("Hello World<div><img src='cid:ID_A'></div>", 'text/html');
+  e.addAttachment('001.png', undefined, 'ID_A');
+  e.send();
+  return 'sent';
+});
 app.route('/state/<id>', (was, { id }) => was.services.mail.lookup(id));
 `;
 const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(3000, 7)]);
@@ -76,6 +84,17 @@ test("the seed's mail example reaches a STARTTLS relay with a self-signed certif
   assert.deepEqual(image!.content, PNG);
 
   await until(async () => ((await (await fetch(`${base}/state/${id}`)).json()) as { state: string }).state === 'gone', 5000, 'the entry done');
+
+  // Ported literally, with the bare e.send(): answered at once, and the mail still goes out.
+  const bare = await fetch(`${base}/seed?${new URLSearchParams({ subject: 'bare send', snd: 'skitai@example.com', rcpt: 'hansroh@example.com' })}`);
+  assert.equal(bare.status, 200);
+  assert.equal(await bare.text(), 'sent');
+  const [, second] = await relay.waitFor(2, 15_000);
+  assert.equal(second!.secure, true, 'sent over STARTTLS');
+  const seedMail = await simpleParser(second!.raw, { keepCidLinks: true });
+  assert.equal(seedMail.subject, 'bare send');
+  assert.deepEqual(seedMail.attachments[0]?.content, PNG);
+  assert.equal((await fetch(`${base}/ping`)).status, 200, 'still serving');
   assert.doesNotMatch(fg.output(), /certificate/i);
   fg.child.kill('SIGTERM');
   assert.equal((await fg.exited).code, 0, fg.output());

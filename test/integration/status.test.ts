@@ -4,6 +4,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { startSite, type TestSite } from '../support/site.js';
+import { settle } from '../support/until.js';
 
 const run = promisify(execFile);
 const basic = (user: string, pw: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}` });
@@ -101,9 +102,11 @@ describe('status page ([server] status_path)', () => {
     const requests = async (): Promise<any> => ((await (await get(basic('admin', SECRETS.admin))).json()) as any).http.requests;
     const before = await requests();
     const socket = net.connect(s.port, '127.0.0.1', () => socket.write('POST /hello HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nabc'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const engine = s.site.engine;
+    await settle(() => engine.traffic().requests.total, (n) => n === before.total + 1, 'the POST received');
     socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await settle(() => engine.traffic().requests.aborted, (n) => n === before.aborted + 1, 'the POST counted as aborted');
+    await settle(() => engine.inFlight, (n) => n === 0, 'in flight back to 0');
     const now = await requests();
     assert.equal(now.aborted, before.aborted + 1);
     assert.equal(now.byStatus['2xx'], before.byStatus['2xx'] + 1, 'only the status request in between');

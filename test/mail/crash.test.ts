@@ -60,7 +60,8 @@ describe('smtpda crash safety', () => {
     await next.start();
     const got = await server.waitFor(1);
     assert.ok(lines.some((l) => l.includes(`mail ${id} was being sent by a stopped agent (pid ${child.pid}); back in the spool`)));
-    await new Promise((r) => setTimeout(r, 300));
+    // Nothing left to send and nothing being sent: the count below is final.
+    await until(() => next.status().inFlight === 0 && files('spool').length + files('active').length === 0, 5000, 'the agent idle with an empty spool');
     assert.equal(got.length, 1, 'sent once');
     assert.deepEqual([files('spool'), files('active')], [[], []]);
   });
@@ -92,7 +93,8 @@ describe('smtpda crash safety', () => {
     const b = agent(server.port, 'concurrency = 3').agent;
     await Promise.all([a.start(), b.start()]);
     await server.waitFor(30, 10_000);
-    await new Promise((r) => setTimeout(r, 300));
+    // Nothing left to send and nothing being sent: the count below is final.
+    await until(() => a.status().inFlight + b.status().inFlight === 0 && files('spool').length + files('active').length === 0, 5000, 'both agents idle with an empty spool');
     const subjects = server.messages.map((m) => /^Subject: (.*)\r$/m.exec(m.raw.toString())![1]);
     assert.equal(subjects.length, 30);
     assert.equal(new Set(subjects).size, 30);

@@ -4,11 +4,11 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, mock, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { MailAgent } from '../../src/mail/agent.js';
 import { Composer } from '../../src/mail/composer.js';
 import { MailSpool } from '../../src/mail/spool.js';
 import { memoryLogger, smtpdaOptions, TestSmtp, until } from '../support/smtp.js';
+import { settle } from '../support/until.js';
 
 // A full disk, for the agent only: writes of temp files under active/ fail with ENOSPC (root
 // ignores permissions, and CI cannot mount a small file system, so the one call is replaced).
@@ -47,7 +47,11 @@ test('a full disk when recording an attempt: the entry waits its retry delay ins
   await until(() => lines.some((l) => l.includes(`mail ${id}: cannot record the attempt`)), 3000, 'the failed write');
   await until(() => fs.readdirSync(path.join(root, 'spool')).includes(`${id}.json`), 3000, 'the entry back in the spool');
   // 25 scans: before the fix each one sent the message again (to now@, which already had it).
-  await sleep(500);
+  // Counted as listings of the spool directory (a spy, the call goes through), not guessed from time.
+  const readdir = mock.method(fsp, 'readdir');
+  const spoolDir = path.join(root, 'spool');
+  const scans = (): number => readdir.mock.calls.filter((c) => c.arguments[0] === spoolDir).length;
+  await settle(scans, (n) => n >= 25, '25 more scans of the spool');
   assert.equal(server.messages.length, 1, 'the message was sent again while the disk was full');
   assert.deepEqual(fs.readdirSync(path.join(root, 'active')), []);
 });

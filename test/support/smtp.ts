@@ -8,6 +8,7 @@ import { Logger } from '../../src/log/logger.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { SmtpdaOptions } from '../../src/mail/options.js';
 import { parseSmtpdaOptions } from '../../src/mail/options.js';
+import { UNTIL_MIN_MS } from './until.js';
 
 export interface Received {
   readonly from: string;
@@ -107,9 +108,9 @@ export class TestSmtp {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Resolve once `n` messages have arrived, or reject after `ms`. */
-  async waitFor(n: number, ms = 5_000): Promise<Received[]> {
-    const deadline = Date.now() + ms;
+  /** Resolve once `n` messages have arrived, or reject after `ms` (at least 10 s, as until() waits). */
+  async waitFor(n: number, ms = UNTIL_MIN_MS): Promise<Received[]> {
+    const deadline = Date.now() + Math.max(ms, UNTIL_MIN_MS);
     while (this.messages.length < n) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`expected ${n} messages, got ${this.messages.length}`);
@@ -139,11 +140,5 @@ export function memoryLogger(): { logger: Logger; lines: string[] } {
   return { lines, logger: new Logger({ write: (l) => void lines.push(l), reopen() {}, async close() {} }, true) };
 }
 
-/** Poll `check` until it returns true or `ms` pass. */
-export async function until(check: () => boolean | Promise<boolean>, ms = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Poll until a condition holds (the suite's one wait helper, re-exported for the mail tests). */
+export { until } from './until.js';

@@ -123,11 +123,14 @@ export async function curl(args: string[]): Promise<{ code: number; stdout: stri
   }
 }
 
-/** Resolves when `socket` is closed, or with false after `ms`. */
+/**
+ * Resolves when `socket` is closed, or with false after `ms`, raised to at least 10 s: the bound
+ * only catches a close that never comes, and must not fail a loaded machine that is merely slow.
+ */
 export function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
   if (socket.destroyed) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
+    const t = setTimeout(() => resolve(false), Math.max(ms, 10_000));
     socket.once('close', () => {
       clearTimeout(t);
       resolve(true);

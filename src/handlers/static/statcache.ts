@@ -43,10 +43,13 @@ export class StatCache {
   readonly #ttlMs: number;
   readonly #max: number;
   readonly #slots = new Map<string, Slot>();
+  readonly #now: () => number;
   #realRoot: string | undefined;
 
-  constructor(root: string, options: { ttlMs?: number; maxEntries?: number } = {}) {
+  /** `now` (milliseconds, `Date.now` by default) is injected by tests to move past the TTL without waiting. */
+  constructor(root: string, options: { ttlMs?: number; maxEntries?: number; now?: () => number } = {}) {
     this.#root = root;
+    this.#now = options.now ?? Date.now;
     this.#ttlMs = options.ttlMs ?? 1000;
     this.#max = options.maxEntries ?? 4096;
   }
@@ -54,7 +57,7 @@ export class StatCache {
   /** Look `abs` (an absolute path already checked to lie under the root) up, from memory when fresh. */
   async lookup(abs: string): Promise<Lookup> {
     const slot = this.#slots.get(abs);
-    const now = Date.now();
+    const now = this.#now();
     if (slot && now - slot.at < this.#ttlMs) return slot.value;
     const value = await this.#probe(abs);
     this.remember(abs, value, now);
@@ -64,7 +67,7 @@ export class StatCache {
   /** The remembered answer for `abs` while it is fresh, without touching the disk; undefined otherwise. */
   peek(abs: string): Lookup | undefined {
     const slot = this.#slots.get(abs);
-    return slot && Date.now() - slot.at < this.#ttlMs ? slot.value : undefined;
+    return slot && this.#now() - slot.at < this.#ttlMs ? slot.value : undefined;
   }
 
   /** When the remembered answer for `abs` was found (Date.now() ms), while it is fresh. */
@@ -74,7 +77,7 @@ export class StatCache {
   }
 
   /** Record a fresher answer (after a file was re-read), so it is not re-read again within the TTL. */
-  remember(abs: string, value: Lookup, at = Date.now()): void {
+  remember(abs: string, value: Lookup, at = this.#now()): void {
     this.#slots.delete(abs);
     this.#slots.set(abs, { at, value });
     // Map order is insertion order: the first key is the oldest answer.
