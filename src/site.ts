@@ -6,7 +6,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { ADMIN_GROUP, parseUsers } from './auth/users.js';
 import { Clients } from './client/clients.js';
 import type { Upstream } from './client/upstream.js';
-import { clusterType, parseClusterOptions } from './cluster/options.js';
+import { clusterType, isRequired, parseClusterOptions } from './cluster/options.js';
 import { Databases } from './db/databases.js';
 import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
@@ -15,6 +15,7 @@ import { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
+import { ReadyHandler } from './handlers/ready.js';
 import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
 import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
@@ -109,6 +110,7 @@ export class Site {
       const forward = s.enableProxy ? this.#forwardProxy() : undefined;
       // The forward proxy goes first: `GET http://elsewhere/ping` is for elsewhere, not for ping.
       const before: Handler[] = forward ? [forward, new PingHandler()] : [new PingHandler()];
+      if (s.readyPath !== undefined) before.push(this.#readyHandler(s.readyPath));
       if (s.statusPath !== undefined) before.push(this.#statusHandler(s.statusPath));
       const tls = s.ssl ? loadTls(config) : undefined;
       this.engine = new Engine({
@@ -172,6 +174,23 @@ export class Site {
       faults: () => faults.status(),
       mounts: () => this.routes.mounts.map((m) => ({ prefix: m.prefix || '/', handlers: m.handlers.map((h) => h.name) })),
       logger: this.logger,
+    });
+  }
+
+  /** `[server] ready_path`: 200 while serving, 503 while draining or while a required cluster has no live member. */
+  #readyHandler(path: string): ReadyHandler {
+    const required = Object.values(this.config.clusters).filter(isRequired).map((c) => ({ name: c.name, db: clusterType(c) === 'postgresql' }));
+    return new ReadyHandler({
+      path,
+      state: () => this.engine.state,
+      deadClusters: () => {
+        if (required.length === 0) return [];
+        const http = this.services.clients.status().clusters;
+        const db = required.some((r) => r.db) ? this.services.databases.status().clusters : {};
+        return required
+          .filter((r) => !(r.db ? db : http)[r.name]?.members.some((m) => m.state === 'healthy'))
+          .map((r) => r.name);
+      },
     });
   }
 
@@ -251,6 +270,7 @@ export function checkSite(config: SiteConfig): void {
   buildAuth(config);
   parseSmtpdaOptions(config);
   for (const cluster of Object.values(config.clusters)) {
+    isRequired(cluster);
     if (clusterType(cluster) === 'http') parseClusterOptions(cluster);
     else parseDbClusterOptions(cluster);
   }

@@ -13,6 +13,7 @@ import { requestScope, tracking } from './faults.js';
 import { refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
+import { InFlight, type InFlightEntry } from './inflight.js';
 import { Traffic, type TrafficStatus } from './traffic.js';
 
 /** What the engine needs to run: limits from `[server]`, the route table, and where to log. */
@@ -41,6 +42,8 @@ class RequestExchange implements Exchange {
   sentBefore = 0;
   /** Kept for the access log: a handler passing `req` to undici as a body gets it destroyed, which drops `req.socket`. */
   readonly socket: Socket;
+  prev: InFlightEntry | undefined = undefined;
+  next: InFlightEntry | undefined = undefined;
   constructor(
     readonly req: http.IncomingMessage,
     readonly res: http.ServerResponse,
@@ -75,7 +78,8 @@ export class Engine {
   readonly #opts: EngineOptions;
   readonly #clientIp: ClientIp;
   readonly #before: Handler[];
-  #inFlight = 0;
+  readonly #inFlight = new InFlight();
+  #listening = false;
   #drained: (() => void) | undefined;
   #closing = false;
   /** One close listener shared by every response (`this` is the response): no closure per request. */
@@ -137,17 +141,23 @@ export class Engine {
       });
     });
     this.#traffic.started();
+    this.#listening = true;
     return this.server.address() as AddressInfo;
   }
 
   /** Requests being served right now. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#inFlight.count;
+  }
+
+  /** Where the engine is in its life: readiness answers 200 only for `serving`. */
+  get state(): 'starting' | 'serving' | 'closing' {
+    return this.#closing ? 'closing' : this.#listening ? 'serving' : 'starting';
   }
 
   /** This worker's request, connection and byte counters (the status page). */
   traffic(): TrafficStatus {
-    return this.#traffic.status(this.#inFlight);
+    return this.#traffic.status(this.#inFlight.count);
   }
 
   /**
@@ -163,6 +173,7 @@ export class Engine {
     if (this.#closing) return;
     this.#closing = true;
     this.#draining = drain;
+    this.#inFlight.lastResponses();
     // http(s).Server#close also cuts idle connections (Node >= 19); net.Server#close only stops accepting.
     const closed = new Promise<void>((resolve) =>
       drain ? net.Server.prototype.close.call(this.server, () => resolve()) : this.server.close(() => resolve()),
@@ -171,7 +182,7 @@ export class Engine {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
-    } else if (this.#inFlight > 0) {
+    } else if (this.#inFlight.count > 0) {
       const drained = new Promise<void>((resolve) => (this.#drained = resolve));
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
@@ -198,7 +209,7 @@ export class Engine {
     if (url.charCodeAt(0) !== 47) target = this.#originForm(url);
     const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const ex = new RequestExchange(req, res, target, remote, c.devel, c.compressMinSize, this.#hideSecrets);
-    this.#inFlight++;
+    this.#inFlight.add(ex);
     this.#traffic.requests++;
     if (this.#opts.accessLog) {
       ex.start = performance.now();
@@ -234,7 +245,7 @@ export class Engine {
   #closed(res: ExchangeResponse): void {
     const ex = res.exchange!;
     const req = ex.req;
-    if (--this.#inFlight === 0 && this.#drained) this.#drained();
+    if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
     // A client gone before any answer was sent got no status: `res.statusCode` is only the default 200.
     this.#traffic.response(res.headersSent ? res.statusCode : 0, res.writableFinished);
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
@@ -261,14 +272,14 @@ export class Engine {
     const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const port = req.socket.remotePort ?? 0;
     const start = this.#opts.accessLog ? performance.now() : 0;
-    this.#inFlight++;
+    this.#inFlight.count++; // a tunnel counts, but has no response to mark
     this.#traffic.requests++;
     this.#tunnels.add(socket);
     // An error with no listener would end the worker; the handler adds its own, this one only closes.
     socket.on('error', () => socket.destroy());
     socket.once('close', () => {
       this.#tunnels.delete(socket);
-      if (--this.#inFlight === 0 && this.#drained) this.#drained();
+      if (--this.#inFlight.count === 0 && this.#drained) this.#drained();
     });
     let reported = false;
     const done = (status: number, up: number, down: number): void => {
