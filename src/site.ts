@@ -13,6 +13,8 @@ import { SkitaiError } from './errors.js';
 import type { App } from './app/app.js';
 import { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
+import { MetricsHandler } from './handlers/metrics.js';
+import { render, siteFamilies, workerRegistry, type Families, type SupervisorInfo } from './handlers/metrics/collect.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
 import { ReadyHandler } from './handlers/ready.js';
@@ -36,6 +38,8 @@ import type { WasServices } from './was/services.js';
 
 // For process/ (which may import this file only): how it names the request behind a fault, and counts it.
 export { describeScope, faults, tracking } from './http/faults.js';
+// For process/: what the primary passes between workers for a site-wide scrape.
+export type { Families, SupervisorInfo } from './handlers/metrics/collect.js';
 
 /** Options for building a site from its config. */
 export interface SiteOptions {
@@ -57,6 +61,13 @@ export interface SiteOptions {
    * the working directory.
    */
   apps?: Readonly<Record<string, App>>;
+  /** This worker's slot (1, 2, …) under a primary: the `worker` label of its per-process metrics. */
+  worker?: number;
+  /**
+   * Under a primary: every worker's metric families and the primary's numbers, for a scrape of
+   * `metrics_path` that sums the whole site. Without it the process reports itself alone.
+   */
+  gatherMetrics?: () => Promise<{ parts: Families[]; info: SupervisorInfo }>;
 }
 
 /**
@@ -74,6 +85,8 @@ export class Site {
   readonly services: WasServices;
   /** The site's users (`admin_password`, `[users]`) and the login back-off of this worker. */
   readonly auth: Authenticator;
+  /** This worker's metrics, read at scrape time; undefined without `metrics_path`. */
+  readonly #metrics: ReturnType<typeof workerRegistry> | undefined;
 
   constructor(
     readonly config: SiteConfig,
@@ -112,10 +125,14 @@ export class Site {
       const before: Handler[] = forward ? [forward, new PingHandler()] : [new PingHandler()];
       if (s.readyPath !== undefined) before.push(this.#readyHandler(s.readyPath));
       if (s.statusPath !== undefined) before.push(this.#statusHandler(s.statusPath));
+      if (s.metricsPath !== undefined) before.push(this.#metricsHandler(s.metricsPath, options));
       const tls = s.ssl ? loadTls(config) : undefined;
       this.engine = new Engine({
         config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls, secrets: configSecrets(config),
       });
+      if (s.metricsPath !== undefined) {
+        this.#metrics = workerRegistry({ engine: () => this.engine.metrics(), services: this.services, faults: () => faults.status(), worker: options.worker ?? 1 });
+      }
       if (tls && s.redirectHttpPort > 0) {
         this.#redirect = new HttpsRedirect(() => (this.engine.server.address() as AddressInfo | null)?.port ?? s.port, s.keepAlive);
       }
@@ -192,6 +209,26 @@ export class Site {
           .map((r) => r.name);
       },
     });
+  }
+
+  /** `[server] metrics_path`: Prometheus text for `metrics_allow` and group admin. */
+  #metricsHandler(path: string, options: SiteOptions): MetricsHandler {
+    const single: SupervisorInfo = { workers: 1, restarts: 0, reloads: 0 };
+    return new MetricsHandler({
+      path,
+      allow: this.config.server.metricsAllow,
+      auth: this.auth,
+      logger: this.logger,
+      text: async () => {
+        const { parts, info } = options.gatherMetrics ? await options.gatherMetrics() : { parts: [await this.metricFamilies()], info: single };
+        return render([...parts, await siteFamilies(info, this.services.mail)]);
+      },
+    });
+  }
+
+  /** This worker's metric families (prom-client JSON), for the primary to sum; [] without `metrics_path`. */
+  async metricFamilies(): Promise<Families> {
+    return this.#metrics ? ((await this.#metrics.getMetricsAsJSON()) as unknown as Families) : [];
   }
 
   /** `enable_proxy = yes`: absolute-form forwarding and CONNECT, limited by the proxy_* keys. */
@@ -312,7 +349,13 @@ export async function startMailAgent(config: SiteConfig, logger: Logger): Promis
 function buildAuth(config: SiteConfig, logger?: Logger): Authenticator {
   const users = parseUsers(config);
   const s = config.server;
-  if (s.statusPath !== undefined && ![...users.values()].some((u) => u.groups.includes(ADMIN_GROUP))) {
+  const admins = [...users.values()].some((u) => u.groups.includes(ADMIN_GROUP));
+  if (s.metricsPath !== undefined && !admins && s.metricsAllow.length === 0) {
+    throw new SkitaiError('SKT_AUTH_NO_USERS', 'metrics_path is set, but nobody may read it: set metrics_allow (the Prometheus server\'s address) or admin_password', {
+      place: { file: config.file || undefined, line: config.keyLines['server']?.['metrics_path'], section: 'server', key: 'metrics_path' },
+    });
+  }
+  if (s.statusPath !== undefined && !admins) {
     throw new SkitaiError('SKT_AUTH_NO_USERS', 'status_path is set, but no user is in group admin: set admin_password (or a [users] line with group admin)', {
       place: { file: config.file || undefined, line: config.keyLines['server']?.['status_path'], section: 'server', key: 'status_path' },
     });

@@ -10,6 +10,7 @@ import { SkitaiError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { FRESH, respawnDelay, type BackoffState } from './backoff.js';
 import { EXIT_RESTART, WORKER_ENV, tagOf, type PrimaryMessage, type WorkerMessage, type WorkerSpec } from './messages.js';
+import { collectFamilies } from './metrics.js';
 import { SKITAID_BIN } from './paths.js';
 import { writeStatus, type InstanceStatus } from './status.js';
 
@@ -83,6 +84,7 @@ export class Primary {
       const tag = tagOf(m);
       if (tag === 'recycle') void this.#recycle(w);
       else if (tag === 'fatal') void this.#fatal(w);
+      else if (tag === 'metrics-gather') void this.#gatherMetrics(w, (m as Extract<WorkerMessage, { skitai: 'metrics-gather' }>).id);
     });
     const n = this.#count();
     for (let id = 1; id <= n; id++) this.#slots.push({ id, worker: undefined, backoff: FRESH, timer: undefined });
@@ -313,6 +315,17 @@ export class Primary {
       this.#log.error(`worker ${slot.id}: the replacement failed (${describeError(err)}); the failed worker stops anyway`);
       send(w, { skitai: 'shutdown', graceMs: this.#config.server.gracePeriod, drain: false });
     }
+  }
+
+  /**
+   * A scrape reached `w`: ask every serving worker (one per slot; not those draining, not those
+   * still starting) for its metric families and send them to `w` with the primary's numbers. A
+   * worker that does not answer within 2 s is left out of this scrape rather than failing it.
+   */
+  async #gatherMetrics(w: Worker, id: number): Promise<void> {
+    const workers = this.#slots.flatMap((s) => (s.worker && this.#live.get(s.worker)?.retiring === false ? [s.worker] : []));
+    const parts = await collectFamilies(workers);
+    send(w, { skitai: 'metrics-parts', id, parts, info: { workers: workers.length, restarts: this.#respawns, reloads: this.#reloads } });
   }
 
   /** Ask `w` to stop within the grace period; kill it if it is still there well after. */
