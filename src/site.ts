@@ -40,6 +40,7 @@ import type { WasServices } from './was/services.js';
 export { describeScope, faults, tracking } from './http/faults.js';
 // For process/: what the primary passes between workers for a site-wide scrape.
 export type { Families, SupervisorInfo } from './handlers/metrics/collect.js';
+export { keepCounters } from './handlers/metrics/collect.js';
 
 /** Options for building a site from its config. */
 export interface SiteOptions {

@@ -17,7 +17,9 @@ export type WorkerMessage =
   /** A scrape of `metrics_path` reached this worker: gather every worker's metrics. */
   | { skitai: 'metrics-gather'; id: number }
   /** This worker's metric families, answering `metrics-collect`. */
-  | { skitai: 'metrics-part'; id: number; families: Families };
+  | { skitai: 'metrics-part'; id: number; families: Families }
+  /** This worker's last metric families, sent after its final response as it exits. */
+  | { skitai: 'metrics-final'; families: Families };
 
 /** Primary -> worker. */
 export type PrimaryMessage =

@@ -1,16 +1,33 @@
 /** The primary's half of a site-wide scrape: ask each worker for its metric families. */
 import type { Worker } from 'node:cluster';
-import type { Families } from '../site.js';
+import { keepCounters, type Families } from '../site.js';
 import { tagOf, type WorkerMessage } from './messages.js';
 
 /** How long a scrape waits for one worker's metrics. */
 const COLLECT_TIMEOUT_MS = 2_000;
 let nextId = 0;
 
-/** Each worker's families; a worker that does not answer within 2 s (or exits) is left out of this scrape. */
-export async function collectFamilies(workers: readonly Worker[]): Promise<Families[]> {
-  const parts = await Promise.all(workers.map(collect));
-  return parts.filter((p): p is Families => p !== undefined);
+/** Each worker's families, in order; undefined for one that did not answer within 2 s (or exited). */
+export function collectFamilies(workers: readonly Worker[]): Promise<(Families | undefined)[]> {
+  return Promise.all(workers.map(collect));
+}
+
+/** The counters of workers that are gone, summed: the site's totals do not drop when a worker is replaced. */
+export class KeptCounters {
+  #kept: Families = [];
+  #pending: Promise<void> = Promise.resolve();
+
+  /** Add a departing worker's final families (chained: two leaving at once must not overwrite each other). */
+  add(families: Families, onError: (err: unknown) => void): void {
+    this.#pending = this.#pending.then(async () => {
+      this.#kept = await keepCounters(this.#kept, families);
+    }).catch(onError);
+  }
+
+  async get(): Promise<Families> {
+    await this.#pending;
+    return this.#kept;
+  }
 }
 
 function collect(target: Worker): Promise<Families | undefined> {

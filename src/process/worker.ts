@@ -49,7 +49,8 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     stopping = true;
     setTimeout(() => process.exit(1), graceMs + STUCK_MS).unref();
     site.close(graceMs, drain).then(
-      () => log.sink.close().then(() => process.exit(exitCode)),
+      // The primary keeps our counts, so the site's sums do not drop when we go (with metrics_path).
+      () => finalMetrics().then(() => log.sink.close()).then(() => process.exit(exitCode)),
       (err: unknown) => {
         log.error(`worker ${spec.slot}: shutdown failed`, err);
         void log.sink.close().then(() => process.exit(1));
@@ -57,6 +58,10 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     );
   };
 
+  const finalMetrics = async (): Promise<void> => {
+    if (site.config.server.metricsPath === undefined) return;
+    await send({ skitai: 'metrics-final', families: await site.metricFamilies() });
+  };
   process.on('message', (m: unknown) => {
     const tag = tagOf(m);
     if (tag === 'shutdown') {

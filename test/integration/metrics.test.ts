@@ -49,7 +49,7 @@ describe('metrics over two workers', () => {
     if (site) fs.rmSync(site.dir, { recursive: true, force: true });
   });
 
-  test('a scrape after traffic to both workers shows the sum, per-worker process metrics, and passes promtool', async (t) => {
+  test('a scrape after traffic to both workers shows the sum, per-worker process metrics, keeps the sums through a reload, and passes promtool', async (t) => {
     const port = await freePort();
     site = tempSite(
       `[server]\nip = 127.0.0.1\nport = ${port}\naccess_log = off\nmetrics_path = /metrics\nmetrics_allow = 127.0.0.1\n[routes:line]\n/ = ./app\n`,
@@ -83,11 +83,24 @@ describe('metrics over two workers', () => {
       assert.ok((sample(text, `process_resident_memory_bytes{worker="${worker}"}`) ?? 0) > 0, `memory of worker ${worker}`);
       assert.notEqual(sample(text, `nodejs_eventloop_lag_p99_seconds{worker="${worker}"}`), undefined, `event-loop lag of worker ${worker}`);
     }
+
+    // A reload replaces both workers: their counts are kept by the primary, so the sums do not drop
+    // (a drop would look like a counter reset to Prometheus' rate()).
+    fg.child.kill('SIGHUP');
+    await fg.until(/reload: 2 workers replaced/);
+    const again = (await getFresh(`${base}/metrics`)).body;
+    assert.equal(sample(again, 'skitai_http_requests_total{route="/",status_class="2xx"}'), ok, again);
+    assert.equal(sample(again, 'skitai_http_requests_total{route="/",status_class="5xx"}'), 3);
+    assert.equal(sample(again, 'skitai_http_request_duration_seconds_count'), ok + 3 + 1, 'the first scrape is timed too');
+    assert.equal(sample(again, 'skitai_http_requests_total{route="metrics",status_class="2xx"}'), 1);
+    assert.equal(sample(again, 'skitai_reloads_total'), 1);
+    assert.equal(sample(again, 'skitai_workers'), 2);
     if (!promtool) {
       t.skip('promtool is not installed (Debian: apt-get install prometheus); the text was not linted');
       return;
     }
     checkWithPromtool(text);
+    checkWithPromtool(again);
   });
 });
 

@@ -156,6 +156,18 @@ export async function siteFamilies(info: SupervisorInfo, mail: WasServices['mail
   return families;
 }
 
+/**
+ * Add a departing worker's final counters and histograms to what earlier ones left (`kept`), so
+ * that the site's sums do not go down when a worker is replaced. Gauges and per-worker families
+ * (those with a `worker` label) are not kept: they describe live processes.
+ */
+export async function keepCounters(kept: Families, final: Families): Promise<Families> {
+  const lasting = final
+    .filter((f) => f.type === 'counter' || f.type === 'histogram')
+    .filter((f) => !f.values.some((v) => 'worker' in v.labels));
+  return (await AggregatorRegistry.aggregate([kept, lasting]).getMetricsAsJSON()) as unknown as Families;
+}
+
 /** Sum the workers' families (each worker's `getMetricsAsJSON()`) into Prometheus text. */
 export function render(parts: Families[]): Promise<string> {
   return AggregatorRegistry.aggregate(parts).metrics();
