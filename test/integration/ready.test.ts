@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
+import { parseConfigText } from '../../src/config/load.js';
+import { checkSite } from '../../src/site.js';
 import { foreground, killForeground, tempSite, type Foreground } from '../support/cli.js';
 import { parseReply, type RawReply } from '../support/raw.js';
 import { startSite, type TestSite } from '../support/site.js';
@@ -197,5 +199,14 @@ describe('a required cluster', () => {
 
     member = await listen(port);
     await until(async () => (await ready()).status === 200, 5_000, 'ready once the member is back');
+  });
+});
+
+test('required takes yes or no; a bad value is a config error naming the key (also at --check)', () => {
+  const config = parseConfigText('[server]\nready_path = /ready\n[@api]\nmembers = 127.0.0.1:8080\nrequired = maybe\n', '/srv/site.conf', '/srv');
+  assert.throws(() => checkSite(config), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'SKT_CONFIG_VALUE');
+    assert.match(err.message, /required/);
+    return true;
   });
 });
