@@ -108,9 +108,14 @@ export async function stopServer(server, graceMs = 5000) {
   return result;
 }
 
-/** Run wrk once and parse its report. `prefix` is the pinning wrapper; `script` a Lua file (`-s`). */
-export function wrk(url, { seconds, connections, threads = 1, prefix = (c) => c, script }) {
-  const cmd = prefix(['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), url]);
+/**
+ * Run wrk once and parse its report. `prefix` is the pinning wrapper; `script` a Lua file (`-s`);
+ * `headers` extra request headers (`-H`), e.g. `{ 'If-None-Match': '"x"' }`; `timeout` wrk's per-request limit in s (2 by default).
+ */
+export function wrk(url, { seconds, connections, threads = 1, prefix = (c) => c, script, headers = {}, timeout }) {
+  const extra = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  if (timeout) extra.push('--timeout', `${timeout}s`);
+  const cmd = prefix(['wrk', `-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', ...extra, ...(script ? ['-s', script] : []), url]);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -183,15 +188,23 @@ function systemBusyTicks() {
   }
 }
 
+/** CPU ticks of `pid` and its direct children (a cluster primary's workers, nginx's worker, postgres backends). */
+function treeTicks(pid) {
+  return [pid, ...childPids(pid)].reduce((sum, p) => sum + procTicks(p, false), 0);
+}
+
 /**
  * Starts a meter of CPU time during a measurement. `stop()` returns `other`: CPU used by everything
- * except `serverPid`, this process and its reaped children (wrk), in % of one core; and
- * `serverMs`: CPU time the server used (NaN without /proc).
+ * except `serverPid`, the `helpers` (a proxy's backend, PostgreSQL: part of the set-up, not
+ * interference), this process and its reaped children (wrk), in % of one core; `serverMs`: CPU time
+ * the server used (NaN without /proc); `helpersMs`: CPU time the helpers used.
  */
-export function otherLoad(serverPid) {
+export function otherLoad(serverPid, helpers = []) {
   // A cluster primary's workers are its children: their CPU is the server's, not interference.
-  const server = () => (serverPid ? [serverPid, ...childPids(serverPid)].reduce((sum, pid) => sum + procTicks(pid, false), 0) : 0);
-  const ours = () => server() + procTicks('self', true);
+  const server = () => (serverPid ? treeTicks(serverPid) : 0);
+  const helping = () => helpers.reduce((sum, pid) => sum + treeTicks(pid), 0);
+  const ours = () => server() + helping() + procTicks('self', true);
+  const h0 = helping();
   const t0 = performance.now();
   const b0 = systemBusyTicks();
   const o0 = ours();
@@ -201,17 +214,17 @@ export function otherLoad(serverPid) {
       const seconds = (performance.now() - t0) / 1000;
       const s1 = server();
       const other = Math.max(0, (100 * (systemBusyTicks() - b0 - (ours() - o0))) / TICKS / seconds);
-      return { other, serverMs: serverPid && s1 > 0 ? ((s1 - s0) * 1000) / TICKS : NaN };
+      return { other, serverMs: serverPid && s1 > 0 ? ((s1 - s0) * 1000) / TICKS : NaN, helpersMs: ((helping() - h0) * 1000) / TICKS };
     },
   };
 }
 
-/** Waits (at most `maxMs`) until other processes use less than `limitPct` of a core over 0.5 s. */
-export async function waitQuiet(limitPct, maxMs) {
+/** Waits (at most `maxMs`) until other processes (not `helpers`) use less than `limitPct` of a core over 0.5 s. */
+export async function waitQuiet(limitPct, maxMs, helpers = []) {
   const deadline = Date.now() + maxMs;
   let load = NaN;
   do {
-    const m = otherLoad(undefined);
+    const m = otherLoad(undefined, helpers);
     await sleep(500);
     load = m.stop().other;
     if (!(load >= limitPct)) return load;
@@ -224,12 +237,12 @@ export async function waitQuiet(limitPct, maxMs) {
  * under an interference meter, and measures again (up to `retries`) when others used ≥ `quietPct`
  * of a core meanwhile. Adds `other` (% of a core) and `serverMs` (CPU of `serverPid`) to the result.
  */
-export async function measureQuiet(measure, { serverPid, quietPct, quietWaitMs, retries, label, log }) {
+export async function measureQuiet(measure, { serverPid, helpers = [], quietPct, quietWaitMs, retries, label, log }) {
   let r;
   for (let attempt = 0; attempt <= retries; attempt++) {
-    const before = await waitQuiet(quietPct, quietWaitMs);
+    const before = await waitQuiet(quietPct, quietWaitMs, helpers);
     if (before >= quietPct) log(`  (other processes still use ${fmtPct(before)} of a core after ${quietWaitMs / 1000}s; measuring anyway)`);
-    const meter = otherLoad(serverPid);
+    const meter = otherLoad(serverPid, helpers);
     r = await measure();
     Object.assign(r, meter.stop());
     if (!(r.other >= quietPct)) break;

@@ -1,26 +1,52 @@
 #!/usr/bin/env bash
-# `npm run bench`: installs the load tool if it is missing, then runs the side-by-side benchmark.
+# `npm run bench`: installs the load tools if they are missing, then runs the side-by-side benchmark.
 # Arguments go to bench/run.mjs, e.g. `npm run bench -- --quick`.
-# Subcommands: `npm run bench -- rpc [...]` runs bench/rpc.mjs, `npm run bench -- clients [...]` bench/clients.mjs.
+# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `static`, `proxy`, `sql` and
+# `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `all` (every one of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+updated=
+install() { # install DEBIAN_PACKAGE...: apt-get update once, then install
+  export DEBIAN_FRONTEND=noninteractive
+  [ -n "$updated" ] || { $SUDO apt-get update -qq; updated=1; }
+  $SUDO apt-get install -y -qq "$@"
+}
+
 run=(bench/run.mjs)
+versus=
 case "${1:-}" in
   rpc) shift; run=(bench/rpc.mjs) ;;
   clients) shift; run=(--import tsx bench/clients.mjs) ;;
+  static|proxy|sql) run=(--import tsx bench/versus.mjs --scenarios "$1"); shift; versus=1 ;;
+  versus) shift; run=(--import tsx bench/versus.mjs); versus=1 ;;
+  all) shift; versus=1 ;;
 esac
 
 if ! command -v wrk >/dev/null; then
   echo "bench: installing wrk (Debian package)" >&2
-  SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq wrk
+  install wrk
 fi
-# taskset (util-linux) pins server and wrk to separate cores; run.mjs falls back to no pinning without it.
+if [ -n "$versus" ]; then
+  # The peers Skitai is compared with; Debian's packages, run from a temp config (never as a service).
+  command -v nginx >/dev/null || { echo "bench: installing nginx (Debian package nginx-light)" >&2; install nginx-light; }
+  command -v haproxy >/dev/null || { echo "bench: installing haproxy (Debian package)" >&2; install haproxy; }
+  # The SQL scenario starts a throwaway PostgreSQL the way the tests do (test/support/postgres.ts).
+  if [[ " $* ${run[*]} " != *" --scenarios static "* && " ${run[*]} " != *" proxy "* ]] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "bench: installing postgresql (Debian package)" >&2; install postgresql
+  fi
+fi
+# taskset (util-linux) pins server and wrk to separate cores; the scripts fall back to no pinning without it.
 command -v taskset >/dev/null || echo "bench: taskset not found (util-linux); server and wrk will not be pinned" >&2
 # fastify, jayson and xmlrpc are devDependencies: install the project's dependencies when they are missing.
 [ -d node_modules/fastify ] && [ -d node_modules/jayson ] && [ -d node_modules/xmlrpc ] || npm ci --no-audit --no-fund
 
+if [ "${run[*]}" = bench/run.mjs ] && [ -n "$versus" ]; then
+  # `all`: every benchmark in turn with the same options; each writes its own bench/results/*.md.
+  node bench/run.mjs "$@"
+  node bench/rpc.mjs "$@"
+  node --import tsx bench/clients.mjs "$@"
+  exec node --import tsx bench/versus.mjs "$@"
+fi
 exec node "${run[@]}" "$@"

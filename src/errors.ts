@@ -9,6 +9,8 @@ export const ERRORS = {
   SKT_CONFIG_SYNTAX: { status: 500, text: 'a line of the config file is not valid INI' },
   SKT_CONFIG_VALUE: { status: 500, text: 'a config key has a value of the wrong type or range' },
   SKT_CONFIG_UNKNOWN_KEY: { status: 500, text: 'a config section has a key Skitai does not know' },
+  SKT_CONFIG_UNKNOWN_SECTION: { status: 500, text: 'the config file has a section Skitai does not know (the message suggests the nearest known one)' },
+  SKT_CONFIG_ENV: { status: 500, text: 'a config value names an environment variable (${NAME}) that is not set and has no default; the message names the variable, never a value' },
   SKT_CONFIG_ROUTE: { status: 500, text: 'a [routes:line] entry is malformed or its target is missing' },
   SKT_CONFIG_TLS: { status: 500, text: 'the TLS certificate or key cannot be used: not PEM, wrong passphrase, or a key that does not belong to the certificate' },
   // apps
@@ -26,6 +28,7 @@ export const ERRORS = {
   SKT_SESSION_OFF: { status: 500, text: 'was.session or was.mbox is used by an app that did not call app.useSession()' },
   SKT_SESSION_VALUE: { status: 500, text: 'a session value is not JSON (undefined, a function, a BigInt, a cycle)' },
   SKT_SESSION_TOO_LARGE: { status: 500, text: 'the session no longer fits in one cookie (4096 bytes); the change is not kept' },
+  SKT_TEMPLATE_DIR: { status: 500, text: 'an app sets app.templateDir or app.setupTemplates(), but the template directory does not exist' },
   SKT_TEMPLATE_NOT_FOUND: { status: 500, text: "was.render names a template that is not in the app's template directory" },
   SKT_TEMPLATE_RENDER: { status: 500, text: 'a template has a syntax error or failed while rendering; the message names file, line and column' },
   // http engine

@@ -152,32 +152,19 @@ export class Site {
           maxAge: s.staticMaxAge,
           cacheFileMax: s.staticCacheFileMax,
           cacheSize: s.staticCacheSize,
+          precompressed: s.staticPrecompressed,
           onError: (message, err) => this.logger.error(message, err),
         });
       case 'app':
         return this.#appHandler(target);
       case 'cluster':
-        return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, logger: this.logger });
+        return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, bodyLimit: s.maxProxyBodySize, logger: this.logger });
     }
   }
 
   /** An app module path from `[routes:line]`, or an App object from {@link SiteOptions.apps}. */
   #appHandler(source: string | App): AppHandler {
-    const s = this.config.server;
-    const rpc = { maxBody: s.maxBodySize, logger: this.logger };
-    return new AppHandler(source, {
-      devel: s.devel,
-      logger: this.logger,
-      services: this.services,
-      securekey: s.securekey,
-      securekeyPrevious: s.securekeyPrevious,
-      sessionTimeout: s.sessiontimeout,
-      ssl: s.ssl,
-      auth: this.auth,
-      limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
-    })
-      .addEndpoint(new XmlRpcEndpoint(rpc))
-      .addEndpoint(new JsonRpcEndpoint(rpc));
+    return appHandler(source, this.config, this.logger, this.auth, this.services);
   }
 
   /** `[server] status_path`: this worker's numbers, for group admin. */
@@ -312,6 +299,52 @@ export function checkSite(config: SiteConfig): void {
     if (clusterType(cluster) === 'http') parseClusterOptions(cluster);
     else parseDbClusterOptions(cluster);
   }
+  // The reverse proxy speaks HTTP only; the Site would refuse this route at start.
+  for (const route of config.routes) {
+    const type = route.kind === 'cluster' ? clusterType(config.clusters[route.target]!) : 'http';
+    if (type !== 'http') {
+      throw new SkitaiError('SKT_CONFIG_ROUTE', `cannot proxy to @${route.target}: it is a ${type} cluster, and the reverse proxy speaks HTTP`, {
+        place: { file: config.file || undefined, line: route.line, section: 'routes:line', key: route.prefix || '/' },
+      });
+    }
+  }
+}
+
+/**
+ * `skitaid --check`: import every app module of `[routes:line]` and run the checks its start runs
+ * (it exports `app`, protected routes have users, sessions have a key, a named template folder
+ * exists) without startup hooks, sockets or timers. Throws the first error, placed at its route line.
+ */
+export async function checkApps(config: SiteConfig, logger: Logger = new Logger(openSink('console'))): Promise<void> {
+  const auth = buildAuth(config);
+  for (const route of config.routes) {
+    if (route.kind !== 'app') continue;
+    try {
+      await appHandler(route.target, config, logger, auth).check();
+    } catch (err) {
+      if (!(err instanceof SkitaiError) || err.place) throw err;
+      const place = { file: config.file || undefined, line: route.line, section: 'routes:line', key: route.prefix || '/' };
+      throw new SkitaiError(err.code, err.message, { cause: err, place });
+    }
+  }
+}
+
+function appHandler(source: string | App, config: SiteConfig, logger: Logger, auth: Authenticator, services?: WasServices): AppHandler {
+  const s = config.server;
+  const rpc = { maxBody: s.maxBodySize, logger };
+  return new AppHandler(source, {
+    devel: s.devel,
+    logger,
+    ...(services ? { services } : {}),
+    securekey: s.securekey,
+    securekeyPrevious: s.securekeyPrevious,
+    sessionTimeout: s.sessiontimeout,
+    ssl: s.ssl,
+    auth,
+    limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
+  })
+    .addEndpoint(new XmlRpcEndpoint(rpc))
+    .addEndpoint(new JsonRpcEndpoint(rpc));
 }
 
 /** Load the certificate and key as a start would (`--check`): a wrong passphrase is found here. */

@@ -69,11 +69,22 @@ const ALL_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 export class App {
   /** Reload the module when its file changes, and show stacks on error pages. */
   devel = false;
+  #templateDir: string | undefined;
   /**
    * Where `was.render` finds templates: relative to the app module's directory (to the working
-   * directory for an app mounted as an object). Default `templates`, as Skitai.
+   * directory for an app mounted as an object). Default `templates`, as Skitai. Once set (or once
+   * {@link App.setupTemplates} is called) the directory must exist when the app starts.
    */
-  templateDir = 'templates';
+  get templateDir(): string {
+    return this.#templateDir ?? 'templates';
+  }
+  set templateDir(dir: string) {
+    this.#templateDir = dir;
+  }
+  /** Whether the app chose a template directory or set templates up: its folder is then checked at start. */
+  get usesTemplates(): boolean {
+    return this.#templateDir !== undefined || this.templateSetup !== undefined;
+  }
   /** The session cookie settings, once {@link App.useSession} turned sessions on. */
   sessionOptions: SessionOptions | undefined;
   /** Run on the app's nunjucks environment when it is made (filters, globals, extensions). */

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { SkitaiError } from '../errors.js';
 import { Seal } from '../was/seal.js';
@@ -25,10 +26,15 @@ export interface WebSettings {
 /**
  * Build an app's session policy and template environment once it has started (its startup hooks
  * may still call `useSession()`). Sessions without a key fail here, at start, rather than at the
- * first request: never a silent unsigned cookie.
+ * first request: never a silent unsigned cookie. A named template folder that is missing fails here too.
  */
 export function buildWeb(app: App, name: string, s: WebSettings): WasWeb {
-  const templates = new Templates(path.resolve(s.dir, app.templateDir ?? 'templates'), s.devel || app.devel === true, app.templateSetup);
+  const dir = path.resolve(s.dir, app.templateDir ?? 'templates');
+  // An app without templates may have no folder; one that named its folder fails here rather than at its first render.
+  if (app.usesTemplates === true && !fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new SkitaiError('SKT_TEMPLATE_DIR', `${name} sets app.templateDir or app.setupTemplates(), but its template directory ${dir} does not exist`);
+  }
+  const templates = new Templates(dir, s.devel || app.devel === true, app.templateSetup);
   const options = app.sessionOptions;
   if (!options) return { sessions: undefined, templates, dir: s.dir };
   if (!s.securekey) {

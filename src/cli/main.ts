@@ -7,7 +7,7 @@ import { isDaemonChild } from '../process/daemon.js';
 import { WORKER_ENV, type WorkerSpec } from '../process/messages.js';
 import { runDaemon, runForeground } from '../process/run.js';
 import { runWorker } from '../process/worker.js';
-import { checkSite, checkTls } from '../site.js';
+import { checkApps, checkSite, checkTls } from '../site.js';
 import * as control from './control.js';
 import { tolerateClosedPipes } from './pipe.js';
 import { installService } from './service.js';
@@ -38,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
         force: { type: 'boolean', short: 'f' },
         write: { type: 'boolean' },
         'unit-dir': { type: 'string' },
+        user: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -63,7 +64,8 @@ export async function main(argv: string[]): Promise<number> {
   if (port === null) return usageError(`--port expects a whole number from 0 to 65535, got "${values.port}"`);
   if (workers === null) return usageError(`--workers expects a whole number from 1 to 1024, got "${values.workers}"`);
   if (values.force && command !== 'stop') return usageError('--force goes with stop');
-  if ((values.write || values['unit-dir'] !== undefined) && command !== 'install-service') return usageError('--write and --unit-dir go with install-service');
+  if ((values.write || values['unit-dir'] !== undefined || values.user !== undefined) && command !== 'install-service') return usageError('--write, --unit-dir and --user go with install-service');
+  if (values.user !== undefined && !/^[a-z_][a-z0-9_-]*\$?$/i.test(values.user)) return usageError(`--user expects a user name, got "${values.user}"`);
   if (command === 'install-service' && !values.config) return usageError('install-service needs -c FILE: the unit runs that config');
 
   let config: SiteConfig;
@@ -77,14 +79,19 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   if (values.check) {
+    let code = 0;
     try {
       if (config.server.ssl) checkTls(config);
+      // What a start would find wrong in the apps, minus their startup hooks: see checkApps.
+      await checkApps(config);
+      process.stdout.write(`[ok] config file ${config.file || '(embedded defaults)'} and its apps are good\n`);
     } catch (err) {
       process.stderr.write(`skitaid: ${describeError(err)}\n`);
-      return 1;
+      code = 1;
     }
-    process.stdout.write(`[ok] config file ${config.file || '(embedded defaults)'} is good\n`);
-    return 0;
+    // An app module may open a handle (a timer, a pool) when imported; --check still ends.
+    setImmediate(() => process.exit(code)).unref();
+    return code;
   }
   const verbose = values.verbose ?? false;
   switch (command) {
@@ -101,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'reload':
       return control.reload(config);
     case 'install-service':
-      return installService(config, values.write ?? false, values['unit-dir']);
+      return installService(config, values.write ?? false, values['unit-dir'], values.user);
   }
 }
 

@@ -23,13 +23,15 @@ Commands:
 Options:
   -c, --config FILE   the site's config file (INI, Skitai dialect); without it the
                       embedded defaults are used (port 5000, nothing mounted but /ping)
-  -t, --check         validate the config and exit: 0 when good, 1 naming file, line
-                      and key when not
+  -t, --check         validate the config and import its apps (no startup hooks, no
+                      listening), then exit: 0 when good, 1 naming file, line and key
   -p, --port N        listen on N instead of [server] port (0 = any free port)
   -w, --workers N     run N workers under a primary (instead of [server] processes)
   -f, --force         stop: kill the server and its workers at once
       --write         install-service: write the unit to /etc/systemd/system
       --unit-dir DIR  install-service --write: write it into DIR instead
+      --user NAME     install-service: the user the service runs as (default skitai,
+                      a system user it tells you how to create)
   -v, --verbose       print debug lines too; in the foreground, log to the console
                       even when log_path is set
   -V, --version       print the version

@@ -1,5 +1,5 @@
 import type { Pool } from 'undici';
-import { Cluster, type ClusterDeps, type Outcome } from '../cluster/cluster.js';
+import { Cluster, type ClusterDeps, type Lease, type Outcome } from '../cluster/cluster.js';
 import type { Member } from '../cluster/member.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { abortFromSignal } from './abort.js';
@@ -15,6 +15,27 @@ export interface Loan {
   readonly endpoint: Endpoint;
   /** Report the exchange once: the HTTP status it answered with, or `'failure'` / `'cancelled'` (ours, not the member's fault). */
   release(outcome: number | Exclude<Outcome, 'success'>): void;
+}
+
+/** A lent member: an object rather than a closure per request (this is the reverse proxy's hot path). */
+class MemberLoan implements Loan {
+  readonly node: string;
+  #open = true;
+
+  constructor(
+    readonly upstream: Upstream,
+    readonly lease: Lease,
+    readonly endpoint: Endpoint,
+  ) {
+    this.node = endpoint.node;
+  }
+
+  release(outcome: number | Exclude<Outcome, 'success'>): void {
+    // A second report would skew in-flight counts and the breaker window.
+    if (!this.#open) return;
+    this.#open = false;
+    this.upstream.settle(this.lease, outcome);
+  }
 }
 
 /**
@@ -65,23 +86,18 @@ export class Upstream {
    * was tried; `'breaker'` when the circuit breaker says fail fast (nothing may be sent).
    */
   lend(tried: ReadonlySet<string>): Loan | 'breaker' | undefined {
-    const skip = new Set<Member>();
-    if (tried.size > 0) for (const m of this.cluster.members) if (tried.has(m.node)) skip.add(m);
+    let skip: Set<Member> | undefined;
+    if (tried.size > 0) for (const m of this.cluster.members) if (tried.has(m.node)) (skip ??= new Set()).add(m);
     const member = this.cluster.pick(skip);
     if (!member) return undefined;
     const lease = this.cluster.acquire(member);
     if (!lease) return 'breaker';
-    let open = true;
-    return {
-      node: member.node,
-      endpoint: this.endpoint(member),
-      release: (outcome) => {
-        // A second report would skew in-flight counts and the breaker window.
-        if (!open) return;
-        open = false;
-        this.cluster.release(lease, typeof outcome === 'number' ? this.#outcomeOfCode(outcome) : outcome);
-      },
-    };
+    return new MemberLoan(this, lease, this.endpoint(member));
+  }
+
+  /** @internal A loan's one report (see {@link Loan.release}). */
+  settle(lease: Lease, outcome: number | Exclude<Outcome, 'success'>): void {
+    this.cluster.release(lease, typeof outcome === 'number' ? this.#outcomeOfCode(outcome) : outcome);
   }
 
   /**

@@ -36,6 +36,7 @@ export function updateDoc(doc: string): string {
 
 function defaultText(s: KeySpec): string {
   if (s.type === 'string' && s.defaultText) return s.defaultText;
+  if (s.type === 'size' && s.default === undefined) return `(unset: ${s.defaultText})`;
   if (s.default === undefined) return '(unset)';
   switch (s.type) {
     case 'bool':

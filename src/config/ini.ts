@@ -7,8 +7,10 @@
  * - `[name:line]`  raw lines in order, duplicates kept.
  * - `[name:data]`  raw text up to the next section header, untouched.
  * `;` and `#` start full-line comments, and inline comments when preceded by whitespace.
+ * Values and `:line` lines may use `${NAME}` and `${NAME:-default}` (env.ts); `:data` text is raw.
  */
 import { SkitaiError } from '../errors.js';
+import { interpolate, type Env } from './env.js';
 
 /** One `key = value` of a key/value section. */
 export interface IniEntry {
@@ -16,6 +18,8 @@ export interface IniEntry {
   readonly key: string;
   readonly value: string;
   readonly line: number;
+  /** The value as written, when it named environment variables: what an error may quote instead of `value`. */
+  readonly written?: string;
 }
 
 /** One raw line of a `:line` section, comment-free and trimmed. */
@@ -53,9 +57,10 @@ export function stripInlineComment(text: string): string {
 
 /**
  * Parse INI text. Throws SKT_CONFIG_SYNTAX naming file and line. Messages never quote the offending
- * line: it may hold a secret (`passphrase secret` with the `=` forgotten).
+ * line: it may hold a secret (`passphrase secret` with the `=` forgotten). `${NAME}` references are
+ * read from `env`; an unset one without a default is SKT_CONFIG_ENV, naming the variable only.
  */
-export function parseIni(text: string, file = '<inline>'): IniDocument {
+export function parseIni(text: string, file = '<inline>', env: Env = process.env): IniDocument {
   const sections = new Map<string, IniSection>();
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let current: Building | undefined;
@@ -67,6 +72,12 @@ export function parseIni(text: string, file = '<inline>'): IniDocument {
       place: { file, line, ...(current ? { section: sectionLabel(current) } : {}), ...(key ? { key } : {}) },
     });
   };
+  const expand = (no: number, raw: string, key?: string): string =>
+    interpolate(raw, env, (code, message) => {
+      throw new SkitaiError(code, message, {
+        place: { file, line: no, ...(current ? { section: sectionLabel(current) } : {}), ...(key ? { key } : {}) },
+      });
+    });
   const close = (): void => {
     if (current) sections.set(current.name, finish(current));
   };
@@ -94,13 +105,17 @@ export function parseIni(text: string, file = '<inline>'): IniDocument {
     if (!current) fail(no, 'line outside any section: start the file with a [section] header');
     const content = stripInlineComment(raw);
     if (current!.kind === 'lines') {
-      current!.lines.push({ text: content, line: no });
+      current!.lines.push({ text: expand(no, content), line: no });
       continue;
     }
     const keys = current as Extract<Building, { kind: 'keys' }>;
     if (/^\s/.test(raw)) {
       if (!last) fail(no, 'indented continuation line with no key before it');
-      if (content !== '') last!.value = last!.value === '' ? content : `${last!.value}\n${content}`;
+      if (content !== '') {
+        const value = expand(no, content, last!.key);
+        if (last!.written !== undefined || content.includes('${')) last!.written = joinLines(last!.written ?? last!.value, content);
+        last!.value = joinLines(last!.value, value);
+      }
       continue;
     }
     const at = delimiter(content);
@@ -109,11 +124,17 @@ export function parseIni(text: string, file = '<inline>'): IniDocument {
     if (key === '') fail(no, 'missing key before "=" or ":"');
     const seen = keys.entries.get(key);
     if (seen) fail(no, `duplicate key "${key}" (first set on line ${seen.line})`, key);
-    last = { key, value: content.slice(at + 1).trim(), line: no };
+    const written = content.slice(at + 1).trim();
+    const value = expand(no, written, key);
+    last = { key, value, line: no, ...(written.includes('${') ? { written } : {}) };
     keys.entries.set(key, last);
   }
   close();
   return { file, sections };
+}
+
+function joinLines(before: string, next: string): string {
+  return before === '' ? next : `${before}\n${next}`;
 }
 
 /** The first `=` or `:`, whichever comes first (so `members = host:port` splits at `=`). */

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { SkitaiError } from '../errors.js';
 import { buildCluster, isClusterSection } from './clusters.js';
 import { parseIni, sectionLabel, type IniLine, type IniSection } from './ini.js';
+import type { Env } from './env.js';
 import { buildRoutes } from './routes.js';
+import { checkSection } from './sections.js';
 import { buildServer, defaultServer, type SourceContext } from './server.js';
 import type { ClusterConfig, ConfigLine, ServerConfig, SiteConfig } from './types.js';
 
@@ -37,11 +39,12 @@ export function loadConfigSync(file: string): SiteConfig {
 
 /**
  * Validate config text without a file (tests, tools). `file` only names the source in errors;
- * `dir` is where relative route targets and paths resolve. Route targets must exist.
+ * `dir` is where relative route targets and paths resolve. Route targets must exist. `${NAME}`
+ * references read `env` (default `process.env`).
  */
-export function parseConfigText(text: string, file = '<inline>', dir: string = process.cwd()): SiteConfig {
+export function parseConfigText(text: string, file = '<inline>', dir: string = process.cwd(), env: Env = process.env): SiteConfig {
   const ctx: SourceContext = { file, dir: path.resolve(dir) };
-  const doc = parseIni(text, file);
+  const doc = parseIni(text, file, env);
   let server: IniSection | undefined;
   let routes: readonly IniLine[] = [];
   const clusters: Record<string, ClusterConfig> = {};
@@ -62,10 +65,13 @@ export function parseConfigText(text: string, file = '<inline>', dir: string = p
       const cluster = buildCluster(section, ctx);
       clusters[cluster.name] = cluster;
     } else if (section.kind === 'keys') {
+      checkSection(section, ctx);
       sections[section.name] = Object.fromEntries([...section.entries.values()].map((e) => [e.key, e.value]));
     } else if (section.kind === 'lines') {
+      checkSection(section, ctx);
       lineSections[section.name] = section.lines.map((l) => ({ text: l.text, line: l.line }));
     } else {
+      checkSection(section, ctx);
       dataSections[section.name] = section.text;
     }
   }

@@ -26,6 +26,14 @@ export type KeySpec =
   | (Base & { readonly type: 'bool'; readonly default: boolean })
   | (Base & { readonly type: 'int' | 'size' | 'seconds'; readonly default: number; readonly min: number; readonly max: number })
   | (Base & {
+      readonly type: 'size';
+      /** Unset by default: the reader falls back to another key, named in `defaultText`. */
+      readonly default: undefined;
+      readonly defaultText: string;
+      readonly min: number;
+      readonly max: number;
+    })
+  | (Base & {
       readonly type: 'path';
       readonly default: string | undefined;
       /** Words kept as they are instead of being resolved as paths (`console`, `off`). */
@@ -98,10 +106,14 @@ const TABLE = [
     doc: 'Static files up to this size are kept in memory.' },
   { key: 'static_cache_size', prop: 'staticCacheSize', type: 'size', default: 32 * MiB, min: 0, max: MAX_BYTES,
     doc: 'Memory for cached static files per worker; 0 turns the cache off.' },
+  { key: 'static_precompressed', prop: 'staticPrecompressed', type: 'bool', default: true,
+    doc: 'Serve `file.br` / `file.gz` beside `file` (as nginx `gzip_static`) to clients that accept that coding, when it is not older than `file`.' },
   { key: 'num_result_cache_max', prop: 'numResultCacheMax', type: 'int', default: 200, min: 0, max: 10_000_000,
     doc: 'Entries in the result cache of `was` calls (`Result.cache()`); 0 turns it off.' },
   { key: 'max_body_size', prop: 'maxBodySize', type: 'size', default: 5 * MiB, min: 0, max: MAX_BYTES,
     doc: 'Largest form, JSON or other non-upload body; larger gets 413.' },
+  { key: 'max_proxy_body_size', prop: 'maxProxyBodySize', type: 'size', default: undefined, defaultText: '`max_body_size`', min: 0, max: MAX_BYTES,
+    doc: 'Largest request body the reverse proxy (`/prefix = @cluster`, docs/proxy.md) forwards; larger gets 413, before any member is asked when Content-Length says so, else the member request is aborted when the body passes it. Bodies up to `max_body_size` are buffered (and can fail over to another member); larger ones up to this limit stream through, sent once. The forward proxy is not limited.' },
   { key: 'max_upload_size', prop: 'maxUploadSize', type: 'size', default: 2 * GiB, min: 0, max: MAX_BYTES,
     doc: 'Largest multipart/form-data upload; files are spooled to disk.' },
   { key: 'max_header_size', prop: 'maxHeaderSize', type: 'size', default: 16 * KiB, min: KiB, max: MiB,

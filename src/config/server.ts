@@ -7,6 +7,7 @@ import path from 'node:path';
 import { SkitaiError, type ConfigPlace } from '../errors.js';
 import type { IniEntry } from './ini.js';
 import { SERVER_KEYS, findKey, type KeySpec } from './schema.js';
+import { nearest } from './suggest.js';
 import type { ServerConfig } from './types.js';
 import { formatSeconds, formatSize, parseBool, parseInteger, parseList, parseSeconds, parseSize } from './values.js';
 
@@ -31,7 +32,7 @@ export function buildServer(entries: ReadonlyMap<string, IniEntry> | undefined, 
       throw new SkitaiError('SKT_CONFIG_SYNTAX', `duplicate key: "${entry.key}" and "${earlier.key}" (line ${earlier.line}) are the same setting`, { place });
     }
     from.set(spec.prop, entry);
-    const value = convert(spec, entry.value, ctx, place);
+    const value = convert(spec, entry.value, ctx, place, entry.written);
     if (value !== undefined) values[spec.prop] = value;
   }
   const server = withDefaults(values, ctx);
@@ -72,9 +73,10 @@ function nameFromFile(file: string): string {
   return base === '' ? 'skitai' : base;
 }
 
-function convert(spec: KeySpec, raw: string, ctx: SourceContext, place: ConfigPlace): unknown {
+/** `written`: the value as written when it came from the environment, quoted instead of its value. */
+function convert(spec: KeySpec, raw: string, ctx: SourceContext, place: ConfigPlace, written?: string): unknown {
   const bad = (why = `expected ${expected(spec)}`): never => {
-    const got = spec.secret ? 'value hidden' : `got "${raw.replace(/\n/g, ' ')}"`;
+    const got = spec.secret ? 'value hidden' : written !== undefined ? `got "${written.replace(/\n/g, ' ')}", value not shown` : `got "${raw.replace(/\n/g, ' ')}"`;
     throw new SkitaiError('SKT_CONFIG_VALUE', `${why} (${got})`, { place });
   };
   // An empty optional value means "not set"; an empty number or switch is almost surely a mistake.
@@ -96,7 +98,8 @@ function convert(spec: KeySpec, raw: string, ctx: SourceContext, place: ConfigPl
     case 'list': {
       const items = parseList(raw);
       const wrong = items.find((item) => !spec.item.test(item));
-      return wrong === undefined ? items : bad(`expected ${spec.item.expect}, "${wrong}" is not one`);
+      if (wrong === undefined) return items;
+      return bad(written === undefined ? `expected ${spec.item.expect}, "${wrong}" is not one` : `expected ${spec.item.expect}`);
     }
     case 'path': {
       if (raw === '') return undefined;
@@ -176,22 +179,5 @@ function unknownKeyMessage(key: string): string {
 
 /** The known key within edit distance 2 of a typo, if one. */
 function closest(key: string): string | undefined {
-  let best: { name: string; d: number } | undefined;
-  for (const spec of SERVER_KEYS) {
-    const d = distance(key, spec.key);
-    if (d <= 2 && (!best || d < best.d)) best = { name: spec.key, d };
-  }
-  return best?.name;
-}
-
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length]!;
+  return nearest(key, SERVER_KEYS.map((s) => s.key));
 }

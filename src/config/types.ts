@@ -37,8 +37,12 @@ export interface ServerConfig {
   readonly staticMaxAge: number;
   readonly staticCacheFileMax: number;
   readonly staticCacheSize: number;
+  /** Serve `file.br` / `file.gz` found beside `file` to clients that accept the coding. */
+  readonly staticPrecompressed: boolean;
   readonly numResultCacheMax: number;
   readonly maxBodySize: number;
+  /** Largest body the reverse proxy forwards; undefined = `maxBodySize`. */
+  readonly maxProxyBodySize: number | undefined;
   readonly maxUploadSize: number;
   readonly maxHeaderSize: number;
   /** ms; always > 0 and ≤ requestTimeout when that is on. */

@@ -96,6 +96,16 @@ export class AppHandler implements Handler {
     this.#web = this.#buildWeb(this.app);
   }
 
+  /**
+   * What {@link start} checks, without running startup hooks (`skitaid --check`): the module loads
+   * and exports `app`, protected routes have users, sessions have a key, a named template folder exists.
+   */
+  async check(): Promise<void> {
+    const app = typeof this.source === 'string' ? await loadAppModule(this.source) : this.source;
+    checkProtection(app, this.options.auth, this.name);
+    this.#buildWeb(app);
+  }
+
   #buildWeb(app: App): WasWeb {
     return buildWeb(app, this.name, {
       dir: typeof this.source === 'string' ? path.dirname(this.source) : process.cwd(),

@@ -1,6 +1,7 @@
+import type { ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import { CallAbort, classify, type Failure } from '../client/failure.js';
+import { CallAbort, type Failure } from '../client/failure.js';
 import { Status } from '../client/status.js';
 import type { Loan, Upstream } from '../client/upstream.js';
 import type { ErrorCode } from '../errors.js';
@@ -8,174 +9,256 @@ import { unmap } from '../http/clientip.js';
 import { sendError } from '../http/errorpage.js';
 import type { Exchange, Handler } from '../http/handler.js';
 import type { Logger } from '../log/logger.js';
-import { takeBody, type ProxyBody } from './proxy/body.js';
+import { declaredBody, takeBody, tooLarge, type ProxyBody } from './proxy/body.js';
 import { requestHeaders } from './proxy/headers.js';
-import { answerBug, describe, relayResponse } from './proxy/relay.js';
+import { answerBug, describe } from './proxy/relay.js';
+import { StreamExchange, type Forward, type StreamDone, type StreamOutcome } from './proxy/stream.js';
 
 /** Settings of a reverse proxy mount. */
 export interface ProxyOptions {
   /** `[server] max_body_size`: request bodies up to this are buffered (replayable); larger ones stream, sent once. */
   readonly maxBody: number;
+  /**
+   * `[server] max_proxy_body_size` (default `max_body_size`): the largest request body forwarded at
+   * all; a larger one gets 413, before any member is asked when Content-Length says so.
+   */
+  readonly bodyLimit?: number | undefined;
   readonly logger?: Logger | undefined;
 }
 
 /** Methods whose repetition has no further effect (RFC 9110 §9.2.2): replayed after a network error. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
-/** undici refusing the request itself: not the member's fault, and no other member would take it either. */
-const REFUSED_LOCALLY = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+const NOTHING_TRIED: ReadonlySet<string> = new Set();
 
 /**
  * `/prefix = @cluster`: the load-balancing reverse proxy. Every request under the prefix goes to one
  * member chosen by the cluster's strategy and health, with the prefix stripped; the answer streams
  * back with backpressure. Failover, statuses and headers are described in docs/proxy.md.
  *
- * Nothing it does can throw into the engine: every failure becomes a 502/503/504 page before the
+ * Nothing it does can throw into the engine: every failure becomes a 413/502/503/504 page before the
  * response started, or a cut connection after (a second write would crash a worker with
  * ERR_HTTP_HEADERS_SENT).
  */
 export class ProxyHandler implements Handler {
   readonly name: string;
-  readonly #up: Upstream;
-  readonly #maxBody: number;
-  readonly #logger: Logger | undefined;
+  /** @internal shared by every {@link ProxyCall} of this mount. */
+  readonly up: Upstream;
+  /** @internal */
+  readonly maxBody: number;
+  /** @internal */
+  readonly bodyLimit: number;
+  /** @internal */
+  readonly logger: Logger | undefined;
 
   constructor(upstream: Upstream, options: ProxyOptions) {
-    this.#up = upstream;
-    this.#maxBody = options.maxBody;
-    this.#logger = options.logger;
+    this.up = upstream;
+    this.maxBody = options.maxBody;
+    this.bodyLimit = options.bodyLimit ?? options.maxBody;
+    this.logger = options.logger;
     this.name = `proxy:@${upstream.cluster.name}`;
   }
 
-  handle(ex: Exchange, _prefix: string, rest: string): Promise<boolean> {
-    return this.#proxy(ex, rest).then(
-      () => true,
-      (err: unknown) => answerBug(ex, this.name, this.#logger, err),
-    );
+  handle(ex: Exchange, _prefix: string, rest: string): true {
+    try {
+      new ProxyCall(this, ex, rest).start();
+    } catch (err) {
+      answerBug(ex, this.name, this.logger, err);
+    }
+    return true;
+  }
+}
+
+/** Finds the call of a response from inside the shared 'close' listener (`this` is the response). */
+const CALL = Symbol('skitai.proxy.call');
+type Tagged = ServerResponse & { [CALL]?: ProxyCall };
+
+function onClientClose(this: Tagged): void {
+  this[CALL]?.clientClosed();
+}
+
+/**
+ * One proxied request: reads the body when there is one, then tries members one at a time through
+ * {@link StreamExchange} until one answers or failover rules say stop, and reports every attempt to
+ * the cluster. One object per request, its own `done` target: no closure per request.
+ */
+class ProxyCall implements StreamDone {
+  readonly #h: ProxyHandler;
+  readonly #ex: Exchange;
+  readonly #rest: string;
+  #forward: Forward | undefined;
+  #replayable = true;
+  #tried: Set<string> | undefined;
+  #loan: Loan | undefined;
+  #attempt: StreamExchange | undefined;
+  #last: Failure | undefined;
+  #left = false;
+
+  constructor(handler: ProxyHandler, ex: Exchange, rest: string) {
+    this.#h = handler;
+    this.#ex = ex;
+    this.#rest = rest;
   }
 
-  async #proxy(ex: Exchange, rest: string): Promise<void> {
-    const { req, res } = ex;
-    const cluster = this.#up.cluster;
+  start(): void {
+    const { req, res } = this.#ex;
     // The client leaving cancels what is in flight; a cancellation counts for nothing in health.
-    const cancel = new AbortController();
-    const onClose = (): void => {
-      if (!res.writableFinished) cancel.abort(new CallAbort('cancel'));
-    };
-    res.once('close', onClose);
-
-    let body: ProxyBody;
-    try {
-      body = await takeBody(req, this.#maxBody);
-    } catch (err) {
-      if (!res.destroyed) sendError(ex, 400, { detail: (err as Error).message, close: true });
-      return;
+    (res as Tagged)[CALL] = this;
+    res.on('close', onClientClose);
+    const h = this.#h;
+    switch (declaredBody(req, h.maxBody, h.bodyLimit)) {
+      case 'none':
+        return this.#send(null, false);
+      case 'too-large':
+        return this.#tooLarge(tooLarge(h.bodyLimit, Number(req.headers['content-length'])));
+      case 'stream':
+        this.#replayable = false;
+        return this.#send(req, true);
+      case 'read':
+        takeBody(req, h.maxBody, h.bodyLimit).then(
+          (body) => this.#bodyRead(body),
+          (err: SkitaiErrorLike) => this.#bodyFailed(err),
+        );
     }
-    if (cancel.signal.aborted) return;
+  }
 
+  clientClosed(): void {
+    if (this.#ex.res.writableFinished || this.#left) return;
+    this.#left = true;
+    this.#attempt?.cancel(new CallAbort('cancel'));
+  }
+
+  #bodyRead(body: ProxyBody): void {
+    if (this.#left) return;
+    try {
+      if (body.replayable) return this.#send(body.body, false);
+      this.#replayable = false;
+      this.#send(body.body, body.declaredLength);
+    } catch (err) {
+      answerBug(this.#ex, this.#h.name, this.#h.logger, err);
+    }
+  }
+
+  #bodyFailed(err: SkitaiErrorLike): void {
+    if (this.#left || this.#ex.res.destroyed) return;
+    if (err.code === 'SKT_BODY_TOO_LARGE') return this.#tooLarge(err);
+    sendError(this.#ex, 400, { detail: err.message, close: true });
+  }
+
+  /** Build what every attempt sends, count the request, and make the first attempt. */
+  #send(body: Forward['body'], keepLength: boolean): void {
+    const ex = this.#ex;
+    const { req } = ex;
     const peer = unmap(req.socket.remoteAddress ?? '');
     const forwarding = { peer, trustedPeer: ex.remote !== peer, proto: (req.socket as TLSSocket).encrypted ? 'https' : 'http' };
-    const options = {
-      path: (rest === '' ? '/' : rest) + (ex.query === '' ? '' : `?${ex.query}`),
+    this.#forward = {
+      path: (this.#rest === '' ? '/' : this.#rest) + (ex.query === '' ? '' : `?${ex.query}`),
       method: ex.method as Dispatcher.HttpMethod,
-      headers: requestHeaders(req.rawHeaders, forwarding, !body.replayable && body.declaredLength),
-      body: body.body,
-      signal: cancel.signal,
+      headers: requestHeaders(req.rawHeaders, forwarding, keepLength),
+      body,
     };
-    const idempotent = IDEMPOTENT.has(ex.method);
-    const tried = new Set<string>();
-    let last: Failure | undefined;
-    cluster.countRequest();
-    for (;;) {
-      const loan = this.#up.lend(tried);
-      if (loan === undefined || loan === 'breaker') {
-        if (last) return this.#failed(ex, last);
-        return this.#unavailable(ex, loan === 'breaker');
-      }
-      tried.add(loan.node);
-      const { endpoint } = loan;
-      let response: Dispatcher.ResponseData;
-      try {
-        response = await endpoint.dispatcher.request({
-          ...options,
-          origin: endpoint.origin,
-          headersTimeout: endpoint.responseTimeout,
-          bodyTimeout: endpoint.responseTimeout,
-        });
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (typeof code === 'string' && REFUSED_LOCALLY.has(code)) {
-          loan.release('cancelled');
-          return this.#answer(ex, 502, 'SKT_PROXY_BAD_GATEWAY', `the request cannot be forwarded to @${cluster.name}`, (err as Error).message, 'error');
-        }
-        const failure = classify(cancel.signal.aborted ? cancel.signal.reason : err, endpoint);
-        loan.release(failure.cancelled ? 'cancelled' : 'failure');
-        if (cancel.signal.aborted) return;
-        last = failure;
-        // Only a buffered body can be sent again; after it may have arrived, only an idempotent method.
-        const again = body.replayable && !failure.cancelled && (!failure.sent || (idempotent && failure.result.status === Status.NETERR));
-        if (again && cluster.tryRetry()) {
-          this.#logger?.debug(`${this.name}: ${ex.method} ${ex.req.url}: ${failure.result.msg}; trying another member`);
-          continue;
-        }
-        return this.#failed(ex, failure);
-      }
-      return this.#relay(ex, loan, response, cancel.signal, onClose);
+    this.#h.up.cluster.countRequest();
+    this.#next();
+  }
+
+  /** Ask the next member, or answer with the last failure when there is none left to ask. */
+  #next(): void {
+    const up = this.#h.up;
+    const loan = up.lend(this.#tried ?? NOTHING_TRIED);
+    if (loan === undefined || loan === 'breaker') {
+      if (this.#last) return this.#failed(this.#last);
+      return this.#unavailable(loan === 'breaker');
+    }
+    this.#loan = loan;
+    const attempt = new StreamExchange(loan.endpoint, this.#forward!, this.#ex.res, loan.endpoint.responseTimeout, this);
+    this.#attempt = attempt;
+    attempt.start();
+  }
+
+  streamDone(o: StreamOutcome): void {
+    // Called from inside undici's callbacks, which would swallow a bug of ours: log it and answer.
+    try {
+      this.#settle(o);
+    } catch (err) {
+      answerBug(this.#ex, this.#h.name, this.#h.logger, err);
     }
   }
 
-  /** Stream the member's answer to the client. */
-  #relay(ex: Exchange, loan: Loan, response: Dispatcher.ResponseData, cancelled: AbortSignal, onClose: () => void): void {
-    const status = response.statusCode;
-    const cluster = `@${this.#up.cluster.name}`;
-    // A client that reads nothing for response_timeout is cut: it would hold a member connection for ever.
-    relayResponse(ex.res, response, cancelled, undefined, loan.endpoint.responseTimeout, (end) => {
-      switch (end.kind) {
-        case 'bad-status':
-          loan.release('failure');
-          return this.#answer(ex, 502, 'SKT_PROXY_BAD_STATUS', `a member of ${cluster} answered with an invalid status`, `${loan.node} answered ${status}`);
-        case 'bad-headers':
-          loan.release('failure');
-          return this.#answer(ex, 502, 'SKT_PROXY_BAD_GATEWAY', `a member of ${cluster} answered with headers that cannot be relayed`, `${loan.node}: ${end.error.message}`);
-        case 'done':
-          ex.res.off('close', onClose);
-          return loan.release(status);
-        case 'cut':
-          ex.res.off('close', onClose);
-          loan.release('failure');
-          // The status line is out; pipeline has destroyed the client connection, so it sees a cut response.
-          this.#logger?.warn(`${this.name}: ${ex.method} ${ex.req.url} -> ${status} cut (SKT_PROXY_ABORTED): ${loan.node}: ${describe(end.error)}`);
+  #settle(o: StreamOutcome): void {
+    const loan = this.#loan!;
+    this.#attempt = undefined;
+    loan.release(o.health);
+    if (o.end === 'relayed' || o.end === 'left') return;
+    const cluster = `@${this.#h.up.cluster.name}`;
+    switch (o.end) {
+      case 'too-large':
+        return this.#tooLarge(o.error!);
+      case 'refused':
+        return this.#answer(502, 'SKT_PROXY_BAD_GATEWAY', `the request cannot be forwarded to ${cluster}`, o.error!.message, 'error');
+      case 'bad-status':
+        return this.#answer(502, 'SKT_PROXY_BAD_STATUS', `a member of ${cluster} answered with an invalid status`, `${loan.node} answered ${o.status}`);
+      case 'bad-headers':
+        return this.#answer(502, 'SKT_PROXY_BAD_GATEWAY', `a member of ${cluster} answered with headers that cannot be relayed`, `${loan.node}: ${o.error!.message}`);
+      case 'cut': {
+        const ex = this.#ex;
+        // The status line is out; the client connection is destroyed, so it sees a cut response.
+        if (o.health === 'cancelled') this.#h.logger?.warn(`${this.#h.name}: ${ex.method} ${ex.req.url} -> ${o.status} cut: ${describe(o.error!)}`);
+        else this.#h.logger?.warn(`${this.#h.name}: ${ex.method} ${ex.req.url} -> ${o.status} cut (SKT_PROXY_ABORTED): ${loan.node}: ${describe(o.error!)}`);
+        return;
       }
-    });
+      case 'failed':
+        return this.#failover(o.failure!);
+    }
+  }
+
+  #failover(failure: Failure): void {
+    if (this.#left) return;
+    if (failure.cancelled) return this.#failed(failure);
+    this.#last = failure;
+    const ex = this.#ex;
+    // Only a buffered body can be sent again; after it may have arrived, only an idempotent method.
+    const again = this.#replayable && (!failure.sent || (IDEMPOTENT.has(ex.method) && failure.result.status === Status.NETERR));
+    if (again && this.#h.up.cluster.tryRetry()) {
+      this.#h.logger?.debug(`${this.#h.name}: ${ex.method} ${ex.req.url}: ${failure.result.msg}; trying another member`);
+      (this.#tried ??= new Set()).add(this.#loan!.node);
+      return this.#next();
+    }
+    this.#failed(failure);
+  }
+
+  #tooLarge(err: Error): void {
+    this.#answer(413, 'SKT_BODY_TOO_LARGE', `the request body is larger than the proxy forwards (${this.#h.bodyLimit} bytes)`, err.message, 'debug');
   }
 
   /** The last failure, as a page: a timeout is 504, the clients closing 503, anything else 502. */
-  #failed(ex: Exchange, failure: Failure): void {
+  #failed(failure: Failure): void {
     const { result } = failure;
-    const name = `@${this.#up.cluster.name}`;
+    const name = `@${this.#h.up.cluster.name}`;
     if (result.status === Status.TIMEOUT) {
-      return this.#answer(ex, 504, 'SKT_PROXY_TIMEOUT', `${name} did not answer in time`, result.msg);
+      return this.#answer(504, 'SKT_PROXY_TIMEOUT', `${name} did not answer in time`, result.msg);
     }
     if (result.code === 'SKT_CLIENT_CLOSED') {
-      return this.#answer(ex, 503, 'SKT_PROXY_UNAVAILABLE', `${name} is not available (shutting down)`, result.msg, 'debug', 1);
+      return this.#answer(503, 'SKT_PROXY_UNAVAILABLE', `${name} is not available (shutting down)`, result.msg, 'debug', 1);
     }
-    return this.#answer(ex, 502, 'SKT_PROXY_BAD_GATEWAY', `no member of ${name} could be reached`, result.msg);
+    return this.#answer(502, 'SKT_PROXY_BAD_GATEWAY', `no member of ${name} could be reached`, result.msg);
   }
 
-  #unavailable(ex: Exchange, breaker: boolean): void {
-    const name = `@${this.#up.cluster.name}`;
-    const retryAfter = breaker ? Math.max(1, Math.ceil(this.#up.options.breaker.cooldownMs / 1000)) : 1;
+  #unavailable(breaker: boolean): void {
+    const up = this.#h.up;
+    const name = `@${up.cluster.name}`;
+    const retryAfter = breaker ? Math.max(1, Math.ceil(up.options.breaker.cooldownMs / 1000)) : 1;
     const detail = breaker ? `the circuit breaker of ${name} is open` : `${name} has no member to ask`;
-    this.#answer(ex, 503, 'SKT_PROXY_UNAVAILABLE', detail, undefined, 'debug', retryAfter);
+    this.#answer(503, 'SKT_PROXY_UNAVAILABLE', detail, undefined, 'debug', retryAfter);
   }
 
   /**
    * An error page, unless the client is gone. `why` names the member and what it did: always in the
    * log, on the page only in devel mode (member addresses are not the public's business).
    */
-  #answer(ex: Exchange, status: number, code: ErrorCode, detail: string, why?: string, level: 'warn' | 'debug' | 'error' = 'warn', retryAfter?: number): void {
-    this.#logger?.log(level, `${this.name}: ${ex.method} ${ex.req.url} -> ${status} ${code}: ${detail}${why ? ` (${why})` : ''}`);
-    if (ex.res.destroyed) return;
+  #answer(status: number, code: ErrorCode, detail: string, why?: string, level: 'warn' | 'debug' | 'error' = 'warn', retryAfter?: number): void {
+    const ex = this.#ex;
+    this.#h.logger?.log(level, `${this.#h.name}: ${ex.method} ${ex.req.url} -> ${status} ${code}: ${detail}${why ? ` (${why})` : ''}`);
+    if (ex.res.destroyed || this.#left) return;
     sendError(ex, status, {
       detail: `${code}: ${ex.devel && why ? `${detail}: ${why}` : detail}`,
       // A streamed body may be partly unread; the connection cannot carry another request then.
@@ -184,3 +267,6 @@ export class ProxyHandler implements Handler {
     });
   }
 }
+
+/** What a body read rejects with (a SkitaiError: SKT_BODY_ABORTED or SKT_BODY_TOO_LARGE). */
+type SkitaiErrorLike = Error & { readonly code?: string };

@@ -4,13 +4,17 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { ERRORS } from '../errors.js';
-import { isCompressible, negotiate, type Coding } from '../http/compress.js';
+import { acceptedCodings, isCompressible, negotiate, type Coding } from '../http/compress.js';
 import { sendError } from '../http/errorpage.js';
 import type { Exchange, Handler } from '../http/handler.js';
 import { respond } from '../http/respond.js';
 import { evaluatePreconditions, httpDate, ifRangeAllows, makeEtag } from './static/conditional.js';
 import { FileCache, type CachedFile } from './static/filecache.js';
 import { contentType } from './static/mime.js';
+import { PreparedFile, sendPrepared } from './static/prepared.js';
+import { OpenFiles, type OpenFile } from './static/openfiles.js';
+import { pumpFile } from './static/pump.js';
+import { SUFFIX, storedEncodings } from './static/stored.js';
 import { parseRange, type RangeRequest } from './static/range.js';
 import { decodePath, resolveUnder, type DecodedPath } from './static/safepath.js';
 import { StatCache, errorKind, type Lookup } from './static/statcache.js';
@@ -23,6 +27,8 @@ export interface StaticOptions {
   cacheFileMax?: number;
   /** Memory for cached files, compressed variants included. Default 32 MiB; 0 turns caching off. */
   cacheSize?: number;
+  /** Serve `file.br` / `file.gz` beside `file` to clients that accept the coding (nginx `gzip_static`). Default true. */
+  precompressed?: boolean;
   /** Told about unexpected file-system errors (answered with 500), e.g. the server log. */
   onError?: (message: string, err: unknown) => void;
 }
@@ -32,7 +38,7 @@ type FileLookup = Extract<Lookup, { kind: 'file' }>;
 /** Where the bytes of a response come from: a cached copy, or an open file to stream. */
 type Source =
   | { readonly kind: 'memory'; readonly real: string; readonly entry: CachedFile }
-  | { readonly kind: 'disk'; readonly handle: FileHandle; readonly stat: Stats };
+  | { readonly kind: 'disk'; readonly file: OpenFile; readonly stat: Stats };
 
 const INDEX_FILES = ['index.html', 'index.htm'];
 const FULL: RangeRequest = { kind: 'full' };
@@ -41,6 +47,16 @@ const OPEN_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
 
 const MISS_TTL_MS = 1000;
 const MAX_MISSES = 4096;
+// As long as the stat cache trusts a stat: a hot entry is never older than the stat that made it.
+const HOT_TTL_MS = 1000;
+const MAX_HOT = 4096;
+
+/** A request path known, since `at`, to name a file held in the memory cache. */
+interface Hot {
+  readonly at: number;
+  readonly real: string;
+  readonly file: PreparedFile;
+}
 
 /**
  * Serves files under a directory the way nginx does: GET and HEAD only, safe path decoding,
@@ -51,7 +67,9 @@ const MAX_MISSES = 4096;
  * Decisions: hidden files (`.name`) are served, as nginx does — keep secrets out of the web root.
  * A symlink whose target lies outside the root is declined like a missing file (404 from the
  * engine), so nothing tells whether the target exists. Files larger than the memory-cache limit
- * are streamed uncompressed, so they keep Content-Length and byte ranges.
+ * are streamed uncompressed, so they keep Content-Length and byte ranges. A stored `file.br` /
+ * `file.gz` beside a file is sent to clients accepting it, with ranges of its own bytes
+ * (docs/static.md).
  */
 export class StaticHandler implements Handler {
   readonly name: string;
@@ -64,8 +82,14 @@ export class StaticHandler implements Handler {
   /** Request paths (as sent) known to name no file, until a time: the hot path of a shared mount. */
   readonly #misses = new Map<string, number>();
   readonly #files: FileCache;
+  readonly #descriptors = new OpenFiles();
   readonly #loading = new Map<string, Promise<CachedFile | undefined>>();
+  /** Request paths (as sent) of cached files, answered synchronously with prepared headers. */
+  readonly #hot = new Map<string, Hot>();
+  #lastAccept: string | undefined;
+  #lastCoding: Coding | undefined;
   readonly #onError: ((message: string, err: unknown) => void) | undefined;
+  readonly #precompressed: boolean;
 
   constructor(root: string, options: StaticOptions) {
     this.root = resolve(root);
@@ -77,11 +101,16 @@ export class StaticHandler implements Handler {
     this.#stats = new StatCache(this.root);
     this.#files = new FileCache(cacheSize);
     this.#onError = options.onError;
+    this.#precompressed = options.precompressed ?? true;
   }
 
   /** Take GET and HEAD of an existing file (or directory redirect); decline everything else. */
   handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     if (ex.method !== 'GET' && ex.method !== 'HEAD') return false;
+    const hot = this.#hot.get(rest);
+    if (hot !== undefined && Date.now() - hot.at < HOT_TTL_MS && ex.req.headers.range === undefined && this.#files.touch(hot.real, hot.file.entry)) {
+      if (sendPrepared(ex, hot.file, this.#coding(ex, hot.file), this.#files, hot.real)) return true;
+    }
     // A remembered miss declines synchronously and before any decoding: an app sharing this mount
     // then costs one map lookup per request, not a path resolution and a promise.
     const missUntil = this.#misses.get(rest);
@@ -101,8 +130,27 @@ export class StaticHandler implements Handler {
     this.#misses.set(rest, Date.now() + MISS_TTL_MS);
   }
 
+  /** The coding to compress a prepared file with for this request, if any. */
+  #coding(ex: Exchange, file: PreparedFile): Coding | undefined {
+    if (!file.compressible || ex.compressMin <= 0 || file.entry.data.length < ex.compressMin) return undefined;
+    const accept = ex.req.headers['accept-encoding'];
+    // Clients send the same Accept-Encoding on every request: negotiate once per distinct value.
+    if (accept !== this.#lastAccept) {
+      this.#lastCoding = negotiate(accept);
+      this.#lastAccept = accept;
+    }
+    return this.#lastCoding;
+  }
+
+  #rememberHot(rest: string, real: string, file: PreparedFile, at: number): void {
+    if (this.#hot.size >= MAX_HOT) this.#hot.clear();
+    this.#hot.set(rest, { at, real, file });
+  }
+
   /** Drop the caches. */
   async close(): Promise<void> {
+    this.#hot.clear();
+    this.#descriptors.clear();
     this.#misses.clear();
     this.#stats.clear();
     this.#files.clear();
@@ -134,10 +182,30 @@ export class StaticHandler implements Handler {
         if (found.kind === 'missing') this.#rememberMiss(rest);
         return false;
       }
-      const source = await this.#open(path, found);
-      if (!source) return false;
       // Typed by the name asked for, as nginx does, not by where a symlink leads.
-      this.#send(ex, source, contentType(path));
+      const type = contentType(path);
+      let source: Source | undefined;
+      let encoded: Coding | undefined;
+      const stored = this.#precompressed ? await storedEncodings(this.#stats, path, found.stat) : undefined;
+      if (stored) {
+        for (const coding of acceptedCodings(ex.req.headers['accept-encoding'])) {
+          const variant = stored[coding];
+          source = variant && (await this.#open(path + SUFFIX[coding], variant));
+          if (source) {
+            encoded = coding;
+            break;
+          }
+        }
+      }
+      source ??= await this.#open(path, found);
+      if (!source) return false;
+      // A file with stored encodings answers by Accept-Encoding, which the hot path does not look at.
+      if (!stored && source.kind === 'memory' && this.#files.touch(source.real, source.entry)) {
+        // Fresh as the stat that led here: the hot entry expires when that stat would.
+        const file = new PreparedFile(source.entry, type, this.#cacheControl, isCompressible(type));
+        this.#rememberHot(rest, source.real, file, this.#stats.checkedAt(path) ?? Date.now());
+      }
+      this.#send(ex, source, type, encoded, stored !== undefined);
       return true;
     } catch (err) {
       return this.#fail(ex, err);
@@ -166,23 +234,14 @@ export class StaticHandler implements Handler {
       const entry = this.#files.get(file.real, file.stat) ?? (await this.#read(path, file.real));
       if (entry) return { kind: 'memory', real: file.real, entry };
     }
-    let handle: FileHandle;
     try {
-      handle = await fsp.open(file.real, OPEN_FLAGS);
+      // Headers must describe the bytes this descriptor will read, not what the stat cache remembers.
+      const open = await this.#descriptors.open(file.real, OPEN_FLAGS);
+      return open && { kind: 'disk', file: open, stat: open.stat };
     } catch (err) {
       if (errorKind(err) === 'absent') return undefined; // removed since it was stat'ed
       throw err;
     }
-    try {
-      // Headers must describe the bytes this handle will read, not what the stat cache remembers.
-      const stat = await handle.stat();
-      if (stat.isFile()) return { kind: 'disk', handle, stat };
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
-    await handle.close();
-    return undefined;
   }
 
   /** Read a small file into the cache; concurrent misses for one file share one read. */
@@ -216,12 +275,17 @@ export class StaticHandler implements Handler {
     }
   }
 
-  #send(ex: Exchange, source: Source, type: string): void {
+  /**
+   * Answer with `source`: its bytes are the file, or, with `encoded`, a stored encoding of it (then
+   * validators and byte ranges are those of the encoded bytes, as nginx's `gzip_static` does).
+   * `vary`: the answer depends on Accept-Encoding even if this type is never compressed on the fly.
+   */
+  #send(ex: Exchange, source: Source, type: string, encoded?: Coding, vary = false): void {
     const memory = source.kind === 'memory';
     const size = memory ? source.entry.size : source.stat.size;
     const mtimeMs = memory ? source.entry.mtimeMs : source.stat.mtimeMs;
     const length = memory ? source.entry.data.length : source.stat.size;
-    const identity = { etag: makeEtag(size, mtimeMs), mtimeMs };
+    const identity = { etag: makeEtag(size, mtimeMs, encoded), mtimeMs };
     const headers = ex.req.headers;
 
     // Byte ranges are defined for GET only (RFC 9110 §14.2); HEAD describes the whole file.
@@ -231,7 +295,7 @@ export class StaticHandler implements Handler {
     }
     const compressible = isCompressible(type);
     let coding: Coding | undefined;
-    if (memory && range.kind === 'full' && compressible && ex.compressMin > 0 && length >= ex.compressMin) {
+    if (memory && !encoded && range.kind === 'full' && compressible && ex.compressMin > 0 && length >= ex.compressMin) {
       coding = negotiate(headers['accept-encoding']);
     }
     const selected = coding ? { etag: makeEtag(size, mtimeMs, coding), mtimeMs } : identity;
@@ -244,11 +308,11 @@ export class StaticHandler implements Handler {
       'accept-ranges': 'bytes',
     };
     // Whether or not this response is compressed, another client's may be: caches must key on it.
-    if (compressible) out.vary = 'Accept-Encoding';
+    if (compressible || vary) out.vary = 'Accept-Encoding';
 
     const precondition = evaluatePreconditions(headers, selected);
     if (precondition !== 'proceed' || range.kind === 'unsatisfiable') {
-      if (source.kind === 'disk') void source.handle.close().catch(() => undefined);
+      if (source.kind === 'disk') source.file.release();
       if (precondition === 'not-modified') respond(ex, 304, out, null);
       else if (precondition === 'failed') {
         sendError(ex, ERRORS.SKT_PRECONDITION_FAILED.status, { detail: ERRORS.SKT_PRECONDITION_FAILED.text });
@@ -261,17 +325,16 @@ export class StaticHandler implements Handler {
       return;
     }
     out['content-type'] = type;
+    if (encoded) out['content-encoding'] = encoded;
 
     if (range.kind === 'partial') {
       const { start, end } = range;
       out['content-range'] = `bytes ${start}-${end}/${length}`;
       // respond() leaves a preset length alone for streams and never compresses them then.
       out['content-length'] = end - start + 1;
-      const body = memory
-        // A stream rather than a Buffer, so respond() cannot compress a byte range.
-        ? Readable.from([source.entry.data.subarray(start, end + 1)], { objectMode: false })
-        : source.handle.createReadStream({ start, end });
-      respond(ex, 206, out, body);
+      if (!memory) return this.#sendDisk(ex, 206, out, source.file, start, end);
+      // A stream rather than a Buffer, so respond() cannot compress a byte range.
+      respond(ex, 206, out, Readable.from([source.entry.data.subarray(start, end + 1)], { objectMode: false }));
       return;
     }
     if (memory) {
@@ -285,8 +348,23 @@ export class StaticHandler implements Handler {
       return;
     }
     out['content-length'] = length;
-    // For HEAD respond() destroys the stream unread, which closes the handle.
-    respond(ex, 200, out, source.handle.createReadStream());
+    this.#sendDisk(ex, 200, out, source.file, 0, length - 1);
+  }
+
+  /**
+   * A file streamed from disk: its head, then its bytes (none for HEAD). Not through respond():
+   * the length is known and the body is never compressed, so all respond() would add is two
+   * streams between the file and the socket.
+   */
+  #sendDisk(ex: Exchange, status: number, out: OutgoingHttpHeaders, file: OpenFile, start: number, end: number): void {
+    const res = ex.res;
+    if (res.headersSent || res.writableEnded || ex.method === 'HEAD' || end < start) {
+      file.release();
+      if (!res.headersSent && !res.writableEnded) res.writeHead(status, out).end();
+      return;
+    }
+    res.writeHead(status, out);
+    pumpFile(res, file.fd, start, end, () => file.release());
   }
 
   /** Map a file-system failure to a response; resolves false when the file just vanished. */

@@ -17,19 +17,33 @@ export function isCompressible(contentType: string | undefined): boolean {
  * coding (RFC 9110 §12.5.3). Returns undefined for identity.
  */
 export function negotiate(acceptEncoding: string | undefined): Coding | undefined {
-  if (!acceptEncoding) return undefined;
-  let gzip = false;
-  let br = false;
+  const codings = acceptedCodings(acceptEncoding);
+  return codings.length ? codings[0] : undefined;
+}
+
+const NONE: readonly Coding[] = [];
+const BOTH: readonly Coding[] = ['br', 'gzip'];
+const BR: readonly Coding[] = ['br'];
+const GZIP: readonly Coding[] = ['gzip'];
+
+/** Every coding of ours an Accept-Encoding header accepts, most preferred first (brotli, then gzip). */
+export function acceptedCodings(acceptEncoding: string | undefined): readonly Coding[] {
+  if (!acceptEncoding) return NONE;
+  // undefined: not named; a coding named explicitly is not affected by `*` (RFC 9110 §12.5.3).
+  let gzip: boolean | undefined;
+  let br: boolean | undefined;
+  let any = false;
   for (const part of acceptEncoding.split(',')) {
     const [rawName, ...params] = part.split(';');
     const name = rawName!.trim().toLowerCase();
-    const refused = params.some((p) => /^\s*q\s*=\s*0(?:\.0*)?\s*$/.test(p));
-    if (refused) continue;
-    if (name === 'br') br = true;
-    else if (name === 'gzip' || name === 'x-gzip') gzip = true;
-    else if (name === '*') { br = true; gzip = true; }
+    const ok = !params.some((p) => /^\s*q\s*=\s*0(?:\.0*)?\s*$/.test(p));
+    if (name === 'br') br = ok || br === true;
+    else if (name === 'gzip' || name === 'x-gzip') gzip = ok || gzip === true;
+    else if (name === '*') any = ok;
   }
-  return br ? 'br' : gzip ? 'gzip' : undefined;
+  br ??= any;
+  gzip ??= any;
+  return br ? (gzip ? BOTH : BR) : gzip ? GZIP : NONE;
 }
 
 // Quality 5 keeps brotli close to gzip's speed for dynamic bodies; static files can afford more.

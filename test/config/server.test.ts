@@ -24,6 +24,7 @@ describe('[server] defaults', () => {
     assert.equal(s.processes, 1);
     assert.equal(s.threads, 4);
     assert.equal(s.maxBodySize, 5242880);
+    assert.equal(s.maxProxyBodySize, undefined, 'unset: the reverse proxy takes max_body_size');
     assert.equal(s.maxUploadSize, 2 * 1024 ** 3);
     assert.equal(s.maxHeaderSize, 16384);
     assert.equal(s.headerTimeout, 30_000);
@@ -48,7 +49,7 @@ describe('[server] values of every type', () => {
         'name = api', 'ip = 127.0.0.1', 'port = 8080', 'processes = 2', 'threads = 8', 'devel = YES',
         'certfile = cert/server.pem', 'keyfile = /etc/key.pem', 'passphrase = p4ss',
         'enable_proxy = on', 'static_max_age = 60', 'static_cache_file_max = 128k', 'static_cache_size = 1M',
-        'num_result_cache_max = 0', 'max_body_size = 1MB', 'max_upload_size = 10MiB', 'max_header_size = 32KiB',
+        'static_precompressed = no', 'num_result_cache_max = 0', 'max_body_size = 1MB', 'max_proxy_body_size = 20M', 'max_upload_size = 10MiB', 'max_header_size = 32KiB',
         'header_timeout = 500ms', 'request_timeout = 0', 'keep_alive = 1m', 'max_requests_per_socket = 100',
         'compress_min_size = 0', 'trusted_proxies = 127.0.0.1, 10.0.0.0/8', 'access_log = logs/access.log',
         'access_log_format = JSON', 'log_path = logs', 'var_path = /var/skitai', 'securekey = s3cret-key',
@@ -63,7 +64,7 @@ describe('[server] values of every type', () => {
         name: 'api', ip: '127.0.0.1', port: 8080, processes: 2, threads: 8, devel: true, ssl: false,
         certfile: '/srv/site/cert/server.pem', keyfile: '/etc/key.pem', passphrase: 'p4ss',
         enableProxy: true, staticMaxAge: 60, staticCacheFileMax: 131072, staticCacheSize: 1048576,
-        numResultCacheMax: 0, maxBodySize: 1048576, maxUploadSize: 10485760, maxHeaderSize: 32768,
+        staticPrecompressed: false, numResultCacheMax: 0, maxBodySize: 1048576, maxProxyBodySize: 20971520, maxUploadSize: 10485760, maxHeaderSize: 32768,
         headerTimeout: 500, requestTimeout: 0, keepAlive: 60_000, maxRequestsPerSocket: 100,
         compressMinSize: 0, trustedProxies: ['127.0.0.1', '10.0.0.0/8'], accessLog: '/srv/site/logs/access.log',
         accessLogFormat: 'json', logPath: '/srv/site/logs', varPath: '/var/skitai', securekey: 's3cret-key',

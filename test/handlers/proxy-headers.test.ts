@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { requestHeaders, responseHeaders } from '../../src/handlers/proxy/headers.js';
+import { relayHeaders, requestHeaders, responseHeaders } from '../../src/handlers/proxy/headers.js';
 
 const direct = { peer: '192.0.2.7', trustedPeer: false, proto: 'https' };
 
@@ -53,4 +53,16 @@ test('response: hop-by-hop and Connection-named headers dropped, repeated ones k
     'transfer-encoding': 'chunked', 'set-cookie': ['a=1', 'b=2'], 'content-encoding': 'gzip', 'content-length': '12',
   });
   assert.deepEqual(out, { 'set-cookie': ['a=1', 'b=2'], 'content-encoding': 'gzip', 'content-length': '12' });
+});
+
+test('relayed response (raw buffers): hop-by-hop and Connection-named headers dropped; case, order, repeats and bytes kept', () => {
+  const raw = [
+    'Content-Type', 'text/plain', 'Connection', 'keep-alive', 'connection', 'X-Private, Foo', 'X-Private', 'secret',
+    'Keep-Alive', 'timeout=5', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2', 'Transfer-Encoding', 'chunked',
+    'Proxy-Authenticate', 'Basic', 'foo', 'bar', 'X-Latin', 'caf\xe9', 'Upgrade', 'h2c',
+  ].map((s) => Buffer.from(s, 'latin1'));
+  assert.deepEqual(relayHeaders(raw), ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2', 'X-Latin', 'caf\xe9']);
+  // The common answer: Connection: keep-alive names nothing.
+  const plain = ['Content-Length', '2', 'Connection', 'Keep-Alive', 'Date', 'x'].map((s) => Buffer.from(s));
+  assert.deepEqual(relayHeaders(plain), ['Content-Length', '2', 'Date', 'x']);
 });

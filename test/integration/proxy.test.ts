@@ -129,7 +129,7 @@ before(async () => {
   };
   const names = Object.keys(clusters);
   site = await startSite(
-    `[server]\nmax_body_size = 64K\n\n[routes:line]\n${names.map((n) => `/${n} = @${n}`).join('\n')}\n\n` +
+    `[server]\nmax_body_size = 64K\nmax_proxy_body_size = 2M\n\n[routes:line]\n${names.map((n) => `/${n} = @${n}`).join('\n')}\n\n` +
       names.map((n) => `[@${n}]\n${clusters[n]}\n`).join(''),
   );
 });

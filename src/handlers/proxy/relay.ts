@@ -21,8 +21,8 @@ export type RelayEnd =
 /**
  * Stream an upstream answer (undici's `request()` result) to the client: status, reason phrase and
  * headers minus the hop-by-hop ones (plus `extra`, appended to what the upstream sent), then the body
- * through `pipeline` with backpressure; a client that reads nothing for `stallMs` is cut. Shared by
- * the reverse and the forward proxy.
+ * through `pipeline` with backpressure; a client that reads nothing for `stallMs` is cut. The
+ * forward proxy's (the reverse proxy streams through `stream.ts`, built for its request rate).
  *
  * Never throws and never writes twice: a status outside 100–599 or headers Node refuses end as
  * `bad-status`/`bad-headers` before anything was written (an invalid status would otherwise crash

@@ -54,6 +54,17 @@ export class FileCache {
     return entry;
   }
 
+  /**
+   * True when `entry` is still the one held for `real` (not evicted or replaced), marking it most
+   * recently used: the check of a hot path that kept the entry from an earlier lookup.
+   */
+  touch(real: string, entry: CachedFile): boolean {
+    if (this.#entries.get(real) !== entry) return false;
+    this.#entries.delete(real);
+    this.#entries.set(real, entry);
+    return true;
+  }
+
   /** Keep `data` as the current version of `real`. Returns the entry (held or not, when too big). */
   put(real: string, data: Buffer, stat: Stats): CachedFile {
     const old = this.#entries.get(real);

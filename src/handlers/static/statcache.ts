@@ -67,6 +67,12 @@ export class StatCache {
     return slot && Date.now() - slot.at < this.#ttlMs ? slot.value : undefined;
   }
 
+  /** When the remembered answer for `abs` was found (Date.now() ms), while it is fresh. */
+  checkedAt(abs: string): number | undefined {
+    const slot = this.#slots.get(abs);
+    return slot && Date.now() - slot.at < this.#ttlMs ? slot.at : undefined;
+  }
+
   /** Record a fresher answer (after a file was re-read), so it is not re-read again within the TTL. */
   remember(abs: string, value: Lookup, at = Date.now()): void {
     this.#slots.delete(abs);

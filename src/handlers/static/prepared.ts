@@ -1,0 +1,83 @@
+import type { Coding } from '../../http/compress.js';
+import type { Exchange } from '../../http/handler.js';
+import { evaluatePreconditions, httpDate, makeEtag, type Validators } from './conditional.js';
+import type { CachedFile, FileCache } from './filecache.js';
+
+/** One representation of a cached file (identity or an encoding), with its headers made once. */
+export interface PreparedBody {
+  readonly body: Buffer;
+  readonly validators: Validators;
+  /** Node's flat `[name, value, …]` list for `writeHead(200)`. */
+  readonly ok: readonly string[];
+  /** The same for `writeHead(304)`: the cache headers without the body's type and length. */
+  readonly notModified: readonly string[];
+}
+
+/**
+ * The responses of one cached file under one request path, computed once per file version and kept
+ * by the static handler's hot map: a hit then costs a map lookup and one `writeHead()` with a list
+ * that Node writes out as is, with no per-request header object, date formatting or ETag string.
+ * The lists are shared by every response: nobody may change them (`beforeHeaders` hooks replace).
+ */
+export class PreparedFile {
+  readonly entry: CachedFile;
+  readonly type: string;
+  readonly compressible: boolean;
+  readonly identity: PreparedBody;
+  readonly #cacheControl: string;
+  readonly #lastModified: string;
+  readonly #encoded: Partial<Record<Coding, PreparedBody>> = {};
+
+  constructor(entry: CachedFile, type: string, cacheControl: string, compressible: boolean) {
+    this.entry = entry;
+    this.type = type;
+    this.compressible = compressible;
+    this.#cacheControl = cacheControl;
+    this.#lastModified = httpDate(entry.mtimeMs);
+    this.identity = this.#prepare(entry.data, undefined);
+  }
+
+  /** The representation in `coding`; its bytes are the cache's variant, made the first time. */
+  encoded(coding: Coding, files: FileCache, real: string): PreparedBody {
+    return (this.#encoded[coding] ??= this.#prepare(files.variant(real, this.entry, coding), coding));
+  }
+
+  #prepare(body: Buffer, coding: Coding | undefined): PreparedBody {
+    const etag = makeEtag(this.entry.size, this.entry.mtimeMs, coding);
+    // The order and values the general path (StaticHandler#send + respond()) writes.
+    const common = ['cache-control', this.#cacheControl, 'etag', etag, 'last-modified', this.#lastModified, 'accept-ranges', 'bytes'];
+    if (this.compressible) common.push('vary', 'Accept-Encoding');
+    const ok = [...common, 'content-type', this.type];
+    if (coding) ok.push('content-encoding', coding);
+    ok.push('content-length', String(body.length));
+    return { body, validators: { etag, mtimeMs: this.entry.mtimeMs }, ok, notModified: common };
+  }
+}
+
+/**
+ * Answer a GET or HEAD without Range from a prepared file (held in `files` under `real`) in one
+ * `writeHead()`: 200 in `coding` or identity, or 304. Returns false with the response
+ * untouched when the general path must answer (a failed If-Match / If-Unmodified-Since: 412).
+ */
+export function sendPrepared(ex: Exchange, file: PreparedFile, coding: Coding | undefined, files: FileCache, real: string): boolean {
+  const headers = ex.req.headers;
+  const body = coding ? file.encoded(coding, files, real) : file.identity;
+  const inm = headers['if-none-match'];
+  // The revalidation browsers send: the one tag we gave them, and no If-Match / If-Unmodified-Since,
+  // which RFC 9110 §13.2.2 evaluates first. Equal to evaluatePreconditions' answer, without its scan.
+  if (inm === body.validators.etag && headers['if-match'] === undefined && headers['if-unmodified-since'] === undefined) {
+    ex.res.writeHead(304, body.notModified as string[]).end();
+    return true;
+  }
+  if (inm !== undefined || headers['if-modified-since'] !== undefined ||
+      headers['if-match'] !== undefined || headers['if-unmodified-since'] !== undefined) {
+    const precondition = evaluatePreconditions(headers, body.validators);
+    if (precondition === 'failed') return false;
+    if (precondition === 'not-modified') {
+      ex.res.writeHead(304, body.notModified as string[]).end();
+      return true;
+    }
+  }
+  ex.res.writeHead(200, body.ok as string[]).end(ex.method === 'HEAD' ? undefined : body.body);
+  return true;
+}
