@@ -17,7 +17,7 @@ import { MetricsHandler } from './handlers/metrics.js';
 import { render, siteFamilies, workerRegistry, type Families, type SupervisorInfo } from './handlers/metrics/collect.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
-import { ReadyHandler } from './handlers/ready.js';
+import { ReadyHandler, deadClusters } from './handlers/ready.js';
 import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
 import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
@@ -185,18 +185,7 @@ export class Site {
   /** `[server] ready_path`: 200 while serving, 503 while draining or while a required cluster has no live member. */
   #readyHandler(path: string): ReadyHandler {
     const required = Object.values(this.config.clusters).filter(isRequired).map((c) => ({ name: c.name, db: clusterType(c) === 'postgresql' }));
-    return new ReadyHandler({
-      path,
-      state: () => this.engine.state,
-      deadClusters: () => {
-        if (required.length === 0) return [];
-        const http = this.services.clients.status().clusters;
-        const db = required.some((r) => r.db) ? this.services.databases.status().clusters : {};
-        return required
-          .filter((r) => !(r.db ? db : http)[r.name]?.members.some((m) => m.state === 'healthy'))
-          .map((r) => r.name);
-      },
-    });
+    return new ReadyHandler({ path, state: () => this.engine.state, deadClusters: () => deadClusters(this.services, required) });
   }
 
   /** `[server] metrics_path`: Prometheus text for `metrics_allow` and group admin. */

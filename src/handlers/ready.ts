@@ -1,4 +1,5 @@
 import type { Exchange, Handler } from '../http/handler.js';
+import type { WasServices } from '../was/services.js';
 
 /** What readiness depends on. */
 export interface ReadySources {
@@ -40,4 +41,12 @@ export class ReadyHandler implements Handler {
     if (dead.length > 0) return `no live member in required cluster${dead.length > 1 ? 's' : ''} ${dead.map((n) => `@${n}`).join(', ')}`;
     return undefined;
   }
+}
+
+/** The `required` clusters (`db`: a PostgreSQL one) with no member in state `healthy` right now. */
+export function deadClusters(services: WasServices, required: readonly { name: string; db: boolean }[]): string[] {
+  if (required.length === 0) return [];
+  const http = services.clients.status().clusters;
+  const db = required.some((r) => r.db) ? services.databases.status().clusters : {};
+  return required.filter((r) => !(r.db ? db : http)[r.name]?.members.some((m) => m.state === 'healthy')).map((r) => r.name);
 }
