@@ -4,6 +4,7 @@ import { defaultConfig, loadConfig } from '../config/load.js';
 import type { SiteConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import { isDaemonChild } from '../process/daemon.js';
+import { tuneHeap } from '../process/heap.js';
 import { WORKER_ENV, type WorkerSpec } from '../process/messages.js';
 import { runDaemon, runForeground } from '../process/run.js';
 import { runWorker } from '../process/worker.js';
@@ -22,6 +23,7 @@ type Command = (typeof COMMANDS)[number];
  */
 export async function main(argv: string[]): Promise<number> {
   tolerateClosedPipes();
+  tuneHeap();
   const workerSpec = process.env[WORKER_ENV];
   if (cluster.isWorker && workerSpec) return runWorker(JSON.parse(workerSpec) as WorkerSpec);
   let parsed;
