@@ -26,7 +26,7 @@ import { RouteTable } from './http/routes.js';
 import { Engine } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { AccessLog } from './log/access.js';
-import { Logger, openSink, type LogTarget } from './log/logger.js';
+import { createLogger, openSink, type Logger, type LogTarget } from './log/logger.js';
 import { MailAgent } from './mail/agent.js';
 import { parseSmtpdaOptions, type SmtpdaOptions } from './mail/options.js';
 import { MailSpool, summarizeSpool } from './mail/spool.js';
@@ -79,9 +79,10 @@ export class Site {
     options: SiteOptions = {},
   ) {
     const s = config.server;
-    this.logger = options.logger ?? new Logger(openSink('console'), options.verbose ?? false);
+    this.logger = options.logger ?? createLogger('console', s, options.verbose ?? false);
     const accessTarget = options.accessLog ?? logTarget(s.accessLog, config.dir);
-    this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget), s.accessLogFormat);
+    const accessFormat = s.accessLogFormat === 'auto' ? (this.logger.format === 'json' ? 'json' : 'skitai') : s.accessLogFormat;
+    this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget), accessFormat);
     // Built before the handlers: a bad [@cluster], [smtpda] or [users] section stops the start with its file and line.
     this.auth = buildAuth(config, this.logger);
     const smtpda = parseSmtpdaOptions(config);
@@ -101,7 +102,7 @@ export class Site {
       void clients.close();
       throw err;
     }
-    this.services = { clients, databases, mail };
+    this.services = { clients, databases, mail, logger: this.logger };
     try {
       this.routes = new RouteTable();
       for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));

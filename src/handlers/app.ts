@@ -166,7 +166,7 @@ export class AppHandler implements Handler {
   }
 
   #was(ex: Exchange, app: App, prefix: string): Was<App> {
-    const request = new WasRequest(ex.req, ex.method, ex.path, ex.query, ex.remote, prefix);
+    const request = new WasRequest(ex.req, ex.method, ex.path, ex.query, ex.remote, prefix, ex);
     return new Was(request, new WasResponse(ex.res), app, this.#services, this.#web);
   }
 
