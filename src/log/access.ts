@@ -55,11 +55,10 @@ export class AccessLog {
       // A flat object of strings and numbers: pino's fastest path. Optional fields only when set.
       const line: Record<string, string | number | boolean> = {
         reqId: r.id, method: r.method, url: r.url, status: r.status, bytes: r.bytes, ms: Math.round(r.ms * 1000) / 1000,
-        remote: r.remote, port: r.port, version: r.version,
+        remote: r.remote, port: r.port, version: r.version, aborted: r.aborted,
       };
       if (r.ua !== undefined) line.ua = r.ua;
       if (r.up !== undefined) line.up = r.up;
-      if (r.aborted) line.aborted = true;
       p.info(line, 'request');
       return;
     }
