@@ -28,6 +28,10 @@ app.route('/adhoc', async (was, { server, password }) => {
   return { status: r.status, code: r.code, data: r.data, msg: r.msg };
 });
 app.route('/view', (was) => was.status().databases);
+app.route('/query', async (was) => {
+  const r = await was.dlb('@db').execute('SELECT current_query() AS q').getwait(2);
+  return { q: r.data?.[0]?.q ?? r.msg };
+});
 `;
 
 let a: TestPostgres;
@@ -95,4 +99,10 @@ test('closing the site closes the pools: the servers see no connection of ours',
   // A backend exits just after its client hangs up: wait for it to go.
   const count = async (): Promise<number> => (await a.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'skitai'`)).rows[0]!.n as number;
   await until(async () => (await count()) === 0, 10_000, 'no connection of ours left on the server');
+});
+
+test('a statement sent for a request starts with a /* reqId=… */ comment, as the server sees it', async () => {
+  const res = await fetch(`${site.base}/query`);
+  const { q } = (await res.json()) as { q: string };
+  assert.equal(q, `/* reqId=${res.headers.get('x-request-id')} */ SELECT current_query() AS q`);
 });
