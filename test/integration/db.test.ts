@@ -94,15 +94,15 @@ test('was.status() shows the cluster, its members and pools, never a password', 
   assert.ok(!JSON.stringify(view).includes(PASSWORD));
 });
 
+test('a statement sent for a request starts with a /* reqId=… */ comment, as the server sees it', async () => {
+  const res = await fetch(`${site.base}/query`);
+  const { q } = (await res.json()) as { q: string };
+  assert.equal(q, `/* reqId=${res.headers.get('x-request-id')} */ SELECT current_query() AS q`);
+});
+
 test('closing the site closes the pools: the servers see no connection of ours', async () => {
   await site.close();
   // A backend exits just after its client hangs up: wait for it to go.
   const count = async (): Promise<number> => (await a.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'skitai'`)).rows[0]!.n as number;
   await until(async () => (await count()) === 0, 10_000, 'no connection of ours left on the server');
-});
-
-test('a statement sent for a request starts with a /* reqId=… */ comment, as the server sees it', async () => {
-  const res = await fetch(`${site.base}/query`);
-  const { q } = (await res.json()) as { q: string };
-  assert.equal(q, `/* reqId=${res.headers.get('x-request-id')} */ SELECT current_query() AS q`);
 });
