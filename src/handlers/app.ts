@@ -228,7 +228,7 @@ export class AppHandler implements Handler {
     if (ex.res.writableEnded) return;
     ex.res.once('close', () => {
       const err = ex.res.errored;
-      if (err) this.options.logger.error(`${this.name}: the streamed body of ${ex.method} ${ex.path} failed after the headers were sent; the response was cut`, err);
+      if (err) this.options.logger.error(`${this.name}: the streamed body of ${ex.method} ${ex.path} failed after the headers were sent; the response was cut`, err, { reqId: ex.id });
     });
   }
 
