@@ -14,6 +14,7 @@ import { requestScope, tracking } from './faults.js';
 import { refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
+import { EngineResponse } from './response.js';
 import { Traffic, type TrafficStatus } from './traffic.js';
 
 /** What the engine needs to run: limits from `[server]`, the route table, and where to log. */
@@ -121,6 +122,7 @@ export class Engine {
       connectionsCheckingInterval: Math.max(250, Math.min(1000, c.headerTimeout / 2)),
       requireHostHeader: true,
       joinDuplicateHeaders: false,
+      ServerResponse: EngineResponse,
     };
     this.server = opts.tls
       ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase })

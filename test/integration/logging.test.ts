@@ -20,6 +20,9 @@ app.route('/paid', (was) => {
 app.route('/boom', () => {
   throw new Error('kaboom');
 });
+app.route('/raw', (was) => {
+  was.response.raw.writeHead(200, ['Set-Cookie', 'a=1', 'Content-Type', 'text/plain', 'set-cookie', 'b=2']).end('raw');
+});
 app.route('/call', async (was) => {
   const r = await was.lb('@m/seen', 'GET').getwait(2);
   return r.data;
@@ -98,6 +101,13 @@ describe('request ids in the access log', () => {
     const bad = await fetch(`${trusting.base}/hello`, { headers: { 'x-request-id': 'x */ DROP TABLE t; --' } });
     await bad.text();
     assert.match(bad.headers.get('x-request-id')!, /^[0-9a-z]{10}-[0-9a-z]+$/);
+  });
+
+  test('a head written by the app from a flat list keeps every repeated header beside the id (Node 20 drops them once a header is set)', async () => {
+    const res = await fetch(`${site.base}/raw`);
+    assert.equal(await res.text(), 'raw');
+    assert.deepEqual(res.headers.getSetCookie(), ['a=1', 'b=2']);
+    assert.match(res.headers.get('x-request-id')!, /^[0-9a-z]{10}-[0-9a-z]+$/);
   });
 
   test('error pages and 404s carry the id too', async () => {
