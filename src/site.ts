@@ -258,7 +258,7 @@ export function checkSite(config: SiteConfig): void {
  * (it exports `app`, protected routes have users, sessions have a key, a named template folder
  * exists) without startup hooks, sockets or timers. Throws the first error, placed at its route line.
  */
-export async function checkApps(config: SiteConfig, logger: Logger = new Logger(openSink('console'))): Promise<void> {
+export async function checkApps(config: SiteConfig, logger: Logger = createLogger('console', config.server)): Promise<void> {
   const auth = buildAuth(config);
   for (const route of config.routes) {
     if (route.kind !== 'app') continue;

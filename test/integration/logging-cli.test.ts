@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { after, test } from 'node:test';
 import { BIN, freePort, tempSite } from '../support/cli.js';
-import { until } from '../support/smtp.js';
+import { until } from '../support/until.js';
 
 // skitaid in the foreground with stdout and stderr kept apart (pipes, so not a TTY): what a
 // service manager or a container runtime collects.

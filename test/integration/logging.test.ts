@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { echo, Members, type Member } from '../support/plain-members.js';
 import { startSite, type TestSite } from '../support/site.js';
-import { until } from '../support/smtp.js';
+import { until } from '../support/until.js';
 
 // Structured logs and request ids end to end: a site whose server log is JSON (collected in
 // logLines) and whose access log is a JSON file, with a real member on 127.0.0.1 reached through
