@@ -58,6 +58,9 @@ export interface SiteOptions {
   apps?: Readonly<Record<string, App>>;
 }
 
+/** Access lines may wait this long to be written to a file together (docs/logging.md). */
+const ACCESS_BATCH_MS = 50;
+
 /**
  * The composition root: turns a validated config into a running engine with its handlers.
  * Nothing below this file knows how the pieces are wired.
@@ -82,7 +85,7 @@ export class Site {
     this.logger = options.logger ?? createLogger('console', s, options.verbose ?? false);
     const accessTarget = options.accessLog ?? logTarget(s.accessLog, config.dir);
     const accessFormat = s.accessLogFormat === 'auto' ? (this.logger.format === 'json' ? 'json' : 'skitai') : s.accessLogFormat;
-    this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget), accessFormat);
+    this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget, ACCESS_BATCH_MS), accessFormat);
     // Built before the handlers: a bad [@cluster], [smtpda] or [users] section stops the start with its file and line.
     this.auth = buildAuth(config, this.logger);
     const smtpda = parseSmtpdaOptions(config);
