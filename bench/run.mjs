@@ -1,6 +1,6 @@
 // Runs Skitai and its peers side by side in one run and prints req/s ratios to raw node:http.
 // Usage: node bench/run.mjs [--duration 5] [--rounds 3] [--warmup 2] [--connections 50]
-//        [--quick] [--targets raw,fastify,skitai,skitai-log,skitai-log-text,skitai-p1,skitai-p2] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
+//        [--quick] [--targets raw,fastify,skitai,skitai-log,skitai-log-text,skitai-metrics,skitai-p1,skitai-p2] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
 // (see bench/README.md)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,6 +37,16 @@ function loggingConf(format) {
   return file;
 }
 
+/** Same site as bench/site.conf, with `metrics_path` on: the per-request counting and the two clock reads. */
+function metricsConf() {
+  const text = fs.readFileSync(path.join(BENCH, 'site.conf'), 'utf8')
+    .replace(/^access_log\s*=.*$/m, (line) => `${line}\nmetrics_path = /metrics\nmetrics_allow = 127.0.0.1`)
+    .replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${BENCH}/`);
+  const file = path.join(tmp, 'site-metrics.conf');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
 const skitaid = path.join(ROOT, 'bin', 'skitaid.js');
 const ALL = [
   { key: 'raw', name: 'node:http (raw)', cmd: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p] },
@@ -44,6 +54,7 @@ const ALL = [
   { key: 'skitai', name: 'skitai', cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p] },
   { key: 'skitai-log', name: 'skitai + JSON access log file', cmd: (p) => [NODE, skitaid, '-c', loggingConf('json'), '-p', p] },
   { key: 'skitai-log-text', name: 'skitai + text access log file', cmd: (p) => [NODE, skitaid, '-c', loggingConf('skitai'), '-p', p] },
+  { key: 'skitai-metrics', name: 'skitai + metrics_path', cmd: (p) => [NODE, skitaid, '-c', metricsConf(), '-p', p] },
   // processes = 1 against 2: not pinned, so the second worker can have a core (wrk stays on its own).
   { key: 'skitai-p1', name: 'skitai processes=1 (unpinned)', unpinned: true, cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p] },
   { key: 'skitai-p2', name: 'skitai processes=2 (unpinned)', unpinned: true, cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p, '-w', '2'] },

@@ -14,7 +14,7 @@ export const ERRORS = {
   SKT_CONFIG_ROUTE: { status: 500, text: 'a [routes:line] entry is malformed or its target is missing' },
   SKT_CONFIG_TLS: { status: 500, text: 'the TLS certificate or key cannot be used: not PEM, wrong passphrase, or a key that does not belong to the certificate' },
   // apps
-  SKT_APP_LOAD: { status: 500, text: 'an app module failed to load or does not export `app`' },
+  SKT_APP_LOAD: { status: 500, text: 'an app module failed to load (a `.ts` one needs the tsx package) or does not export `app`' },
   SKT_APP_RULE: { status: 500, text: 'a route rule is malformed' },
   SKT_APP_HOOK: { status: 500, text: 'an app lifecycle hook threw' },
   SKT_APP_RETURN: { status: 500, text: 'a handler returned a value Skitai cannot send' },

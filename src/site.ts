@@ -6,15 +6,18 @@ import { Authenticator } from './auth/authenticator.js';
 import { ADMIN_GROUP, parseUsers } from './auth/users.js';
 import { Clients } from './client/clients.js';
 import type { Upstream } from './client/upstream.js';
-import { clusterType, parseClusterOptions } from './cluster/options.js';
+import { clusterType, isRequired, parseClusterOptions } from './cluster/options.js';
 import { Databases } from './db/databases.js';
 import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
 import type { App } from './app/app.js';
 import { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
+import { MetricsHandler } from './handlers/metrics.js';
+import { render, siteFamilies, workerRegistry, type Families, type SupervisorInfo } from './handlers/metrics/collect.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
+import { ReadyHandler, deadClusters } from './handlers/ready.js';
 import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
 import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
@@ -35,6 +38,9 @@ import type { WasServices } from './was/services.js';
 
 // For process/ (which may import this file only): how it names the request behind a fault, and counts it.
 export { describeScope, faults, tracking } from './http/faults.js';
+// For process/: what the primary passes between workers for a site-wide scrape.
+export type { Families, SupervisorInfo } from './handlers/metrics/collect.js';
+export { keepCounters } from './handlers/metrics/collect.js';
 
 /** Options for building a site from its config. */
 export interface SiteOptions {
@@ -56,6 +62,13 @@ export interface SiteOptions {
    * the working directory.
    */
   apps?: Readonly<Record<string, App>>;
+  /** This worker's slot (1, 2, …) under a primary: the `worker` label of its per-process metrics. */
+  worker?: number;
+  /**
+   * Under a primary: every worker's metric families and the primary's numbers, for a scrape of
+   * `metrics_path` that sums the whole site. Without it the process reports itself alone.
+   */
+  gatherMetrics?: () => Promise<{ parts: Families[]; info: SupervisorInfo }>;
 }
 
 /** Access lines may wait this long to be written to a file together (docs/logging.md). */
@@ -76,6 +89,8 @@ export class Site {
   readonly services: WasServices;
   /** The site's users (`admin_password`, `[users]`) and the login back-off of this worker. */
   readonly auth: Authenticator;
+  /** This worker's metrics, read at scrape time; undefined without `metrics_path`. */
+  readonly #metrics: ReturnType<typeof workerRegistry> | undefined;
 
   constructor(
     readonly config: SiteConfig,
@@ -113,11 +128,16 @@ export class Site {
       const forward = s.enableProxy ? this.#forwardProxy() : undefined;
       // The forward proxy goes first: `GET http://elsewhere/ping` is for elsewhere, not for ping.
       const before: Handler[] = forward ? [forward, new PingHandler()] : [new PingHandler()];
+      if (s.readyPath !== undefined) before.push(this.#readyHandler(s.readyPath));
       if (s.statusPath !== undefined) before.push(this.#statusHandler(s.statusPath));
+      if (s.metricsPath !== undefined) before.push(this.#metricsHandler(s.metricsPath, options));
       const tls = s.ssl ? loadTls(config) : undefined;
       this.engine = new Engine({
         config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls, secrets: configSecrets(config),
       });
+      if (s.metricsPath !== undefined) {
+        this.#metrics = workerRegistry({ engine: () => this.engine.metrics(), services: this.services, faults: () => faults.status(), worker: options.worker ?? 1 });
+      }
       if (tls && s.redirectHttpPort > 0) {
         this.#redirect = new HttpsRedirect(() => (this.engine.server.address() as AddressInfo | null)?.port ?? s.port, s.keepAlive);
       }
@@ -164,6 +184,32 @@ export class Site {
       mounts: () => this.routes.mounts.map((m) => ({ prefix: m.prefix || '/', handlers: m.handlers.map((h) => h.name) })),
       logger: this.logger,
     });
+  }
+
+  /** `[server] ready_path`: 200 while serving, 503 while draining or while a required cluster has no live member. */
+  #readyHandler(path: string): ReadyHandler {
+    const required = Object.values(this.config.clusters).filter(isRequired).map((c) => ({ name: c.name, db: clusterType(c) === 'postgresql' }));
+    return new ReadyHandler({ path, state: () => this.engine.state, deadClusters: () => deadClusters(this.services, required) });
+  }
+
+  /** `[server] metrics_path`: Prometheus text for `metrics_allow` and group admin. */
+  #metricsHandler(path: string, options: SiteOptions): MetricsHandler {
+    const single: SupervisorInfo = { workers: 1, restarts: 0, reloads: 0 };
+    return new MetricsHandler({
+      path,
+      allow: this.config.server.metricsAllow,
+      auth: this.auth,
+      logger: this.logger,
+      text: async () => {
+        const { parts, info } = options.gatherMetrics ? await options.gatherMetrics() : { parts: [await this.metricFamilies()], info: single };
+        return render([...parts, await siteFamilies(info, this.services.mail)]);
+      },
+    });
+  }
+
+  /** This worker's metric families (prom-client JSON), for the primary to sum; [] without `metrics_path`. */
+  async metricFamilies(): Promise<Families> {
+    return this.#metrics ? ((await this.#metrics.getMetricsAsJSON()) as unknown as Families) : [];
   }
 
   /** `enable_proxy = yes`: absolute-form forwarding and CONNECT, limited by the proxy_* keys. */
@@ -242,6 +288,7 @@ export function checkSite(config: SiteConfig): void {
   buildAuth(config);
   parseSmtpdaOptions(config);
   for (const cluster of Object.values(config.clusters)) {
+    isRequired(cluster);
     if (clusterType(cluster) === 'http') parseClusterOptions(cluster);
     else parseDbClusterOptions(cluster);
   }
@@ -329,7 +376,13 @@ export async function startMailAgent(config: SiteConfig, logger: Logger): Promis
 function buildAuth(config: SiteConfig, logger?: Logger): Authenticator {
   const users = parseUsers(config);
   const s = config.server;
-  if (s.statusPath !== undefined && ![...users.values()].some((u) => u.groups.includes(ADMIN_GROUP))) {
+  const admins = [...users.values()].some((u) => u.groups.includes(ADMIN_GROUP));
+  if (s.metricsPath !== undefined && !admins && s.metricsAllow.length === 0) {
+    throw new SkitaiError('SKT_AUTH_NO_USERS', 'metrics_path is set, but nobody may read it: set metrics_allow (the Prometheus server\'s address) or admin_password', {
+      place: { file: config.file || undefined, line: config.keyLines['server']?.['metrics_path'], section: 'server', key: 'metrics_path' },
+    });
+  }
+  if (s.statusPath !== undefined && !admins) {
     throw new SkitaiError('SKT_AUTH_NO_USERS', 'status_path is set, but no user is in group admin: set admin_password (or a [users] line with group admin)', {
       place: { file: config.file || undefined, line: config.keyLines['server']?.['status_path'], section: 'server', key: 'status_path' },
     });

@@ -1,4 +1,5 @@
 // Runs every test/**/*.test.ts with node's test runner under tsx (Node 20 has no --test globs).
+// `skitai-source` makes `import ... from 'skitai'` load src/ (see package.json exports).
 // Extra arguments are passed on: `npm test -- --test-name-pattern=static`.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -12,7 +13,7 @@ function find(dir) {
 
 const args = process.argv.slice(2);
 const files = args.some((a) => a.endsWith('.ts')) ? [] : find('test').sort();
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...args, ...files], {
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=skitai-source', '--test', '--test-concurrency=2', ...args, ...files], {
   stdio: 'inherit',
 });
 process.exit(result.status ?? 1);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SkitaiError } from '../errors.js';
 import { App } from './app.js';
 
@@ -12,14 +13,52 @@ export function fileStamp(file: string): string {
   return `${st.mtimeMs}:${st.size}`;
 }
 
+/** Extensions that need a TypeScript loader (tsx) to be imported. */
+const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
+
 /**
- * Import an app module (`.ts` works without a build step: the process runs under tsx) and return
- * its exported `app`. `generation` > 0 forces a fresh evaluation, for devel-mode reloads; only the
- * module itself is re-evaluated, not the modules it imports.
+ * Set once tsx's hooks are registered. Running from src/ (a checkout) this module is itself
+ * TypeScript, so a loader is already in place; compiled, nothing TypeScript is loaded until the
+ * first `.ts` app asks for it, and plain JavaScript sites never pay for tsx and esbuild.
+ */
+let typescript: Promise<void> | undefined = import.meta.url.endsWith('.ts') ? Promise.resolve() : undefined;
+
+/**
+ * Register tsx (an optional peer dependency) for `file`. It is looked up from the app's own
+ * directory first (the app's project installed it), then from Skitai's.
+ */
+function loadTypeScript(file: string): Promise<void> {
+  typescript ??= (async () => {
+    let entry: string | undefined;
+    for (const from of [file, fileURLToPath(import.meta.url)]) {
+      try {
+        entry = createRequire(from).resolve('tsx');
+        break;
+      } catch {
+        // not installed there; try the next place
+      }
+    }
+    if (entry === undefined) {
+      throw new Error('it is TypeScript and the package "tsx" is not installed (npm i -D tsx), or compile the app to .js');
+    }
+    await import(pathToFileURL(entry).href);
+  })().catch((err: unknown) => {
+    typescript = undefined; // installing tsx and reloading in devel mode may still work
+    throw err;
+  });
+  return typescript;
+}
+
+/**
+ * Import an app module and return its exported `app`. A `.ts` module is loaded through tsx, which
+ * is registered on the first one (see {@link loadTypeScript}). `generation` > 0 forces a fresh
+ * evaluation, for devel-mode reloads; only the module itself is re-evaluated, not the modules it
+ * imports.
  */
 export async function loadAppModule(file: string, generation = 0): Promise<App> {
   let mod: Record<string, unknown>;
   try {
+    if (TS_EXTENSIONS.has(path.extname(file))) await loadTypeScript(file);
     if (generation > 0) delete requireCache[file]; // CommonJS-typed modules ignore the URL query
     const url = pathToFileURL(file).href + (generation > 0 ? `?v=${generation}` : '');
     mod = (await import(url)) as Record<string, unknown>;

@@ -12,7 +12,7 @@ import { Call, type CallOptions, type Sender, type Sink, type Slot } from './cal
 import { send, type Endpoint } from './exchange.js';
 import { sendLb, type LbPolicy } from './lb.js';
 import { sendMap } from './map.js';
-import { closeDispatchers, createAgent } from './pool.js';
+import { closeDispatchers, createAgent, type PoolOptions } from './pool.js';
 import { rpcProxy, type RpcCall } from './proxy.js';
 import { isRpcMethod, type Prepared } from './request.js';
 import { Result } from './result.js';
@@ -62,7 +62,9 @@ export class Clients {
   readonly #upstreams = new Map<string, Upstream>();
   readonly #otherTypes = new Map<string, string>();
   readonly #cache: ResultCache;
-  readonly #agent: Agent;
+  /** Made on the first single-URL call, so a site that makes none never loads undici. */
+  #agent: Agent | undefined;
+  readonly #agentOptions: PoolOptions;
   readonly #url: Omit<Endpoint, 'dispatcher' | 'origin' | 'node'>;
   readonly #closeGrace: number;
   /** Shared with every sender, so a call made after close() fails at once. */
@@ -85,7 +87,9 @@ export class Clients {
     }
     this.#cache = new ResultCache(options.resultCacheMax ?? 200);
     const connectTimeout = options.connectTimeout ?? 3000;
-    this.#agent = createAgent({ connections: options.maxConns ?? 64, connectTimeout, keepAlive: options.keepAlive ?? 60_000, caFile: options.caFile });
+    this.#agentOptions = { connections: options.maxConns ?? 64, connectTimeout, keepAlive: options.keepAlive ?? 60_000, caFile: options.caFile };
+    // A CA file is read now, so a bad path is a start-up error rather than the first call's.
+    if (options.caFile !== undefined) this.#agent = createAgent(this.#agentOptions);
     this.#url = { connectTimeout, responseTimeout: options.responseTimeout ?? 10_000, maxResponseSize: options.maxResponseSize ?? 64 * 2 ** 20 };
     this.#closeGrace = options.closeGrace ?? 5000;
   }
@@ -115,7 +119,7 @@ export class Clients {
   rest(url: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
     if (isClusterTarget(url)) return this.lb(url, method, data, options);
     const u = parseUrl(url);
-    const endpoint: Endpoint = { ...this.#url, dispatcher: this.#agent, origin: u.origin, node: u.node };
+    const endpoint: Endpoint = { ...this.#url, dispatcher: (this.#agent ??= createAgent(this.#agentOptions)), origin: u.origin, node: u.node };
     const state = this.#state;
     const sender: Sender = {
       kind: 'rest',
@@ -181,7 +185,7 @@ export class Clients {
     if (this.#state.closed) return;
     this.#state.closed = true;
     this.#cache.clear();
-    await Promise.all([...[...this.#upstreams.values()].map((up) => up.close(this.#closeGrace)), closeDispatchers([this.#agent], this.#closeGrace)]);
+    await Promise.all([...[...this.#upstreams.values()].map((up) => up.close(this.#closeGrace)), closeDispatchers(this.#agent ? [this.#agent] : [], this.#closeGrace)]);
   }
 
   #upstream(target: string): Upstream {

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { util, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from './undici.js';
 import { SkitaiError, isSkitaiError } from '../errors.js';
 import { Abort, type Cancellable } from './abort.js';
 import { classify, type Failure } from './failure.js';
@@ -104,7 +105,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Cancellable {
   onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, _statusText: string): boolean {
     if (statusCode < 200) return true; // 1xx informational: the real response follows
     this.#code = statusCode;
-    this.#headers = util.parseHeaders(rawHeaders) as ResultHeaders;
+    this.#headers = undici().util.parseHeaders(rawHeaders) as ResultHeaders;
     return true;
   }
 

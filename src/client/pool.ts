@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { Agent, Pool, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher, Pool } from 'undici';
+import { undici } from './undici.js';
 
 /**
  * undici dispatchers: one keep-alive Pool per cluster member (its own connection cap and TLS
@@ -25,7 +26,7 @@ function connectOptions(options: PoolOptions): { timeout: number; ca?: string; r
 
 /** A Pool for one member origin (`http://host:port` or `https://…`). */
 export function createPool(origin: string, options: PoolOptions): Pool {
-  return new Pool(origin, {
+  return new (undici().Pool)(origin, {
     connections: options.connections,
     connect: connectOptions(options),
     keepAliveTimeout: options.keepAlive,
@@ -35,7 +36,7 @@ export function createPool(origin: string, options: PoolOptions): Pool {
 
 /** The Agent behind rest/wget and the verb helpers. */
 export function createAgent(options: PoolOptions): Agent {
-  return new Agent({
+  return new (undici().Agent)({
     connections: options.connections,
     connect: connectOptions(options),
     keepAliveTimeout: options.keepAlive,

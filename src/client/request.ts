@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { FormData } from 'undici';
+import type { FormData } from 'undici';
+import { undici } from './undici.js';
 import { SkitaiError } from '../errors.js';
 import type { RequestContext } from '../log/trace.js';
 import { serializeRequest } from '../rpc/jsonrpc.js';
@@ -142,7 +143,7 @@ function encodeBody(verb: string, data: unknown, headers: Record<string, string>
 
 function multipart(data: unknown): FormData {
   if (!isPlainObject(data)) throw new SkitaiError('SKT_CLIENT_USAGE', 'UPLOAD takes an object of fields (strings, Buffers, Blobs or { data, filename, type })');
-  const form = new FormData();
+  const form = new (undici().FormData)();
   for (const [name, value] of Object.entries(data)) {
     if (value === undefined || value === null) continue;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') form.append(name, String(value));

@@ -87,6 +87,7 @@ const KEYS: readonly ClusterKey[] = [
   { key: 'retry_timeouts', type: 'bool', default: false, doc: 'Fail over after a member TIMEOUT too (idempotent or safe calls only).' },
   { key: 'retry_budget', type: 'percent', default: 20, min: 0, max: 100, doc: 'Failovers and hedges allowed, as a share of requests over the last 10 s.' },
   { key: 'retry_budget_min', type: 'int', default: 10, min: 0, max: 1_000_000, doc: 'Failovers and hedges always allowed per second, however little traffic there is.' },
+  { key: 'required', type: 'bool', default: false, doc: 'The site is not ready (`ready_path` answers 503) while no member of this cluster is live (healthy, not ejected or down). Pair it with active health checks, so a member found down is also found back up without traffic.' },
 ];
 
 /** The cluster key table, for docs and tests. */
@@ -98,6 +99,11 @@ export function clusterType(config: ClusterConfig): ClusterType {
   // Skitai's own docs misspell the type (`postresql`), which silently made an HTTP cluster; refuse instead.
   if (raw === 'http' || raw === 'postgresql') return raw;
   throw new SkitaiError('SKT_CONFIG_VALUE', `expected a cluster type of http or postgresql, got "${config.values.type}"`, { place: placeOf(config, 'type') });
+}
+
+/** `required = yes`: readiness depends on this cluster having a live member (`[server] ready_path`). */
+export function isRequired(config: ClusterConfig): boolean {
+  return readKey(config, KEYS.find((k) => k.key === 'required')!) === true;
 }
 
 /** Validate an HTTP cluster section. Throws SkitaiError naming file, line and key. */

@@ -162,6 +162,15 @@ const TABLE = [
   { key: 'status_path', prop: 'statusPath', type: 'string', default: undefined,
     check: { test: (v) => /^\/[\w.~\/-]*$/.test(v) && !v.includes('//'), expect: 'a URL path such as /server-status' },
     doc: "Serve this worker's status (JSON, or HTML for browsers) at this path to group `admin` only (docs/auth.md). Unset = off; needs a user in group admin." },
+  { key: 'ready_path', prop: 'readyPath', type: 'string', default: undefined,
+    check: { test: (v) => /^\/[\w.~\/-]*$/.test(v) && !v.includes('//'), expect: 'a URL path such as /ready' },
+    doc: 'Readiness probe, open to every client like `/ping`: 200 while the worker serves, 503 while it drains (stop, reload) or while a `required = yes` cluster has no live member. Unset = off (a default path would take over an app route of that name).' },
+  { key: 'metrics_path', prop: 'metricsPath', type: 'string', default: undefined,
+    check: { test: (v) => /^\/[\w.~\/-]*$/.test(v) && !v.includes('//'), expect: 'a URL path such as /metrics' },
+    doc: 'Serve Prometheus metrics, summed over all workers, at this path to clients in `metrics_allow` and to group `admin` (HTTP Basic). Unset = off.' },
+  { key: 'metrics_allow', prop: 'metricsAllow', type: 'list', default: [],
+    item: { test: isIpOrCidr, expect: 'IP addresses or CIDR blocks' },
+    doc: 'Clients that may read `metrics_path` without logging in, e.g. `127.0.0.1, 10.0.0.0/8` (a Prometheus server). Empty = admins only.' },
 ] as const satisfies readonly KeySpec[];
 
 /** Every `[server]` key, in the order docs/config.md lists them. */

@@ -84,6 +84,12 @@ export interface ServerConfig {
   readonly authFailureLimit: number;
   /** Path of the built-in status page (admin only); undefined = off. */
   readonly statusPath: string | undefined;
+  /** Path of the readiness probe; undefined = off. */
+  readonly readyPath: string | undefined;
+  /** Path of the Prometheus metrics; undefined = off. */
+  readonly metricsPath: string | undefined;
+  /** IPs and CIDRs that may read the metrics without credentials. */
+  readonly metricsAllow: readonly string[];
 }
 
 /** One `[routes:line]` entry, in file order. */

@@ -6,7 +6,7 @@ import { Status } from '../client/status.js';
 import { SkitaiError } from '../errors.js';
 import type { RequestContext } from '../log/trace.js';
 import { prepareParams } from './params.js';
-import type { DbQuery } from './pool.js';
+import type { DbQuery } from './query.js';
 import { DbResult, type DbResults } from './result.js';
 
 /** One result the call waits for; `node` is who is being asked (it changes as dlb fails over). */

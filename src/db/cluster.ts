@@ -6,7 +6,8 @@ import type { Logger } from '../log/logger.js';
 import type { DbSink, DbSlot } from './call.js';
 import type { DbOutcome } from './failure.js';
 import type { DbClusterOptions } from './options.js';
-import { MemberPool, type DbQuery, type PoolStatus } from './pool.js';
+import { MemberPool } from './pool.js';
+import type { DbQuery, PoolStatus } from './query.js';
 import { probeMember } from './probe.js';
 import { DbResult } from './result.js';
 

@@ -13,7 +13,8 @@ import { DbCall, type DbCallOptions, type DbSender, type DbSink, type DbSlot } f
 import { DbCluster, type DbClusterStatus } from './cluster.js';
 import { DEFAULT_PG_PORT } from './members.js';
 import { parseDbClusterOptions, type DbPoolOptions } from './options.js';
-import { MemberPool, type DbQuery, type PoolStatus } from './pool.js';
+import { MemberPool } from './pool.js';
+import type { DbQuery, PoolStatus } from './query.js';
 import { DbResult } from './result.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */

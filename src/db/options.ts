@@ -41,7 +41,7 @@ const KEYS: readonly ClusterKey[] = [
   { key: 'query_timeout', type: 'seconds', default: 30 * S, min: 1, max: 24 * 3600 * S, doc: 'Longest a query may run, even when nobody waits for it (a call\'s `getwait` deadline may cut it sooner). At the limit the call gets TIMEOUT and the query is cancelled ON THE SERVER.' },
   { key: 'health_check', type: 'bool', default: false, doc: 'Active checks: every `health_check_interval` each member gets a fresh connection running `SELECT 1`. Off: passive health only.' },
   ...['health_check_interval', 'health_check_timeout', 'healthy_threshold', 'unhealthy_threshold'].map(shared),
-  ...['eject_failures', 'eject_base', 'eject_max', 'breaker', 'breaker_failure_rate', 'breaker_min_requests', 'breaker_window', 'breaker_cooldown', 'breaker_probes', 'retry_budget', 'retry_budget_min'].map(shared),
+  ...['eject_failures', 'eject_base', 'eject_max', 'breaker', 'breaker_failure_rate', 'breaker_min_requests', 'breaker_window', 'breaker_cooldown', 'breaker_probes', 'retry_budget', 'retry_budget_min', 'required'].map(shared),
 ];
 
 /** The key table of `type = postgresql` sections, for docs and tests. */

@@ -1,8 +1,15 @@
 import { createRequire } from 'node:module';
 import { SkitaiError } from '../errors.js';
 
-// node-postgres's own conversion (Date, Buffer, arrays, objects as JSON, toPostgres()); not in its ESM entry.
-const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue(value: unknown): unknown };
+type PrepareValue = (value: unknown) => unknown;
+let prepareLib: PrepareValue | undefined;
+/**
+ * node-postgres's own conversion (Date, Buffer, arrays, objects as JSON, toPostgres()); not in its
+ * ESM entry. Loaded by the first query, like pg itself (sites without a database skip both).
+ */
+function prepareValue(): PrepareValue {
+  return (prepareLib ??= (createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: PrepareValue }).prepareValue);
+}
 
 /**
  * `params` converted as node-postgres would convert them on the wire, once per call. A value it
@@ -11,9 +18,10 @@ const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { 
  * (which counted against the member's health and made `safe` dlb calls fail over).
  */
 export function prepareParams(params: readonly unknown[]): unknown[] {
+  const prepare = prepareValue();
   return params.map((value, i) => {
     try {
-      return prepareValue(value);
+      return prepare(value);
     } catch (err) {
       throw new SkitaiError('SKT_DB_USAGE', `parameter $${i + 1} cannot be sent to PostgreSQL: ${(err as Error).message}`, { cause: err });
     }

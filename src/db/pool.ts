@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Abort, Cancellable } from '../client/abort.js';
 import { CallAbort } from '../client/failure.js';
 import { Status } from '../client/status.js';
@@ -8,37 +8,13 @@ import { Chain, type ChainNode } from './chain.js';
 import { connectFailure, isConnectionLoss, queryFailure, success, type DbOutcome, type FailureContext } from './failure.js';
 import { maskSecret } from './members.js';
 import type { DbPoolOptions } from './options.js';
+import type { DbQuery, DbTarget, PoolStatus } from './query.js';
+import { pg as pgLib } from './pg.js';
 import { DbResult } from './result.js';
-
-/** Where one pool connects. `password` is a secret. */
-export interface DbTarget {
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-  readonly user: string;
-  readonly password: string | undefined;
-  /** `host:port/dbname`, for results and messages. */
-  readonly node: string;
-}
-
-/** One statement to run. */
-export interface DbQuery {
-  readonly text: string;
-  readonly values: readonly unknown[] | undefined;
-}
-
-export interface PoolStatus {
-  readonly total: number;
-  readonly idle: number;
-  /** Queries waiting for a free connection. */
-  readonly waiting: number;
-  /** Queries running now. */
-  readonly running: number;
-}
 
 /** A pg.Client whose own connect timeout covers connect + authentication, so the POOL wait is bounded only by the call's deadline. */
 function clientClass(connectTimeout: number): typeof pg.Client {
-  return class TimedClient extends pg.Client {
+  return class TimedClient extends pgLib().Client {
     constructor(config?: pg.ClientConfig) {
       // pg-pool keeps the password non-enumerable (out of logs and dumps): a spread would drop it.
       const own = { ...config, connectionTimeoutMillis: connectTimeout };
@@ -82,7 +58,7 @@ export class MemberPool {
     this.#target = target;
     this.#options = options;
     this.#ctx = { node: target.node, password: target.password, connectTimeout: options.connectTimeout };
-    this.#pool = new pg.Pool({
+    this.#pool = new (pgLib().Pool)({
       host: target.host,
       port: target.port,
       database: target.database,

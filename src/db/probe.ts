@@ -1,5 +1,5 @@
-import pg from 'pg';
-import type { DbTarget } from './pool.js';
+import { pg } from './pg.js';
+import type { DbTarget } from './query.js';
 
 /**
  * One active health check of a member: a fresh connection (so a pool whose every connection is
@@ -8,7 +8,7 @@ import type { DbTarget } from './pool.js';
  * serve this cluster). Never rejects.
  */
 export async function probeMember(target: DbTarget, timeoutMs: number, signal: AbortSignal): Promise<boolean> {
-  const client = new pg.Client({
+  const client = new (pg().Client)({
     host: target.host,
     port: target.port,
     database: target.database,

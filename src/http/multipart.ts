@@ -8,10 +8,17 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import busboy from 'busboy';
+import type busboy from 'busboy';
 import { SkitaiError } from '../errors.js';
+
+let busboyLib: typeof busboy | undefined;
+/** busboy, loaded by the first multipart body: most sites never see one. */
+function loadBusboy(): typeof busboy {
+  return (busboyLib ??= createRequire(import.meta.url)('busboy') as typeof busboy);
+}
 
 /** A file received in a multipart form, spooled to a temp file. */
 export interface UploadedFile {
@@ -58,7 +65,7 @@ export function readMultipart(req: IncomingMessage, limits: MultipartLimits): Pr
   return new Promise((resolve, reject) => {
     let bb: busboy.Busboy;
     try {
-      bb = busboy({
+      bb = loadBusboy()({
         headers: req.headers,
         // filenames are UTF-8 in every client that matters (browsers, curl, undici)
         defParamCharset: 'utf8',

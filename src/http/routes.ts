@@ -1,10 +1,13 @@
 import type { Handler } from './handler.js';
+import { RouteStats } from './traffic.js';
 
 /** Handlers mounted on one URL prefix, in config order. */
 export interface Mount {
   /** Prefix without a trailing slash; '' is the root. */
   readonly prefix: string;
   readonly handlers: readonly Handler[];
+  /** Responses of the requests this mount took (the metrics' `route` label is the prefix, `/` for the root). */
+  readonly stats: RouteStats;
 }
 
 /**
@@ -21,7 +24,7 @@ export class RouteTable {
     const existing = this.#mounts.find((m) => m.prefix === clean);
     if (existing) (existing.handlers as Handler[]).push(handler);
     else {
-      this.#mounts.push({ prefix: clean, handlers: [handler] });
+      this.#mounts.push({ prefix: clean, handlers: [handler], stats: new RouteStats(clean || '/') });
       this.#mounts.sort((a, b) => b.prefix.length - a.prefix.length);
     }
     return this;

@@ -14,8 +14,10 @@ import { requestScope, tracking } from './faults.js';
 import { refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
+import { InFlight, type InFlightEntry } from './inflight.js';
 import { EngineResponse } from './response.js';
-import { Traffic, type TrafficStatus } from './traffic.js';
+import { originForm, refuseRequest } from './target.js';
+import { Durations, RouteStats, Traffic, type TrafficStatus } from './traffic.js';
 
 /** What the engine needs to run: limits from `[server]`, the route table, and where to log. */
 export interface EngineOptions {
@@ -37,12 +39,16 @@ class RequestExchange implements Exchange {
   readonly path: string;
   readonly query: string;
   readonly method: string;
-  /** When the request arrived (performance.now()); measured only when the access log is on. */
+  /** When the request arrived (performance.now()); measured only when the access log or the metrics are on. */
   start = 0;
+  /** The route that took the request, for the metrics (set as each handler is asked). */
+  stats: RouteStats | undefined = undefined;
   /** Socket bytes written before this response, for the access log. */
   sentBefore = 0;
   /** Kept for the access log: a handler passing `req` to undici as a body gets it destroyed, which drops `req.socket`. */
   readonly socket: Socket;
+  prev: InFlightEntry | undefined = undefined;
+  next: InFlightEntry | undefined = undefined;
   /** `<trace-id>-<flags>`, worked out at the first outgoing call: most requests make none. */
   #trace: string | undefined;
   constructor(
@@ -85,7 +91,8 @@ export class Engine {
   readonly #opts: EngineOptions;
   readonly #clientIp: ClientIp;
   readonly #before: Handler[];
-  #inFlight = 0;
+  readonly #inFlight = new InFlight();
+  #listening = false;
   #drained: (() => void) | undefined;
   #closing = false;
   /** One close listener shared by every response (`this` is the response): no closure per request. */
@@ -94,6 +101,13 @@ export class Engine {
   /** Client sockets handed to the tunnel handler by CONNECT, until they close. */
   readonly #tunnels = new Set<Duplex>();
   readonly #traffic = new Traffic();
+  /** Per-route response counts: the before handlers' (by position), unmatched (404), refused (bad request line), CONNECT. */
+  readonly #beforeStats: RouteStats[];
+  readonly #unmatched = new RouteStats('unmatched');
+  readonly #refused = new RouteStats('refused');
+  readonly #connectStats = new RouteStats('connect');
+  /** Durations are measured only when someone reads them (`metrics_path`): two clock reads per request. */
+  readonly #durations: Durations | undefined;
   readonly #hideSecrets: (text: string) => string;
   readonly #clientErrors: ClientErrors;
   /** `#run` bound once, for {@link requestScope}.run (no closure per request). */
@@ -107,6 +121,8 @@ export class Engine {
     // In devel mode the first fault already names its request; the cost does not matter there.
     if (opts.config.devel) tracking.on = true;
     this.#before = opts.before ?? [];
+    this.#beforeStats = this.#before.map((h) => new RouteStats(h.name));
+    this.#durations = opts.config.metricsPath !== undefined ? new Durations() : undefined;
     const engine = this;
     this.#runInScope = (ex) => engine.#run(ex);
     this.#onClose = function onClose(this: ExchangeResponse): void {
@@ -148,17 +164,29 @@ export class Engine {
       });
     });
     this.#traffic.started();
+    this.#listening = true;
     return this.server.address() as AddressInfo;
   }
 
   /** Requests being served right now. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#inFlight.count;
+  }
+
+  /** Where the engine is in its life: readiness answers 200 only for `serving`. */
+  get state(): 'starting' | 'serving' | 'closing' {
+    return this.#closing ? 'closing' : this.#listening ? 'serving' : 'starting';
+  }
+
+  /** This worker's numbers for the metrics, read at scrape time: routes, durations, bytes. */
+  metrics(): { routes: RouteStats[]; durations: Durations | undefined; bytes: ReturnType<Traffic['bytes']>; inFlight: number; aborted: number } {
+    const routes = [...this.#beforeStats, ...this.#opts.routes.mounts.map((m) => m.stats), this.#unmatched, this.#refused, this.#connectStats];
+    return { routes, durations: this.#durations, bytes: this.#traffic.bytes(), inFlight: this.#inFlight.count, aborted: this.#traffic.aborted };
   }
 
   /** This worker's request, connection and byte counters (the status page). */
   traffic(): TrafficStatus {
-    return this.#traffic.status(this.#inFlight);
+    return this.#traffic.status(this.#inFlight.count);
   }
 
   /**
@@ -174,6 +202,7 @@ export class Engine {
     if (this.#closing) return;
     this.#closing = true;
     this.#draining = drain;
+    this.#inFlight.lastResponses();
     // http(s).Server#close also cuts idle connections (Node >= 19); net.Server#close only stops accepting.
     const closed = new Promise<void>((resolve) =>
       drain ? net.Server.prototype.close.call(this.server, () => resolve()) : this.server.close(() => resolve()),
@@ -182,7 +211,7 @@ export class Engine {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
-    } else if (this.#inFlight > 0) {
+    } else if (this.#inFlight.count > 0) {
       const drained = new Promise<void>((resolve) => (this.#drained = resolve));
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
@@ -206,7 +235,7 @@ export class Engine {
     const c = this.#opts.config;
     const url = req.url ?? '/';
     let target = url;
-    if (url.charCodeAt(0) !== 47) target = this.#originForm(url);
+    if (url.charCodeAt(0) !== 47) target = originForm(url);
     const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     // A proxy we trust may name the request; anyone else's id is replaced (it would let a client
     // forge or collide with the ids an operator follows).
@@ -214,9 +243,9 @@ export class Engine {
     const id = typeof given === 'string' && isValidRequestId(given) && this.#clientIp.trusts(req.socket.remoteAddress) ? given : nextRequestId();
     res.setHeader('x-request-id', id);
     const ex = new RequestExchange(req, res, target, remote, id, c.devel, c.compressMinSize, this.#hideSecrets);
-    this.#inFlight++;
+    this.#inFlight.add(ex);
     this.#traffic.requests++;
-    if (this.#opts.accessLog) {
+    if (this.#opts.accessLog || this.#durations) {
       ex.start = performance.now();
       ex.sentBefore = req.socket.bytesWritten;
     }
@@ -225,7 +254,8 @@ export class Engine {
     if (this.#closing) res.setHeader('connection', 'close');
     // One test for both refusals keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {
-      this.#refuse(ex);
+      ex.stats = this.#refused;
+      refuseRequest(ex);
       return;
     }
     // The exchange is the scope's store: a rejection or exception the handlers leave behind names it.
@@ -234,25 +264,14 @@ export class Engine {
     if (done !== true) done.catch((err) => this.#fail(ex, err));
   }
 
-  /**
-   * A request node:http parsed but HTTP/1.x does not allow: a bad target, or a version llhttp takes
-   * that is no HTTP/1.x. HTTP/0.9 (`GET /path` with no version) has no valid request line in RFC 9112
-   * (§3: 400); a major version above 1 in an HTTP/1 request line gets 505 (RFC 9110 §15.6.6).
-   */
-  #refuse(ex: RequestExchange): void {
-    const major = ex.req.httpVersionMajor;
-    if (ex.path === '' && major === 1) sendError(ex, 400, { detail: 'malformed request target', close: true });
-    else if (major < 1) sendError(ex, 400, { detail: 'the request line has no HTTP version (HTTP/0.9 is not supported)', close: true });
-    else sendError(ex, 505, { detail: `HTTP/${ex.req.httpVersion} is not supported: this server speaks HTTP/1.0 and HTTP/1.1`, close: true });
-  }
-
   /** Counts in-flight requests for a graceful stop, and writes the access line. */
   #closed(res: ExchangeResponse): void {
     const ex = res.exchange!;
     const req = ex.req;
-    if (--this.#inFlight === 0 && this.#drained) this.#drained();
+    if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
     // A client gone before any answer was sent got no status: `res.statusCode` is only the default 200.
-    this.#traffic.response(res.headersSent ? res.statusCode : 0, res.writableFinished);
+    this.#traffic.response(res.headersSent ? res.statusCode : 0, res.writableFinished, ex.stats);
+    this.#durations?.add((performance.now() - ex.start) / 1000);
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
     if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
@@ -278,21 +297,21 @@ export class Engine {
     const port = req.socket.remotePort ?? 0;
     const start = this.#opts.accessLog ? performance.now() : 0;
     const id = nextRequestId();
-    this.#inFlight++;
+    this.#inFlight.count++; // a tunnel counts, but has no response to mark
     this.#traffic.requests++;
     this.#tunnels.add(socket);
     // An error with no listener would end the worker; the handler adds its own, this one only closes.
     socket.on('error', () => socket.destroy());
     socket.once('close', () => {
       this.#tunnels.delete(socket);
-      if (--this.#inFlight === 0 && this.#drained) this.#drained();
+      if (--this.#inFlight.count === 0 && this.#drained) this.#drained();
     });
     let reported = false;
     const done = (status: number, up: number, down: number): void => {
       if (reported) return;
       reported = true;
       // Status 0: the client left before the tunnel was set up, so nothing was answered.
-      this.#traffic.response(status, status !== 0);
+      this.#traffic.response(status, status !== 0, this.#connectStats);
       this.#opts.accessLog?.write({
         id, remote, port, method: 'CONNECT', url: req.url ?? '', version: req.httpVersion,
         status, bytes: down, up, ms: performance.now() - start, aborted: status === 0, ua: req.headers['user-agent'],
@@ -315,6 +334,7 @@ export class Engine {
   #run(ex: RequestExchange): true | Promise<void> {
     try {
       for (let i = 0; i < this.#before.length; i++) {
+        ex.stats = this.#beforeStats[i];
         const taken = this.#before[i]!.handle(ex, '', ex.path);
         if (taken === true) return true;
         if (taken !== false) return this.#continueAsync(ex, taken, i + 1, 0, 0);
@@ -332,12 +352,14 @@ export class Engine {
     for (let m = fromMount; m < mounts.length; m++) {
       const mount = mounts[m]!;
       const rest = ex.path.slice(mount.prefix.length);
+      ex.stats = mount.stats;
       for (let h = m === fromMount ? fromHandler : 0; h < mount.handlers.length; h++) {
         const taken = mount.handlers[h]!.handle(ex, mount.prefix, rest);
         if (taken === true) return true;
         if (taken !== false) return this.#continueAsync(ex, taken, -1, m, h + 1);
       }
     }
+    ex.stats = this.#unmatched;
     sendError(ex, 404, { detail: `${ex.path} was not found on this server` });
     return true;
   }
@@ -347,6 +369,7 @@ export class Engine {
     if (await pending) return;
     if (nextBefore >= 0) {
       for (let i = nextBefore; i < this.#before.length; i++) {
+        ex.stats = this.#beforeStats[i];
         if (await this.#before[i]!.handle(ex, '', ex.path)) return;
       }
       if (ex.path === '*') {
@@ -363,18 +386,6 @@ export class Engine {
       ex.res.writeHead(200, { allow: ALLOW_ALL, 'content-length': 0 }).end();
     } else sendError(ex, 400, { detail: 'the asterisk target is only valid with OPTIONS' });
     return true;
-  }
-
-  /** Absolute-form targets (RFC 9112 §3.2.2) reduced to origin form; '' when unusable. */
-  #originForm(url: string): string {
-    if (url === '*') return '*';
-    try {
-      const u = new URL(url);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') return '';
-      return u.pathname + u.search;
-    } catch {
-      return '';
-    }
   }
 
   #fail(ex: RequestExchange, err: unknown): void {

@@ -21,6 +21,37 @@ export interface TrafficStatus {
 }
 
 /**
+ * Upper bounds (seconds) of the request duration histogram: explicit, from a static file served
+ * from memory (< 1 ms) to a slow upstream (10 s).
+ */
+export const DURATION_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Responses of one route (a mount prefix, or a handler asked before the route table), by status
+ * class: plain integers, bumped by the engine per request, read by the metrics at scrape time.
+ */
+export class RouteStats {
+  /** Index 1..5: `1xx`..`5xx`; index 0: no response was sent (the client left first). */
+  readonly byClass = [0, 0, 0, 0, 0, 0];
+  constructor(readonly route: string) {}
+}
+
+/** Request durations counted into {@link DURATION_BUCKETS} (per bucket, not cumulative; the last slot is +Inf). */
+export class Durations {
+  readonly counts: number[] = new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
+  sum = 0;
+  count = 0;
+
+  add(seconds: number): void {
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
+    this.counts[i]!++;
+    this.sum += seconds;
+    this.count++;
+  }
+}
+
+/**
  * Counters the engine bumps: per request a few integer increments; per connection one shared close
  * listener. Bytes are read from the sockets themselves, so no per-chunk work is added.
  */
@@ -56,27 +87,36 @@ export class Traffic {
   }
 
   /** A response ended (or was cut, `complete` false); `status` 0 when none was sent at all. */
-  response(status: number, complete: boolean): void {
+  response(status: number, complete: boolean, route?: RouteStats): void {
     if (!complete) this.aborted++;
     const c = (status / 100) | 0;
-    if (c >= 1 && c <= 5) this.#byClass[c]!++;
+    if (c >= 1 && c <= 5) {
+      this.#byClass[c]!++;
+      if (route) route.byClass[c]!++;
+    } else if (route) route.byClass[0]!++;
   }
 
-  status(inFlight: number): TrafficStatus {
+  /** Bytes on the wire so far, closed and open connections (the metrics; the status page has them in {@link status}). */
+  bytes(): { in: number; out: number; open: number; total: number } {
     let bytesIn = this.#closedIn;
     let bytesOut = this.#closedOut;
     for (const s of this.#open) {
       bytesIn += s.bytesRead;
       bytesOut += s.bytesWritten;
     }
+    return { in: bytesIn, out: bytesOut, open: this.#open.size, total: this.#connections };
+  }
+
+  status(inFlight: number): TrafficStatus {
+    const bytes = this.bytes();
     const byStatus: Record<string, number> = {};
     for (let c = 1; c <= 5; c++) byStatus[`${c}xx`] = this.#byClass[c]!;
     return {
       startedAt: new Date(this.#startedAt).toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
       requests: { total: this.requests, inFlight, byStatus, aborted: this.aborted },
-      connections: { open: this.#open.size, total: this.#connections },
-      bytes: { in: bytesIn, out: bytesOut },
+      connections: { open: bytes.open, total: bytes.total },
+      bytes: { in: bytes.in, out: bytes.out },
     };
   }
 }

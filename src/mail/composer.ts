@@ -5,10 +5,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import MailComposer from 'nodemailer/lib/mail-composer';
-import addressparser from 'nodemailer/lib/addressparser';
 import { SkitaiError } from '../errors.js';
 import { newId, type SpoolEntry, type StoredSmtp } from './entry.js';
+import { addressparser, mailComposer } from './nodemailer.js';
 import { parseHostPort } from './server.js';
 import type { MailSpool } from './spool.js';
 
@@ -136,7 +135,7 @@ export class Composer {
     const texts = this.#texts;
     const plain = texts.find((t) => t.mimetype === 'text/plain');
     const html = texts.find((t) => t.mimetype === 'text/html');
-    const raw = await new MailComposer({
+    const raw = await new (mailComposer())({
       from: this.#from,
       to: [...this.#to],
       ...(this.#cc.length > 0 ? { cc: this.#cc } : {}),
@@ -179,7 +178,7 @@ export class Composer {
 function addresses(text: string, role: string): string[] {
   if (/[\r\n]/.test(text)) throw new SkitaiError('SKT_MAIL_ADDRESS', `the ${role} address has a line break`);
   const found: string[] = [];
-  for (const item of addressparser(text, { flatten: true })) {
+  for (const item of addressparser()(text, { flatten: true })) {
     const address = 'address' in item ? item.address : '';
     if (!ADDRESS.test(address)) throw new SkitaiError('SKT_MAIL_ADDRESS', `not a valid ${role} address: "${text.length > 200 ? `${text.slice(0, 200)}…` : text}"`);
     found.push(address);

@@ -4,8 +4,8 @@
  * per recipient and says which failures are permanent: a 5xx reply is final, a 4xx reply or a
  * connection problem is worth another try.
  */
-import nodemailer from 'nodemailer';
 import type { SpoolEntry } from './entry.js';
+import { nodemailer } from './nodemailer.js';
 import type { SmtpServer } from './server.js';
 import { transportTls, type TlsPolicy } from './tls.js';
 
@@ -45,7 +45,7 @@ export async function attempt(entry: SpoolEntry, recipients: readonly string[], 
   const limit = new AbortController();
   const timer = setTimeout(() => limit.abort(), limits.attemptTimeout);
   const tls = transportTls(server, limits.tls);
-  const transport = nodemailer.createTransport({
+  const transport = nodemailer().createTransport({
     host: server.host,
     port: server.port,
     secure: tls.secure,

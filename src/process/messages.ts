@@ -1,3 +1,5 @@
+import type { Families, SupervisorInfo } from '../site.js';
+
 /**
  * What the launcher, the primary and the workers say to each other over their IPC channels, and
  * what a worker is told through its environment. Every message carries a `skitai` tag so app
@@ -11,14 +13,24 @@ export type WorkerMessage =
   /** The worker got SIGTERM: replace it without dropping requests. */
   | { skitai: 'recycle' }
   /** An uncaught exception: replace the worker, then it stops after its in-flight requests. */
-  | { skitai: 'fatal' };
+  | { skitai: 'fatal' }
+  /** A scrape of `metrics_path` reached this worker: gather every worker's metrics. */
+  | { skitai: 'metrics-gather'; id: number }
+  /** This worker's metric families, answering `metrics-collect`. */
+  | { skitai: 'metrics-part'; id: number; families: Families }
+  /** This worker's last metric families, sent after its final response as it exits. */
+  | { skitai: 'metrics-final'; families: Families };
 
 /** Primary -> worker. */
 export type PrimaryMessage =
   /** Stop within `graceMs`; `drain` keeps idle keep-alive connections until they close (reload). */
   | { skitai: 'shutdown'; graceMs: number; drain: boolean }
   /** Reopen log files (SIGUSR1). */
-  | { skitai: 'reopen' };
+  | { skitai: 'reopen' }
+  /** Send your metric families (`metrics-part`). */
+  | { skitai: 'metrics-collect'; id: number }
+  /** Every worker's families and the primary's numbers, answering `metrics-gather`. */
+  | { skitai: 'metrics-parts'; id: number; parts: Families[]; info: SupervisorInfo };
 
 /** Daemon primary -> the `skitaid start` that launched it. */
 export type LauncherMessage =

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { SiteConfig } from '../config/types.js';
 import type { LogTarget } from '../log/logger.js';
 
-/** The `skitaid` launcher: workers and the daemon are started through it so tsx is loaded first. */
+/** The `skitaid` launcher: workers and the daemon start through it, so they run the same code (dist/ or src/) as the command. */
 export const SKITAID_BIN: string = fileURLToPath(new URL('../../bin/skitaid.js', import.meta.url));
 
 /** A site's files on disk, all absolute. */

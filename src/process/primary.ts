@@ -10,7 +10,9 @@ import { SkitaiError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { FRESH, respawnDelay, type BackoffState } from './backoff.js';
 import { EXIT_RESTART, WORKER_ENV, tagOf, type PrimaryMessage, type WorkerMessage, type WorkerSpec } from './messages.js';
+import { KeptCounters, collectFamilies } from './metrics.js';
 import { SKITAID_BIN } from './paths.js';
+import type { Families } from '../site.js';
 import { writeStatus, type InstanceStatus } from './status.js';
 
 /** How long a new worker may take to load its apps and listen. */
@@ -44,6 +46,9 @@ interface Live {
   readonly slot: number;
   readonly started: number;
   retiring: boolean;
+  /** It listens, so it answers metrics collections, until it sent its final metrics (then in `#kept`). */
+  listened?: boolean;
+  final: boolean;
   killTimer?: NodeJS.Timeout;
 }
 
@@ -63,6 +68,7 @@ export class Primary {
   #lastReload: InstanceStatus['lastReload'];
   #reloading: Promise<void> | undefined;
   #reloadAgain = false;
+  readonly #kept = new KeptCounters();
   #exitCode = 0;
   #finish: (code: number) => void = () => undefined;
   /** Resolves with the exit code (0 graceful, 1 killed) once every worker exited after stop(). */
@@ -83,6 +89,8 @@ export class Primary {
       const tag = tagOf(m);
       if (tag === 'recycle') void this.#recycle(w);
       else if (tag === 'fatal') void this.#fatal(w);
+      else if (tag === 'metrics-gather') void this.#gatherMetrics(w, (m as Extract<WorkerMessage, { skitai: 'metrics-gather' }>).id);
+      else if (tag === 'metrics-final') this.#keepMetrics(w, (m as Extract<WorkerMessage, { skitai: 'metrics-final' }>).families);
     });
     const n = this.#count();
     for (let id = 1; id <= n; id++) this.#slots.push({ id, worker: undefined, backoff: FRESH, timer: undefined });
@@ -165,7 +173,7 @@ export class Primary {
     const spec: WorkerSpec = { configFile: this.#config.file, port: this.#opts.port, verbose: this.#opts.verbose, daemon: this.#opts.daemon, slot };
     // The pool size is read once, when the worker's libuv pool starts: the environment at fork is the place.
     const w = cluster.fork({ [WORKER_ENV]: JSON.stringify(spec), UV_THREADPOOL_SIZE: String(Math.max(1, this.#config.server.threads)) });
-    this.#live.set(w, { slot, started: Date.now(), retiring: false });
+    this.#live.set(w, { slot, started: Date.now(), retiring: false, final: false });
     return w;
   }
 
@@ -186,6 +194,8 @@ export class Primary {
         const tag = tagOf(m);
         if (tag === 'listening') {
           const l = m as Extract<WorkerMessage, { skitai: 'listening' }>;
+          const live = this.#live.get(w);
+          if (live) live.listened = true;
           this.#port = l.port;
           this.#ssl = l.ssl;
           cleanup();
@@ -313,6 +323,26 @@ export class Primary {
       this.#log.error(`worker ${slot.id}: the replacement failed (${describeError(err)}); the failed worker stops anyway`);
       send(w, { skitai: 'shutdown', graceMs: this.#config.server.gracePeriod, drain: false });
     }
+  }
+
+  /**
+   * A scrape reached `w`: send it every listening worker's metric families (draining ones too,
+   * until their final numbers are kept), the kept counts of workers gone, and the primary's numbers.
+   */
+  async #gatherMetrics(w: Worker, id: number): Promise<void> {
+    const asked = [...this.#live].flatMap(([worker, live]) => (live.listened && !live.final ? [worker] : []));
+    const answers = await collectFamilies(asked);
+    // A worker that left while we asked is in the kept counts now (or crashed): counted once, there.
+    const parts = answers.filter((p, i): p is Families => p !== undefined && this.#live.get(asked[i]!)?.final === false);
+    const info = { workers: this.#slots.filter((s) => s.worker).length, restarts: this.#respawns, reloads: this.#reloads };
+    send(w, { skitai: 'metrics-parts', id, parts: [...parts, await this.#kept.get()], info });
+  }
+
+  /** A worker's last counters, kept so the site's sums survive its replacement (docs/operations.md). */
+  #keepMetrics(w: Worker, families: Families): void {
+    const live = this.#live.get(w);
+    if (live) live.final = true;
+    this.#kept.add(families, (err) => this.#log.error("metrics: cannot keep a departing worker's counters", err));
   }
 
   /** Ask `w` to stop within the grace period; kill it if it is still there well after. */

@@ -6,7 +6,7 @@
 import { defaultConfig, loadConfig } from '../config/load.js';
 import { describeError, isSkitaiError } from '../errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { Site } from '../site.js';
+import { Site, type Families, type SupervisorInfo } from '../site.js';
 import { guardProcess } from './faults.js';
 import { tagOf, type PrimaryMessage, type WorkerMessage, type WorkerSpec } from './messages.js';
 import { logPlan } from './paths.js';
@@ -16,6 +16,8 @@ import { enterSiteDir } from './workdir.js';
 const STUCK_MS = 5_000;
 /** After an uncaught exception: how long to wait for the primary's shutdown (a replacement may take 60 s to listen). */
 const REPLACE_WAIT_MS = 65_000;
+/** A scrape gives up on the primary after this; the primary itself waits at most 2 s for each worker. */
+const GATHER_TIMEOUT_MS = 5_000;
 
 /** Run a worker until the primary stops it; ends the process. */
 export async function runWorker(spec: WorkerSpec): Promise<never> {
@@ -27,7 +29,7 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     const plan = logPlan(config, spec);
     logger = createLogger(plan.server, config.server, spec.verbose);
     // The primary runs the site's one mail delivery agent; workers only spool.
-    site = new Site(config, { logger, accessLog: plan.access, mailAgent: false });
+    site = new Site(config, { logger, accessLog: plan.access, mailAgent: false, worker: spec.slot, gatherMetrics: () => gatherMetrics() });
     const address = await site.listen(spec.port);
     await send({ skitai: 'listening', port: address.port, ssl: config.server.ssl });
   } catch (err) {
@@ -47,7 +49,8 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     stopping = true;
     setTimeout(() => process.exit(1), graceMs + STUCK_MS).unref();
     site.close(graceMs, drain).then(
-      () => log.sink.close().then(() => process.exit(exitCode)),
+      // The primary keeps our counts, so the site's sums do not drop when we go (with metrics_path).
+      () => finalMetrics().then(() => log.sink.close()).then(() => process.exit(exitCode)),
       (err: unknown) => {
         log.error(`worker ${spec.slot}: shutdown failed`, err);
         void log.sink.close().then(() => process.exit(1));
@@ -55,12 +58,23 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     );
   };
 
+  const finalMetrics = async (): Promise<void> => {
+    if (site.config.server.metricsPath === undefined) return;
+    await send({ skitai: 'metrics-final', families: await site.metricFamilies() });
+  };
   process.on('message', (m: unknown) => {
     const tag = tagOf(m);
     if (tag === 'shutdown') {
       const { graceMs, drain } = m as Extract<PrimaryMessage, { skitai: 'shutdown' }>;
       stop(graceMs, drain);
     } else if (tag === 'reopen') site.reopenLogs();
+    else if (tag === 'metrics-collect') {
+      const { id } = m as Extract<PrimaryMessage, { skitai: 'metrics-collect' }>;
+      void site.metricFamilies().then((families) => send({ skitai: 'metrics-part', id, families }));
+    } else if (tag === 'metrics-parts') {
+      const reply = m as Extract<PrimaryMessage, { skitai: 'metrics-parts' }>;
+      gathering.get(reply.id)?.(reply);
+    }
   });
   // Ctrl-C and a terminal hangup reach the whole process group: the primary decides for us.
   process.on('SIGINT', () => undefined);
@@ -82,6 +96,27 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     setTimeout(() => stop(grace, false), REPLACE_WAIT_MS).unref();
   });
   return new Promise<never>(() => undefined);
+}
+
+/** Scrapes waiting for the primary's answer, by request id. */
+const gathering = new Map<number, (reply: Extract<PrimaryMessage, { skitai: 'metrics-parts' }>) => void>();
+let gatherId = 0;
+
+/** Every worker's metric families, through the primary (which asks each worker, this one included). */
+function gatherMetrics(): Promise<{ parts: Families[]; info: SupervisorInfo }> {
+  const id = ++gatherId;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      gathering.delete(id);
+      reject(new Error(`the primary did not answer the metrics request within ${GATHER_TIMEOUT_MS / 1000} s`));
+    }, GATHER_TIMEOUT_MS);
+    gathering.set(id, (reply) => {
+      clearTimeout(timer);
+      gathering.delete(id);
+      resolve({ parts: reply.parts, info: reply.info });
+    });
+    void send({ skitai: 'metrics-gather', id });
+  });
 }
 
 function send(m: WorkerMessage): Promise<void> {

@@ -10,8 +10,28 @@ function load(): typeof nunjucks {
   return lib;
 }
 
+/**
+ * The parts of a nunjucks `Environment` an app customises. The object is nunjucks' own; this
+ * interface keeps nunjucks' type declarations (`@types/nunjucks`) out of Skitai's public types.
+ * Cast to `nunjucks.Environment` for the rest of its API.
+ */
+export interface TemplateEnvironment {
+  /** A filter: `{{ name | upper }}`. With `async`, `fn` takes a node-style callback last. */
+  addFilter(name: string, fn: (...args: any[]) => unknown, async?: boolean): TemplateEnvironment;
+  getFilter(name: string): (...args: any[]) => unknown;
+  /** A value or function every template sees. */
+  addGlobal(name: string, value: unknown): TemplateEnvironment;
+  getGlobal(name: string): unknown;
+  /** A custom tag (nunjucks extension object). */
+  addExtension(name: string, ext: object): TemplateEnvironment;
+  removeExtension(name: string): void;
+  hasExtension(name: string): boolean;
+  /** Render a template string (not a file) with `context`. */
+  renderString(source: string, context: object): string;
+}
+
 /** Customises a fresh nunjucks environment (filters, globals). */
-export type TemplateSetup = (env: nunjucks.Environment) => void;
+export type TemplateSetup = (env: TemplateEnvironment) => void;
 
 /**
  * One app's templates: a nunjucks environment (Jinja2 syntax, as Skitai's `was.render`) over one
@@ -30,7 +50,11 @@ export class Templates {
   ) {}
 
   /** The nunjucks environment, for adding filters and globals (see `app.setupTemplates`). */
-  get env(): nunjucks.Environment {
+  get env(): TemplateEnvironment {
+    return this.#environment();
+  }
+
+  #environment(): nunjucks.Environment {
     if (this.#env) return this.#env;
     const nj = load();
     const loader = new nj.FileSystemLoader(this.dir, { noCache: this.devel });
@@ -52,7 +76,7 @@ export class Templates {
    */
   render(name: string, context: Record<string, unknown>): string {
     try {
-      return this.env.render(name, context);
+      return this.#environment().render(name, context);
     } catch (err) {
       const message = (err as Error)?.message ?? String(err);
       if (message.includes('template not found:')) {

@@ -57,11 +57,11 @@ describe('[server] values of every type', () => {
         'access_log_format = JSON', 'log_format = Text', 'log_level = warn', 'log_path = logs', 'var_path = /var/skitai', 'securekey = s3cret-key',
         'securekey_previous = 0ld-s3cret', 'sessiontimeout = 1h', 'admin_password = adm1n-pw', 'auth_failure_limit = 3', 'status_path = /server-status', 'pid_file = run/api.pid', 'grace_period = 30s',
         'proxy_allow = 10.0.0.0/8', 'proxy_connect_ports = 443, 8000-8099', 'proxy_connect_timeout = 2s',
-        'proxy_timeout = 5m', 'proxy_idle_timeout = 90',
+        'proxy_timeout = 5m', 'proxy_idle_timeout = 90', 'ready_path = /ready', 'metrics_path = /metrics', 'metrics_allow = 10.0.0.0/8, ::1',
       ].join('\n'),
     );
     assert.deepEqual(
-      { ...s, trustedProxies: [...s.trustedProxies], proxyAllow: [...s.proxyAllow], proxyConnectPorts: [...s.proxyConnectPorts] },
+      { ...s, trustedProxies: [...s.trustedProxies], proxyAllow: [...s.proxyAllow], proxyConnectPorts: [...s.proxyConnectPorts], metricsAllow: [...s.metricsAllow] },
       {
         name: 'api', ip: '127.0.0.1', port: 8080, processes: 2, threads: 8, devel: true, ssl: false,
         certfile: '/srv/site/cert/server.pem', keyfile: '/etc/key.pem', passphrase: 'p4ss',
@@ -72,7 +72,7 @@ describe('[server] values of every type', () => {
         accessLogFormat: 'json', logFormat: 'text', logLevel: 'warn', logPath: '/srv/site/logs', varPath: '/var/skitai', securekey: 's3cret-key',
         securekeyPrevious: '0ld-s3cret', sessiontimeout: 3_600_000, adminPassword: 'adm1n-pw', authFailureLimit: 3, statusPath: '/server-status', pidFile: '/srv/site/run/api.pid', gracePeriod: 30_000,
         redirectHttpPort: 0, proxyAllow: ['10.0.0.0/8'], proxyConnectPorts: ['443', '8000-8099'], proxyConnectTimeout: 2000,
-        proxyTimeout: 300_000, proxyIdleTimeout: 90_000,
+        proxyTimeout: 300_000, proxyIdleTimeout: 90_000, readyPath: '/ready', metricsPath: '/metrics', metricsAllow: ['10.0.0.0/8', '::1'],
       },
     );
   });

@@ -1,0 +1,30 @@
+/**
+ * What a member pool connects to and runs, and what it reports: the plain types shared by the DB
+ * call path. Kept apart from `pool.ts` so the public declarations never reach pg's types.
+ */
+
+/** Where one pool connects. `password` is a secret. */
+export interface DbTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password: string | undefined;
+  /** `host:port/dbname`, for results and messages. */
+  readonly node: string;
+}
+
+/** One statement to run. */
+export interface DbQuery {
+  readonly text: string;
+  readonly values: readonly unknown[] | undefined;
+}
+
+export interface PoolStatus {
+  readonly total: number;
+  readonly idle: number;
+  /** Queries waiting for a free connection. */
+  readonly waiting: number;
+  /** Queries running now. */
+  readonly running: number;
+}

@@ -1,0 +1,56 @@
+/** The primary's half of a site-wide scrape: ask each worker for its metric families. */
+import type { Worker } from 'node:cluster';
+import { keepCounters, type Families } from '../site.js';
+import { tagOf, type WorkerMessage } from './messages.js';
+
+/** How long a scrape waits for one worker's metrics. */
+const COLLECT_TIMEOUT_MS = 2_000;
+let nextId = 0;
+
+/** Each worker's families, in order; undefined for one that did not answer within 2 s (or exited). */
+export function collectFamilies(workers: readonly Worker[]): Promise<(Families | undefined)[]> {
+  return Promise.all(workers.map(collect));
+}
+
+/** The counters of workers that are gone, summed: the site's totals do not drop when a worker is replaced. */
+export class KeptCounters {
+  #kept: Families = [];
+  #pending: Promise<void> = Promise.resolve();
+
+  /** Add a departing worker's final families (chained: two leaving at once must not overwrite each other). */
+  add(families: Families, onError: (err: unknown) => void): void {
+    this.#pending = this.#pending.then(async () => {
+      this.#kept = await keepCounters(this.#kept, families);
+    }).catch(onError);
+  }
+
+  async get(): Promise<Families> {
+    await this.#pending;
+    return this.#kept;
+  }
+}
+
+function collect(target: Worker): Promise<Families | undefined> {
+  const id = ++nextId;
+  return new Promise((resolve) => {
+    const done = (families: Families | undefined): void => {
+      clearTimeout(timer);
+      target.off('message', onMessage);
+      target.off('exit', onExit);
+      resolve(families);
+    };
+    const onMessage = (m: unknown): void => {
+      if (tagOf(m) === 'metrics-part' && (m as { id: unknown }).id === id) done((m as Extract<WorkerMessage, { skitai: 'metrics-part' }>).families);
+    };
+    const onExit = (): void => done(undefined);
+    const timer = setTimeout(() => done(undefined), COLLECT_TIMEOUT_MS);
+    target.on('message', onMessage);
+    target.on('exit', onExit);
+    try {
+      if (target.isConnected()) target.send({ skitai: 'metrics-collect', id });
+      else done(undefined);
+    } catch {
+      done(undefined);
+    }
+  });
+}
