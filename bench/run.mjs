@@ -1,6 +1,6 @@
 // Runs Skitai and its peers side by side in one run and prints req/s ratios to raw node:http.
 // Usage: node bench/run.mjs [--duration 5] [--rounds 3] [--warmup 2] [--connections 50]
-//        [--quick] [--targets raw,fastify,skitai,skitai-log,skitai-metrics,skitai-p1,skitai-p2] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
+//        [--quick] [--targets raw,fastify,skitai,skitai-log,skitai-log-text,skitai-metrics,skitai-p1,skitai-p2] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
 // (see bench/README.md)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,7 +19,7 @@ const PATHS = [
 
 const { opt, duration, rounds, warmup, quiet } = benchArgs({
   connections: { type: 'string', default: '50' },
-  targets: { type: 'string', default: 'raw,fastify,skitai,skitai-log,skitai-p1,skitai-p2' },
+  targets: { type: 'string', default: 'raw,fastify,skitai,skitai-log,skitai-log-text,skitai-p1,skitai-p2' },
 }, ['connections']);
 const connections = Number(opt.connections);
 const { quietPct, quietWaitMs, retries } = quiet;
@@ -27,12 +27,12 @@ const { quietPct, quietWaitMs, retries } = quiet;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-bench-'));
 const accessLogFile = path.join(tmp, 'access.log');
 
-/** Same site as bench/site.conf, but with the access log written to a file under the temp dir. */
-function loggingConf() {
+/** Same site as bench/site.conf, but with the access log written to a file under the temp dir, as JSON or Skitai's text line. */
+function loggingConf(format) {
   const text = fs.readFileSync(path.join(BENCH, 'site.conf'), 'utf8')
-    .replace(/^access_log\s*=.*$/m, `access_log = ${accessLogFile}`)
+    .replace(/^access_log\s*=.*$/m, `access_log = ${accessLogFile}\naccess_log_format = ${format}`)
     .replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${BENCH}/`);
-  const file = path.join(tmp, 'site-log.conf');
+  const file = path.join(tmp, `site-log-${format}.conf`);
   fs.writeFileSync(file, text);
   return file;
 }
@@ -52,7 +52,8 @@ const ALL = [
   { key: 'raw', name: 'node:http (raw)', cmd: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p] },
   { key: 'fastify', name: 'fastify', cmd: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p] },
   { key: 'skitai', name: 'skitai', cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p] },
-  { key: 'skitai-log', name: 'skitai + access log file', cmd: (p) => [NODE, skitaid, '-c', loggingConf(), '-p', p] },
+  { key: 'skitai-log', name: 'skitai + JSON access log file', cmd: (p) => [NODE, skitaid, '-c', loggingConf('json'), '-p', p] },
+  { key: 'skitai-log-text', name: 'skitai + text access log file', cmd: (p) => [NODE, skitaid, '-c', loggingConf('skitai'), '-p', p] },
   { key: 'skitai-metrics', name: 'skitai + metrics_path', cmd: (p) => [NODE, skitaid, '-c', metricsConf(), '-p', p] },
   // processes = 1 against 2: not pinned, so the second worker can have a core (wrk stays on its own).
   { key: 'skitai-p1', name: 'skitai processes=1 (unpinned)', unpinned: true, cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p] },

@@ -29,7 +29,7 @@ import { RouteTable } from './http/routes.js';
 import { Engine } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { AccessLog } from './log/access.js';
-import { Logger, openSink, type LogTarget } from './log/logger.js';
+import { createLogger, openSink, type Logger, type LogTarget } from './log/logger.js';
 import { MailAgent } from './mail/agent.js';
 import { parseSmtpdaOptions, type SmtpdaOptions } from './mail/options.js';
 import { MailSpool, summarizeSpool } from './mail/spool.js';
@@ -71,6 +71,9 @@ export interface SiteOptions {
   gatherMetrics?: () => Promise<{ parts: Families[]; info: SupervisorInfo }>;
 }
 
+/** Access lines may wait this long to be written to a file together (docs/logging.md). */
+const ACCESS_BATCH_MS = 50;
+
 /**
  * The composition root: turns a validated config into a running engine with its handlers.
  * Nothing below this file knows how the pieces are wired.
@@ -94,9 +97,10 @@ export class Site {
     options: SiteOptions = {},
   ) {
     const s = config.server;
-    this.logger = options.logger ?? new Logger(openSink('console'), options.verbose ?? false);
+    this.logger = options.logger ?? createLogger('console', s, options.verbose ?? false);
     const accessTarget = options.accessLog ?? logTarget(s.accessLog, config.dir);
-    this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget), s.accessLogFormat);
+    const accessFormat = s.accessLogFormat === 'auto' ? (this.logger.format === 'json' ? 'json' : 'skitai') : s.accessLogFormat;
+    this.#accessLog = accessTarget === 'off' ? undefined : new AccessLog(openSink(accessTarget, ACCESS_BATCH_MS), accessFormat);
     // Built before the handlers: a bad [@cluster], [smtpda] or [users] section stops the start with its file and line.
     this.auth = buildAuth(config, this.logger);
     const smtpda = parseSmtpdaOptions(config);
@@ -116,7 +120,7 @@ export class Site {
       void clients.close();
       throw err;
     }
-    this.services = { clients, databases, mail };
+    this.services = { clients, databases, mail, logger: this.logger };
     try {
       this.routes = new RouteTable();
       for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
@@ -304,7 +308,7 @@ export function checkSite(config: SiteConfig): void {
  * (it exports `app`, protected routes have users, sessions have a key, a named template folder
  * exists) without startup hooks, sockets or timers. Throws the first error, placed at its route line.
  */
-export async function checkApps(config: SiteConfig, logger: Logger = new Logger(openSink('console'))): Promise<void> {
+export async function checkApps(config: SiteConfig, logger: Logger = createLogger('console', config.server)): Promise<void> {
   const auth = buildAuth(config);
   for (const route of config.routes) {
     if (route.kind !== 'app') continue;

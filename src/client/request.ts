@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { FormData } from 'undici';
 import { undici } from './undici.js';
 import { SkitaiError } from '../errors.js';
+import type { RequestContext } from '../log/trace.js';
 import { serializeRequest } from '../rpc/jsonrpc.js';
 import { serializeMethodCall } from '../rpc/xmlrpc.js';
 
@@ -37,6 +38,11 @@ export interface RequestOptions {
    * JSONRPC, UPLOAD): say so for RPC methods that only read. `false` forbids them even for GET.
    */
   readonly safe?: boolean;
+  /**
+   * The request this call is made for (`was` sets it): its id goes out as `X-Request-Id` and a
+   * child of its trace as `traceparent`. Not part of the result-cache key.
+   */
+  readonly context?: RequestContext | undefined;
 }
 
 /** A request ready for any member: only the origin differs between attempts. */
@@ -79,6 +85,11 @@ export function prepare(method: string, path: string, data: unknown, options: Re
   for (const [k, v] of Object.entries(options.headers ?? {})) {
     const name = k.toLowerCase();
     if (!DROPPED.has(name)) headers[name] = v;
+  }
+  const ctx = options.context;
+  if (ctx) {
+    headers['x-request-id'] = ctx.id;
+    headers.traceparent = ctx.traceparent();
   }
   if (options.login !== undefined) headers.authorization = `Basic ${Buffer.from(options.login).toString('base64')}`;
   const safe = options.safe;

@@ -59,7 +59,11 @@ export interface ServerConfig {
   readonly trustedProxies: readonly string[];
   /** 'console', 'off', or an absolute file path. */
   readonly accessLog: string;
-  readonly accessLogFormat: 'skitai' | 'json';
+  /** `auto`: as the server log (JSON when it is JSON). */
+  readonly accessLogFormat: 'auto' | 'skitai' | 'json';
+  /** `auto`: JSON unless stdout is a TTY (src/log/logger.ts). */
+  readonly logFormat: 'auto' | 'json' | 'text';
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly logPath: string | undefined;
   readonly varPath: string | undefined;
   /** Absolute; unset = `<var dir>/<name>.pid` (src/process/paths.ts). */

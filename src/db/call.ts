@@ -4,6 +4,7 @@ import { Gathering, type GatherKind, type Sink, type Slot } from '../client/gath
 import { ownOutcome, type CacheOwner, type Results } from '../client/result.js';
 import { Status } from '../client/status.js';
 import { SkitaiError } from '../errors.js';
+import type { RequestContext } from '../log/trace.js';
 import { prepareParams } from './params.js';
 import type { DbQuery } from './query.js';
 import { DbResult, type DbResults } from './result.js';
@@ -33,6 +34,12 @@ export type DbResultFilter = (result: DbResult) => void;
 /** Options of `was.dmap/dlb/db`. */
 export interface DbCallOptions {
   readonly filter?: DbResultFilter;
+  /**
+   * The request this call is made for (`was` sets it): the statement is sent as
+   * `/* reqId=<id> *\/ <sql>`, so `pg_stat_activity` and the server log show which request ran it.
+   * The result-cache key is made from the SQL without it.
+   */
+  readonly context?: RequestContext | undefined;
 }
 
 /** Options of `execute()`. */
@@ -80,7 +87,10 @@ export class DbCall implements CacheOwner {
     this.#sender = sender;
     this.#cache = cache;
     this.#g = new Gathering(DbCall.#KIND, this, options.filter);
+    this.#context = options.context;
   }
+
+  readonly #context: RequestContext | undefined;
 
   /**
    * Send one statement: `$1, $2…` placeholders take `params` (never build SQL from user input).
@@ -100,7 +110,11 @@ export class DbCall implements CacheOwner {
         return this;
       }
     }
-    this.#g.begin(this.#sender.start(query, options.safe === true, this.#g.abort, this.#g));
+    // Statements are unnamed (no server-side prepared statement to miss), and pg_stat_statements
+    // ignores comments, so the prefix costs a few bytes on the wire and nothing else.
+    const ctx = this.#context;
+    const sent: DbQuery = ctx ? { text: `/* reqId=${ctx.id} */ ${sql}`, values: query.values } : query;
+    this.#g.begin(this.#sender.start(sent, options.safe === true, this.#g.abort, this.#g));
     if (!this.#g.final) {
       this.#limit = setTimeout(() => this.#g.expire(), Math.max(0, this.#g.created + this.#sender.queryTimeout - performance.now()));
       this.#limit.unref();

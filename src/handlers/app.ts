@@ -166,7 +166,7 @@ export class AppHandler implements Handler {
   }
 
   #was(ex: Exchange, app: App, prefix: string): Was<App> {
-    const request = new WasRequest(ex.req, ex.method, ex.path, ex.query, ex.remote, prefix);
+    const request = new WasRequest(ex.req, ex.method, ex.path, ex.query, ex.remote, prefix, ex);
     return new Was(request, new WasResponse(ex.res), app, this.#services, this.#web);
   }
 
@@ -228,7 +228,7 @@ export class AppHandler implements Handler {
     if (ex.res.writableEnded) return;
     ex.res.once('close', () => {
       const err = ex.res.errored;
-      if (err) this.options.logger.error(`${this.name}: the streamed body of ${ex.method} ${ex.path} failed after the headers were sent; the response was cut`, err);
+      if (err) this.options.logger.error(`${this.name}: the streamed body of ${ex.method} ${ex.path} failed after the headers were sent; the response was cut`, err, { reqId: ex.id });
     });
   }
 

@@ -150,7 +150,10 @@ class ProxyCall implements StreamDone {
     const ex = this.#ex;
     const { req } = ex;
     const peer = unmap(req.socket.remoteAddress ?? '');
-    const forwarding = { peer, trustedPeer: ex.remote !== peer, proto: (req.socket as TLSSocket).encrypted ? 'https' : 'http' };
+    const forwarding = {
+      peer, trustedPeer: ex.remote !== peer, proto: (req.socket as TLSSocket).encrypted ? 'https' : 'http',
+      trace: { id: ex.id, traceparent: ex.traceparent() },
+    };
     this.#forward = {
       path: (this.#rest === '' ? '/' : this.#rest) + (ex.query === '' ? '' : `?${ex.query}`),
       method: ex.method as Dispatcher.HttpMethod,

@@ -28,6 +28,11 @@ export class ClientIp {
     return unmap(hops[0]!.trim());
   }
 
+  /** True when the socket peer is a trusted proxy (whose X-Request-Id, for one, is believed). */
+  trusts(peer: string | undefined): boolean {
+    return this.#trusted !== undefined && this.#isTrusted(unmap(peer ?? ''));
+  }
+
   #isTrusted(ip: string): boolean {
     return inList(this.#trusted!, ip);
   }

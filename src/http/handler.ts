@@ -27,6 +27,13 @@ export interface Exchange {
   readonly compressMin: number;
   /** When the engine received the request (performance.now() ms); 0 when the access log is off. */
   readonly start: number;
+  /**
+   * The request id: `X-Request-Id` from a trusted proxy when valid, else one made here. Sent back in
+   * the response's `X-Request-Id`, written in its log lines, and sent on every outgoing call.
+   */
+  readonly id: string;
+  /** A W3C `traceparent` for one outgoing hop: the request's trace id (kept from the client's header), a new span id. */
+  traceparent(): string;
 }
 
 /**

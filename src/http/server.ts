@@ -7,6 +7,7 @@ import type { ServerConfig } from '../config/types.js';
 import { SkitaiError, isSkitaiError } from '../errors.js';
 import type { AccessLog } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
+import { childTraceparent, isValidRequestId, nextRequestId, traceOf } from '../log/trace.js';
 import { ClientIp } from './clientip.js';
 import { ClientErrors } from './clienterror.js';
 import { requestScope, tracking } from './faults.js';
@@ -14,6 +15,7 @@ import { refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Exchange, Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
 import { InFlight, type InFlightEntry } from './inflight.js';
+import { EngineResponse } from './response.js';
 import { originForm, refuseRequest } from './target.js';
 import { Durations, RouteStats, Traffic, type TrafficStatus } from './traffic.js';
 
@@ -47,11 +49,14 @@ class RequestExchange implements Exchange {
   readonly socket: Socket;
   prev: InFlightEntry | undefined = undefined;
   next: InFlightEntry | undefined = undefined;
+  /** `<trace-id>-<flags>`, worked out at the first outgoing call: most requests make none. */
+  #trace: string | undefined;
   constructor(
     readonly req: http.IncomingMessage,
     readonly res: http.ServerResponse,
     target: string,
     readonly remote: string,
+    readonly id: string,
     public devel: boolean,
     readonly compressMin: number,
     readonly hideSecrets: (text: string) => string,
@@ -61,6 +66,11 @@ class RequestExchange implements Exchange {
     this.query = q < 0 ? '' : target.slice(q + 1);
     this.method = req.method ?? 'GET';
     this.socket = req.socket;
+  }
+
+  traceparent(): string {
+    this.#trace ??= traceOf(this.req.headers.traceparent);
+    return childTraceparent(this.#trace);
   }
 }
 
@@ -128,6 +138,7 @@ export class Engine {
       connectionsCheckingInterval: Math.max(250, Math.min(1000, c.headerTimeout / 2)),
       requireHostHeader: true,
       joinDuplicateHeaders: false,
+      ServerResponse: EngineResponse,
     };
     this.server = opts.tls
       ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase })
@@ -226,7 +237,12 @@ export class Engine {
     let target = url;
     if (url.charCodeAt(0) !== 47) target = originForm(url);
     const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    const ex = new RequestExchange(req, res, target, remote, c.devel, c.compressMinSize, this.#hideSecrets);
+    // A proxy we trust may name the request; anyone else's id is replaced (it would let a client
+    // forge or collide with the ids an operator follows).
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && isValidRequestId(given) && this.#clientIp.trusts(req.socket.remoteAddress) ? given : nextRequestId();
+    res.setHeader('x-request-id', id);
+    const ex = new RequestExchange(req, res, target, remote, id, c.devel, c.compressMinSize, this.#hideSecrets);
     this.#inFlight.add(ex);
     this.#traffic.requests++;
     if (this.#opts.accessLog || this.#durations) {
@@ -262,9 +278,9 @@ export class Engine {
     const access = this.#opts.accessLog;
     if (access) {
       access.write({
-        remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
+        id: ex.id, remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
         status: res.statusCode, bytes: ex.socket.bytesWritten - ex.sentBefore,
-        ms: performance.now() - ex.start, aborted: !res.writableFinished,
+        ms: performance.now() - ex.start, aborted: !res.writableFinished, ua: req.headers['user-agent'],
       });
     }
   }
@@ -280,6 +296,7 @@ export class Engine {
     const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const port = req.socket.remotePort ?? 0;
     const start = this.#opts.accessLog ? performance.now() : 0;
+    const id = nextRequestId();
     this.#inFlight.count++; // a tunnel counts, but has no response to mark
     this.#traffic.requests++;
     this.#tunnels.add(socket);
@@ -296,8 +313,8 @@ export class Engine {
       // Status 0: the client left before the tunnel was set up, so nothing was answered.
       this.#traffic.response(status, status !== 0, this.#connectStats);
       this.#opts.accessLog?.write({
-        remote, port, method: 'CONNECT', url: req.url ?? '', version: req.httpVersion,
-        status, bytes: down, up, ms: performance.now() - start, aborted: status === 0,
+        id, remote, port, method: 'CONNECT', url: req.url ?? '', version: req.httpVersion,
+        status, bytes: down, up, ms: performance.now() - start, aborted: status === 0, ua: req.headers['user-agent'],
       });
     };
     const tunnel = { req, socket, head, remote, done };
@@ -377,7 +394,7 @@ export class Engine {
       sendError(ex, err.status, { detail: err.message, close: !ex.req.complete });
       return;
     }
-    this.#opts.logger.error(`${ex.method} ${ex.req.url} failed`, err);
+    this.#opts.logger.error(`${ex.method} ${ex.req.url} failed`, err, { reqId: ex.id });
     sendError(ex, isSkitaiError(err) ? err.status : 500, { error: err, detail: ex.devel && err instanceof Error ? err.message : undefined });
   }
 }

@@ -1,12 +1,16 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 
-/** Where a logger writes: the console (stderr), a file, or nowhere. */
+/** Where a logger writes: the console (stdout), a file, or nowhere. */
 export type LogTarget = 'console' | 'off' | { file: string };
 
 /** A line-oriented sink. Kept tiny so the access log costs one string concat and one write. */
 export interface LogSink {
   write(line: string): void;
+  /** Write text that already ends in a newline (pino's records) without another copy. */
+  writeRaw?(chunk: string): void;
   /** Reopen the file (after rotation by an outside tool, on SIGUSR1). */
   reopen(): void;
   close(): Promise<void>;
@@ -27,9 +31,13 @@ export function timestamp(now = Date.now()): string {
   return cachedStamp;
 }
 
+/** Server events are not errors: they go to stdout, where services and containers collect them. */
 class ConsoleSink implements LogSink {
   write(line: string): void {
-    process.stderr.write(line + '\n');
+    process.stdout.write(line + '\n');
+  }
+  writeRaw(chunk: string): void {
+    process.stdout.write(chunk);
   }
   reopen(): void {}
   async close(): Promise<void> {}
@@ -37,13 +45,30 @@ class ConsoleSink implements LogSink {
 
 class NullSink implements LogSink {
   write(): void {}
+  writeRaw(): void {}
   reopen(): void {}
   async close(): Promise<void> {}
 }
 
+/**
+ * A log file. Lines go to the stream as one chunk at the end of the event-loop turn, or with
+ * `batchMs` every that many ms (the access log: 50), or at 64 KiB: under load that is one write per
+ * batch of requests instead of one per line, which is most of what an access line costs.
+ * `close()` and `reopen()` flush first, so a graceful stop loses nothing; a process killed outright
+ * loses at most the last batch.
+ */
 class FileSink implements LogSink {
   #stream: fs.WriteStream;
-  constructor(readonly file: string) {
+  #pending = '';
+  #scheduled = false;
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    this.#flushNow();
+  };
+  constructor(
+    readonly file: string,
+    readonly batchMs = 0,
+  ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.#stream = this.#open();
   }
@@ -54,56 +79,163 @@ class FileSink implements LogSink {
     return stream;
   }
   write(line: string): void {
-    this.#stream.write(line + '\n');
+    this.writeRaw(line + '\n');
+  }
+  writeRaw(chunk: string): void {
+    this.#pending += chunk;
+    if (this.#pending.length >= 65536) this.#flushNow();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      if (this.batchMs > 0) setTimeout(this.#flush, this.batchMs).unref();
+      else setImmediate(this.#flush);
+    }
+  }
+  #flushNow(): void {
+    if (this.#pending === '') return;
+    this.#stream.write(this.#pending);
+    this.#pending = '';
   }
   reopen(): void {
+    this.#flushNow();
     const old = this.#stream;
     this.#stream = this.#open();
     old.end();
   }
   close(): Promise<void> {
+    this.#flushNow();
     return new Promise((resolve) => this.#stream.end(resolve));
   }
 }
 
-/** Make a sink for a target. */
-export function openSink(target: LogTarget): LogSink {
+/** Make a sink for a target. `batchMs`: a file's lines may wait that long to be written together (the access log). */
+export function openSink(target: LogTarget, batchMs = 0): LogSink {
   if (target === 'console') return new ConsoleSink();
   if (target === 'off') return new NullSink();
-  return new FileSink(target.file);
+  return new FileSink(target.file, batchMs);
 }
 
-/** Log levels, lowest first. `debug` lines are dropped unless the logger was made verbose. */
+/** Log levels, lowest first. */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
+/** `json`: one JSON object per line (pino's shape). `text`: Skitai's classic lines. `auto`: json unless stdout is a TTY. */
+export type LogFormat = 'auto' | 'json' | 'text';
+
+/** How a logger writes; `verbose` (skitaid -v) lowers the level to debug. */
+export interface LoggerOptions {
+  readonly format?: LogFormat;
+  readonly level?: Level;
+  readonly verbose?: boolean;
+}
+
+/** Extra fields of a log record (`reqId`, …): JSON fields, or `key=value` after a text line. */
+export type LogFields = Readonly<Record<string, unknown>>;
+
+/** pino's numeric levels, which log shippers map to severities. */
+export const LEVELS: Readonly<Record<Level, number>> = { debug: 20, info: 30, warn: 40, error: 50 };
+
+/** `auto` resolved: JSON when stdout is not a terminal (a service, a container, a pipe). */
+export function resolveFormat(format: LogFormat | undefined): 'json' | 'text' {
+  if (format === 'json' || format === 'text') return format;
+  return process.stdout.isTTY ? 'text' : 'json';
+}
+
 /**
- * Skitai's server log: `YYYY.MM.DD HH:MM:SS [type] message`. Never pass a secret in `message`;
- * use {@link redact} on anything that may hold one (URLs with credentials, config values).
+ * pino over a {@link LogSink}. pino's record is a complete line ending in a newline; a sink that can
+ * take it as is (`writeRaw`) gets it without another copy.
+ */
+export function pinoOver(sink: LogSink, level: Level): pino.Logger {
+  const stream = { write: sink.writeRaw ? (chunk: string) => sink.writeRaw!(chunk) : (chunk: string) => sink.write(chunk.slice(0, -1)) };
+  return pino({ level, base: { pid: process.pid, hostname: os.hostname() } }, stream);
+}
+
+/**
+ * Skitai's server log, behind one small interface whatever the format: JSON lines through pino
+ * (`level`, `time`, `pid`, `hostname`, `msg`, fields, an error as `err` with its stack in the same
+ * record) or Skitai's text `YYYY.MM.DD HH:MM:SS [level] message` (local time, stacks on the lines
+ * below). Never pass a secret in `message` or a field; use {@link redact} on anything that may hold
+ * one (URLs with credentials, config values).
  */
 export class Logger {
-  constructor(
-    readonly sink: LogSink,
-    readonly verbose = false,
-  ) {}
+  readonly sink: LogSink;
+  readonly format: 'json' | 'text';
+  readonly verbose: boolean;
+  readonly #pino: pino.Logger | undefined;
+  readonly #min: number;
+  /** Text mode: the bound fields, already formatted as ` key=value…`. */
+  readonly #suffix: string;
 
-  log(level: Level, message: string): void {
-    if (level === 'debug' && !this.verbose) return;
-    this.sink.write(`${timestamp()} [${level}] ${message}`);
+  /** `options` may be a boolean, the older `verbose` flag (text format, debug lines on). */
+  constructor(sink: LogSink, options: boolean | LoggerOptions = false, parent?: { pino: pino.Logger | undefined; suffix: string; min: number }) {
+    const o: LoggerOptions = typeof options === 'boolean' ? { format: 'text', verbose: options } : options;
+    this.sink = sink;
+    this.verbose = o.verbose === true;
+    this.format = resolveFormat(o.format);
+    const level: Level = this.verbose ? 'debug' : (o.level ?? 'info');
+    this.#min = parent?.min ?? LEVELS[level];
+    this.#pino = parent ? parent.pino : this.format === 'json' ? pinoOver(sink, level) : undefined;
+    this.#suffix = parent?.suffix ?? '';
   }
-  debug(message: string): void {
-    this.log('debug', message);
+
+  /** True when a record at `level` would be written: check before building an expensive message. */
+  enabled(level: Level): boolean {
+    return LEVELS[level] >= this.#min;
   }
-  info(message: string): void {
-    this.log('info', message);
+
+  /**
+   * A logger that adds `fields` to every record (the request's logger binds `reqId`). It shares
+   * this one's sink; closing either closes both.
+   */
+  child(fields: LogFields): Logger {
+    const options = { format: this.format, verbose: this.verbose };
+    return new Logger(this.sink, options, { pino: this.#pino?.child(fields), suffix: this.#suffix + textFields(fields), min: this.#min });
   }
-  warn(message: string): void {
-    this.log('warn', message);
+
+  log(level: Level, message: string, fields?: LogFields): void {
+    if (LEVELS[level] < this.#min) return;
+    const p = this.#pino;
+    if (p) {
+      if (fields) p[level](fields, message);
+      else p[level](message);
+      return;
+    }
+    this.sink.write(`${timestamp()} [${level}] ${message}${this.#suffix}${fields ? textFields(fields) : ''}`);
   }
-  /** An error with its stack, tagged `[expt]` as Skitai tags tracebacks. */
-  error(message: string, err?: unknown): void {
+  debug(message: string, fields?: LogFields): void {
+    this.log('debug', message, fields);
+  }
+  info(message: string, fields?: LogFields): void {
+    this.log('info', message, fields);
+  }
+  warn(message: string, fields?: LogFields): void {
+    this.log('warn', message, fields);
+  }
+  /** An error with its stack: in JSON one record with `err: {type, message, stack}`; in text the stack on the lines below. */
+  error(message: string, err?: unknown, fields?: LogFields): void {
+    const p = this.#pino;
+    if (p) {
+      p.error(err === undefined ? (fields ?? {}) : { ...fields, err: err instanceof Error ? err : String(err) }, message);
+      return;
+    }
     const detail = err instanceof Error ? `\n${err.stack ?? err.message}` : err !== undefined ? ` ${String(err)}` : '';
-    this.sink.write(`${timestamp()} [error] ${message}${detail}`);
+    this.sink.write(`${timestamp()} [error] ${message}${this.#suffix}${fields ? textFields(fields) : ''}${detail}`);
   }
+}
+
+/** ` key=value` per field; values with spaces or quotes JSON-quoted. */
+function textFields(fields: LogFields): string {
+  let out = '';
+  for (const key in fields) {
+    const v = fields[key];
+    if (v === undefined) continue;
+    const s = typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+    out += ` ${key}=${typeof v === 'string' && /[\s"=]/.test(s) ? JSON.stringify(s) : s}`;
+  }
+  return out;
+}
+
+/** A logger for `target`, in the format and at the level of `[server] log_format` and `log_level`. */
+export function createLogger(target: LogTarget, server: { readonly logFormat?: LogFormat; readonly logLevel?: Level }, verbose = false): Logger {
+  return new Logger(openSink(target), { format: server.logFormat ?? 'auto', level: server.logLevel ?? 'info', verbose });
 }
 
 /** Hide the password of `user:password@host` URLs and member specs. */

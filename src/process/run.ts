@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import type { SiteConfig } from '../config/types.js';
 import { describeError, isSkitaiError } from '../errors.js';
-import { Logger, openSink } from '../log/logger.js';
+import { createLogger } from '../log/logger.js';
 import { Site, startMailAgent } from '../site.js';
 import { reportToLauncher } from './daemon.js';
 import { guardProcess } from './faults.js';
@@ -46,7 +46,7 @@ export function runDaemon(opts: RunOptions): Promise<number> {
 async function runSingle(opts: RunOptions): Promise<number> {
   const { config } = opts;
   const plan = logPlan(config, { daemon: false, verbose: opts.verbose });
-  const logger = new Logger(openSink(plan.server), opts.verbose);
+  const logger = createLogger(plan.server, config.server, opts.verbose);
   const claimed = claimForeground(config, logger);
   if (!claimed.ok) {
     logger.error(`start-up failed: ${config.server.name} is already running (pid ${claimed.pid}); skitaid stop -c ${config.file || '…'} stops it`);
@@ -131,7 +131,7 @@ async function runSingle(opts: RunOptions): Promise<number> {
 async function runPrimary(opts: RunOptions, daemon: boolean): Promise<number> {
   const { config } = opts;
   const paths = instancePaths(config);
-  const logger = new Logger(openSink(logPlan(config, { daemon, verbose: opts.verbose }).server), opts.verbose);
+  const logger = createLogger(logPlan(config, { daemon, verbose: opts.verbose }).server, config.server, opts.verbose);
   const fail = async (message: string): Promise<number> => {
     logger.error(`start-up failed: ${message}`);
     if (daemon) await reportToLauncher({ skitai: 'failed', message });

@@ -5,7 +5,7 @@
  */
 import { defaultConfig, loadConfig } from '../config/load.js';
 import { describeError, isSkitaiError } from '../errors.js';
-import { Logger, openSink } from '../log/logger.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import { Site, type Families, type SupervisorInfo } from '../site.js';
 import { guardProcess } from './faults.js';
 import { tagOf, type PrimaryMessage, type WorkerMessage, type WorkerSpec } from './messages.js';
@@ -27,7 +27,7 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     const config = spec.configFile ? await loadConfig(spec.configFile) : defaultConfig();
     enterSiteDir(config);
     const plan = logPlan(config, spec);
-    logger = new Logger(openSink(plan.server), spec.verbose);
+    logger = createLogger(plan.server, config.server, spec.verbose);
     // The primary runs the site's one mail delivery agent; workers only spool.
     site = new Site(config, { logger, accessLog: plan.access, mailAgent: false, worker: spec.slot, gatherMetrics: () => gatherMetrics() });
     const address = await site.listen(spec.port);

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { childTraceparent, nextRequestId, traceOf, type RequestContext } from '../log/trace.js';
 
 /** The request as a handler sees it (`was.request`). */
-export class WasRequest {
+export class WasRequest implements RequestContext {
   /** Raw body for non-form content types (XML, octet-stream...), when one was read. */
   body: Buffer | undefined;
   /**
@@ -23,7 +24,30 @@ export class WasRequest {
     readonly remote: string,
     /** The app's mount prefix ('' for the root). */
     readonly prefix: string,
-  ) {}
+    /** The engine's exchange, which owns the request id and trace; absent (a request built by hand), one is made here. */
+    context?: RequestContext,
+  ) {
+    this.#context = context;
+  }
+
+  readonly #context: RequestContext | undefined;
+  #trace: string | undefined;
+  #id: string | undefined;
+
+  /**
+   * The request id, also in the response's `X-Request-Id`, the access and error log lines, and
+   * every outgoing `was` call and SQL statement of this request (docs/logging.md).
+   */
+  get id(): string {
+    return this.#context?.id ?? (this.#id ??= nextRequestId());
+  }
+
+  /** A W3C `traceparent` for one outgoing call: this request's trace id, a new span id. `was` calls send it themselves. */
+  traceparent(): string {
+    if (this.#context) return this.#context.traceparent();
+    this.#trace ??= traceOf(this.raw.headers.traceparent);
+    return childTraceparent(this.#trace);
+  }
 
   /** The raw request-target, as Skitai's `request.uri`. */
   get uri(): string {

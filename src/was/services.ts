@@ -1,6 +1,7 @@
 import { Clients } from '../client/clients.js';
 import type { MailSpool } from '../mail/spool.js';
 import { Databases } from '../db/databases.js';
+import type { Logger } from '../log/logger.js';
 
 /**
  * The server-wide services behind `was`: one set per worker, built by the site from the config
@@ -13,6 +14,8 @@ export interface WasServices {
   readonly mail?: MailSpool | undefined;
   /** PostgreSQL calls: `dmap`, `dlb`, `db`, pools per member, their result cache. */
   readonly databases: Databases;
+  /** The server log; `was.log` binds a child of it to the request. Absent: a text logger on stdout. */
+  readonly logger?: Logger | undefined;
 }
 
 let standalone: WasServices | undefined;

@@ -9,6 +9,7 @@ import type { WasRequest } from './request.js';
 import type { WasResponse } from './response.js';
 import type { WasServices } from './services.js';
 import { SkitaiError } from '../errors.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import type { Cookies } from './cookie.js';
 import type { MessageBox } from './mbox.js';
 import type { Session } from './session.js';
@@ -40,6 +41,27 @@ export class Was<TApp = unknown> {
   ) {
     // Sliding sessions renew on every request, so a session app needs its state from the start.
     if (web.sessions) this.#webState = new WebState(web, response.raw, request.raw.headers.cookie);
+  }
+
+  /**
+   * A logger bound to this request: every record carries `reqId` (`was.log.info('paid', { order })`).
+   * Made on first use, so requests that do not log pay nothing. It writes where the server log
+   * does, in its format and at its level.
+   */
+  get log(): Logger {
+    this.#log ??= (this.services.logger ?? fallbackLogger()).child({ reqId: this.request.id });
+    return this.#log;
+  }
+  #log: Logger | undefined;
+
+  /** Outgoing call options carrying this request's id and trace (X-Request-Id, traceparent). */
+  #out(options: CallOptions | undefined): CallOptions {
+    return { ...options, context: this.request };
+  }
+
+  /** SQL statements of this request start with a `/* reqId=… *\/` comment (docs/logging.md). */
+  #dbOut(options: DbCallOptions | undefined): DbCallOptions {
+    return { ...options, context: this.request };
   }
 
   #state(): WebState {
@@ -100,7 +122,7 @@ export class Was<TApp = unknown> {
   map<Api extends object>(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   map(target: string, method: string, data?: unknown, options?: CallOptions): Call;
   map(target: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
-    return this.services.clients.map(target, method, data, options);
+    return this.services.clients.map(target, method, data, this.#out(options));
   }
 
   /**
@@ -111,7 +133,7 @@ export class Was<TApp = unknown> {
   lb<Api extends object>(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   lb(target: string, method: string, data?: unknown, options?: CallOptions): Call;
   lb(target: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
-    return this.services.clients.lb(target, method, data, options);
+    return this.services.clients.lb(target, method, data, this.#out(options));
   }
 
   /** One call to a URL (or `'@name/uri'`, as `lb`), any method or RPC protocol; `was.rest<Api>(url)` types the RPC methods. */
@@ -119,32 +141,32 @@ export class Was<TApp = unknown> {
   rest<Api extends object>(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   rest(url: string, method: string, data?: unknown, options?: CallOptions): Call;
   rest(url: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
-    return this.services.clients.rest(url, method, data, options);
+    return this.services.clients.rest(url, method, data, this.#out(options));
   }
 
   /** GET a URL, or POST `data` as a form. */
   wget(url: string, data?: unknown, options?: CallOptions): Call {
-    return this.services.clients.wget(url, data, options);
+    return this.services.clients.wget(url, data, this.#out(options));
   }
 
   get(url: string, data?: Record<string, unknown>, options?: CallOptions): Call {
-    return this.services.clients.get(url, data, options);
+    return this.services.clients.get(url, data, this.#out(options));
   }
 
   post(url: string, data?: unknown, options?: CallOptions): Call {
-    return this.services.clients.post(url, data, options);
+    return this.services.clients.post(url, data, this.#out(options));
   }
 
   put(url: string, data?: unknown, options?: CallOptions): Call {
-    return this.services.clients.put(url, data, options);
+    return this.services.clients.put(url, data, this.#out(options));
   }
 
   patch(url: string, data?: unknown, options?: CallOptions): Call {
-    return this.services.clients.patch(url, data, options);
+    return this.services.clients.patch(url, data, this.#out(options));
   }
 
   delete(url: string, data?: Record<string, unknown>, options?: CallOptions): Call {
-    return this.services.clients.delete(url, data, options);
+    return this.services.clients.delete(url, data, this.#out(options));
   }
 
   /**
@@ -153,17 +175,17 @@ export class Was<TApp = unknown> {
    * A member's failure is a Result (TIMEOUT, NETERR), never a rejection.
    */
   dmap(target: string, options?: DbCallOptions): DbCall {
-    return this.services.databases.dmap(target, options);
+    return this.services.databases.dmap(target, this.#dbOut(options));
   }
 
   /** Run one statement on one member of a PostgreSQL cluster, failing over when it certainly did not run: `await s.getwait(2)`. */
   dlb(target: string, options?: DbCallOptions): DbCall {
-    return this.services.databases.dlb(target, options);
+    return this.services.databases.dlb(target, this.#dbOut(options));
   }
 
   /** A PostgreSQL server without a config section (`'host:port'`, port 5432 by default); pools are shared per server/db/user. */
   db(server: string, dbname: string, user: string, password?: string, options?: DbCallOptions): DbCall {
-    return this.services.databases.db(server, dbname, user, password, options);
+    return this.services.databases.db(server, dbname, user, password, this.#dbOut(options));
   }
 
   /** This worker's view of its clusters (members, state, in-flight, latency, ejections), result cache, and databases. */
@@ -198,4 +220,12 @@ export class Was<TApp = unknown> {
   fromjson(text: string): unknown {
     return JSON.parse(text);
   }
+}
+
+let fallback: Logger | undefined;
+
+/** `was.log` of an app mounted without a site: the console, as `[server] log_format = auto` would. */
+function fallbackLogger(): Logger {
+  fallback ??= createLogger('console', {});
+  return fallback;
 }

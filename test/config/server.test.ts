@@ -33,7 +33,9 @@ describe('[server] defaults', () => {
     assert.equal(s.sessiontimeout, 1_200_000);
     assert.equal(s.enableProxy, false);
     assert.equal(s.accessLog, 'console');
-    assert.equal(s.accessLogFormat, 'skitai');
+    assert.equal(s.accessLogFormat, 'auto');
+    assert.equal(s.logFormat, 'auto');
+    assert.equal(s.logLevel, 'info');
   });
 
   test('name defaults to the config file base name', () => {
@@ -52,7 +54,7 @@ describe('[server] values of every type', () => {
         'static_precompressed = no', 'num_result_cache_max = 0', 'max_body_size = 1MB', 'max_proxy_body_size = 20M', 'max_upload_size = 10MiB', 'max_header_size = 32KiB',
         'header_timeout = 500ms', 'request_timeout = 0', 'keep_alive = 1m', 'max_requests_per_socket = 100',
         'compress_min_size = 0', 'trusted_proxies = 127.0.0.1, 10.0.0.0/8', 'access_log = logs/access.log',
-        'access_log_format = JSON', 'log_path = logs', 'var_path = /var/skitai', 'securekey = s3cret-key',
+        'access_log_format = JSON', 'log_format = Text', 'log_level = warn', 'log_path = logs', 'var_path = /var/skitai', 'securekey = s3cret-key',
         'securekey_previous = 0ld-s3cret', 'sessiontimeout = 1h', 'admin_password = adm1n-pw', 'auth_failure_limit = 3', 'status_path = /server-status', 'pid_file = run/api.pid', 'grace_period = 30s',
         'proxy_allow = 10.0.0.0/8', 'proxy_connect_ports = 443, 8000-8099', 'proxy_connect_timeout = 2s',
         'proxy_timeout = 5m', 'proxy_idle_timeout = 90', 'ready_path = /ready', 'metrics_path = /metrics', 'metrics_allow = 10.0.0.0/8, ::1',
@@ -67,7 +69,7 @@ describe('[server] values of every type', () => {
         staticPrecompressed: false, numResultCacheMax: 0, maxBodySize: 1048576, maxProxyBodySize: 20971520, maxUploadSize: 10485760, maxHeaderSize: 32768,
         headerTimeout: 500, requestTimeout: 0, keepAlive: 60_000, maxRequestsPerSocket: 100,
         compressMinSize: 0, trustedProxies: ['127.0.0.1', '10.0.0.0/8'], accessLog: '/srv/site/logs/access.log',
-        accessLogFormat: 'json', logPath: '/srv/site/logs', varPath: '/var/skitai', securekey: 's3cret-key',
+        accessLogFormat: 'json', logFormat: 'text', logLevel: 'warn', logPath: '/srv/site/logs', varPath: '/var/skitai', securekey: 's3cret-key',
         securekeyPrevious: '0ld-s3cret', sessiontimeout: 3_600_000, adminPassword: 'adm1n-pw', authFailureLimit: 3, statusPath: '/server-status', pidFile: '/srv/site/run/api.pid', gracePeriod: 30_000,
         redirectHttpPort: 0, proxyAllow: ['10.0.0.0/8'], proxyConnectPorts: ['443', '8000-8099'], proxyConnectTimeout: 2000,
         proxyTimeout: 300_000, proxyIdleTimeout: 90_000, readyPath: '/ready', metricsPath: '/metrics', metricsAllow: ['10.0.0.0/8', '::1'],
@@ -130,7 +132,9 @@ describe('[server] errors name file, line and key', () => {
     ['max_header_size = 100', /1KiB to 1MiB/],
     ['header_timeout = 10d', /duration/],
     ['keep_alive = 0', /1ms to 1h/],
-    ['access_log_format = xml', /one of skitai, json/],
+    ['access_log_format = xml', /one of auto, skitai, json/],
+    ['log_format = xml', /one of auto, json, text/],
+    ['log_level = trace', /one of debug, info, warn, error/],
     ['trusted_proxies = 127.0.0.1, localhost', /"localhost" is not one/],
     ['name = my site', /letters, digits/],
     ['ip = *', /IP address or host name/],

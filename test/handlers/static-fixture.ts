@@ -73,6 +73,8 @@ export async function serve(root: string, options: StaticOptions = { maxAge: 60 
       devel: false,
       compressMin: 1024,
       start: performance.now(),
+      id: 'test',
+      traceparent: () => '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
     };
     const mounted = ex.path === '/static' || ex.path.startsWith('/static/');
     const prefix = mounted ? '/static' : '';

@@ -28,6 +28,10 @@ app.route('/adhoc', async (was, { server, password }) => {
   return { status: r.status, code: r.code, data: r.data, msg: r.msg };
 });
 app.route('/view', (was) => was.status().databases);
+app.route('/query', async (was) => {
+  const r = await was.dlb('@db').execute('SELECT current_query() AS q').getwait(2);
+  return { q: r.data?.[0]?.q ?? r.msg };
+});
 `;
 
 let a: TestPostgres;
@@ -88,6 +92,12 @@ test('was.status() shows the cluster, its members and pools, never a password', 
   assert.deepEqual(db.members.map((m) => m.node), [`${a.node}/skitai`, `${a.node}/skitai2`]);
   assert.ok(Object.values(db.pools).every((p) => p.total >= 1));
   assert.ok(!JSON.stringify(view).includes(PASSWORD));
+});
+
+test('a statement sent for a request starts with a /* reqId=… */ comment, as the server sees it', async () => {
+  const res = await fetch(`${site.base}/query`);
+  const { q } = (await res.json()) as { q: string };
+  assert.equal(q, `/* reqId=${res.headers.get('x-request-id')} */ SELECT current_query() AS q`);
 });
 
 test('closing the site closes the pools: the servers see no connection of ours', async () => {

@@ -73,7 +73,7 @@ describe('a stray error in app code', () => {
   before(async () => {
     smtp = await TestSmtp.start();
     site = tempSite(
-      `[server]\nip = 127.0.0.1\nport = 0\ngrace_period = 5\nadmin_password = ${ADMIN}\nstatus_path = /server-status\n` +
+      `[server]\nip = 127.0.0.1\nport = 0\nlog_format = text\ngrace_period = 5\nadmin_password = ${ADMIN}\nstatus_path = /server-status\n` +
         `[routes:line]\n/ = ./webapp\n[smtpda]\nsmtpserver = 127.0.0.1:${smtp.port}\nscan_interval = 100ms\n`,
       { 'webapp.ts': WEBAPP },
     );

@@ -34,9 +34,10 @@ export function writeFiles(dir: string, files: Record<string, string | Buffer>):
 
 /**
  * Write `files` into a fresh temp directory, parse `conf` as site.conf there, and start it.
- * `[server]` gets `ip = 127.0.0.1` and `port = 0` unless the text sets them.
+ * `[server]` gets `ip = 127.0.0.1` and `port = 0` unless the text sets them. The server log is
+ * collected in `logLines`, as text unless `opts.logFormat` is `json`.
  */
-export async function startSite(conf: string, files: Record<string, string | Buffer> = {}): Promise<TestSite> {
+export async function startSite(conf: string, files: Record<string, string | Buffer> = {}, opts: { logFormat?: 'json' | 'text' } = {}): Promise<TestSite> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-test-'));
   writeFiles(dir, { 'package.json': '{"type":"module"}', ...files });
   let text = conf;
@@ -47,7 +48,7 @@ export async function startSite(conf: string, files: Record<string, string | Buf
   fs.writeFileSync(path.join(dir, 'site.conf'), text);
   const config = parseConfigText(text, path.join(dir, 'site.conf'), dir);
   const logLines: string[] = [];
-  const logger = new Logger({ write: (l) => void logLines.push(l), reopen() {}, async close() {} }, true);
+  const logger = new Logger({ write: (l) => void logLines.push(l), reopen() {}, async close() {} }, { format: opts.logFormat ?? 'text', verbose: true });
   const site = new Site(config, { logger });
   const address = await site.listen();
   return {

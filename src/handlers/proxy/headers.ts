@@ -48,6 +48,8 @@ export interface Forwarding {
   readonly proto?: string | undefined;
   /** Our Via entry (`1.1 name`), appended to the client's Via (RFC 9110 §7.6.3); absent = no Via. */
   readonly via?: string | undefined;
+  /** The reverse proxy: the request id and a child `traceparent`, replacing the client's. Absent: both pass as sent. */
+  readonly trace?: { readonly id: string; readonly traceparent: string } | undefined;
 }
 
 /**
@@ -79,6 +81,10 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
         continue;
       case 'expect':
         continue;
+      case 'x-request-id':
+      case 'traceparent':
+        if (fwd.trace) continue;
+        break;
       case 'content-length':
         // undici refuses a repeated Content-Length; Node's parser has already checked they agree.
         if (!keepLength || lengthSeen) continue;
@@ -107,6 +113,7 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
   }
   // Appended, never replaced (like nginx's $proxy_add_x_forwarded_for): the member trusts the hops it knows from the right.
   out.push('x-forwarded-for', forwardedFor === undefined ? fwd.peer : `${forwardedFor}, ${fwd.peer}`);
+  if (fwd.trace) out.push('x-request-id', fwd.trace.id, 'traceparent', fwd.trace.traceparent);
   if (fwd.via !== undefined) out.push('via', via === undefined ? fwd.via : `${via}, ${fwd.via}`);
   if (!forOrigin) return out;
   if (!protoSeen) out.push('x-forwarded-proto', fwd.proto!);

@@ -55,7 +55,7 @@ export function faultOf(err: unknown, protocol: 'xmlrpc' | 'jsonrpc', ex: Exchan
     return { code: protocol === 'xmlrpc' ? RpcFaultCode.APPLICATION_ERROR : RpcFaultCode.SERVER_ERROR, message: err.message };
   }
   if (!(err instanceof RpcFault) && !isSkitaiError(err, 'SKT_RPC_PARSE') && !isSkitaiError(err, 'SKT_RPC_INVALID') && !isSkitaiError(err, 'SKT_RPC_LIMIT')) {
-    options.logger.error(`${protocol} ${method} failed (${ex.method} ${ex.path})`, err);
+    options.logger.error(`${protocol} ${method} failed (${ex.method} ${ex.path})`, err, { reqId: ex.id });
   }
   const fault = faultFor(err, protocol, ex.devel);
   return ex.devel && ex.hideSecrets ? hideInFault(fault, ex.hideSecrets) : fault;

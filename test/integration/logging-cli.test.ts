@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { after, test } from 'node:test';
+import { BIN, freePort, tempSite } from '../support/cli.js';
+import { until } from '../support/until.js';
+
+// skitaid in the foreground with stdout and stderr kept apart (pipes, so not a TTY): what a
+// service manager or a container runtime collects.
+const APP = `
+import { App } from 'skitai';
+export const app = new App();
+app.route('/hello', (was) => {
+  was.log.info('said hello');
+  return 'Hello';
+});
+`;
+
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  stdout: string;
+  stderr: string;
+  id: string;
+}
+
+/** Start the site, make one request, stop it with SIGTERM; what it printed. */
+async function runOnce(serverKeys: string, accessLine = true): Promise<Run> {
+  const port = await freePort();
+  const { dir, conf } = tempSite(`[server]\nip = 127.0.0.1\n${serverKeys}\n[routes:line]\n/ = ./app\n`, { 'app.ts': APP });
+  dirs.push(dir);
+  const child = spawn(process.execPath, [BIN, '-c', conf, '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    let id = '';
+    await until(async () => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/hello`);
+        await res.text();
+        id = res.headers.get('x-request-id') ?? '';
+        return res.ok;
+      } catch {
+        return false;
+      }
+    }, 20_000, 'the site to answer');
+    if (accessLine) await until(() => stdout.includes(id), 5000, 'the access line');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stdout + stderr);
+    return { stdout, stderr, id };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+test('not on a terminal: JSON lines on stdout (server events, was.log, access), nothing on stderr', async () => {
+  const r = await runOnce('');
+  assert.equal(r.stderr, '');
+  const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const msgs = records.map((x) => x.msg);
+  assert.ok(msgs.some((m) => typeof m === 'string' && m.includes('listening on 127.0.0.1')), msgs.join('\n'));
+  assert.ok(records.some((x) => x.msg === 'said hello' && x.reqId === r.id && x.level === 30));
+  assert.ok(records.some((x) => x.msg === 'request' && x.reqId === r.id && x.url === '/hello' && x.status === 200));
+  assert.ok(records.some((x) => x.msg === 'SIGTERM: stopping gracefully'));
+  for (const x of records) assert.equal(typeof x.pid, 'number');
+});
+
+test("log_format = text: Skitai's classic lines; log_level = warn drops info", async () => {
+  const text = await runOnce('log_format = text');
+  assert.equal(text.stderr, '');
+  assert.match(text.stdout, /^\d{4}\.\d\d\.\d\d \d\d:\d\d:\d\d \[info\] site listening on 127\.0\.0\.1:\d+/m);
+  assert.match(text.stdout, new RegExp(`\\[info\\] said hello reqId=${text.id}$`, 'm'));
+  assert.match(text.stdout, new RegExp(`\\[info\\] 127\\.0\\.0\\.1:\\d+ GET /hello HTTP/1\\.1 200 \\d+ [\\d.]+ms ${text.id}$`, 'm'));
+
+  const quiet = await runOnce('log_format = json\nlog_level = warn\naccess_log = off', false);
+  assert.equal(quiet.stdout, '');
+  assert.equal(quiet.stderr, '');
+});
