@@ -7,14 +7,15 @@ import type { ServerConfig } from '../config/types.js';
 import { SkitaiError, isSkitaiError } from '../errors.js';
 import type { AccessLog } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
-import { childTraceparent, isValidRequestId, nextRequestId, traceOf } from '../log/trace.js';
+import { isValidRequestId, nextRequestId } from '../log/trace.js';
 import { ClientIp } from './clientip.js';
 import { ClientErrors } from './clienterror.js';
 import { requestScope, tracking } from './faults.js';
 import { refuseTunnel, secretHider, sendError } from './errorpage.js';
-import type { Exchange, Handler, TunnelHandler } from './handler.js';
+import type { Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
-import { InFlight, type InFlightEntry } from './inflight.js';
+import { InFlight } from './inflight.js';
+import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
 import { originForm, refuseRequest } from './target.js';
 import { Durations, RouteStats, Traffic, type TrafficStatus } from './traffic.js';
@@ -33,45 +34,6 @@ export interface EngineOptions {
   secrets?: readonly string[];
   /** PEM material for HTTPS; plain HTTP when absent. */
   tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined } | undefined;
-}
-
-class RequestExchange implements Exchange {
-  readonly path: string;
-  readonly query: string;
-  readonly method: string;
-  /** When the request arrived (performance.now()); measured only when the access log or the metrics are on. */
-  start = 0;
-  /** The route that took the request, for the metrics (set as each handler is asked). */
-  stats: RouteStats | undefined = undefined;
-  /** Socket bytes written before this response, for the access log. */
-  sentBefore = 0;
-  /** Kept for the access log: a handler passing `req` to undici as a body gets it destroyed, which drops `req.socket`. */
-  readonly socket: Socket;
-  prev: InFlightEntry | undefined = undefined;
-  next: InFlightEntry | undefined = undefined;
-  /** `<trace-id>-<flags>`, worked out at the first outgoing call: most requests make none. */
-  #trace: string | undefined;
-  constructor(
-    readonly req: http.IncomingMessage,
-    readonly res: http.ServerResponse,
-    target: string,
-    readonly remote: string,
-    readonly id: string,
-    public devel: boolean,
-    readonly compressMin: number,
-    readonly hideSecrets: (text: string) => string,
-  ) {
-    const q = target.indexOf('?');
-    this.path = q < 0 ? target : target.slice(0, q);
-    this.query = q < 0 ? '' : target.slice(q + 1);
-    this.method = req.method ?? 'GET';
-    this.socket = req.socket;
-  }
-
-  traceparent(): string {
-    this.#trace ??= traceOf(this.req.headers.traceparent);
-    return childTraceparent(this.#trace);
-  }
 }
 
 /** The response with its exchange attached, for the shared close listener. */

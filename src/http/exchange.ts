@@ -1,0 +1,46 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import { childTraceparent, traceOf } from '../log/trace.js';
+import type { Exchange } from './handler.js';
+import type { InFlightEntry } from './inflight.js';
+import type { RouteStats } from './traffic.js';
+
+/** One request as the engine and its handlers see it: the parsed target, the client, and per-request state. */
+export class RequestExchange implements Exchange {
+  readonly path: string;
+  readonly query: string;
+  readonly method: string;
+  /** When the request arrived (performance.now()); measured only when the access log or the metrics are on. */
+  start = 0;
+  /** The route that took the request, for the metrics (set as each handler is asked). */
+  stats: RouteStats | undefined = undefined;
+  /** Socket bytes written before this response, for the access log. */
+  sentBefore = 0;
+  /** Kept for the access log: a handler passing `req` to undici as a body gets it destroyed, which drops `req.socket`. */
+  readonly socket: Socket;
+  prev: InFlightEntry | undefined = undefined;
+  next: InFlightEntry | undefined = undefined;
+  /** `<trace-id>-<flags>`, worked out at the first outgoing call: most requests make none. */
+  #trace: string | undefined;
+  constructor(
+    readonly req: http.IncomingMessage,
+    readonly res: http.ServerResponse,
+    target: string,
+    readonly remote: string,
+    readonly id: string,
+    public devel: boolean,
+    readonly compressMin: number,
+    readonly hideSecrets: (text: string) => string,
+  ) {
+    const q = target.indexOf('?');
+    this.path = q < 0 ? target : target.slice(0, q);
+    this.query = q < 0 ? '' : target.slice(q + 1);
+    this.method = req.method ?? 'GET';
+    this.socket = req.socket;
+  }
+
+  traceparent(): string {
+    this.#trace ??= traceOf(this.req.headers.traceparent);
+    return childTraceparent(this.#trace);
+  }
+}
