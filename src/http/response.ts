@@ -1,22 +1,55 @@
 import http from 'node:http';
 
 /**
- * node:http's response, with one repair. The engine sets `X-Request-Id` on every response before
- * any handler runs, and once a header is set, Node 20's writeHead() takes a flat header list
- * (`['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2']`) through setHeader(), so a repeated name keeps only
- * its last value. Such a list is turned here into an object whose repeated names hold arrays, which
- * every Node keeps whole. Other calls pass through untouched.
+ * node:http's response, which adds the request id (`X-Request-Id`) to every response as its head is
+ * written. The id is not set with setHeader() when the request arrives: once any header is stored,
+ * Node's writeHead() leaves its fast path (headers given to writeHead serialised as they are) and
+ * stores each header first, which cost ~7 µs per request on `/hello`. Here it joins the headers
+ * given to writeHead() instead, so the common case stays on the fast path.
  */
-export class EngineResponse<Req extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Req> {}
+export class EngineResponse<Req extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Req> {
+  /** The request id, set by the engine before any handler runs ('' = none). */
+  requestId = '';
+}
 
-const writeHead = http.ServerResponse.prototype.writeHead as (this: http.ServerResponse, ...args: unknown[]) => http.ServerResponse;
+/** Node's own store of headers set with setHeader(); null until the first one (an internal, stable in Node 20-24). */
+const kOutHeaders = Object.getOwnPropertySymbols(new http.OutgoingMessage()).find((s) => s.description === 'kOutHeaders');
+const ID = 'x-request-id';
 
-EngineResponse.prototype.writeHead = function (this: http.ServerResponse, ...args: unknown[]): http.ServerResponse {
-  const last = args.length - 1;
-  const given = args[last];
-  if (last > 0 && Array.isArray(given) && given.length > 0 && !Array.isArray(given[0])) args[last] = listToObject(given as unknown[]);
-  return writeHead.apply(this, args);
+const writeHead = http.ServerResponse.prototype.writeHead as (this: http.ServerResponse, status: number, reason?: unknown, headers?: unknown) => http.ServerResponse;
+
+(EngineResponse.prototype as http.ServerResponse).writeHead = function (this: EngineResponse, status: number, reason?: unknown, headers?: unknown): http.ServerResponse {
+  if (headers === undefined && typeof reason !== 'string') {
+    headers = reason;
+    reason = undefined;
+  }
+  const stored = kOutHeaders === undefined || (this as unknown as Record<symbol, unknown>)[kOutHeaders] != null;
+  const id = this.requestId;
+  if (Array.isArray(headers)) {
+    let list = headers as unknown[];
+    if (id !== '' && !listHas(list) && !(stored && this.hasHeader(ID))) list = list.concat(ID, id);
+    // Node 20 stores a flat list given after setHeader() through setHeader(), keeping only the last
+    // value of a repeated name (Set-Cookie): give it an object whose repeated names hold arrays.
+    headers = stored && list.length > 0 && !Array.isArray(list[0]) ? listToObject(list) : list;
+  } else if (headers !== undefined && headers !== null && typeof headers === 'object') {
+    if (id !== '' && (headers as Record<string, unknown>)[ID] === undefined && !this.hasHeader(ID)) {
+      // A copy: the object may be a handler's constant, shared by every request.
+      headers = Object.assign({}, headers);
+      (headers as Record<string, unknown>)[ID] = id;
+    }
+  } else if (id !== '' && !this.hasHeader(ID)) {
+    this.setHeader(ID, id);
+  }
+  return reason === undefined ? writeHead.call(this, status, headers) : writeHead.call(this, status, reason, headers);
 } as typeof http.ServerResponse.prototype.writeHead;
+
+function listHas(list: unknown[]): boolean {
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    if (typeof name === 'string' && name.length === ID.length && name.toLowerCase() === ID) return true;
+  }
+  return false;
+}
 
 function listToObject(list: unknown[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
