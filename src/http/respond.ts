@@ -82,8 +82,6 @@ function sendWhole(ex: Exchange, status: number, headers: OutgoingHttpHeaders | 
   // load that was ~0.3 MB of old space per scavenge and frequent mark-compacts (docs/performance.md).
   const out: OutgoingHttpHeaders = headers ? Object.assign({}, headers) : {};
   if (out['content-type'] === undefined && !res.hasHeader('content-type')) out['content-type'] = defaultType;
-  // The request id here, in this fresh object, spares the engine's writeHead a copy (http/response.ts).
-  if (ex.id !== '' && out['x-request-id'] === undefined && !res.hasHeader('x-request-id')) out['x-request-id'] = ex.id;
   if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
     delete out['content-length'];
     res.writeHead(status, out).end();
