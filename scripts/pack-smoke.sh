@@ -200,7 +200,7 @@ SMOKE_MODULES=$proj/ts0.modules NODE_OPTIONS="--import $proj/probe.mjs" timeout 
 code=$?
 set -e
 [ "$code" -ne 0 ] && [ "$code" -ne 124 ] || fail "a TS site without tsx did not fail (exit $code)"
-grep -q 'SKT_APP_LOAD' ts0.log && grep -q '"tsx" is not installed' ts0.log || { cat ts0.log >&2; fail "no SKT_APP_LOAD naming tsx"; }
+grep -q 'SKT_APP_LOAD' ts0.log && grep -qE '\\?"tsx\\?" is not installed' ts0.log || { cat ts0.log >&2; fail "no SKT_APP_LOAD naming tsx"; }
 
 step "npx skitaid: the TypeScript site with tsx installed"
 npm install --silent --no-audit --no-fund -D "tsx@$(version tsx)" >/dev/null
