@@ -3,12 +3,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { isAlive } from '../../src/process/pidfile.js';
-import { foreground, freePort, killForeground, tempSite, type Foreground } from '../support/cli.js';
+import { foreground, freePort, killForeground, tempSite, type Foreground, getFresh } from '../support/cli.js';
 import { TestSmtp } from '../support/smtp.js';
 
 const run = promisify(execFile);
@@ -39,16 +38,6 @@ app.route('/mail3', (was) => {
 });
 `;
 
-/** GET on a connection of its own, so a primary hands it to whichever worker is next. */
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
 
 /** Wait until the server has `n` requests in flight besides the status request asking. */
 async function inFlight(base: string, n: number): Promise<void> {
@@ -88,14 +77,14 @@ describe('a stray error in app code', () => {
     fg = foreground(['-c', site.conf]);
     const [, port] = await fg.until(/listening on 127\.0\.0\.1:(\d+)/);
     const base = `http://127.0.0.1:${port}`;
-    const r = await get(`${base}/lost?token=s3cr3t-in-query`);
+    const r = await getFresh(`${base}/lost?token=s3cr3t-in-query`);
     assert.deepEqual(r, { status: 200, body: 'queued' });
     // Requests are tracked from a process's first fault on (tracking costs CPU on every request).
     await fg.until(/unhandled promise rejection in an unknown request \([^\n]*; from now on this process names the request of each fault\): lost in the background\nError: lost in the background\n\s+at /);
-    assert.equal((await get(`${base}/lost?token=s3cr3t-in-query`)).status, 200);
+    assert.equal((await getFresh(`${base}/lost?token=s3cr3t-in-query`)).status, 200);
     const [line] = await fg.until(/unhandled promise rejection in GET \/lost from 127\.0\.0\.1 [^\n]*: lost in the background\nError: lost in the background\n\s+at /);
     assert.doesNotMatch(line, /s3cr3t-in-query/, 'the query string may hold secrets');
-    assert.equal((await get(`${base}/pid`)).body, String(fg.child.pid), 'the same process answers');
+    assert.equal((await getFresh(`${base}/pid`)).body, String(fg.child.pid), 'the same process answers');
     assert.deepEqual(await faultCounts(base), { unhandledRejections: 2, uncaughtExceptions: 0 });
   });
 
@@ -117,9 +106,9 @@ describe('a stray error in app code', () => {
     const base = `http://127.0.0.1:${port}`;
     const pidFile = path.join(site.dir, 'var', 'site.pid');
     assert.equal(fs.readFileSync(pidFile, 'utf8').trim(), String(fg!.child.pid));
-    const slow = get(`${base}/slow`);
+    const slow = getFresh(`${base}/slow`);
     await inFlight(base, 1);
-    assert.deepEqual(await get(`${base}/boom`), { status: 200, body: 'scheduled' });
+    assert.deepEqual(await getFresh(`${base}/boom`), { status: 200, body: 'scheduled' });
     await fg!.until(/uncaught exception in GET \/boom from 127\.0\.0\.1 \(stopping after the in-flight requests[^\n]*\nError: timer went boom/);
     assert.deepEqual(await slow, { status: 200, body: 'finally' });
     const { code } = await fg!.exited;
@@ -133,17 +122,17 @@ describe('a stray error in app code', () => {
     const base = `http://127.0.0.1:${port}`;
     fg = foreground(['-c', site.conf, '-p', String(port), '-w', '1']);
     await fg.until(/1 worker listening on port \d+/);
-    const old = (await get(`${base}/pid`)).body;
-    const slow = get(`${base}/slow`);
+    const old = (await getFresh(`${base}/pid`)).body;
+    const slow = getFresh(`${base}/slow`);
     await inFlight(base, 1);
-    assert.deepEqual(await get(`${base}/boom`), { status: 200, body: 'scheduled' });
+    assert.deepEqual(await getFresh(`${base}/boom`), { status: 200, body: 'scheduled' });
     // The worker's first fault: its request is not known, the stack shows the code that threw.
     await fg.until(/uncaught exception in an unknown request \(stopping after the in-flight requests[^\n]*\nError: timer went boom\n\s+at Timeout\._onTimeout \(\S+webapp\.ts:\d+/);
     await fg.until(/worker 1 \(pid \d+\) had an uncaught exception: replacing it/);
     // Every request gets an answer during the hand-over: the new worker listens before the old one leaves.
     let fresh = old;
     for (const end = Date.now() + 30_000; fresh === old && Date.now() < end; ) {
-      const r = await get(`${base}/pid`);
+      const r = await getFresh(`${base}/pid`);
       assert.equal(r.status, 200);
       fresh = r.body;
     }
@@ -153,7 +142,7 @@ describe('a stray error in app code', () => {
     for (let i = 0; i < 100 && isAlive(oldPid); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(!isAlive(oldPid), 'the faulty worker is gone');
     assert.ok(isAlive(fg.child.pid!), 'the primary serves on');
-    assert.equal((await get(`${base}/pid`)).body, fresh);
+    assert.equal((await getFresh(`${base}/pid`)).body, fresh);
     fg.child.kill('SIGTERM');
     assert.equal((await fg.exited).code, 0);
   });

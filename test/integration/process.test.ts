@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isAlive } from '../../src/process/pidfile.js';
 import { readStatus, type InstanceStatus } from '../../src/process/status.js';
-import { foreground, freePort, killDaemon, killForeground, skitaid, tempSite, type Foreground } from '../support/cli.js';
+import { foreground, freePort, killDaemon, killForeground, skitaid, tempSite, type Foreground, getFresh } from '../support/cli.js';
 import { settle, until } from '../support/until.js';
 
 const WEBAPP = `
@@ -71,16 +71,6 @@ function loadLoop(url: string, concurrency = 4, maxMs = 20_000): { stats: LoadSt
   };
 }
 
-/** GET on a connection of its own: the primary hands each new connection to the next worker. */
-function getFresh(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject);
-  });
-}
 
 describe('skitaid as a daemon', () => {
   let site: { dir: string; conf: string };
