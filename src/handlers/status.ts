@@ -91,16 +91,16 @@ export class StatusHandler implements Handler {
     if (gather) {
       try {
         const parts = await gather();
-        return combine(this.sources.name, parts.workers, parts.primary);
+        return combine(this.sources.name, process.pid, parts.workers, parts.primary);
       } catch (err) {
         this.sources.logger.error('status: the primary did not send the other workers\' numbers; showing this worker alone', err);
         const self = { slot: this.sources.slot, pid: process.pid, started: 0, state: 'serving' as const, report: await this.workerReport() };
-        const alone = combine(this.sources.name, [self], null);
+        const alone = combine(this.sources.name, process.pid, [self], null);
         return { ...alone, summary: { ...alone.summary, level: 'bad', problems: [{ level: 'bad', text: 'the primary did not answer: this worker alone is shown' }, ...alone.summary.problems] } };
       }
     }
     const self = await this.workerReport();
-    return combine(this.sources.name, [{ slot: 1, pid: process.pid, started: Date.parse(self.http.startedAt), state: 'serving', report: self }], null);
+    return combine(this.sources.name, process.pid, [{ slot: 1, pid: process.pid, started: Date.parse(self.http.startedAt), state: 'serving', report: self }], null);
   }
 
   /** This worker's own numbers (JSON-safe). */

@@ -72,6 +72,8 @@ export interface SiteStatus {
   readonly scope: 'site';
   readonly name: string;
   readonly generatedAt: string;
+  /** The pid of the worker that answered this request (any worker gives the same view). */
+  readonly servedBy: number;
   /** Changes when workers, clusters or members come or go: the page then fetches its HTML again. */
   readonly layout: string;
   readonly summary: Summary;
@@ -89,8 +91,11 @@ export interface SiteStatus {
 const MEMBER_ORDER: readonly MemberStateName[] = ['healthy', 'ejected', 'down'];
 const BREAKER_ORDER: readonly BreakerStateName[] = ['closed', 'half-open', 'open'];
 
-/** Combine `parts` (every worker, answered or not) and the primary's view (null: a single process). */
-export function combine(name: string, parts: readonly WorkerPart[], primary: PrimaryView | null, now = Date.now()): SiteStatus {
+/**
+ * Combine `parts` (every worker, answered or not) and the primary's view (null: a single process),
+ * as seen by the worker with pid `servedBy`.
+ */
+export function combine(name: string, servedBy: number, parts: readonly WorkerPart[], primary: PrimaryView | null, now = Date.now()): SiteStatus {
   const reports = parts.flatMap((p) => (p.report ? [p.report] : []));
   const first = reports[0];
   const clusters = mergeClusters(reports.map((r) => r.clusters));
@@ -111,6 +116,7 @@ export function combine(name: string, parts: readonly WorkerPart[], primary: Pri
     scope: 'site',
     name,
     generatedAt: new Date(now).toISOString(),
+    servedBy,
     layout: [
       workers.map((w) => `${w.slot}:${w.pid}`).join(','),
       ...[...clusters, ...dbClusters].map((c) => `${c.name}=${c.members.map((m) => m.node).join(',')}`),

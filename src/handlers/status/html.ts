@@ -66,7 +66,7 @@ class Render {
       ...d.summary.clusters.map((c, i) => {
         const p = `summary.clusters.${i}`;
         return card(`${c.kind === 'postgresql' ? 'PostgreSQL' : 'Cluster'} @${escapeHtml(c.name)}`,
-          `<div class="big">${this.v(`${p}.up`)} / ${this.v(`${p}.members`)} up</div>${this.s(`${p}.level`)} breaker ${this.s(`${p}.breaker`)}`);
+          `<div class="big">${this.v(`${p}.up`)} / ${this.v(`${p}.members`)} up</div>${this.s(`${p}.level`)} · breaker ${this.s(`${p}.breaker`)}`);
       }),
     ];
     if (d.summary.mail) {
