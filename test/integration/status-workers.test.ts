@@ -1,8 +1,8 @@
 // The status page of a real 2-worker skitaid: one view combined over both workers by the primary,
 // whichever worker takes the request; a worker that does not answer in time; and the HTML page in
 // headless Chromium (Debian's `chromium`, driven over the DevTools protocol): its summary, its width
-// at 1280 px, its live refresh without a reload, and a screenshot. SKITAI_SCREENSHOT=docs/status.png
-// also writes the screenshot there (the README shows it).
+// at 1280 px, its live refresh without a reload (values, and the new workers after a reload), and
+// a screenshot. SKITAI_SCREENSHOT=docs/status.png also writes the screenshot there (the README shows it).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -165,7 +165,6 @@ describe('the status page over two workers', () => {
       assert.equal(await browser.evaluate('window.__samePage'), true, 'no reload');
       assert.ok(Number(await browser.evaluate<string>("document.getElementById('live').dataset.refreshes")) >= 1);
       assert.match(await browser.evaluate<string>("document.getElementById('live').textContent"), /^live: updated/);
-      assert.deepEqual(browser.messages.filter((m) => /Content Security Policy|exception|error/i.test(m)), [], 'no CSP violation or script error');
 
       const png = await browser.screenshot();
       assert.ok(png.length > 1000);
@@ -173,6 +172,17 @@ describe('the status page over two workers', () => {
       assert.equal(png.readUInt32BE(16), 1280, 'PNG width');
       const save = process.env['SKITAI_SCREENSHOT'];
       if (save) fs.writeFileSync(path.resolve(save), png);
+
+      // A reload replaces both workers: new pids, a new layout, which the page takes in place.
+      fg!.child.kill('SIGHUP');
+      await fg!.until(/reload: 2 workers replaced/);
+      const fresh = new Set<string>();
+      while (fresh.size < 2) fresh.add((await getFresh(`${base}/pid`)).body);
+      const shownPids = (): Promise<string[]> => browser.evaluate<string[]>("[...document.querySelectorAll('[data-k^=\"workers.\"][data-k$=\".pid\"]')].map((e) => e.textContent)");
+      await settle(shownPids, (p) => p.length === 2 && p.every((pid) => fresh.has(pid)), 'the page shows the new workers');
+      assert.equal(await browser.evaluate('window.__samePage'), true, 'still no reload');
+      await settle(() => browser.evaluate<string>("document.querySelector('[data-k=\"summary.workers.reloads\"]').textContent"), (t) => t === '1', 'one reload counted');
+      assert.deepEqual(browser.messages.filter((m) => /Content Security Policy|exception|error/i.test(m)), [], 'no CSP violation or script error');
     } finally {
       await browser.close();
     }
