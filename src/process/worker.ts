@@ -75,7 +75,9 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
       void site.metricFamilies().then((families) => send({ skitai: 'metrics-part', id, families }));
     } else if (tag === 'status-collect') {
       const { id } = m as Extract<PrimaryMessage, { skitai: 'status-collect' }>;
-      void (site.status?.workerReport() ?? Promise.resolve(undefined)).then((report) => send({ skitai: 'status-part', id, report }));
+      // A report that cannot be made is sent as none: the page then lists this worker as not answering.
+      const report = site.status?.workerReport() ?? Promise.resolve(undefined);
+      void report.catch(() => undefined).then((r) => send({ skitai: 'status-part', id, report: r }));
     } else if (tag === 'metrics-parts' || tag === 'status-parts') {
       const reply = m as { id: number };
       gathering.get(reply.id)?.(reply);

@@ -102,8 +102,10 @@ function connect(child: ChildProcess, log: () => string): Session & { session(id
   let buffered = '';
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   const listeners = new Map<string, Set<(p: Record<string, unknown>) => void>>();
-  input.on('data', (d: Buffer) => {
-    buffered += d.toString();
+  // A character split across two chunks is put together by the stream's decoder.
+  input.setEncoding('utf8');
+  input.on('data', (d: string) => {
+    buffered += d;
     let end: number;
     while ((end = buffered.indexOf('\0')) >= 0) {
       const m = JSON.parse(buffered.slice(0, end)) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: Record<string, unknown>; sessionId?: string };
