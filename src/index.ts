@@ -6,6 +6,7 @@ export { App, abort } from './app/app.js';
 export type { Args, RouteHandler, RouteOptions, Route, LifecycleHook, BeforeHook, AfterHook, TeardownHook } from './app/app.js';
 export type { Fields, RouteArgs, RuleParams, NamedParams, RuleCheck } from './app/params.js';
 export { Was } from './was/was.js';
+export { was, currentWas } from './was/current.js';
 export { WasRequest } from './was/request.js';
 export { WasResponse } from './was/response.js';
 export type { Cookies, CookieOptions } from './was/cookie.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { configSecrets } from './config/secrets.js';
-import type { SiteConfig } from './config/types.js';
+import type { RouteEntry, SiteConfig } from './config/types.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ADMIN_GROUP, parseUsers } from './auth/users.js';
 import { Clients } from './client/clients.js';
@@ -14,6 +14,7 @@ import type { App } from './app/app.js';
 import { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
 import { MetricsHandler } from './handlers/metrics.js';
+import { NodeAppHandler } from './handlers/nodeapp.js';
 import { render, siteFamilies, workerRegistry, type Families, type SupervisorInfo } from './handlers/metrics/collect.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
@@ -123,7 +124,7 @@ export class Site {
     this.services = { clients, databases, mail, logger: this.logger };
     try {
       this.routes = new RouteTable();
-      for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
+      for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route));
       for (const [prefix, app] of Object.entries(options.apps ?? {})) this.routes.add(prefix, this.#appHandler(app));
       const forward = s.enableProxy ? this.#forwardProxy() : undefined;
       // The forward proxy goes first: `GET http://elsewhere/ping` is for elsewhere, not for ping.
@@ -148,7 +149,7 @@ export class Site {
     }
   }
 
-  #handlerFor(kind: 'static' | 'app' | 'cluster', target: string, line: number): Handler {
+  #handlerFor({ kind, target, line, export: name }: RouteEntry): Handler {
     const s = this.config.server;
     switch (kind) {
       case 'static':
@@ -163,6 +164,8 @@ export class Site {
         return this.#appHandler(target);
       case 'cluster':
         return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, bodyLimit: s.maxProxyBodySize, logger: this.logger });
+      case 'node':
+        return nodeAppHandler(target, name ?? 'default', this.config, this.logger, this.services);
     }
   }
 
@@ -311,9 +314,10 @@ export function checkSite(config: SiteConfig): void {
 export async function checkApps(config: SiteConfig, logger: Logger = createLogger('console', config.server)): Promise<void> {
   const auth = buildAuth(config);
   for (const route of config.routes) {
-    if (route.kind !== 'app') continue;
+    if (route.kind !== 'app' && route.kind !== 'node') continue;
     try {
-      await appHandler(route.target, config, logger, auth).check();
+      if (route.kind === 'node') await nodeAppHandler(route.target, route.export ?? 'default', config, logger).check();
+      else await appHandler(route.target, config, logger, auth).check();
     } catch (err) {
       if (!(err instanceof SkitaiError) || err.place) throw err;
       const place = { file: config.file || undefined, line: route.line, section: 'routes:line', key: route.prefix || '/' };
@@ -338,6 +342,12 @@ function appHandler(source: string | App, config: SiteConfig, logger: Logger, au
   })
     .addEndpoint(new XmlRpcEndpoint(rpc))
     .addEndpoint(new JsonRpcEndpoint(rpc));
+}
+
+/** A Node app of `[routes:line]` (`/legacy = ./server.js:app`), under the limits a Skitai app has. */
+function nodeAppHandler(file: string, name: string, config: SiteConfig, logger: Logger, services?: WasServices): NodeAppHandler {
+  const s = config.server;
+  return new NodeAppHandler(file, name, { logger, services, devel: s.devel, limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize } });
 }
 
 /** Load the certificate and key as a start would (`--check`): a wrong passphrase is found here. */

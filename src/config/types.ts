@@ -96,9 +96,16 @@ export interface ServerConfig {
 export interface RouteEntry {
   /** Mount prefix without a trailing slash ('' for `/`). */
   readonly prefix: string;
-  readonly kind: 'static' | 'app' | 'cluster';
-  /** Absolute path for static and app targets; the cluster name (without `@`) for clusters. */
+  /**
+   * `static` (a directory), `app` (a module exporting a Skitai `app`), `cluster` (`@name`, the
+   * reverse proxy), `node` (`./server.js:app`: a module's named export that is a Node app — a
+   * `(req, res)` listener, a Fastify instance or a `fetch(request)` handler).
+   */
+  readonly kind: 'static' | 'app' | 'cluster' | 'node';
+  /** Absolute path for static, app and node targets; the cluster name (without `@`) for clusters. */
   readonly target: string;
+  /** The export a `node` route names (`app` in `./server.js:app`, `default` for a default export). */
+  readonly export?: string;
   readonly line: number;
 }
 
