@@ -113,6 +113,8 @@ export class NodeAppHandler implements Handler {
     // `trusted_proxies` replaces here.
     Object.defineProperty(req, 'ip', { value: ex.remote, writable: true, enumerable: true, configurable: true });
     req.headers['x-request-id'] = ex.id;
+    // Set now, not by the engine's writeHead: Express swaps the response's prototype for its own.
+    res.setHeader('x-request-id', ex.id);
     const scope = new WasScope(() => this.#was(ex, prefix), () => `${ex.method} ${ex.path}`);
     res.once('close', () => endScope(scope));
     if (mounted.kind === 'fetch') return runInScope(scope, () => this.#fetch(mounted.fetch, ex, prefix, url));
