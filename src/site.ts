@@ -11,16 +11,14 @@ import { Databases } from './db/databases.js';
 import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
 import type { App } from './app/app.js';
-import { AppHandler } from './handlers/app.js';
+import type { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
 import { MetricsHandler } from './handlers/metrics.js';
-import { NodeAppHandler } from './handlers/nodeapp.js';
+import { appHandler, nodeAppHandler } from './handlers/configured.js';
 import { render, siteFamilies, workerRegistry, type Families, type SupervisorInfo } from './handlers/metrics/collect.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
 import { ReadyHandler, deadClusters } from './handlers/ready.js';
-import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
-import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
 import { StatusHandler } from './handlers/status.js';
 import { faults } from './http/faults.js';
@@ -165,13 +163,13 @@ export class Site {
       case 'cluster':
         return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, bodyLimit: s.maxProxyBodySize, logger: this.logger });
       case 'node':
-        return nodeAppHandler(target, name ?? 'default', this.config, this.logger, this.services);
+        return nodeAppHandler(target, name, s, this.logger, this.services);
     }
   }
 
   /** An app module path from `[routes:line]`, or an App object from {@link SiteOptions.apps}. */
   #appHandler(source: string | App): AppHandler {
-    return appHandler(source, this.config, this.logger, this.auth, this.services);
+    return appHandler(source, this.config.server, this.logger, this.auth, this.services);
   }
 
   /** `[server] status_path`: this worker's numbers, for group admin. */
@@ -316,38 +314,14 @@ export async function checkApps(config: SiteConfig, logger: Logger = createLogge
   for (const route of config.routes) {
     if (route.kind !== 'app' && route.kind !== 'node') continue;
     try {
-      if (route.kind === 'node') await nodeAppHandler(route.target, route.export ?? 'default', config, logger).check();
-      else await appHandler(route.target, config, logger, auth).check();
+      if (route.kind === 'node') await nodeAppHandler(route.target, route.export, config.server, logger).check();
+      else await appHandler(route.target, config.server, logger, auth).check();
     } catch (err) {
       if (!(err instanceof SkitaiError) || err.place) throw err;
       const place = { file: config.file || undefined, line: route.line, section: 'routes:line', key: route.prefix || '/' };
       throw new SkitaiError(err.code, err.message, { cause: err, place });
     }
   }
-}
-
-function appHandler(source: string | App, config: SiteConfig, logger: Logger, auth: Authenticator, services?: WasServices): AppHandler {
-  const s = config.server;
-  const rpc = { maxBody: s.maxBodySize, logger };
-  return new AppHandler(source, {
-    devel: s.devel,
-    logger,
-    ...(services ? { services } : {}),
-    securekey: s.securekey,
-    securekeyPrevious: s.securekeyPrevious,
-    sessionTimeout: s.sessiontimeout,
-    ssl: s.ssl,
-    auth,
-    limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
-  })
-    .addEndpoint(new XmlRpcEndpoint(rpc))
-    .addEndpoint(new JsonRpcEndpoint(rpc));
-}
-
-/** A Node app of `[routes:line]` (`/legacy = ./server.js:app`), under the limits a Skitai app has. */
-function nodeAppHandler(file: string, name: string, config: SiteConfig, logger: Logger, services?: WasServices): NodeAppHandler {
-  const s = config.server;
-  return new NodeAppHandler(file, name, { logger, services, devel: s.devel, limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize } });
 }
 
 /** Load the certificate and key as a start would (`--check`): a wrong passphrase is found here. */
