@@ -15,6 +15,7 @@ import type { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
 import { MetricsHandler } from './handlers/metrics.js';
 import { appHandler, nodeAppHandler } from './handlers/configured.js';
+import { siteCors } from './handlers/cors.js';
 import { render, siteFamilies, workerRegistry, type Families, type SupervisorInfo } from './handlers/metrics/collect.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
@@ -130,6 +131,8 @@ export class Site {
       if (s.readyPath !== undefined) before.push(this.#readyHandler(s.readyPath));
       if (s.statusPath !== undefined) before.push(this.#statusHandler(s.statusPath));
       if (s.metricsPath !== undefined) before.push(this.#metricsHandler(s.metricsPath, options));
+      const cors = siteCors(config, this.routes);
+      if (cors) before.push(cors);
       const tls = s.ssl ? loadTls(config) : undefined;
       this.engine = new Engine({
         config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls, secrets: configSecrets(config),
@@ -287,6 +290,7 @@ export class Site {
  */
 export function checkSite(config: SiteConfig): void {
   buildAuth(config);
+  siteCors(config, new RouteTable());
   parseSmtpdaOptions(config);
   for (const cluster of Object.values(config.clusters)) {
     isRequired(cluster);

@@ -90,6 +90,16 @@ export interface ServerConfig {
   readonly metricsPath: string | undefined;
   /** IPs and CIDRs that may read the metrics without credentials. */
   readonly metricsAllow: readonly string[];
+  /** CORS policy of the site (docs/cors.md); empty origins = off. */
+  readonly corsOrigins: readonly string[];
+  /** Path prefixes the CORS policy covers; empty = every path. */
+  readonly corsPaths: readonly string[];
+  readonly corsMethods: readonly string[];
+  readonly corsHeaders: readonly string[];
+  readonly corsExposeHeaders: readonly string[];
+  readonly corsCredentials: boolean;
+  /** ms (a `seconds` key); sent in whole seconds. */
+  readonly corsMaxAge: number;
 }
 
 /** One `[routes:line]` entry, in file order. */
