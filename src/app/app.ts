@@ -177,8 +177,8 @@ export class App {
   }
 
   /** The CORS policy of `route`: its own, else the app's; null = none at all, undefined = not set (the site's applies). */
-  corsOf(route: Route | undefined): CorsPolicy | null | undefined {
-    return route?.cors !== undefined ? route.cors : this.#cors;
+  corsOf(route: Route): CorsPolicy | null | undefined {
+    return route.cors !== undefined ? route.cors : this.#cors;
   }
 
   /** Groups the app is permitted to ([] = public). */

@@ -166,13 +166,14 @@ export class AppHandler implements Handler {
 
   /**
    * The CORS policy of the route a request for `rest` with `method` would reach (its own, else
-   * the app's); null = none at all; undefined = the app sets none (the site's, if any, applies).
+   * the app's); null = none at all; undefined = no such route, or no policy (the site's applies).
    */
   corsFor(rest: string, method: string): CorsPolicy | null | undefined {
     const app = this.#app;
     if (!app) return undefined;
     const m = app.match(rest, method);
-    return app.corsOf(m.kind === 'route' ? m.route : undefined);
+    // Not the app's route (a static file beside it, an RPC endpoint): the site's policy, if any.
+    return m.kind === 'route' ? app.corsOf(m.route) : undefined;
   }
 
   /** Every web route passes here: the permission check comes before hooks, body and handler. */
