@@ -181,6 +181,11 @@ export class App {
     return route.cors !== undefined ? route.cors : this.#cors;
   }
 
+  /** The app's own CORS policy ({@link App.cors}): null = none at all, undefined = not set. */
+  get corsPolicy(): CorsPolicy | null | undefined {
+    return this.#cors;
+  }
+
   /** Groups the app is permitted to ([] = public). */
   get permitted(): readonly string[] {
     return this.#permit;

@@ -172,8 +172,10 @@ export class AppHandler implements Handler {
     const app = this.#app;
     if (!app) return undefined;
     const m = app.match(rest, method);
-    // Not the app's route (a static file beside it, an RPC endpoint): the site's policy, if any.
-    return m.kind === 'route' ? app.corsOf(m.route) : undefined;
+    if (m.kind === 'route') return app.corsOf(m.route);
+    // The app's path, another method: the app's policy. Not the app's path at all (a static file
+    // beside it, an RPC endpoint): undefined, the site's policy applies.
+    return m.kind === 'method' ? app.corsPolicy : undefined;
   }
 
   /** Every web route passes here: the permission check comes before hooks, body and handler. */
