@@ -96,6 +96,10 @@ max_body_size = 64K
 
 [@backend]
 members = ${backend.node}
+
+[smtpda]
+enabled = no
+smtpserver = 127.0.0.1:25
 `, { 'static/index.html': '<p>static root</p>', 'static/legacyx.txt': 'not under /legacy' });
 });
 
@@ -175,6 +179,15 @@ describe('Express 5 mounted on /legacy', () => {
     assert.equal(body.code, 200);
     assert.equal(body.requestId, got.headers['x-request-id']);
     assert.deepEqual(body.data, { id: got.headers['x-request-id'] });
+  });
+
+  test('was.email spools a message and was.status reports the clusters, from inside Express', async () => {
+    const got = await request(site.base, '/legacy/services');
+    assert.equal(got.status, 200, got.body.toString());
+    const body = json(got);
+    assert.equal(body.mailId, 'string');
+    assert.equal(body.databases, 'object');
+    assert.deepEqual(body.clusters, ['backend']);
   });
 
   test('was after the response is done, and outside any request, is SKT_WAS_NO_REQUEST', async () => {
