@@ -70,11 +70,6 @@ export class NodeAppHandler implements Handler {
     this.#web = { sessions: undefined, templates: new Templates(path.join(dir, 'templates'), options.devel ?? false), dir };
   }
 
-  /** What the export was recognised as (after start()). */
-  get kind(): Mounted['kind'] {
-    return this.#started().kind;
-  }
-
   async start(): Promise<void> {
     this.#value = await loadExport(this.file, this.exportName);
     const mounted = recognise(this.#value, this.name);
