@@ -22,6 +22,7 @@ export type { SiteOptions } from './site.js';
 export { loadConfig, defaultConfig, parseConfigText } from './config/load.js';
 export type { SiteConfig, ServerConfig, RouteEntry, ClusterConfig } from './config/types.js';
 export type { UploadedFile } from './http/body.js';
+export type { CorsOptions } from './http/cors.js';
 export { Clients } from './client/clients.js';
 export type { ClientsOptions, ClientsStatus } from './client/clients.js';
 export { Status } from './client/status.js';
