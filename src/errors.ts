@@ -18,7 +18,7 @@ export const ERRORS = {
   SKT_APP_RULE: { status: 500, text: 'a route rule is malformed' },
   SKT_APP_HOOK: { status: 500, text: 'an app lifecycle hook threw' },
   SKT_APP_RETURN: { status: 500, text: 'a handler returned a value Skitai cannot send' },
-  SKT_WAS_NO_REQUEST: { status: 500, text: "`was` imported from 'skitai' was used outside a request of a mounted Node app (module level, a Skitai app route, or after the response was done)" },
+  SKT_WAS_NO_REQUEST: { status: 500, text: "the package's `was` export was used outside a request of a mounted Node app (module level, a Skitai app route, or after the response was done)" },
   SKT_WAS_STREAM: { status: 500, text: 'was.tostream() was given something that is not a stream, an iterable or an object with read(), or its read() returned something other than a Buffer, a string or null' },
   SKT_CORS_POLICY: { status: 500, text: 'a CORS policy (`[server] cors_*`, `app.cors()`, a route\'s `cors` option) is invalid: a malformed origin, method or header name, no origins, or any origin ("*") with credentials' },
   SKT_HTTP_ABORT: { status: 400, text: 'a handler answered with an HTTP error status (abort())' },

@@ -48,7 +48,7 @@ type Mounted =
  * listener (Express, Koa's `callback()`, a Koa instance), a Fastify instance, or an object with
  * `fetch(request)` (Hono, WinterCG). It owns everything under its prefix: its own 404 is final.
  * The prefix is stripped from `req.url`; the engine's limits, access log, request id, client
- * address and graceful stop apply; inside it `import { was } from 'skitai'` is the request's `was`.
+ * address and graceful stop apply; inside it the package's `was` export is the request's `was`.
  */
 export class NodeAppHandler implements Handler {
   readonly name: string;

@@ -78,7 +78,7 @@ export function currentWas(): Was {
 const inspect = Symbol.for('nodejs.util.inspect.custom');
 
 /**
- * `import { was } from 'skitai'`: stands for {@link currentWas}() on every use, so module code
+ * The package's `was` export (`import { was }` in a mounted app): stands for {@link currentWas}() on every use, so module code
  * can hold it and call `was.lb(…)` inside each request. Methods come bound to the request's `was`
  * (`const { lb } = was` inside a request works). It is never a promise, and printing it outside a
  * request does not throw.
