@@ -83,6 +83,14 @@ describe('the `module:export` route form', () => {
   });
 });
 
+describe('CommonJS modules', () => {
+  test('a named export and module.exports (`:default`, extension found) both mount', async () => {
+    const s = await site(`[server]\n\n[routes:line]\n/c = ${FIXTURES}/legacy.cjs:handler\n/w = ${FIXTURES}/whole:default\n`);
+    assert.equal(await (await fetch(`${s.base}/c/x?y=1`)).text(), 'cjs named /x?y=1');
+    assert.equal(await (await fetch(`${s.base}/w/z`)).text(), 'cjs default /w');
+  });
+});
+
 describe('limits', () => {
   test('a chunked body passing max_body_size cuts the connection; the app sees its request aborted; the worker serves on', async () => {
     const s = await site(`[server]\nmax_body_size = 16K\n\n[routes:line]\n/legacy = ${FIXTURES}/express-app.js:app\n`);
