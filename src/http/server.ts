@@ -36,11 +36,6 @@ export interface EngineOptions {
   tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined } | undefined;
 }
 
-/** The response with its exchange attached, for the shared close listener. */
-interface ExchangeResponse extends http.ServerResponse {
-  exchange?: RequestExchange;
-}
-
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /**
@@ -58,7 +53,7 @@ export class Engine {
   #drained: (() => void) | undefined;
   #closing = false;
   /** One close listener shared by every response (`this` is the response): no closure per request. */
-  readonly #onClose: (this: ExchangeResponse) => void;
+  readonly #onClose: (this: EngineResponse) => void;
   #draining = false;
   /** Client sockets handed to the tunnel handler by CONNECT, until they close. */
   readonly #tunnels = new Set<Duplex>();
@@ -87,7 +82,7 @@ export class Engine {
     this.#durations = opts.config.metricsPath !== undefined ? new Durations() : undefined;
     const engine = this;
     this.#runInScope = (ex) => engine.#run(ex);
-    this.#onClose = function onClose(this: ExchangeResponse): void {
+    this.#onClose = function onClose(this: EngineResponse): void {
       engine.#closed(this);
     };
     const c = opts.config;
@@ -106,7 +101,7 @@ export class Engine {
       ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase })
       : http.createServer(serverOptions);
     if (c.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = c.maxRequestsPerSocket;
-    this.server.on('request', (req, res) => this.#dispatch(req, res));
+    this.server.on('request', (req, res) => this.#dispatch(req, res as EngineResponse));
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
     this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
@@ -193,7 +188,7 @@ export class Engine {
     }
   }
 
-  #dispatch(req: http.IncomingMessage, res: http.ServerResponse): void {
+  #dispatch(req: http.IncomingMessage, res: EngineResponse): void {
     const c = this.#opts.config;
     const url = req.url ?? '/';
     let target = url;
@@ -203,8 +198,6 @@ export class Engine {
     // forge or collide with the ids an operator follows).
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && isValidRequestId(given) && this.#clientIp.trusts(req.socket.remoteAddress) ? given : nextRequestId();
-    // Sent as the head is written (http/response.ts): a setHeader() here would take every response off Node's fast path.
-    (res as unknown as EngineResponse).requestId = id;
     const ex = new RequestExchange(req, res, target, remote, id, c.devel, c.compressMinSize, this.#hideSecrets);
     this.#inFlight.add(ex);
     this.#traffic.requests++;
@@ -212,7 +205,9 @@ export class Engine {
       ex.start = performance.now();
       ex.sentBefore = req.socket.bytesWritten;
     }
-    (res as ExchangeResponse).exchange = ex;
+    // The id is sent as the head is written (http/response.ts): a setHeader() here would take every
+    // response off Node's fast path.
+    res.exchange = ex;
     res.on('close', this.#onClose);
     if (this.#closing) res.setHeader('connection', 'close');
     // One test for both refusals keeps the common case to a single branch.
@@ -228,7 +223,7 @@ export class Engine {
   }
 
   /** Counts in-flight requests for a graceful stop, and writes the access line. */
-  #closed(res: ExchangeResponse): void {
+  #closed(res: EngineResponse): void {
     const ex = res.exchange!;
     const req = ex.req;
     if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
