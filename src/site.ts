@@ -37,7 +37,7 @@ import { instancePaths } from './process/paths.js';
 import type { WasServices } from './was/services.js';
 
 // For process/ (which may import this file only): how it names the request behind a fault, and counts it.
-export { describeScope, faults, tracking } from './http/faults.js';
+export { currentRequest, describeScope, faults, tracking } from './http/faults.js';
 // For process/: what the primary passes between workers for a site-wide scrape.
 export type { Families, SupervisorInfo } from './handlers/metrics/collect.js';
 export { keepCounters } from './handlers/metrics/collect.js';

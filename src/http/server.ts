@@ -236,7 +236,7 @@ export class Engine {
     const access = this.#opts.accessLog;
     if (access) {
       access.write({
-        id: ex.id, remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
+        id: ex.id, trace: ex.traceId(), remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
         status: res.statusCode, bytes: ex.socket.bytesWritten - ex.sentBefore,
         ms: performance.now() - ex.start, aborted: !res.writableFinished, ua: req.headers['user-agent'],
       });

@@ -28,6 +28,20 @@ test("the JSON access line is pino's shape and survives quotes, backslashes, con
   });
 });
 
+test('the access line carries the trace id after the request id, in JSON and in the text line', () => {
+  const { sink, lines } = memory();
+  const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const record = { ...RECORD, url: '/t', trace };
+  new AccessLog(sink, 'json').write(record);
+  new AccessLog(sink, 'skitai').write(record);
+  new AccessLog(sink, 'skitai').write({ ...RECORD, url: '/t' });
+  const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(rec).slice(4, 7), ['reqId', 'traceId', 'method']);
+  assert.equal(rec.traceId, trace);
+  assert.match(lines[1]!, new RegExp(` GET /t HTTP/1\\.1 200 207 0\\.8ms abc-1 trace=${trace}$`));
+  assert.match(lines[2]!, / GET \/t HTTP\/1\.1 200 207 0\.8ms abc-1$/);
+});
+
 test('JSON server log: levels filter, fields and child bindings go into the record, an error is one line', () => {
   const { sink, lines } = memory();
   const log = new Logger(sink, { format: 'json', level: 'info' });
