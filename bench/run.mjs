@@ -147,15 +147,18 @@ function table() {
  * minus the plain site's in the same round (they run back to back), then the median over rounds.
  * Paired differences cancel most of a shared machine's drift between rounds.
  */
+function pairedDiff(a, b, p) {
+  const xs = results[a]?.[p];
+  const ys = results[b]?.[p];
+  if (!xs || !ys) return undefined;
+  return median(xs.map((x, i) => x.cpuUs - ys[i].cpuUs));
+}
+const fmtDiff = (x) => (x === undefined ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(2)} µs`);
+
 function accessLogCost() {
   const lines = ['**Access log cost** (server CPU µs per request, median over rounds of the paired difference):'];
-  const diff = (a, b, p) => {
-    const xs = results[a]?.[p];
-    const ys = results[b]?.[p];
-    if (!xs || !ys) return undefined;
-    return median(xs.map((x, i) => x.cpuUs - ys[i].cpuUs));
-  };
-  const fmt = (x) => (x === undefined ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(2)} µs`);
+  const diff = pairedDiff;
+  const fmt = fmtDiff;
   for (const p of PATHS) {
     lines.push(`- ${p.path}: JSON ${fmt(diff('skitai-log', 'skitai', p.path))} over no log, text ${fmt(diff('skitai-log-text', 'skitai', p.path))} over no log, JSON ${fmt(diff('skitai-log', 'skitai-log-text', p.path))} over text`);
   }
@@ -196,6 +199,12 @@ try {
       `on ${os.availableParallelism()} cpus.\n`;
   }
   if (results.skitai && (results['skitai-log'] || results['skitai-log-text'])) report += `\n${accessLogCost()}\n`;
+  if (results.skitai && (results['skitai-before'] || results.fastify)) {
+    // Paired by round, like the access log's cost: the steadier comparison on a shared machine.
+    const rows = PATHS.map((p) => `- ${p.path}: ${results['skitai-before'] ? `${fmtDiff(pairedDiff('skitai', 'skitai-before', p.path))} against before, ` : ''}` +
+      `${fmtDiff(pairedDiff('skitai', 'fastify', p.path))} against Fastify, ${fmtDiff(pairedDiff('skitai', 'raw', p.path))} against raw node:http`);
+    report += `\n**Skitai's CPU per request** (µs, median over rounds of the paired difference; negative = cheaper):\n${rows.join('\n')}\n`;
+  }
   if (results['skitai-log']) {
     const size = fs.statSync(accessLogFile, { throwIfNoEntry: false })?.size ?? 0;
     report += `\nThe access-log run wrote ${(size / 1024 / 1024).toFixed(1)} MiB of log lines to a temp file (deleted after the run).\n`;
