@@ -14,7 +14,7 @@ import type { App } from './app/app.js';
 import { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
 import { MetricsHandler } from './handlers/metrics.js';
-import { render, siteFamilies, workerRegistry, type Families, type SupervisorInfo } from './handlers/metrics/collect.js';
+import { render, siteFamilies, workerRegistry, type Families, type MailCounts, type SupervisorInfo } from './handlers/metrics/collect.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
 import { ReadyHandler, deadClusters } from './handlers/ready.js';
@@ -39,7 +39,7 @@ import type { WasServices } from './was/services.js';
 // For process/ (which may import this file only): how it names the request behind a fault, and counts it.
 export { currentRequest, describeScope, faults, tracking } from './http/faults.js';
 // For process/: what the primary passes between workers for a site-wide scrape.
-export type { Families, SupervisorInfo } from './handlers/metrics/collect.js';
+export type { Families, MailCounts, SupervisorInfo } from './handlers/metrics/collect.js';
 export { keepCounters } from './handlers/metrics/collect.js';
 
 /** Options for building a site from its config. */
@@ -360,7 +360,7 @@ export function mailSummary(config: SiteConfig): string | undefined {
  * Start the site's delivery agent outside a Site (the primary, which serves no requests, runs the
  * one agent of a multi-worker site). Undefined when `[smtpda]` is absent or `enabled = no`.
  */
-export async function startMailAgent(config: SiteConfig, logger: Logger): Promise<{ stop(graceMs?: number): Promise<void> } | undefined> {
+export async function startMailAgent(config: SiteConfig, logger: Logger): Promise<{ stop(graceMs?: number): Promise<void>; status(): MailCounts } | undefined> {
   const smtpda: SmtpdaOptions | undefined = parseSmtpdaOptions(config);
   if (smtpda && !smtpda.enabled) logger.warn('[smtpda] enabled = no: mail is spooled but not delivered');
   if (!smtpda?.enabled) return undefined;

@@ -1,6 +1,6 @@
 /** The primary's half of a site-wide scrape: ask each worker for its metric families. */
 import type { Worker } from 'node:cluster';
-import { keepCounters, type Families } from '../site.js';
+import { keepCounters, type Families, type MailCounts } from '../site.js';
 import { tagOf, type WorkerMessage } from './messages.js';
 
 /** How long a scrape waits for one worker's metrics. */
@@ -53,4 +53,9 @@ function collect(target: Worker): Promise<Families | undefined> {
       done(undefined);
     }
   });
+}
+
+/** Only the numbers: the agent's status also holds its last error text, which the IPC message does not need. */
+export function mailCounts(c: MailCounts | undefined): MailCounts | undefined {
+  return c && { attempts: c.attempts, failedAttempts: c.failedAttempts, delivered: c.delivered, undelivered: c.undelivered };
 }

@@ -10,9 +10,9 @@ import { SkitaiError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { FRESH, respawnDelay, type BackoffState } from './backoff.js';
 import { EXIT_RESTART, WORKER_ENV, tagOf, type PrimaryMessage, type WorkerMessage, type WorkerSpec } from './messages.js';
-import { KeptCounters, collectFamilies } from './metrics.js';
+import { KeptCounters, collectFamilies, mailCounts } from './metrics.js';
 import { SKITAID_BIN } from './paths.js';
-import type { Families } from '../site.js';
+import type { Families, MailCounts, SupervisorInfo } from '../site.js';
 import { writeStatus, type InstanceStatus } from './status.js';
 
 /** How long a new worker may take to load its apps and listen. */
@@ -32,6 +32,8 @@ export interface PrimaryOptions {
   readonly logger: Logger;
   /** Where the status record for `skitaid status` goes (none when the pid file is not ours). */
   readonly statusFile?: string | undefined;
+  /** The counters of the mail agent this process runs, for the metrics (undefined: none runs here). */
+  readonly mailCounts?: (() => MailCounts | undefined) | undefined;
 }
 
 /** A worker position: its current worker, crash streak and pending respawn. */
@@ -325,16 +327,14 @@ export class Primary {
     }
   }
 
-  /**
-   * A scrape reached `w`: send it every listening worker's metric families (draining ones too,
-   * until their final numbers are kept), the kept counts of workers gone, and the primary's numbers.
-   */
+  /** A scrape reached `w`: send it every listening worker's families (draining ones until their final
+   *  numbers are kept), the kept counts of workers gone, and the primary's numbers (its mail agent's too). */
   async #gatherMetrics(w: Worker, id: number): Promise<void> {
     const asked = [...this.#live].flatMap(([worker, live]) => (live.listened && !live.final ? [worker] : []));
     const answers = await collectFamilies(asked);
     // A worker that left while we asked is in the kept counts now (or crashed): counted once, there.
     const parts = answers.filter((p, i): p is Families => p !== undefined && this.#live.get(asked[i]!)?.final === false);
-    const info = { workers: this.#slots.filter((s) => s.worker).length, restarts: this.#respawns, reloads: this.#reloads };
+    const info: SupervisorInfo = { workers: this.#slots.filter((s) => s.worker).length, restarts: this.#respawns, reloads: this.#reloads, mail: mailCounts(this.#opts.mailCounts?.()) };
     send(w, { skitai: 'metrics-parts', id, parts: [...parts, await this.#kept.get()], info });
   }
 
