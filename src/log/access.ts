@@ -2,7 +2,11 @@ import os from 'node:os';
 import type { LogSink } from './logger.js';
 import { timestamp } from './logger.js';
 
-/** What the engine knows of a finished request. */
+/**
+ * What the engine knows of a finished request. `id`, `remote`, `method` and `version` go into the
+ * JSON line without an escape check: the engine's values are plain by construction (a generated or
+ * validated id, an IP address, an HTTP token, digits), and the check is a regular expression per field.
+ */
 export interface AccessRecord {
   /** The request id (`X-Request-Id`). */
   id: string;
@@ -60,9 +64,9 @@ export class AccessLog {
     const r = record.url.includes('@') ? { ...record, url: redactTarget(record.url) } : record;
     if (this.format === 'json') {
       const line =
-        `${this.#head}${Date.now()}${this.#host},"reqId":${str(r.id)}${r.trace === undefined ? '' : `,"traceId":"${r.trace}"`},"method":${str(r.method)},"url":${str(r.url)}` +
-        `,"status":${r.status},"bytes":${r.bytes},"ms":${Math.round(r.ms * 1000) / 1000},"remote":${str(r.remote)},"port":${r.port}` +
-        `,"version":${str(r.version)},"aborted":${r.aborted}${r.ua === undefined ? '' : `,"ua":${str(r.ua)}`}` +
+        `${this.#head}${Date.now()}${this.#host},"reqId":"${r.id}"${r.trace === undefined ? '' : `,"traceId":"${r.trace}"`},"method":"${r.method}","url":${str(r.url)}` +
+        `,"status":${r.status},"bytes":${r.bytes},"ms":${Math.round(r.ms * 1000) / 1000},"remote":"${r.remote}","port":${r.port}` +
+        `,"version":"${r.version}","aborted":${r.aborted}${r.ua === undefined ? '' : `,"ua":${str(r.ua)}`}` +
         `${r.up === undefined ? '' : `,"up":${r.up}`},"msg":"request"}\n`;
       if (this.sink.writeRaw) this.sink.writeRaw(line);
       else this.sink.write(line.slice(0, -1));

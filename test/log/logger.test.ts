@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { AccessLog, type AccessRecord } from '../../src/log/access.js';
-import { Logger, type LogSink } from '../../src/log/logger.js';
+import { Logger, openSink, type LogSink } from '../../src/log/logger.js';
 import { childTraceparent, isValidRequestId, nextRequestId, traceOf } from '../../src/log/trace.js';
 
 function memory(): { sink: LogSink; lines: string[] } {
@@ -92,4 +94,20 @@ test('traceparent: a valid header keeps trace id and flags; an invalid one start
   }
   // A later version may append fields: the trace is kept.
   assert.ok(childTraceparent(traceOf(`01-${trace}-00f067aa0ba902b7-01-more`)).includes(trace));
+});
+
+test('a log file gets every line whole and in order: across batches, non-ASCII, and a line longer than a batch', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-sink-'));
+  try {
+    const file = path.join(dir, 'access.log');
+    const sink = openSink({ file }, 50);
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) lines.push(`line ${i} ${'x'.repeat(i % 97)} é✓😀`);
+    lines.splice(1500, 0, 'L'.repeat(100_000));
+    for (const l of lines) sink.write(l);
+    await sink.close();
+    assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n'), [...lines, '']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
