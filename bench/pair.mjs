@@ -1,0 +1,105 @@
+// Two servers measured AT THE SAME TIME, for a CPU-per-request comparison on a shared machine.
+// run.mjs measures targets one after the other, so a neighbour's load that comes and goes lands on
+// one target and not the other; here both servers share one pinned core and each gets its own wrk
+// (on the other core) for the same seconds, so whatever disturbs one disturbs the other. The
+// figure is each server's CPU time (user + sys, /proc) per request, and per round B − A.
+// Usage: node bench/pair.mjs --a skitai --b skitai-log [--path /hello] [--rounds 6] [--duration 4]
+//        [--connections 25] [--before DIR]   targets: raw, fastify, skitai, skitai-log, skitai-log-text, skitai-before (needs --before)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { HOST, freePort, median, otherLoad, pinning, startServer, stopServer, waitReady, wrk } from './lib.mjs';
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(BENCH);
+const NODE = process.execPath;
+const { values: opt } = parseArgs({
+  options: {
+    a: { type: 'string', default: 'skitai-before' },
+    b: { type: 'string', default: 'skitai' },
+    path: { type: 'string', default: '/hello' },
+    rounds: { type: 'string', default: '6' },
+    duration: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '25' },
+    before: { type: 'string' },
+  },
+});
+const BODY = { '/hello': 'Hello World', '/ping': 'pong' }[opt.path];
+if (!BODY) throw new Error(`--path must be /hello or /ping, got ${opt.path}`);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-pair-'));
+
+/** bench/site.conf of `dir` with the access log in a temp file (each target its own), JSON or Skitai's line. */
+function loggingConf(dir, format) {
+  const text = fs.readFileSync(path.join(dir, 'bench', 'site.conf'), 'utf8')
+    .replace(/^access_log\s*=.*$/m, `access_log = ${path.join(tmp, `access-${format}.log`)}\naccess_log_format = ${format}`)
+    .replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${path.join(dir, 'bench')}/`);
+  const file = path.join(tmp, `site-${format}.conf`);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+const skitai = (dir, conf) => (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'), '-c', conf, '-p', p];
+const TARGETS = {
+  raw: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p],
+  fastify: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p],
+  skitai: skitai(ROOT, path.join(BENCH, 'site.conf')),
+  'skitai-log': (p) => skitai(ROOT, loggingConf(ROOT, 'json'))(p),
+  'skitai-log-text': (p) => skitai(ROOT, loggingConf(ROOT, 'skitai'))(p),
+  'skitai-before': (p) => {
+    if (!opt.before) throw new Error('skitai-before needs --before DIR (another checkout, e.g. a git worktree of the old commit)');
+    return skitai(path.resolve(opt.before), path.join(path.resolve(opt.before), 'bench', 'site.conf'))(p);
+  },
+};
+for (const key of [opt.a, opt.b]) if (!TARGETS[key]) throw new Error(`unknown target ${key}; use ${Object.keys(TARGETS).join(', ')}`);
+
+const pin = pinning(true);
+const log = (line) => process.stderr.write(`${line}\n`);
+
+async function start(key) {
+  const port = String(await freePort());
+  const server = startServer(pin.server(TARGETS[key](port)), { cwd: ROOT });
+  const url = `http://${HOST}:${port}${opt.path}`;
+  await waitReady(server, url, BODY);
+  return { key, server, url };
+}
+
+/** Both servers loaded at once; CPU µs per request of each. */
+async function round(n, a, b) {
+  const load = (s, seconds) => wrk(s.url, { seconds, connections: Number(opt.connections), prefix: pin.load });
+  if (Number(opt.warmup) > 0) await Promise.all([load(a, Number(opt.warmup)), load(b, Number(opt.warmup))]);
+  const ma = otherLoad(a.server.child.pid);
+  const mb = otherLoad(b.server.child.pid);
+  const [ra, rb] = await Promise.all([load(a, Number(opt.duration)), load(b, Number(opt.duration))]);
+  const ca = (ma.stop().serverMs * 1000) / ra.requests;
+  const lb = mb.stop();
+  const cb = (lb.serverMs * 1000) / rb.requests;
+  log(`  round ${n}: ${a.key} ${ca.toFixed(2)} µs/req (${ra.rps.toFixed(0)} req/s), ${b.key} ${cb.toFixed(2)} µs/req (${rb.rps.toFixed(0)} req/s), B − A ${(cb - ca).toFixed(2)} µs; others ${lb.other.toFixed(0)}% of a core`);
+  return { a: ca, b: cb };
+}
+
+try {
+  log(`pair: A = ${opt.a}, B = ${opt.b}, ${opt.path}; ${pin.note}; both servers on one core, one wrk -c${opt.connections} each`);
+  const rows = [];
+  for (let n = 1; n <= Number(opt.rounds); n++) {
+    // Fresh processes each round, started in alternating order.
+    const [first, second] = n % 2 ? [opt.a, opt.b] : [opt.b, opt.a];
+    const s1 = await start(first);
+    const s2 = await start(second);
+    const [a, b] = first === opt.a ? [s1, s2] : [s2, s1];
+    try {
+      rows.push(await round(n, a, b));
+    } finally {
+      await Promise.all([stopServer(s1.server), stopServer(s2.server)]);
+    }
+  }
+  const diffs = rows.map((r) => r.b - r.a);
+  process.stdout.write(
+    `${opt.path}: ${opt.a} ${median(rows.map((r) => r.a)).toFixed(2)} µs/req, ${opt.b} ${median(rows.map((r) => r.b)).toFixed(2)} µs/req (medians); ` +
+      `B − A median ${median(diffs).toFixed(2)} µs, range ${Math.min(...diffs).toFixed(2)} … ${Math.max(...diffs).toFixed(2)} over ${rows.length} rounds\n`,
+  );
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
