@@ -4,7 +4,8 @@
 // (on the other core) for the same seconds, so whatever disturbs one disturbs the other. The
 // figure is each server's CPU time (user + sys, /proc) per request, and per round B − A.
 // Usage: node bench/pair.mjs --a skitai --b skitai-log [--path /hello] [--rounds 6] [--duration 4]
-//        [--connections 25] [--before DIR]   targets: raw, fastify, skitai, skitai-log, skitai-log-text, skitai-before (needs --before)
+//        [--connections 25] [--before DIR]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
+//        skitai-log, skitai-log-text, skitai-before (needs --before)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,6 +47,8 @@ const TARGETS = {
   raw: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p],
   fastify: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p],
   skitai: skitai(ROOT, path.join(BENCH, 'site.conf')),
+  // The compiled dist/ (after `npm run build`), as an installed package runs; the others run src/ through tsx.
+  'skitai-dist': skitai(ROOT, path.join(BENCH, 'site.conf')),
   'skitai-log': (p) => skitai(ROOT, loggingConf(ROOT, 'json'))(p),
   'skitai-log-text': (p) => skitai(ROOT, loggingConf(ROOT, 'skitai'))(p),
   'skitai-before': (p) => {
@@ -60,7 +63,8 @@ const log = (line) => process.stderr.write(`${line}\n`);
 
 async function start(key) {
   const port = String(await freePort());
-  const server = startServer(pin.server(TARGETS[key](port)), { cwd: ROOT });
+  const env = key === 'skitai-dist' ? { ...process.env, SKITAI_DIST: '1' } : process.env;
+  const server = startServer(pin.server(TARGETS[key](port)), { cwd: ROOT, env });
   const url = `http://${HOST}:${port}${opt.path}`;
   await waitReady(server, url, BODY);
   return { key, server, url };
