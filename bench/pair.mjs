@@ -32,12 +32,14 @@ const BODY = { '/hello': 'Hello World', '/ping': 'pong' }[opt.path];
 if (!BODY) throw new Error(`--path must be /hello or /ping, got ${opt.path}`);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-pair-'));
 
-/** bench/site.conf of `dir` with the access log in a temp file (each target its own), JSON or Skitai's line. */
-function loggingConf(dir, format) {
-  const text = fs.readFileSync(path.join(dir, 'bench', 'site.conf'), 'utf8')
-    .replace(/^access_log\s*=.*$/m, `access_log = ${path.join(tmp, `access-${format}.log`)}\naccess_log_format = ${format}`)
-    .replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${path.join(dir, 'bench')}/`);
-  const file = path.join(tmp, `site-${format}.conf`);
+/**
+ * A copy of bench/site.conf of `dir` in the temp dir (two sites from one config file would share a
+ * pid file), with the access log in a temp file when `format` is given (JSON or Skitai's line).
+ */
+function siteConf(dir, name, format) {
+  let text = fs.readFileSync(path.join(dir, 'bench', 'site.conf'), 'utf8').replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${path.join(dir, 'bench')}/`);
+  if (format) text = text.replace(/^access_log\s*=.*$/m, `access_log = ${path.join(tmp, `access-${name}.log`)}\naccess_log_format = ${format}`);
+  const file = path.join(tmp, `site-${name}.conf`);
   fs.writeFileSync(file, text);
   return file;
 }
@@ -48,9 +50,9 @@ const TARGETS = {
   fastify: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p],
   skitai: skitai(ROOT, path.join(BENCH, 'site.conf')),
   // The compiled dist/ (after `npm run build`), as an installed package runs; the others run src/ through tsx.
-  'skitai-dist': skitai(ROOT, path.join(BENCH, 'site.conf')),
-  'skitai-log': (p) => skitai(ROOT, loggingConf(ROOT, 'json'))(p),
-  'skitai-log-text': (p) => skitai(ROOT, loggingConf(ROOT, 'skitai'))(p),
+  'skitai-dist': (p) => skitai(ROOT, siteConf(ROOT, 'dist'))(p),
+  'skitai-log': (p) => skitai(ROOT, siteConf(ROOT, 'json', 'json'))(p),
+  'skitai-log-text': (p) => skitai(ROOT, siteConf(ROOT, 'text', 'skitai'))(p),
   'skitai-before': (p) => {
     if (!opt.before) throw new Error('skitai-before needs --before DIR (another checkout, e.g. a git worktree of the old commit)');
     return skitai(path.resolve(opt.before), path.join(path.resolve(opt.before), 'bench', 'site.conf'))(p);
@@ -90,13 +92,14 @@ try {
   for (let n = 1; n <= Number(opt.rounds); n++) {
     // Fresh processes each round, started in alternating order.
     const [first, second] = n % 2 ? [opt.a, opt.b] : [opt.b, opt.a];
-    const s1 = await start(first);
-    const s2 = await start(second);
-    const [a, b] = first === opt.a ? [s1, s2] : [s2, s1];
+    const started = [];
     try {
+      started.push(await start(first));
+      started.push(await start(second));
+      const [a, b] = first === opt.a ? started : [started[1], started[0]];
       rows.push(await round(n, a, b));
     } finally {
-      await Promise.all([stopServer(s1.server), stopServer(s2.server)]);
+      await Promise.all(started.map((s) => stopServer(s.server)));
     }
   }
   const diffs = rows.map((r) => r.b - r.a);
