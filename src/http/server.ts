@@ -193,11 +193,14 @@ export class Engine {
     const url = req.url ?? '/';
     let target = url;
     if (url.charCodeAt(0) !== 47) target = originForm(url);
-    const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    // A proxy we trust may name the request; anyone else's id is replaced (it would let a client
-    // forge or collide with the ids an operator follows).
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && isValidRequestId(given) && this.#clientIp.trusts(req.socket.remoteAddress) ? given : nextRequestId();
+    const peer = req.socket.remoteAddress;
+    // Only a proxy we trust may speak for the client (X-Forwarded-For) and name the request; anyone
+    // else's id is replaced (it would let a client forge or collide with the ids an operator
+    // follows). Without trusted proxies neither header is looked up.
+    const trusted = this.#clientIp.trusts(peer);
+    const remote = this.#clientIp.resolve(peer, trusted ? req.headers['x-forwarded-for'] : undefined);
+    const given = trusted ? req.headers['x-request-id'] : undefined;
+    const id = typeof given === 'string' && isValidRequestId(given) ? given : nextRequestId();
     const ex = new RequestExchange(req, res, target, remote, id, c.devel, c.compressMinSize, this.#hideSecrets);
     this.#inFlight.add(ex);
     this.#traffic.requests++;
