@@ -5,7 +5,7 @@
 // figure is each server's CPU time (user + sys, /proc) per request, and per round B − A.
 // Usage: node bench/pair.mjs --a skitai --b skitai-log [--path /hello] [--rounds 6] [--duration 4]
 //        [--connections 25] [--before DIR]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
-//        skitai-log, skitai-log-text, skitai-before (needs --before)
+//        skitai-log, skitai-log-text, skitai-before and skitai-before-log (need --before)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,11 +53,14 @@ const TARGETS = {
   'skitai-dist': (p) => skitai(ROOT, siteConf(ROOT, 'dist'))(p),
   'skitai-log': (p) => skitai(ROOT, siteConf(ROOT, 'json', 'json'))(p),
   'skitai-log-text': (p) => skitai(ROOT, siteConf(ROOT, 'text', 'skitai'))(p),
-  'skitai-before': (p) => {
-    if (!opt.before) throw new Error('skitai-before needs --before DIR (another checkout, e.g. a git worktree of the old commit)');
-    return skitai(path.resolve(opt.before), path.join(path.resolve(opt.before), 'bench', 'site.conf'))(p);
-  },
+  'skitai-before': (p) => skitai(beforeDir(), siteConf(beforeDir(), 'before'))(p),
+  'skitai-before-log': (p) => skitai(beforeDir(), siteConf(beforeDir(), 'before-json', 'json'))(p),
 };
+
+function beforeDir() {
+  if (!opt.before) throw new Error('skitai-before needs --before DIR (another checkout, e.g. a git worktree of the old commit)');
+  return path.resolve(opt.before);
+}
 for (const key of [opt.a, opt.b]) if (!TARGETS[key]) throw new Error(`unknown target ${key}; use ${Object.keys(TARGETS).join(', ')}`);
 
 const pin = pinning(true);
