@@ -75,18 +75,27 @@ async function start(key) {
   return { key, server, url };
 }
 
-/** Both servers loaded at once; CPU µs per request of each. */
+/** The server process's [user, system] CPU ticks (1/100 s), its worker threads (libuv's file writes) included. */
+function cpuTicks(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return [Number(f[11]), Number(f[12])];
+}
+
+/** Both servers loaded at once; CPU µs per request of each, and the kernel's (system) part of it. */
 async function round(n, a, b) {
   const load = (s, seconds) => wrk(s.url, { seconds, connections: Number(opt.connections), prefix: pin.load });
   if (Number(opt.warmup) > 0) await Promise.all([load(a, Number(opt.warmup)), load(b, Number(opt.warmup))]);
-  const ma = otherLoad(a.server.child.pid);
-  const mb = otherLoad(b.server.child.pid);
+  const meter = otherLoad(b.server.child.pid);
+  const [a0, b0] = [cpuTicks(a.server.child.pid), cpuTicks(b.server.child.pid)];
   const [ra, rb] = await Promise.all([load(a, Number(opt.duration)), load(b, Number(opt.duration))]);
-  const ca = (ma.stop().serverMs * 1000) / ra.requests;
-  const lb = mb.stop();
-  const cb = (lb.serverMs * 1000) / rb.requests;
-  log(`  round ${n}: ${a.key} ${ca.toFixed(2)} µs/req (${ra.rps.toFixed(0)} req/s), ${b.key} ${cb.toFixed(2)} µs/req (${rb.rps.toFixed(0)} req/s), B − A ${(cb - ca).toFixed(2)} µs; others ${lb.other.toFixed(0)}% of a core`);
-  return { a: ca, b: cb };
+  const [a1, b1] = [cpuTicks(a.server.child.pid), cpuTicks(b.server.child.pid)];
+  const other = meter.stop().other;
+  const perReq = (t0, t1, requests) => ({ us: ((t1[0] - t0[0] + t1[1] - t0[1]) * 10_000) / requests, sys: ((t1[1] - t0[1]) * 10_000) / requests });
+  const ca = perReq(a0, a1, ra.requests);
+  const cb = perReq(b0, b1, rb.requests);
+  log(`  round ${n}: ${a.key} ${ca.us.toFixed(2)} µs/req (sys ${ca.sys.toFixed(2)}; ${ra.rps.toFixed(0)} req/s), ${b.key} ${cb.us.toFixed(2)} µs/req (sys ${cb.sys.toFixed(2)}; ${rb.rps.toFixed(0)} req/s), ` +
+    `B − A ${(cb.us - ca.us).toFixed(2)} µs (sys ${(cb.sys - ca.sys).toFixed(2)}); others ${other.toFixed(0)}% of a core`);
+  return { a: ca.us, b: cb.us, sys: cb.sys - ca.sys };
 }
 
 try {
@@ -108,7 +117,8 @@ try {
   const diffs = rows.map((r) => r.b - r.a);
   process.stdout.write(
     `${opt.path}: ${opt.a} ${median(rows.map((r) => r.a)).toFixed(2)} µs/req, ${opt.b} ${median(rows.map((r) => r.b)).toFixed(2)} µs/req (medians); ` +
-      `B − A median ${median(diffs).toFixed(2)} µs, range ${Math.min(...diffs).toFixed(2)} … ${Math.max(...diffs).toFixed(2)} over ${rows.length} rounds\n`,
+      `B − A median ${median(diffs).toFixed(2)} µs (of which system time ${median(rows.map((r) => r.sys)).toFixed(2)}), ` +
+      `range ${Math.min(...diffs).toFixed(2)} … ${Math.max(...diffs).toFixed(2)} over ${rows.length} rounds\n`,
   );
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
