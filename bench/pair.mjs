@@ -98,13 +98,23 @@ async function round(n, a, b) {
   return { a: ca.us, b: cb.us, sys: cb.sys - ca.sys };
 }
 
+// Servers of the round in progress: stopped on Ctrl-C / SIGTERM too, not left holding the core.
+const started = [];
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const s of started) s.server.child.kill('SIGTERM');
+    fs.rmSync(tmp, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
 try {
   log(`pair: A = ${opt.a}, B = ${opt.b}, ${opt.path}; ${pin.note}; both servers on one core, one wrk -c${opt.connections} each`);
   const rows = [];
   for (let n = 1; n <= Number(opt.rounds); n++) {
     // Fresh processes each round, started in alternating order.
     const [first, second] = n % 2 ? [opt.a, opt.b] : [opt.b, opt.a];
-    const started = [];
+    started.length = 0;
     try {
       started.push(await start(first));
       started.push(await start(second));
