@@ -13,7 +13,7 @@ import { ClientErrors } from './clienterror.js';
 import { requestScope, tracking } from './faults.js';
 import { refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Handler, TunnelHandler } from './handler.js';
-import type { RouteTable } from './routes.js';
+import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
@@ -319,9 +319,11 @@ export class Engine {
   }
 
   #mounts(ex: RequestExchange, fromMount: number, fromHandler: number): true | Promise<void> {
-    const mounts = this.#opts.routes.match(ex.path);
+    // Every mount, longest prefix first, tested in place: no array of the matching ones per request.
+    const mounts = this.#opts.routes.mounts;
     for (let m = fromMount; m < mounts.length; m++) {
       const mount = mounts[m]!;
+      if (!mountMatches(mount.prefix, ex.path)) continue;
       const rest = ex.path.slice(mount.prefix.length);
       ex.stats = mount.stats;
       for (let h = m === fromMount ? fromHandler : 0; h < mount.handlers.length; h++) {
