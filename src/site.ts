@@ -38,9 +38,9 @@ import { instancePaths } from './process/paths.js';
 import type { WasServices } from './was/services.js';
 
 // For process/ (which may import this file only): how it names the request behind a fault, and counts it.
-export { describeScope, faults, tracking } from './http/faults.js';
+export { currentRequest, describeScope, faults, tracking } from './http/faults.js';
 // For process/: what the primary passes between workers for a site-wide scrape and the status page.
-export type { Families, SupervisorInfo } from './handlers/metrics/collect.js';
+export type { Families, MailCounts, SupervisorInfo } from './handlers/metrics/collect.js';
 export { keepCounters } from './handlers/metrics/collect.js';
 export type { AgentView, PrimaryView, StatusParts, WorkerPart, WorkerReport } from './handlers/status/types.js';
 

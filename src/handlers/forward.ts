@@ -116,7 +116,9 @@ export class ForwardHandler implements Handler, TunnelHandler {
     if (hops === 0) return this.#finalRecipient(ex);
 
     const withBody = hasBody(req);
-    const forwarding = { peer: unmap(req.socket.remoteAddress ?? ''), trustedPeer: false, via: this.#self.via };
+    // The request id goes on, as from the reverse proxy, so the origin's logs can be joined with
+    // ours; `traceparent` passes as the client sent it (this proxy records no span of its own).
+    const forwarding = { peer: unmap(req.socket.remoteAddress ?? ''), trustedPeer: false, via: this.#self.via, trace: { id: ex.id } };
     const headers = requestHeaders(req.rawHeaders, forwarding, withBody && req.headers['content-length'] !== undefined);
     if (hops !== undefined) {
       for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === 'max-forwards') headers[i + 1] = String(hops - 1);

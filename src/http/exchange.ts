@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
-import { childTraceparent, traceOf } from '../log/trace.js';
+import { childTraceparent, incomingTrace, traceOf } from '../log/trace.js';
 import type { Exchange } from './handler.js';
 import type { InFlightEntry } from './inflight.js';
 import type { RouteStats } from './traffic.js';
@@ -45,5 +45,19 @@ export class RequestExchange implements Exchange {
   traceparent(): string {
     this.#trace ??= traceOf(this.req.headers.traceparent);
     return childTraceparent(this.#trace);
+  }
+
+  /**
+   * The W3C trace id this request belongs to, for its access line: the incoming `traceparent`'s
+   * when valid, or the one started for its first outgoing call; undefined when it has neither (no
+   * trace is started just to be logged).
+   */
+  traceId(): string | undefined {
+    if (this.#trace === undefined) {
+      if (this.req.headers.traceparent === undefined) return undefined;
+      this.#trace = incomingTrace(this.req.headers.traceparent);
+      if (this.#trace === undefined) return undefined;
+    }
+    return this.#trace.slice(0, 32);
   }
 }
