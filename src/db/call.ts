@@ -1,13 +1,14 @@
-import type { Abort } from '../client/abort.js';
-import { cacheKey, storeOutcome, type ResultCache } from '../client/cache.js';
-import { Gathering, type GatherKind, type Sink, type Slot } from '../client/gather.js';
-import { ownOutcome, type CacheOwner, type Results } from '../client/result.js';
-import { Status } from '../client/status.js';
+import { cacheKey, storeOutcome, type ResultCache } from '../call/cache.js';
+import type { Deadline } from '../call/deadline.js';
+import { Gathering, type GatherKind, type Sink, type Slot } from '../call/gather.js';
+import { ownOutcome, type CacheOwner, type Results } from '../call/result.js';
+import { Status } from '../call/status.js';
+import { monotonic, type Clock } from '../cluster/clock.js';
 import { SkitaiError } from '../errors.js';
 import type { RequestContext } from '../log/trace.js';
+import type { DbQuery } from '../transport/pg/query.js';
+import { DbResult, type DbResults } from '../transport/pg/result.js';
 import { prepareParams } from './params.js';
-import type { DbQuery } from './query.js';
-import { DbResult, type DbResults } from './result.js';
 
 /** One result the call waits for; `node` is who is being asked (it changes as dlb fails over). */
 export type DbSlot = Slot;
@@ -24,8 +25,8 @@ export interface DbSender {
   readonly identity: string;
   /** The cluster's query_timeout: how long the call may take when nobody waits for it (ms). */
   readonly queryTimeout: number;
-  /** Start; each slot's Result goes to `sink` (never a rejection). `abort` fires at the call's deadline. */
-  start(query: DbQuery, safe: boolean, abort: Abort, sink: DbSink): DbSlot[];
+  /** Start; each slot's Result goes to `sink` (never a rejection). `deadline` cancels at the call's deadline. */
+  start(query: DbQuery, safe: boolean, deadline: Deadline, sink: DbSink): DbSlot[];
 }
 
 /** Runs on each Result as it arrives (synthesized timeouts included); may rewrite `data` (Skitai's `filter`). */
@@ -40,6 +41,11 @@ export interface DbCallOptions {
    * The result-cache key is made from the SQL without it.
    */
   readonly context?: RequestContext | undefined;
+  /**
+   * The request's deadline (`was` sets it): this call ends no later than it, and is cancelled —
+   * the statement cancelled on the server — when the request's client goes away.
+   */
+  readonly deadline?: Deadline | undefined;
 }
 
 /** Options of `execute()`. */
@@ -69,6 +75,7 @@ export class DbCall implements CacheOwner {
       timeout.elapsed = seconds * 1000;
       return timeout;
     },
+    cancelled: (node) => DbResult.dbFailure(Status.NETERR, 'SKT_DB_NETWORK', `query to ${node} cancelled: the request's client went away`, node),
     finished: (call, results) => call.#finished(results),
     // Each attempt reports what it was doing (waiting for a connection, or running — then it is
     // cancelled on the server); only slots still empty get a plain TIMEOUT.
@@ -80,13 +87,11 @@ export class DbCall implements CacheOwner {
   readonly #g: Gathering<DbResult, DbCall>;
   #key: string | null | undefined;
   #query: DbQuery | undefined;
-  /** query_timeout: the deadline of a call nobody waits for. */
-  #limit: NodeJS.Timeout | undefined;
 
-  constructor(sender: DbSender, cache: ResultCache | undefined, options: DbCallOptions = {}) {
+  constructor(sender: DbSender, cache: ResultCache | undefined, options: DbCallOptions = {}, clock: Clock = monotonic) {
     this.#sender = sender;
     this.#cache = cache;
-    this.#g = new Gathering(DbCall.#KIND, this, options.filter);
+    this.#g = new Gathering(DbCall.#KIND, this, options.filter, clock, options.deadline);
     this.#context = options.context;
   }
 
@@ -114,11 +119,10 @@ export class DbCall implements CacheOwner {
     // ignores comments, so the prefix costs a few bytes on the wire and nothing else.
     const ctx = this.#context;
     const sent: DbQuery = ctx ? { text: `/* reqId=${ctx.id} */ ${sql}`, values: query.values } : query;
-    this.#g.begin(this.#sender.start(sent, options.safe === true, this.#g.abort, this.#g));
-    if (!this.#g.final) {
-      this.#limit = setTimeout(() => this.#g.expire(), Math.max(0, this.#g.created + this.#sender.queryTimeout - performance.now()));
-      this.#limit.unref();
-    }
+    const g = this.#g;
+    g.begin(this.#sender.start(sent, options.safe === true, g.deadline, g));
+    // query_timeout: the limit of a call nobody waits for, on the call's one timer.
+    if (!g.final) g.deadline.cap(g.created + this.#sender.queryTimeout, false);
     return this;
   }
 
@@ -133,7 +137,6 @@ export class DbCall implements CacheOwner {
   }
 
   #finished(results: Results): void {
-    if (this.#limit) clearTimeout(this.#limit);
     if (!this.#cache) return;
     ownOutcome(results, this, this.#sender.kind === 'dmap');
   }

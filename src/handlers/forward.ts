@@ -1,6 +1,6 @@
 import type { Agent, Dispatcher } from 'undici';
-import { CallAbort, classify } from '../client/failure.js';
-import { closeDispatchers, createAgent } from '../client/pool.js';
+import { CallAbort, classify } from '../transport/http/failure.js';
+import { closeDispatchers, createAgent } from '../transport/http/pool.js';
 import type { ErrorCode } from '../errors.js';
 import { unmap } from '../http/clientip.js';
 import { hasBody } from '../http/body.js';

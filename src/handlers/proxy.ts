@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import { CallAbort, type Failure } from '../client/failure.js';
-import { Status } from '../client/status.js';
+import { CallAbort, type Failure } from '../transport/http/failure.js';
+import { Status } from '../call/status.js';
 import type { Loan, Upstream } from '../client/upstream.js';
 import type { ErrorCode } from '../errors.js';
 import { unmap } from '../http/clientip.js';

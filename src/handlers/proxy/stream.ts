@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { Cancellable } from '../../client/abort.js';
-import type { Endpoint } from '../../client/exchange.js';
-import { CallAbort, classify, type Failure } from '../../client/failure.js';
+import type { Cancellable } from '../../call/deadline.js';
+import type { Endpoint } from '../../transport/http/exchange.js';
+import { CallAbort, classify, type Failure } from '../../transport/http/failure.js';
 import { isSkitaiError } from '../../errors.js';
 import { relayHeaders } from './headers.js';
 
