@@ -1,5 +1,8 @@
 import type { Clock, ClockTimer } from '../cluster/clock.js';
 
+/** The real clock, for the layers above that make deadlines of their own (a request's). */
+export { monotonic } from '../cluster/clock.js';
+
 /**
  * Cancellation and time limits of the call layer, in one object per call: a {@link Deadline} is a
  * node of a tree of cancel targets with at most one timer.
