@@ -1,6 +1,7 @@
 import { cacheKey, storeOutcome, type Cached, type ResultCache } from '../call/cache.js';
 import type { Deadline } from '../call/deadline.js';
 import { Gathering, type GatherKind, type Sink as GatherSink, type Slot } from '../call/gather.js';
+import { atTickEnd, type TickEnd } from '../call/tick.js';
 import { Result, Results, ownOutcome, type CacheOwner } from '../call/result.js';
 import { Status } from '../call/status.js';
 import { monotonic, type Clock } from '../cluster/clock.js';
@@ -62,7 +63,7 @@ type Rpc = { readonly name: string; readonly params: unknown[] };
  * seconds after `was.lb(...)` returns at once. At the deadline every pending exchange is aborted
  * and gets a synthesized TIMEOUT, so waiting never takes longer than asked.
  */
-export class Call implements CacheOwner {
+export class Call implements CacheOwner, TickEnd {
   static readonly #KIND: GatherKind<Result, Call> = {
     usage: (message) => new SkitaiError('SKT_CLIENT_USAGE', message),
     unsent: (call) => Result.failure(Status.UNSENT, 'SKT_CLIENT_UNSENT', 'no RPC method was called on this call object, so nothing was sent', call.#sender.target),
@@ -136,10 +137,10 @@ export class Call implements CacheOwner {
     }
     this.#sender.check?.(prepared);
     this.#due = true;
-    later(this);
+    atTickEnd(this);
   }
 
-  /** Internal (the end-of-tick flush): start the exchanges if no wait did. */
+  /** Internal (TickEnd): start the exchanges if no wait did. */
   flush(): void {
     if (this.#due) this.#start(undefined);
   }
@@ -187,29 +188,3 @@ function fromCache(hit: Cached): Result[] {
   return (Array.isArray(hit) ? hit : [hit as Result]).map((r) => r.cloneFromCache());
 }
 
-/**
- * Calls made in this tick and not yet started. One microtask per tick starts them all: a call that
- * is waited on in the same tick (`was.lb(...).getwait(2)`) starts in its wait instead, with its
- * deadline known, and the flush skips it.
- */
-let pending: Call[] = [];
-let spare: Call[] = [];
-let scheduled = false;
-
-function later(call: Call): void {
-  pending.push(call);
-  if (!scheduled) {
-    scheduled = true;
-    queueMicrotask(flushPending);
-  }
-}
-
-function flushPending(): void {
-  scheduled = false;
-  const list = pending;
-  // Two arrays swapped rather than a new one per tick.
-  pending = spare;
-  for (let i = 0; i < list.length; i++) list[i]!.flush();
-  list.length = 0;
-  spare = list;
-}

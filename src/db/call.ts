@@ -1,6 +1,7 @@
 import { cacheKey, storeOutcome, type ResultCache } from '../call/cache.js';
 import type { Deadline } from '../call/deadline.js';
 import { Gathering, type GatherKind, type Sink, type Slot } from '../call/gather.js';
+import { atTickEnd, type TickEnd } from '../call/tick.js';
 import { ownOutcome, type CacheOwner, type Results } from '../call/result.js';
 import { Status } from '../call/status.js';
 import { monotonic, type Clock } from '../cluster/clock.js';
@@ -66,7 +67,7 @@ export interface ExecuteOptions {
  * pending query gets a TIMEOUT — and is cancelled on the server. A call nobody waits for is cut at
  * the cluster's `query_timeout`.
  */
-export class DbCall implements CacheOwner {
+export class DbCall implements CacheOwner, TickEnd {
   static readonly #KIND: GatherKind<DbResult, DbCall> = {
     usage: (message) => new SkitaiError('SKT_DB_USAGE', message),
     unsent: (call) => DbResult.dbFailure(Status.UNSENT, 'SKT_DB_UNSENT', 'execute() was not called on this call object, so nothing was sent', call.#sender.target),
@@ -87,6 +88,8 @@ export class DbCall implements CacheOwner {
   readonly #g: Gathering<DbResult, DbCall>;
   #key: string | null | undefined;
   #query: DbQuery | undefined;
+  /** query_timeout is still to be put on the call's deadline (by the first wait, or at the end of the tick). */
+  #limitDue = false;
 
   constructor(sender: DbSender, cache: ResultCache | undefined, options: DbCallOptions = {}, clock: Clock = monotonic) {
     this.#sender = sender;
@@ -121,19 +124,35 @@ export class DbCall implements CacheOwner {
     const sent: DbQuery = ctx ? { text: `/* reqId=${ctx.id} */ ${sql}`, values: query.values } : query;
     const g = this.#g;
     g.begin(this.#sender.start(sent, options.safe === true, g.deadline, g));
-    // query_timeout: the limit of a call nobody waits for, on the call's one timer.
-    if (!g.final) g.deadline.cap(g.created + this.#sender.queryTimeout, false);
+    // query_timeout: the limit of a call nobody waits for, on the call's one timer — put there after
+    // a wait of the same tick, so `execute(...).getwait(2)` arms one timer rather than two.
+    if (!g.final) {
+      this.#limitDue = true;
+      atTickEnd(this);
+    }
     return this;
+  }
+
+  /** Internal (TickEnd), and the first wait: the cluster's query_timeout joins the deadline. */
+  flush(): void {
+    if (!this.#limitDue) return;
+    this.#limitDue = false;
+    const g = this.#g;
+    if (!g.final) g.deadline.cap(g.created + this.#sender.queryTimeout, false);
   }
 
   /** The one Result (dlb, db). Rejects only for misuse — a dmap call with several results — or a filter that threw. */
   getwait(timeout = 3): Promise<DbResult> {
-    return this.#g.wait(timeout, true) as Promise<DbResult>;
+    const waiting = this.#g.wait(timeout, true) as Promise<DbResult>;
+    this.flush();
+    return waiting;
   }
 
   /** Every Result, in member order, by `timeout` seconds after the call was made. Never rejects for a member's failure. */
   getswait(timeout = 3): Promise<DbResults> {
-    return this.#g.wait(timeout, false) as Promise<DbResults>;
+    const waiting = this.#g.wait(timeout, false) as Promise<DbResults>;
+    this.flush();
+    return waiting;
   }
 
   #finished(results: Results): void {
