@@ -71,8 +71,8 @@ export class Deadline implements Cancellable {
     this.#owner = owner;
     this.created = clock();
     if (parent) {
-      parent.add(this);
       if (parent.#at !== Infinity) this.cap(parent.#at);
+      parent.add(this);
     }
   }
 

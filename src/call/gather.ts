@@ -102,6 +102,21 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
     const early = this.#early;
     this.#early = undefined;
     if (early) for (const [i, r] of early) this.arrive(i, r);
+    // Cancelled before the sender started (the request's client left meanwhile): fill what is empty.
+    if (!this.#final && this.deadline.cancelled) this.cancel(this.deadline.reason);
+  }
+
+  /**
+   * When the deadline has already passed or was cancelled (a request whose budget was spent, or
+   * whose client left, before this call was sent): the call's one slot, named `node`, gets its
+   * TIMEOUT or cancellation at once, and true — send nothing.
+   */
+  expiredBeforeSend(node: string): boolean {
+    const d = this.deadline;
+    if (!d.cancelled && d.remaining() !== 0) return false;
+    this.begin([{ node }]);
+    if (!this.#final) this.expire();
+    return true;
   }
 
   /** The outcome without sending (a cache hit). */

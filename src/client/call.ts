@@ -152,6 +152,7 @@ export class Call implements CacheOwner, TickEnd {
     const prepared = this.#prepared!;
     let remaining = g.deadline.remaining();
     if (typeof timeout === 'number' && !Number.isNaN(timeout)) remaining = Math.min(remaining, Math.max(0, g.created + timeout * 1000 - g.deadline.now()));
+    if (g.expiredBeforeSend(this.#sender.target)) return;
     if (remaining !== Infinity) prepared.headers['x-skitai-deadline'] = encodeDeadline(remaining);
     g.begin(this.#sender.start(prepared, g.deadline, g));
   }

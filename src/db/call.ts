@@ -123,6 +123,7 @@ export class DbCall implements CacheOwner, TickEnd {
     const ctx = this.#context;
     const sent: DbQuery = ctx ? { text: `/* reqId=${ctx.id} */ ${sql}`, values: query.values } : query;
     const g = this.#g;
+    if (g.expiredBeforeSend(this.#sender.target)) return this;
     g.begin(this.#sender.start(sent, options.safe === true, g.deadline, g));
     // query_timeout: the limit of a call nobody waits for, on the call's one timer — put there after
     // a wait of the same tick, so `execute(...).getwait(2)` arms one timer rather than two.

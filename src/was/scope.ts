@@ -38,7 +38,9 @@ export function requestScope(res: ServerResponse, limit: number | undefined): De
   if (limit !== undefined) scope.cap(limit, false);
   (res as Scoped)[SCOPE] = scope;
   // One shared listener, no closure per request (the request's scope hangs off the response).
-  res.on('close', onClose);
+  // A client already gone (a call made after it left): the scope starts cancelled.
+  if (res.closed && !res.writableFinished) scope.cancel(new CallAbort('cancel', "the request's client went away"));
+  else res.on('close', onClose);
   return scope;
 }
 

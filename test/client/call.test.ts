@@ -218,6 +218,12 @@ describe('the travelling deadline', () => {
     gone.cancel(new (await import('../../src/call/deadline.js')).CallAbort('cancel'));
     const r = await cut;
     assert.deepEqual([r.status, h.abort()!.cancelled], [Status.NETERR, true], 'the request\'s client went away: the exchange is cancelled');
+    const spent = new Deadline(clock);
+    spent.cap(clock() + 100);
+    clock.advance(100);
+    const s = fakeSender(['a'], 'lb');
+    const late = await make(s.sender, 'GET', { deadline: spent }).getwait(5);
+    assert.deepEqual([late.status, s.sent.length], [Status.TIMEOUT, 0], 'a spent budget: TIMEOUT, nothing sent');
     const none = fakeSender(['a'], 'lb');
     make(none.sender);
     await tick();

@@ -50,6 +50,17 @@ test('a call nobody waits on ends at query_timeout; a wait longer than it ends t
   assert.equal(clock.pending, 0);
 });
 
+test('a request budget already spent: TIMEOUT at once, the statement is never sent', async () => {
+  const clock = manualClock();
+  const { Deadline } = await import('../../src/call/deadline.js');
+  const request = new Deadline(clock);
+  request.cap(clock() + 50);
+  clock.advance(60);
+  const { s, seen } = sender();
+  const r = await new DbCall(s, undefined, { deadline: request }, clock).execute('SELECT 1').getwait(2);
+  assert.deepEqual([r.status, r.code, seen.deadline], [Status.TIMEOUT, 'SKT_DB_TIMEOUT', undefined]);
+});
+
 test('an answer clears the timer', async () => {
   const clock = manualClock();
   let sink: { arrive(i: number, r: DbResult): void } | undefined;
