@@ -165,8 +165,9 @@ class Failover<T, Req, R extends Result<unknown>> implements Slot {
       return;
     }
     const cancelled = outcome.health === 'cancelled';
-    // A failover's result is only worth keeping over an earlier one if it says more than "cancelled".
-    if (!cancelled || !this.#last) this.#last = outcome.result;
+    // A later attempt's result replaces an earlier failure unless all it says is "we cancelled it"
+    // (shutdown, the client gone); a TIMEOUT says more (SQL: no free connection by the deadline).
+    if (!cancelled || !this.#last || outcome.result.status === Status.TIMEOUT) this.#last = outcome.result;
     if (this.#flights > 0) return; // a hedge may still win
     if (!cancelled && !this.#deadline.cancelled && this.#rule.mayRetry(outcome, this.#req) && cluster.tryRetry() && this.#launch()) {
       if (this.#hedgeTimer === undefined) this.#armHedge();

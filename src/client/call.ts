@@ -102,7 +102,7 @@ export class Call implements CacheOwner, TickEnd {
    */
   invoke(name: string, ...params: unknown[]): this {
     if (!isRpcMethod(this.#spec.method)) throw new SkitaiError('SKT_CLIENT_USAGE', `a ${this.#spec.method} call is sent when made; RPC methods need XMLRPC or JSONRPC`);
-    if (this.#g.sent) throw new SkitaiError('SKT_CLIENT_USAGE', `one call object sends one RPC method; "${name}" needs a new was.${this.#sender.kind}()`);
+    if (this.#rpc || this.#g.sent) throw new SkitaiError('SKT_CLIENT_USAGE', `one call object sends one RPC method; "${name}" needs a new was.${this.#sender.kind}()`);
     this.#send({ name, params });
     return this;
   }

@@ -139,6 +139,21 @@ describe('failover', () => {
     assert.equal(flights.length, 5, 'a fresh window: a failover again');
   });
 
+  test('which failure is the result: a later TIMEOUT says more than an earlier refusal; a bare "cancelled" does not', () => {
+    const clock = manualClock();
+    const { route: r, flights } = route(clock);
+    const timedOut = sink();
+    failover(r, rule(), 'get', new Deadline(clock), timedOut);
+    refuse(flights[0]!);
+    flights[1]!.done({ result: Result.failure(Status.TIMEOUT, 'SKT_DB_TIMEOUT', 'no free connection', flights[1]!.node), sent: false, health: 'cancelled' });
+    assert.equal(timedOut.got[0]!.code, 'SKT_DB_TIMEOUT');
+    const closed = sink();
+    failover(r, rule(), 'get', new Deadline(clock), closed);
+    refuse(flights[2]!);
+    flights[3]!.done({ result: Result.failure(Status.NETERR, 'SKT_CLIENT_CLOSED', 'closed', flights[3]!.node), sent: true, health: 'cancelled' });
+    assert.equal(closed.got[0]!.code, 'SKT_CLIENT_CONNECT', 'the refusal, not "closed"');
+  });
+
   test('nothing is retried once the call\'s deadline has cancelled it', () => {
     const clock = manualClock();
     const { route: r, flights } = route(clock);

@@ -143,6 +143,7 @@ describe('RPC proxy', () => {
     assert.equal(unsent.status, Status.UNSENT);
     assert.equal(unsent.code, 'SKT_CLIENT_UNSENT');
     assert.equal(s.music.search('mozart', 3), s, 'returns the call for chaining');
+    assert.throws(() => s.again(), (e: unknown) => isSkitaiError(e, 'SKT_CLIENT_USAGE'), 'a second method, even before the first is sent');
     await tick();
     assert.equal(f.sent.length, 1, 'sent at the end of the tick');
     assert.match(f.sent[0]!.body as string, /<methodName>music\.search<\/methodName>/);
