@@ -24,7 +24,8 @@ test('one timer: a limit moved earlier re-arms it, a later one does not; at the 
   assert.deepEqual(t.got, []);
   clock.advance(1);
   assert.equal(t.got.length, 1);
-  assert.ok(t.got[0] instanceof CallAbort && t.got[0].kind === 'deadline');
+  const first: unknown = t.got[0];
+  assert.ok(first instanceof CallAbort && first.kind === 'deadline');
   d.cancel(new CallAbort('cancel'));
   assert.equal(t.got.length, 1, 'once');
   assert.equal(clock.pending, 0);
