@@ -98,8 +98,9 @@ describe('a deadline that travels', () => {
     const took = performance.now() - t0;
     assert.equal(r.body.code, 'SKT_DB_TIMEOUT');
     assert.match(String(r.body.msg), /the query was cancelled on the server/);
-    // About 0.8 s: not the 30 s of its own getwait, nor the 10 s of the statement (room for a loaded machine).
-    assert.ok(took >= 790 && took < 4000, `answered after ${took} ms`);
+    // Not before the 0.8 s budget; far from the 10 s of the statement and the 30 s of its own getwait
+    // (the upper bound leaves room for a loaded machine).
+    assert.ok(took >= 790 && took < 8000, `answered after ${took} ms`);
     await until(async () => (await running('%hop-b%')) === 0, 4000, 'the statement to end on the server');
   });
 
@@ -109,13 +110,13 @@ describe('a deadline that travels', () => {
     const answer = getJson(`${a.base}/chain`);
     await until(async () => (await running('%hop-b%')) === 1, 10_000, 'B\'s statement running');
     const budget = globalThis.hopB!.budget;
-    assert.ok(budget !== undefined && budget > 500 && budget <= 1000, `B's handler saw a budget of ${budget} ms`);
+    assert.ok(budget !== undefined && budget > 0 && budget <= 1000, `B's handler saw a budget of ${budget} ms`);
     const r = await answer;
     assert.deepEqual([r.body.status, r.body.code], [1, 'SKT_CLIENT_TIMEOUT'], 'A\'s call timed out at its 1 s');
     await until(async () => (await running('%hop-b%')) === 0, 4000, 'B\'s statement to end on the server');
     const gone = performance.now() - t0;
-    // At about 1 s — far from the statement's 10 s (room for a loaded machine).
-    assert.ok(gone >= 990 && gone < 5000, `B's SQL ended ${gone} ms after the client asked A`);
+    // Not before A's 1 s; far from the statement's 10 s (the upper bound leaves room for a loaded machine).
+    assert.ok(gone >= 990 && gone < 8000, `B's SQL ended ${gone} ms after the client asked A`);
     // B's call ended either at its budget (TIMEOUT) or because A, its client, went away at the same moment.
     await until(() => globalThis.hopB?.code !== undefined, 4000, 'B\'s handler to see its result');
     assert.ok(['SKT_DB_TIMEOUT', 'SKT_DB_NETWORK'].includes(String(globalThis.hopB!.code)), String(globalThis.hopB!.msg));
