@@ -11,7 +11,7 @@ import { isRpcMethod, prepare, type Prepared, type RequestOptions } from './requ
 
 export type { Slot } from '../call/gather.js';
 
-/** Where a sender reports each slot's Result, once (see gather.ts). */
+/** Where a sender reports each slot's Result, once (see call/gather.ts). */
 export type Sink = GatherSink<Result>;
 
 /** How a call is sent: lb (one member, failover), map (every live member) or rest (one URL). */
