@@ -22,6 +22,7 @@ import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
 import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
 import { StatusHandler } from './handlers/status.js';
+import type { AgentView, StatusParts } from './handlers/status/types.js';
 import { faults } from './http/faults.js';
 import type { Handler } from './http/handler.js';
 import { HttpsRedirect } from './http/redirect.js';
@@ -38,9 +39,10 @@ import type { WasServices } from './was/services.js';
 
 // For process/ (which may import this file only): how it names the request behind a fault, and counts it.
 export { describeScope, faults, tracking } from './http/faults.js';
-// For process/: what the primary passes between workers for a site-wide scrape.
+// For process/: what the primary passes between workers for a site-wide scrape and the status page.
 export type { Families, SupervisorInfo } from './handlers/metrics/collect.js';
 export { keepCounters } from './handlers/metrics/collect.js';
+export type { AgentView, PrimaryView, StatusParts, WorkerPart, WorkerReport } from './handlers/status/types.js';
 
 /** Options for building a site from its config. */
 export interface SiteOptions {
@@ -69,6 +71,8 @@ export interface SiteOptions {
    * `metrics_path` that sums the whole site. Without it the process reports itself alone.
    */
   gatherMetrics?: () => Promise<{ parts: Families[]; info: SupervisorInfo }>;
+  /** Under a primary: every worker's status report and the primary's numbers, for `status_path`. */
+  gatherStatus?: () => Promise<StatusParts>;
 }
 
 /** Access lines may wait this long to be written to a file together (docs/logging.md). */
@@ -91,6 +95,8 @@ export class Site {
   readonly auth: Authenticator;
   /** This worker's metrics, read at scrape time; undefined without `metrics_path`. */
   readonly #metrics: ReturnType<typeof workerRegistry> | undefined;
+  /** `status_path`'s handler: the primary asks each worker for its `workerReport()`. */
+  readonly status: StatusHandler | undefined;
 
   constructor(
     readonly config: SiteConfig,
@@ -129,7 +135,7 @@ export class Site {
       // The forward proxy goes first: `GET http://elsewhere/ping` is for elsewhere, not for ping.
       const before: Handler[] = forward ? [forward, new PingHandler()] : [new PingHandler()];
       if (s.readyPath !== undefined) before.push(this.#readyHandler(s.readyPath));
-      if (s.statusPath !== undefined) before.push(this.#statusHandler(s.statusPath));
+      if (s.statusPath !== undefined) before.push((this.status = this.#statusHandler(s.statusPath, options)));
       if (s.metricsPath !== undefined) before.push(this.#metricsHandler(s.metricsPath, options));
       const tls = s.ssl ? loadTls(config) : undefined;
       this.engine = new Engine({
@@ -171,18 +177,14 @@ export class Site {
     return appHandler(source, this.config, this.logger, this.auth, this.services);
   }
 
-  /** `[server] status_path`: this worker's numbers, for group admin. */
-  #statusHandler(path: string): StatusHandler {
+  /** `[server] status_path`: the site's numbers (every worker's, through the primary), for group admin. */
+  #statusHandler(path: string, options: SiteOptions): StatusHandler {
     return new StatusHandler({
-      path,
-      name: this.config.server.name,
-      processes: this.config.server.processes,
-      auth: this.auth,
-      services: this.services,
+      path, name: this.config.server.name, processes: this.config.server.processes, slot: options.worker ?? 1, gather: options.gatherStatus,
+      auth: this.auth, services: this.services, logger: this.logger,
       traffic: () => this.engine.traffic(),
       faults: () => faults.status(),
       mounts: () => this.routes.mounts.map((m) => ({ prefix: m.prefix || '/', handlers: m.handlers.map((h) => h.name) })),
-      logger: this.logger,
     });
   }
 
@@ -360,7 +362,7 @@ export function mailSummary(config: SiteConfig): string | undefined {
  * Start the site's delivery agent outside a Site (the primary, which serves no requests, runs the
  * one agent of a multi-worker site). Undefined when `[smtpda]` is absent or `enabled = no`.
  */
-export async function startMailAgent(config: SiteConfig, logger: Logger): Promise<{ stop(graceMs?: number): Promise<void> } | undefined> {
+export async function startMailAgent(config: SiteConfig, logger: Logger): Promise<{ stop(graceMs?: number): Promise<void>; status(): AgentView } | undefined> {
   const smtpda: SmtpdaOptions | undefined = parseSmtpdaOptions(config);
   if (smtpda && !smtpda.enabled) logger.warn('[smtpda] enabled = no: mail is spooled but not delivered');
   if (!smtpda?.enabled) return undefined;

@@ -161,7 +161,7 @@ const TABLE = [
     doc: 'Failed logins from one client address (an IPv6 client: its /64) before it is refused (429, password not checked) for 1 s, doubling per further failure up to 60 s; a good login clears it. Counted per worker. 0 = no back-off.' },
   { key: 'status_path', prop: 'statusPath', type: 'string', default: undefined,
     check: { test: (v) => /^\/[\w.~\/-]*$/.test(v) && !v.includes('//'), expect: 'a URL path such as /server-status' },
-    doc: "Serve this worker's status (JSON, or HTML for browsers) at this path to group `admin` only (docs/auth.md). Unset = off; needs a user in group admin." },
+    doc: 'Serve the site\'s status (every worker combined; JSON, or a self-refreshing HTML page for browsers) at this path to group `admin` only (docs/operations.md). Unset = off; needs a user in group admin.' },
   { key: 'ready_path', prop: 'readyPath', type: 'string', default: undefined,
     check: { test: (v) => /^\/[\w.~\/-]*$/.test(v) && !v.includes('//'), expect: 'a URL path such as /ready' },
     doc: 'Readiness probe, open to every client like `/ping`: 200 while the worker serves, 503 while it drains (stop, reload) or while a `required = yes` cluster has no live member. Unset = off (a default path would take over an app route of that name).' },
