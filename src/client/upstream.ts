@@ -1,12 +1,17 @@
 import type { Pool } from 'undici';
+import { deadlineFromSignal } from '../call/deadline.js';
+import type { Rule } from '../call/plan.js';
+import { httpMayRetry } from '../call/retry.js';
+import { Result } from '../call/result.js';
+import { Status } from '../call/status.js';
+import { monotonic, type Clock } from '../cluster/clock.js';
 import { Cluster, type ClusterDeps, type Lease, type Outcome } from '../cluster/cluster.js';
 import type { Member } from '../cluster/member.js';
 import type { ClusterOptions } from '../cluster/options.js';
-import { abortFromSignal } from './abort.js';
-import { exchange, type Attempt, type Endpoint } from './exchange.js';
-import { closeDispatchers, createPool } from './pool.js';
+import { exchange, httpTransport, type Endpoint } from '../transport/http/exchange.js';
+import { closeDispatchers, createPool } from '../transport/http/pool.js';
+import type { Prepared } from '../transport/http/prepared.js';
 import { prepare } from './request.js';
-import { Status } from './status.js';
 
 /** A member lent by {@link Upstream.lend}: where to send, and the one report of how it went. */
 export interface Loan {
@@ -40,10 +45,13 @@ class MemberLoan implements Loan {
 
 /**
  * A cluster with its wires: the Cluster (choice, health, breaker) plus one undici Pool and Endpoint
- * per member, and the active health probe.
+ * per member, and the active health probe — the `Route` that `call/plan.ts` sends `was.lb` and
+ * `was.map` over with the HTTP transport.
  */
 export class Upstream {
   readonly cluster: Cluster;
+  readonly clock: Clock;
+  readonly transport = httpTransport;
   readonly #endpoints = new Map<Member, Endpoint>();
   readonly #pools: Pool[] = [];
 
@@ -51,6 +59,7 @@ export class Upstream {
     readonly options: ClusterOptions,
     deps: ClusterDeps = {},
   ) {
+    this.clock = deps.clock ?? monotonic;
     this.cluster = new Cluster(options, deps);
     const scheme = options.ssl ? 'https' : 'http';
     for (const member of this.cluster.members) {
@@ -64,20 +73,45 @@ export class Upstream {
         connectTimeout: options.connectTimeout,
         responseTimeout: options.responseTimeout,
         maxResponseSize: options.maxResponseSize,
+        failOn5xx: options.failOn5xx,
       });
     }
     const check = options.healthCheck;
     if (check) {
       const probe = prepare('GET', check.path, undefined, {});
       this.cluster.startHealthChecks(async (member, signal) => {
-        const attempt = await exchange({ ...this.endpoint(member), responseTimeout: check.timeoutMs }, probe, abortFromSignal(signal));
-        return attempt.ok && Number(attempt.result.code) < 400;
+        const outcome = await exchange({ ...this.endpoint(member), responseTimeout: check.timeoutMs }, probe, deadlineFromSignal(this.clock, signal));
+        return outcome.result.status === Status.NORMAL && Number(outcome.result.code) < 400;
       });
     }
   }
 
   endpoint(member: Member): Endpoint {
     return this.#endpoints.get(member)!;
+  }
+
+  /** Internal (Route): the endpoint of `member`. */
+  target(member: Member): Endpoint {
+    return this.#endpoints.get(member)!;
+  }
+
+  /** Internal (Route). */
+  refused(why: 'breaker' | 'none', node: string): Result {
+    const name = this.cluster.name;
+    if (why === 'breaker') return Result.failure(Status.NETERR, 'SKT_CLUSTER_BREAKER_OPEN', `the circuit breaker of @${name} is open; the request was not sent`, node);
+    return Result.failure(Status.NETERR, 'SKT_CLIENT_NETWORK', `no member of @${name} could be asked`, node);
+  }
+
+  /**
+   * `was.lb`'s rule (`call/retry.ts`): fail over per {@link httpMayRetry}; hedge (`hedge_delay`)
+   * only requests that may be sent twice and can be.
+   */
+  rule(retryTimeouts: boolean): Rule<Prepared, Result> {
+    const hedgeDelay = this.options.hedgeDelay;
+    return {
+      mayRetry: (outcome, req) => httpMayRetry(outcome, req, retryTimeouts),
+      hedgeDelay: (req) => (req.retryable && req.replayable ? hedgeDelay : 0),
+    };
   }
 
   /**
@@ -98,16 +132,6 @@ export class Upstream {
   /** @internal A loan's one report (see {@link Loan.release}). */
   settle(lease: Lease, outcome: number | Exclude<Outcome, 'success'>): void {
     this.cluster.release(lease, typeof outcome === 'number' ? this.#outcomeOfCode(outcome) : outcome);
-  }
-
-  /**
-   * What an attempt means for health and breaker. A 4xx is the caller's problem and healthy; a 5xx
-   * is a failure when `fail_on_5xx` (the default) although it is returned, not retried; a broken
-   * RPC body with a 2xx is a NETERR and a failure; our own cancellations count for nothing.
-   */
-  outcomeOf(attempt: Attempt): Outcome {
-    if (attempt.ok) return attempt.result.status === Status.NORMAL ? this.#outcomeOfCode(Number(attempt.result.code)) : 'success';
-    return attempt.cancelled ? 'cancelled' : 'failure';
   }
 
   #outcomeOfCode(code: number): Outcome {

@@ -9,18 +9,10 @@ import type { Strategy } from '../cluster/balance.js';
 import type { ClusterConfig } from '../config/types.js';
 import { SkitaiError } from '../errors.js';
 import { parseDbMembers, type DbMemberSpec } from './members.js';
+import type { DbPoolOptions } from '../transport/pg/query.js';
 
-/** Pool and timeout settings of one member's pool. Durations in MILLISECONDS. */
-export interface DbPoolOptions {
-  /** Connections per member per worker; more queries wait for a free one (within their deadline). */
-  readonly maxConns: number;
-  /** TCP connect + startup + authentication. */
-  readonly connectTimeout: number;
-  /** An idle connection is closed after this long. */
-  readonly idleTimeout: number;
-  /** Longest a query may run when the caller waits longer or not at all; it is then cancelled on the server. */
-  readonly queryTimeout: number;
-}
+export type { DbPoolOptions } from '../transport/pg/query.js';
+
 
 /** A validated PostgreSQL cluster. */
 export interface DbClusterOptions extends ClusterPolicy, DbPoolOptions {

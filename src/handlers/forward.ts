@@ -1,7 +1,7 @@
 import type { Agent, Dispatcher } from 'undici';
-import type { Endpoint } from '../client/exchange.js';
-import { classify } from '../client/failure.js';
-import { closeDispatchers, createAgent } from '../client/pool.js';
+import type { Endpoint } from '../transport/http/exchange.js';
+import { classify } from '../transport/http/failure.js';
+import { closeDispatchers, createAgent } from '../transport/http/pool.js';
 import type { ErrorCode } from '../errors.js';
 import { unmap } from '../http/clientip.js';
 import { hasBody } from '../http/body.js';

@@ -1,6 +1,6 @@
-import type { ErrorCode } from '../errors.js';
-import { Result } from '../client/result.js';
-import { Status } from '../client/status.js';
+import { Result } from '../../call/result.js';
+import { Status } from '../../call/status.js';
+import type { ErrorCode } from '../../errors.js';
 
 /** One row as an object keyed by column name (values as node-postgres parses them: int8 and numeric are strings). */
 export type Row = Record<string, unknown>;

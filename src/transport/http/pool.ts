@@ -5,7 +5,7 @@ import { undici } from './undici.js';
 /**
  * undici dispatchers: one keep-alive Pool per cluster member (its own connection cap and TLS
  * trust), one shared Agent for single URLs (a pool per origin inside). None retries on its own —
- * failover happens in one place per request path (`lb.ts`, the reverse proxy), under a budget.
+ * failover happens in one place per request path (`call/plan.ts`, the reverse proxy), under a budget.
  */
 
 export interface PoolOptions {

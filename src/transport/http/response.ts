@@ -1,10 +1,10 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { SkitaiError } from '../errors.js';
-import { parseResponse } from '../rpc/jsonrpc.js';
-import { parseMethodResponse } from '../rpc/xmlrpc.js';
-import type { Prepared } from './request.js';
-import type { ResultHeaders, RpcFaultInfo } from './result.js';
+import { SkitaiError } from '../../errors.js';
+import { parseResponse } from '../../rpc/jsonrpc.js';
+import { parseMethodResponse } from '../../rpc/xmlrpc.js';
+import type { Prepared } from './prepared.js';
+import type { ResultHeaders, RpcFaultInfo } from '../../call/result.js';
 
 /**
  * Reading and decoding a response body: size limit, gzip/deflate/br, then `data` by content type

@@ -1,6 +1,9 @@
-import { isSkitaiError, type ErrorCode } from '../errors.js';
-import { Result } from './result.js';
-import { Status } from './status.js';
+import { CallAbort } from '../../call/deadline.js';
+import { Result } from '../../call/result.js';
+import { Status } from '../../call/status.js';
+import { isSkitaiError, type ErrorCode } from '../../errors.js';
+
+export { CallAbort };
 
 /**
  * Turns what undici or Node threw into a TIMEOUT/NETERR Result with a stable code and a message a
@@ -8,17 +11,6 @@ import { Status } from './status.js';
  * connection or a failed TLS handshake never delivered the request, so even a POST may go to
  * another member.
  */
-
-/** Why we aborted an exchange ourselves; passed as the AbortSignal reason so it can be told apart. */
-export class CallAbort extends Error {
-  constructor(
-    readonly kind: 'deadline' | 'cancel' | 'closed',
-    message = kind,
-  ) {
-    super(message);
-    this.name = 'CallAbort';
-  }
-}
 
 export interface Failure {
   readonly result: Result<never>;

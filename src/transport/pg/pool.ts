@@ -1,16 +1,15 @@
 import type pg from 'pg';
-import type { Abort, Cancellable } from '../client/abort.js';
-import { CallAbort } from '../client/failure.js';
-import { Status } from '../client/status.js';
-import type { Logger } from '../log/logger.js';
+import { CallAbort, type Cancellable } from '../../call/deadline.js';
+import type { CancelScope, Transport } from '../../call/outcome.js';
+import { Status } from '../../call/status.js';
+import type { Logger } from '../../log/logger.js';
 import { sendCancel } from './cancel.js';
 import { Chain, type ChainNode } from './chain.js';
 import { connectFailure, isConnectionLoss, queryFailure, success, type DbOutcome, type FailureContext } from './failure.js';
-import { maskSecret } from './members.js';
-import type { DbPoolOptions } from './options.js';
-import type { DbQuery, DbTarget, PoolStatus } from './query.js';
+import type { DbPoolOptions, DbQuery, DbTarget, PoolStatus } from './query.js';
 import { pg as pgLib } from './pg.js';
 import { DbResult } from './result.js';
+import { maskSecret } from './secret.js';
 
 /** A pg.Client whose own connect timeout covers connect + authentication, so the POOL wait is bounded only by the call's deadline. */
 function clientClass(connectTimeout: number): typeof pg.Client {
@@ -28,7 +27,7 @@ type Phase = 'waiting' | 'running' | 'done';
 
 /**
  * One member's connections (a pg.Pool) and the query attempts on them. Each attempt reports
- * exactly once through its callback, and is cancellable through the call's Abort:
+ * exactly once through its callback, and is cancellable through the call's Deadline:
  * - aborted while WAITING for a connection: reported at once; a connection that arrives later
  *   goes straight back to the pool (the wait counts against the caller's deadline);
  * - aborted while RUNNING: reported at once, and the server is asked to cancel the statement
@@ -89,13 +88,13 @@ export class MemberPool {
   }
 
   /** Run `query`; `done` gets the outcome exactly once, possibly synchronously after an abort. */
-  run(query: DbQuery, abort: Abort, done: (outcome: DbOutcome) => void): void {
+  run(query: DbQuery, cancel: CancelScope, done: (outcome: DbOutcome) => void): void {
     const attempt = new Attempt(this, query, done);
     if (this.#closed) {
       attempt.report(closedOutcome(this.#target.node));
       return;
     }
-    abort.add(attempt);
+    cancel.add(attempt);
     if (attempt.phase === 'done') return;
     attempt.live = this.#attempts.add(attempt);
     if (this.#inPool < this.#options.maxConns && this.#queue.size === 0) {
@@ -174,6 +173,11 @@ export class MemberPool {
     await this.#pool.end().catch(() => {});
   }
 }
+
+/** The PostgreSQL transport of the call plan (`call/plan.ts`): one statement on one member's pool. */
+export const pgTransport: Transport<MemberPool, DbQuery, DbResult> = {
+  send: (pool, query, cancel, done) => pool.run(query, cancel, done),
+};
 
 function ignore(): void {}
 
@@ -268,7 +272,8 @@ class Attempt implements Cancellable {
     const kind = reason instanceof CallAbort ? reason.kind : 'deadline';
     const node = this.#pool.node;
     const wasRunning = this.phase === 'running';
-    const seconds = Math.round(this.#elapsed()) / 1000;
+    // The call's own count when the deadline says it (its clock may be a test's), else what this attempt measured.
+    const seconds = reason instanceof CallAbort && reason.seconds !== undefined ? reason.seconds : Math.round(this.#elapsed()) / 1000;
     let outcome: DbOutcome;
     if (kind === 'closed') outcome = closedOutcome(node);
     else if (kind === 'cancel') outcome = { result: DbResult.dbFailure(Status.NETERR, 'SKT_DB_NETWORK', `query to ${node} cancelled`, node), sent: wasRunning, health: 'cancelled' };

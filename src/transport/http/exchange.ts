@@ -1,13 +1,14 @@
 import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
-import { SkitaiError, isSkitaiError } from '../errors.js';
-import { Abort, type Cancellable } from './abort.js';
-import { classify, type Failure } from './failure.js';
-import type { Prepared } from './request.js';
+import type { Cancellable } from '../../call/deadline.js';
+import type { CancelScope, Done, Outcome, Transport } from '../../call/outcome.js';
+import { Result, type ResultHeaders } from '../../call/result.js';
+import { Status } from '../../call/status.js';
+import { SkitaiError, isSkitaiError } from '../../errors.js';
+import { classify } from './failure.js';
+import type { Prepared } from './prepared.js';
 import { decodeContent, isEncoded, parseData } from './response.js';
-import { Result, type ResultHeaders } from './result.js';
-import { Status } from './status.js';
 
 /** Where and how one attempt is sent. */
 export interface Endpoint {
@@ -19,28 +20,27 @@ export interface Endpoint {
   readonly connectTimeout: number;
   readonly responseTimeout: number;
   readonly maxResponseSize: number;
+  /** A 5xx answer counts as a failure of the member (`fail_on_5xx`); it is returned either way, never retried. Default false. */
+  readonly failOn5xx?: boolean;
 }
 
-/** One attempt's end: a Result, and for failures whether the request may have arrived. */
-export type Attempt = { readonly ok: true; readonly result: Result } | ({ readonly ok: false } & Failure);
-
-/** Called exactly once per attempt, never from inside {@link send}. */
-export type AttemptDone = (attempt: Attempt) => void;
-
 /**
- * Send one prepared request to one endpoint and read the whole answer into `done`. Every failure
- * becomes a TIMEOUT/NETERR Result. `abort` cancels it (its reason is a CallAbort).
+ * Send one prepared request to one endpoint and read the whole answer into `done` as an
+ * {@link Outcome}. Every failure becomes a TIMEOUT/NETERR Result. `cancel` cancels it (its reason
+ * is a CallAbort). The health of an answer: a 4xx is the caller's problem and healthy; a 5xx is a
+ * failure with `failOn5xx`; a broken RPC body with a 2xx is a NETERR and a failure; our own
+ * cancellations count for nothing.
  *
  * This sits on undici's `dispatch()` with a handler of our own rather than on `request()`: the
  * body arrives as chunks into an array instead of through a Readable stream, and cancelling is a
  * direct call instead of an AbortSignal — together about 10 µs less per call (`npm run bench --
  * clients` shows both raw forms).
  */
-export function send(endpoint: Endpoint, prepared: Prepared, abort: Abort | undefined, done: AttemptDone): void {
+export function send(endpoint: Endpoint, prepared: Prepared, cancel: CancelScope | undefined, done: Done<Result>): void {
   const handler = new ExchangeHandler(endpoint, prepared, done);
-  if (abort) {
-    abort.add(handler);
-    if (handler.finished) return; // aborted before it started
+  if (cancel) {
+    cancel.add(handler);
+    if (handler.finished) return; // cancelled before it started
   }
   endpoint.dispatcher.dispatch(
     {
@@ -57,9 +57,12 @@ export function send(endpoint: Endpoint, prepared: Prepared, abort: Abort | unde
   handler.started();
 }
 
+/** The HTTP transport of the call plan (`call/plan.ts`): one attempt to one member's endpoint. */
+export const httpTransport: Transport<Endpoint, Prepared, Result> = { send };
+
 /** {@link send} as a promise that never rejects (health probes). */
-export function exchange(endpoint: Endpoint, prepared: Prepared, abort?: Abort): Promise<Attempt> {
-  return new Promise((resolve) => send(endpoint, prepared, abort, resolve));
+export function exchange(endpoint: Endpoint, prepared: Prepared, cancel?: CancelScope): Promise<Outcome> {
+  return new Promise((resolve) => send(endpoint, prepared, cancel, resolve));
 }
 
 /** undici's (legacy, and native to its HTTP/1 client) handler interface, collecting one response. */
@@ -67,7 +70,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Cancellable {
   finished = false;
   readonly #endpoint: Endpoint;
   readonly #prepared: Prepared;
-  readonly #done: AttemptDone;
+  readonly #done: Done<Result>;
   readonly #started = performance.now();
   /** True until `send()` returns: a failure reported inside dispatch() is deferred, so `done` never runs re-entrantly. */
   #sending = true;
@@ -78,7 +81,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Cancellable {
   #chunks: Buffer[] = [];
   #size = 0;
 
-  constructor(endpoint: Endpoint, prepared: Prepared, done: AttemptDone) {
+  constructor(endpoint: Endpoint, prepared: Prepared, done: Done<Result>) {
     this.#endpoint = endpoint;
     this.#prepared = prepared;
     this.#done = done;
@@ -145,7 +148,7 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Cancellable {
 
   #respond(headers: ResultHeaders, body: Buffer): void {
     const code = this.#code;
-    let attempt: Attempt;
+    let outcome: Outcome;
     try {
       const parsed = parseData(this.#prepared, code, headers, body);
       const result = new Result({
@@ -159,31 +162,31 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Cancellable {
         error: parsed.error,
         elapsed: performance.now() - this.#started,
       });
-      attempt = { ok: true, result };
+      outcome = { result, sent: true, health: this.#endpoint.failOn5xx === true && code >= 500 ? 'failure' : 'success' };
     } catch (err) {
-      attempt = this.#failure(err);
+      outcome = this.#failure(err);
     }
-    this.#report(attempt);
+    this.#report(outcome);
   }
 
   #fail(err: unknown): void {
     this.#report(this.#failure(err));
   }
 
-  #failure(err: unknown): Attempt {
+  #failure(err: unknown): Outcome {
     const code = this.#code;
     const node = this.#endpoint.node;
     // A broken body after a good status: say which status came with it (an HTML page behind a 200…).
     const cause = code && isSkitaiError(err) && err.code !== 'SKT_CLIENT_RESPONSE' ? new SkitaiError(err.code, `HTTP ${code} from ${node}: ${err.message}`, { cause: err }) : err;
     const failure = classify(this.#cancelled !== undefined ? this.#cancelled : cause, this.#endpoint);
     failure.result.elapsed = performance.now() - this.#started;
-    return { ok: false, ...failure };
+    return { result: failure.result, sent: failure.sent, health: failure.cancelled ? 'cancelled' : 'failure' };
   }
 
-  #report(attempt: Attempt): void {
+  #report(outcome: Outcome): void {
     this.finished = true;
     this.#chunks = [];
-    if (this.#sending) queueMicrotask(() => this.#done(attempt));
-    else this.#done(attempt);
+    if (this.#sending) queueMicrotask(() => this.#done(outcome));
+    else this.#done(outcome);
   }
 }

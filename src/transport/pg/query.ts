@@ -32,3 +32,15 @@ export interface PoolStatus {
   /** Their time spent waiting, in seconds, since start. */
   readonly waitedSeconds: number;
 }
+
+/** Pool and timeout settings of one member's pool. Durations in MILLISECONDS. */
+export interface DbPoolOptions {
+  /** Connections per member per worker; more queries wait for a free one (within their deadline). */
+  readonly maxConns: number;
+  /** TCP connect + startup + authentication. */
+  readonly connectTimeout: number;
+  /** An idle connection is closed after this long. */
+  readonly idleTimeout: number;
+  /** Longest a query may run when the caller waits longer or not at all; it is then cancelled on the server. */
+  readonly queryTimeout: number;
+}

@@ -1,20 +1,14 @@
-import type { Outcome } from '../cluster/cluster.js';
-import { Status } from '../client/status.js';
-import { maskSecret } from './members.js';
+import type { Outcome } from '../../call/outcome.js';
+import { Status } from '../../call/status.js';
 import { DbResult, sqlstateOf } from './result.js';
+import { maskSecret } from './secret.js';
 
 /**
- * How a query attempt ended, for the caller (`result`), for failover (`sent`) and for member
- * health (`health`). Every message passes through `maskSecret`, so no password leaves this layer
- * whatever the driver wrote.
+ * How a query attempt ended: the call layer's one {@link Outcome} shape with a DbResult. `sent`
+ * false: the statement certainly did not reach the server (no connection), safe to run elsewhere.
+ * Every message passes through `maskSecret`, so no password leaves this layer whatever the driver wrote.
  */
-export interface DbOutcome {
-  readonly result: DbResult;
-  /** False when the statement certainly did not reach the server (no connection): safe to run elsewhere. */
-  readonly sent: boolean;
-  /** How it counts for passive health and the breaker. */
-  readonly health: Outcome;
-}
+export type DbOutcome = Outcome<DbResult>;
 
 export interface FailureContext {
   readonly node: string;
