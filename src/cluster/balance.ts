@@ -1,3 +1,4 @@
+import type { Strategy } from '../config/cluster-keys.js';
 import type { Member } from './member.js';
 
 /**
@@ -6,17 +7,7 @@ import type { Member } from './member.js';
  * strategy gets panic mode and failover exclusion the same way.
  */
 
-/** INI `strategy` values. */
-export const STRATEGIES = ['weighted_round_robin', 'least_connections', 'random_of_two'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
-
-/** Other spellings accepted in the config, mapped to the canonical names. */
-export const STRATEGY_ALIASES: Readonly<Record<string, Strategy>> = {
-  round_robin: 'weighted_round_robin',
-  wrr: 'weighted_round_robin',
-  least_conn: 'least_connections',
-  p2c: 'random_of_two',
-};
+export { STRATEGIES, STRATEGY_ALIASES, type Strategy } from '../config/cluster-keys.js';
 
 export interface Balancer {
   /** One of `candidates`, which must not be empty. */
