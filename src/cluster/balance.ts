@@ -2,7 +2,8 @@ import type { Strategy } from '../config/cluster-keys.js';
 import type { Member } from './member.js';
 
 /**
- * Balancing strategies. A balancer only orders a non-empty candidate list; which members are
+ * Balancing strategies. They weigh members by `share`, which is `weight` except while a member warms
+ * up (slow start, `slow.ts`). A balancer only orders a non-empty candidate list; which members are
  * candidates (healthy ones, or all of them in panic mode) is {@link selectCandidates}' job, so every
  * strategy gets panic mode and failover exclusion the same way.
  */
@@ -43,9 +44,9 @@ export class SmoothWeightedRoundRobin implements Balancer {
     let best: Member | undefined;
     let bestScore = -Infinity;
     for (const m of candidates) {
-      const score = (this.#score.get(m) ?? 0) + m.weight;
+      const score = (this.#score.get(m) ?? 0) + m.share;
       this.#score.set(m, score);
-      total += m.weight;
+      total += m.share;
       if (score > bestScore) {
         best = m;
         bestScore = score;
@@ -58,7 +59,7 @@ export class SmoothWeightedRoundRobin implements Balancer {
 
 /** Requests in flight per unit of weight: the load measure both connection-aware strategies share. */
 function load(m: Member): number {
-  return m.inFlight / m.weight;
+  return m.inFlight / m.share;
 }
 
 /**
@@ -94,11 +95,11 @@ export class RandomOfTwo implements Balancer {
 
   #draw(candidates: readonly Member[], skip: Member | undefined): Member {
     let total = 0;
-    for (const m of candidates) if (m !== skip) total += m.weight;
+    for (const m of candidates) if (m !== skip) total += m.share;
     let r = this.random() * total;
     for (const m of candidates) {
       if (m === skip) continue;
-      r -= m.weight;
+      r -= m.share;
       if (r < 0) return m;
     }
     // Floating point can leave r at a hair above 0 after the last member.

@@ -6,6 +6,7 @@ import { monotonic, type Clock } from './clock.js';
 import { ActiveChecker, recordFailure, recordSuccess, type ActiveCheckOptions, type EjectOptions, type Probe } from './health.js';
 import type { LatencySummary } from './latency.js';
 import { Member, type MemberSpec, type MemberState } from './member.js';
+import { warmShare } from './slow.js';
 import type { ClusterOptions, ClusterType } from './options.js';
 
 /** How an exchange ended, for health, breaker and latency. `cancelled` = we gave up on it (a hedge that lost). */
@@ -21,6 +22,8 @@ export interface Lease {
 export interface MemberStatus {
   readonly node: string;
   readonly weight: number;
+  /** The weight it gets now: less than `weight` while it warms up (`slow_start`). */
+  readonly share: number;
   readonly state: MemberState;
   readonly inFlight: number;
   readonly requests: number;
@@ -61,6 +64,8 @@ export interface ClusterPolicy {
   readonly retryBudget: ClusterOptions['retryBudget'];
   /** Undefined: passive health only. */
   readonly healthCheck: ActiveCheckOptions | undefined;
+  /** ms over which a member that comes back or is added grows to its weight; 0 or absent = off. */
+  readonly slowStart?: number;
 }
 
 export interface ClusterDeps {
@@ -100,8 +105,12 @@ export class Cluster {
 
   /** The member for the next attempt of a call that already tried `tried`; undefined when all were tried. */
   pick(tried?: ReadonlySet<Member>): Member | undefined {
-    const { members } = selectCandidates(this.members, tried, this.#clock());
-    return members.length === 0 ? undefined : this.#balancer.pick(members);
+    const now = this.#clock();
+    const { members } = selectCandidates(this.members, tried, now);
+    if (members.length === 0) return undefined;
+    const slow = this.options.slowStart;
+    if (slow) for (const m of members) m.share = warmShare(m, now, slow);
+    return this.#balancer.pick(members);
   }
 
   /** The members a map call sends to: the available ones, or all in panic mode. */
@@ -177,6 +186,7 @@ export class Cluster {
       members: this.members.map((m) => ({
         node: m.node,
         weight: m.weight,
+        share: this.options.slowStart ? Math.round(warmShare(m, now, this.options.slowStart) * 100) / 100 : m.weight,
         state: m.state(now),
         inFlight: m.inFlight,
         requests: m.requests,

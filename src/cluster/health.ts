@@ -44,6 +44,8 @@ export function recordFailure(member: Member, options: EjectOptions, now: number
   member.ejections++;
   member.totalEjections++;
   member.ejectedUntil = now + ejectionPeriod(member.ejections, options);
+  // Back on probation when the period ends: a slow start counts from then.
+  member.warmFrom = member.ejectedUntil;
   return true;
 }
 
@@ -72,6 +74,7 @@ export function applyProbe(member: Member, healthy: boolean, options: ActiveChec
     const wasOut = member.activeDown || now < member.ejectedUntil;
     member.activeDown = false;
     if (now < member.ejectedUntil) readmit(member);
+    if (wasOut) member.warmFrom = now;
     return wasOut ? 'up' : undefined;
   }
   if (!healthy && -member.probeStreak >= options.unhealthyThreshold && !member.activeDown) {

@@ -41,12 +41,20 @@ export class Member implements MemberSpec {
   activeDown = false;
   /** Active probe results in a row: positive = successes, negative = failures. */
   probeStreak = 0;
+  /**
+   * Clock time its slow start counts from: when it came back (an ejection's end, an active check
+   * bringing it up) or was added. -Infinity for the members a cluster starts with: they start at full weight.
+   */
+  warmFrom = -Infinity;
+  /** The weight balancers use now: `weight`, or less while the member warms up (`slow.ts`). */
+  share: number;
   readonly latency = new LatencyRing();
 
   constructor(spec: MemberSpec) {
     this.host = spec.host;
     this.port = spec.port;
     this.weight = spec.weight;
+    this.share = spec.weight;
     this.node = spec.node ?? `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
   }
 
