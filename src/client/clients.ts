@@ -1,6 +1,7 @@
 import type { Agent } from 'undici';
 import type { Random } from '../cluster/balance.js';
 import type { Clock } from '../cluster/clock.js';
+import type { Lookup } from '../cluster/resolve.js';
 import type { ClusterStatus } from '../cluster/cluster.js';
 import { clusterType, parseClusterOptions } from '../cluster/options.js';
 import type { ClusterConfig } from '../config/types.js';
@@ -41,6 +42,8 @@ export interface ClientsOptions {
   /** Tests: a controllable clock and random source for every cluster. */
   readonly clock?: Clock;
   readonly random?: Random;
+  /** DNS for `resolve = yes` clusters (default: node's resolver). */
+  readonly lookup?: Lookup;
 }
 
 /** `was.status()`'s view of the clients. */
@@ -74,7 +77,7 @@ export class Clients {
 
   constructor(options: ClientsOptions = {}) {
     const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
-    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
     try {
       for (const config of configs as readonly ClusterConfig[]) {
         const type = clusterType(config);

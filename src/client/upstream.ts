@@ -1,6 +1,6 @@
 import type { Pool } from 'undici';
 import { Cluster, type ClusterDeps, type Lease, type Outcome } from '../cluster/cluster.js';
-import type { Member } from '../cluster/member.js';
+import { nodeOf, type Member } from '../cluster/member.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { abortFromSignal } from './abort.js';
 import { exchange, type Attempt, type Endpoint } from './exchange.js';
@@ -45,27 +45,21 @@ class MemberLoan implements Loan {
 export class Upstream {
   readonly cluster: Cluster;
   readonly #endpoints = new Map<Member, Endpoint>();
-  readonly #pools: Pool[] = [];
+  readonly #pools = new Map<Member, Pool>();
+  /** Pools of members DNS removed, closing once their requests in flight are done. */
+  readonly #retiring = new Set<Pool>();
 
   constructor(
     readonly options: ClusterOptions,
     deps: ClusterDeps = {},
   ) {
     this.cluster = new Cluster(options, deps);
-    const scheme = options.ssl ? 'https' : 'http';
-    for (const member of this.cluster.members) {
-      const origin = `${scheme}://${member.node}`;
-      const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile });
-      this.#pools.push(pool);
-      this.#endpoints.set(member, {
-        dispatcher: pool,
-        origin,
-        node: member.node,
-        connectTimeout: options.connectTimeout,
-        responseTimeout: options.responseTimeout,
-        maxResponseSize: options.maxResponseSize,
-      });
-    }
+    for (const member of this.cluster.members) this.#wire(member);
+    this.cluster.watchMembers((added, removed) => {
+      for (const member of removed) this.#retire(member);
+      for (const member of added) this.#wire(member);
+    });
+    this.cluster.startResolving();
     const check = options.healthCheck;
     if (check) {
       const probe = prepare('GET', check.path, undefined, {});
@@ -78,6 +72,33 @@ export class Upstream {
 
   endpoint(member: Member): Endpoint {
     return this.#endpoints.get(member)!;
+  }
+
+  #wire(member: Member): void {
+    const { options } = this;
+    const scheme = options.ssl ? 'https' : 'http';
+    // A member found in DNS is asked by its name (Host header, TLS name) at its own address.
+    const origin = `${scheme}://${member.name === undefined ? member.node : nodeOf({ host: member.name, port: member.port })}`;
+    const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile, address: member.name === undefined ? undefined : member.host });
+    this.#pools.set(member, pool);
+    this.#endpoints.set(member, {
+      dispatcher: pool,
+      origin,
+      node: member.node,
+      connectTimeout: options.connectTimeout,
+      responseTimeout: options.responseTimeout,
+      maxResponseSize: options.maxResponseSize,
+    });
+  }
+
+  #retire(member: Member): void {
+    const pool = this.#pools.get(member);
+    this.#pools.delete(member);
+    this.#endpoints.delete(member);
+    if (!pool) return;
+    this.#retiring.add(pool);
+    // undici's close() lets queued and running requests finish first.
+    void pool.close().catch(() => undefined).finally(() => this.#retiring.delete(pool));
   }
 
   /**
@@ -116,6 +137,6 @@ export class Upstream {
 
   async close(graceMs: number): Promise<void> {
     this.cluster.close();
-    await closeDispatchers(this.#pools, graceMs);
+    await closeDispatchers([...this.#pools.values(), ...this.#retiring], graceMs);
   }
 }

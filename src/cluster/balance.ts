@@ -13,6 +13,8 @@ export { STRATEGIES, STRATEGY_ALIASES, type Strategy } from '../config/cluster-k
 export interface Balancer {
   /** One of `candidates`, which must not be empty. */
   pick(candidates: readonly Member[]): Member;
+  /** Drop what it keeps about a member that left the cluster (DNS). */
+  forget?(member: Member): void;
 }
 
 /** A uniform random number in [0, 1); injected in tests for reproducible runs. */
@@ -55,6 +57,10 @@ export class SmoothWeightedRoundRobin implements Balancer {
     this.#score.set(best!, bestScore - total);
     return best!;
   }
+
+  forget(member: Member): void {
+    this.#score.delete(member);
+  }
 }
 
 /** Requests in flight per unit of weight: the load measure both connection-aware strategies share. */
@@ -75,6 +81,10 @@ export class LeastConnections implements Balancer {
     for (const m of candidates) min = Math.min(min, load(m));
     const ties = candidates.filter((m) => load(m) === min);
     return ties.length === 1 ? ties[0]! : this.#ties.pick(ties);
+  }
+
+  forget(member: Member): void {
+    this.#ties.forget(member);
   }
 }
 

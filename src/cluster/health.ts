@@ -95,7 +95,8 @@ export class ActiveChecker {
   readonly #probes = new Map<Member, AbortController>();
 
   constructor(
-    readonly members: readonly Member[],
+    /** The members to probe: a list, or a getter for a cluster whose members change (DNS). */
+    readonly members: readonly Member[] | (() => readonly Member[]),
     readonly options: ActiveCheckOptions,
     readonly probe: Probe,
     readonly clock: Clock,
@@ -113,7 +114,8 @@ export class ActiveChecker {
 
   /** One round of probes (the timer calls it; tests may too). Resolves when the round is done. */
   async runOnce(): Promise<void> {
-    await Promise.all(this.members.map((m) => this.#check(m)));
+    const members = typeof this.members === 'function' ? this.members() : this.members;
+    await Promise.all(members.map((m) => this.#check(m)));
   }
 
   async #check(member: Member): Promise<void> {

@@ -7,7 +7,8 @@ import type { DbSink, DbSlot } from './call.js';
 import type { DbOutcome } from './failure.js';
 import type { DbClusterOptions } from './options.js';
 import { MemberPool } from './pool.js';
-import type { DbQuery, PoolStatus } from './query.js';
+import type { DbMemberSpec } from './members.js';
+import type { DbQuery, DbTarget, PoolStatus } from './query.js';
 import { probeMember } from './probe.js';
 import { DbResult } from './result.js';
 
@@ -23,16 +24,38 @@ export interface DbClusterStatus extends ClusterStatus {
 export class DbCluster {
   readonly cluster: Cluster;
   readonly #pools = new Map<Member, MemberPool>();
+  /** Pools of members DNS removed, closing once their queries are done. */
+  readonly #retiring = new Set<MemberPool>();
+  readonly #logger: Logger | undefined;
 
   constructor(
     readonly options: DbClusterOptions,
     deps: ClusterDeps & { logger?: Logger } = {},
   ) {
     this.cluster = new Cluster(options, deps);
-    const targets = new Map(this.cluster.members.map((member, i) => [member, { ...options.members[i]!, node: member.node }]));
-    for (const [member, target] of targets) this.#pools.set(member, new MemberPool(target, options, deps.logger));
+    this.#logger = deps.logger;
+    for (const member of this.cluster.members) this.#pools.set(member, new MemberPool(targetOf(member), options, deps.logger));
+    this.cluster.watchMembers((added, removed) => {
+      for (const member of removed) this.#retire(member);
+      for (const member of added) this.#pools.set(member, new MemberPool(targetOf(member), options, this.#logger));
+    });
+    this.cluster.startResolving();
     const check = options.healthCheck;
-    if (check) this.cluster.startHealthChecks((member, signal) => probeMember(targets.get(member)!, check.timeoutMs, signal));
+    if (check) this.cluster.startHealthChecks((member, signal) => probeMember(targetOf(member), check.timeoutMs, signal));
+  }
+
+  // Queries already given to a removed member run to their end (the longest a query may wait and run), then the pool closes.
+  #retire(member: Member): void {
+    const pool = this.#pools.get(member);
+    this.#pools.delete(member);
+    if (!pool) return;
+    this.#retiring.add(pool);
+    void (async () => {
+      const until = Date.now() + this.options.connectTimeout + this.options.queryTimeout;
+      while (busy(pool.status()) && Date.now() < until && this.#retiring.has(pool)) await new Promise((r) => setTimeout(r, 50).unref());
+      await pool.close(0);
+      this.#retiring.delete(pool);
+    })();
   }
 
   /** dmap: every live member (every member in panic mode), one Result each, in member order. No retries. */
@@ -78,7 +101,10 @@ export class DbCluster {
 
   async close(graceMs: number): Promise<void> {
     this.cluster.close();
-    await Promise.all([...this.#pools.values()].map((p) => p.close(graceMs)));
+    // A retiring pool's own wait ends here: shutdown gives it the same grace as the others.
+    const pools = [...this.#pools.values(), ...this.#retiring];
+    this.#retiring.clear();
+    await Promise.all(pools.map((p) => p.close(graceMs)));
   }
 }
 
@@ -132,6 +158,15 @@ class LbSend {
     if (this.cluster.tryRetry() && this.launch()) return;
     this.end();
   }
+}
+
+/** A member's pool target: its spec (database, credentials) at the member's address. */
+function targetOf(member: Member): DbTarget {
+  return { ...(member.spec as DbMemberSpec), host: member.host, node: member.node };
+}
+
+function busy(status: PoolStatus): boolean {
+  return status.running > 0 || status.waiting > 0;
 }
 
 function mayRetry(outcome: DbOutcome, safe: boolean): boolean {

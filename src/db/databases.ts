@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import type { Random } from '../cluster/balance.js';
 import type { Clock } from '../cluster/clock.js';
+import type { Lookup } from '../cluster/resolve.js';
 import { clusterType } from '../cluster/options.js';
 import type { Abort } from '../client/abort.js';
 import { ResultCache, type CacheStats } from '../client/cache.js';
@@ -32,6 +33,8 @@ export interface DatabasesOptions {
   readonly closeGrace?: number;
   readonly clock?: Clock;
   readonly random?: Random;
+  /** DNS for `resolve = yes` clusters (default: node's resolver). */
+  readonly lookup?: Lookup;
 }
 
 /** `was.status()`'s view of the databases. */
@@ -68,7 +71,7 @@ export class Databases {
 
   constructor(options: DatabasesOptions = {}) {
     const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
-    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
     try {
       for (const config of configs as readonly ClusterConfig[]) {
         if (clusterType(config) === 'postgresql') this.#clusters.set(config.name, new DbCluster(parseDbClusterOptions(config), deps));
