@@ -39,9 +39,12 @@ export function createPool(origin: string, options: PoolOptions): Pool {
   });
 }
 
-/** A connector that dials `address` whatever host the origin names (SNI and certificate check keep the name). */
+/**
+ * A connector that dials `address` whatever host the origin names. undici has already taken the TLS
+ * server name from the origin, so SNI and the certificate check keep the name.
+ */
 function pinned(connector: buildConnector.connector, address: string): buildConnector.connector {
-  return (options, callback) => connector({ ...options, hostname: address, servername: options.servername ?? options.hostname }, callback);
+  return (options, callback) => connector({ ...options, hostname: address }, callback);
 }
 
 /** The Agent behind rest/wget and the verb helpers. */

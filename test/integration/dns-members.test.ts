@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Clients } from '../../src/client/clients.js';
 import { dnsLookup } from '../../src/cluster/resolve.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { Databases } from '../../src/db/databases.js';
+import { makeTestCerts } from '../support/certs.js';
 import { dnsResolver, startDns, type TestDns } from '../support/dns.js';
 import { PASSWORD, SUPERUSER, startPostgres, type TestPostgres } from '../support/postgres.js';
 import { until } from '../support/until.js';
@@ -87,6 +89,26 @@ test('HTTP cluster: members follow the name\'s addresses; a vanished member fini
     for (let i = 0; i < 3; i++) assert.equal((await ask()).ip, '127.0.0.2');
   } finally {
     await clients.close();
+  }
+});
+
+test('HTTPS: a member found in DNS is checked against the name, not its address', async () => {
+  const certs = makeTestCerts('DNS:secure.test'); // no IP in it: a check against the address would fail
+  const server = https.createServer({ key: certs.key, cert: certs.cert }, (req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ host: req.headers.host })));
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  dns.records.set('secure.test', ['127.0.0.1']);
+  const config = parseConfigText(`[@s]\nmembers = secure.test:${port}\nssl = yes\nca_file = ${certs.caFile}\nresolve = yes\n`, '/x/site.conf', '/x');
+  const clients = new Clients({ clusters: config.clusters, lookup: dnsLookup(dnsResolver(dns)) });
+  try {
+    await clients.upstream('s').cluster.resolveNow();
+    const r = await clients.lb('@s/', 'GET').getwait(5);
+    assert.equal(r.status, 3, r.msg);
+    assert.deepEqual([r.node, r.data], [`127.0.0.1:${port}`, { host: `secure.test:${port}` }]);
+  } finally {
+    await clients.close();
+    certs.remove();
   }
 });
 
