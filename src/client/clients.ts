@@ -7,6 +7,7 @@ import { Result } from '../call/result.js';
 import { Status } from '../call/status.js';
 import type { Random } from '../cluster/balance.js';
 import { monotonic, type Clock } from '../cluster/clock.js';
+import type { Lookup } from '../cluster/resolve.js';
 import type { Cluster, ClusterStatus } from '../cluster/cluster.js';
 import { clusterType, parseClusterOptions } from '../cluster/options.js';
 import type { ClusterConfig } from '../config/types.js';
@@ -41,6 +42,8 @@ export interface ClientsOptions {
   /** Tests: a controllable clock (time, call deadlines, hedging timers) and random source for every cluster. */
   readonly clock?: Clock;
   readonly random?: Random;
+  /** DNS for `resolve = yes` clusters (default: node's resolver). */
+  readonly lookup?: Lookup;
 }
 
 /** `was.status()`'s view of the clients. */
@@ -75,7 +78,7 @@ export class Clients {
 
   constructor(options: ClientsOptions = {}) {
     const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
-    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
     try {
       for (const config of configs as readonly ClusterConfig[]) {
         const type = clusterType(config);

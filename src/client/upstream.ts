@@ -6,7 +6,7 @@ import { Result } from '../call/result.js';
 import { Status } from '../call/status.js';
 import { monotonic, type Clock } from '../cluster/clock.js';
 import { Cluster, type ClusterDeps, type Lease, type Outcome } from '../cluster/cluster.js';
-import type { Member } from '../cluster/member.js';
+import { nodeOf, type Member } from '../cluster/member.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { exchange, httpTransport, type Endpoint } from '../transport/http/exchange.js';
 import { closeDispatchers, createPool } from '../transport/http/pool.js';
@@ -53,7 +53,9 @@ export class Upstream {
   readonly clock: Clock;
   readonly transport = httpTransport;
   readonly #endpoints = new Map<Member, Endpoint>();
-  readonly #pools: Pool[] = [];
+  readonly #pools = new Map<Member, Pool>();
+  /** Pools of members DNS removed, closing once their requests in flight are done. */
+  readonly #retiring = new Set<Pool>();
 
   constructor(
     readonly options: ClusterOptions,
@@ -61,21 +63,12 @@ export class Upstream {
   ) {
     this.clock = deps.clock ?? monotonic;
     this.cluster = new Cluster(options, deps);
-    const scheme = options.ssl ? 'https' : 'http';
-    for (const member of this.cluster.members) {
-      const origin = `${scheme}://${member.node}`;
-      const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile });
-      this.#pools.push(pool);
-      this.#endpoints.set(member, {
-        dispatcher: pool,
-        origin,
-        node: member.node,
-        connectTimeout: options.connectTimeout,
-        responseTimeout: options.responseTimeout,
-        maxResponseSize: options.maxResponseSize,
-        failOn5xx: options.failOn5xx,
-      });
-    }
+    for (const member of this.cluster.members) this.#wire(member);
+    this.cluster.watchMembers((added, removed) => {
+      for (const member of removed) this.#retire(member);
+      for (const member of added) this.#wire(member);
+    });
+    this.cluster.startResolving();
     const check = options.healthCheck;
     if (check) {
       const probe = prepare('GET', check.path, undefined, {});
@@ -114,6 +107,34 @@ export class Upstream {
     };
   }
 
+  #wire(member: Member): void {
+    const { options } = this;
+    const scheme = options.ssl ? 'https' : 'http';
+    // A member found in DNS is asked by its name (Host header, TLS name) at its own address.
+    const origin = `${scheme}://${member.name === undefined ? member.node : nodeOf({ host: member.name, port: member.port })}`;
+    const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile, address: member.name === undefined ? undefined : member.host });
+    this.#pools.set(member, pool);
+    this.#endpoints.set(member, {
+      dispatcher: pool,
+      origin,
+      node: member.node,
+      connectTimeout: options.connectTimeout,
+      responseTimeout: options.responseTimeout,
+      maxResponseSize: options.maxResponseSize,
+      failOn5xx: options.failOn5xx,
+    });
+  }
+
+  #retire(member: Member): void {
+    const pool = this.#pools.get(member);
+    this.#pools.delete(member);
+    this.#endpoints.delete(member);
+    if (!pool) return;
+    this.#retiring.add(pool);
+    // undici's close() lets queued and running requests finish first.
+    void pool.close().catch(() => undefined).finally(() => this.#retiring.delete(pool));
+  }
+
   /**
    * Lend the next member to a caller that sends by itself (the reverse proxy): chosen by the
    * strategy and health among members whose node is not in `tried`. `undefined` when every member
@@ -140,6 +161,6 @@ export class Upstream {
 
   async close(graceMs: number): Promise<void> {
     this.cluster.close();
-    await closeDispatchers(this.#pools, graceMs);
+    await closeDispatchers([...this.#pools.values(), ...this.#retiring], graceMs);
   }
 }

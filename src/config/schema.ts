@@ -3,58 +3,14 @@
  * default, range and doc. Parsing (`server.ts`), the embedded defaults (`load.ts`) and the reference
  * page (`docs.ts` -> docs/config.md) all read it.
  */
+import { indexTable, type KeySpec } from './keys.js';
 import type { ServerConfig } from './types.js';
 import { isBindAddress, isIpOrCidr, isPortOrRange } from './values.js';
 
-/** The value types a key can have. */
-export type ValueType = 'bool' | 'int' | 'size' | 'seconds' | 'path' | 'list' | 'enum' | 'string';
+export type { Check, KeySpec, ValueType } from './keys.js';
 
-interface Base {
-  /** INI name, lower-case. */
-  readonly key: string;
-  readonly prop: keyof ServerConfig;
-  /** One sentence for docs/config.md. */
-  readonly doc: string;
-  /** Older INI names accepted for the same key. */
-  readonly aliases?: readonly string[];
-  /** Never echoed in errors or logs. */
-  readonly secret?: boolean;
-}
-
-/** One `[server]` key. Numeric bounds are inclusive and in stored units (bytes, ms). */
-export type KeySpec =
-  | (Base & { readonly type: 'bool'; readonly default: boolean })
-  | (Base & { readonly type: 'int' | 'size' | 'seconds'; readonly default: number; readonly min: number; readonly max: number })
-  | (Base & {
-      readonly type: 'size';
-      /** Unset by default: the reader falls back to another key, named in `defaultText`. */
-      readonly default: undefined;
-      readonly defaultText: string;
-      readonly min: number;
-      readonly max: number;
-    })
-  | (Base & {
-      readonly type: 'path';
-      readonly default: string | undefined;
-      /** Words kept as they are instead of being resolved as paths (`console`, `off`). */
-      readonly keywords?: readonly string[];
-    })
-  | (Base & { readonly type: 'list'; readonly default: readonly string[]; readonly item: Check })
-  | (Base & { readonly type: 'enum'; readonly default: string; readonly values: readonly string[] })
-  | (Base & {
-      readonly type: 'string';
-      readonly default: string | undefined;
-      /** Words for docs when the default is computed (`name`). */
-      readonly defaultText?: string;
-      readonly minLength?: number;
-      readonly check?: Check;
-    });
-
-/** A validity test with the words an error uses to say what was expected. */
-export interface Check {
-  readonly test: (value: string) => boolean;
-  readonly expect: string;
-}
+/** One `[server]` key: a table row whose property is a ServerConfig field. */
+export type ServerKeySpec = KeySpec & { readonly prop: keyof ServerConfig };
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -90,7 +46,7 @@ const TABLE = [
     doc: 'Act as a forward proxy, CONNECT included (docs/forward-proxy.md). Off by default: an open proxy is abused fast.' },
   { key: 'proxy_allow', prop: 'proxyAllow', type: 'list', default: ['127.0.0.1', '::1'],
     item: { test: isIpOrCidr, expect: 'IP addresses or CIDR blocks' },
-    doc: 'Clients the forward proxy serves, e.g. `127.0.0.1, 10.0.0.0/8`; others get 403. Empty = nobody; `0.0.0.0/0, ::/0` = everyone (an open proxy).' },
+    doc: 'Clients the forward proxy serves, e.g. `127.0.0.1, 10.0.0.0/8`; others get 403. `none` = nobody; `0.0.0.0/0, ::/0` = everyone (an open proxy).' },
   { key: 'proxy_connect_ports', prop: 'proxyConnectPorts', type: 'list', default: ['443'],
     item: { test: isPortOrRange, expect: 'ports (443) or port ranges (8000-8099)' },
     doc: 'Ports a CONNECT tunnel may reach; other ports get 403. Plain `http://` forwarding is not limited by port.' },
@@ -190,20 +146,19 @@ const TABLE = [
     doc: 'Cross-origin requests may carry cookies and HTTP auth, and their pages read the answers (`Access-Control-Allow-Credentials`).' },
   { key: 'cors_max_age', prop: 'corsMaxAge', type: 'seconds', default: 0, min: 0, max: 24 * HOUR,
     doc: 'How long a browser may keep a preflight\'s answer (`Access-Control-Max-Age`). 0 = not sent (browsers then keep it 5 s).' },
-] as const satisfies readonly KeySpec[];
+] as const satisfies readonly ServerKeySpec[];
 
 /** Every `[server]` key, in the order docs/config.md lists them. */
-export const SERVER_KEYS: readonly KeySpec[] = TABLE;
+export const SERVER_KEYS: readonly ServerKeySpec[] = TABLE;
 
 // Compile-time guard: a ServerConfig property without a row fails here, naming the property.
 type Missing = Exclude<keyof ServerConfig, (typeof TABLE)[number]['prop']>;
 const everyPropHasARow: [Missing] extends [never] ? true : Missing = true;
 void everyPropHasARow;
 
-const BY_NAME = new Map<string, KeySpec>();
-for (const spec of SERVER_KEYS) for (const name of [spec.key, ...(spec.aliases ?? [])]) BY_NAME.set(name, spec);
+const BY_NAME = indexTable(SERVER_KEYS);
 
 /** The spec for an INI key or one of its aliases. */
-export function findKey(name: string): KeySpec | undefined {
-  return BY_NAME.get(name.toLowerCase());
+export function findKey(name: string): ServerKeySpec | undefined {
+  return BY_NAME.get(name.toLowerCase()) as ServerKeySpec | undefined;
 }

@@ -131,6 +131,10 @@ export interface ClusterConfig {
   readonly values: Readonly<Record<string, string>>;
   /** Line of each key, for error messages. */
   readonly keyLines: Readonly<Record<string, number>>;
+  /** Directory relative paths resolve against; the config file's directory when absent. */
+  readonly dir?: string;
+  /** Values as written, for the keys whose value named environment variables (errors quote these instead). */
+  readonly written?: Readonly<Record<string, string>>;
 }
 
 /** One raw line of a `[name:line]` section, comments and inline comments removed. */
@@ -154,6 +158,8 @@ export interface SiteConfig {
   readonly lineSections: Readonly<Record<string, readonly ConfigLine[]>>;
   /** `[name:data]` sections as raw text, keyed by name without `:data`. */
   readonly dataSections: Readonly<Record<string, string>>;
+  /** Values as written of keys whose value named environment variables, per section (errors quote these instead). */
+  readonly written?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Line of every key of every key/value section (`server`, `@name`, `smtpda`…), for later errors. */
   readonly keyLines: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }

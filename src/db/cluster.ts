@@ -9,9 +9,10 @@ import { Status } from '../call/status.js';
 import type { Logger } from '../log/logger.js';
 import { MemberPool, pgTransport } from '../transport/pg/pool.js';
 import { probeMember } from '../transport/pg/probe.js';
-import type { DbQuery, PoolStatus } from '../transport/pg/query.js';
+import type { DbQuery, DbTarget, PoolStatus } from '../transport/pg/query.js';
 import { DbResult } from '../transport/pg/result.js';
 import type { DbClusterOptions } from './options.js';
+import type { DbMemberSpec } from './members.js';
 
 /** `was.status()`'s view of a PostgreSQL cluster: the cluster's health view plus each member's pool. */
 export interface DbClusterStatus extends ClusterStatus {
@@ -31,6 +32,9 @@ export class DbCluster {
   readonly cluster: Cluster;
   readonly #pools = new Map<Member, MemberPool>();
   readonly #route: Route<MemberPool, DbQuery, DbResult>;
+  /** Pools of members DNS removed, closing once their queries are done. */
+  readonly #retiring = new Set<MemberPool>();
+  readonly #logger: Logger | undefined;
 
   constructor(
     readonly options: DbClusterOptions,
@@ -38,6 +42,7 @@ export class DbCluster {
   ) {
     const cluster = new Cluster(options, deps);
     this.cluster = cluster;
+    this.#logger = deps.logger;
     const pools = this.#pools;
     this.#route = {
       cluster,
@@ -46,10 +51,28 @@ export class DbCluster {
       target: (member) => pools.get(member)!,
       refused: (why, node) => refused(cluster.name, why, node),
     };
-    const targets = new Map(this.cluster.members.map((member, i) => [member, { ...options.members[i]!, node: member.node }]));
-    for (const [member, target] of targets) this.#pools.set(member, new MemberPool(target, options, deps.logger));
+    for (const member of cluster.members) pools.set(member, new MemberPool(targetOf(member), options, deps.logger));
+    cluster.watchMembers((added, removed) => {
+      for (const member of removed) this.#retire(member);
+      for (const member of added) pools.set(member, new MemberPool(targetOf(member), options, this.#logger));
+    });
+    cluster.startResolving();
     const check = options.healthCheck;
-    if (check) this.cluster.startHealthChecks((member, signal) => probeMember(targets.get(member)!, check.timeoutMs, signal));
+    if (check) this.cluster.startHealthChecks((member, signal) => probeMember(targetOf(member), check.timeoutMs, signal));
+  }
+
+  // Queries already given to a removed member run to their end (the longest a query may wait and run), then the pool closes.
+  #retire(member: Member): void {
+    const pool = this.#pools.get(member);
+    this.#pools.delete(member);
+    if (!pool) return;
+    this.#retiring.add(pool);
+    void (async () => {
+      const until = Date.now() + this.options.connectTimeout + this.options.queryTimeout;
+      while (busy(pool.status()) && Date.now() < until && this.#retiring.has(pool)) await new Promise((r) => setTimeout(r, 50).unref());
+      await pool.close(0);
+      this.#retiring.delete(pool);
+    })();
   }
 
   /** dmap: every live member, one Result each, in member order. No retries. */
@@ -70,11 +93,23 @@ export class DbCluster {
 
   async close(graceMs: number): Promise<void> {
     this.cluster.close();
-    await Promise.all([...this.#pools.values()].map((p) => p.close(graceMs)));
+    // A retiring pool's own wait ends here: shutdown gives it the same grace as the others.
+    const pools = [...this.#pools.values(), ...this.#retiring];
+    this.#retiring.clear();
+    await Promise.all(pools.map((p) => p.close(graceMs)));
   }
 }
 
 function refused(name: string, why: 'breaker' | 'none', node: string): DbResult {
   if (why === 'breaker') return DbResult.dbFailure(Status.NETERR, 'SKT_CLUSTER_BREAKER_OPEN', `the circuit breaker of @${name} is open; the query was not sent`, node);
   return DbResult.dbFailure(Status.NETERR, 'SKT_DB_CONNECT', `no member of @${name} could be asked`, node);
+}
+
+/** A member's pool target: its spec (database, credentials) at the member's address. */
+function targetOf(member: Member): DbTarget {
+  return { ...(member.spec as DbMemberSpec), host: member.host, node: member.node };
+}
+
+function busy(status: PoolStatus): boolean {
+  return status.running > 0 || status.waiting > 0;
 }

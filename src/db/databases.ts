@@ -6,6 +6,7 @@ import type { Deadline } from '../call/deadline.js';
 import { Status } from '../call/status.js';
 import { monotonic, type Clock } from '../cluster/clock.js';
 import type { Cluster } from '../cluster/cluster.js';
+import type { Lookup } from '../cluster/resolve.js';
 import { clusterType } from '../cluster/options.js';
 import type { ClusterConfig } from '../config/types.js';
 import { SkitaiError } from '../errors.js';
@@ -34,6 +35,8 @@ export interface DatabasesOptions {
   /** Tests: a controllable clock (time, call deadlines, timers) and random source for every cluster. */
   readonly clock?: Clock;
   readonly random?: Random;
+  /** DNS for `resolve = yes` clusters (default: node's resolver). */
+  readonly lookup?: Lookup;
 }
 
 /** `was.status()`'s view of the databases. */
@@ -71,7 +74,7 @@ export class Databases {
 
   constructor(options: DatabasesOptions = {}) {
     const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
-    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
     try {
       for (const config of configs as readonly ClusterConfig[]) {
         if (clusterType(config) === 'postgresql') this.#clusters.set(config.name, new DbCluster(parseDbClusterOptions(config), deps));

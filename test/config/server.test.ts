@@ -131,7 +131,6 @@ describe('[server] errors name file, line and key', () => {
   const bad: [string, RegExp][] = [
     ['port = 70000', /0 to 65535/],
     ['port = http', /whole number/],
-    ['port =', /empty value/],
     ['processes = 0', /1 to 1024/],
     ['threads = 2000', /0 to 1024/],
     ['devel = maybe', /yes or no/],

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Agent, Dispatcher, Pool } from 'undici';
+import type { Agent, buildConnector, Dispatcher, Pool } from 'undici';
 import { undici } from './undici.js';
 
 /**
@@ -16,6 +16,8 @@ export interface PoolOptions {
   readonly keepAlive: number;
   /** PEM file of CAs to trust instead of the system's. */
   readonly caFile?: string | undefined;
+  /** Connect to this address instead of the origin's host, which stays the Host header and TLS name (a member found in DNS). */
+  readonly address?: string | undefined;
 }
 
 function connectOptions(options: PoolOptions): { timeout: number; ca?: string; rejectUnauthorized: true } {
@@ -26,12 +28,23 @@ function connectOptions(options: PoolOptions): { timeout: number; ca?: string; r
 
 /** A Pool for one member origin (`http://host:port` or `https://…`). */
 export function createPool(origin: string, options: PoolOptions): Pool {
-  return new (undici().Pool)(origin, {
+  const u = undici();
+  const connect = connectOptions(options);
+  const address = options.address;
+  return new u.Pool(origin, {
     connections: options.connections,
-    connect: connectOptions(options),
+    connect: address === undefined ? connect : pinned(u.buildConnector(connect), address),
     keepAliveTimeout: options.keepAlive,
     keepAliveMaxTimeout: options.keepAlive,
   });
+}
+
+/**
+ * A connector that dials `address` whatever host the origin names. undici has already taken the TLS
+ * server name from the origin, so SNI and the certificate check keep the name.
+ */
+function pinned(connector: buildConnector.connector, address: string): buildConnector.connector {
+  return (options, callback) => connector({ ...options, hostname: address }, callback);
 }
 
 /** The Agent behind rest/wget and the verb helpers. */
