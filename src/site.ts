@@ -335,6 +335,7 @@ function appHandler(source: string | App, config: SiteConfig, logger: Logger, au
     ssl: s.ssl,
     auth,
     limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
+    websocket: { maxMessageSize: s.maxWsMessageSize, idleTimeout: s.wsIdleTimeout, maxBuffered: s.wsMaxBuffered, slowClient: s.wsSlowClient, compression: s.wsCompression },
   })
     .addEndpoint(new XmlRpcEndpoint(rpc))
     .addEndpoint(new JsonRpcEndpoint(rpc));

@@ -58,6 +58,7 @@ describe('[server] values of every type', () => {
         'securekey_previous = 0ld-s3cret', 'sessiontimeout = 1h', 'admin_password = adm1n-pw', 'auth_failure_limit = 3', 'status_path = /server-status', 'pid_file = run/api.pid', 'grace_period = 30s',
         'proxy_allow = 10.0.0.0/8', 'proxy_connect_ports = 443, 8000-8099', 'proxy_connect_timeout = 2s',
         'proxy_timeout = 5m', 'proxy_idle_timeout = 90', 'ready_path = /ready', 'metrics_path = /metrics', 'metrics_allow = 10.0.0.0/8, ::1',
+        'max_ws_message_size = 64k', 'ws_idle_timeout = 2m', 'ws_max_buffered = 512k', 'ws_slow_client = drop', 'ws_compression = yes',
       ].join('\n'),
     );
     assert.deepEqual(
@@ -73,6 +74,7 @@ describe('[server] values of every type', () => {
         securekeyPrevious: '0ld-s3cret', sessiontimeout: 3_600_000, adminPassword: 'adm1n-pw', authFailureLimit: 3, statusPath: '/server-status', pidFile: '/srv/site/run/api.pid', gracePeriod: 30_000,
         redirectHttpPort: 0, proxyAllow: ['10.0.0.0/8'], proxyConnectPorts: ['443', '8000-8099'], proxyConnectTimeout: 2000,
         proxyTimeout: 300_000, proxyIdleTimeout: 90_000, readyPath: '/ready', metricsPath: '/metrics', metricsAllow: ['10.0.0.0/8', '::1'],
+        maxWsMessageSize: 65536, wsIdleTimeout: 120_000, wsMaxBuffered: 524288, wsSlowClient: 'drop', wsCompression: true,
       },
     );
   });
