@@ -2,7 +2,8 @@
 import asyncio
 import sys
 
-from websockets.asyncio.client import connect
+# `websockets.connect`: the same call in Debian bookworm's 10.x and in current releases.
+from websockets import connect
 from websockets.exceptions import ConnectionClosed
 
 BASE = sys.argv[1]
