@@ -133,9 +133,17 @@ export class AppSocket implements ServerWebSocket<App> {
   #message(data: Buffer, isBinary: boolean): void {
     this.seen = this.home.now;
     this.pinged = false;
-    const handler = this.handlers.message;
-    if (!handler) return;
-    this.#run('message', () => handler.call(this.handlers, this, isBinary ? data : data.toString(), isBinary));
+    const handlers = this.handlers;
+    if (!handlers.message) return;
+    // No closure per message: this is the hot path.
+    let result: unknown;
+    try {
+      result = handlers.message(this, isBinary ? data : data.toString(), isBinary);
+    } catch (err) {
+      this.home.failed(this, 'message', err);
+      return;
+    }
+    if (result instanceof Promise) this.#await(result, 'message');
   }
 
   #run(what: string, fn: () => unknown): void {
@@ -146,7 +154,10 @@ export class AppSocket implements ServerWebSocket<App> {
       this.home.failed(this, what, err);
       return;
     }
-    if (!(result instanceof Promise)) return;
+    if (result instanceof Promise) this.#await(result, what);
+  }
+
+  #await(result: Promise<unknown>, what: string): void {
     // One message at a time: no more frames are read (TCP pushes back on the client) until this settles.
     this.raw.pause();
     result.then(
