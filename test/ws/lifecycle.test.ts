@@ -31,6 +31,17 @@ test('a stop closes every socket with 1001 within the grace period, and the site
   assert.ok(Date.now() - t0 < 5000);
 });
 
+test('a reload (the old worker draining) closes its sockets with 1001 too', async () => {
+  const client = await testClient(echoApp());
+  const base = client.url.replace(/^http/, 'ws');
+  const s = await WsTestClient.open(`${base}/echo`);
+  // What process/worker.ts does to the old worker on reload.
+  const draining = client.site.engine.close(5000, true);
+  assert.deepEqual(await s.closed(), { code: 1001, reason: 'server going away' });
+  await draining;
+  await client.close();
+});
+
 test('1,000 concurrent sockets on one worker: every one echoes, and a broadcast reaches them all', async () => {
   const app = echoApp();
   const client = await testClient(app);
