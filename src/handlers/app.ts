@@ -68,6 +68,7 @@ export class AppHandler implements Handler {
   readonly #endpoints: AppEndpoint[] = [];
   readonly #services: WasServices;
   #hub: WsHub | undefined;
+  #stopping = false;
 
   /** `source` is a module path exporting `app`, or an App instance (for embedding and tests). */
   constructor(
@@ -124,6 +125,7 @@ export class AppHandler implements Handler {
 
   /** Close this app's WebSockets with 1001 (a stop or reload began). */
   async goingAway(): Promise<void> {
+    this.#stopping = true;
     await this.#hub?.goingAway();
   }
 
@@ -189,6 +191,10 @@ export class AppHandler implements Handler {
     const was = this.#was(ex, app, prefix);
     if (user) was.request.user = user;
     const args: Args = ex.query ? { ...queryArgs(ex.query), ...params } : { ...params };
+    if (this.#stopping && !this.#hub) {
+      sendError(ex, 503, { detail: 'the server is shutting down', headers: { 'retry-after': '1' } });
+      return true;
+    }
     const hub = (this.#hub ??= new WsHub(this.options.websocket ?? DEFAULT_WS, this.options.logger));
     if (app.hooks.before.length === 0) {
       hub.accept(ex, route, was, args);
