@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -17,6 +19,19 @@ interface WsMember {
 }
 
 const started: WsMember[] = [];
+
+/** A bare `ws` echo server in a process of its own, to be killed (SIGKILL) mid-session. */
+async function memberProcess(): Promise<{ child: ChildProcess; node: string }> {
+  const code = `
+    import http from 'node:http';
+    import { WebSocketServer } from 'ws';
+    const server = http.createServer();
+    new WebSocketServer({ server }).on('connection', (ws) => ws.on('message', (d, b) => ws.send(d, { binary: b })));
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: import.meta.dirname, stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, node: `127.0.0.1:${line.toString().trim()}` };
+}
 
 async function wsMember(onMessage?: (ws: WebSocket, data: Buffer, isBinary: boolean) => void): Promise<WsMember> {
   const server = http.createServer((_req, res) => res.writeHead(404).end('no such page'));
@@ -60,6 +75,7 @@ describe('WebSocket through the reverse proxy (/prefix = @cluster)', { timeout: 
   let b: WsMember;
   let flood: WsMember;
   let dead: string;
+  let doomed: { child: ChildProcess; node: string };
 
   before(async () => {
     a = await wsMember();
@@ -71,8 +87,10 @@ describe('WebSocket through the reverse proxy (/prefix = @cluster)', { timeout: 
       const chunk = Buffer.alloc(256 * 1024);
       for (let i = 0; i < 128; i++) ws.send(chunk);
     });
+    doomed = await memberProcess();
     site = await startSite(
-      '[server]\n[routes:line]\n/chat = @chat\n/fail = @fail\n/flood = @flood\n/gone = @gone\n' +
+      '[server]\n[routes:line]\n/chat = @chat\n/fail = @fail\n/flood = @flood\n/gone = @gone\n/doomed = @doomed\n' +
+        `[@doomed]\nmembers = ${doomed.node}, ${a.node}\n` +
         `[@chat]\nmembers = ${a.node}, ${b.node}\n[@fail]\nmembers = ${dead}, ${a.node}\n[@flood]\nmembers = ${flood.node}\n[@gone]\nmembers = ${dead}\n`,
     );
     base = site.base.replace(/^http/, 'ws');
@@ -80,6 +98,7 @@ describe('WebSocket through the reverse proxy (/prefix = @cluster)', { timeout: 
   after(async () => {
     await site?.close();
     for (const m of started) m.kill();
+    doomed?.child.kill('SIGKILL');
   });
 
   test('echo text and binary through a member; prefix stripped, query kept, X-Forwarded-For added, hop-by-hop headers dropped', async () => {
@@ -124,7 +143,7 @@ describe('WebSocket through the reverse proxy (/prefix = @cluster)', { timeout: 
     assert.equal(await refusedStatus(`${base}/chat/deny`), 403);
   });
 
-  test('a member killed mid-session: the client sees its socket close, the server serves on', async () => {
+  test('a member dropping its connections mid-session: the client sees its socket close, the server serves on', async () => {
     const c = await WsTestClient.open(`${base}/chat/`);
     c.send('who');
     const { port } = JSON.parse(String((await c.next())[0])) as { port: number };
@@ -139,6 +158,25 @@ describe('WebSocket through the reverse proxy (/prefix = @cluster)', { timeout: 
     assert.deepEqual(await again.next(), ['still here', false]);
     await again.close();
     assert.ok(other.node);
+  });
+
+  test('a member process killed (SIGKILL) mid-session: its clients see a close, the worker lives, new sockets go to the other member', async () => {
+    const sockets = await Promise.all([1, 2, 3, 4].map(() => WsTestClient.open(`${base}/doomed/`)));
+    for (const c of sockets) {
+      c.send('ping');
+      assert.deepEqual(await c.next(), ['ping', false]);
+    }
+    doomed.child.kill('SIGKILL');
+    // Round robin put some of the four on the killed member: each of those sees its socket close.
+    const closed = await Promise.any(sockets.map((c) => c.closed()));
+    assert.equal(closed.code, 1006);
+    for (let i = 0; i < 3; i++) {
+      const c = await WsTestClient.open(`${base}/doomed/`);
+      c.send(`after ${i}`);
+      assert.deepEqual(await c.next(), [`after ${i}`, false]);
+      await c.close();
+    }
+    for (const c of sockets) if (!c.closedWith) await c.close();
   });
 
   test('the client closing ends the member side', async () => {
