@@ -71,7 +71,7 @@ export class WsHub implements SocketHome {
     if (!socket) return;
     this.#server(route).handleUpgrade(req, socket, ex.upgrade!.head, (raw) => {
       this.now = Date.now();
-      const ws = new AppSocket(raw, was, route.handlers, this);
+      const ws = new AppSocket(raw, socket as unknown as { bytesRead: number }, was, route.handlers, this);
       this.#sockets.add(ws);
       this.#startSweep();
       if (this.#closing) ws.closeBy(1001, 'server going away');
@@ -132,7 +132,10 @@ export class WsHub implements SocketHome {
     return server;
   }
 
-  /** One timer per app: quiet sockets are pinged at half the idle timeout and closed at all of it. */
+  /**
+   * One timer per app: a socket that sent no byte for half the idle timeout is pinged, and closed
+   * once it is quiet for all of it with the ping unanswered.
+   */
   #startSweep(): void {
     const idle = this.#settings.idleTimeout;
     if (this.#sweep || idle === 0) return;
@@ -149,8 +152,17 @@ export class WsHub implements SocketHome {
         if (now - ws.closingSince >= idle) ws.terminate();
         continue;
       }
+      // Any bytes from the client since the last sweep (a message, a pong, part of a large message) count as life.
+      const read = ws.socket.bytesRead;
+      if (read !== ws.bytes) {
+        ws.bytes = read;
+        ws.seen = now;
+        ws.pinged = false;
+        continue;
+      }
       const quiet = now - ws.seen;
-      if (quiet >= idle) ws.closeBy(1001, 'idle timeout');
+      // Closed only after a ping went unanswered for a sweep at least: a sweep late after a blocked event loop pings first.
+      if (quiet >= idle && ws.pinged) ws.closeBy(1001, 'idle timeout');
       else if (quiet >= idle / 2 && !ws.pinged) {
         ws.pinged = true;
         ws.ping();

@@ -17,13 +17,16 @@ export interface SocketHome {
  * One open socket of an `app.websocket()` route: the app's {@link ServerWebSocket} over a `ws`
  * socket. Messages go to the route's handlers one at a time (a handler's promise pauses reading),
  * sends past `ws_max_buffered` follow `ws_slow_client`, and the hub's sweep reads `seen` for the
- * idle timeout.
+ * idle timeout
+ * (bytes read per sweep, not a clock read per message).
  */
 export class AppSocket implements ServerWebSocket<App> {
   readonly data: Record<string, unknown> = {};
   dropped = 0;
-  /** Hub clock time of the last frame from the client (message, ping or pong). */
+  /** Hub clock time at which the sweep last saw bytes arrive from the client (any frame, or part of one). */
   seen: number;
+  /** `socket.bytesRead` at the last sweep: growth means the client is alive, whatever it is sending. */
+  bytes = 0;
   /** A ping went out for the current quiet spell. */
   pinged = false;
   /** Hub clock time the server began closing (idle, shutdown), 0 before: a peer that never answers is cut. */
@@ -32,14 +35,14 @@ export class AppSocket implements ServerWebSocket<App> {
 
   constructor(
     readonly raw: RawSocket,
+    /** The connection under `raw`: the sweep reads its `bytesRead`. */
+    readonly socket: { readonly bytesRead: number },
     readonly was: Was<App>,
     readonly handlers: WebSocketHandlers<any, App>,
     readonly home: SocketHome,
   ) {
     this.seen = home.now;
     raw.on('message', (data: Buffer, isBinary: boolean) => this.#message(data, isBinary));
-    raw.on('pong', () => this.#heard());
-    raw.on('ping', () => this.#heard());
     raw.on('close', (code: number, reason: Buffer) => this.#closed(code, reason));
     // A protocol error (a message over the limit: 1009, bad UTF-8: 1007) is answered by ws with a close frame; the close event follows.
     raw.on('error', () => {});
@@ -125,14 +128,7 @@ export class AppSocket implements ServerWebSocket<App> {
     this.#run('open', () => this.handlers.open?.(this, this.was, args));
   }
 
-  #heard(): void {
-    this.seen = this.home.now;
-    this.pinged = false;
-  }
-
   #message(data: Buffer, isBinary: boolean): void {
-    this.seen = this.home.now;
-    this.pinged = false;
     const handlers = this.handlers;
     if (!handlers.message) return;
     // No closure per message: this is the hot path.
