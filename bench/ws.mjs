@@ -82,6 +82,21 @@ function load(sockets, window, seconds, payload) {
   });
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuSeconds(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** `load()` and the server's CPU time per echoed message, in µs: steadier than rates on a shared machine. */
+async function loadWithCpu(pid, sockets, window, seconds, payload) {
+  const c0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  const rate = await load(sockets, window, seconds, payload);
+  const messages = rate * ((performance.now() - t0) / 1000);
+  return { rate, cpuUs: ((cpuSeconds(pid) - c0) * 1e6) / messages };
+}
+
 function rssKb(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
@@ -110,9 +125,12 @@ async function measure(t) {
     const sockets = await openAll(url, Number(opt.connections));
     if (warmup > 0) await load(sockets, 1, warmup, payload);
     await settle(sockets);
-    const rt = await load(sockets, 1, duration, payload);
+    const pid = server.child.pid;
+    const rtm = await loadWithCpu(pid, sockets, 1, duration, payload);
     await settle(sockets);
-    const msgs = await load(sockets, Number(opt.window), duration, payload);
+    const msm = await loadWithCpu(pid, sockets, Number(opt.window), duration, payload);
+    const rt = rtm.rate;
+    const msgs = msm.rate;
     await settle(sockets);
     for (const ws of sockets) ws.terminate();
     // RSS: the server's resident memory before and after opening --idle sockets that then sit idle.
@@ -122,7 +140,7 @@ async function measure(t) {
     await new Promise((r) => setTimeout(r, 1000));
     const afterKb = rssKb(server.child.pid);
     for (const ws of idle) ws.terminate();
-    return { rt, msgs, rssPer1000: ((afterKb - before) / Number(opt.idle)) * 1000 };
+    return { rt, msgs, rtCpu: rtm.cpuUs, msgCpu: msm.cpuUs, rssPer1000: ((afterKb - before) / Number(opt.idle)) * 1000 };
   } finally {
     await stopServer(server);
     if (member) await stopServer(member);
@@ -136,14 +154,17 @@ for (let round = 0; round < rounds; round++) {
   for (const t of order) {
     const r = await measure(t);
     results.get(t.key).push(r);
-    console.log(`round ${round + 1} ${t.key}: ${Math.round(r.rt)} round trips/s, ${Math.round(r.msgs)} messages/s, +${Math.round(r.rssPer1000 / 1024 * 10) / 10} MiB RSS per ${opt.idle} idle sockets`);
+    console.log(`round ${round + 1} ${t.key}: ${Math.round(r.rt)} round trips/s (${r.rtCpu.toFixed(1)} µs CPU each), ${Math.round(r.msgs)} messages/s (${r.msgCpu.toFixed(1)} µs CPU each), +${Math.round(r.rssPer1000 / 1024 * 10) / 10} MiB RSS per ${opt.idle} idle sockets`);
   }
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const summary = targets.map((t) => {
   const rs = results.get(t.key);
-  return { t, rt: median(rs.map((r) => r.rt)), msgs: median(rs.map((r) => r.msgs)), rss: median(rs.map((r) => r.rssPer1000)) };
+  return {
+    t, rt: median(rs.map((r) => r.rt)), msgs: median(rs.map((r) => r.msgs)), rss: median(rs.map((r) => r.rssPer1000)),
+    rtCpu: Math.min(...rs.map((r) => r.rtCpu)), msgCpu: Math.min(...rs.map((r) => r.msgCpu)),
+  };
 });
 const bare = summary.find((s) => s.t.key === 'bare');
 const skitai = summary.find((s) => s.t.key === 'skitai');
@@ -151,15 +172,18 @@ const lines = [
   `# WebSocket echo (${new Date().toISOString().slice(0, 10)})`,
   '',
   `${opt.connections} sockets, ${opt.size}-byte text messages; round trips: 1 in flight per socket; messages: ${opt.window} in flight per socket.`,
-  `${rounds} round(s) × ${duration} s, median shown; ${pinNote}. RSS: growth of the server process with ${opt.idle} idle sockets open (per 1,000).`,
+  `${rounds} round(s) × ${duration} s, median rates; CPU: the server process's user + system time per echoed message, best round (on a shared machine the steadier number; for proxied, the proxy process only). ${pinNote}. RSS: growth of the server process with ${opt.idle} idle sockets open (per 1,000).`,
   '',
-  '| target | round trips/s | × bare | messages/s | × bare | RSS per 1,000 idle sockets |',
-  '|---|---:|---:|---:|---:|---:|',
-  ...summary.map((s) => `| ${s.t.name} | ${Math.round(s.rt)} | ${bare ? (s.rt / bare.rt).toFixed(2) : '-'} | ${Math.round(s.msgs)} | ${bare ? (s.msgs / bare.msgs).toFixed(2) : '-'} | ${(s.rss / 1024).toFixed(1)} MiB |`),
+  '| target | round trips/s | × bare | CPU µs per round trip | messages/s | × bare | CPU µs per message | RSS per 1,000 idle sockets |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ...summary.map((s) => `| ${s.t.name} | ${Math.round(s.rt)} | ${bare ? (s.rt / bare.rt).toFixed(2) : '-'} | ${s.rtCpu.toFixed(1)} | ${Math.round(s.msgs)} | ${bare ? (s.msgs / bare.msgs).toFixed(2) : '-'} | ${s.msgCpu.toFixed(1)} | ${(s.rss / 1024).toFixed(1)} MiB |`),
 ];
 const proxied = summary.find((s) => s.t.key === 'proxied');
 if (proxied && bare) lines.push('', `Proxied vs direct (the member alone is the bare target): ${(proxied.rt / bare.rt).toFixed(2)} of the round trips/s.`);
-if (skitai && bare) lines.push(`Skitai vs bare ws: ${(skitai.rt / bare.rt).toFixed(2)} (round trips), ${(skitai.msgs / bare.msgs).toFixed(2)} (messages); goal ≥ 0.9.`);
+if (skitai && bare) {
+  lines.push(`Skitai vs bare ws: ${(skitai.rt / bare.rt).toFixed(2)} (round trips), ${(skitai.msgs / bare.msgs).toFixed(2)} (messages); goal ≥ 0.9.`);
+  lines.push(`By CPU per message (bare ÷ skitai): ${(bare.rtCpu / skitai.rtCpu).toFixed(2)} (round trips), ${(bare.msgCpu / skitai.msgCpu).toFixed(2)} (messages).`);
+}
 const report = lines.join('\n') + '\n';
 fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'bench/results/ws.md'), report);
