@@ -135,7 +135,8 @@ export class SocketGroups {
     if (!set) return 0;
     let sent = 0;
     const send = options?.binary === undefined ? undefined : { binary: options.binary };
-    for (const ws of [...set]) if (ws !== options?.except && ws.send(data, send)) sent++;
+    // A send may close a slow socket, which leaves the set: a Set's iteration allows that, no copy needed.
+    for (const ws of set) if (ws !== options?.except && ws.send(data, send)) sent++;
     return sent;
   }
 }
