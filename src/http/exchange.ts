@@ -11,6 +11,8 @@ export class RequestExchange implements Exchange {
   readonly path: string;
   readonly query: string;
   readonly method: string;
+  /** The request target as the client sent it, for the access log: a mounted Node app rewrites `req.url`. */
+  readonly url: string;
   /** When the request arrived (performance.now()); measured only when the access log or the metrics are on. */
   start = 0;
   /** The route that took the request, for the metrics (set as each handler is asked). */
@@ -39,6 +41,7 @@ export class RequestExchange implements Exchange {
     this.path = q < 0 ? target : target.slice(0, q);
     this.query = q < 0 ? '' : target.slice(q + 1);
     this.method = req.method ?? 'GET';
+    this.url = req.url ?? '';
     this.socket = req.socket;
   }
 

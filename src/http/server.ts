@@ -273,7 +273,7 @@ export class Engine {
     const access = this.#opts.accessLog;
     if (access) {
       access.write({
-        id: ex.id, remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
+        id: ex.id, remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: ex.url, version: req.httpVersion,
         status: res.statusCode, bytes: ex.socket.bytesWritten - ex.sentBefore,
         ms: performance.now() - ex.start, aborted: !res.writableFinished, ua: req.headers['user-agent'],
       });
@@ -389,7 +389,7 @@ export class Engine {
       sendError(ex, err.status, { detail: err.message, close: !ex.req.complete });
       return;
     }
-    this.#opts.logger.error(`${ex.method} ${ex.req.url} failed`, err, { reqId: ex.id });
+    this.#opts.logger.error(`${ex.method} ${ex.url} failed`, err, { reqId: ex.id });
     sendError(ex, isSkitaiError(err) ? err.status : 500, { error: err, detail: ex.devel && err instanceof Error ? err.message : undefined });
   }
 }

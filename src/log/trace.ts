@@ -61,16 +61,21 @@ export function childTraceparent(trace: string): string {
   return `00-${trace.slice(0, 32)}-${randomHex(8)}-${trace.slice(33)}`;
 }
 
-// Random bytes are drawn 4 KiB at a time: one getrandom() call serves hundreds of span ids.
+// Random bytes are drawn 4 KiB at a time and turned into hex once: one getrandom() call and one
+// conversion serve hundreds of span ids, each then a slice of that string (a proxied request took
+// two Buffer-to-hex conversions before).
 const POOL = Buffer.allocUnsafe(4096);
-let used = POOL.length;
+let hex = '';
+let used = 0;
 
 function randomHex(bytes: number): string {
-  if (used + bytes > POOL.length) {
+  const chars = bytes * 2;
+  if (used + chars > hex.length) {
     crypto.randomFillSync(POOL);
+    hex = POOL.toString('hex');
     used = 0;
   }
-  const hex = POOL.toString('hex', used, used + bytes);
-  used += bytes;
-  return hex;
+  const out = hex.slice(used, used + chars);
+  used += chars;
+  return out;
 }

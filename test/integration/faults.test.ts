@@ -43,8 +43,8 @@ app.route('/mail3', (was) => {
 async function inFlight(base: string, n: number): Promise<void> {
   const auth = { authorization: `Basic ${Buffer.from(`admin:${ADMIN}`).toString('base64')}` };
   for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
-    const st = (await (await fetch(`${base}/server-status?format=json`, { headers: auth })).json()) as { http: { requests: { inFlight: number } } };
-    if (st.http.requests.inFlight === n + 1) return;
+    const st = (await (await fetch(`${base}/server-status?format=json`, { headers: auth })).json()) as { summary: { http: { inFlight: number } } };
+    if (st.summary.http.inFlight === n + 1) return;
   }
   throw new Error(`never ${n} requests in flight`);
 }
@@ -52,7 +52,7 @@ async function inFlight(base: string, n: number): Promise<void> {
 async function faultCounts(base: string): Promise<{ unhandledRejections: number; uncaughtExceptions: number }> {
   const r = await fetch(`${base}/server-status?format=json`, { headers: { authorization: `Basic ${Buffer.from(`admin:${ADMIN}`).toString('base64')}` } });
   assert.equal(r.status, 200);
-  return ((await r.json()) as { faults: { unhandledRejections: number; uncaughtExceptions: number } }).faults;
+  return ((await r.json()) as { summary: { faults: { unhandledRejections: number; uncaughtExceptions: number } } }).summary.faults;
 }
 
 describe('a stray error in app code', () => {
