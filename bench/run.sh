@@ -2,7 +2,8 @@
 # `npm run bench`: installs the load tools if they are missing, then runs the side-by-side benchmark.
 # Arguments go to bench/run.mjs, e.g. `npm run bench -- --quick`.
 # Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `mount` (bench/mount.mjs), `static`, `proxy`, `sql` and
-# `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `all` (every one of them).
+# `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `ws` (bench/ws.mjs:
+# WebSocket echo against a bare ws server, proxied against direct, RSS of idle sockets), `all` (every one of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,7 @@ case "${1:-}" in
   clients) shift; run=(--import tsx bench/clients.mjs) ;;
   mount) shift; run=(bench/mount.mjs) ;;
   startup) shift; exec node bench/startup.mjs "$@" ;;
+  ws) shift; exec node bench/ws.mjs "$@" ;;
   static|proxy|sql) run=(--import tsx bench/versus.mjs --scenarios "$1"); shift; versus=1 ;;
   versus) shift; run=(--import tsx bench/versus.mjs); versus=1 ;;
   all) shift; versus=1 ;;
@@ -49,6 +51,7 @@ if [ "${run[*]}" = bench/run.mjs ] && [ -n "$versus" ]; then
   node bench/run.mjs "$@"
   node bench/rpc.mjs "$@"
   node --import tsx bench/clients.mjs "$@"
+  node bench/ws.mjs "$@"
   exec node --import tsx bench/versus.mjs "$@"
 fi
 exec node "${run[@]}" "$@"

@@ -4,6 +4,9 @@
  */
 export { App, abort } from './app/app.js';
 export type { Args, RouteHandler, RouteOptions, Route, LifecycleHook, BeforeHook, AfterHook, TeardownHook } from './app/app.js';
+export type { ServerWebSocket, WebSocketBase, WebSocketHandlers, WebSocketOptions, WsMessage, WsSendable } from './app/socket.js';
+export { SocketGroups } from './app/socket.js';
+export type { ClientWebSocket, WsClientMessage, WsOptions } from './client/ws.js';
 export type { Fields, RouteArgs, RuleParams, NamedParams, RuleCheck } from './app/params.js';
 export { Was } from './was/was.js';
 export { was, currentWas } from './was/current.js';

@@ -5,6 +5,7 @@ import type { TemplateSetup } from '../was/templates.js';
 import type { Was } from '../was/was.js';
 import type { RouteArgs, RuleCheck } from './params.js';
 import { compileRule, type Rule } from './rule.js';
+import { SocketGroups, type SocketRoute, type WebSocketHandlers, type WebSocketOptions, type WsSendable } from './socket.js';
 
 /**
  * Arguments bound to a handler at run time: path params, query, form, JSON body members and
@@ -109,6 +110,9 @@ export class App {
   readonly #static = new Map<string, Route[]>();
   readonly #dynamic: Route[] = [];
   readonly #all: Route[] = [];
+  readonly #sockets: SocketRoute[] = [];
+  /** This worker's groups of open sockets (`ws.join()`); see {@link App.broadcast}. */
+  readonly groups = new SocketGroups();
 
   /**
    * Route `rule` (e.g. `/item/<int:id>`) to `handler`. `args` is typed from the rule (`{ id: number }`)
@@ -157,6 +161,51 @@ export class App {
   }
 
   /**
+   * Accept WebSockets at `rule` (`/chat/<room>`): `open(ws, was, args)` after the handshake,
+   * `message(ws, data, isBinary)` per message, `close(ws, code, reason)` at the end. `args` is typed
+   * from the rule as for {@link App.route}. The handshake passes the same `permit` and `before` hooks
+   * as a web route (a refusal is an ordinary error page). See docs/websocket.md.
+   */
+  websocket<const R extends string, A extends object = RouteArgs<R>>(
+    rule: R & RuleCheck<R, A>,
+    handlers: WebSocketHandlers<A, App>,
+    options: WebSocketOptions = {},
+  ): this {
+    const permit = options.permit === undefined ? undefined : options.permit === false ? [] : groupList(options.permit, `the permit option of ${rule}`);
+    const max = options.maxMessageSize;
+    if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) throw new SkitaiError('SKT_WS_USAGE', `the maxMessageSize of ${rule} must be a positive integer`);
+    this.#sockets.push({ rule: compileRule(rule), handlers, permit, maxMessageSize: max, protocols: [...(options.protocols ?? [])] });
+    return this;
+  }
+
+  /** The WebSocket route for `path` (relative to the mount) and its parameters. */
+  matchSocket(path: string): { route: SocketRoute; params: Record<string, string | number> } | undefined {
+    for (const route of this.#sockets) {
+      const params = route.rule.match(path);
+      if (params) return { route, params };
+    }
+    return undefined;
+  }
+
+  /** True when the app has WebSocket routes. */
+  get hasSockets(): boolean {
+    return this.#sockets.length > 0;
+  }
+
+  /**
+   * Send to every socket of this worker in `group` (`ws.join(group)`), but `except`; returns how
+   * many queued the message. One worker only: docs/websocket.md says how to reach the others.
+   */
+  broadcast(group: string, data: WsSendable, options?: { binary?: boolean; except?: { send(data: WsSendable): boolean } }): number {
+    return this.groups.broadcast(group, data, options);
+  }
+
+  /** Groups allowed to open a socket of `route` ([] = everyone). */
+  socketPermit(route: SocketRoute): readonly string[] {
+    return route.permit ?? this.#permit;
+  }
+
+  /**
    * Let only users of these groups (HTTP Basic, `[server] admin_password` or `[users]`) call this
    * app's routes, on the web and over RPC; group `admin` is always let in. A route's own `permit`
    * option overrides this. Calling it again replaces the list.
@@ -198,7 +247,8 @@ export class App {
 
   /** True when some route needs a login (the site then needs users). */
   get protects(): boolean {
-    return this.#permit.length > 0 || this.#all.some((r) => r.permit !== undefined && r.permit.length > 0);
+    const routePermit = (r: { permit: readonly string[] | undefined }): boolean => r.permit !== undefined && r.permit.length > 0;
+    return this.#permit.length > 0 || this.#all.some(routePermit) || this.#sockets.some(routePermit);
   }
 
   /**

@@ -20,6 +20,7 @@ import { rpcProxy, type RpcCall } from './proxy.js';
 import { isRpcMethod, type Prepared } from './request.js';
 import { isClusterTarget, parseClusterTarget, parseUrl } from './target.js';
 import { Upstream } from './upstream.js';
+import { openWebSocket, type ClientWebSocket, type WsOptions } from './ws.js';
 import type { RpcClient } from './proxy.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */
@@ -158,6 +159,11 @@ export class Clients {
   }
   delete(url: string, data?: Record<string, unknown>, options?: CallOptions): Call {
     return this.rest(url, 'DELETE', data, options);
+  }
+
+  /** Open a client WebSocket to a URL or a cluster member (`@name/uri`); see {@link openWebSocket}. */
+  ws(target: string, options?: WsOptions): Promise<ClientWebSocket> {
+    return openWebSocket(this, target, options);
   }
 
   /**

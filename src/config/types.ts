@@ -33,6 +33,15 @@ export interface ServerConfig {
   readonly proxyTimeout: number;
   /** ms a CONNECT tunnel may stay silent in both directions before both sides are closed. */
   readonly proxyIdleTimeout: number;
+  /** Bytes: the largest WebSocket message an app socket takes (close 1009 past it). */
+  readonly maxWsMessageSize: number;
+  /** ms without a frame from a WebSocket client before it is closed; pinged at half. 0 = off. */
+  readonly wsIdleTimeout: number;
+  /** Bytes a WebSocket may have queued for its client before `wsSlowClient` applies. */
+  readonly wsMaxBuffered: number;
+  readonly wsSlowClient: 'close' | 'drop';
+  /** Offer permessage-deflate. */
+  readonly wsCompression: boolean;
   /** `Cache-Control: max-age` for static files, in SECONDS (it goes into the header as is). */
   readonly staticMaxAge: number;
   readonly staticCacheFileMax: number;

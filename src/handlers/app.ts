@@ -20,6 +20,8 @@ import { standaloneServices, type WasServices } from '../was/services.js';
 import { Was } from '../was/was.js';
 import type { WasWeb } from '../was/web.js';
 import { Guard, checkProtection } from './guard.js';
+import { DEFAULT_WS, WsHub, type WsSettings } from './websocket.js';
+import type { SocketRoute } from '../app/socket.js';
 
 /** How an app is mounted. */
 export interface AppHandlerOptions {
@@ -42,6 +44,8 @@ export interface AppHandlerOptions {
   ssl?: boolean;
   /** The site's users, for `app.permitTo` and route `permit`; a protected app cannot start without. */
   auth?: Authenticator | undefined;
+  /** `[server]` WebSocket settings for `app.websocket()` routes; defaults as in docs/config.md. */
+  websocket?: WsSettings | undefined;
 }
 
 /** An extra role that can claim a request for an app before its web routes (RPC endpoints). */
@@ -64,6 +68,8 @@ export class AppHandler implements Handler {
   #reloading: Promise<void> | undefined;
   readonly #endpoints: AppEndpoint[] = [];
   readonly #services: WasServices;
+  #hub: WsHub | undefined;
+  #stopping = false;
 
   /** `source` is a module path exporting `app`, or an App instance (for embedding and tests). */
   constructor(
@@ -118,7 +124,14 @@ export class AppHandler implements Handler {
     });
   }
 
+  /** Close this app's WebSockets with 1001 (a stop or reload began). */
+  async goingAway(): Promise<void> {
+    this.#stopping = true;
+    await this.#hub?.goingAway();
+  }
+
   async close(): Promise<void> {
+    await this.#hub?.close();
     if (this.#app) await runLifecycle(this.#app, 'shutdown', this.options.logger);
   }
 
@@ -129,6 +142,10 @@ export class AppHandler implements Handler {
 
   #handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     const app = this.app;
+    if (ex.upgrade !== undefined && app.hasSockets) {
+      const s = app.matchSocket(rest);
+      if (s) return this.#socket(ex, app, prefix, s.route, s.params);
+    }
     for (const endpoint of this.#endpoints) {
       if (endpoint.accepts(ex, app, rest)) {
         if (app.devel) ex.devel = true;
@@ -188,6 +205,35 @@ export class AppHandler implements Handler {
     const user = new Guard(this.options.auth, ex).web(groups);
     if (user === undefined) return true;
     return this.#call(ex, app, prefix, route, params, user);
+  }
+
+  /** A WebSocket handshake: the route's permission and the before hooks as for a web route, then the hub's 101. */
+  #socket(ex: Exchange, app: App, prefix: string, route: SocketRoute, params: Record<string, string | number>): boolean | Promise<boolean> {
+    if (app.devel) ex.devel = true;
+    const groups = app.socketPermit(route);
+    const user = groups.length === 0 ? undefined : new Guard(this.options.auth, ex).web(groups);
+    if (groups.length > 0 && user === undefined) return true;
+    const was = this.#was(ex, app, prefix);
+    if (user) was.request.user = user;
+    const args: Args = ex.query ? { ...queryArgs(ex.query), ...params } : { ...params };
+    if (this.#stopping && !this.#hub) {
+      sendError(ex, 503, { detail: 'the server is shutting down', headers: { 'retry-after': '1' } });
+      return true;
+    }
+    const hub = (this.#hub ??= new WsHub(this.options.websocket ?? DEFAULT_WS, this.options.logger));
+    if (app.hooks.before.length === 0) {
+      hub.accept(ex, route, was, args);
+      return true;
+    }
+    return (async () => {
+      for (const hook of app.hooks.before) {
+        const answer = await hook(was);
+        // A before hook that answers refuses the socket: its value is the HTTP response, as for a web route.
+        if (answer !== undefined) return (this.#finish(ex, was, answer), true);
+      }
+      hub.accept(ex, route, was, args);
+      return true;
+    })();
   }
 
   #was(ex: Exchange, app: App, prefix: string): Was<App> {

@@ -25,6 +25,7 @@ export function appHandler(source: string | App, s: ServerConfig, logger: Logger
     ssl: s.ssl,
     auth,
     limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
+    websocket: { maxMessageSize: s.maxWsMessageSize, idleTimeout: s.wsIdleTimeout, maxBuffered: s.wsMaxBuffered, slowClient: s.wsSlowClient, compression: s.wsCompression },
   })
     .addEndpoint(new XmlRpcEndpoint(rpc))
     .addEndpoint(new JsonRpcEndpoint(rpc));

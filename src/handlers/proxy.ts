@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.js';
 import { declaredBody, takeBody, tooLarge, type ProxyBody } from './proxy/body.js';
 import { requestHeaders } from './proxy/headers.js';
 import { answerBug, describe } from './proxy/relay.js';
+import { UpgradeCall } from './proxy/upgrade.js';
 import { StreamExchange, type Forward, type StreamDone, type StreamOutcome } from './proxy/stream.js';
 
 /** Settings of a reverse proxy mount. */
@@ -59,7 +60,8 @@ export class ProxyHandler implements Handler {
 
   handle(ex: Exchange, _prefix: string, rest: string): true {
     try {
-      new ProxyCall(this, ex, rest).start();
+      if (ex.upgrade !== undefined) new UpgradeCall(this, ex, rest).start();
+      else new ProxyCall(this, ex, rest).start();
     } catch (err) {
       answerBug(ex, this.name, this.logger, err);
     }

@@ -4,6 +4,7 @@ import { childTraceparent, incomingTrace, traceOf } from '../log/trace.js';
 import type { Exchange } from './handler.js';
 import type { InFlightEntry } from './inflight.js';
 import type { RouteStats } from './traffic.js';
+import type { Upgrade } from './upgrade.js';
 
 /** One request as the engine and its handlers see it: the parsed target, the client, and per-request state. */
 export class RequestExchange implements Exchange {
@@ -20,6 +21,8 @@ export class RequestExchange implements Exchange {
   sentBefore = 0;
   /** Kept for the access log: a handler passing `req` to undici as a body gets it destroyed, which drops `req.socket`. */
   readonly socket: Socket;
+  /** Set by the engine for a WebSocket handshake. */
+  upgrade: Upgrade | undefined = undefined;
   prev: InFlightEntry | undefined = undefined;
   next: InFlightEntry | undefined = undefined;
   /** `<trace-id>-<flags>`, worked out at the first outgoing call: most requests make none. */

@@ -44,6 +44,17 @@ export class RouteTable {
   handlers(): Handler[] {
     return [...new Set(this.#mounts.flatMap((m) => m.handlers))];
   }
+
+  /**
+   * Every handler's `goingAway` (a stop began): resolves when all have, or after `ms`. A handler
+   * that fails is reported to `onError` and counts as done.
+   */
+  async goingAway(ms: number, onError: (h: Handler, err: unknown) => void): Promise<void> {
+    const all = Promise.all(this.handlers().map((h) => h.goingAway?.().catch((err: unknown) => onError(h, err))));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
 }
 
 /** True when a mount at `prefix` takes `path`: the prefix itself and `prefix/...` ('' takes every path). */

@@ -17,6 +17,7 @@ import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
+import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
 import { Durations, RouteStats, Traffic, type TrafficStatus } from './traffic.js';
 
@@ -115,6 +116,8 @@ export class Engine {
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
     this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
+    // With a listener, node:http hands every request with an Upgrade header over here (see #upgrade).
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientErrors.answer(err, socket));
   }
 
@@ -170,6 +173,8 @@ export class Engine {
     this.#closing = true;
     this.#draining = drain;
     this.#inFlight.lastResponses();
+    // WebSockets are asked to close (1001) now; what is still open after the grace period is cut below.
+    const away = this.#opts.routes.goingAway(graceMs, (h, err) => this.#opts.logger.error(`handler ${h.name} failed to close its connections`, err));
     // http(s).Server#close also cuts idle connections (Node >= 19); net.Server#close only stops accepting.
     const closed = new Promise<void>((resolve) =>
       drain ? net.Server.prototype.close.call(this.server, () => resolve()) : this.server.close(() => resolve()),
@@ -185,6 +190,7 @@ export class Engine {
       await Promise.race([drained, late]);
       clearTimeout(timer);
     }
+    await away;
     this.server.closeAllConnections();
     // Handed-over sockets are no longer the HTTP server's connections: closeAllConnections misses them.
     for (const socket of this.#tunnels) socket.destroy();
@@ -198,7 +204,32 @@ export class Engine {
     }
   }
 
-  #dispatch(req: http.IncomingMessage, res: EngineResponse): void {
+  /** A request with an Upgrade header, its socket already out of node:http's parser (http/upgrade.ts). */
+  #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const taken = takeUpgrade(req, socket, head, (r) => new EngineResponse(r));
+    if (taken) this.#dispatch(taken.req, taken.res, taken.websocket ? socket : undefined, head);
+  }
+
+  /** A handler took the WebSocket handshake: the exchange ends here as a 101, and the socket leaves HTTP. */
+  #accept(ex: RequestExchange, socket: Duplex): Duplex | undefined {
+    const res = ex.res as EngineResponse;
+    if (socket.destroyed || res.headersSent || res.destroyed) return undefined;
+    res.off('close', this.#onClose);
+    res.detachSocket(socket as Socket);
+    res.statusCode = 101;
+    if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
+    this.#traffic.response(101, true, ex.stats);
+    const ms = performance.now() - ex.start;
+    this.#durations?.add(ms / 1000);
+    const { req } = ex;
+    this.#opts.accessLog?.write({ id: ex.id, remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: ex.url, trace: ex.traceId(), version: req.httpVersion, status: 101, bytes: 0, ms, aborted: false, ua: req.headers['user-agent'] });
+    // Counted as a tunnel: cut at the very end of a stop, after the handlers' goingAway.
+    this.#tunnels.add(socket);
+    socket.once('close', () => this.#tunnels.delete(socket));
+    return socket;
+  }
+
+  #dispatch(req: http.IncomingMessage, res: EngineResponse, upgradeSocket?: Duplex, head?: Buffer): void {
     const c = this.#opts.config;
     const url = req.url ?? '/';
     let target = url;
@@ -222,6 +253,7 @@ export class Engine {
     // response off Node's fast path.
     res.exchange = ex;
     res.on('close', this.#onClose);
+    if (upgradeSocket) ex.upgrade = { head: head!, accept: () => this.#accept(ex, upgradeSocket) };
     if (this.#closing) res.setHeader('connection', 'close');
     // One test for both refusals keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {

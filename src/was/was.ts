@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Deadline } from '../call/deadline.js';
 import type { Call, CallOptions } from '../client/call.js';
 import type { ClientsStatus } from '../client/clients.js';
+import type { ClientWebSocket, WsOptions } from '../client/ws.js';
 import type { RpcCall, RpcClient } from '../client/proxy.js';
 import { Composer } from '../mail/composer.js';
 import type { DbCall, DbCallOptions } from '../db/call.js';
@@ -166,6 +167,16 @@ export class Was<TApp = unknown> {
   rest(url: string, method: string, data?: unknown, options?: CallOptions): Call;
   rest(url: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
     return this.services.clients.rest(url, method, data, this.#out(options));
+  }
+
+  /**
+   * Open a client WebSocket: `await was.ws('@chat/feed')` (a member chosen by the cluster's strategy
+   * and health, the next one tried if one cannot be reached) or `was.ws('wss://host/path')`.
+   * `timeout` (seconds, default 10) bounds the whole opening; the handshake carries this request's
+   * id and trace. Rejects with SKT_WS_CONNECT. The socket outlives the request: close it.
+   */
+  ws(target: string, options?: WsOptions): Promise<ClientWebSocket> {
+    return this.services.clients.ws(target, { ...options, context: this.request });
   }
 
   /** GET a URL, or POST `data` as a form. */
