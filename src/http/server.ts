@@ -19,7 +19,7 @@ import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
 import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
-import { Durations, RouteStats, Traffic, type TrafficStatus } from './traffic.js';
+import { Durations, RouteStats, Traffic, sentBytes, type TrafficStatus } from './traffic.js';
 
 /** What the engine needs to run: limits from `[server]`, the route table, and where to log. */
 export interface EngineOptions {
@@ -38,16 +38,6 @@ export interface EngineOptions {
 }
 
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
-
-/**
- * Bytes handed to the kernel on `socket` so far. `socket.bytesWritten` adds what is still queued in
- * the stream, which costs a copy of its write queue on every read (twice per request with the
- * access log); what was dispatched is also what the access log means by "written to the socket".
- */
-function sentBytes(socket: Socket): number {
-  const dispatched = (socket as unknown as { _bytesDispatched?: unknown })._bytesDispatched;
-  return typeof dispatched === 'number' ? dispatched : socket.bytesWritten;
-}
 
 /**
  * The HTTP engine: one node:http(s) server with Skitai's limits and timeouts, dispatching every
@@ -219,10 +209,8 @@ export class Engine {
     res.statusCode = 101;
     if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
     this.#traffic.response(101, true, ex.stats);
-    const ms = performance.now() - ex.start;
-    this.#durations?.add(ms / 1000);
-    const { req } = ex;
-    this.#opts.accessLog?.write({ id: ex.id, remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: ex.url, trace: ex.traceId(), version: req.httpVersion, status: 101, bytes: 0, ms, aborted: false, ua: req.headers['user-agent'] });
+    this.#durations?.add((performance.now() - ex.start) / 1000);
+    this.#logAccess(ex, 101, 0, false);
     // Counted as a tunnel: cut at the very end of a stop, after the handlers' goingAway.
     this.#tunnels.add(socket);
     socket.once('close', () => this.#tunnels.delete(socket));
@@ -270,7 +258,6 @@ export class Engine {
   /** Counts in-flight requests for a graceful stop, and writes the access line. */
   #closed(res: EngineResponse): void {
     const ex = res.exchange!;
-    const req = ex.req;
     if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
     // A client gone before any answer was sent got no status: `res.statusCode` is only the default 200.
     this.#traffic.response(res.headersSent ? res.statusCode : 0, res.writableFinished, ex.stats);
@@ -278,14 +265,15 @@ export class Engine {
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
     if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
-    const access = this.#opts.accessLog;
-    if (access) {
-      access.write({
-        id: ex.id, trace: ex.traceId(), remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: ex.url, version: req.httpVersion,
-        status: res.statusCode, bytes: sentBytes(ex.socket) - ex.sentBefore,
-        ms: performance.now() - ex.start, aborted: !res.writableFinished, ua: req.headers['user-agent'],
-      });
-    }
+    if (this.#opts.accessLog) this.#logAccess(ex, res.statusCode, sentBytes(ex.socket) - ex.sentBefore, !res.writableFinished);
+  }
+
+  #logAccess(ex: RequestExchange, status: number, bytes: number, aborted: boolean): void {
+    const req = ex.req;
+    this.#opts.accessLog?.write({
+      id: ex.id, trace: ex.traceId(), remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: ex.url, version: req.httpVersion,
+      status, bytes, ms: performance.now() - ex.start, aborted, ua: req.headers['user-agent'],
+    });
   }
 
   /**
