@@ -6,7 +6,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { mock } from 'node:test';
 import { FileCache } from '../../src/handlers/static/filecache.js';
+import { StatCache } from '../../src/handlers/static/statcache.js';
 import { headBlock, writeHeadBlock } from '../../src/http/rawhead.js';
 import { beforeHeaders } from '../../src/http/onheaders.js';
 import { rawRequest } from '../support/raw.js';
@@ -137,4 +142,31 @@ test('FileCache.text: a latin1 copy counted with its entry, never evicting that 
   assert.equal(cache.get('/a', stat(4)), undefined);
   assert.equal(cache.get('/b', stat(200)), undefined);
   assert.equal(cache.bytes, 120, '/c and its copy');
+});
+
+test('StatCache: the lookups that find an answer expired together share one probe', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-stat-'));
+  try {
+    const file = path.join(root, 'f.txt');
+    fs.writeFileSync(file, 'x');
+    let now = 0;
+    const stats = new StatCache(root, { ttlMs: 100, now: () => now });
+    assert.equal((await stats.lookup(file)).kind, 'file');
+    now = 1000;
+    const realpath = fs.promises.realpath;
+    const spy = mock.method(fs.promises, 'realpath', (p: string) => realpath(p));
+    try {
+      const all = await Promise.all(Array.from({ length: 10 }, () => stats.lookup(file)));
+      assert.equal(spy.mock.callCount(), 1);
+      assert.ok(all.every((l) => l === all[0] && l.kind === 'file'));
+      fs.rmSync(file);
+      now = 2000;
+      assert.equal((await stats.lookup(file)).kind, 'missing', 'the next expiry probes again');
+      assert.equal(spy.mock.callCount(), 2);
+    } finally {
+      spy.mock.restore();
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
