@@ -170,3 +170,28 @@ test('StatCache: the lookups that find an answer expired together share one prob
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a large file is read on the thread pool first, then from the page cache synchronously, intact either way', async () => {
+  const big = Buffer.from(Array.from({ length: 700_000 }, (_, i) => (i * 31 + (i >> 11)) % 256));
+  fs.writeFileSync(path.join(site.dir, 'www', 'large.bin'), big);
+  const calls = { read: 0, readSync: 0 };
+  const read = fs.read;
+  const readSync = fs.readSync;
+  const spyRead = mock.method(fs, 'read', (...args: Parameters<typeof fs.read>) => (calls.read++, (read as (...a: unknown[]) => void)(...args)));
+  const spySync = mock.method(fs, 'readSync', (...args: Parameters<typeof fs.readSync>) => (calls.readSync++, (readSync as (...a: unknown[]) => number)(...args)));
+  try {
+    const first = await fetchRaw('/large.bin');
+    assert.deepEqual(first.body, big);
+    assert.ok(calls.read > 0, 'the first download reads on the pool');
+    assert.equal(calls.readSync, 0, 'nothing says the pages are cached yet');
+    // The descriptor (and with it what was learnt) lasts a second: a loaded machine may need a few tries.
+    for (let i = 0; i < 5 && calls.readSync === 0; i++) assert.deepEqual((await fetchRaw('/large.bin')).body, big);
+    assert.ok(calls.readSync > 0, 'a later download reads synchronously');
+    const part = await fetchRaw('/large.bin', 'GET', { range: 'bytes=100000-100099' });
+    assert.equal(part.status, 206);
+    assert.deepEqual(part.body, big.subarray(100000, 100100));
+  } finally {
+    spyRead.mock.restore();
+    spySync.mock.restore();
+  }
+});
