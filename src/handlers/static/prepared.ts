@@ -29,9 +29,10 @@ const INLINE_MAX = 8 * 1024;
 
 /**
  * The responses of one cached file under one request path, computed once per file version and kept
- * by the static handler's hot map: a hit then costs a map lookup and one `writeHead()` with a list
- * that Node writes out as is, with no per-request header object, date formatting or ETag string.
- * The lists are shared by every response: nobody may change them (`beforeHeaders` hooks replace).
+ * by the static handler's hot map: a hit then costs a map lookup and one write of a head made from
+ * serialised headers (http/rawhead.ts), with no per-request header object, date formatting, ETag
+ * string or header validation. The lists are shared by every response: nobody may change them
+ * (`beforeHeaders` hooks replace).
  */
 export class PreparedFile {
   readonly entry: CachedFile;
@@ -74,8 +75,9 @@ export class PreparedFile {
 }
 
 /**
- * Answer a GET or HEAD without Range from a prepared file (held in `files` under `real`) in one
- * `writeHead()`: 200 in `coding` or identity, or 304. Returns false with the response
+ * Answer a GET or HEAD without Range from a prepared file (held in `files` under `real`): 200 in
+ * `coding` or identity, or 304, from the prepared block (or, when the response already carries
+ * headers or a hook, through `writeHead()` with the prepared list). Returns false with the response
  * untouched when the general path must answer (a failed If-Match / If-Unmodified-Since: 412).
  */
 export function sendPrepared(ex: Exchange, file: PreparedFile, coding: Coding | undefined, files: FileCache, real: string): boolean {
