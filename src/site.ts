@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { configSecrets } from './config/secrets.js';
-import type { SiteConfig } from './config/types.js';
+import type { RouteEntry, SiteConfig } from './config/types.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ADMIN_GROUP, parseUsers } from './auth/users.js';
 import { Clients } from './client/clients.js';
@@ -11,17 +11,18 @@ import { Databases } from './db/databases.js';
 import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
 import type { App } from './app/app.js';
-import { AppHandler } from './handlers/app.js';
+import type { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
 import { MetricsHandler } from './handlers/metrics.js';
+import { appHandler, nodeAppHandler } from './handlers/configured.js';
+import { siteCors } from './handlers/cors.js';
 import { render, siteFamilies, workerRegistry, type Families, type SupervisorInfo } from './handlers/metrics/collect.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
 import { ReadyHandler, deadClusters } from './handlers/ready.js';
-import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
-import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
 import { StatusHandler } from './handlers/status.js';
+import type { AgentView, StatusParts } from './handlers/status/types.js';
 import { faults } from './http/faults.js';
 import type { Handler } from './http/handler.js';
 import { HttpsRedirect } from './http/redirect.js';
@@ -37,10 +38,11 @@ import { instancePaths } from './process/paths.js';
 import type { WasServices } from './was/services.js';
 
 // For process/ (which may import this file only): how it names the request behind a fault, and counts it.
-export { describeScope, faults, tracking } from './http/faults.js';
-// For process/: what the primary passes between workers for a site-wide scrape.
-export type { Families, SupervisorInfo } from './handlers/metrics/collect.js';
+export { currentRequest, describeScope, faults, tracking } from './http/faults.js';
+// For process/: what the primary passes between workers for a site-wide scrape and the status page.
+export type { Families, MailCounts, SupervisorInfo } from './handlers/metrics/collect.js';
 export { keepCounters } from './handlers/metrics/collect.js';
+export type { AgentView, PrimaryView, StatusParts, WorkerPart, WorkerReport } from './handlers/status/types.js';
 
 /** Options for building a site from its config. */
 export interface SiteOptions {
@@ -69,6 +71,8 @@ export interface SiteOptions {
    * `metrics_path` that sums the whole site. Without it the process reports itself alone.
    */
   gatherMetrics?: () => Promise<{ parts: Families[]; info: SupervisorInfo }>;
+  /** Under a primary: every worker's status report and the primary's numbers, for `status_path`. */
+  gatherStatus?: () => Promise<StatusParts>;
 }
 
 /** Access lines may wait this long to be written to a file together (docs/logging.md). */
@@ -91,6 +95,8 @@ export class Site {
   readonly auth: Authenticator;
   /** This worker's metrics, read at scrape time; undefined without `metrics_path`. */
   readonly #metrics: ReturnType<typeof workerRegistry> | undefined;
+  /** `status_path`'s handler: the primary asks each worker for its `workerReport()`. */
+  readonly status: StatusHandler | undefined;
 
   constructor(
     readonly config: SiteConfig,
@@ -123,14 +129,16 @@ export class Site {
     this.services = { clients, databases, mail, logger: this.logger };
     try {
       this.routes = new RouteTable();
-      for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
+      for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route));
       for (const [prefix, app] of Object.entries(options.apps ?? {})) this.routes.add(prefix, this.#appHandler(app));
       const forward = s.enableProxy ? this.#forwardProxy() : undefined;
       // The forward proxy goes first: `GET http://elsewhere/ping` is for elsewhere, not for ping.
       const before: Handler[] = forward ? [forward, new PingHandler()] : [new PingHandler()];
       if (s.readyPath !== undefined) before.push(this.#readyHandler(s.readyPath));
-      if (s.statusPath !== undefined) before.push(this.#statusHandler(s.statusPath));
+      if (s.statusPath !== undefined) before.push((this.status = this.#statusHandler(s.statusPath, options)));
       if (s.metricsPath !== undefined) before.push(this.#metricsHandler(s.metricsPath, options));
+      const cors = siteCors(config, this.routes);
+      if (cors) before.push(cors);
       const tls = s.ssl ? loadTls(config) : undefined;
       this.engine = new Engine({
         config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls, secrets: configSecrets(config),
@@ -148,7 +156,7 @@ export class Site {
     }
   }
 
-  #handlerFor(kind: 'static' | 'app' | 'cluster', target: string, line: number): Handler {
+  #handlerFor({ kind, target, line, export: name }: RouteEntry): Handler {
     const s = this.config.server;
     switch (kind) {
       case 'static':
@@ -163,26 +171,24 @@ export class Site {
         return this.#appHandler(target);
       case 'cluster':
         return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, bodyLimit: s.maxProxyBodySize, logger: this.logger });
+      case 'node':
+        return nodeAppHandler(target, name, s, this.logger, this.services);
     }
   }
 
   /** An app module path from `[routes:line]`, or an App object from {@link SiteOptions.apps}. */
   #appHandler(source: string | App): AppHandler {
-    return appHandler(source, this.config, this.logger, this.auth, this.services);
+    return appHandler(source, this.config.server, this.logger, this.auth, this.services);
   }
 
-  /** `[server] status_path`: this worker's numbers, for group admin. */
-  #statusHandler(path: string): StatusHandler {
+  /** `[server] status_path`: the site's numbers (every worker's, through the primary), for group admin. */
+  #statusHandler(path: string, options: SiteOptions): StatusHandler {
     return new StatusHandler({
-      path,
-      name: this.config.server.name,
-      processes: this.config.server.processes,
-      auth: this.auth,
-      services: this.services,
+      path, name: this.config.server.name, processes: this.config.server.processes, slot: options.worker ?? 1, gather: options.gatherStatus,
+      auth: this.auth, services: this.services, logger: this.logger,
       traffic: () => this.engine.traffic(),
       faults: () => faults.status(),
       mounts: () => this.routes.mounts.map((m) => ({ prefix: m.prefix || '/', handlers: m.handlers.map((h) => h.name) })),
-      logger: this.logger,
     });
   }
 
@@ -286,6 +292,7 @@ export class Site {
  */
 export function checkSite(config: SiteConfig): void {
   buildAuth(config);
+  siteCors(config, new RouteTable());
   parseSmtpdaOptions(config);
   for (const cluster of Object.values(config.clusters)) {
     isRequired(cluster);
@@ -311,33 +318,16 @@ export function checkSite(config: SiteConfig): void {
 export async function checkApps(config: SiteConfig, logger: Logger = createLogger('console', config.server)): Promise<void> {
   const auth = buildAuth(config);
   for (const route of config.routes) {
-    if (route.kind !== 'app') continue;
+    if (route.kind !== 'app' && route.kind !== 'node') continue;
     try {
-      await appHandler(route.target, config, logger, auth).check();
+      if (route.kind === 'node') await nodeAppHandler(route.target, route.export, config.server, logger).check();
+      else await appHandler(route.target, config.server, logger, auth).check();
     } catch (err) {
       if (!(err instanceof SkitaiError) || err.place) throw err;
       const place = { file: config.file || undefined, line: route.line, section: 'routes:line', key: route.prefix || '/' };
       throw new SkitaiError(err.code, err.message, { cause: err, place });
     }
   }
-}
-
-function appHandler(source: string | App, config: SiteConfig, logger: Logger, auth: Authenticator, services?: WasServices): AppHandler {
-  const s = config.server;
-  const rpc = { maxBody: s.maxBodySize, logger };
-  return new AppHandler(source, {
-    devel: s.devel,
-    logger,
-    ...(services ? { services } : {}),
-    securekey: s.securekey,
-    securekeyPrevious: s.securekeyPrevious,
-    sessionTimeout: s.sessiontimeout,
-    ssl: s.ssl,
-    auth,
-    limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
-  })
-    .addEndpoint(new XmlRpcEndpoint(rpc))
-    .addEndpoint(new JsonRpcEndpoint(rpc));
 }
 
 /** Load the certificate and key as a start would (`--check`): a wrong passphrase is found here. */
@@ -360,7 +350,7 @@ export function mailSummary(config: SiteConfig): string | undefined {
  * Start the site's delivery agent outside a Site (the primary, which serves no requests, runs the
  * one agent of a multi-worker site). Undefined when `[smtpda]` is absent or `enabled = no`.
  */
-export async function startMailAgent(config: SiteConfig, logger: Logger): Promise<{ stop(graceMs?: number): Promise<void> } | undefined> {
+export async function startMailAgent(config: SiteConfig, logger: Logger): Promise<{ stop(graceMs?: number): Promise<void>; status(): AgentView } | undefined> {
   const smtpda: SmtpdaOptions | undefined = parseSmtpdaOptions(config);
   if (smtpda && !smtpda.enabled) logger.warn('[smtpda] enabled = no: mail is spooled but not delivered');
   if (!smtpda?.enabled) return undefined;

@@ -1,4 +1,5 @@
 import { SkitaiError } from '../errors.js';
+import { CorsPolicy, type CorsOptions } from '../http/cors.js';
 import type { SessionOptions } from '../was/session.js';
 import type { TemplateSetup } from '../was/templates.js';
 import type { Was } from '../was/was.js';
@@ -33,6 +34,11 @@ export interface RouteOptions<P extends readonly string[] = readonly string[]> {
    * public inside a protected app. Default: the app's setting.
    */
   permit?: string | readonly string[] | false;
+  /**
+   * This route's CORS policy (docs/cors.md), replacing the app's ({@link App.cors}) and the site's
+   * (`[server] cors_origins`); `false` sends no CORS headers for it at all.
+   */
+  cors?: CorsOptions | false;
 }
 
 /** A registered route. */
@@ -45,6 +51,8 @@ export interface Route {
   readonly doc: string;
   /** Groups from the route's `permit` option: `[]` = public, undefined = the app's setting. */
   readonly permit: readonly string[] | undefined;
+  /** From the route's `cors` option: null = none at all, undefined = the app's setting. */
+  readonly cors: CorsPolicy | null | undefined;
 }
 
 /** The outcome of matching a path against an app. */
@@ -97,6 +105,7 @@ export class App {
     teardown: [] as TeardownHook[],
   };
   #permit: readonly string[] = [];
+  #cors: CorsPolicy | null | undefined;
   readonly #static = new Map<string, Route[]>();
   readonly #dynamic: Route[] = [];
   readonly #all: Route[] = [];
@@ -119,7 +128,8 @@ export class App {
     }
     const params = options.params ?? compiled.names;
     const permit = options.permit === undefined ? undefined : options.permit === false ? [] : groupList(options.permit, `the permit option of ${rule}`);
-    const route: Route = { rule: compiled, handler: handler as RouteHandler, methods, params, rpc: options.rpc ?? true, doc: options.doc ?? '', permit };
+    const cors = options.cors === undefined ? undefined : options.cors === false ? null : new CorsPolicy(options.cors, `the cors option of ${rule}`);
+    const route: Route = { rule: compiled, handler: handler as RouteHandler, methods, params, rpc: options.rpc ?? true, doc: options.doc ?? '', permit, cors };
     if (compiled.isStatic) {
       const list = this.#static.get(rule) ?? [];
       list.push(route);
@@ -154,6 +164,26 @@ export class App {
   permitTo(...groups: string[]): this {
     this.#permit = groupList(groups, 'permitTo()');
     return this;
+  }
+
+  /**
+   * Let pages of other origins call this app's routes (CORS, docs/cors.md): preflights are answered
+   * and answers carry the Access-Control-* headers. Replaces the site's `[server] cors_*` policy for
+   * the app's routes; a route's own `cors` option replaces this one. `false`: no CORS headers at all.
+   */
+  cors(options: CorsOptions | false): this {
+    this.#cors = options === false ? null : new CorsPolicy(options, 'app.cors()');
+    return this;
+  }
+
+  /** The CORS policy of `route`: its own, else the app's; null = none at all, undefined = not set (the site's applies). */
+  corsOf(route: Route): CorsPolicy | null | undefined {
+    return route.cors !== undefined ? route.cors : this.#cors;
+  }
+
+  /** The app's own CORS policy ({@link App.cors}): null = none at all, undefined = not set. */
+  get corsPolicy(): CorsPolicy | null | undefined {
+    return this.#cors;
   }
 
   /** Groups the app is permitted to ([] = public). */

@@ -1,7 +1,7 @@
 import type { Agent } from 'undici';
 import type { Random } from '../cluster/balance.js';
 import type { Clock } from '../cluster/clock.js';
-import type { ClusterStatus } from '../cluster/cluster.js';
+import type { Cluster, ClusterStatus } from '../cluster/cluster.js';
 import { clusterType, parseClusterOptions } from '../cluster/options.js';
 import type { ClusterConfig } from '../config/types.js';
 import { SkitaiError } from '../errors.js';
@@ -166,6 +166,11 @@ export class Clients {
   /** Names of the HTTP clusters. */
   get clusterNames(): string[] {
     return [...this.#upstreams.keys()];
+  }
+
+  /** The HTTP clusters themselves, for the metrics (each member's latency histogram). */
+  clusters(): Cluster[] {
+    return [...this.#upstreams.values()].map((up) => up.cluster);
   }
 
   /** Members, states, in-flight, latency and breaker per cluster, and the result cache's counters. */

@@ -90,15 +90,32 @@ export interface ServerConfig {
   readonly metricsPath: string | undefined;
   /** IPs and CIDRs that may read the metrics without credentials. */
   readonly metricsAllow: readonly string[];
+  /** CORS policy of the site (docs/cors.md); empty origins = off. */
+  readonly corsOrigins: readonly string[];
+  /** Path prefixes the CORS policy covers; empty = every path. */
+  readonly corsPaths: readonly string[];
+  readonly corsMethods: readonly string[];
+  readonly corsHeaders: readonly string[];
+  readonly corsExposeHeaders: readonly string[];
+  readonly corsCredentials: boolean;
+  /** ms (a `seconds` key); sent in whole seconds. */
+  readonly corsMaxAge: number;
 }
 
 /** One `[routes:line]` entry, in file order. */
 export interface RouteEntry {
   /** Mount prefix without a trailing slash ('' for `/`). */
   readonly prefix: string;
-  readonly kind: 'static' | 'app' | 'cluster';
-  /** Absolute path for static and app targets; the cluster name (without `@`) for clusters. */
+  /**
+   * `static` (a directory), `app` (a module exporting a Skitai `app`), `cluster` (`@name`, the
+   * reverse proxy), `node` (`./server.js:app`: a module's named export that is a Node app — a
+   * `(req, res)` listener, a Fastify instance or a `fetch(request)` handler).
+   */
+  readonly kind: 'static' | 'app' | 'cluster' | 'node';
+  /** Absolute path for static, app and node targets; the cluster name (without `@`) for clusters. */
   readonly target: string;
+  /** The export a `node` route names (`app` in `./server.js:app`, `default` for a default export). */
+  readonly export?: string;
   readonly line: number;
 }
 

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import type { Random } from '../cluster/balance.js';
 import type { Clock } from '../cluster/clock.js';
+import type { Cluster } from '../cluster/cluster.js';
 import { clusterType } from '../cluster/options.js';
 import type { Abort } from '../client/abort.js';
 import { ResultCache, type CacheStats } from '../client/cache.js';
@@ -125,6 +126,11 @@ export class Databases {
   /** Names of the PostgreSQL clusters. */
   get clusterNames(): string[] {
     return [...this.#clusters.keys()];
+  }
+
+  /** The PostgreSQL clusters themselves, for the metrics (each member's latency histogram). */
+  clusters(): Cluster[] {
+    return [...this.#clusters.values()].map((c) => c.cluster);
   }
 
   status(): DatabasesStatus {

@@ -52,6 +52,9 @@ export class MemberPool {
   readonly #queue = new Chain<Attempt>();
   /** Attempts handed to pg-pool (connecting or holding a connection) and not yet released. */
   #inPool = 0;
+  /** Attempts that found every connection taken and waited in the queue, and their time there (ms), since start. */
+  #waits = 0;
+  #waitedMs = 0;
   #closed = false;
 
   constructor(target: DbTarget, options: DbPoolOptions, logger?: Logger) {
@@ -102,6 +105,7 @@ export class MemberPool {
       return;
     }
     attempt.waiting = this.#queue.add(attempt);
+    this.#waits++;
     this.#pump();
   }
 
@@ -111,6 +115,7 @@ export class MemberPool {
       const attempt = this.#queue.first()!;
       this.#queue.remove(attempt.waiting!);
       attempt.waiting = undefined;
+      this.#waitedMs += performance.now() - attempt.started;
       this.#inPool++;
       this.#pool.connect(attempt.onConnect);
     }
@@ -125,7 +130,11 @@ export class MemberPool {
   /** Internal (Attempt): it has reported. */
   forget(attempt: Attempt): void {
     if (attempt.live) this.#attempts.remove(attempt.live);
-    if (attempt.waiting) this.#queue.remove(attempt.waiting);
+    if (attempt.waiting) {
+      // It gave up (deadline, cancel) while waiting: its wait counts too.
+      this.#queue.remove(attempt.waiting);
+      this.#waitedMs += performance.now() - attempt.started;
+    }
     attempt.live = attempt.waiting = undefined;
   }
 
@@ -144,7 +153,10 @@ export class MemberPool {
   status(): PoolStatus {
     let running = 0;
     for (const a of this.#attempts.toArray()) if (a.phase === 'running') running++;
-    return { total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#queue.size + this.#pool.waitingCount, running };
+    return {
+      total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#queue.size + this.#pool.waitingCount, running,
+      waits: this.#waits, waitedSeconds: this.#waitedMs / 1000,
+    };
   }
 
   /**
@@ -187,7 +199,8 @@ class Attempt implements Cancellable {
   readonly #pool: MemberPool;
   readonly #query: DbQuery;
   readonly #done: (outcome: DbOutcome) => void;
-  readonly #started = performance.now();
+  /** When the call asked for it (performance.now()); also the start of its wait for a connection, if it waits. */
+  readonly started = performance.now();
   #client: pg.PoolClient | undefined;
   #release: ((err?: Error | boolean) => void) | undefined;
   #cancelled = false;
@@ -282,6 +295,6 @@ class Attempt implements Cancellable {
   }
 
   #elapsed(): number {
-    return performance.now() - this.#started;
+    return performance.now() - this.started;
   }
 }

@@ -27,4 +27,8 @@ export interface PoolStatus {
   readonly waiting: number;
   /** Queries running now. */
   readonly running: number;
+  /** Queries that found every connection busy and waited for one, since start. */
+  readonly waits: number;
+  /** Their time spent waiting, in seconds, since start. */
+  readonly waitedSeconds: number;
 }

@@ -10,6 +10,7 @@ import type { AuthUser } from '../auth/users.js';
 import { SkitaiError } from '../errors.js';
 import { cleanupFiles, queryArgs, readBody, type BodyLimits, type UploadedFile } from '../http/body.js';
 import type { Exchange, Handler } from '../http/handler.js';
+import { answerPreflight, isPreflight, useCors, type CorsPolicy } from '../http/cors.js';
 import { sendError } from '../http/errorpage.js';
 import { respond, type Body } from '../http/respond.js';
 import type { Logger } from '../log/logger.js';
@@ -134,6 +135,13 @@ export class AppHandler implements Handler {
         return endpoint.serve(ex, app, prefix, this.#was(ex, app, prefix), new Guard(this.options.auth, ex)).then(() => true);
       }
     }
+    if (ex.method === 'OPTIONS' && isPreflight(ex)) {
+      const policy = this.corsFor(rest, String(ex.req.headers['access-control-request-method']));
+      if (policy) {
+        answerPreflight(ex, policy);
+        return true;
+      }
+    }
     const m = app.match(rest, ex.method);
     if (m.kind === 'none') return false;
     // `app.devel` shows stacks for this app's requests only: one it declines reaches the next
@@ -156,8 +164,25 @@ export class AppHandler implements Handler {
     }
   }
 
+  /**
+   * The CORS policy of the route a request for `rest` with `method` would reach (its own, else
+   * the app's); null = none at all; undefined = no such route, or no policy (the site's applies).
+   */
+  corsFor(rest: string, method: string): CorsPolicy | null | undefined {
+    const app = this.#app;
+    if (!app) return undefined;
+    const m = app.match(rest, method);
+    if (m.kind === 'route') return app.corsOf(m.route);
+    // The app's path, another method: the app's policy. Not the app's path at all (a static file
+    // beside it, an RPC endpoint): undefined, the site's policy applies.
+    return m.kind === 'method' ? app.corsPolicy : undefined;
+  }
+
   /** Every web route passes here: the permission check comes before hooks, body and handler. */
   #guarded(ex: Exchange, app: App, prefix: string, route: Route, params: Record<string, string | number>): boolean | Promise<boolean> {
+    // Before the permission check: a browser reads a cross-origin 401 only with CORS headers.
+    const cors = app.corsOf(route);
+    if (cors !== undefined) useCors(ex, cors);
     const groups = app.permitOf(route);
     if (groups.length === 0) return this.#call(ex, app, prefix, route, params);
     const user = new Guard(this.options.auth, ex).web(groups);

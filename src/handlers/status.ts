@@ -9,7 +9,11 @@ import type { TrafficStatus } from '../http/traffic.js';
 import type { Logger } from '../log/logger.js';
 import type { WasServices } from '../was/services.js';
 import { Guard } from './guard.js';
+import { combine, type SiteStatus } from './status/combine.js';
 import { statusPage } from './status/html.js';
+import { RecentRate } from './status/recent.js';
+import { PAGE_CSP } from './status/script.js';
+import type { StatusParts, WorkerReport } from './status/types.js';
 
 /** Where the status handler reads its numbers. */
 export interface StatusSources {
@@ -25,21 +29,35 @@ export interface StatusSources {
   readonly faults: () => FaultStatus;
   readonly mounts: () => { prefix: string; handlers: string[] }[];
   readonly logger: Logger;
+  /** This worker's slot under a primary (1…N); 1 in a single process. */
+  readonly slot: number;
+  /**
+   * Under a primary: every worker's report (this one's included) and the primary's numbers. Without
+   * it the process is the whole site.
+   */
+  readonly gather?: (() => Promise<StatusParts>) | undefined;
 }
 
-const NOTE =
-  "Every number is this worker process's own, since it started: with processes > 1 each worker keeps its own counters, " +
-  'clusters, pools and caches, and a request reaches whichever worker accepts it.';
+/** Seconds between the page's refreshes unless `?refresh=` says otherwise (0 = off). */
+const REFRESH_S = 5;
 
 /**
- * `[server] status_path`: this worker's numbers for group `admin` — JSON, or an HTML page when the
- * client prefers `text/html` (`?format=json|html` overrides). Built only from `status()` views that
- * carry no secrets: cluster members are `host:port`, database members `host:port/dbname`.
+ * `[server] status_path`: the site's status for group `admin` — every worker's numbers combined by
+ * way of the primary, a summary, per-worker detail — as JSON, or an HTML page that refreshes itself
+ * from the JSON when the client prefers `text/html` (`?format=json|html` overrides). Built only
+ * from `status()` views that carry no secrets: cluster members are `host:port`, database members
+ * `host:port/dbname`.
  */
 export class StatusHandler implements Handler {
   readonly name = 'status';
+  readonly #recent: RecentRate;
 
-  constructor(readonly sources: StatusSources) {}
+  constructor(readonly sources: StatusSources) {
+    this.#recent = new RecentRate(() => {
+      const byStatus = sources.traffic().requests.byStatus;
+      return { responses: Object.values(byStatus).reduce((a, b) => a + b, 0), errors: byStatus['5xx'] ?? 0 };
+    });
+  }
 
   handle(ex: Exchange, _prefix: string, path: string): boolean | Promise<boolean> {
     if (path !== this.sources.path) return false;
@@ -53,19 +71,44 @@ export class StatusHandler implements Handler {
 
   async #answer(ex: Exchange): Promise<void> {
     const report = await this.report();
-    const format = new URLSearchParams(ex.query).get('format');
+    const query = new URLSearchParams(ex.query);
+    const format = query.get('format');
     const html = format === 'html' || (format !== 'json' && prefersHtml(ex.req.headers.accept));
     const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', vary: 'Accept' };
-    if (html) respond(ex, 200, { ...headers, 'content-type': 'text/html; charset=utf-8' }, statusPage(`${this.sources.name} status (pid ${process.pid})`, report));
-    else respond(ex, 200, { ...headers, 'content-type': 'application/json; charset=utf-8' }, JSON.stringify(report, null, 1));
+    if (!html) {
+      respond(ex, 200, { ...headers, 'content-type': 'application/json; charset=utf-8' }, JSON.stringify(report, null, 1));
+      return;
+    }
+    const asked = Number(query.get('refresh') ?? REFRESH_S);
+    const refresh = Number.isFinite(asked) ? Math.min(3600, Math.max(0, Math.round(asked))) : REFRESH_S;
+    const page = statusPage(`${this.sources.name} status`, report, refresh);
+    respond(ex, 200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'content-security-policy': PAGE_CSP, 'referrer-policy': 'no-referrer' }, page);
   }
 
-  /** The report as plain data (JSON-safe). */
-  async report(): Promise<Record<string, unknown>> {
+  /** The site's status: every worker through the primary, or this process alone. */
+  async report(): Promise<SiteStatus> {
+    const gather = this.sources.gather;
+    if (gather) {
+      try {
+        const parts = await gather();
+        return combine(this.sources.name, process.pid, parts.workers, parts.primary);
+      } catch (err) {
+        this.sources.logger.error('status: the primary did not send the other workers\' numbers; showing this worker alone', err);
+        const self = { slot: this.sources.slot, pid: process.pid, started: 0, state: 'serving' as const, report: await this.workerReport() };
+        const alone = combine(this.sources.name, process.pid, [self], null);
+        return { ...alone, summary: { ...alone.summary, level: 'bad', problems: [{ level: 'bad', text: 'the primary did not answer: this worker alone is shown' }, ...alone.summary.problems] } };
+      }
+    }
+    const self = await this.workerReport();
+    return combine(this.sources.name, process.pid, [{ slot: 1, pid: process.pid, started: Date.parse(self.http.startedAt), state: 'serving', report: self }], null);
+  }
+
+  /** This worker's own numbers (JSON-safe). */
+  async workerReport(): Promise<WorkerReport> {
     const s = this.sources;
     const clients = s.services.clients.status();
     const databases = s.services.databases.status();
-    let mail: unknown = null;
+    let mail: WorkerReport['mail'] = null;
     try {
       mail = s.services.mail ? await s.services.mail.status() : null;
     } catch (err) {
@@ -74,8 +117,6 @@ export class StatusHandler implements Handler {
     }
     const memory = process.memoryUsage();
     return {
-      scope: 'worker',
-      note: NOTE,
       server: {
         name: s.name,
         pid: process.pid,
@@ -86,6 +127,7 @@ export class StatusHandler implements Handler {
         generatedAt: new Date().toISOString(),
       },
       http: s.traffic(),
+      recent: this.#recent.status(),
       faults: s.faults(),
       mounts: s.mounts(),
       clusters: Object.values(clients.clusters),
@@ -94,6 +136,10 @@ export class StatusHandler implements Handler {
       mail,
       auth: s.auth.status(),
     };
+  }
+
+  async close(): Promise<void> {
+    this.#recent.stop();
   }
 }
 

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { RequestExchange } from './exchange.js';
 
 /**
  * node:http's response, which adds the request id (`X-Request-Id`) to every response as its head is
@@ -8,8 +9,18 @@ import http from 'node:http';
  * given to writeHead() instead, so the common case stays on the fast path.
  */
 export class EngineResponse<Req extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Req> {
-  /** The request id, set by the engine before any handler runs ('' = none). */
-  requestId = '';
+  /**
+   * The engine's exchange, set before any handler runs: its `id` is the request id sent here, and
+   * the engine's shared close listener finds the request through it. One field for both, declared
+   * here so every response has the same shape (a property added later costs a map transition and,
+   * past the object's spare slots, a new properties array per request).
+   */
+  exchange: RequestExchange | undefined = undefined;
+}
+
+/** The request id `res` sends as `X-Request-Id`, or undefined for a response the engine did not make. */
+export function requestIdOf(res: http.ServerResponse): string | undefined {
+  return (res as Partial<EngineResponse>).exchange?.id;
 }
 
 /** Node's own store of headers set with setHeader(); null until the first one (an internal, stable in Node 20-24). */
@@ -24,7 +35,7 @@ const writeHead = http.ServerResponse.prototype.writeHead as (this: http.ServerR
     reason = undefined;
   }
   const stored = storesHeaders(this);
-  const id = this.requestId;
+  const id = this.exchange?.id ?? '';
   if (Array.isArray(headers)) {
     let list = headers as unknown[];
     if (id !== '' && !listHas(list) && !(stored && this.hasHeader(ID))) list = list.concat(ID, id);

@@ -32,12 +32,7 @@ export class RouteTable {
 
   /** Mounts whose prefix matches `path`, longest first. A prefix matches itself and `prefix/...`. */
   match(path: string): Mount[] {
-    const found: Mount[] = [];
-    for (const m of this.#mounts) {
-      const p = m.prefix;
-      if (p === '' || (path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47))) found.push(m);
-    }
-    return found;
+    return this.#mounts.filter((m) => mountMatches(m.prefix, path));
   }
 
   /** Every mount, longest prefix first. */
@@ -49,6 +44,11 @@ export class RouteTable {
   handlers(): Handler[] {
     return [...new Set(this.#mounts.flatMap((m) => m.handlers))];
   }
+}
+
+/** True when a mount at `prefix` takes `path`: the prefix itself and `prefix/...` ('' takes every path). */
+export function mountMatches(prefix: string, path: string): boolean {
+  return prefix === '' || (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47));
 }
 
 /** `/` -> '', `/a/` -> `/a`. */

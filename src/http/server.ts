@@ -13,7 +13,7 @@ import { ClientErrors } from './clienterror.js';
 import { requestScope, tracking } from './faults.js';
 import { refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Handler, TunnelHandler } from './handler.js';
-import type { RouteTable } from './routes.js';
+import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
@@ -36,12 +36,17 @@ export interface EngineOptions {
   tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined } | undefined;
 }
 
-/** The response with its exchange attached, for the shared close listener. */
-interface ExchangeResponse extends http.ServerResponse {
-  exchange?: RequestExchange;
-}
-
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/**
+ * Bytes handed to the kernel on `socket` so far. `socket.bytesWritten` adds what is still queued in
+ * the stream, which costs a copy of its write queue on every read (twice per request with the
+ * access log); what was dispatched is also what the access log means by "written to the socket".
+ */
+function sentBytes(socket: Socket): number {
+  const dispatched = (socket as unknown as { _bytesDispatched?: unknown })._bytesDispatched;
+  return typeof dispatched === 'number' ? dispatched : socket.bytesWritten;
+}
 
 /**
  * The HTTP engine: one node:http(s) server with Skitai's limits and timeouts, dispatching every
@@ -58,7 +63,7 @@ export class Engine {
   #drained: (() => void) | undefined;
   #closing = false;
   /** One close listener shared by every response (`this` is the response): no closure per request. */
-  readonly #onClose: (this: ExchangeResponse) => void;
+  readonly #onClose: (this: EngineResponse) => void;
   #draining = false;
   /** Client sockets handed to the tunnel handler by CONNECT, until they close. */
   readonly #tunnels = new Set<Duplex>();
@@ -87,7 +92,7 @@ export class Engine {
     this.#durations = opts.config.metricsPath !== undefined ? new Durations() : undefined;
     const engine = this;
     this.#runInScope = (ex) => engine.#run(ex);
-    this.#onClose = function onClose(this: ExchangeResponse): void {
+    this.#onClose = function onClose(this: EngineResponse): void {
       engine.#closed(this);
     };
     const c = opts.config;
@@ -106,7 +111,7 @@ export class Engine {
       ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase })
       : http.createServer(serverOptions);
     if (c.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = c.maxRequestsPerSocket;
-    this.server.on('request', (req, res) => this.#dispatch(req, res));
+    this.server.on('request', (req, res) => this.#dispatch(req, res as EngineResponse));
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
     this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
@@ -193,26 +198,29 @@ export class Engine {
     }
   }
 
-  #dispatch(req: http.IncomingMessage, res: http.ServerResponse): void {
+  #dispatch(req: http.IncomingMessage, res: EngineResponse): void {
     const c = this.#opts.config;
     const url = req.url ?? '/';
     let target = url;
     if (url.charCodeAt(0) !== 47) target = originForm(url);
-    const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    // A proxy we trust may name the request; anyone else's id is replaced (it would let a client
-    // forge or collide with the ids an operator follows).
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && isValidRequestId(given) && this.#clientIp.trusts(req.socket.remoteAddress) ? given : nextRequestId();
-    // Sent as the head is written (http/response.ts): a setHeader() here would take every response off Node's fast path.
-    (res as unknown as EngineResponse).requestId = id;
+    const peer = req.socket.remoteAddress;
+    // Only a proxy we trust may speak for the client (X-Forwarded-For) and name the request; anyone
+    // else's id is replaced (it would let a client forge or collide with the ids an operator
+    // follows). Without trusted proxies neither header is looked up.
+    const trusted = this.#clientIp.trusts(peer);
+    const remote = this.#clientIp.resolve(peer, trusted ? req.headers['x-forwarded-for'] : undefined);
+    const given = trusted ? req.headers['x-request-id'] : undefined;
+    const id = typeof given === 'string' && isValidRequestId(given) ? given : nextRequestId();
     const ex = new RequestExchange(req, res, target, remote, id, c.devel, c.compressMinSize, this.#hideSecrets);
     this.#inFlight.add(ex);
     this.#traffic.requests++;
     if (this.#opts.accessLog || this.#durations) {
       ex.start = performance.now();
-      ex.sentBefore = req.socket.bytesWritten;
+      ex.sentBefore = sentBytes(req.socket);
     }
-    (res as ExchangeResponse).exchange = ex;
+    // The id is sent as the head is written (http/response.ts): a setHeader() here would take every
+    // response off Node's fast path.
+    res.exchange = ex;
     res.on('close', this.#onClose);
     if (this.#closing) res.setHeader('connection', 'close');
     // One test for both refusals keeps the common case to a single branch.
@@ -228,7 +236,7 @@ export class Engine {
   }
 
   /** Counts in-flight requests for a graceful stop, and writes the access line. */
-  #closed(res: ExchangeResponse): void {
+  #closed(res: EngineResponse): void {
     const ex = res.exchange!;
     const req = ex.req;
     if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
@@ -241,8 +249,8 @@ export class Engine {
     const access = this.#opts.accessLog;
     if (access) {
       access.write({
-        id: ex.id, remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
-        status: res.statusCode, bytes: ex.socket.bytesWritten - ex.sentBefore,
+        id: ex.id, trace: ex.traceId(), remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: ex.url, version: req.httpVersion,
+        status: res.statusCode, bytes: sentBytes(ex.socket) - ex.sentBefore,
         ms: performance.now() - ex.start, aborted: !res.writableFinished, ua: req.headers['user-agent'],
       });
     }
@@ -311,9 +319,11 @@ export class Engine {
   }
 
   #mounts(ex: RequestExchange, fromMount: number, fromHandler: number): true | Promise<void> {
-    const mounts = this.#opts.routes.match(ex.path);
+    // Every mount, longest prefix first, tested in place: no array of the matching ones per request.
+    const mounts = this.#opts.routes.mounts;
     for (let m = fromMount; m < mounts.length; m++) {
       const mount = mounts[m]!;
+      if (!mountMatches(mount.prefix, ex.path)) continue;
       const rest = ex.path.slice(mount.prefix.length);
       ex.stats = mount.stats;
       for (let h = m === fromMount ? fromHandler : 0; h < mount.handlers.length; h++) {
@@ -357,7 +367,7 @@ export class Engine {
       sendError(ex, err.status, { detail: err.message, close: !ex.req.complete });
       return;
     }
-    this.#opts.logger.error(`${ex.method} ${ex.req.url} failed`, err, { reqId: ex.id });
+    this.#opts.logger.error(`${ex.method} ${ex.url} failed`, err, { reqId: ex.id });
     sendError(ex, isSkitaiError(err) ? err.status : 500, { error: err, detail: ex.devel && err instanceof Error ? err.message : undefined });
   }
 }

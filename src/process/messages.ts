@@ -1,4 +1,4 @@
-import type { Families, SupervisorInfo } from '../site.js';
+import type { Families, StatusParts, SupervisorInfo, WorkerReport } from '../site.js';
 
 /**
  * What the launcher, the primary and the workers say to each other over their IPC channels, and
@@ -19,7 +19,11 @@ export type WorkerMessage =
   /** This worker's metric families, answering `metrics-collect`. */
   | { skitai: 'metrics-part'; id: number; families: Families }
   /** This worker's last metric families, sent after its final response as it exits. */
-  | { skitai: 'metrics-final'; families: Families };
+  | { skitai: 'metrics-final'; families: Families }
+  /** A request for `status_path` reached this worker: gather every worker's status. */
+  | { skitai: 'status-gather'; id: number }
+  /** This worker's status report, answering `status-collect` (undefined without `status_path`). */
+  | { skitai: 'status-part'; id: number; report: WorkerReport | undefined };
 
 /** Primary -> worker. */
 export type PrimaryMessage =
@@ -30,7 +34,11 @@ export type PrimaryMessage =
   /** Send your metric families (`metrics-part`). */
   | { skitai: 'metrics-collect'; id: number }
   /** Every worker's families and the primary's numbers, answering `metrics-gather`. */
-  | { skitai: 'metrics-parts'; id: number; parts: Families[]; info: SupervisorInfo };
+  | { skitai: 'metrics-parts'; id: number; parts: Families[]; info: SupervisorInfo }
+  /** Send your status report (`status-part`). */
+  | { skitai: 'status-collect'; id: number }
+  /** Every worker's status report and the primary's numbers, answering `status-gather`. */
+  | { skitai: 'status-parts'; id: number; parts: StatusParts };
 
 /** Daemon primary -> the `skitaid start` that launched it. */
 export type LauncherMessage =

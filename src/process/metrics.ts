@@ -1,11 +1,11 @@
 /** The primary's half of a site-wide scrape: ask each worker for its metric families. */
 import type { Worker } from 'node:cluster';
-import { keepCounters, type Families } from '../site.js';
-import { tagOf, type WorkerMessage } from './messages.js';
+import { keepCounters, type Families, type MailCounts } from '../site.js';
+import { ask } from './ask.js';
+import type { WorkerMessage } from './messages.js';
 
 /** How long a scrape waits for one worker's metrics. */
 const COLLECT_TIMEOUT_MS = 2_000;
-let nextId = 0;
 
 /** Each worker's families, in order; undefined for one that did not answer within 2 s (or exited). */
 export function collectFamilies(workers: readonly Worker[]): Promise<(Families | undefined)[]> {
@@ -31,26 +31,10 @@ export class KeptCounters {
 }
 
 function collect(target: Worker): Promise<Families | undefined> {
-  const id = ++nextId;
-  return new Promise((resolve) => {
-    const done = (families: Families | undefined): void => {
-      clearTimeout(timer);
-      target.off('message', onMessage);
-      target.off('exit', onExit);
-      resolve(families);
-    };
-    const onMessage = (m: unknown): void => {
-      if (tagOf(m) === 'metrics-part' && (m as { id: unknown }).id === id) done((m as Extract<WorkerMessage, { skitai: 'metrics-part' }>).families);
-    };
-    const onExit = (): void => done(undefined);
-    const timer = setTimeout(() => done(undefined), COLLECT_TIMEOUT_MS);
-    target.on('message', onMessage);
-    target.on('exit', onExit);
-    try {
-      if (target.isConnected()) target.send({ skitai: 'metrics-collect', id });
-      else done(undefined);
-    } catch {
-      done(undefined);
-    }
-  });
+  return ask(target, (id) => ({ skitai: 'metrics-collect', id }), 'metrics-part', (m) => (m as Extract<WorkerMessage, { skitai: 'metrics-part' }>).families, COLLECT_TIMEOUT_MS);
+}
+
+/** Only the numbers: the agent's status also holds its last error text, which the IPC message does not need. */
+export function mailCounts(c: MailCounts | undefined): MailCounts | undefined {
+  return c && { attempts: c.attempts, failedAttempts: c.failedAttempts, delivered: c.delivered, undelivered: c.undelivered };
 }

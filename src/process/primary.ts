@@ -9,10 +9,12 @@ import type { SiteConfig } from '../config/types.js';
 import { SkitaiError, describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { FRESH, respawnDelay, type BackoffState } from './backoff.js';
-import { EXIT_RESTART, WORKER_ENV, tagOf, type PrimaryMessage, type WorkerMessage, type WorkerSpec } from './messages.js';
-import { KeptCounters, collectFamilies } from './metrics.js';
+import type { AgentView, PrimaryView } from '../site.js';
+import { tell as send } from './ask.js';
+import { mailCounts } from './metrics.js';
+import { Gatherer, type LiveWorker } from './gather.js';
+import { EXIT_RESTART, WORKER_ENV, tagOf, type WorkerMessage, type WorkerSpec } from './messages.js';
 import { SKITAID_BIN } from './paths.js';
-import type { Families } from '../site.js';
 import { writeStatus, type InstanceStatus } from './status.js';
 
 /** How long a new worker may take to load its apps and listen. */
@@ -32,6 +34,8 @@ export interface PrimaryOptions {
   readonly logger: Logger;
   /** Where the status record for `skitaid status` goes (none when the pid file is not ours). */
   readonly statusFile?: string | undefined;
+  /** The site's mail delivery agent, which runs in the primary, for the status page. */
+  readonly mailStatus?: (() => AgentView | undefined) | undefined;
 }
 
 /** A worker position: its current worker, crash streak and pending respawn. */
@@ -42,13 +46,9 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
 }
 
-interface Live {
-  readonly slot: number;
-  readonly started: number;
+interface Live extends LiveWorker {
   retiring: boolean;
-  /** It listens, so it answers metrics collections, until it sent its final metrics (then in `#kept`). */
   listened?: boolean;
-  final: boolean;
   killTimer?: NodeJS.Timeout;
 }
 
@@ -68,7 +68,7 @@ export class Primary {
   #lastReload: InstanceStatus['lastReload'];
   #reloading: Promise<void> | undefined;
   #reloadAgain = false;
-  readonly #kept = new KeptCounters();
+  readonly #gather: Gatherer;
   #exitCode = 0;
   #finish: (code: number) => void = () => undefined;
   /** Resolves with the exit code (0 graceful, 1 killed) once every worker exited after stop(). */
@@ -79,6 +79,13 @@ export class Primary {
     this.#config = opts.config;
     this.#log = opts.logger;
     this.done = new Promise((resolve) => (this.#finish = resolve));
+    this.#gather = new Gatherer({
+      live: this.#live,
+      slots: () => this.#slots,
+      info: () => ({ workers: this.#slots.filter((s) => s.worker).length, restarts: this.#respawns, reloads: this.#reloads, mail: mailCounts(this.#opts.mailStatus?.()) }),
+      primary: () => this.#view(),
+      logger: this.#log,
+    });
   }
 
   /** Fork the workers and resolve with the port once all listen; rejects (SKT_PROCESS_START) if one fails. */
@@ -89,8 +96,7 @@ export class Primary {
       const tag = tagOf(m);
       if (tag === 'recycle') void this.#recycle(w);
       else if (tag === 'fatal') void this.#fatal(w);
-      else if (tag === 'metrics-gather') void this.#gatherMetrics(w, (m as Extract<WorkerMessage, { skitai: 'metrics-gather' }>).id);
-      else if (tag === 'metrics-final') this.#keepMetrics(w, (m as Extract<WorkerMessage, { skitai: 'metrics-final' }>).families);
+      else this.#gather.handle(w, m);
     });
     const n = this.#count();
     for (let id = 1; id <= n; id++) this.#slots.push({ id, worker: undefined, backoff: FRESH, timer: undefined });
@@ -325,26 +331,6 @@ export class Primary {
     }
   }
 
-  /**
-   * A scrape reached `w`: send it every listening worker's metric families (draining ones too,
-   * until their final numbers are kept), the kept counts of workers gone, and the primary's numbers.
-   */
-  async #gatherMetrics(w: Worker, id: number): Promise<void> {
-    const asked = [...this.#live].flatMap(([worker, live]) => (live.listened && !live.final ? [worker] : []));
-    const answers = await collectFamilies(asked);
-    // A worker that left while we asked is in the kept counts now (or crashed): counted once, there.
-    const parts = answers.filter((p, i): p is Families => p !== undefined && this.#live.get(asked[i]!)?.final === false);
-    const info = { workers: this.#slots.filter((s) => s.worker).length, restarts: this.#respawns, reloads: this.#reloads };
-    send(w, { skitai: 'metrics-parts', id, parts: [...parts, await this.#kept.get()], info });
-  }
-
-  /** A worker's last counters, kept so the site's sums survive its replacement (docs/operations.md). */
-  #keepMetrics(w: Worker, families: Families): void {
-    const live = this.#live.get(w);
-    if (live) live.final = true;
-    this.#kept.add(families, (err) => this.#log.error("metrics: cannot keep a departing worker's counters", err));
-  }
-
   /** Ask `w` to stop within the grace period; kill it if it is still there well after. */
   #retire(w: Worker, drain: boolean): void {
     const live = this.#live.get(w);
@@ -362,6 +348,18 @@ export class Primary {
     if (this.#phase === 'stopping' && this.#live.size === 0) this.#finish(this.#exitCode);
   }
 
+  #state(): InstanceStatus['state'] {
+    return this.#phase === 'running' && this.#reloading ? 'reloading' : this.#phase;
+  }
+
+  /** The status page's view of the primary. */
+  #view(): PrimaryView {
+    return {
+      pid: process.pid, started: this.#started, state: this.#state(), processes: this.#count(),
+      respawns: this.#respawns, reloads: this.#reloads, lastReload: this.#lastReload, mailAgent: this.#opts.mailStatus?.(),
+    };
+  }
+
   #writeStatus(state?: InstanceStatus['state']): void {
     const file = this.#opts.statusFile;
     if (!file) return;
@@ -369,7 +367,7 @@ export class Primary {
       name: this.#config.server.name,
       pid: process.pid,
       config: this.#config.file,
-      state: state ?? (this.#phase === 'running' && this.#reloading ? 'reloading' : this.#phase),
+      state: state ?? this.#state(),
       started: this.#started,
       port: this.#port,
       ssl: this.#ssl,
@@ -387,13 +385,5 @@ export class Primary {
     } catch (err) {
       this.#log.error(`cannot write the status file ${file}`, err);
     }
-  }
-}
-
-function send(w: Worker, m: PrimaryMessage): void {
-  try {
-    if (w.isConnected()) w.send(m);
-  } catch {
-    // The worker is already gone; its exit event does the bookkeeping.
   }
 }

@@ -164,7 +164,8 @@ async function runPrimary(opts: RunOptions, daemon: boolean): Promise<number> {
     statusFile = claimed.claim.statusFile;
     release = () => claimed.claim.release();
   }
-  const primary = new Primary({ ...opts, daemon, logger, statusFile });
+  let mailAgent: Awaited<ReturnType<typeof startMailAgent>>;
+  const primary = new Primary({ ...opts, daemon, logger, statusFile, mailStatus: () => mailAgent?.status() });
   let stopping = false;
   const stop = (why: string): void => {
     if (!stopping) logger.info(`${why}: stopping gracefully`);
@@ -189,7 +190,6 @@ async function runPrimary(opts: RunOptions, daemon: boolean): Promise<number> {
     unguard();
     release();
   };
-  let mailAgent: Awaited<ReturnType<typeof startMailAgent>>;
   try {
     // One delivery agent per site, here in the primary: workers only write the spool.
     mailAgent = await startMailAgent(config, logger);

@@ -6,7 +6,7 @@
 import { defaultConfig, loadConfig } from '../config/load.js';
 import { describeError, isSkitaiError } from '../errors.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { Site, type Families, type SupervisorInfo } from '../site.js';
+import { Site, type Families, type StatusParts, type SupervisorInfo } from '../site.js';
 import { guardProcess } from './faults.js';
 import { tagOf, type PrimaryMessage, type WorkerMessage, type WorkerSpec } from './messages.js';
 import { logPlan } from './paths.js';
@@ -18,6 +18,8 @@ const STUCK_MS = 5_000;
 const REPLACE_WAIT_MS = 65_000;
 /** A scrape gives up on the primary after this; the primary itself waits at most 2 s for each worker. */
 const GATHER_TIMEOUT_MS = 5_000;
+/** The status page gives up on the primary after this; the primary waits at most 1 s for each worker. */
+const STATUS_TIMEOUT_MS = 3_000;
 
 /** Run a worker until the primary stops it; ends the process. */
 export async function runWorker(spec: WorkerSpec): Promise<never> {
@@ -29,7 +31,7 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     const plan = logPlan(config, spec);
     logger = createLogger(plan.server, config.server, spec.verbose);
     // The primary runs the site's one mail delivery agent; workers only spool.
-    site = new Site(config, { logger, accessLog: plan.access, mailAgent: false, worker: spec.slot, gatherMetrics: () => gatherMetrics() });
+    site = new Site(config, { logger, accessLog: plan.access, mailAgent: false, worker: spec.slot, gatherMetrics, gatherStatus });
     const address = await site.listen(spec.port);
     await send({ skitai: 'listening', port: address.port, ssl: config.server.ssl });
   } catch (err) {
@@ -71,8 +73,13 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     else if (tag === 'metrics-collect') {
       const { id } = m as Extract<PrimaryMessage, { skitai: 'metrics-collect' }>;
       void site.metricFamilies().then((families) => send({ skitai: 'metrics-part', id, families }));
-    } else if (tag === 'metrics-parts') {
-      const reply = m as Extract<PrimaryMessage, { skitai: 'metrics-parts' }>;
+    } else if (tag === 'status-collect') {
+      const { id } = m as Extract<PrimaryMessage, { skitai: 'status-collect' }>;
+      // A report that cannot be made is sent as none: the page then lists this worker as not answering.
+      const report = site.status?.workerReport() ?? Promise.resolve(undefined);
+      void report.catch(() => undefined).then((r) => send({ skitai: 'status-part', id, report: r }));
+    } else if (tag === 'metrics-parts' || tag === 'status-parts') {
+      const reply = m as { id: number };
       gathering.get(reply.id)?.(reply);
     }
   });
@@ -98,25 +105,36 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
   return new Promise<never>(() => undefined);
 }
 
-/** Scrapes waiting for the primary's answer, by request id. */
-const gathering = new Map<number, (reply: Extract<PrimaryMessage, { skitai: 'metrics-parts' }>) => void>();
+/** Requests to the primary waiting for its answer, by request id. */
+const gathering = new Map<number, (reply: object) => void>();
 let gatherId = 0;
 
-/** Every worker's metric families, through the primary (which asks each worker, this one included). */
-function gatherMetrics(): Promise<{ parts: Families[]; info: SupervisorInfo }> {
+/** Send `tag` to the primary and resolve with its answer of the same id; reject after `timeoutMs` (`what` names it). */
+function askPrimary<T extends PrimaryMessage>(tag: 'metrics-gather' | 'status-gather', timeoutMs: number, what: string): Promise<T> {
   const id = ++gatherId;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       gathering.delete(id);
-      reject(new Error(`the primary did not answer the metrics request within ${GATHER_TIMEOUT_MS / 1000} s`));
-    }, GATHER_TIMEOUT_MS);
+      reject(new Error(`the primary did not answer the ${what} request within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
     gathering.set(id, (reply) => {
       clearTimeout(timer);
       gathering.delete(id);
-      resolve({ parts: reply.parts, info: reply.info });
+      resolve(reply as T);
     });
-    void send({ skitai: 'metrics-gather', id });
+    void send({ skitai: tag, id });
   });
+}
+
+/** Every worker's metric families, through the primary (which asks each worker, this one included). */
+async function gatherMetrics(): Promise<{ parts: Families[]; info: SupervisorInfo }> {
+  const reply = await askPrimary<Extract<PrimaryMessage, { skitai: 'metrics-parts' }>>('metrics-gather', GATHER_TIMEOUT_MS, 'metrics');
+  return { parts: reply.parts, info: reply.info };
+}
+
+/** Every worker's status report and the primary's numbers, through the primary. */
+async function gatherStatus(): Promise<StatusParts> {
+  return (await askPrimary<Extract<PrimaryMessage, { skitai: 'status-parts' }>>('status-gather', STATUS_TIMEOUT_MS, 'status')).parts;
 }
 
 function send(m: WorkerMessage): Promise<void> {

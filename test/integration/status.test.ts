@@ -65,16 +65,24 @@ describe('status page ([server] status_path)', () => {
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
   });
 
-  test("JSON: this worker's pid, uptime, requests, bytes, clusters, databases, caches, mail", async () => {
+  test('JSON in a single process: the site view (summary, clusters, databases, caches, mail) and the one worker in detail', async () => {
     for (let i = 0; i < 3; i++) await (await fetch(`${s.base}/hello`)).text();
     assert.equal((await get(basic('admin', 'not-' + SECRETS.admin))).status, 401);
     const r = await get(basic('admin', SECRETS.admin));
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type')!, /^application\/json/);
     assert.equal(r.headers.get('cache-control'), 'no-store');
-    const body: any = await r.json();
-    assert.equal(body.scope, 'worker');
-    assert.match(body.note, /this worker process's own/);
+    const site: any = await r.json();
+    assert.equal(site.scope, 'site');
+    assert.equal(site.name, 'statussite');
+    assert.equal(site.servedBy, process.pid);
+    assert.equal(site.primary, null, 'a single process has no primary');
+    assert.deepEqual(site.workers.map((w: any) => [w.slot, w.pid, w.state]), [[1, process.pid, 'serving']]);
+    assert.deepEqual(site.summary.workers, { up: 1, expected: 1, answered: 1, restarts: 0, reloads: 0 });
+    assert.equal(site.summary.http.requests, site.workers[0].report.http.requests.total);
+    assert.deepEqual(site.summary.clusters.map((c: any) => [c.name, c.kind, c.members]), [['backend', 'http', 2], ['mydb', 'postgresql', 1]]);
+    assert.deepEqual(site.summary.mail, { queued: 0, sending: 0, undeliverable: 0, corrupt: 0, delivered: null, lastError: null, lastErrorAt: null });
+    const body = { ...site.workers[0].report, clusters: site.clusters, databases: site.databases, resultCache: site.resultCache, mail: site.mail, auth: site.auth, mounts: site.mounts };
     assert.equal(body.server.pid, process.pid);
     assert.equal(body.server.name, 'statussite');
     assert.ok(body.http.uptimeSeconds >= 0);
@@ -99,7 +107,7 @@ describe('status page ([server] status_path)', () => {
   });
 
   test('a client gone before any answer counts as aborted, not as a 2xx it never got; in flight goes back', async () => {
-    const requests = async (): Promise<any> => ((await (await get(basic('admin', SECRETS.admin))).json()) as any).http.requests;
+    const requests = async (): Promise<any> => ((await (await get(basic('admin', SECRETS.admin))).json()) as any).workers[0].report.http.requests;
     const before = await requests();
     const socket = net.connect(s.port, '127.0.0.1', () => socket.write('POST /hello HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nabc'));
     const engine = s.site.engine;
@@ -116,10 +124,13 @@ describe('status page ([server] status_path)', () => {
   test('HTML for browsers (Accept: text/html), JSON again with ?format=json', async () => {
     const r = await get({ ...basic('admin', SECRETS.admin), accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
     assert.match(r.headers.get('content-type')!, /^text\/html/);
+    assert.match(r.headers.get('content-security-policy')!, /script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src 'self'/);
     const html = await r.text();
-    assert.match(html, /<h1>statussite status \(pid \d+\)<\/h1>/);
-    assert.match(html, /<h2>clusters<\/h2>/);
+    assert.match(html, /<h1>statussite status<\/h1>/);
+    assert.match(html, /<h2>Clusters<\/h2>/);
+    assert.match(html, /<h2>Databases<\/h2>/);
     assert.match(html, /127\.0\.0\.2:9/);
+    assert.match(html, /<main [^>]*data-refresh="5"/, 'refreshes itself every 5 s by default');
     const j = await get({ ...basic('admin', SECRETS.admin), accept: 'text/html' }, '?format=json');
     assert.match(j.headers.get('content-type')!, /^application\/json/);
   });
@@ -136,6 +147,6 @@ describe('status page ([server] status_path)', () => {
 
   test('curl -u admin', async () => {
     const { stdout } = await run('curl', ['-s', '-u', `admin:${SECRETS.admin}`, `${s.base}/server-status`]);
-    assert.equal(JSON.parse(stdout).scope, 'worker');
+    assert.equal(JSON.parse(stdout).scope, 'site');
   });
 });

@@ -28,6 +28,8 @@ export interface Forward {
   readonly headers: string[];
   /** A buffered body (replayable), a stream (sent once), or none. */
   readonly body: Buffer | Readable | null;
+  /** Our `Via` entry, joined to the answer's (the forward proxy); absent = the answer's Via passes as it is. */
+  readonly via?: string | undefined;
 }
 
 /**
@@ -53,7 +55,7 @@ export interface StreamOutcome {
   readonly health: number | 'failure' | 'cancelled';
   /** Set for `failed`. */
   readonly failure: Failure | undefined;
-  /** The error behind `refused`, `bad-headers`, `too-large` and `cut`. */
+  /** The error behind `failed`, `refused`, `bad-headers`, `too-large` and `cut`. */
   readonly error: Error | undefined;
 }
 
@@ -159,7 +161,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, 
       return false;
     }
     const res = this.#res;
-    const headers = relayHeaders(rawHeaders);
+    const headers = relayHeaders(rawHeaders, this.#forward.via);
     try {
       if (res.getHeaderNames().length === 0) {
         // The fast path: a flat list goes straight to the status line, repeated names (Set-Cookie) stay repeated.
@@ -247,6 +249,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, 
     }
     const failure = classify(err, this.#endpoint);
     this.failure = failure;
+    this.error = err;
     this.#report('failed', failure.cancelled ? 'cancelled' : 'failure');
   }
 
