@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { storesHeaders } from './response.js';
+import { requestIdOf, storesHeaders } from './response.js';
 
 /** Node's serialised head of a response, kept until the first write sends it (an internal, stable in Node 20-24). */
 interface HeadState {
@@ -45,9 +45,9 @@ const rawHeads = ((): boolean => {
 
 /**
  * Write the head of `res` with `block` (from {@link headBlock}) as its first headers: Node builds the
- * status line and what depends on the request (`Content-Length` from `length`, Date, Connection,
- * Keep-Alive, the engine's X-Request-Id) through writeHead(), and the block joins them unparsed and
- * unvalidated. `tail` is appended after the head: a body already in latin1 (the bytes as they are),
+ * status line and what depends on the request (the engine's X-Request-Id, `Content-Length` from
+ * `length`, Date, Connection, Keep-Alive) through writeHead(), and the block joins them unparsed
+ * and unvalidated. `tail` is appended after the head: a body already in latin1 (the bytes as they are),
  * so that head and body leave in one write; pass '' for HEAD or when the body follows with end().
  *
  * Why: validating and concatenating the same ten headers on every response was a tenth of the CPU
@@ -57,7 +57,11 @@ const rawHeads = ((): boolean => {
  */
 export function writeHeadBlock(res: http.ServerResponse, status: number, block: string, length: string | undefined, tail: string): boolean {
   if (!rawHeads || Object.hasOwn(res, 'writeHead') || storesHeaders(res)) return false;
-  res.writeHead(status, length === undefined ? [] : ['content-length', length]);
+  // The request id before the length, where respond() puts it on the general path: same head, same order.
+  const id = requestIdOf(res);
+  const given = id === undefined ? [] : ['x-request-id', id];
+  if (length !== undefined) given.push('content-length', length);
+  res.writeHead(status, given);
   const state = res as unknown as HeadState;
   const head = state._header!;
   const line = head.indexOf('\r\n') + 2;
