@@ -34,7 +34,7 @@ const writeHead = http.ServerResponse.prototype.writeHead as (this: http.ServerR
     headers = reason;
     reason = undefined;
   }
-  const stored = kOutHeaders === undefined || (this as unknown as Record<symbol, unknown>)[kOutHeaders] != null;
+  const stored = storesHeaders(this);
   const id = this.exchange?.id ?? '';
   if (Array.isArray(headers)) {
     let list = headers as unknown[];
@@ -71,4 +71,9 @@ function listToObject(list: unknown[]): Record<string, string | string[]> {
     out[name] = there === undefined ? value : Array.isArray(there) ? [...there, value] : [there, value];
   }
   return out;
+}
+
+/** True when headers were stored on `res` with setHeader() (or when this Node hides where they are). */
+export function storesHeaders(res: http.ServerResponse): boolean {
+  return kOutHeaders === undefined || (res as unknown as Record<symbol, unknown>)[kOutHeaders] != null;
 }
