@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: installs the load tools if they are missing, then runs the side-by-side benchmark.
 # Arguments go to bench/run.mjs, e.g. `npm run bench -- --quick`.
-# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `static`, `proxy`, `sql` and
+# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `routes` (bench/routes.mjs), `static`, `proxy`, `sql` and
 # `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `all` (every one of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ versus=
 case "${1:-}" in
   rpc) shift; run=(bench/rpc.mjs) ;;
   clients) shift; run=(--import tsx bench/clients.mjs) ;;
+  routes) shift; exec node --import tsx bench/routes.mjs "$@" ;;
   startup) shift; exec node bench/startup.mjs "$@" ;;
   static|proxy|sql) run=(--import tsx bench/versus.mjs --scenarios "$1"); shift; versus=1 ;;
   versus) shift; run=(--import tsx bench/versus.mjs); versus=1 ;;
