@@ -19,7 +19,7 @@ export type { AuthUser } from './auth/users.js';
 export { Site } from './site.js';
 export type { SiteOptions } from './site.js';
 export { loadConfig, defaultConfig, parseConfigText } from './config/load.js';
-export type { SiteConfig, ServerConfig, RouteEntry, ClusterConfig } from './config/types.js';
+export type { SiteConfig, ServerConfig, RouteEntry, HostGroup, ClusterConfig } from './config/types.js';
 export type { UploadedFile } from './http/body.js';
 export { Clients } from './client/clients.js';
 export type { ClientsOptions, ClientsStatus } from './client/clients.js';

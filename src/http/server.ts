@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { SecureContext } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/types.js';
 import { SkitaiError, isSkitaiError } from '../errors.js';
@@ -33,7 +34,7 @@ export interface EngineOptions {
   /** Secret values (config passwords and keys) that an error page must never show, even in devel mode. */
   secrets?: readonly string[];
   /** PEM material for HTTPS; plain HTTP when absent. */
-  tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined } | undefined;
+  tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined; sni?: ((servername: string) => SecureContext | undefined) | undefined } | undefined;
 }
 
 /** The response with its exchange attached, for the shared close listener. */
@@ -103,7 +104,7 @@ export class Engine {
       ServerResponse: EngineResponse,
     };
     this.server = opts.tls
-      ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase })
+      ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase, ...sniOption(opts.tls.sni) })
       : http.createServer(serverOptions);
     if (c.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = c.maxRequestsPerSocket;
     this.server.on('request', (req, res) => this.#dispatch(req, res));
@@ -311,7 +312,12 @@ export class Engine {
   }
 
   #mounts(ex: RequestExchange, fromMount: number, fromHandler: number): true | Promise<void> {
-    const mounts = this.#opts.routes.match(ex.path);
+    const mounts = this.#opts.routes.match(ex.path, ex.req.headers.host);
+    if (mounts === undefined) {
+      ex.stats = this.#unmatched;
+      sendError(ex, 421, { detail: 'this server has no site for the host named in the request' });
+      return true;
+    }
     for (let m = fromMount; m < mounts.length; m++) {
       const mount = mounts[m]!;
       const rest = ex.path.slice(mount.prefix.length);
@@ -360,4 +366,10 @@ export class Engine {
     this.#opts.logger.error(`${ex.method} ${ex.req.url} failed`, err, { reqId: ex.id });
     sendError(ex, isSkitaiError(err) ? err.status : 500, { error: err, detail: ex.devel && err instanceof Error ? err.message : undefined });
   }
+}
+
+/** The host groups' certificates by SNI; a name of no group (or none) gets the default certificate. */
+function sniOption(sni: ((servername: string) => SecureContext | undefined) | undefined): Pick<https.ServerOptions, 'SNICallback'> {
+  if (!sni) return {};
+  return { SNICallback: (servername, cb) => cb(null, sni(servername)) };
 }
