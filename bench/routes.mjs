@@ -4,6 +4,7 @@
 // the routing alone. The /hello ratio of the whole server is `npm run bench -- --targets raw,skitai`.
 import findMyWay from 'find-my-way';
 import { App } from '../src/app/app.ts';
+import { RouteTable } from '../src/http/routes.ts';
 
 const N = Number(process.env.ROUTES_N ?? 1_000_000);
 
@@ -56,7 +57,20 @@ for (const count of [10, 100, 500]) {
   rows.push({ count, tree, scan, fm, miss, hello });
 }
 
+// Virtual hosts: the mounts of one of 100 host groups, chosen by a Host header (remembered per value).
+const table = new RouteTable();
+const handler = { name: 'h', handle: () => false };
+table.add('/', handler);
+for (let i = 0; i < 100; i++) table.group([`site${i}.test`, `*.site${i}.test`]).add('/', handler);
+const plain = new RouteTable().add('/', handler);
+const hostRows = [
+  ['no @ lines', time(() => plain.match('/x', 'www.site50.test:8080'))],
+  ['100 host groups', time(() => table.match('/x', 'www.site50.test:8080'))],
+];
+
 const f = (ns) => `${(ns / 1000).toFixed(3)} µs`.padStart(10);
 console.log('| dynamic routes | App.match (tree) | linear scan (before) | find-my-way | miss (404) | static /hello |');
 console.log('|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.count} | ${f(r.tree)} | ${f(r.scan)} | ${f(r.fm)} | ${f(r.miss)} | ${f(r.hello)} |`);
+console.log('\n| route table (mounts of the Host) | cost |\n|---|---:|');
+for (const [name, ns] of hostRows) console.log(`| ${name} | ${f(ns)} |`);
