@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm run bench`: installs the load tools if they are missing, then runs the side-by-side benchmark.
 # Arguments go to bench/run.mjs, e.g. `npm run bench -- --quick`.
-# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `routes` (bench/routes.mjs), `static`, `proxy`, `sql` and
-# `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `all` (every one of them).
+# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `mount` (bench/mount.mjs), `routes` (bench/routes.mjs), `static`, `proxy`, `sql` and
+# `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `ws` (bench/ws.mjs:
+# WebSocket echo against a bare ws server, proxied against direct, RSS of idle sockets), `all` (every one of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +20,10 @@ versus=
 case "${1:-}" in
   rpc) shift; run=(bench/rpc.mjs) ;;
   clients) shift; run=(--import tsx bench/clients.mjs) ;;
+  mount) shift; run=(bench/mount.mjs) ;;
   routes) shift; exec node --import tsx bench/routes.mjs "$@" ;;
   startup) shift; exec node bench/startup.mjs "$@" ;;
+  ws) shift; exec node bench/ws.mjs "$@" ;;
   static|proxy|sql) run=(--import tsx bench/versus.mjs --scenarios "$1"); shift; versus=1 ;;
   versus) shift; run=(--import tsx bench/versus.mjs); versus=1 ;;
   all) shift; versus=1 ;;
@@ -41,14 +44,15 @@ if [ -n "$versus" ]; then
 fi
 # taskset (util-linux) pins server and wrk to separate cores; the scripts fall back to no pinning without it.
 command -v taskset >/dev/null || echo "bench: taskset not found (util-linux); server and wrk will not be pinned" >&2
-# fastify, jayson and xmlrpc are devDependencies: install the project's dependencies when they are missing.
-[ -d node_modules/fastify ] && [ -d node_modules/jayson ] && [ -d node_modules/xmlrpc ] || npm ci --no-audit --no-fund
+# fastify, jayson, xmlrpc and express are devDependencies: install the project's dependencies when they are missing.
+[ -d node_modules/fastify ] && [ -d node_modules/jayson ] && [ -d node_modules/xmlrpc ] && [ -d node_modules/express ] || npm ci --no-audit --no-fund
 
 if [ "${run[*]}" = bench/run.mjs ] && [ -n "$versus" ]; then
   # `all`: every benchmark in turn with the same options; each writes its own bench/results/*.md.
   node bench/run.mjs "$@"
   node bench/rpc.mjs "$@"
   node --import tsx bench/clients.mjs "$@"
+  node bench/ws.mjs "$@"
   exec node --import tsx bench/versus.mjs "$@"
 fi
 exec node "${run[@]}" "$@"

@@ -1,7 +1,7 @@
 import type { Agent, Dispatcher } from 'undici';
-import type { Endpoint } from '../client/exchange.js';
-import { classify } from '../client/failure.js';
-import { closeDispatchers, createAgent } from '../client/pool.js';
+import type { Endpoint } from '../transport/http/exchange.js';
+import { classify } from '../transport/http/failure.js';
+import { closeDispatchers, createAgent } from '../transport/http/pool.js';
 import type { ErrorCode } from '../errors.js';
 import { unmap } from '../http/clientip.js';
 import { hasBody } from '../http/body.js';
@@ -116,7 +116,9 @@ export class ForwardHandler implements Handler, TunnelHandler {
     if (hops === 0) return this.#finalRecipient(ex);
 
     const withBody = hasBody(req);
-    const forwarding = { peer: unmap(req.socket.remoteAddress ?? ''), trustedPeer: false, via: this.#self.via };
+    // The request id goes on, as from the reverse proxy, so the origin's logs can be joined with
+    // ours; `traceparent` passes as the client sent it (this proxy records no span of its own).
+    const forwarding = { peer: unmap(req.socket.remoteAddress ?? ''), trustedPeer: false, via: this.#self.via, trace: { id: ex.id } };
     const headers = requestHeaders(req.rawHeaders, forwarding, withBody && req.headers['content-length'] !== undefined);
     if (hops !== undefined) {
       for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === 'max-forwards') headers[i + 1] = String(hops - 1);

@@ -75,21 +75,20 @@ export class RouteTable {
    * group and there is no default group.
    */
   match(path: string, host?: string): Mount[] | undefined {
-    if (this.#hosts !== undefined) {
-      const table = host === undefined ? undefined : this.#hosts.find(host);
-      if (table !== undefined) return table.#own(path);
-      if (!this.fallback) return undefined;
-    }
-    return this.#own(path);
+    return this.mountsFor(host)?.filter((m) => mountMatches(m.prefix, path));
   }
 
-  #own(path: string): Mount[] {
-    const found: Mount[] = [];
-    for (const m of this.#mounts) {
-      const p = m.prefix;
-      if (p === '' || (path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47))) found.push(m);
+  /**
+   * Every mount of the group of `host` (a Host header; else the default group), longest prefix
+   * first, without copying. Undefined: the host is in no group and there is no default group.
+   */
+  mountsFor(host: string | undefined): readonly Mount[] | undefined {
+    if (this.#hosts !== undefined) {
+      const table = host === undefined ? undefined : this.#hosts.find(host);
+      if (table !== undefined) return table.#mounts;
+      if (!this.fallback) return undefined;
     }
-    return found;
+    return this.#mounts;
   }
 
   /** Every mount, longest prefix first, the default group's then each host group's. */
@@ -102,6 +101,22 @@ export class RouteTable {
   handlers(): Handler[] {
     return [...new Set(this.mounts.flatMap((m) => m.handlers))];
   }
+
+  /**
+   * Every handler's `goingAway` (a stop began): resolves when all have, or after `ms`. A handler
+   * that fails is reported to `onError` and counts as done.
+   */
+  async goingAway(ms: number, onError: (h: Handler, err: unknown) => void): Promise<void> {
+    const all = Promise.all(this.handlers().map((h) => h.goingAway?.().catch((err: unknown) => onError(h, err))));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+}
+
+/** True when a mount at `prefix` takes `path`: the prefix itself and `prefix/...` ('' takes every path). */
+export function mountMatches(prefix: string, path: string): boolean {
+  return prefix === '' || (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47));
 }
 
 /** `/` -> '', `/a/` -> `/a`. */

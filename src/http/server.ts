@@ -2,7 +2,6 @@ import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { SecureContext } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/types.js';
 import { SkitaiError, isSkitaiError } from '../errors.js';
@@ -14,12 +13,14 @@ import { ClientErrors } from './clienterror.js';
 import { requestScope, tracking } from './faults.js';
 import { refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Handler, TunnelHandler } from './handler.js';
-import type { RouteTable } from './routes.js';
+import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
+import { sniOption, type SniLookup } from './tls.js';
+import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
-import { Durations, RouteStats, Traffic, type TrafficStatus } from './traffic.js';
+import { Durations, RouteStats, Traffic, sentBytes, type TrafficStatus } from './traffic.js';
 
 /** What the engine needs to run: limits from `[server]`, the route table, and where to log. */
 export interface EngineOptions {
@@ -34,12 +35,7 @@ export interface EngineOptions {
   /** Secret values (config passwords and keys) that an error page must never show, even in devel mode. */
   secrets?: readonly string[];
   /** PEM material for HTTPS; plain HTTP when absent. */
-  tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined; sni?: ((servername: string) => SecureContext | undefined) | undefined } | undefined;
-}
-
-/** The response with its exchange attached, for the shared close listener. */
-interface ExchangeResponse extends http.ServerResponse {
-  exchange?: RequestExchange;
+  tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined; sni?: SniLookup | undefined } | undefined;
 }
 
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -59,7 +55,7 @@ export class Engine {
   #drained: (() => void) | undefined;
   #closing = false;
   /** One close listener shared by every response (`this` is the response): no closure per request. */
-  readonly #onClose: (this: ExchangeResponse) => void;
+  readonly #onClose: (this: EngineResponse) => void;
   #draining = false;
   /** Client sockets handed to the tunnel handler by CONNECT, until they close. */
   readonly #tunnels = new Set<Duplex>();
@@ -88,7 +84,7 @@ export class Engine {
     this.#durations = opts.config.metricsPath !== undefined ? new Durations() : undefined;
     const engine = this;
     this.#runInScope = (ex) => engine.#run(ex);
-    this.#onClose = function onClose(this: ExchangeResponse): void {
+    this.#onClose = function onClose(this: EngineResponse): void {
       engine.#closed(this);
     };
     const c = opts.config;
@@ -107,10 +103,12 @@ export class Engine {
       ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase, ...sniOption(opts.tls.sni) })
       : http.createServer(serverOptions);
     if (c.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = c.maxRequestsPerSocket;
-    this.server.on('request', (req, res) => this.#dispatch(req, res));
+    this.server.on('request', (req, res) => this.#dispatch(req, res as EngineResponse));
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
     this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
+    // With a listener, node:http hands every request with an Upgrade header over here (see #upgrade).
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientErrors.answer(err, socket));
   }
 
@@ -166,6 +164,8 @@ export class Engine {
     this.#closing = true;
     this.#draining = drain;
     this.#inFlight.lastResponses();
+    // WebSockets are asked to close (1001) now; what is still open after the grace period is cut below.
+    const away = this.#opts.routes.goingAway(graceMs, (h, err) => this.#opts.logger.error(`handler ${h.name} failed to close its connections`, err));
     // http(s).Server#close also cuts idle connections (Node >= 19); net.Server#close only stops accepting.
     const closed = new Promise<void>((resolve) =>
       drain ? net.Server.prototype.close.call(this.server, () => resolve()) : this.server.close(() => resolve()),
@@ -181,6 +181,7 @@ export class Engine {
       await Promise.race([drained, late]);
       clearTimeout(timer);
     }
+    await away;
     this.server.closeAllConnections();
     // Handed-over sockets are no longer the HTTP server's connections: closeAllConnections misses them.
     for (const socket of this.#tunnels) socket.destroy();
@@ -194,27 +195,54 @@ export class Engine {
     }
   }
 
-  #dispatch(req: http.IncomingMessage, res: http.ServerResponse): void {
+  /** A request with an Upgrade header, its socket already out of node:http's parser (http/upgrade.ts). */
+  #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const taken = takeUpgrade(req, socket, head, (r) => new EngineResponse(r));
+    if (taken) this.#dispatch(taken.req, taken.res, taken.websocket ? socket : undefined, head);
+  }
+
+  /** A handler took the WebSocket handshake: the exchange ends here as a 101, and the socket leaves HTTP. */
+  #accept(ex: RequestExchange, socket: Duplex): Duplex | undefined {
+    const res = ex.res as EngineResponse;
+    if (socket.destroyed || res.headersSent || res.destroyed) return undefined;
+    res.off('close', this.#onClose);
+    res.detachSocket(socket as Socket);
+    res.statusCode = 101;
+    if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
+    this.#traffic.response(101, true, ex.stats);
+    this.#durations?.add((performance.now() - ex.start) / 1000);
+    this.#logAccess(ex, 101, 0, false);
+    // Counted as a tunnel: cut at the very end of a stop, after the handlers' goingAway.
+    this.#tunnels.add(socket);
+    socket.once('close', () => this.#tunnels.delete(socket));
+    return socket;
+  }
+
+  #dispatch(req: http.IncomingMessage, res: EngineResponse, upgradeSocket?: Duplex, head?: Buffer): void {
     const c = this.#opts.config;
     const url = req.url ?? '/';
     let target = url;
     if (url.charCodeAt(0) !== 47) target = originForm(url);
-    const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    // A proxy we trust may name the request; anyone else's id is replaced (it would let a client
-    // forge or collide with the ids an operator follows).
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && isValidRequestId(given) && this.#clientIp.trusts(req.socket.remoteAddress) ? given : nextRequestId();
-    // Sent as the head is written (http/response.ts): a setHeader() here would take every response off Node's fast path.
-    (res as unknown as EngineResponse).requestId = id;
+    const peer = req.socket.remoteAddress;
+    // Only a proxy we trust may speak for the client (X-Forwarded-For) and name the request; anyone
+    // else's id is replaced (it would let a client forge or collide with the ids an operator
+    // follows). Without trusted proxies neither header is looked up.
+    const trusted = this.#clientIp.trusts(peer);
+    const remote = this.#clientIp.resolve(peer, trusted ? req.headers['x-forwarded-for'] : undefined);
+    const given = trusted ? req.headers['x-request-id'] : undefined;
+    const id = typeof given === 'string' && isValidRequestId(given) ? given : nextRequestId();
     const ex = new RequestExchange(req, res, target, remote, id, c.devel, c.compressMinSize, this.#hideSecrets);
     this.#inFlight.add(ex);
     this.#traffic.requests++;
     if (this.#opts.accessLog || this.#durations) {
       ex.start = performance.now();
-      ex.sentBefore = req.socket.bytesWritten;
+      ex.sentBefore = sentBytes(req.socket);
     }
-    (res as ExchangeResponse).exchange = ex;
+    // The id is sent as the head is written (http/response.ts): a setHeader() here would take every
+    // response off Node's fast path.
+    res.exchange = ex;
     res.on('close', this.#onClose);
+    if (upgradeSocket) ex.upgrade = { head: head!, accept: () => this.#accept(ex, upgradeSocket) };
     if (this.#closing) res.setHeader('connection', 'close');
     // One test for both refusals keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {
@@ -229,9 +257,8 @@ export class Engine {
   }
 
   /** Counts in-flight requests for a graceful stop, and writes the access line. */
-  #closed(res: ExchangeResponse): void {
+  #closed(res: EngineResponse): void {
     const ex = res.exchange!;
-    const req = ex.req;
     if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
     // A client gone before any answer was sent got no status: `res.statusCode` is only the default 200.
     this.#traffic.response(res.headersSent ? res.statusCode : 0, res.writableFinished, ex.stats);
@@ -239,14 +266,15 @@ export class Engine {
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
     if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
-    const access = this.#opts.accessLog;
-    if (access) {
-      access.write({
-        id: ex.id, remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
-        status: res.statusCode, bytes: ex.socket.bytesWritten - ex.sentBefore,
-        ms: performance.now() - ex.start, aborted: !res.writableFinished, ua: req.headers['user-agent'],
-      });
-    }
+    if (this.#opts.accessLog) this.#logAccess(ex, res.statusCode, sentBytes(ex.socket) - ex.sentBefore, !res.writableFinished);
+  }
+
+  #logAccess(ex: RequestExchange, status: number, bytes: number, aborted: boolean): void {
+    const req = ex.req;
+    this.#opts.accessLog?.write({
+      id: ex.id, trace: ex.traceId(), remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: ex.url, version: req.httpVersion,
+      status, bytes, ms: performance.now() - ex.start, aborted, ua: req.headers['user-agent'],
+    });
   }
 
   /**
@@ -312,7 +340,8 @@ export class Engine {
   }
 
   #mounts(ex: RequestExchange, fromMount: number, fromHandler: number): true | Promise<void> {
-    const mounts = this.#opts.routes.match(ex.path, ex.req.headers.host);
+    // The Host's group's mounts, longest prefix first, tested in place: no array of the matching ones per request.
+    const mounts = this.#opts.routes.mountsFor(ex.req.headers.host);
     if (mounts === undefined) {
       ex.stats = this.#unmatched;
       sendError(ex, 421, { detail: 'this server has no site for the host named in the request' });
@@ -320,6 +349,7 @@ export class Engine {
     }
     for (let m = fromMount; m < mounts.length; m++) {
       const mount = mounts[m]!;
+      if (!mountMatches(mount.prefix, ex.path)) continue;
       const rest = ex.path.slice(mount.prefix.length);
       ex.stats = mount.stats;
       for (let h = m === fromMount ? fromHandler : 0; h < mount.handlers.length; h++) {
@@ -363,13 +393,7 @@ export class Engine {
       sendError(ex, err.status, { detail: err.message, close: !ex.req.complete });
       return;
     }
-    this.#opts.logger.error(`${ex.method} ${ex.req.url} failed`, err, { reqId: ex.id });
+    this.#opts.logger.error(`${ex.method} ${ex.url} failed`, err, { reqId: ex.id });
     sendError(ex, isSkitaiError(err) ? err.status : 500, { error: err, detail: ex.devel && err instanceof Error ? err.message : undefined });
   }
-}
-
-/** The host groups' certificates by SNI; a name of no group (or none) gets the default certificate. */
-function sniOption(sni: ((servername: string) => SecureContext | undefined) | undefined): Pick<https.ServerOptions, 'SNICallback'> {
-  if (!sni) return {};
-  return { SNICallback: (servername, cb) => cb(null, sni(servername)) };
 }

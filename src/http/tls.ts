@@ -4,6 +4,7 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import type https from 'node:https';
 import tls from 'node:tls';
 import type { HostGroup, SiteConfig } from '../config/types.js';
 import { SkitaiError } from '../errors.js';
@@ -15,7 +16,16 @@ export interface TlsMaterial {
   key: Buffer;
   passphrase: string | undefined;
   /** The context for a client's SNI name, from the `@` lines with `certfile`; undefined: the default certificate. */
-  sni?: ((servername: string) => tls.SecureContext | undefined) | undefined;
+  sni?: SniLookup | undefined;
+}
+
+/** The context for a client's SNI name; undefined: the default certificate. */
+export type SniLookup = (servername: string) => tls.SecureContext | undefined;
+
+/** The host groups' certificates by SNI, as `https.createServer` options; a name of no group (or none) gets the default certificate. */
+export function sniOption(sni: SniLookup | undefined): Pick<https.ServerOptions, 'SNICallback'> {
+  if (!sni) return {};
+  return { SNICallback: (servername, cb) => cb(null, sni(servername)) };
 }
 
 type TlsKey = 'certfile' | 'keyfile' | 'passphrase';

@@ -45,15 +45,19 @@ const ZERO_SPAN = '0'.repeat(16);
  * a new random trace id, sampled flag off (`00`), made only when an outgoing call needs it.
  */
 export function traceOf(header: string | string[] | undefined): string {
+  return incomingTrace(header) ?? `${randomHex(16)}-00`;
+}
+
+/** The incoming header's trace as `<trace-id>-<flags>`, or undefined when there is none or it is not valid. */
+export function incomingTrace(header: string | string[] | undefined): string | undefined {
   const value = Array.isArray(header) ? header[0] : header;
-  if (value !== undefined) {
-    const m = TRACEPARENT.exec(value.trim());
-    // A version-00 header must be exactly 55 characters; later versions may append fields.
-    if (m && m[1] !== 'ff' && m[2] !== ZERO_TRACE && m[3] !== ZERO_SPAN && (m[1] !== '00' || value.trim().length === 55)) {
-      return `${m[2]}-${m[4]}`;
-    }
+  if (value === undefined) return undefined;
+  const m = TRACEPARENT.exec(value.trim());
+  // A version-00 header must be exactly 55 characters; later versions may append fields.
+  if (m && m[1] !== 'ff' && m[2] !== ZERO_TRACE && m[3] !== ZERO_SPAN && (m[1] !== '00' || value.trim().length === 55)) {
+    return `${m[2]}-${m[4]}`;
   }
-  return `${randomHex(16)}-00`;
+  return undefined;
 }
 
 /** `00-<trace-id>-<new span id>-<flags>` for a trace from {@link traceOf}. */

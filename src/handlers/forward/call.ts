@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { CallAbort } from '../../client/failure.js';
-import type { Endpoint } from '../../client/exchange.js';
+import { CallAbort } from '../../transport/http/failure.js';
+import type { Endpoint } from '../../transport/http/exchange.js';
 import type { Exchange } from '../../http/handler.js';
 import { StreamExchange, type Forward, type StreamDone, type StreamOutcome } from '../proxy/stream.js';
 

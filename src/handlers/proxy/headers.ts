@@ -48,8 +48,12 @@ export interface Forwarding {
   readonly proto?: string | undefined;
   /** Our Via entry (`1.1 name`), appended to the client's Via (RFC 9110 §7.6.3); absent = no Via. */
   readonly via?: string | undefined;
-  /** The reverse proxy: the request id and a child `traceparent`, replacing the client's. Absent: both pass as sent. */
-  readonly trace?: { readonly id: string; readonly traceparent: string } | undefined;
+  /**
+   * The request id, replacing the client's `X-Request-Id`, and (the reverse proxy) a child
+   * `traceparent` replacing the client's; a `traceparent` not given here passes as sent. Absent:
+   * both pass as sent.
+   */
+  readonly trace?: { readonly id: string; readonly traceparent?: string | undefined } | undefined;
 }
 
 /**
@@ -82,8 +86,10 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
       case 'expect':
         continue;
       case 'x-request-id':
-      case 'traceparent':
         if (fwd.trace) continue;
+        break;
+      case 'traceparent':
+        if (fwd.trace?.traceparent !== undefined) continue;
         break;
       case 'content-length':
         // undici refuses a repeated Content-Length; Node's parser has already checked they agree.
@@ -113,7 +119,10 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
   }
   // Appended, never replaced (like nginx's $proxy_add_x_forwarded_for): the member trusts the hops it knows from the right.
   out.push('x-forwarded-for', forwardedFor === undefined ? fwd.peer : `${forwardedFor}, ${fwd.peer}`);
-  if (fwd.trace) out.push('x-request-id', fwd.trace.id, 'traceparent', fwd.trace.traceparent);
+  if (fwd.trace) {
+    out.push('x-request-id', fwd.trace.id);
+    if (fwd.trace.traceparent !== undefined) out.push('traceparent', fwd.trace.traceparent);
+  }
   if (fwd.via !== undefined) out.push('via', via === undefined ? fwd.via : `${via}, ${fwd.via}`);
   if (!forOrigin) return out;
   if (!protoSeen) out.push('x-forwarded-proto', fwd.proto!);

@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { Cancellable } from '../../client/abort.js';
-import type { Endpoint } from '../../client/exchange.js';
-import { CallAbort, classify, type Failure } from '../../client/failure.js';
+import type { Cancellable } from '../../call/deadline.js';
+import type { Endpoint } from '../../transport/http/exchange.js';
+import { CallAbort, classify, type Failure } from '../../transport/http/failure.js';
 import { isSkitaiError } from '../../errors.js';
 import { relayHeaders } from './headers.js';
 
@@ -13,7 +13,7 @@ import { relayHeaders } from './headers.js';
  * caller picks the endpoint, and learns once, through `done`, how the attempt ended.
  *
  * Built on undici's `dispatch()` with this object as the handler, as the `was` clients are
- * (client/exchange.ts): no `request()` Readable per response, no `pipeline` (whose per-call
+ * (transport/http/exchange.ts): no `request()` Readable per response, no `pipeline` (whose per-call
  * AbortController made a DOMException per response), no AbortSignal per request — the client going
  * away calls {@link StreamExchange.cancel} directly. Response chunks are written as they come and
  * the member's socket is paused while the client's is full (backpressure both ways).
