@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: installs the load tools if they are missing, then runs the side-by-side benchmark.
 # Arguments go to bench/run.mjs, e.g. `npm run bench -- --quick`.
-# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `mount` (bench/mount.mjs), `static`, `proxy`, `sql` and
+# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `mount` (bench/mount.mjs), `routes` (bench/routes.mjs), `static`, `proxy`, `sql` and
 # `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `ws` (bench/ws.mjs:
 # WebSocket echo against a bare ws server, proxied against direct, RSS of idle sockets), `all` (every one of them).
 set -euo pipefail
@@ -21,6 +21,7 @@ case "${1:-}" in
   rpc) shift; run=(bench/rpc.mjs) ;;
   clients) shift; run=(--import tsx bench/clients.mjs) ;;
   mount) shift; run=(bench/mount.mjs) ;;
+  routes) shift; exec node --import tsx bench/routes.mjs "$@" ;;
   startup) shift; exec node bench/startup.mjs "$@" ;;
   ws) shift; exec node bench/ws.mjs "$@" ;;
   static|proxy|sql) run=(--import tsx bench/versus.mjs --scenarios "$1"); shift; versus=1 ;;

@@ -17,6 +17,7 @@ import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
+import { sniOption, type SniLookup } from './tls.js';
 import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
 import { Durations, RouteStats, Traffic, sentBytes, type TrafficStatus } from './traffic.js';
@@ -34,7 +35,7 @@ export interface EngineOptions {
   /** Secret values (config passwords and keys) that an error page must never show, even in devel mode. */
   secrets?: readonly string[];
   /** PEM material for HTTPS; plain HTTP when absent. */
-  tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined } | undefined;
+  tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined; sni?: SniLookup | undefined } | undefined;
 }
 
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -99,7 +100,7 @@ export class Engine {
       ServerResponse: EngineResponse,
     };
     this.server = opts.tls
-      ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase })
+      ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase, ...sniOption(opts.tls.sni) })
       : http.createServer(serverOptions);
     if (c.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = c.maxRequestsPerSocket;
     this.server.on('request', (req, res) => this.#dispatch(req, res as EngineResponse));
@@ -339,8 +340,13 @@ export class Engine {
   }
 
   #mounts(ex: RequestExchange, fromMount: number, fromHandler: number): true | Promise<void> {
-    // Every mount, longest prefix first, tested in place: no array of the matching ones per request.
-    const mounts = this.#opts.routes.mounts;
+    // The Host's group's mounts, longest prefix first, tested in place: no array of the matching ones per request.
+    const mounts = this.#opts.routes.mountsFor(ex.req.headers.host);
+    if (mounts === undefined) {
+      ex.stats = this.#unmatched;
+      sendError(ex, 421, { detail: 'this server has no site for the host named in the request' });
+      return true;
+    }
     for (let m = fromMount; m < mounts.length; m++) {
       const mount = mounts[m]!;
       if (!mountMatches(mount.prefix, ex.path)) continue;
