@@ -12,7 +12,7 @@ export interface MemberSpec {
   /** The member's name in results and status when `host:port` is not enough (a PostgreSQL member adds `/dbname`). */
   readonly node?: string;
   /** The DNS name `host` (an address) was found under (`resolve = yes`): Host header and TLS name of an HTTP member. */
-  readonly name?: string;
+  readonly name?: string | undefined;
 }
 
 /** `host:port` (IPv6 in brackets), or the spec's own node. */
