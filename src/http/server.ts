@@ -1,5 +1,5 @@
 import http from 'node:http';
-import https from 'node:https';
+import http2 from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -16,7 +16,9 @@ import type { Handler, TunnelHandler } from './handler.js';
 import type { RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
-import { EngineResponse } from './response.js';
+import type { EngineResponse } from './response.js';
+import { H2Sessions, isH2 } from './h2.js';
+import { createServer } from './listener.js';
 import { originForm, refuseRequest } from './target.js';
 import { Durations, RouteStats, Traffic, type TrafficStatus } from './traffic.js';
 
@@ -49,7 +51,10 @@ const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
  * 500 page and a log line; the worker keeps serving.
  */
 export class Engine {
-  readonly server: http.Server;
+  /** node:http(s), or node:http2 with `[server] http2` (whose HTTP/1 side is node:http's code). */
+  readonly server: http.Server | http2.Http2SecureServer | http2.Http2Server;
+  /** The h2 sessions, with `[server] http2`; undefined for a plain HTTP/1 server. */
+  readonly #h2: H2Sessions | undefined;
   readonly #opts: EngineOptions;
   readonly #clientIp: ClientIp;
   readonly #before: Handler[];
@@ -91,22 +96,10 @@ export class Engine {
       engine.#closed(this);
     };
     const c = opts.config;
-    const serverOptions: http.ServerOptions = {
-      maxHeaderSize: c.maxHeaderSize,
-      headersTimeout: c.headerTimeout,
-      requestTimeout: c.requestTimeout,
-      keepAliveTimeout: c.keepAlive,
-      // Slow clients are found by this sweep; Node's 30 s default lets a header timeout slip by that much.
-      connectionsCheckingInterval: Math.max(250, Math.min(1000, c.headerTimeout / 2)),
-      requireHostHeader: true,
-      joinDuplicateHeaders: false,
-      ServerResponse: EngineResponse,
-    };
-    this.server = opts.tls
-      ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase })
-      : http.createServer(serverOptions);
-    if (c.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = c.maxRequestsPerSocket;
-    this.server.on('request', (req, res) => this.#dispatch(req, res));
+    if (c.http2 !== 'no') this.#h2 = new H2Sessions(c.keepAlive);
+    this.server = createServer(c, opts.tls, this.#h2);
+    // The compatibility API gives h2 streams the same request/response surface handlers use.
+    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.#dispatch(req, res));
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
     this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
@@ -167,8 +160,11 @@ export class Engine {
     this.#inFlight.lastResponses();
     // http(s).Server#close also cuts idle connections (Node >= 19); net.Server#close only stops accepting.
     const closed = new Promise<void>((resolve) =>
-      drain ? net.Server.prototype.close.call(this.server, () => resolve()) : this.server.close(() => resolve()),
+      drain || this.#h2 ? net.Server.prototype.close.call(this.server, () => resolve()) : (this.server as http.Server).close(() => resolve()),
     );
+    // h2: GOAWAY tells each client which streams will still be answered (all open now) and to open
+    // new ones on a new connection (the new worker's, on a reload).
+    this.#h2?.goaway();
     if (drain) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -180,7 +176,11 @@ export class Engine {
       await Promise.race([drained, late]);
       clearTimeout(timer);
     }
-    this.server.closeAllConnections();
+    if (this.#h2) {
+      this.#h2.destroy();
+      // HTTP/1 connections of an h2 server: node:http tracks them, but only http.Server can close them.
+      this.#traffic.destroyOpen();
+    } else (this.server as http.Server).closeAllConnections();
     // Handed-over sockets are no longer the HTTP server's connections: closeAllConnections misses them.
     for (const socket of this.#tunnels) socket.destroy();
     await closed;
@@ -214,13 +214,32 @@ export class Engine {
     }
     (res as ExchangeResponse).exchange = ex;
     res.on('close', this.#onClose);
-    if (this.#closing) res.setHeader('connection', 'close');
-    // One test for both refusals keeps the common case to a single branch.
+    // One test for both refusals and h2 keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {
+      if (req.httpVersionMajor === 2 && target !== '' && isH2(res)) {
+        this.#h2Request(req, res, id);
+        return this.#handle(ex);
+      }
+      if (this.#closing) res.setHeader('connection', 'close');
       ex.stats = this.#refused;
       refuseRequest(ex);
       return;
     }
+    if (this.#closing) res.setHeader('connection', 'close');
+    this.#handle(ex);
+  }
+
+  /** What an h2 request needs before the handlers see it (HTTP/1 gets these from node:http and EngineResponse). */
+  #h2Request(req: http.IncomingMessage, res: http.ServerResponse, id: string): void {
+    // Handlers and apps read Host; an h2 client sends :authority instead (RFC 9113 §8.3.1).
+    if (req.headers.host === undefined) {
+      const authority = req.headers[':authority'];
+      if (typeof authority === 'string') req.headers.host = authority;
+    }
+    res.setHeader('x-request-id', id);
+  }
+
+  #handle(ex: RequestExchange): void {
     // The exchange is the scope's store: a rejection or exception the handlers leave behind names it.
     // Off until needed (see http/faults.ts): the scope makes Node hook every async resource.
     const done = tracking.on ? requestScope.run(ex, this.#runInScope, ex) : this.#run(ex);
