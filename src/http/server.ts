@@ -217,8 +217,10 @@ export class Engine {
     // One test for both refusals and h2 keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {
       if (req.httpVersionMajor === 2 && target !== '' && isH2(res)) {
-        this.#h2Request(req, res, id);
-        return this.#handle(ex);
+        if (this.#h2Request(req, res, id)) return this.#handle(ex);
+        ex.stats = this.#refused;
+        sendError(ex, 431, { detail: `the request headers exceed ${c.maxHeaderSize} bytes` });
+        return;
       }
       if (this.#closing) res.setHeader('connection', 'close');
       ex.stats = this.#refused;
@@ -229,14 +231,24 @@ export class Engine {
     this.#handle(ex);
   }
 
-  /** What an h2 request needs before the handlers see it (HTTP/1 gets these from node:http and EngineResponse). */
-  #h2Request(req: http.IncomingMessage, res: http.ServerResponse, id: string): void {
+  /**
+   * What an h2 request needs before the handlers see it (HTTP/1 gets these from node:http and
+   * EngineResponse). False when its header list is over `max_header_size`: Node announces the limit
+   * (SETTINGS_MAX_HEADER_LIST_SIZE) but does not enforce it on what it receives.
+   */
+  #h2Request(req: http.IncomingMessage, res: http.ServerResponse, id: string): boolean {
+    res.setHeader('x-request-id', id);
+    // RFC 9113 §6.5.2: name and value octets plus 32 per field (ASCII: characters are octets).
+    const raw = req.rawHeaders;
+    let size = 0;
+    for (let i = 0; i < raw.length; i++) size += raw[i]!.length;
+    if (size + 16 * raw.length > this.#opts.config.maxHeaderSize) return false;
     // Handlers and apps read Host; an h2 client sends :authority instead (RFC 9113 §8.3.1).
     if (req.headers.host === undefined) {
       const authority = req.headers[':authority'];
       if (typeof authority === 'string') req.headers.host = authority;
     }
-    res.setHeader('x-request-id', id);
+    return true;
   }
 
   #handle(ex: RequestExchange): void {
