@@ -102,7 +102,11 @@ export class Engine {
     this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.#dispatch(req, res));
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
-    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
+    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex | http.ServerResponse, head: Buffer) => {
+      // node:http2 emits an h2 CONNECT stream as (request, response): no socket to hand over.
+      if (socket instanceof http2.Http2ServerResponse) socket.writeHead(501, { 'content-type': 'text/plain' }).end('SKT_METHOD_NOT_IMPLEMENTED: CONNECT is served over HTTP/1.1 only\n');
+      else this.#connect(req, socket as Duplex, head);
+    });
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientErrors.answer(err, socket));
   }
 

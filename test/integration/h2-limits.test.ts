@@ -110,6 +110,22 @@ describe('h2 limits', () => {
     });
   }
 
+  test('CONNECT over h2 is answered 501, and the worker lives on', async () => {
+    const session = await h2Connect(s.base);
+    try {
+      const stream = session.request({ ':method': 'CONNECT', ':authority': '127.0.0.1:9' });
+      const status = await new Promise((resolve, reject) => {
+        stream.on('response', (h) => resolve(h[':status']));
+        stream.on('error', reject);
+      });
+      assert.equal(status, 501);
+      stream.close();
+    } finally {
+      session.close();
+    }
+    await stillServes();
+  });
+
   test('idle timeout (keep_alive): an idle session gets GOAWAY (NO_ERROR) and is closed', async () => {
     const session = await h2Connect(s.base);
     let goaway: number | undefined;
