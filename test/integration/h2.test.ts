@@ -158,6 +158,18 @@ describe('http2 = yes with ssl = yes', () => {
     assert.equal(seen.headers['x-forwarded-proto'], 'https');
     assert.ok(Object.keys(seen.headers).every((k) => !k.startsWith(':')), `pseudo-headers reached the member: ${json}`);
   });
+
+  test('the reverse proxy passes on an h2 request body sent without Content-Length', async () => {
+    const session = await h2Connect(base, cert.ca);
+    try {
+      const got = await h2Request(session, '/m/upload', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'body over h2' });
+      const seen = JSON.parse(got.body.toString());
+      assert.equal(seen.method, 'POST');
+      assert.equal(seen.body, 'body over h2');
+    } finally {
+      session.close();
+    }
+  });
 });
 
 describe('http2 = h2c', () => {
