@@ -2,7 +2,8 @@
 # `npm run bench`: installs the load tools if they are missing, then runs the side-by-side benchmark.
 # Arguments go to bench/run.mjs, e.g. `npm run bench -- --quick`.
 # Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `static`, `proxy`, `sql` and
-# `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `all` (every one of them).
+# `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `h2` (bench/h2.mjs: HTTP/2
+# against nginx and node's bare http2 server, with h2load), `all` (every one of them but h2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,10 @@ case "${1:-}" in
   rpc) shift; run=(bench/rpc.mjs) ;;
   clients) shift; run=(--import tsx bench/clients.mjs) ;;
   startup) shift; exec node bench/startup.mjs "$@" ;;
+  h2) shift
+    command -v h2load >/dev/null || { echo "bench: installing h2load (Debian package nghttp2-client)" >&2; install nghttp2-client; }
+    command -v nginx >/dev/null || { echo "bench: installing nginx (Debian package nginx-light)" >&2; install nginx-light; }
+    exec node bench/h2.mjs "$@" ;;
   static|proxy|sql) run=(--import tsx bench/versus.mjs --scenarios "$1"); shift; versus=1 ;;
   versus) shift; run=(--import tsx bench/versus.mjs); versus=1 ;;
   all) shift; versus=1 ;;
