@@ -58,12 +58,13 @@ describe('[server] values of every type', () => {
         'securekey_previous = 0ld-s3cret', 'sessiontimeout = 1h', 'admin_password = adm1n-pw', 'auth_failure_limit = 3', 'status_path = /server-status', 'pid_file = run/api.pid', 'grace_period = 30s',
         'proxy_allow = 10.0.0.0/8', 'proxy_connect_ports = 443, 8000-8099', 'proxy_connect_timeout = 2s',
         'proxy_timeout = 5m', 'proxy_idle_timeout = 90', 'ready_path = /ready', 'metrics_path = /metrics', 'metrics_allow = 10.0.0.0/8, ::1',
+        'http2 = H2C', 'h2_max_concurrent_streams = 64',
       ].join('\n'),
     );
     assert.deepEqual(
       { ...s, trustedProxies: [...s.trustedProxies], proxyAllow: [...s.proxyAllow], proxyConnectPorts: [...s.proxyConnectPorts], metricsAllow: [...s.metricsAllow] },
       {
-        name: 'api', ip: '127.0.0.1', port: 8080, processes: 2, threads: 8, devel: true, ssl: false,
+        name: 'api', ip: '127.0.0.1', port: 8080, processes: 2, threads: 8, devel: true, ssl: false, http2: 'h2c', h2MaxConcurrentStreams: 64,
         certfile: '/srv/site/cert/server.pem', keyfile: '/etc/key.pem', passphrase: 'p4ss',
         enableProxy: true, staticMaxAge: 60, staticCacheFileMax: 131072, staticCacheSize: 1048576,
         staticPrecompressed: false, numResultCacheMax: 0, maxBodySize: 1048576, maxProxyBodySize: 20971520, maxUploadSize: 10485760, maxHeaderSize: 32768,
