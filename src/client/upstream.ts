@@ -55,7 +55,7 @@ export class Upstream {
     const scheme = options.ssl ? 'https' : 'http';
     for (const member of this.cluster.members) {
       const origin = `${scheme}://${member.node}`;
-      const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile });
+      const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile, h2: options.http2 });
       this.#pools.push(pool);
       this.#endpoints.set(member, {
         dispatcher: pool,

@@ -24,6 +24,8 @@ export interface ClusterOptions {
   readonly type: 'http';
   readonly members: readonly MemberSpec[];
   readonly ssl: boolean;
+  /** HTTP/2 to the members (ALPN over TLS, so only with `ssl`): requests multiplex over one connection. */
+  readonly http2: boolean;
   /** Absolute path of a PEM CA bundle trusted for the members, in addition to nothing else. */
   readonly caFile: string | undefined;
   readonly strategy: Strategy;
@@ -61,6 +63,7 @@ const KEYS: readonly ClusterKey[] = [
   { key: 'members', type: 'members', default: undefined, doc: '`host:port weight, …` — weight after a space (default 1); port 80, or 443 with `ssl = yes`. Required.' },
   { key: 'type', type: 'enum', default: 'http', values: ['http', 'postgresql'], doc: '`postgresql` clusters belong to the DB layer; only `type` is checked here.' },
   { key: 'ssl', type: 'bool', default: false, doc: 'HTTPS to the members. Certificates are verified (system CAs, or `ca_file`).' },
+  { key: 'http2', type: 'bool', default: false, doc: 'HTTP/2 to the members (needs `ssl = yes`: chosen by ALPN, HTTP/1.1 when a member does not offer h2); requests to a member multiplex over its connections (docs/http2.md).' },
   { key: 'ca_file', type: 'path', default: undefined, doc: 'PEM CA bundle to trust for the members (relative to the config file); replaces the system CAs.' },
   { key: 'strategy', type: 'enum', default: 'weighted_round_robin', values: STRATEGIES, doc: 'Member choice for `lb`: `weighted_round_robin` (smooth, like nginx), `least_connections`, `random_of_two`.' },
   { key: 'max_conns', type: 'int', default: 100, min: 1, max: 100_000, doc: 'Connections per member per worker; more requests queue.' },
@@ -117,6 +120,8 @@ export function parseClusterOptions(config: ClusterConfig): ClusterOptions {
   const members = parseMembers(config.values.members ?? '', ssl ? 443 : 80, (msg) => {
     throw new SkitaiError('SKT_CONFIG_VALUE', msg, { place: placeOf(config, 'members') });
   });
+  const http2 = v('http2') as boolean;
+  if (http2 && !ssl) throw new SkitaiError('SKT_CONFIG_VALUE', 'http2 = yes needs ssl = yes (h2 to members is negotiated by TLS ALPN)', { place: placeOf(config, 'http2') });
   const caFile = v('ca_file') as string | undefined;
   if (caFile !== undefined && !fs.existsSync(caFile)) {
     throw new SkitaiError('SKT_CONFIG_VALUE', `CA file not found: ${caFile}`, { place: placeOf(config, 'ca_file') });
@@ -134,6 +139,7 @@ export function parseClusterOptions(config: ClusterConfig): ClusterOptions {
     type: 'http' as const,
     members: Object.freeze(members),
     ssl,
+    http2,
     caFile,
     strategy: v('strategy') as Strategy,
     maxConns: ms('max_conns'),

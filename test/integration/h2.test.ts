@@ -218,3 +218,35 @@ describe('graceful stop and reload over h2', () => {
     });
   }
 });
+
+describe('members over h2 ([@c] http2 = yes)', () => {
+  test('the reverse proxy speaks h2 to a member that offers it, multiplexed over one connection', async () => {
+    let sessions = 0;
+    const versions: string[] = [];
+    const member = http2.createSecureServer({ cert: fs.readFileSync(cert.cert), key: fs.readFileSync(cert.key), allowHTTP1: true }, (req, res) => {
+      versions.push(req.httpVersion);
+      res.setHeader('content-type', 'text/plain');
+      res.end(`member saw ${req.httpVersion}`);
+    });
+    member.on('session', () => sessions++);
+    await new Promise<void>((resolve) => member.listen(0, '127.0.0.1', resolve));
+    const port = (member.address() as { port: number }).port;
+    const conf = (h2: string): string =>
+      `[routes:line]\n/m = @m\n[@m]\nmembers = 127.0.0.1:${port}\nssl = yes\nca_file = ${cert.cert}\n${h2}\n`;
+    const front = await startSite(conf('http2 = yes'));
+    const plain = await startSite(conf(''));
+    try {
+      // One request first: requests that arrive while the first connection is still being set up each open their own.
+      assert.equal(await (await fetch(`${front.base}/m/x`)).text(), 'member saw 2.0');
+      const got = await Promise.all(Array.from({ length: 8 }, () => fetch(`${front.base}/m/x`).then((r) => r.text())));
+      assert.ok(got.every((t) => t === 'member saw 2.0'), got.join(', '));
+      assert.equal(sessions, 1, 'one h2 connection carried every request');
+      assert.equal(await (await fetch(`${plain.base}/m/x`)).text(), 'member saw 1.1');
+      await assert.rejects(startSite('[routes:line]\n/m = @m\n[@m]\nmembers = 127.0.0.1:1\nhttp2 = yes\n'), /\[@m\] http2: http2 = yes needs ssl = yes/);
+    } finally {
+      await front.close();
+      await plain.close();
+      member.close();
+    }
+  });
+});
