@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { Clients } from '../src/client/clients.ts';
-import { Status } from '../src/client/status.ts';
+import { Status } from '../src/call/status.ts';
 import { parseConfigText } from '../src/config/load.ts';
 import { HOST, fmtMs, fmtPct, freePort, machineNotes, measureQuiet, median, pinning, startServer, stopServer, waitReady, benchArgs } from './lib.mjs';
 
@@ -59,7 +59,7 @@ const MODES = {
       return res.statusCode === 200 && okJson(await res.body.json());
     },
   },
-  // The floor: undici's lower-level API with a handler collecting the body, as src/client/exchange.ts does.
+  // The floor: undici's lower-level API with a handler collecting the body, as src/transport/http/exchange.ts does.
   dispatch: {
     name: 'raw undici Pool.dispatch', fanout: 1,
     call: () => new Promise((resolve) => {

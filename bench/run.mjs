@@ -1,6 +1,7 @@
 // Runs Skitai and its peers side by side in one run and prints req/s ratios to raw node:http.
 // Usage: node bench/run.mjs [--duration 5] [--rounds 3] [--warmup 2] [--connections 50]
 //        [--quick] [--targets raw,fastify,skitai,skitai-log,skitai-log-text,skitai-metrics,skitai-p1,skitai-p2] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
+//        [--paths /ping,/hello] [--before DIR]   DIR: another checkout (e.g. a `git worktree` of the old commit), run as target skitai-before
 // (see bench/README.md)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,7 +13,7 @@ import { HOST, freePort, otherLoad, pinning, startServer, stopServer, waitQuiet,
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
 const NODE = process.execPath;
-const PATHS = [
+const ALL_PATHS = [
   { path: '/ping', body: 'pong' },
   { path: '/hello', body: 'Hello World' },
 ];
@@ -20,7 +21,10 @@ const PATHS = [
 const { opt, duration, rounds, warmup, quiet } = benchArgs({
   connections: { type: 'string', default: '50' },
   targets: { type: 'string', default: 'raw,fastify,skitai,skitai-log,skitai-log-text,skitai-p1,skitai-p2' },
+  paths: { type: 'string', default: '/ping,/hello' },
+  before: { type: 'string' },
 }, ['connections']);
+const PATHS = pickByKey(ALL_PATHS.map((p) => ({ ...p, key: p.path })), opt.paths, '--paths');
 const connections = Number(opt.connections);
 const { quietPct, quietWaitMs, retries } = quiet;
 
@@ -59,7 +63,13 @@ const ALL = [
   { key: 'skitai-p1', name: 'skitai processes=1 (unpinned)', unpinned: true, cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p] },
   { key: 'skitai-p2', name: 'skitai processes=2 (unpinned)', unpinned: true, cmd: (p) => [NODE, skitaid, '-c', path.join(BENCH, 'site.conf'), '-p', p, '-w', '2'] },
 ];
-const targets = pickByKey(ALL, opt.targets, '--targets');
+if (opt.before) {
+  // The old code in the same interleaved rounds: CPU per request before/after on a shared machine.
+  const dir = path.resolve(opt.before);
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
+  ALL.splice(3, 0, { key: 'skitai-before', name: `skitai before (${commit})`, cmd: (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'), '-c', path.join(dir, 'bench', 'site.conf'), '-p', p] });
+}
+const targets = pickByKey(ALL, opt.before && !opt.targets.split(',').includes('skitai-before') ? `${opt.targets},skitai-before` : opt.targets, '--targets');
 
 const pin = pinning(!opt['no-pin']);
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -132,6 +142,29 @@ function table() {
   return rows.join('\n');
 }
 
+/**
+ * What the access log costs the whole server: per round, the logging target's CPU µs per request
+ * minus the plain site's in the same round (they run back to back), then the median over rounds.
+ * Paired differences cancel most of a shared machine's drift between rounds.
+ */
+function pairedDiff(a, b, p) {
+  const xs = results[a]?.[p];
+  const ys = results[b]?.[p];
+  if (!xs || !ys) return undefined;
+  return median(xs.map((x, i) => x.cpuUs - ys[i].cpuUs));
+}
+const fmtDiff = (x) => (x === undefined ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(2)} µs`);
+
+function accessLogCost() {
+  const lines = ['**Access log cost** (server CPU µs per request, median over rounds of the paired difference):'];
+  const diff = pairedDiff;
+  const fmt = fmtDiff;
+  for (const p of PATHS) {
+    lines.push(`- ${p.path}: JSON ${fmt(diff('skitai-log', 'skitai', p.path))} over no log, text ${fmt(diff('skitai-log-text', 'skitai', p.path))} over no log, JSON ${fmt(diff('skitai-log', 'skitai-log-text', p.path))} over text`);
+  }
+  return lines.join('\n');
+}
+
 function describeMachine() {
   const sh = (cmd, args) => {
     try {
@@ -164,6 +197,13 @@ try {
     const ratios = PATHS.map((p) => `${p.path} ×${(best('skitai-p2', p.path) / best('skitai-p1', p.path)).toFixed(2)}`);
     report += `\n**processes = 2 ÷ processes = 1** (best rounds, both unpinned, wrk on its own core): ${ratios.join(', ')} ` +
       `on ${os.availableParallelism()} cpus.\n`;
+  }
+  if (results.skitai && (results['skitai-log'] || results['skitai-log-text'])) report += `\n${accessLogCost()}\n`;
+  if (results.skitai && (results['skitai-before'] || results.fastify)) {
+    // Paired by round, like the access log's cost: the steadier comparison on a shared machine.
+    const rows = PATHS.map((p) => `- ${p.path}: ${results['skitai-before'] ? `${fmtDiff(pairedDiff('skitai', 'skitai-before', p.path))} against before, ` : ''}` +
+      `${fmtDiff(pairedDiff('skitai', 'fastify', p.path))} against Fastify, ${fmtDiff(pairedDiff('skitai', 'raw', p.path))} against raw node:http`);
+    report += `\n**Skitai's CPU per request** (µs, median over rounds of the paired difference; negative = cheaper):\n${rows.join('\n')}\n`;
   }
   if (results['skitai-log']) {
     const size = fs.statSync(accessLogFile, { throwIfNoEntry: false })?.size ?? 0;

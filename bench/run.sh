@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `npm run bench`: installs the load tools if they are missing, then runs the side-by-side benchmark.
 # Arguments go to bench/run.mjs, e.g. `npm run bench -- --quick`.
-# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `static`, `proxy`, `sql` and
-# `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `h2` (bench/h2.mjs: HTTP/2
-# against nginx and node's bare http2 server, with h2load), `all` (every one of them but h2).
+# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `mount` (bench/mount.mjs), `static`, `proxy`, `sql` and
+# `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `ws` (bench/ws.mjs:
+# WebSocket echo against a bare ws server, proxied against direct, RSS of idle sockets), `h2` (bench/h2.mjs:
+# HTTP/2 against nginx and node's bare http2 server, with h2load), `all` (every one of them but h2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,9 @@ versus=
 case "${1:-}" in
   rpc) shift; run=(bench/rpc.mjs) ;;
   clients) shift; run=(--import tsx bench/clients.mjs) ;;
+  mount) shift; run=(bench/mount.mjs) ;;
   startup) shift; exec node bench/startup.mjs "$@" ;;
+  ws) shift; exec node bench/ws.mjs "$@" ;;
   h2) shift
     command -v h2load >/dev/null || { echo "bench: installing h2load (Debian package nghttp2-client)" >&2; install nghttp2-client; }
     command -v nginx >/dev/null || { echo "bench: installing nginx (Debian package nginx-light)" >&2; install nginx-light; }
@@ -45,14 +48,15 @@ if [ -n "$versus" ]; then
 fi
 # taskset (util-linux) pins server and wrk to separate cores; the scripts fall back to no pinning without it.
 command -v taskset >/dev/null || echo "bench: taskset not found (util-linux); server and wrk will not be pinned" >&2
-# fastify, jayson and xmlrpc are devDependencies: install the project's dependencies when they are missing.
-[ -d node_modules/fastify ] && [ -d node_modules/jayson ] && [ -d node_modules/xmlrpc ] || npm ci --no-audit --no-fund
+# fastify, jayson, xmlrpc and express are devDependencies: install the project's dependencies when they are missing.
+[ -d node_modules/fastify ] && [ -d node_modules/jayson ] && [ -d node_modules/xmlrpc ] && [ -d node_modules/express ] || npm ci --no-audit --no-fund
 
 if [ "${run[*]}" = bench/run.mjs ] && [ -n "$versus" ]; then
   # `all`: every benchmark in turn with the same options; each writes its own bench/results/*.md.
   node bench/run.mjs "$@"
   node bench/rpc.mjs "$@"
   node --import tsx bench/clients.mjs "$@"
+  node bench/ws.mjs "$@"
   exec node --import tsx bench/versus.mjs "$@"
 fi
 exec node "${run[@]}" "$@"

@@ -174,6 +174,9 @@ backend b
   server s1 ${up}`),
       },
       { key: 'undici', name: 'node:http + undici Pool (30 lines)', cmd: peer('undici-proxy.mjs', 'PORT', up) },
+      // Opt-in (--targets): the floors a Node proxy can reach, for profiling work rather than the report.
+      { key: 'dispatch', name: 'node:http + undici Pool.dispatch()', cmd: peer('dispatch-proxy.mjs', 'PORT', up), optIn: true },
+      { key: 'raw-client', name: 'node:http + hand-written member client (not a proxy)', cmd: peer('raw-proxy.mjs', 'PORT', up), optIn: true },
     ],
     helpers: [backend.child.pid],
     close: () => stopServer(backend),
@@ -273,7 +276,7 @@ try {
     const sc = (current = await make());
     try {
       // The reference stays: every ratio is to it.
-      if (only) sc.targets = sc.targets.filter((t, i) => i === 0 || only.includes(t.key));
+      sc.targets = sc.targets.filter((t, i) => i === 0 || (only ? only.includes(t.key) : !t.optIn));
       if (opt.cases) sc.cases = sc.cases.filter((c) => opt.cases.split(',').includes(c.key));
       log(`bench ${sc.key}: ${sc.targets.map((t) => t.key).join(', ')} × ${sc.cases.length} cases × ${rounds} rounds; ${pin.note}`);
       const results = Object.fromEntries(sc.cases.map((c) => [c.key, Object.fromEntries(sc.targets.map((t) => [t.key, []]))]));

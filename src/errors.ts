@@ -14,11 +14,15 @@ export const ERRORS = {
   SKT_CONFIG_ROUTE: { status: 500, text: 'a [routes:line] entry is malformed or its target is missing' },
   SKT_CONFIG_TLS: { status: 500, text: 'the TLS certificate or key cannot be used: not PEM, wrong passphrase, or a key that does not belong to the certificate' },
   // apps
-  SKT_APP_LOAD: { status: 500, text: 'an app module failed to load (a `.ts` one needs the tsx package) or does not export `app`' },
+  SKT_APP_LOAD: { status: 500, text: 'an app module failed to load (a `.ts` one needs the tsx package) or does not export `app`; or a `module:export` route names an export that is missing or not a Node app (listener, Fastify instance, fetch handler)' },
   SKT_APP_RULE: { status: 500, text: 'a route rule is malformed' },
   SKT_APP_HOOK: { status: 500, text: 'an app lifecycle hook threw' },
   SKT_APP_RETURN: { status: 500, text: 'a handler returned a value Skitai cannot send' },
+  SKT_WAS_NO_REQUEST: { status: 500, text: "the package's `was` export was used outside a request of a mounted Node app (module level, a Skitai app route, or after the response was done)" },
   SKT_WAS_STREAM: { status: 500, text: 'was.tostream() was given something that is not a stream, an iterable or an object with read(), or its read() returned something other than a Buffer, a string or null' },
+  SKT_WS_USAGE: { status: 500, text: 'app.websocket() or was.ws() is used wrongly (a bad option, a bad URL or target)' },
+  SKT_WS_CONNECT: { status: 502, text: 'was.ws() could not open the WebSocket: no member reachable, the handshake was refused (the message has the status) or did not finish before the deadline' },
+  SKT_CORS_POLICY: { status: 500, text: 'a CORS policy (`[server] cors_*`, `app.cors()`, a route\'s `cors` option) is invalid: a malformed origin, method or header name, no origins, or any origin ("*") with credentials' },
   SKT_HTTP_ABORT: { status: 400, text: 'a handler answered with an HTTP error status (abort())' },
   // cookies, sessions, templates (was.cookie, was.session, was.mbox, was.render)
   SKT_COOKIE_INVALID: { status: 500, text: 'a cookie cannot be set: its name is not a token, or path, domain, maxAge or sameSite is malformed' },

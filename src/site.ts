@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { configSecrets } from './config/secrets.js';
-import type { SiteConfig } from './config/types.js';
+import type { RouteEntry, SiteConfig } from './config/types.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ADMIN_GROUP, parseUsers } from './auth/users.js';
 import { Clients } from './client/clients.js';
@@ -11,15 +11,15 @@ import { Databases } from './db/databases.js';
 import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
 import type { App } from './app/app.js';
-import { AppHandler } from './handlers/app.js';
+import type { AppHandler } from './handlers/app.js';
 import { ForwardHandler } from './handlers/forward.js';
 import { MetricsHandler } from './handlers/metrics.js';
+import { appHandler, nodeAppHandler } from './handlers/configured.js';
+import { siteCors } from './handlers/cors.js';
 import { render, siteFamilies, workerRegistry, type Families, type SupervisorInfo } from './handlers/metrics/collect.js';
 import { PingHandler } from './handlers/ping.js';
 import { ProxyHandler } from './handlers/proxy.js';
 import { ReadyHandler, deadClusters } from './handlers/ready.js';
-import { JsonRpcEndpoint } from './handlers/rpc/jsonrpc.js';
-import { XmlRpcEndpoint } from './handlers/rpc/xmlrpc.js';
 import { StaticHandler } from './handlers/static.js';
 import { StatusHandler } from './handlers/status.js';
 import type { AgentView, StatusParts } from './handlers/status/types.js';
@@ -38,9 +38,9 @@ import { instancePaths } from './process/paths.js';
 import type { WasServices } from './was/services.js';
 
 // For process/ (which may import this file only): how it names the request behind a fault, and counts it.
-export { describeScope, faults, tracking } from './http/faults.js';
+export { currentRequest, describeScope, faults, tracking } from './http/faults.js';
 // For process/: what the primary passes between workers for a site-wide scrape and the status page.
-export type { Families, SupervisorInfo } from './handlers/metrics/collect.js';
+export type { Families, MailCounts, SupervisorInfo } from './handlers/metrics/collect.js';
 export { keepCounters } from './handlers/metrics/collect.js';
 export type { AgentView, PrimaryView, StatusParts, WorkerPart, WorkerReport } from './handlers/status/types.js';
 
@@ -129,7 +129,7 @@ export class Site {
     this.services = { clients, databases, mail, logger: this.logger };
     try {
       this.routes = new RouteTable();
-      for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route.kind, route.target, route.line));
+      for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route));
       for (const [prefix, app] of Object.entries(options.apps ?? {})) this.routes.add(prefix, this.#appHandler(app));
       const forward = s.enableProxy ? this.#forwardProxy() : undefined;
       // The forward proxy goes first: `GET http://elsewhere/ping` is for elsewhere, not for ping.
@@ -137,6 +137,8 @@ export class Site {
       if (s.readyPath !== undefined) before.push(this.#readyHandler(s.readyPath));
       if (s.statusPath !== undefined) before.push((this.status = this.#statusHandler(s.statusPath, options)));
       if (s.metricsPath !== undefined) before.push(this.#metricsHandler(s.metricsPath, options));
+      const cors = siteCors(config, this.routes);
+      if (cors) before.push(cors);
       const tls = s.ssl ? loadTls(config) : undefined;
       this.engine = new Engine({
         config: s, routes: this.routes, before, tunnel: forward, logger: this.logger, accessLog: this.#accessLog, tls, secrets: configSecrets(config),
@@ -154,7 +156,7 @@ export class Site {
     }
   }
 
-  #handlerFor(kind: 'static' | 'app' | 'cluster', target: string, line: number): Handler {
+  #handlerFor({ kind, target, line, export: name }: RouteEntry): Handler {
     const s = this.config.server;
     switch (kind) {
       case 'static':
@@ -169,12 +171,14 @@ export class Site {
         return this.#appHandler(target);
       case 'cluster':
         return new ProxyHandler(this.#upstreamFor(target, line), { maxBody: s.maxBodySize, bodyLimit: s.maxProxyBodySize, logger: this.logger });
+      case 'node':
+        return nodeAppHandler(target, name, s, this.logger, this.services);
     }
   }
 
   /** An app module path from `[routes:line]`, or an App object from {@link SiteOptions.apps}. */
   #appHandler(source: string | App): AppHandler {
-    return appHandler(source, this.config, this.logger, this.auth, this.services);
+    return appHandler(source, this.config.server, this.logger, this.auth, this.services);
   }
 
   /** `[server] status_path`: the site's numbers (every worker's, through the primary), for group admin. */
@@ -288,6 +292,7 @@ export class Site {
  */
 export function checkSite(config: SiteConfig): void {
   buildAuth(config);
+  siteCors(config, new RouteTable());
   parseSmtpdaOptions(config);
   for (const cluster of Object.values(config.clusters)) {
     isRequired(cluster);
@@ -313,33 +318,16 @@ export function checkSite(config: SiteConfig): void {
 export async function checkApps(config: SiteConfig, logger: Logger = createLogger('console', config.server)): Promise<void> {
   const auth = buildAuth(config);
   for (const route of config.routes) {
-    if (route.kind !== 'app') continue;
+    if (route.kind !== 'app' && route.kind !== 'node') continue;
     try {
-      await appHandler(route.target, config, logger, auth).check();
+      if (route.kind === 'node') await nodeAppHandler(route.target, route.export, config.server, logger).check();
+      else await appHandler(route.target, config.server, logger, auth).check();
     } catch (err) {
       if (!(err instanceof SkitaiError) || err.place) throw err;
       const place = { file: config.file || undefined, line: route.line, section: 'routes:line', key: route.prefix || '/' };
       throw new SkitaiError(err.code, err.message, { cause: err, place });
     }
   }
-}
-
-function appHandler(source: string | App, config: SiteConfig, logger: Logger, auth: Authenticator, services?: WasServices): AppHandler {
-  const s = config.server;
-  const rpc = { maxBody: s.maxBodySize, logger };
-  return new AppHandler(source, {
-    devel: s.devel,
-    logger,
-    ...(services ? { services } : {}),
-    securekey: s.securekey,
-    securekeyPrevious: s.securekeyPrevious,
-    sessionTimeout: s.sessiontimeout,
-    ssl: s.ssl,
-    auth,
-    limits: { maxBody: s.maxBodySize, maxUpload: s.maxUploadSize },
-  })
-    .addEndpoint(new XmlRpcEndpoint(rpc))
-    .addEndpoint(new JsonRpcEndpoint(rpc));
 }
 
 /** Load the certificate and key as a start would (`--check`): a wrong passphrase is found here. */

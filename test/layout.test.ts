@@ -57,14 +57,21 @@ test('layers only point down (docs/ARCHITECTURE.md)', () => {
     rpc: ['rpc', ...leaves],
     http: ['http', ...leaves],
     app: ['app', 'was', 'http', ...leaves],
-    was: ['was', 'client', 'db', 'rpc', 'http', 'mail', ...leaves],
-    handlers: ['handlers', 'app', 'was', 'client', 'rpc', 'http', 'auth', ...leaves],
+    was: ['was', 'client', 'db', 'call', 'rpc', 'http', 'mail', ...leaves],
+    // The reverse and forward proxies stream their exchanges themselves: the HTTP transport's
+    // classifier and pools, the call layer's cancel targets and retry rule, a cluster's Upstream.
+    handlers: ['handlers', 'app', 'was', 'client', 'transport', 'call', 'rpc', 'http', 'auth', ...leaves],
     // Users, Basic credentials, the login back-off: no HTTP, no handlers.
     auth: ['auth', ...leaves],
     cluster: ['cluster', ...leaves],
-    client: ['client', 'cluster', 'rpc', ...leaves],
-    // The DB layer shares the client layer's Result, Status, Abort and result cache.
-    db: ['db', 'client', 'cluster', ...leaves],
+    // The call layer: Deadline, Gathering, Result, cache, the one failover/fan-out plan and the
+    // retry rules. Protocol-free: no transport, no client, no db.
+    call: ['call', 'cluster', ...leaves],
+    // Transports send one attempt and classify it: they know no members (no cluster/), no retries.
+    transport: ['transport', 'call', 'rpc', ...leaves],
+    client: ['client', 'transport', 'call', 'cluster', 'rpc', ...leaves],
+    // The DB layer sits beside client/, never on it.
+    db: ['db', 'transport', 'call', 'cluster', ...leaves],
     mail: ['mail', ...leaves],
     // The process layer runs sites: it knows the composition root, not what it composes.
     process: ['process', 'site.ts', ...leaves],

@@ -1,9 +1,11 @@
 import { SkitaiError } from '../errors.js';
+import { CorsPolicy, type CorsOptions } from '../http/cors.js';
 import type { SessionOptions } from '../was/session.js';
 import type { TemplateSetup } from '../was/templates.js';
 import type { Was } from '../was/was.js';
 import type { RouteArgs, RuleCheck } from './params.js';
 import { compileRule, type Rule } from './rule.js';
+import { SocketGroups, type SocketRoute, type WebSocketHandlers, type WebSocketOptions, type WsSendable } from './socket.js';
 
 /**
  * Arguments bound to a handler at run time: path params, query, form, JSON body members and
@@ -33,6 +35,11 @@ export interface RouteOptions<P extends readonly string[] = readonly string[]> {
    * public inside a protected app. Default: the app's setting.
    */
   permit?: string | readonly string[] | false;
+  /**
+   * This route's CORS policy (docs/cors.md), replacing the app's ({@link App.cors}) and the site's
+   * (`[server] cors_origins`); `false` sends no CORS headers for it at all.
+   */
+  cors?: CorsOptions | false;
 }
 
 /** A registered route. */
@@ -45,6 +52,8 @@ export interface Route {
   readonly doc: string;
   /** Groups from the route's `permit` option: `[]` = public, undefined = the app's setting. */
   readonly permit: readonly string[] | undefined;
+  /** From the route's `cors` option: null = none at all, undefined = the app's setting. */
+  readonly cors: CorsPolicy | null | undefined;
 }
 
 /** The outcome of matching a path against an app. */
@@ -97,9 +106,13 @@ export class App {
     teardown: [] as TeardownHook[],
   };
   #permit: readonly string[] = [];
+  #cors: CorsPolicy | null | undefined;
   readonly #static = new Map<string, Route[]>();
   readonly #dynamic: Route[] = [];
   readonly #all: Route[] = [];
+  readonly #sockets: SocketRoute[] = [];
+  /** This worker's groups of open sockets (`ws.join()`); see {@link App.broadcast}. */
+  readonly groups = new SocketGroups();
 
   /**
    * Route `rule` (e.g. `/item/<int:id>`) to `handler`. `args` is typed from the rule (`{ id: number }`)
@@ -119,7 +132,8 @@ export class App {
     }
     const params = options.params ?? compiled.names;
     const permit = options.permit === undefined ? undefined : options.permit === false ? [] : groupList(options.permit, `the permit option of ${rule}`);
-    const route: Route = { rule: compiled, handler: handler as RouteHandler, methods, params, rpc: options.rpc ?? true, doc: options.doc ?? '', permit };
+    const cors = options.cors === undefined ? undefined : options.cors === false ? null : new CorsPolicy(options.cors, `the cors option of ${rule}`);
+    const route: Route = { rule: compiled, handler: handler as RouteHandler, methods, params, rpc: options.rpc ?? true, doc: options.doc ?? '', permit, cors };
     if (compiled.isStatic) {
       const list = this.#static.get(rule) ?? [];
       list.push(route);
@@ -147,6 +161,51 @@ export class App {
   }
 
   /**
+   * Accept WebSockets at `rule` (`/chat/<room>`): `open(ws, was, args)` after the handshake,
+   * `message(ws, data, isBinary)` per message, `close(ws, code, reason)` at the end. `args` is typed
+   * from the rule as for {@link App.route}. The handshake passes the same `permit` and `before` hooks
+   * as a web route (a refusal is an ordinary error page). See docs/websocket.md.
+   */
+  websocket<const R extends string, A extends object = RouteArgs<R>>(
+    rule: R & RuleCheck<R, A>,
+    handlers: WebSocketHandlers<A, App>,
+    options: WebSocketOptions = {},
+  ): this {
+    const permit = options.permit === undefined ? undefined : options.permit === false ? [] : groupList(options.permit, `the permit option of ${rule}`);
+    const max = options.maxMessageSize;
+    if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) throw new SkitaiError('SKT_WS_USAGE', `the maxMessageSize of ${rule} must be a positive integer`);
+    this.#sockets.push({ rule: compileRule(rule), handlers, permit, maxMessageSize: max, protocols: [...(options.protocols ?? [])] });
+    return this;
+  }
+
+  /** The WebSocket route for `path` (relative to the mount) and its parameters. */
+  matchSocket(path: string): { route: SocketRoute; params: Record<string, string | number> } | undefined {
+    for (const route of this.#sockets) {
+      const params = route.rule.match(path);
+      if (params) return { route, params };
+    }
+    return undefined;
+  }
+
+  /** True when the app has WebSocket routes. */
+  get hasSockets(): boolean {
+    return this.#sockets.length > 0;
+  }
+
+  /**
+   * Send to every socket of this worker in `group` (`ws.join(group)`), but `except`; returns how
+   * many queued the message. One worker only: docs/websocket.md says how to reach the others.
+   */
+  broadcast(group: string, data: WsSendable, options?: { binary?: boolean; except?: { send(data: WsSendable): boolean } }): number {
+    return this.groups.broadcast(group, data, options);
+  }
+
+  /** Groups allowed to open a socket of `route` ([] = everyone). */
+  socketPermit(route: SocketRoute): readonly string[] {
+    return route.permit ?? this.#permit;
+  }
+
+  /**
    * Let only users of these groups (HTTP Basic, `[server] admin_password` or `[users]`) call this
    * app's routes, on the web and over RPC; group `admin` is always let in. A route's own `permit`
    * option overrides this. Calling it again replaces the list.
@@ -154,6 +213,26 @@ export class App {
   permitTo(...groups: string[]): this {
     this.#permit = groupList(groups, 'permitTo()');
     return this;
+  }
+
+  /**
+   * Let pages of other origins call this app's routes (CORS, docs/cors.md): preflights are answered
+   * and answers carry the Access-Control-* headers. Replaces the site's `[server] cors_*` policy for
+   * the app's routes; a route's own `cors` option replaces this one. `false`: no CORS headers at all.
+   */
+  cors(options: CorsOptions | false): this {
+    this.#cors = options === false ? null : new CorsPolicy(options, 'app.cors()');
+    return this;
+  }
+
+  /** The CORS policy of `route`: its own, else the app's; null = none at all, undefined = not set (the site's applies). */
+  corsOf(route: Route): CorsPolicy | null | undefined {
+    return route.cors !== undefined ? route.cors : this.#cors;
+  }
+
+  /** The app's own CORS policy ({@link App.cors}): null = none at all, undefined = not set. */
+  get corsPolicy(): CorsPolicy | null | undefined {
+    return this.#cors;
   }
 
   /** Groups the app is permitted to ([] = public). */
@@ -168,7 +247,8 @@ export class App {
 
   /** True when some route needs a login (the site then needs users). */
   get protects(): boolean {
-    return this.#permit.length > 0 || this.#all.some((r) => r.permit !== undefined && r.permit.length > 0);
+    const routePermit = (r: { permit: readonly string[] | undefined }): boolean => r.permit !== undefined && r.permit.length > 0;
+    return this.#permit.length > 0 || this.#all.some(routePermit) || this.#sockets.some(routePermit);
   }
 
   /**

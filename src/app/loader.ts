@@ -56,15 +56,7 @@ function loadTypeScript(file: string): Promise<void> {
  * imports.
  */
 export async function loadAppModule(file: string, generation = 0): Promise<App> {
-  let mod: Record<string, unknown>;
-  try {
-    if (TS_EXTENSIONS.has(path.extname(file))) await loadTypeScript(file);
-    if (generation > 0) delete requireCache[file]; // CommonJS-typed modules ignore the URL query
-    const url = pathToFileURL(file).href + (generation > 0 ? `?v=${generation}` : '');
-    mod = (await import(url)) as Record<string, unknown>;
-  } catch (err) {
-    throw new SkitaiError('SKT_APP_LOAD', `cannot load app module ${file}: ${(err as Error).message}`, { cause: err });
-  }
+  const mod = await importModule(file, generation);
   const app = mod.app ?? (mod.default as Record<string, unknown> | undefined)?.app;
   if (!isApp(app)) {
     throw new SkitaiError('SKT_APP_LOAD', `${file} does not export \`app\` (export const app = new App())`);
@@ -73,10 +65,37 @@ export async function loadAppModule(file: string, generation = 0): Promise<App> 
 }
 
 /**
+ * Import a module and return one of its exports (`default` for the default export). A CommonJS
+ * module's `exports.name` is found on its default export too, when Node's static analysis of the
+ * module did not make it a named export.
+ */
+export async function loadExport(file: string, name: string): Promise<unknown> {
+  const mod = await importModule(file, 0);
+  const value = mod[name] ?? (name === 'default' ? undefined : (mod.default as Record<string, unknown> | undefined)?.[name]);
+  if (value === undefined || value === null) {
+    const names = Object.keys(mod).join(', ') || 'none';
+    throw new SkitaiError('SKT_APP_LOAD', `${file} has no export named "${name}" (its exports: ${names})`);
+  }
+  return value;
+}
+
+/** The module's namespace; any failure to load it is SKT_APP_LOAD naming the file. */
+async function importModule(file: string, generation: number): Promise<Record<string, unknown>> {
+  try {
+    if (TS_EXTENSIONS.has(path.extname(file))) await loadTypeScript(file);
+    if (generation > 0) delete requireCache[file]; // CommonJS-typed modules ignore the URL query
+    const url = pathToFileURL(file).href + (generation > 0 ? `?v=${generation}` : '');
+    return (await import(url)) as Record<string, unknown>;
+  } catch (err) {
+    throw new SkitaiError('SKT_APP_LOAD', `cannot load app module ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
  * Duck-typed so an app built against another copy of the package (a linked checkout, a second
  * node_modules) still mounts.
  */
-function isApp(value: unknown): value is App {
+export function isApp(value: unknown): value is App {
   if (value instanceof App) return true;
   const v = value as Partial<App> | undefined;
   return typeof v === 'object' && v !== null && typeof v.match === 'function' && typeof v.hooks === 'object';

@@ -1,14 +1,17 @@
+import { cacheKey, storeOutcome, type Cached, type ResultCache } from '../call/cache.js';
+import type { Deadline } from '../call/deadline.js';
+import { Gathering, type GatherKind, type Sink as GatherSink, type Slot } from '../call/gather.js';
+import { atTickEnd, type TickEnd } from '../call/tick.js';
+import { Result, Results, ownOutcome, type CacheOwner } from '../call/result.js';
+import { Status } from '../call/status.js';
+import { monotonic, type Clock } from '../cluster/clock.js';
 import { SkitaiError } from '../errors.js';
-import type { Abort } from './abort.js';
-import { cacheKey, storeOutcome, type Cached, type ResultCache } from './cache.js';
-import { Gathering, type GatherKind, type Sink as GatherSink, type Slot } from './gather.js';
+import { encodeDeadline } from './deadline.js';
 import { isRpcMethod, prepare, type Prepared, type RequestOptions } from './request.js';
-import { Result, Results, ownOutcome, type CacheOwner } from './result.js';
-import { Status } from './status.js';
 
-export type { Slot } from './gather.js';
+export type { Slot } from '../call/gather.js';
 
-/** Where a sender reports each slot's Result, once (see gather.ts). */
+/** Where a sender reports each slot's Result, once (see call/gather.ts). */
 export type Sink = GatherSink<Result>;
 
 /** How a call is sent: lb (one member, failover), map (every live member) or rest (one URL). */
@@ -16,11 +19,13 @@ export interface Sender {
   readonly kind: 'lb' | 'map' | 'rest';
   /** `@name/path` or the URL, for cache keys. */
   readonly target: string;
+  /** Misuse known before sending (a stream body for a map): throws SKT_CLIENT_USAGE when the call is made. */
+  check?(prepared: Prepared): void;
   /**
    * Start the exchanges of one request; each slot's Result goes to `sink` (never a rejection).
-   * `abort` fires at the call's deadline. May throw SKT_CLIENT_USAGE (a stream body for a map).
+   * `deadline` cancels them at the call's deadline.
    */
-  start(prepared: Prepared, abort: Abort, sink: Sink): Slot[];
+  start(prepared: Prepared, deadline: Deadline, sink: Sink): Slot[];
 }
 
 /** Runs on each Result as it arrives (synthesized timeouts included); may rewrite `data`. */
@@ -33,6 +38,11 @@ export interface CallOptions extends RequestOptions {
   readonly useCache?: boolean;
   /** lb: fail over after a member TIMEOUT too (overrides the cluster's `retry_timeouts`). */
   readonly retryTimeouts?: boolean;
+  /**
+   * The request's deadline (`was` sets it): the call ends no later than it, sends what is left of
+   * it to the member (`X-Skitai-Deadline`), and is cancelled when the request's client goes away.
+   */
+  readonly deadline?: Deadline | undefined;
 }
 
 /** What a call sends: the method and data of `was.map/lb/rest` before any RPC method is named. */
@@ -47,11 +57,13 @@ type Rpc = { readonly name: string; readonly params: unknown[] };
 
 /**
  * A call in flight. Non-RPC calls are sent when made; RPC calls when a method is called on them
- * (see `proxy.ts`). Deadlines count from when the call was MADE ("request early, use late"):
- * `getwait(2)` two seconds after `was.lb(...)` returns at once. At the deadline every pending
- * exchange is aborted and gets a synthesized TIMEOUT, so waiting never takes longer than asked.
+ * (see `proxy.ts`) — at the latest at the end of that tick of the event loop, sooner when waited
+ * on, so that `was.lb(...).getwait(2)` can tell the member its two seconds (`X-Skitai-Deadline`).
+ * Deadlines count from when the call was MADE ("request early, use late"): `getwait(2)` two
+ * seconds after `was.lb(...)` returns at once. At the deadline every pending exchange is aborted
+ * and gets a synthesized TIMEOUT, so waiting never takes longer than asked.
  */
-export class Call implements CacheOwner {
+export class Call implements CacheOwner, TickEnd {
   static readonly #KIND: GatherKind<Result, Call> = {
     usage: (message) => new SkitaiError('SKT_CLIENT_USAGE', message),
     unsent: (call) => Result.failure(Status.UNSENT, 'SKT_CLIENT_UNSENT', 'no RPC method was called on this call object, so nothing was sent', call.#sender.target),
@@ -60,6 +72,7 @@ export class Call implements CacheOwner {
       timeout.elapsed = seconds * 1000;
       return timeout;
     },
+    cancelled: (node) => Result.failure(Status.NETERR, 'SKT_CLIENT_NETWORK', `request to ${node} cancelled: the request's client went away`, node),
     finished: (call, results) => call.#finished(results),
     abortFirst: false,
   };
@@ -72,12 +85,14 @@ export class Call implements CacheOwner {
   #prepared: Prepared | undefined;
   /** The cache key; `null` when the call cannot be cached; undefined until needed. */
   #key: string | null | undefined;
+  /** Prepared and due to be started (at the end of the tick, or by the first wait). */
+  #due = false;
 
-  constructor(sender: Sender, spec: CallSpec, cache: ResultCache | undefined) {
+  constructor(sender: Sender, spec: CallSpec, cache: ResultCache | undefined, clock: Clock = monotonic) {
     this.#sender = sender;
     this.#spec = spec;
     this.#cache = cache;
-    this.#g = new Gathering(Call.#KIND, this, spec.options.filter);
+    this.#g = new Gathering(Call.#KIND, this, spec.options.filter, clock, spec.options.deadline);
     if (!isRpcMethod(spec.method)) this.#send(undefined);
   }
 
@@ -87,18 +102,20 @@ export class Call implements CacheOwner {
    */
   invoke(name: string, ...params: unknown[]): this {
     if (!isRpcMethod(this.#spec.method)) throw new SkitaiError('SKT_CLIENT_USAGE', `a ${this.#spec.method} call is sent when made; RPC methods need XMLRPC or JSONRPC`);
-    if (this.#g.sent) throw new SkitaiError('SKT_CLIENT_USAGE', `one call object sends one RPC method; "${name}" needs a new was.${this.#sender.kind}()`);
+    if (this.#rpc || this.#g.sent) throw new SkitaiError('SKT_CLIENT_USAGE', `one call object sends one RPC method; "${name}" needs a new was.${this.#sender.kind}()`);
     this.#send({ name, params });
     return this;
   }
 
   /** The one Result (lb/rest). Rejects only for misuse — a map call with several results — or a filter that threw. */
   getwait<T = unknown>(timeout = 3): Promise<Result<T>> {
+    if (this.#due) this.#start(timeout);
     return this.#g.wait(timeout, true) as Promise<Result<T>>;
   }
 
   /** Every Result, in member order, by `timeout` seconds after the call was made. Never rejects for a member's failure. */
   getswait<T = unknown>(timeout = 3): Promise<Results<T>> {
+    if (this.#due) this.#start(timeout);
     return this.#g.wait(timeout, false) as Promise<Results<T>>;
   }
 
@@ -118,7 +135,26 @@ export class Call implements CacheOwner {
         return;
       }
     }
-    this.#g.begin(this.#sender.start(prepared, this.#g.abort, this.#g));
+    this.#sender.check?.(prepared);
+    this.#due = true;
+    atTickEnd(this);
+  }
+
+  /** Internal (TickEnd): start the exchanges if no wait did. */
+  flush(): void {
+    if (this.#due) this.#start(undefined);
+  }
+
+  /** Start now; `timeout` (seconds), when a wait starts it, counts in the deadline sent to the member. */
+  #start(timeout: number | undefined): void {
+    this.#due = false;
+    const g = this.#g;
+    const prepared = this.#prepared!;
+    let remaining = g.deadline.remaining();
+    if (typeof timeout === 'number' && !Number.isNaN(timeout)) remaining = Math.min(remaining, Math.max(0, g.created + timeout * 1000 - g.deadline.now()));
+    if (g.expiredBeforeSend(this.#sender.target)) return;
+    if (remaining !== Infinity) prepared.headers['x-skitai-deadline'] = encodeDeadline(remaining);
+    g.begin(this.#sender.start(prepared, g.deadline, g));
   }
 
   #finished(results: Results): void {
@@ -152,3 +188,4 @@ export class Call implements CacheOwner {
 function fromCache(hit: Cached): Result[] {
   return (Array.isArray(hit) ? hit : [hit as Result]).map((r) => r.cloneFromCache());
 }
+

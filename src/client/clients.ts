@@ -1,24 +1,26 @@
 import type { Agent } from 'undici';
+import { ResultCache, type CacheStats } from '../call/cache.js';
+import type { Deadline } from '../call/deadline.js';
+import type { Sink as GatherSink } from '../call/gather.js';
+import { failover, fanOut, type Rule } from '../call/plan.js';
+import { Result } from '../call/result.js';
+import { Status } from '../call/status.js';
 import type { Random } from '../cluster/balance.js';
-import type { Clock } from '../cluster/clock.js';
-import type { ClusterStatus } from '../cluster/cluster.js';
+import { monotonic, type Clock } from '../cluster/clock.js';
+import type { Lookup } from '../cluster/resolve.js';
+import type { Cluster, ClusterStatus } from '../cluster/cluster.js';
 import { clusterType, parseClusterOptions } from '../cluster/options.js';
 import type { ClusterConfig } from '../config/types.js';
 import { SkitaiError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { ResultCache, type CacheStats } from './cache.js';
-import type { Abort } from './abort.js';
+import { send, type Endpoint } from '../transport/http/exchange.js';
+import { closeDispatchers, createAgent, type PoolOptions } from '../transport/http/pool.js';
 import { Call, type CallOptions, type Sender, type Sink, type Slot } from './call.js';
-import { send, type Endpoint } from './exchange.js';
-import { sendLb, type LbPolicy } from './lb.js';
-import { sendMap } from './map.js';
-import { closeDispatchers, createAgent, type PoolOptions } from './pool.js';
 import { rpcProxy, type RpcCall } from './proxy.js';
 import { isRpcMethod, type Prepared } from './request.js';
-import { Result } from './result.js';
-import { Status } from './status.js';
 import { isClusterTarget, parseClusterTarget, parseUrl } from './target.js';
 import { Upstream } from './upstream.js';
+import { openWebSocket, type ClientWebSocket, type WsOptions } from './ws.js';
 import type { RpcClient } from './proxy.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */
@@ -38,9 +40,11 @@ export interface ClientsOptions {
   readonly caFile?: string;
   /** How long `close()` lets requests in flight finish before cutting them. Default 5000. */
   readonly closeGrace?: number;
-  /** Tests: a controllable clock and random source for every cluster. */
+  /** Tests: a controllable clock (time, call deadlines, hedging timers) and random source for every cluster. */
   readonly clock?: Clock;
   readonly random?: Random;
+  /** DNS for `resolve = yes` clusters (default: node's resolver). */
+  readonly lookup?: Lookup;
 }
 
 /** `was.status()`'s view of the clients. */
@@ -71,10 +75,11 @@ export class Clients {
   readonly #state = { closed: false };
   /** Senders by `@name/path` target and kind: parsing the target and finding the cluster once, not per call. */
   readonly #senders = new Map<string, ClusterSender>();
+  readonly #clock: Clock;
 
   constructor(options: ClientsOptions = {}) {
     const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
-    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
     try {
       for (const config of configs as readonly ClusterConfig[]) {
         const type = clusterType(config);
@@ -90,8 +95,9 @@ export class Clients {
     this.#agentOptions = { connections: options.maxConns ?? 64, connectTimeout, keepAlive: options.keepAlive ?? 60_000, caFile: options.caFile };
     // A CA file is read now, so a bad path is a start-up error rather than the first call's.
     if (options.caFile !== undefined) this.#agent = createAgent(this.#agentOptions);
-    this.#url = { connectTimeout, responseTimeout: options.responseTimeout ?? 10_000, maxResponseSize: options.maxResponseSize ?? 64 * 2 ** 20 };
+    this.#url = { connectTimeout, responseTimeout: options.responseTimeout ?? 10_000, maxResponseSize: options.maxResponseSize ?? 64 * 2 ** 20, failOn5xx: false };
     this.#closeGrace = options.closeGrace ?? 5000;
+    this.#clock = options.clock ?? monotonic;
   }
 
   /** Send to every live member of a cluster (`'@name/path'`). XMLRPC (the default) and JSONRPC send when a method is called. */
@@ -124,9 +130,9 @@ export class Clients {
     const sender: Sender = {
       kind: 'rest',
       target: `${u.origin}${u.path}`,
-      start(prepared, abort, sink) {
+      start(prepared, deadline, sink) {
         if (state.closed) return closedSlots(u.node, sink);
-        send(endpoint, prepared, abort, (attempt) => sink.arrive(0, attempt.result));
+        send(endpoint, prepared, deadline, (outcome) => sink.arrive(0, outcome.result));
         return [{ node: u.node }];
       },
     };
@@ -155,6 +161,11 @@ export class Clients {
     return this.rest(url, 'DELETE', data, options);
   }
 
+  /** Open a client WebSocket to a URL or a cluster member (`@name/uri`); see {@link openWebSocket}. */
+  ws(target: string, options?: WsOptions): Promise<ClientWebSocket> {
+    return openWebSocket(this, target, options);
+  }
+
   /**
    * The wired cluster `name` (without `@`), for a handler that sends by itself: the reverse proxy
    * picks members and reports outcomes through it. Throws like `lb` for an unknown or non-HTTP cluster.
@@ -166,6 +177,11 @@ export class Clients {
   /** Names of the HTTP clusters. */
   get clusterNames(): string[] {
     return [...this.#upstreams.keys()];
+  }
+
+  /** The HTTP clusters themselves, for the metrics (each member's latency histogram). */
+  clusters(): Cluster[] {
+    return [...this.#upstreams.values()].map((up) => up.cluster);
   }
 
   /** Members, states, in-flight, latency and breaker per cluster, and the result cache's counters. */
@@ -200,38 +216,48 @@ export class Clients {
   #sender(kind: 'lb' | 'map', target: string, retryTimeouts: boolean | undefined): ClusterSender {
     const key = `${kind} ${target}`;
     const known = this.#senders.get(key);
-    if (known && (retryTimeouts === undefined || retryTimeouts === known.policy.retryTimeouts)) return known;
+    if (known && (retryTimeouts === undefined || retryTimeouts === known.retryTimeouts)) return known;
     const up = this.#upstream(target);
     const { path } = parseClusterTarget(target);
-    const sender = new ClusterSender(kind, target, path, up, { retryTimeouts: retryTimeouts ?? up.options.retryTimeouts }, this.#state);
+    const sender = new ClusterSender(kind, target, path, up, retryTimeouts ?? up.options.retryTimeouts, this.#state);
     // Bounded: targets built from user input must not grow the map without end; past it, senders are made per call.
     if (retryTimeouts === undefined && this.#senders.size < MAX_SENDERS) this.#senders.set(key, sender);
     return sender;
   }
 
   #call(sender: Sender, method: Method, path: string, data: unknown, options: CallOptions): Call | RpcCall {
-    const call = new Call(sender, { method, path, data, options }, this.#cache);
+    const call = new Call(sender, { method, path, data, options }, this.#cache, this.#clock);
     return isRpcMethod(method) ? rpcProxy(call) : call;
   }
 }
 
 const MAX_SENDERS = 1000;
 
-/** lb or map to one `@name/path`: made once per target and reused by every call to it. */
+/** lb or map to one `@name/path` over `call/plan.ts`: made once per target and reused by every call to it. */
 class ClusterSender implements Sender {
+  readonly rule: Rule<Prepared, Result>;
+
   constructor(
     readonly kind: 'lb' | 'map',
     readonly target: string,
     readonly path: string,
     readonly up: Upstream,
-    readonly policy: LbPolicy,
+    readonly retryTimeouts: boolean,
     readonly state: { readonly closed: boolean },
-  ) {}
+  ) {
+    this.rule = up.rule(retryTimeouts);
+  }
 
-  start(prepared: Prepared, abort: Abort, sink: Sink): Slot[] {
+  check(prepared: Prepared): void {
+    if (this.kind === 'map' && !prepared.replayable && this.up.cluster.live().length > 1) {
+      throw new SkitaiError('SKT_CLIENT_USAGE', 'a stream body can be sent once; map needs a string, Buffer or object body');
+    }
+  }
+
+  start(prepared: Prepared, deadline: Deadline, sink: Sink): Slot[] {
     if (this.state.closed) return closedSlots(this.target, sink);
-    if (this.kind === 'lb') return [sendLb(this.up, prepared, abort, this.policy, sink)];
-    return sendMap(this.up, prepared, abort, sink);
+    if (this.kind === 'lb') return [failover(this.up, this.rule, prepared, deadline, sink as GatherSink<Result>)];
+    return fanOut(this.up, prepared, deadline, sink as GatherSink<Result>);
   }
 }
 

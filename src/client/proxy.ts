@@ -1,5 +1,5 @@
 import type { Call } from './call.js';
-import type { Result, Results } from './result.js';
+import type { Result, Results } from '../call/result.js';
 
 /**
  * The RPC face of a call: `s.search(kw)` sends method `search`, `s.a.b(x)` sends `a.b`, and each

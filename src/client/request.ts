@@ -1,10 +1,14 @@
 import { Readable } from 'node:stream';
 import type { FormData } from 'undici';
-import { undici } from './undici.js';
+import { undici } from '../transport/http/undici.js';
 import { SkitaiError } from '../errors.js';
 import type { RequestContext } from '../log/trace.js';
 import { serializeRequest } from '../rpc/jsonrpc.js';
 import { serializeMethodCall } from '../rpc/xmlrpc.js';
+import { isIdempotent } from '../call/retry.js';
+import type { Body, Prepared } from '../transport/http/prepared.js';
+
+export type { Body, Prepared } from '../transport/http/prepared.js';
 
 /**
  * Builds the HTTP request of a call from Skitai's (method, data) pair:
@@ -25,7 +29,6 @@ export interface UploadFile {
   readonly type?: string;
 }
 
-export type Body = string | Buffer | FormData | Readable | undefined;
 
 /** Options every call accepts. */
 export interface RequestOptions {
@@ -45,26 +48,7 @@ export interface RequestOptions {
   readonly context?: RequestContext | undefined;
 }
 
-/** A request ready for any member: only the origin differs between attempts. */
-export interface Prepared {
-  readonly kind: 'http' | 'xmlrpc' | 'jsonrpc';
-  /** The HTTP method sent. */
-  readonly method: string;
-  /** Path and query. */
-  readonly path: string;
-  readonly headers: Record<string, string>;
-  readonly body: Body;
-  /** A stream can be sent once; strings, Buffers and Blob-only forms can be sent again. */
-  readonly replayable: boolean;
-  /** Failover/hedging allowed (idempotent method or `safe`), before checking `replayable`. */
-  readonly retryable: boolean;
-  /** JSON-RPC request id, to check the answer against. */
-  readonly rpcId?: number;
-  /** RPC method name, for cache keys and messages. */
-  readonly rpcMethod?: string;
-}
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const NO_BODY = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 // Set by undici from the body, or hop-by-hop: a caller's value would be wrong or refused.
 const DROPPED = new Set(['content-length', 'host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect']);
@@ -109,7 +93,7 @@ export function prepare(method: string, path: string, data: unknown, options: Re
     return { kind: 'jsonrpc', method: 'POST', path, headers, body: serializeRequest(rpc.name, rpc.params, id), replayable: true, retryable, rpcId: id, rpcMethod: rpc.name };
   }
   if (!/^[A-Z][A-Z0-9_-]*$/.test(verb) || verb === 'CONNECT') throw new SkitaiError('SKT_CLIENT_USAGE', `not a method a call can send: ${JSON.stringify(method)}`);
-  const retryable = safe ?? IDEMPOTENT.has(verb);
+  const retryable = safe ?? isIdempotent(verb);
   if (verb === 'UPLOAD') {
     delete headers['content-type'];
     return { kind: 'http', method: 'POST', path, headers, body: multipart(data), replayable: true, retryable };

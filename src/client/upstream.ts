@@ -1,12 +1,17 @@
 import type { Pool } from 'undici';
+import { deadlineFromSignal } from '../call/deadline.js';
+import type { Rule } from '../call/plan.js';
+import { httpMayRetry } from '../call/retry.js';
+import { Result } from '../call/result.js';
+import { Status } from '../call/status.js';
+import { monotonic, type Clock } from '../cluster/clock.js';
 import { Cluster, type ClusterDeps, type Lease, type Outcome } from '../cluster/cluster.js';
-import type { Member } from '../cluster/member.js';
+import { nodeOf, type Member } from '../cluster/member.js';
 import type { ClusterOptions } from '../cluster/options.js';
-import { abortFromSignal } from './abort.js';
-import { exchange, type Attempt, type Endpoint } from './exchange.js';
-import { closeDispatchers, createPool } from './pool.js';
+import { exchange, httpTransport, type Endpoint } from '../transport/http/exchange.js';
+import { closeDispatchers, createPool } from '../transport/http/pool.js';
+import type { Prepared } from '../transport/http/prepared.js';
 import { prepare } from './request.js';
-import { Status } from './status.js';
 
 /** A member lent by {@link Upstream.lend}: where to send, and the one report of how it went. */
 export interface Loan {
@@ -40,44 +45,94 @@ class MemberLoan implements Loan {
 
 /**
  * A cluster with its wires: the Cluster (choice, health, breaker) plus one undici Pool and Endpoint
- * per member, and the active health probe.
+ * per member, and the active health probe — the `Route` that `call/plan.ts` sends `was.lb` and
+ * `was.map` over with the HTTP transport.
  */
 export class Upstream {
   readonly cluster: Cluster;
+  readonly clock: Clock;
+  readonly transport = httpTransport;
   readonly #endpoints = new Map<Member, Endpoint>();
-  readonly #pools: Pool[] = [];
+  readonly #pools = new Map<Member, Pool>();
+  /** Pools of members DNS removed, closing once their requests in flight are done. */
+  readonly #retiring = new Set<Pool>();
 
   constructor(
     readonly options: ClusterOptions,
     deps: ClusterDeps = {},
   ) {
+    this.clock = deps.clock ?? monotonic;
     this.cluster = new Cluster(options, deps);
-    const scheme = options.ssl ? 'https' : 'http';
-    for (const member of this.cluster.members) {
-      const origin = `${scheme}://${member.node}`;
-      const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile, h2: options.http2 });
-      this.#pools.push(pool);
-      this.#endpoints.set(member, {
-        dispatcher: pool,
-        origin,
-        node: member.node,
-        connectTimeout: options.connectTimeout,
-        responseTimeout: options.responseTimeout,
-        maxResponseSize: options.maxResponseSize,
-      });
-    }
+    for (const member of this.cluster.members) this.#wire(member);
+    this.cluster.watchMembers((added, removed) => {
+      for (const member of removed) this.#retire(member);
+      for (const member of added) this.#wire(member);
+    });
+    this.cluster.startResolving();
     const check = options.healthCheck;
     if (check) {
       const probe = prepare('GET', check.path, undefined, {});
       this.cluster.startHealthChecks(async (member, signal) => {
-        const attempt = await exchange({ ...this.endpoint(member), responseTimeout: check.timeoutMs }, probe, abortFromSignal(signal));
-        return attempt.ok && Number(attempt.result.code) < 400;
+        const outcome = await exchange({ ...this.endpoint(member), responseTimeout: check.timeoutMs }, probe, deadlineFromSignal(this.clock, signal));
+        return outcome.result.status === Status.NORMAL && Number(outcome.result.code) < 400;
       });
     }
   }
 
   endpoint(member: Member): Endpoint {
     return this.#endpoints.get(member)!;
+  }
+
+  /** Internal (Route): the endpoint of `member`. */
+  target(member: Member): Endpoint {
+    return this.#endpoints.get(member)!;
+  }
+
+  /** Internal (Route). */
+  refused(why: 'breaker' | 'none', node: string): Result {
+    const name = this.cluster.name;
+    if (why === 'breaker') return Result.failure(Status.NETERR, 'SKT_CLUSTER_BREAKER_OPEN', `the circuit breaker of @${name} is open; the request was not sent`, node);
+    return Result.failure(Status.NETERR, 'SKT_CLIENT_NETWORK', `no member of @${name} could be asked`, node);
+  }
+
+  /**
+   * `was.lb`'s rule (`call/retry.ts`): fail over per {@link httpMayRetry}; hedge (`hedge_delay`)
+   * only requests that may be sent twice and can be.
+   */
+  rule(retryTimeouts: boolean): Rule<Prepared, Result> {
+    const hedgeDelay = this.options.hedgeDelay;
+    return {
+      mayRetry: (outcome, req) => httpMayRetry(outcome, req, retryTimeouts),
+      hedgeDelay: (req) => (req.retryable && req.replayable ? hedgeDelay : 0),
+    };
+  }
+
+  #wire(member: Member): void {
+    const { options } = this;
+    const scheme = options.ssl ? 'https' : 'http';
+    // A member found in DNS is asked by its name (Host header, TLS name) at its own address.
+    const origin = `${scheme}://${member.name === undefined ? member.node : nodeOf({ host: member.name, port: member.port })}`;
+    const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile, h2: options.http2, address: member.name === undefined ? undefined : member.host });
+    this.#pools.set(member, pool);
+    this.#endpoints.set(member, {
+      dispatcher: pool,
+      origin,
+      node: member.node,
+      connectTimeout: options.connectTimeout,
+      responseTimeout: options.responseTimeout,
+      maxResponseSize: options.maxResponseSize,
+      failOn5xx: options.failOn5xx,
+    });
+  }
+
+  #retire(member: Member): void {
+    const pool = this.#pools.get(member);
+    this.#pools.delete(member);
+    this.#endpoints.delete(member);
+    if (!pool) return;
+    this.#retiring.add(pool);
+    // undici's close() lets queued and running requests finish first.
+    void pool.close().catch(() => undefined).finally(() => this.#retiring.delete(pool));
   }
 
   /**
@@ -100,22 +155,12 @@ export class Upstream {
     this.cluster.release(lease, typeof outcome === 'number' ? this.#outcomeOfCode(outcome) : outcome);
   }
 
-  /**
-   * What an attempt means for health and breaker. A 4xx is the caller's problem and healthy; a 5xx
-   * is a failure when `fail_on_5xx` (the default) although it is returned, not retried; a broken
-   * RPC body with a 2xx is a NETERR and a failure; our own cancellations count for nothing.
-   */
-  outcomeOf(attempt: Attempt): Outcome {
-    if (attempt.ok) return attempt.result.status === Status.NORMAL ? this.#outcomeOfCode(Number(attempt.result.code)) : 'success';
-    return attempt.cancelled ? 'cancelled' : 'failure';
-  }
-
   #outcomeOfCode(code: number): Outcome {
     return this.options.failOn5xx && code >= 500 ? 'failure' : 'success';
   }
 
   async close(graceMs: number): Promise<void> {
     this.cluster.close();
-    await closeDispatchers(this.#pools, graceMs);
+    await closeDispatchers([...this.#pools.values(), ...this.#retiring], graceMs);
   }
 }

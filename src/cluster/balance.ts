@@ -1,26 +1,20 @@
+import type { Strategy } from '../config/cluster-keys.js';
 import type { Member } from './member.js';
 
 /**
- * Balancing strategies. A balancer only orders a non-empty candidate list; which members are
+ * Balancing strategies. They weigh members by `share`, which is `weight` except while a member warms
+ * up (slow start, `slow.ts`). A balancer only orders a non-empty candidate list; which members are
  * candidates (healthy ones, or all of them in panic mode) is {@link selectCandidates}' job, so every
  * strategy gets panic mode and failover exclusion the same way.
  */
 
-/** INI `strategy` values. */
-export const STRATEGIES = ['weighted_round_robin', 'least_connections', 'random_of_two'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
-
-/** Other spellings accepted in the config, mapped to the canonical names. */
-export const STRATEGY_ALIASES: Readonly<Record<string, Strategy>> = {
-  round_robin: 'weighted_round_robin',
-  wrr: 'weighted_round_robin',
-  least_conn: 'least_connections',
-  p2c: 'random_of_two',
-};
+export { STRATEGIES, STRATEGY_ALIASES, type Strategy } from '../config/cluster-keys.js';
 
 export interface Balancer {
   /** One of `candidates`, which must not be empty. */
   pick(candidates: readonly Member[]): Member;
+  /** Drop what it keeps about a member that left the cluster (DNS). */
+  forget?(member: Member): void;
 }
 
 /** A uniform random number in [0, 1); injected in tests for reproducible runs. */
@@ -52,9 +46,9 @@ export class SmoothWeightedRoundRobin implements Balancer {
     let best: Member | undefined;
     let bestScore = -Infinity;
     for (const m of candidates) {
-      const score = (this.#score.get(m) ?? 0) + m.weight;
+      const score = (this.#score.get(m) ?? 0) + m.share;
       this.#score.set(m, score);
-      total += m.weight;
+      total += m.share;
       if (score > bestScore) {
         best = m;
         bestScore = score;
@@ -63,11 +57,15 @@ export class SmoothWeightedRoundRobin implements Balancer {
     this.#score.set(best!, bestScore - total);
     return best!;
   }
+
+  forget(member: Member): void {
+    this.#score.delete(member);
+  }
 }
 
 /** Requests in flight per unit of weight: the load measure both connection-aware strategies share. */
 function load(m: Member): number {
-  return m.inFlight / m.weight;
+  return m.inFlight / m.share;
 }
 
 /**
@@ -83,6 +81,10 @@ export class LeastConnections implements Balancer {
     for (const m of candidates) min = Math.min(min, load(m));
     const ties = candidates.filter((m) => load(m) === min);
     return ties.length === 1 ? ties[0]! : this.#ties.pick(ties);
+  }
+
+  forget(member: Member): void {
+    this.#ties.forget(member);
   }
 }
 
@@ -103,11 +105,11 @@ export class RandomOfTwo implements Balancer {
 
   #draw(candidates: readonly Member[], skip: Member | undefined): Member {
     let total = 0;
-    for (const m of candidates) if (m !== skip) total += m.weight;
+    for (const m of candidates) if (m !== skip) total += m.share;
     let r = this.random() * total;
     for (const m of candidates) {
       if (m === skip) continue;
-      r -= m.weight;
+      r -= m.share;
       if (r < 0) return m;
     }
     // Floating point can leave r at a hair above 0 after the last member.

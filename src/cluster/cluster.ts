@@ -5,7 +5,9 @@ import { RetryBudget } from './budget.js';
 import { monotonic, type Clock } from './clock.js';
 import { ActiveChecker, recordFailure, recordSuccess, type ActiveCheckOptions, type EjectOptions, type Probe } from './health.js';
 import type { LatencySummary } from './latency.js';
-import { Member, type MemberSpec, type MemberState } from './member.js';
+import { Member, nodeOf, type MemberSpec, type MemberState } from './member.js';
+import { dnsLookup, isName, MemberResolver, type Lookup } from './resolve.js';
+import { warmShare } from './slow.js';
 import type { ClusterOptions, ClusterType } from './options.js';
 
 /** How an exchange ended, for health, breaker and latency. `cancelled` = we gave up on it (a hedge that lost). */
@@ -21,6 +23,8 @@ export interface Lease {
 export interface MemberStatus {
   readonly node: string;
   readonly weight: number;
+  /** The weight it gets now: less than `weight` while it warms up (`slow_start`). */
+  readonly share: number;
   readonly state: MemberState;
   readonly inFlight: number;
   readonly requests: number;
@@ -61,9 +65,18 @@ export interface ClusterPolicy {
   readonly retryBudget: ClusterOptions['retryBudget'];
   /** Undefined: passive health only. */
   readonly healthCheck: ActiveCheckOptions | undefined;
+  /** ms over which a member that comes back or is added grows to its weight; 0 or absent = off. */
+  readonly slowStart?: number;
+  /** Look named members up in DNS every `intervalMs` (`resolve = yes`); absent = off. */
+  readonly resolve?: { readonly intervalMs: number } | undefined;
 }
 
+/** Told when members are added or removed (DNS): the transport opens and retires their pools. */
+export type MembersListener = (added: readonly Member[], removed: readonly Member[]) => void;
+
 export interface ClusterDeps {
+  /** DNS for `resolve = yes` (default: node's resolver); tests point it at their own server. */
+  readonly lookup?: Lookup;
   readonly clock?: Clock;
   readonly random?: Random;
   readonly logger?: Logger;
@@ -76,7 +89,9 @@ export interface ClusterDeps {
  */
 export class Cluster {
   readonly name: string;
-  readonly members: readonly Member[];
+  #members: readonly Member[];
+  readonly #listeners: MembersListener[] = [];
+  readonly #resolver: MemberResolver | undefined;
   readonly #balancer: Balancer;
   readonly #breaker: Breaker;
   readonly #budget: RetryBudget;
@@ -92,16 +107,75 @@ export class Cluster {
     this.name = options.name;
     this.#clock = deps.clock ?? monotonic;
     this.#logger = deps.logger;
-    this.members = Object.freeze(options.members.map((spec) => new Member(spec)));
+    this.#members = Object.freeze(options.members.map((spec) => new Member(spec)));
     this.#balancer = createBalancer(options.strategy, deps.random);
     this.#breaker = new Breaker(options.breaker, this.#clock);
     this.#budget = new RetryBudget({ ...options.retryBudget, windowMs: 10_000 }, this.#clock);
+    // Until the first answer, a named member is connected to by its name (the system resolver).
+    if (options.resolve && options.members.some((m) => isName(m.host))) {
+      this.#resolver = new MemberResolver(this, options.members, options.resolve.intervalMs, deps.lookup ?? dnsLookup(), this.#logger);
+    }
+  }
+
+  /** The current members, in config order (then DNS answer order). A new array when they change. */
+  get members(): readonly Member[] {
+    return this.#members;
+  }
+
+  /**
+   * Replace the members by `specs` (DNS). A member whose node stays is kept, health and counters
+   * included; a new one starts its slow start when `warm`; removed ones are handed to the listeners,
+   * whose pools let their in-flight exchanges finish.
+   */
+  updateMembers(specs: readonly MemberSpec[], warm: boolean): { readonly added: readonly Member[]; readonly removed: readonly Member[] } {
+    const old = new Map(this.#members.map((m) => [m.node, m]));
+    const next: Member[] = [];
+    const added: Member[] = [];
+    const now = this.#clock();
+    for (const spec of specs) {
+      const node = nodeOf(spec);
+      const kept = old.get(node);
+      if (kept) {
+        old.delete(node);
+        next.push(kept);
+        continue;
+      }
+      const member = new Member(spec);
+      if (warm) member.warmFrom = now;
+      next.push(member);
+      added.push(member);
+    }
+    const removed = [...old.values()];
+    if (added.length === 0 && removed.length === 0) return { added, removed };
+    this.#members = Object.freeze(next);
+    for (const m of removed) this.#balancer.forget?.(m);
+    for (const listener of this.#listeners) listener(added, removed);
+    return { added, removed };
+  }
+
+  /** Be told when members are added or removed. */
+  watchMembers(listener: MembersListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Start looking member names up (`resolve = yes`); idempotent. The wires call it once they watch. */
+  startResolving(): void {
+    if (!this.#closed) this.#resolver?.start();
+  }
+
+  /** One round of DNS lookups now (tests); resolves when the members are updated. */
+  async resolveNow(): Promise<void> {
+    await this.#resolver?.resolveNow();
   }
 
   /** The member for the next attempt of a call that already tried `tried`; undefined when all were tried. */
   pick(tried?: ReadonlySet<Member>): Member | undefined {
-    const { members } = selectCandidates(this.members, tried, this.#clock());
-    return members.length === 0 ? undefined : this.#balancer.pick(members);
+    const now = this.#clock();
+    const { members } = selectCandidates(this.members, tried, now);
+    if (members.length === 0) return undefined;
+    const slow = this.options.slowStart;
+    if (slow) for (const m of members) m.share = warmShare(m, now, slow);
+    return this.#balancer.pick(members);
   }
 
   /** The members a map call sends to: the available ones, or all in panic mode. */
@@ -153,7 +227,7 @@ export class Cluster {
   startHealthChecks(probe: Probe): void {
     const check = this.options.healthCheck;
     if (!check || this.#checker || this.#closed) return;
-    this.#checker = new ActiveChecker(this.members, check, probe, this.#clock, (m, change) =>
+    this.#checker = new ActiveChecker(() => this.#members, check, probe, this.#clock, (m, change) =>
       this.#logger?.info(`cluster @${this.name}: ${m.node} is ${change === 'up' ? 'healthy again' : 'down'} (active check)`),
     );
     this.#checker.start();
@@ -177,6 +251,7 @@ export class Cluster {
       members: this.members.map((m) => ({
         node: m.node,
         weight: m.weight,
+        share: this.options.slowStart ? Math.round(warmShare(m, now, this.options.slowStart) * 100) / 100 : m.weight,
         state: m.state(now),
         inFlight: m.inFlight,
         requests: m.requests,
@@ -193,5 +268,6 @@ export class Cluster {
   close(): void {
     this.#closed = true;
     this.#checker?.close();
+    this.#resolver?.close();
   }
 }

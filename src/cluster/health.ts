@@ -44,6 +44,8 @@ export function recordFailure(member: Member, options: EjectOptions, now: number
   member.ejections++;
   member.totalEjections++;
   member.ejectedUntil = now + ejectionPeriod(member.ejections, options);
+  // Back on probation when the period ends: a slow start counts from then.
+  member.warmFrom = member.ejectedUntil;
   return true;
 }
 
@@ -72,6 +74,7 @@ export function applyProbe(member: Member, healthy: boolean, options: ActiveChec
     const wasOut = member.activeDown || now < member.ejectedUntil;
     member.activeDown = false;
     if (now < member.ejectedUntil) readmit(member);
+    if (wasOut) member.warmFrom = now;
     return wasOut ? 'up' : undefined;
   }
   if (!healthy && -member.probeStreak >= options.unhealthyThreshold && !member.activeDown) {
@@ -92,7 +95,8 @@ export class ActiveChecker {
   readonly #probes = new Map<Member, AbortController>();
 
   constructor(
-    readonly members: readonly Member[],
+    /** The members to probe: a list, or a getter for a cluster whose members change (DNS). */
+    readonly members: readonly Member[] | (() => readonly Member[]),
     readonly options: ActiveCheckOptions,
     readonly probe: Probe,
     readonly clock: Clock,
@@ -110,7 +114,8 @@ export class ActiveChecker {
 
   /** One round of probes (the timer calls it; tests may too). Resolves when the round is done. */
   async runOnce(): Promise<void> {
-    await Promise.all(this.members.map((m) => this.#check(m)));
+    const members = typeof this.members === 'function' ? this.members() : this.members;
+    await Promise.all(members.map((m) => this.#check(m)));
   }
 
   async #check(member: Member): Promise<void> {

@@ -11,6 +11,13 @@ export interface MemberSpec {
   readonly weight: number;
   /** The member's name in results and status when `host:port` is not enough (a PostgreSQL member adds `/dbname`). */
   readonly node?: string;
+  /** The DNS name `host` (an address) was found under (`resolve = yes`): Host header and TLS name of an HTTP member. */
+  readonly name?: string;
+}
+
+/** `host:port` (IPv6 in brackets), or the spec's own node. */
+export function nodeOf(spec: Pick<MemberSpec, 'host' | 'port' | 'node'>): string {
+  return spec.node ?? `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
 }
 
 /**
@@ -23,6 +30,9 @@ export class Member implements MemberSpec {
   readonly weight: number;
   /** `host:port` (IPv6 in brackets): the `node` of a Result and the key in status views. */
   readonly node: string;
+  readonly name: string | undefined;
+  /** The spec it was made from (a DB member's database and credentials ride along). */
+  readonly spec: MemberSpec;
 
   /** Requests sent and not yet answered (least-connections and random-of-two read it). */
   inFlight = 0;
@@ -41,13 +51,23 @@ export class Member implements MemberSpec {
   activeDown = false;
   /** Active probe results in a row: positive = successes, negative = failures. */
   probeStreak = 0;
+  /**
+   * Clock time its slow start counts from: when it came back (an ejection's end, an active check
+   * bringing it up) or was added. -Infinity for the members a cluster starts with: they start at full weight.
+   */
+  warmFrom = -Infinity;
+  /** The weight balancers use now: `weight`, or less while the member warms up (`slow.ts`). */
+  share: number;
   readonly latency = new LatencyRing();
 
   constructor(spec: MemberSpec) {
     this.host = spec.host;
     this.port = spec.port;
     this.weight = spec.weight;
-    this.node = spec.node ?? `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
+    this.share = spec.weight;
+    this.node = nodeOf(spec);
+    this.name = spec.name;
+    this.spec = spec;
   }
 
   /** Whether the balancer may choose it outside panic mode. */

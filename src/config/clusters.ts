@@ -1,9 +1,12 @@
 /**
  * `[@name]` sections -> ClusterConfig. Only `members` is checked here (present, not empty); the
- * cluster layer parses members, weights and types and reports with the lines kept in `keyLines`.
+ * cluster and DB layers read the rest with the one section reader (`reader.ts`) and their tables
+ * (`cluster-keys.ts`), reporting with the lines kept in `keyLines`.
  */
+import path from 'node:path';
 import { SkitaiError } from '../errors.js';
 import type { IniSection } from './ini.js';
+import type { RawEntry, RawSection } from './reader.js';
 import type { SourceContext } from './server.js';
 import type { ClusterConfig } from './types.js';
 
@@ -27,9 +30,21 @@ export function buildCluster(section: IniSection, ctx: SourceContext): ClusterCo
   if (members!.value.replace(/[,\s]/g, '') === '') fail('"members" is empty', members!.line, 'members');
   const values: Record<string, string> = {};
   const keyLines: Record<string, number> = {};
+  const written: Record<string, string> = {};
   for (const e of entries.values()) {
     values[e.key] = e.value;
     keyLines[e.key] = e.line;
+    if (e.written !== undefined) written[e.key] = e.written;
   }
-  return { name, file: ctx.file, line: section.line, values, keyLines };
+  return { name, file: ctx.file, line: section.line, values, keyLines, dir: ctx.dir, written };
+}
+
+/** A cluster section as the section reader takes it. */
+export function clusterSection(config: ClusterConfig): RawSection {
+  const dir = config.dir ?? (path.isAbsolute(config.file) ? path.dirname(config.file) : process.cwd());
+  const entries = Object.entries(config.values).map(([key, value]): [string, RawEntry] => {
+    const written = config.written?.[key];
+    return [key, { value, line: config.keyLines[key], ...(written !== undefined ? { written } : {}) }];
+  });
+  return { file: config.file, dir, section: `@${config.name}`, line: config.line, entries };
 }

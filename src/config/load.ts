@@ -52,10 +52,13 @@ export function parseConfigText(text: string, file = '<inline>', dir: string = p
   const lineSections: Record<string, ConfigLine[]> = {};
   const dataSections: Record<string, string> = {};
   const keyLines: Record<string, Record<string, number>> = {};
+  const written: Record<string, Record<string, string>> = {};
 
   for (const section of doc.sections.values()) {
     if (section.kind === 'keys') {
       keyLines[section.name] = Object.fromEntries([...section.entries.values()].map((e) => [e.key, e.line]));
+      const refs = [...section.entries.values()].filter((e) => e.written !== undefined);
+      if (refs.length > 0) written[section.name] = Object.fromEntries(refs.map((e) => [e.key, e.written!]));
     }
     if (section.name === 'server') {
       server = expectKind(section, 'keys', ctx);
@@ -85,6 +88,7 @@ export function parseConfigText(text: string, file = '<inline>', dir: string = p
     sections,
     lineSections,
     dataSections,
+    written,
     keyLines,
   };
   return deepFreeze(site);

@@ -2,6 +2,10 @@
  * `[routes:line]` -> RouteEntry[]: each line `<prefix> = <target>`, in file order, duplicates kept
  * (a static directory and an app may share a prefix). Targets are resolved now, so a typo in a path
  * fails at startup with its line instead of as a 404 later.
+ *
+ * The forms: `@name` (a cluster), `<module>:<export>` (a Node app: the target ends in `:` and a JS
+ * identifier, as Skitai 0.10's `module:callable`), else a path (a directory, or a module exporting
+ * a Skitai `app`). A directory whose name ends that way is written with a trailing slash (`./v:x/`).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,6 +16,12 @@ import type { RouteEntry } from './types.js';
 
 /** Extensions tried, in order, after a module path written without one (`/ = ./webapp`). */
 export const MODULE_EXTENSIONS = ['.ts', '.js', '.mjs'] as const;
+
+/** Extensions a Node app module may have: CommonJS too (Express apps often are). */
+const NODE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
+
+/** `./server.js:app`, `../legacy/index:default`: a module path, `:`, an export name. */
+const NODE_TARGET = /^(.+?):([A-Za-z_$][\w$]*)$/;
 
 /** Resolve every route line; `clusters` holds the names of the `[@name]` sections. */
 export function buildRoutes(lines: readonly IniLine[], clusters: ReadonlySet<string>, ctx: SourceContext): RouteEntry[] {
@@ -36,6 +46,8 @@ function buildRoute({ text, line }: IniLine, clusters: ReadonlySet<string>, ctx:
     if (!clusters.has(name)) fail(`unknown cluster "${target}": add a [${target}] section with members`);
     return { prefix, kind: 'cluster', target: name, line };
   }
+  const named = NODE_TARGET.exec(target);
+  if (named) return nodeRoute(prefix, named[1]!, named[2]!, line, ctx, fail);
   const resolved = path.resolve(ctx.dir, target);
   const stat = fs.statSync(resolved, { throwIfNoEntry: false });
   if (stat?.isDirectory()) return { prefix, kind: 'static', target: resolved, line };
@@ -49,4 +61,18 @@ function buildRoute({ text, line }: IniLine, clusters: ReadonlySet<string>, ctx:
     if (fs.statSync(resolved + ext, { throwIfNoEntry: false })?.isFile()) return { prefix, kind: 'app', target: resolved + ext, line };
   }
   return fail(`target not found: ${resolved} (not a directory, nor a module with ${MODULE_EXTENSIONS.join(', ')})`);
+}
+
+/** `<module>:<export>`: the module is a file, given with its extension or found by trying them. */
+function nodeRoute(prefix: string, module: string, name: string, line: number, ctx: SourceContext, fail: (message: string) => never): RouteEntry {
+  const resolved = path.resolve(ctx.dir, module);
+  const isFile = (file: string): boolean => fs.statSync(file, { throwIfNoEntry: false })?.isFile() === true;
+  if (isFile(resolved)) {
+    if (!NODE_EXTENSIONS.some((ext) => resolved.endsWith(ext))) fail(`${resolved} is not a module (${NODE_EXTENSIONS.join(', ')})`);
+    return { prefix, kind: 'node', target: resolved, export: name, line };
+  }
+  for (const ext of NODE_EXTENSIONS) if (isFile(resolved + ext)) return { prefix, kind: 'node', target: resolved + ext, export: name, line };
+  const whole = path.resolve(ctx.dir, `${module}:${name}`);
+  const hint = fs.existsSync(whole) ? `; for the directory ${whole} write "${module}:${name}/"` : '';
+  return fail(`module not found: ${resolved} (with ${NODE_EXTENSIONS.join(', ')}), named by "${module}:${name}" (module:export)${hint}`);
 }

@@ -3,58 +3,14 @@
  * default, range and doc. Parsing (`server.ts`), the embedded defaults (`load.ts`) and the reference
  * page (`docs.ts` -> docs/config.md) all read it.
  */
+import { indexTable, type KeySpec } from './keys.js';
 import type { ServerConfig } from './types.js';
 import { isBindAddress, isIpOrCidr, isPortOrRange } from './values.js';
 
-/** The value types a key can have. */
-export type ValueType = 'bool' | 'int' | 'size' | 'seconds' | 'path' | 'list' | 'enum' | 'string';
+export type { Check, KeySpec, ValueType } from './keys.js';
 
-interface Base {
-  /** INI name, lower-case. */
-  readonly key: string;
-  readonly prop: keyof ServerConfig;
-  /** One sentence for docs/config.md. */
-  readonly doc: string;
-  /** Older INI names accepted for the same key. */
-  readonly aliases?: readonly string[];
-  /** Never echoed in errors or logs. */
-  readonly secret?: boolean;
-}
-
-/** One `[server]` key. Numeric bounds are inclusive and in stored units (bytes, ms). */
-export type KeySpec =
-  | (Base & { readonly type: 'bool'; readonly default: boolean })
-  | (Base & { readonly type: 'int' | 'size' | 'seconds'; readonly default: number; readonly min: number; readonly max: number })
-  | (Base & {
-      readonly type: 'size';
-      /** Unset by default: the reader falls back to another key, named in `defaultText`. */
-      readonly default: undefined;
-      readonly defaultText: string;
-      readonly min: number;
-      readonly max: number;
-    })
-  | (Base & {
-      readonly type: 'path';
-      readonly default: string | undefined;
-      /** Words kept as they are instead of being resolved as paths (`console`, `off`). */
-      readonly keywords?: readonly string[];
-    })
-  | (Base & { readonly type: 'list'; readonly default: readonly string[]; readonly item: Check })
-  | (Base & { readonly type: 'enum'; readonly default: string; readonly values: readonly string[] })
-  | (Base & {
-      readonly type: 'string';
-      readonly default: string | undefined;
-      /** Words for docs when the default is computed (`name`). */
-      readonly defaultText?: string;
-      readonly minLength?: number;
-      readonly check?: Check;
-    });
-
-/** A validity test with the words an error uses to say what was expected. */
-export interface Check {
-  readonly test: (value: string) => boolean;
-  readonly expect: string;
-}
+/** One `[server]` key: a table row whose property is a ServerConfig field. */
+export type ServerKeySpec = KeySpec & { readonly prop: keyof ServerConfig };
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -94,7 +50,7 @@ const TABLE = [
     doc: 'Act as a forward proxy, CONNECT included (docs/forward-proxy.md). Off by default: an open proxy is abused fast.' },
   { key: 'proxy_allow', prop: 'proxyAllow', type: 'list', default: ['127.0.0.1', '::1'],
     item: { test: isIpOrCidr, expect: 'IP addresses or CIDR blocks' },
-    doc: 'Clients the forward proxy serves, e.g. `127.0.0.1, 10.0.0.0/8`; others get 403. Empty = nobody; `0.0.0.0/0, ::/0` = everyone (an open proxy).' },
+    doc: 'Clients the forward proxy serves, e.g. `127.0.0.1, 10.0.0.0/8`; others get 403. `none` = nobody; `0.0.0.0/0, ::/0` = everyone (an open proxy).' },
   { key: 'proxy_connect_ports', prop: 'proxyConnectPorts', type: 'list', default: ['443'],
     item: { test: isPortOrRange, expect: 'ports (443) or port ranges (8000-8099)' },
     doc: 'Ports a CONNECT tunnel may reach; other ports get 403. Plain `http://` forwarding is not limited by port.' },
@@ -104,6 +60,16 @@ const TABLE = [
     doc: "How long the forward proxy waits for a target's response headers (504 after), for each gap in its body, and for a client that stops reading the answer (the response is cut after)." },
   { key: 'proxy_idle_timeout', prop: 'proxyIdleTimeout', type: 'seconds', default: 300 * SEC, min: 1, max: 24 * HOUR,
     doc: 'A CONNECT tunnel with no bytes in either direction for this long is closed on both sides.' },
+  { key: 'max_ws_message_size', prop: 'maxWsMessageSize', type: 'size', default: MiB, min: 1, max: GiB,
+    doc: 'Largest WebSocket message an app socket accepts (all its fragments together); a larger one closes the socket with 1009 (docs/websocket.md).' },
+  { key: 'ws_idle_timeout', prop: 'wsIdleTimeout', type: 'seconds', default: 60 * SEC, min: 0, max: 24 * HOUR,
+    doc: 'A WebSocket that has sent nothing, not even a pong, for half of this is pinged; after all of it, it is closed (1001). 0 = no pings, never closed for silence.' },
+  { key: 'ws_max_buffered', prop: 'wsMaxBuffered', type: 'size', default: 4 * MiB, min: 1, max: GiB,
+    doc: 'Bytes a WebSocket may have queued for a client that reads slowly; a send past it follows `ws_slow_client`.' },
+  { key: 'ws_slow_client', prop: 'wsSlowClient', type: 'enum', default: 'close', values: ['close', 'drop'],
+    doc: 'What a send to a WebSocket over `ws_max_buffered` does: `close` the socket with 1008, or `drop` the message (`send()` returns false).' },
+  { key: 'ws_compression', prop: 'wsCompression', type: 'bool', default: false,
+    doc: 'Offer permessage-deflate to WebSocket clients that ask (RFC 7692). Off by default: each compressing socket keeps zlib state (~300 KB with the default window).' },
   { key: 'static_max_age', prop: 'staticMaxAge', type: 'int', default: 300, min: 0, max: 2 ** 31 - 1,
     doc: '`Cache-Control: max-age` of static files, in seconds (a plain number, no suffix).' },
   { key: 'static_cache_file_max', prop: 'staticCacheFileMax', type: 'size', default: 64 * KiB, min: 0, max: GiB,
@@ -175,20 +141,38 @@ const TABLE = [
   { key: 'metrics_allow', prop: 'metricsAllow', type: 'list', default: [],
     item: { test: isIpOrCidr, expect: 'IP addresses or CIDR blocks' },
     doc: 'Clients that may read `metrics_path` without logging in, e.g. `127.0.0.1, 10.0.0.0/8` (a Prometheus server). Empty = admins only.' },
-] as const satisfies readonly KeySpec[];
+  { key: 'cors_origins', prop: 'corsOrigins', type: 'list', default: [],
+    item: { test: (v) => v === '*' || /^https?:\/\/(\*\.)?[^/\s*]+$/i.test(v), expect: 'origins such as https://app.example.com or https://*.example.com, or *' },
+    doc: 'Origins whose pages may read answers of the paths in `cors_paths` (CORS, docs/cors.md): `https://app.example.com`, `https://*.example.com` (subdomains), or `*` (any; not with `cors_credentials`). Empty = CORS off. An app\'s own `app.cors()` wins for its routes.' },
+  { key: 'cors_paths', prop: 'corsPaths', type: 'list', default: [],
+    item: { test: (v) => v.startsWith('/'), expect: 'URL path prefixes such as /api' },
+    doc: 'Path prefixes the `cors_origins` policy covers (`/api` covers `/api` and `/api/…`). Empty = every path.' },
+  { key: 'cors_methods', prop: 'corsMethods', type: 'list', default: ['GET', 'HEAD', 'POST'],
+    item: { test: (v) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v), expect: 'method names such as GET, PUT, or *' },
+    doc: 'Methods a CORS preflight allows; `*` = whatever is asked.' },
+  { key: 'cors_headers', prop: 'corsHeaders', type: 'list', default: [],
+    item: { test: (v) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v), expect: 'header names such as Authorization, or *' },
+    doc: 'Request headers a CORS preflight allows besides the safelisted ones (Accept, Content-Type…); `*` = whatever is asked.' },
+  { key: 'cors_expose_headers', prop: 'corsExposeHeaders', type: 'list', default: [],
+    item: { test: (v) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v), expect: 'header names such as X-Request-Id' },
+    doc: 'Response headers a cross-origin page may read besides the safelisted ones, e.g. `X-Request-Id`.' },
+  { key: 'cors_credentials', prop: 'corsCredentials', type: 'bool', default: false,
+    doc: 'Cross-origin requests may carry cookies and HTTP auth, and their pages read the answers (`Access-Control-Allow-Credentials`).' },
+  { key: 'cors_max_age', prop: 'corsMaxAge', type: 'seconds', default: 0, min: 0, max: 24 * HOUR,
+    doc: 'How long a browser may keep a preflight\'s answer (`Access-Control-Max-Age`). 0 = not sent (browsers then keep it 5 s).' },
+] as const satisfies readonly ServerKeySpec[];
 
 /** Every `[server]` key, in the order docs/config.md lists them. */
-export const SERVER_KEYS: readonly KeySpec[] = TABLE;
+export const SERVER_KEYS: readonly ServerKeySpec[] = TABLE;
 
 // Compile-time guard: a ServerConfig property without a row fails here, naming the property.
 type Missing = Exclude<keyof ServerConfig, (typeof TABLE)[number]['prop']>;
 const everyPropHasARow: [Missing] extends [never] ? true : Missing = true;
 void everyPropHasARow;
 
-const BY_NAME = new Map<string, KeySpec>();
-for (const spec of SERVER_KEYS) for (const name of [spec.key, ...(spec.aliases ?? [])]) BY_NAME.set(name, spec);
+const BY_NAME = indexTable(SERVER_KEYS);
 
 /** The spec for an INI key or one of its aliases. */
-export function findKey(name: string): KeySpec | undefined {
-  return BY_NAME.get(name.toLowerCase());
+export function findKey(name: string): ServerKeySpec | undefined {
+  return BY_NAME.get(name.toLowerCase()) as ServerKeySpec | undefined;
 }

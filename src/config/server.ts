@@ -6,10 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SkitaiError, type ConfigPlace } from '../errors.js';
 import type { IniEntry } from './ini.js';
-import { SERVER_KEYS, findKey, type KeySpec } from './schema.js';
-import { nearest } from './suggest.js';
+import { expected } from './keys.js';
+import { readSection } from './reader.js';
+import { SERVER_KEYS } from './schema.js';
 import type { ServerConfig } from './types.js';
-import { formatSeconds, formatSize, parseBool, parseInteger, parseList, parseSeconds, parseSize } from './values.js';
+import { formatSeconds } from './values.js';
+
+export { expected } from './keys.js';
 
 /** Where values come from: the file for messages, the directory relative paths resolve against. */
 export interface SourceContext {
@@ -21,23 +24,11 @@ type Values = Partial<Record<keyof ServerConfig, unknown>>;
 
 /** Build and check ServerConfig from the `[server]` entries (none -> every default). */
 export function buildServer(entries: ReadonlyMap<string, IniEntry> | undefined, ctx: SourceContext): ServerConfig {
-  const values: Values = {};
-  const from = new Map<keyof ServerConfig, IniEntry>();
-  for (const entry of entries?.values() ?? []) {
-    const place = { file: ctx.file, line: entry.line, section: 'server', key: entry.key };
-    const spec = findKey(entry.key);
-    if (!spec) throw new SkitaiError('SKT_CONFIG_UNKNOWN_KEY', unknownKeyMessage(entry.key), { place });
-    const earlier = from.get(spec.prop);
-    if (earlier) {
-      throw new SkitaiError('SKT_CONFIG_SYNTAX', `duplicate key: "${entry.key}" and "${earlier.key}" (line ${earlier.line}) are the same setting`, { place });
-    }
-    from.set(spec.prop, entry);
-    const value = convert(spec, entry.value, ctx, place, entry.written);
-    if (value !== undefined) values[spec.prop] = value;
-  }
-  const server = withDefaults(values, ctx);
-  crossCheck(server, (prop) => placeOf(prop, from, ctx));
-  return server;
+  const read = readSection(SERVER_KEYS, { file: ctx.file, dir: ctx.dir, section: 'server', entries: entries ?? [] });
+  const server = read.values as unknown as Record<keyof ServerConfig, unknown>;
+  if (!read.given.has('name')) server.name = nameFromFile(ctx.file);
+  crossCheck(server as unknown as ServerConfig, (prop) => read.place(prop));
+  return server as unknown as ServerConfig;
 }
 
 /** Every key's default, with `overrides` on top; overrides get the same range and cross checks. */
@@ -73,73 +64,8 @@ function nameFromFile(file: string): string {
   return base === '' ? 'skitai' : base;
 }
 
-/** `written`: the value as written when it came from the environment, quoted instead of its value. */
-function convert(spec: KeySpec, raw: string, ctx: SourceContext, place: ConfigPlace, written?: string): unknown {
-  const bad = (why = `expected ${expected(spec)}`): never => {
-    const got = spec.secret ? 'value hidden' : written !== undefined ? `got "${written.replace(/\n/g, ' ')}", value not shown` : `got "${raw.replace(/\n/g, ' ')}"`;
-    throw new SkitaiError('SKT_CONFIG_VALUE', `${why} (${got})`, { place });
-  };
-  // An empty optional value means "not set"; an empty number or switch is almost surely a mistake.
-  if (raw === '' && spec.type !== 'string' && spec.type !== 'path' && spec.type !== 'list') bad(`expected ${expected(spec)}, got an empty value`);
-  switch (spec.type) {
-    case 'bool':
-      return parseBool(raw) ?? bad();
-    case 'int':
-    case 'size':
-    case 'seconds': {
-      const parse = spec.type === 'int' ? parseInteger : spec.type === 'size' ? parseSize : parseSeconds;
-      const n = parse(raw);
-      return n !== undefined && inRange(spec, n) ? n : bad();
-    }
-    case 'enum': {
-      const v = raw.toLowerCase();
-      return spec.values.includes(v) ? v : bad();
-    }
-    case 'list': {
-      const items = parseList(raw);
-      const wrong = items.find((item) => !spec.item.test(item));
-      if (wrong === undefined) return items;
-      return bad(written === undefined ? `expected ${spec.item.expect}, "${wrong}" is not one` : `expected ${spec.item.expect}`);
-    }
-    case 'path': {
-      if (raw === '') return undefined;
-      const word = raw.toLowerCase();
-      if (spec.keywords?.includes(word)) return word;
-      return path.resolve(ctx.dir, raw);
-    }
-    case 'string': {
-      if (raw === '') return undefined;
-      if (spec.minLength !== undefined && raw.length < spec.minLength) bad(`expected at least ${spec.minLength} characters`);
-      if (spec.check && !spec.check.test(raw)) bad(`expected ${spec.check.expect}`);
-      return raw;
-    }
-  }
-}
-
-function inRange(spec: Extract<KeySpec, { type: 'int' | 'size' | 'seconds' }>, n: unknown): boolean {
+function inRange(spec: { readonly min: number; readonly max: number }, n: unknown): boolean {
   return typeof n === 'number' && Number.isInteger(n) && n >= spec.min && n <= spec.max;
-}
-
-/** What a key accepts, in words an error message and docs/config.md share. */
-export function expected(spec: KeySpec): string {
-  switch (spec.type) {
-    case 'bool':
-      return 'yes or no (also true/false, on/off, 1/0)';
-    case 'int':
-      return `a whole number from ${spec.min} to ${spec.max}`;
-    case 'size':
-      return `a size from ${formatSize(spec.min)} to ${formatSize(spec.max)} (bytes, or with K, M, G: 512K, 5MB, 2GiB)`;
-    case 'seconds':
-      return `a duration from ${formatSeconds(spec.min)} to ${formatSeconds(spec.max)} (seconds, or with ms, s, m, h)`;
-    case 'enum':
-      return `one of ${spec.values.join(', ')}`;
-    case 'list':
-      return `a comma-separated list of ${spec.item.expect}`;
-    case 'path':
-      return spec.keywords ? `${spec.keywords.join(', ')} or a file path` : 'a path';
-    case 'string':
-      return spec.check?.expect ?? (spec.minLength ? `at least ${spec.minLength} characters` : 'text');
-  }
 }
 
 /** Rules that span keys. */
@@ -164,22 +90,6 @@ function crossCheck(s: ServerConfig, placeOf: (prop: keyof ServerConfig) => Conf
   }
 }
 
-function placeOf(prop: keyof ServerConfig, from: ReadonlyMap<keyof ServerConfig, IniEntry>, ctx: SourceContext): ConfigPlace {
-  const entry = from.get(prop);
-  const key = entry?.key ?? SERVER_KEYS.find((s) => s.prop === prop)!.key;
-  return entry ? { file: ctx.file, line: entry.line, section: 'server', key } : { file: ctx.file, section: 'server', key };
-}
-
 function isFile(p: string): boolean {
   return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
-}
-
-function unknownKeyMessage(key: string): string {
-  const near = closest(key);
-  return `unknown key "${key}"${near ? `; did you mean "${near}"?` : ''} (docs/config.md lists every key)`;
-}
-
-/** The known key within edit distance 2 of a typo, if one. */
-function closest(key: string): string | undefined {
-  return nearest(key, SERVER_KEYS.map((s) => s.key));
 }

@@ -37,6 +37,15 @@ export interface ServerConfig {
   readonly proxyTimeout: number;
   /** ms a CONNECT tunnel may stay silent in both directions before both sides are closed. */
   readonly proxyIdleTimeout: number;
+  /** Bytes: the largest WebSocket message an app socket takes (close 1009 past it). */
+  readonly maxWsMessageSize: number;
+  /** ms without a frame from a WebSocket client before it is closed; pinged at half. 0 = off. */
+  readonly wsIdleTimeout: number;
+  /** Bytes a WebSocket may have queued for its client before `wsSlowClient` applies. */
+  readonly wsMaxBuffered: number;
+  readonly wsSlowClient: 'close' | 'drop';
+  /** Offer permessage-deflate. */
+  readonly wsCompression: boolean;
   /** `Cache-Control: max-age` for static files, in SECONDS (it goes into the header as is). */
   readonly staticMaxAge: number;
   readonly staticCacheFileMax: number;
@@ -94,15 +103,32 @@ export interface ServerConfig {
   readonly metricsPath: string | undefined;
   /** IPs and CIDRs that may read the metrics without credentials. */
   readonly metricsAllow: readonly string[];
+  /** CORS policy of the site (docs/cors.md); empty origins = off. */
+  readonly corsOrigins: readonly string[];
+  /** Path prefixes the CORS policy covers; empty = every path. */
+  readonly corsPaths: readonly string[];
+  readonly corsMethods: readonly string[];
+  readonly corsHeaders: readonly string[];
+  readonly corsExposeHeaders: readonly string[];
+  readonly corsCredentials: boolean;
+  /** ms (a `seconds` key); sent in whole seconds. */
+  readonly corsMaxAge: number;
 }
 
 /** One `[routes:line]` entry, in file order. */
 export interface RouteEntry {
   /** Mount prefix without a trailing slash ('' for `/`). */
   readonly prefix: string;
-  readonly kind: 'static' | 'app' | 'cluster';
-  /** Absolute path for static and app targets; the cluster name (without `@`) for clusters. */
+  /**
+   * `static` (a directory), `app` (a module exporting a Skitai `app`), `cluster` (`@name`, the
+   * reverse proxy), `node` (`./server.js:app`: a module's named export that is a Node app — a
+   * `(req, res)` listener, a Fastify instance or a `fetch(request)` handler).
+   */
+  readonly kind: 'static' | 'app' | 'cluster' | 'node';
+  /** Absolute path for static, app and node targets; the cluster name (without `@`) for clusters. */
   readonly target: string;
+  /** The export a `node` route names (`app` in `./server.js:app`, `default` for a default export). */
+  readonly export?: string;
   readonly line: number;
 }
 
@@ -118,6 +144,10 @@ export interface ClusterConfig {
   readonly values: Readonly<Record<string, string>>;
   /** Line of each key, for error messages. */
   readonly keyLines: Readonly<Record<string, number>>;
+  /** Directory relative paths resolve against; the config file's directory when absent. */
+  readonly dir?: string;
+  /** Values as written, for the keys whose value named environment variables (errors quote these instead). */
+  readonly written?: Readonly<Record<string, string>>;
 }
 
 /** One raw line of a `[name:line]` section, comments and inline comments removed. */
@@ -141,6 +171,8 @@ export interface SiteConfig {
   readonly lineSections: Readonly<Record<string, readonly ConfigLine[]>>;
   /** `[name:data]` sections as raw text, keyed by name without `:data`. */
   readonly dataSections: Readonly<Record<string, string>>;
+  /** Values as written of keys whose value named environment variables, per section (errors quote these instead). */
+  readonly written?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** Line of every key of every key/value section (`server`, `@name`, `smtpda`…), for later errors. */
   readonly keyLines: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }

@@ -93,26 +93,22 @@ export function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
-/** A yes/no or ranged numeric key: enough to read it and to say what it accepts. */
-export type ScalarRule = { readonly type: 'bool' } | { readonly type: 'int' | 'seconds' | 'size'; readonly min: number; readonly max: number };
-
-/** The value of `raw` under `rule` (ms for seconds, bytes for size); undefined when it does not parse or is out of range. */
-export function readScalar(raw: string, rule: ScalarRule): boolean | number | undefined {
-  if (rule.type === 'bool') return parseBool(raw);
-  const n = rule.type === 'int' ? parseInteger(raw) : rule.type === 'seconds' ? parseSeconds(raw) : parseSize(raw);
-  return n !== undefined && n >= rule.min && n <= rule.max ? n : undefined;
+/** A percentage from `50` or `50%` (fractions allowed; range is the caller's job). */
+export function parsePercent(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*%?$/.exec(text.trim());
+  return m ? Number(m[1]) : undefined;
 }
 
-/** What `rule` accepts, range included, for error messages and docs (section keys; `[server]` has its own words in config/server.ts). */
-export function describeScalar(rule: ScalarRule): string {
-  switch (rule.type) {
-    case 'bool':
-      return 'yes or no';
-    case 'int':
-      return `a whole number from ${rule.min} to ${rule.max}`;
-    case 'seconds':
-      return `a duration from ${formatSeconds(rule.min)} to ${formatSeconds(rule.max)} (seconds, or with ms, s, m, h)`;
-    case 'size':
-      return `a size from ${formatSize(rule.min)} to ${formatSize(rule.max)} (bytes, or with K, M, G)`;
-  }
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?)*$/i;
+
+/** `host:port`, `[v6]:port` or a bare host (`defaultPort`); undefined for anything else. */
+export function parseHostPort(text: string, defaultPort: number): { host: string; port: number } | undefined {
+  const t = text.trim();
+  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(t) ?? /^([^:\s]+)(?::(\d{1,5}))?$/.exec(t);
+  if (!m) return undefined;
+  const host = m[1]!;
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  if (net.isIP(host) === 0 && !HOST_NAME.test(host)) return undefined;
+  return { host, port };
 }

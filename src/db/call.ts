@@ -1,13 +1,15 @@
-import type { Abort } from '../client/abort.js';
-import { cacheKey, storeOutcome, type ResultCache } from '../client/cache.js';
-import { Gathering, type GatherKind, type Sink, type Slot } from '../client/gather.js';
-import { ownOutcome, type CacheOwner, type Results } from '../client/result.js';
-import { Status } from '../client/status.js';
+import { cacheKey, storeOutcome, type ResultCache } from '../call/cache.js';
+import type { Deadline } from '../call/deadline.js';
+import { Gathering, type GatherKind, type Sink, type Slot } from '../call/gather.js';
+import { atTickEnd, type TickEnd } from '../call/tick.js';
+import { ownOutcome, type CacheOwner, type Results } from '../call/result.js';
+import { Status } from '../call/status.js';
+import { monotonic, type Clock } from '../cluster/clock.js';
 import { SkitaiError } from '../errors.js';
 import type { RequestContext } from '../log/trace.js';
+import type { DbQuery } from '../transport/pg/query.js';
+import { DbResult, type DbResults } from '../transport/pg/result.js';
 import { prepareParams } from './params.js';
-import type { DbQuery } from './query.js';
-import { DbResult, type DbResults } from './result.js';
 
 /** One result the call waits for; `node` is who is being asked (it changes as dlb fails over). */
 export type DbSlot = Slot;
@@ -24,8 +26,8 @@ export interface DbSender {
   readonly identity: string;
   /** The cluster's query_timeout: how long the call may take when nobody waits for it (ms). */
   readonly queryTimeout: number;
-  /** Start; each slot's Result goes to `sink` (never a rejection). `abort` fires at the call's deadline. */
-  start(query: DbQuery, safe: boolean, abort: Abort, sink: DbSink): DbSlot[];
+  /** Start; each slot's Result goes to `sink` (never a rejection). `deadline` cancels at the call's deadline. */
+  start(query: DbQuery, safe: boolean, deadline: Deadline, sink: DbSink): DbSlot[];
 }
 
 /** Runs on each Result as it arrives (synthesized timeouts included); may rewrite `data` (Skitai's `filter`). */
@@ -40,6 +42,11 @@ export interface DbCallOptions {
    * The result-cache key is made from the SQL without it.
    */
   readonly context?: RequestContext | undefined;
+  /**
+   * The request's deadline (`was` sets it): this call ends no later than it, and is cancelled —
+   * the statement cancelled on the server — when the request's client goes away.
+   */
+  readonly deadline?: Deadline | undefined;
 }
 
 /** Options of `execute()`. */
@@ -60,7 +67,7 @@ export interface ExecuteOptions {
  * pending query gets a TIMEOUT — and is cancelled on the server. A call nobody waits for is cut at
  * the cluster's `query_timeout`.
  */
-export class DbCall implements CacheOwner {
+export class DbCall implements CacheOwner, TickEnd {
   static readonly #KIND: GatherKind<DbResult, DbCall> = {
     usage: (message) => new SkitaiError('SKT_DB_USAGE', message),
     unsent: (call) => DbResult.dbFailure(Status.UNSENT, 'SKT_DB_UNSENT', 'execute() was not called on this call object, so nothing was sent', call.#sender.target),
@@ -69,6 +76,7 @@ export class DbCall implements CacheOwner {
       timeout.elapsed = seconds * 1000;
       return timeout;
     },
+    cancelled: (node) => DbResult.dbFailure(Status.NETERR, 'SKT_DB_NETWORK', `query to ${node} cancelled: the request's client went away`, node),
     finished: (call, results) => call.#finished(results),
     // Each attempt reports what it was doing (waiting for a connection, or running — then it is
     // cancelled on the server); only slots still empty get a plain TIMEOUT.
@@ -80,13 +88,13 @@ export class DbCall implements CacheOwner {
   readonly #g: Gathering<DbResult, DbCall>;
   #key: string | null | undefined;
   #query: DbQuery | undefined;
-  /** query_timeout: the deadline of a call nobody waits for. */
-  #limit: NodeJS.Timeout | undefined;
+  /** query_timeout is still to be put on the call's deadline (by the first wait, or at the end of the tick). */
+  #limitDue = false;
 
-  constructor(sender: DbSender, cache: ResultCache | undefined, options: DbCallOptions = {}) {
+  constructor(sender: DbSender, cache: ResultCache | undefined, options: DbCallOptions = {}, clock: Clock = monotonic) {
     this.#sender = sender;
     this.#cache = cache;
-    this.#g = new Gathering(DbCall.#KIND, this, options.filter);
+    this.#g = new Gathering(DbCall.#KIND, this, options.filter, clock, options.deadline);
     this.#context = options.context;
   }
 
@@ -114,26 +122,41 @@ export class DbCall implements CacheOwner {
     // ignores comments, so the prefix costs a few bytes on the wire and nothing else.
     const ctx = this.#context;
     const sent: DbQuery = ctx ? { text: `/* reqId=${ctx.id} */ ${sql}`, values: query.values } : query;
-    this.#g.begin(this.#sender.start(sent, options.safe === true, this.#g.abort, this.#g));
-    if (!this.#g.final) {
-      this.#limit = setTimeout(() => this.#g.expire(), Math.max(0, this.#g.created + this.#sender.queryTimeout - performance.now()));
-      this.#limit.unref();
+    const g = this.#g;
+    if (g.expiredBeforeSend(this.#sender.target)) return this;
+    g.begin(this.#sender.start(sent, options.safe === true, g.deadline, g));
+    // query_timeout: the limit of a call nobody waits for, on the call's one timer — put there after
+    // a wait of the same tick, so `execute(...).getwait(2)` arms one timer rather than two.
+    if (!g.final) {
+      this.#limitDue = true;
+      atTickEnd(this);
     }
     return this;
   }
 
+  /** Internal (TickEnd), and the first wait: the cluster's query_timeout joins the deadline. */
+  flush(): void {
+    if (!this.#limitDue) return;
+    this.#limitDue = false;
+    const g = this.#g;
+    if (!g.final) g.deadline.cap(g.created + this.#sender.queryTimeout, false);
+  }
+
   /** The one Result (dlb, db). Rejects only for misuse — a dmap call with several results — or a filter that threw. */
   getwait(timeout = 3): Promise<DbResult> {
-    return this.#g.wait(timeout, true) as Promise<DbResult>;
+    const waiting = this.#g.wait(timeout, true) as Promise<DbResult>;
+    this.flush();
+    return waiting;
   }
 
   /** Every Result, in member order, by `timeout` seconds after the call was made. Never rejects for a member's failure. */
   getswait(timeout = 3): Promise<DbResults> {
-    return this.#g.wait(timeout, false) as Promise<DbResults>;
+    const waiting = this.#g.wait(timeout, false) as Promise<DbResults>;
+    this.flush();
+    return waiting;
   }
 
   #finished(results: Results): void {
-    if (this.#limit) clearTimeout(this.#limit);
     if (!this.#cache) return;
     ownOutcome(results, this, this.#sender.kind === 'dmap');
   }

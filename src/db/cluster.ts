@@ -1,73 +1,88 @@
-import { Cluster, type ClusterDeps, type ClusterStatus, type Lease } from '../cluster/cluster.js';
+import { Cluster, type ClusterDeps, type ClusterStatus } from '../cluster/cluster.js';
+import { monotonic } from '../cluster/clock.js';
 import type { Member } from '../cluster/member.js';
-import type { Abort } from '../client/abort.js';
-import { Status } from '../client/status.js';
+import type { Deadline } from '../call/deadline.js';
+import type { Sink, Slot } from '../call/gather.js';
+import { failover, fanOut, type Route, type Rule } from '../call/plan.js';
+import { pgMayRetry } from '../call/retry.js';
+import { Status } from '../call/status.js';
 import type { Logger } from '../log/logger.js';
-import type { DbSink, DbSlot } from './call.js';
-import type { DbOutcome } from './failure.js';
+import { MemberPool, pgTransport } from '../transport/pg/pool.js';
+import { probeMember } from '../transport/pg/probe.js';
+import type { DbQuery, DbTarget, PoolStatus } from '../transport/pg/query.js';
+import { DbResult } from '../transport/pg/result.js';
 import type { DbClusterOptions } from './options.js';
-import { MemberPool } from './pool.js';
-import type { DbQuery, PoolStatus } from './query.js';
-import { probeMember } from './probe.js';
-import { DbResult } from './result.js';
+import type { DbMemberSpec } from './members.js';
 
 /** `was.status()`'s view of a PostgreSQL cluster: the cluster's health view plus each member's pool. */
 export interface DbClusterStatus extends ClusterStatus {
   readonly pools: Readonly<Record<string, PoolStatus>>;
 }
 
+/** dlb's retry rules (`call/retry.ts`), one per `safe` setting, made once: SQL is never hedged. */
+const SAFE: Rule<DbQuery, DbResult> = { mayRetry: (o) => pgMayRetry(o, true), hedgeDelay: () => 0 };
+const UNSAFE: Rule<DbQuery, DbResult> = { mayRetry: (o) => pgMayRetry(o, false), hedgeDelay: () => 0 };
+
 /**
  * A `type = postgresql` cluster with its wires: the protocol-free Cluster (choice, passive health,
- * breaker, retry budget) and one MemberPool per member.
+ * breaker, retry budget) and one MemberPool per member — the {@link Route} that `call/plan.ts`
+ * sends over. (The route is a private object, so the public declarations never reach pg's types.)
  */
 export class DbCluster {
   readonly cluster: Cluster;
   readonly #pools = new Map<Member, MemberPool>();
+  readonly #route: Route<MemberPool, DbQuery, DbResult>;
+  /** Pools of members DNS removed, closing once their queries are done. */
+  readonly #retiring = new Set<MemberPool>();
+  readonly #logger: Logger | undefined;
 
   constructor(
     readonly options: DbClusterOptions,
     deps: ClusterDeps & { logger?: Logger } = {},
   ) {
-    this.cluster = new Cluster(options, deps);
-    const targets = new Map(this.cluster.members.map((member, i) => [member, { ...options.members[i]!, node: member.node }]));
-    for (const [member, target] of targets) this.#pools.set(member, new MemberPool(target, options, deps.logger));
+    const cluster = new Cluster(options, deps);
+    this.cluster = cluster;
+    this.#logger = deps.logger;
+    const pools = this.#pools;
+    this.#route = {
+      cluster,
+      clock: deps.clock ?? monotonic,
+      transport: pgTransport,
+      target: (member) => pools.get(member)!,
+      refused: (why, node) => refused(cluster.name, why, node),
+    };
+    for (const member of cluster.members) pools.set(member, new MemberPool(targetOf(member), options, deps.logger));
+    cluster.watchMembers((added, removed) => {
+      for (const member of removed) this.#retire(member);
+      for (const member of added) pools.set(member, new MemberPool(targetOf(member), options, this.#logger));
+    });
+    cluster.startResolving();
     const check = options.healthCheck;
-    if (check) this.cluster.startHealthChecks((member, signal) => probeMember(targets.get(member)!, check.timeoutMs, signal));
+    if (check) this.cluster.startHealthChecks((member, signal) => probeMember(targetOf(member), check.timeoutMs, signal));
   }
 
-  /** dmap: every live member (every member in panic mode), one Result each, in member order. No retries. */
-  sendMap(query: DbQuery, abort: Abort, sink: DbSink): DbSlot[] {
-    const cluster = this.cluster;
-    const members = cluster.live();
-    const slots: DbSlot[] = new Array<DbSlot>(members.length);
-    for (let i = 0; i < members.length; i++) {
-      const member = members[i]!;
-      slots[i] = { node: member.node };
-      const lease = cluster.acquire(member);
-      if (!lease) {
-        sink.arrive(i, breakerOpen(cluster.name, member.node));
-        continue;
-      }
-      this.#pools.get(member)!.run(query, abort, (outcome) => {
-        cluster.release(lease, outcome.health);
-        sink.arrive(i, outcome.result);
-      });
-    }
-    return slots;
+  // Queries already given to a removed member run to their end (the longest a query may wait and run), then the pool closes.
+  #retire(member: Member): void {
+    const pool = this.#pools.get(member);
+    this.#pools.delete(member);
+    if (!pool) return;
+    this.#retiring.add(pool);
+    void (async () => {
+      const until = Date.now() + this.options.connectTimeout + this.options.queryTimeout;
+      while (busy(pool.status()) && Date.now() < until && this.#retiring.has(pool)) await new Promise((r) => setTimeout(r, 50).unref());
+      await pool.close(0);
+      this.#retiring.delete(pool);
+    })();
   }
 
-  /**
-   * dlb: one member chosen by the strategy. Another member is tried when the statement certainly
-   * did not run (no connection: refused, unreachable, login refused, too many connections), or —
-   * for `safe` statements — when the connection was lost mid-query. A server's SQL error and a
-   * TIMEOUT end the call: the statement may have run, and a slow query would only get slower
-   * elsewhere. Each failover spends the cluster's retry budget; no member is tried twice.
-   */
-  sendLb(query: DbQuery, safe: boolean, abort: Abort, sink: DbSink): DbSlot {
-    const send = new LbSend(this.cluster, this.#pools, query, safe, abort, sink);
-    this.cluster.countRequest();
-    if (!send.launch()) send.end();
-    return send.slot;
+  /** dmap: every live member, one Result each, in member order. No retries. */
+  sendMap(query: DbQuery, deadline: Deadline, sink: Sink<DbResult>): Slot[] {
+    return fanOut(this.#route, query, deadline, sink);
+  }
+
+  /** dlb: one member, failing over when the statement certainly did not run (or, `safe`, after a lost connection). */
+  sendLb(query: DbQuery, safe: boolean, deadline: Deadline, sink: Sink<DbResult>): Slot {
+    return failover(this.#route, safe ? SAFE : UNSAFE, query, deadline, sink);
   }
 
   status(): DbClusterStatus {
@@ -78,67 +93,23 @@ export class DbCluster {
 
   async close(graceMs: number): Promise<void> {
     this.cluster.close();
-    await Promise.all([...this.#pools.values()].map((p) => p.close(graceMs)));
+    // A retiring pool's own wait ends here: shutdown gives it the same grace as the others.
+    const pools = [...this.#pools.values(), ...this.#retiring];
+    this.#retiring.clear();
+    await Promise.all(pools.map((p) => p.close(graceMs)));
   }
 }
 
-/**
- * One dlb call's walk over the members: a class rather than closures made per call (under tsx each
- * named closure also pays a `__name` call), and the set of tried members only once it fails over.
- */
-class LbSend {
-  readonly slot: DbSlot;
-  #tried: Set<Member> | undefined;
-  #last: DbResult | undefined;
-  #lease: Lease | undefined;
-  readonly #onOutcome = (outcome: DbOutcome): void => this.#outcome(outcome);
-
-  constructor(
-    readonly cluster: Cluster,
-    readonly pools: Map<Member, MemberPool>,
-    readonly query: DbQuery,
-    readonly safe: boolean,
-    readonly abort: Abort,
-    readonly sink: DbSink,
-  ) {
-    this.slot = { node: `@${cluster.name}` };
-  }
-
-  end(): void {
-    this.sink.arrive(0, this.#last ?? DbResult.dbFailure(Status.NETERR, 'SKT_DB_CONNECT', `no member of @${this.cluster.name} could be asked`, `@${this.cluster.name}`));
-  }
-
-  launch(): boolean {
-    const cluster = this.cluster;
-    // The member of the attempt that just failed joins the tried ones (no Set unless it fails over).
-    if (this.#lease) (this.#tried ??= new Set()).add(this.#lease.member);
-    const member = cluster.pick(this.#tried);
-    if (!member) return false;
-    const lease = cluster.acquire(member);
-    if (!lease) {
-      this.#last ??= breakerOpen(cluster.name, member.node);
-      return false;
-    }
-    this.#lease = lease;
-    this.slot.node = member.node;
-    this.pools.get(member)!.run(this.query, this.abort, this.#onOutcome);
-    return true;
-  }
-
-  #outcome(outcome: DbOutcome): void {
-    this.cluster.release(this.#lease!, outcome.health);
-    this.#last = outcome.result;
-    if (outcome.result.status === Status.NORMAL || this.abort.aborted || outcome.health === 'cancelled' || !mayRetry(outcome, this.safe)) return this.end();
-    if (this.cluster.tryRetry() && this.launch()) return;
-    this.end();
-  }
+function refused(name: string, why: 'breaker' | 'none', node: string): DbResult {
+  if (why === 'breaker') return DbResult.dbFailure(Status.NETERR, 'SKT_CLUSTER_BREAKER_OPEN', `the circuit breaker of @${name} is open; the query was not sent`, node);
+  return DbResult.dbFailure(Status.NETERR, 'SKT_DB_CONNECT', `no member of @${name} could be asked`, node);
 }
 
-function mayRetry(outcome: DbOutcome, safe: boolean): boolean {
-  if (!outcome.sent) return true;
-  return safe && outcome.result.status === Status.NETERR;
+/** A member's pool target: its spec (database, credentials) at the member's address. */
+function targetOf(member: Member): DbTarget {
+  return { ...(member.spec as DbMemberSpec), host: member.host, node: member.node };
 }
 
-function breakerOpen(name: string, node: string): DbResult {
-  return DbResult.dbFailure(Status.NETERR, 'SKT_CLUSTER_BREAKER_OPEN', `the circuit breaker of @${name} is open; the query was not sent`, node);
+function busy(status: PoolStatus): boolean {
+  return status.running > 0 || status.waiting > 0;
 }

@@ -1,11 +1,13 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type { Random } from '../cluster/balance.js';
-import type { Clock } from '../cluster/clock.js';
+import { ResultCache, type CacheStats } from '../call/cache.js';
+import type { Deadline } from '../call/deadline.js';
+import { Status } from '../call/status.js';
+import { monotonic, type Clock } from '../cluster/clock.js';
+import type { Cluster } from '../cluster/cluster.js';
+import type { Lookup } from '../cluster/resolve.js';
 import { clusterType } from '../cluster/options.js';
-import type { Abort } from '../client/abort.js';
-import { ResultCache, type CacheStats } from '../client/cache.js';
-import { Status } from '../client/status.js';
 import type { ClusterConfig } from '../config/types.js';
 import { SkitaiError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -13,9 +15,9 @@ import { DbCall, type DbCallOptions, type DbSender, type DbSink, type DbSlot } f
 import { DbCluster, type DbClusterStatus } from './cluster.js';
 import { DEFAULT_PG_PORT } from './members.js';
 import { parseDbClusterOptions, type DbPoolOptions } from './options.js';
-import { MemberPool } from './pool.js';
-import type { DbQuery, PoolStatus } from './query.js';
-import { DbResult } from './result.js';
+import { MemberPool } from '../transport/pg/pool.js';
+import type { DbQuery, PoolStatus } from '../transport/pg/query.js';
+import { DbResult } from '../transport/pg/result.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */
 export interface DatabasesOptions {
@@ -30,8 +32,11 @@ export interface DatabasesOptions {
   readonly adhoc?: Partial<DbPoolOptions>;
   /** How long `close()` lets running queries finish before cancelling them. Default 5000. */
   readonly closeGrace?: number;
+  /** Tests: a controllable clock (time, call deadlines, timers) and random source for every cluster. */
   readonly clock?: Clock;
   readonly random?: Random;
+  /** DNS for `resolve = yes` clusters (default: node's resolver). */
+  readonly lookup?: Lookup;
 }
 
 /** `was.status()`'s view of the databases. */
@@ -65,10 +70,11 @@ export class Databases {
   readonly #closeGrace: number;
   readonly #logger: Logger | undefined;
   readonly #state = { closed: false };
+  readonly #clock: Clock;
 
   constructor(options: DatabasesOptions = {}) {
     const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
-    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}) };
+    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
     try {
       for (const config of configs as readonly ClusterConfig[]) {
         if (clusterType(config) === 'postgresql') this.#clusters.set(config.name, new DbCluster(parseDbClusterOptions(config), deps));
@@ -83,16 +89,17 @@ export class Databases {
     this.#maxAdhoc = options.maxAdhocPools ?? 16;
     this.#closeGrace = options.closeGrace ?? 5000;
     this.#logger = options.logger;
+    this.#clock = options.clock ?? monotonic;
   }
 
   /** Every live member of cluster `'@name'`: `execute(sql, params)`, then `getswait()`. */
   dmap(target: string, options?: DbCallOptions): DbCall {
-    return new DbCall(this.#senders(target).map, this.#cache, options);
+    return new DbCall(this.#senders(target).map, this.#cache, options, this.#clock);
   }
 
   /** One member of cluster `'@name'`, failing over when the statement certainly did not run: `execute()`, then `getwait()`. */
   dlb(target: string, options?: DbCallOptions): DbCall {
-    return new DbCall(this.#senders(target).lb, this.#cache, options);
+    return new DbCall(this.#senders(target).lb, this.#cache, options, this.#clock);
   }
 
   /**
@@ -113,18 +120,23 @@ export class Databases {
     const state = this.#state;
     const sender: DbSender = {
       kind: 'db', target: node, identity: `${user}\n${secret}`, queryTimeout: this.#adhocOptions.queryTimeout,
-      start: (query: DbQuery, _safe: boolean, abort: Abort, sink: DbSink): DbSlot[] => {
+      start: (query: DbQuery, _safe: boolean, deadline: Deadline, sink: DbSink): DbSlot[] => {
         if (state.closed) return closedSlots(node, sink);
-        this.#adhocPool(key, { host, port, database: dbname, user, password, node }).run(query, abort, (o) => sink.arrive(0, o.result));
+        this.#adhocPool(key, { host, port, database: dbname, user, password, node }).run(query, deadline, (o) => sink.arrive(0, o.result));
         return [{ node }];
       },
     };
-    return new DbCall(sender, this.#cache, options);
+    return new DbCall(sender, this.#cache, options, this.#clock);
   }
 
   /** Names of the PostgreSQL clusters. */
   get clusterNames(): string[] {
     return [...this.#clusters.keys()];
+  }
+
+  /** The PostgreSQL clusters themselves, for the metrics (each member's latency histogram). */
+  clusters(): Cluster[] {
+    return [...this.#clusters.values()].map((c) => c.cluster);
   }
 
   status(): DatabasesStatus {
@@ -159,11 +171,11 @@ export class Databases {
     const senders: ClusterSenders = {
       map: {
         kind: 'dmap', target: name, identity: '', queryTimeout: c.options.queryTimeout,
-        start: (query, _safe, abort, sink) => (state.closed ? closedSlots(name, sink) : c.sendMap(query, abort, sink)),
+        start: (query, _safe, deadline, sink) => (state.closed ? closedSlots(name, sink) : c.sendMap(query, deadline, sink)),
       },
       lb: {
         kind: 'dlb', target: name, identity: '', queryTimeout: c.options.queryTimeout,
-        start: (query, safe, abort, sink) => (state.closed ? closedSlots(name, sink) : [c.sendLb(query, safe, abort, sink)]),
+        start: (query, safe, deadline, sink) => (state.closed ? closedSlots(name, sink) : [c.sendLb(query, safe, deadline, sink)]),
       },
     };
     // Only spellings of configured clusters get here ("@db", "@db/"), so the map stays small.

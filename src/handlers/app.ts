@@ -10,6 +10,7 @@ import type { AuthUser } from '../auth/users.js';
 import { SkitaiError } from '../errors.js';
 import { cleanupFiles, h2Body, queryArgs, readBody, type BodyLimits, type UploadedFile } from '../http/body.js';
 import type { Exchange, Handler } from '../http/handler.js';
+import { answerPreflight, isPreflight, useCors, type CorsPolicy } from '../http/cors.js';
 import { sendError } from '../http/errorpage.js';
 import { respond, type Body } from '../http/respond.js';
 import type { Logger } from '../log/logger.js';
@@ -19,6 +20,8 @@ import { standaloneServices, type WasServices } from '../was/services.js';
 import { Was } from '../was/was.js';
 import type { WasWeb } from '../was/web.js';
 import { Guard, checkProtection } from './guard.js';
+import { DEFAULT_WS, WsHub, type WsSettings } from './websocket.js';
+import type { SocketRoute } from '../app/socket.js';
 
 /** How an app is mounted. */
 export interface AppHandlerOptions {
@@ -41,6 +44,8 @@ export interface AppHandlerOptions {
   ssl?: boolean;
   /** The site's users, for `app.permitTo` and route `permit`; a protected app cannot start without. */
   auth?: Authenticator | undefined;
+  /** `[server]` WebSocket settings for `app.websocket()` routes; defaults as in docs/config.md. */
+  websocket?: WsSettings | undefined;
 }
 
 /** An extra role that can claim a request for an app before its web routes (RPC endpoints). */
@@ -63,6 +68,8 @@ export class AppHandler implements Handler {
   #reloading: Promise<void> | undefined;
   readonly #endpoints: AppEndpoint[] = [];
   readonly #services: WasServices;
+  #hub: WsHub | undefined;
+  #stopping = false;
 
   /** `source` is a module path exporting `app`, or an App instance (for embedding and tests). */
   constructor(
@@ -117,7 +124,14 @@ export class AppHandler implements Handler {
     });
   }
 
+  /** Close this app's WebSockets with 1001 (a stop or reload began). */
+  async goingAway(): Promise<void> {
+    this.#stopping = true;
+    await this.#hub?.goingAway();
+  }
+
   async close(): Promise<void> {
+    await this.#hub?.close();
     if (this.#app) await runLifecycle(this.#app, 'shutdown', this.options.logger);
   }
 
@@ -128,10 +142,21 @@ export class AppHandler implements Handler {
 
   #handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     const app = this.app;
+    if (ex.upgrade !== undefined && app.hasSockets) {
+      const s = app.matchSocket(rest);
+      if (s) return this.#socket(ex, app, prefix, s.route, s.params);
+    }
     for (const endpoint of this.#endpoints) {
       if (endpoint.accepts(ex, app, rest)) {
         if (app.devel) ex.devel = true;
         return endpoint.serve(ex, app, prefix, this.#was(ex, app, prefix), new Guard(this.options.auth, ex)).then(() => true);
+      }
+    }
+    if (ex.method === 'OPTIONS' && isPreflight(ex)) {
+      const policy = this.corsFor(rest, String(ex.req.headers['access-control-request-method']));
+      if (policy) {
+        answerPreflight(ex, policy);
+        return true;
       }
     }
     const m = app.match(rest, ex.method);
@@ -156,13 +181,59 @@ export class AppHandler implements Handler {
     }
   }
 
+  /**
+   * The CORS policy of the route a request for `rest` with `method` would reach (its own, else
+   * the app's); null = none at all; undefined = no such route, or no policy (the site's applies).
+   */
+  corsFor(rest: string, method: string): CorsPolicy | null | undefined {
+    const app = this.#app;
+    if (!app) return undefined;
+    const m = app.match(rest, method);
+    if (m.kind === 'route') return app.corsOf(m.route);
+    // The app's path, another method: the app's policy. Not the app's path at all (a static file
+    // beside it, an RPC endpoint): undefined, the site's policy applies.
+    return m.kind === 'method' ? app.corsPolicy : undefined;
+  }
+
   /** Every web route passes here: the permission check comes before hooks, body and handler. */
   #guarded(ex: Exchange, app: App, prefix: string, route: Route, params: Record<string, string | number>): boolean | Promise<boolean> {
+    // Before the permission check: a browser reads a cross-origin 401 only with CORS headers.
+    const cors = app.corsOf(route);
+    if (cors !== undefined) useCors(ex, cors);
     const groups = app.permitOf(route);
     if (groups.length === 0) return this.#call(ex, app, prefix, route, params);
     const user = new Guard(this.options.auth, ex).web(groups);
     if (user === undefined) return true;
     return this.#call(ex, app, prefix, route, params, user);
+  }
+
+  /** A WebSocket handshake: the route's permission and the before hooks as for a web route, then the hub's 101. */
+  #socket(ex: Exchange, app: App, prefix: string, route: SocketRoute, params: Record<string, string | number>): boolean | Promise<boolean> {
+    if (app.devel) ex.devel = true;
+    const groups = app.socketPermit(route);
+    const user = groups.length === 0 ? undefined : new Guard(this.options.auth, ex).web(groups);
+    if (groups.length > 0 && user === undefined) return true;
+    const was = this.#was(ex, app, prefix);
+    if (user) was.request.user = user;
+    const args: Args = ex.query ? { ...queryArgs(ex.query), ...params } : { ...params };
+    if (this.#stopping && !this.#hub) {
+      sendError(ex, 503, { detail: 'the server is shutting down', headers: { 'retry-after': '1' } });
+      return true;
+    }
+    const hub = (this.#hub ??= new WsHub(this.options.websocket ?? DEFAULT_WS, this.options.logger));
+    if (app.hooks.before.length === 0) {
+      hub.accept(ex, route, was, args);
+      return true;
+    }
+    return (async () => {
+      for (const hook of app.hooks.before) {
+        const answer = await hook(was);
+        // A before hook that answers refuses the socket: its value is the HTTP response, as for a web route.
+        if (answer !== undefined) return (this.#finish(ex, was, answer), true);
+      }
+      hub.accept(ex, route, was, args);
+      return true;
+    })();
   }
 
   #was(ex: Exchange, app: App, prefix: string): Was<App> {

@@ -1,6 +1,7 @@
 import type { Agent, Dispatcher } from 'undici';
-import { CallAbort, classify } from '../client/failure.js';
-import { closeDispatchers, createAgent } from '../client/pool.js';
+import type { Endpoint } from '../transport/http/exchange.js';
+import { classify } from '../transport/http/failure.js';
+import { closeDispatchers, createAgent } from '../transport/http/pool.js';
 import type { ErrorCode } from '../errors.js';
 import { unmap } from '../http/clientip.js';
 import { hasBody } from '../http/body.js';
@@ -9,11 +10,13 @@ import type { Exchange, Handler, Tunnel, TunnelHandler } from '../http/handler.j
 import { redactTarget } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
 import { ProxyAccess } from './forward/access.js';
+import { ForwardCall } from './forward/call.js';
 import { SelfCheck } from './forward/self.js';
 import { parseAbsolute, parseAuthority, type Target } from './forward/target.js';
 import { openTunnel } from './forward/tunnel.js';
 import { requestHeaders } from './proxy/headers.js';
-import { answerBug, describe, relayResponse } from './proxy/relay.js';
+import { answerBug, describe } from './proxy/relay.js';
+import type { StreamOutcome } from './proxy/stream.js';
 
 /** Settings of the forward proxy, from `[server]` (durations in milliseconds). */
 export interface ForwardOptions {
@@ -69,13 +72,15 @@ export class ForwardHandler implements Handler, TunnelHandler {
     this.#agent = createAgent({ connections: CONNECTIONS_PER_ORIGIN, connectTimeout: options.connectTimeout, keepAlive: 30_000 });
   }
 
-  handle(ex: Exchange): boolean | Promise<boolean> {
+  handle(ex: Exchange): boolean {
     const url = ex.req.url;
     if (url === undefined || url.charCodeAt(0) === 47 || url === '*') return false;
-    return this.#forward(ex, url).then(
-      () => true,
-      (err: unknown) => answerBug(ex, this.name, this.#logger, err),
-    );
+    try {
+      this.#forward(ex, url);
+    } catch (err) {
+      answerBug(ex, this.name, this.#logger, err);
+    }
+    return true;
   }
 
   /** CONNECT host:port: checks in the order a refusal reveals least (client, form, port, loop). */
@@ -97,8 +102,8 @@ export class ForwardHandler implements Handler, TunnelHandler {
     await closeDispatchers([this.#agent], 1000);
   }
 
-  async #forward(ex: Exchange, url: string): Promise<void> {
-    const { req, res } = ex;
+  #forward(ex: Exchange, url: string): void {
+    const { req } = ex;
     if (!this.#access.allowsClient(ex.remote)) return this.#answer(ex, 403, 'SKT_FORWARD_DENIED', `${ex.remote} may not use this proxy`);
     const parsed = parseAbsolute(url);
     if (parsed.kind === 'scheme') {
@@ -110,62 +115,68 @@ export class ForwardHandler implements Handler, TunnelHandler {
     const hops = maxForwards(ex);
     if (hops === 0) return this.#finalRecipient(ex);
 
-    // The client leaving cancels what is in flight.
-    const cancel = new AbortController();
-    const onClose = (): void => {
-      if (!res.writableFinished) cancel.abort(new CallAbort('cancel'));
-    };
-    res.once('close', onClose);
     const withBody = hasBody(req);
-    const forwarding = { peer: unmap(req.socket.remoteAddress ?? ''), trustedPeer: false, via: this.#self.via };
+    // The request id goes on, as from the reverse proxy, so the origin's logs can be joined with
+    // ours; `traceparent` passes as the client sent it (this proxy records no span of its own).
+    const forwarding = { peer: unmap(req.socket.remoteAddress ?? ''), trustedPeer: false, via: this.#self.via, trace: { id: ex.id } };
     const headers = requestHeaders(req.rawHeaders, forwarding, withBody && req.headers['content-length'] !== undefined);
     if (hops !== undefined) {
       for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === 'max-forwards') headers[i + 1] = String(hops - 1);
     }
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await this.#agent.request({
-        origin: parsed.origin,
-        path: parsed.path,
-        method: ex.method as Dispatcher.HttpMethod,
-        // Streamed as it arrives, with its Content-Length when it had one, chunked otherwise.
-        headers,
-        body: withBody ? req : null,
-        signal: cancel.signal,
-        headersTimeout: this.#options.timeout,
-        bodyTimeout: this.#options.timeout,
-      });
-    } catch (err) {
-      res.off('close', onClose);
-      if (cancel.signal.aborted) return;
-      return this.#failed(ex, target, err);
-    }
-    // A client that stops reading is cut after proxy_timeout, so it cannot hold one of the
-    // CONNECTIONS_PER_ORIGIN for ever.
-    relayResponse(res, response, cancel.signal, { via: this.#self.via }, this.#options.timeout, (end) => {
-      res.off('close', onClose);
-      switch (end.kind) {
-        case 'bad-status':
-          return this.#answer(ex, 502, 'SKT_FORWARD_BAD_GATEWAY', `${target.name} answered with an invalid status (${response.statusCode})`);
-        case 'bad-headers':
-          return this.#answer(ex, 502, 'SKT_FORWARD_BAD_GATEWAY', `${target.name} answered with headers that cannot be relayed (${end.error.message})`);
-        case 'cut':
-          // The status line is out; the client connection was cut, so it sees a truncated response.
-          this.#logger?.warn(`${this.name}: ${ex.method} ${url} -> ${response.statusCode} cut (SKT_FORWARD_ABORTED): ${describe(end.error)}`);
-      }
+    // proxy_timeout bounds the response headers, each gap in the body, and a client that stops
+    // reading (it is cut then, so it cannot hold one of the CONNECTIONS_PER_ORIGIN for ever).
+    const endpoint: Endpoint = {
+      dispatcher: this.#agent, origin: parsed.origin, node: target.name,
+      connectTimeout: this.#options.connectTimeout, responseTimeout: this.#options.timeout, maxResponseSize: 0,
+    };
+    new ForwardCall(ex, target.name, this).start(endpoint, {
+      method: ex.method as Dispatcher.HttpMethod,
+      path: parsed.path,
+      headers,
+      // Streamed as it arrives, with its Content-Length when it had one, chunked otherwise.
+      body: withBody ? req : null,
+      via: this.#self.via,
     });
   }
 
+  /** @internal How the one exchange with the origin ended (called by {@link ForwardCall}). */
+  forwardDone(ex: Exchange, name: string, o: StreamOutcome): void {
+    // Called from inside undici's callbacks, which would swallow a bug of ours: log it and answer.
+    try {
+      this.#settle(ex, name, o);
+    } catch (err) {
+      answerBug(ex, this.name, this.#logger, err);
+    }
+  }
+
+  #settle(ex: Exchange, name: string, o: StreamOutcome): void {
+    const url = ex.req.url ?? '';
+    switch (o.end) {
+      case 'relayed':
+      case 'left':
+        return;
+      case 'bad-status':
+        return this.#answer(ex, 502, 'SKT_FORWARD_BAD_GATEWAY', `${name} answered with an invalid status (${o.status})`);
+      case 'bad-headers':
+        return this.#answer(ex, 502, 'SKT_FORWARD_BAD_GATEWAY', `${name} answered with headers that cannot be relayed (${o.error!.message})`);
+      case 'cut':
+        // The status line is out; the client connection was cut, so it sees a truncated response.
+        return void this.#logger?.warn(`${this.name}: ${ex.method} ${url} -> ${o.status} cut (SKT_FORWARD_ABORTED): ${describe(o.error!)}`);
+      default:
+        return this.#failed(ex, name, o.error);
+    }
+  }
+
   /** A failed exchange as a page: the timeouts are 504, anything else 502. */
-  #failed(ex: Exchange, target: Target, err: unknown): void {
+  #failed(ex: Exchange, target: string, err: unknown): void {
     const code = (err as { code?: unknown }).code;
     if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return this.#answer(ex, 504, 'SKT_FORWARD_TIMEOUT', `no connection to ${target.name} within ${this.#options.connectTimeout / 1000} s`);
+      return this.#answer(ex, 504, 'SKT_FORWARD_TIMEOUT', `no connection to ${target} within ${this.#options.connectTimeout / 1000} s`);
     }
     if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-      return this.#answer(ex, 504, 'SKT_FORWARD_TIMEOUT', `no response from ${target.name} within ${this.#options.timeout / 1000} s`);
+      return this.#answer(ex, 504, 'SKT_FORWARD_TIMEOUT', `no response from ${target} within ${this.#options.timeout / 1000} s`);
     }
-    const failure = classify(err, { node: target.name, connectTimeout: this.#options.connectTimeout, responseTimeout: this.#options.timeout });
+    const failure = classify(err, { node: target, connectTimeout: this.#options.connectTimeout, responseTimeout: this.#options.timeout });
     this.#answer(ex, 502, 'SKT_FORWARD_BAD_GATEWAY', failure.result.msg);
   }
 

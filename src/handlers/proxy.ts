@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import { CallAbort, type Failure } from '../client/failure.js';
-import { Status } from '../client/status.js';
+import { CallAbort, type Failure } from '../transport/http/failure.js';
+import { streamMayRetry } from '../call/retry.js';
+import { Status } from '../call/status.js';
 import type { Loan, Upstream } from '../client/upstream.js';
 import type { ErrorCode } from '../errors.js';
 import { unmap } from '../http/clientip.js';
@@ -12,6 +13,7 @@ import type { Logger } from '../log/logger.js';
 import { declaredBody, takeBody, tooLarge, type ProxyBody } from './proxy/body.js';
 import { requestHeaders } from './proxy/headers.js';
 import { answerBug, describe } from './proxy/relay.js';
+import { UpgradeCall } from './proxy/upgrade.js';
 import { StreamExchange, type Forward, type StreamDone, type StreamOutcome } from './proxy/stream.js';
 
 /** Settings of a reverse proxy mount. */
@@ -25,9 +27,6 @@ export interface ProxyOptions {
   readonly bodyLimit?: number | undefined;
   readonly logger?: Logger | undefined;
 }
-
-/** Methods whose repetition has no further effect (RFC 9110 §9.2.2): replayed after a network error. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 
 const NOTHING_TRIED: ReadonlySet<string> = new Set();
 
@@ -61,7 +60,8 @@ export class ProxyHandler implements Handler {
 
   handle(ex: Exchange, _prefix: string, rest: string): true {
     try {
-      new ProxyCall(this, ex, rest).start();
+      if (ex.upgrade !== undefined) new UpgradeCall(this, ex, rest).start();
+      else new ProxyCall(this, ex, rest).start();
     } catch (err) {
       answerBug(ex, this.name, this.logger, err);
     }
@@ -219,8 +219,8 @@ class ProxyCall implements StreamDone {
     if (failure.cancelled) return this.#failed(failure);
     this.#last = failure;
     const ex = this.#ex;
-    // Only a buffered body can be sent again; after it may have arrived, only an idempotent method.
-    const again = this.#replayable && (!failure.sent || (IDEMPOTENT.has(ex.method) && failure.result.status === Status.NETERR));
+    // The reverse proxy's rule beside was.lb's and dlb's (call/retry.ts): a buffered body, then not arrived or idempotent after NETERR.
+    const again = streamMayRetry(failure, ex.method, this.#replayable);
     if (again && this.#h.up.cluster.tryRetry()) {
       this.#h.logger?.debug(`${this.#h.name}: ${ex.method} ${ex.req.url}: ${failure.result.msg}; trying another member`);
       (this.#tried ??= new Set()).add(this.#loan!.node);

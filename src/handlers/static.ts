@@ -364,7 +364,7 @@ export class StaticHandler implements Handler {
       return;
     }
     res.writeHead(status, out);
-    pumpFile(res, file.fd, start, end, () => file.release());
+    pumpFile(res, file, start, end, () => file.release());
   }
 
   /** Map a file-system failure to a response; resolves false when the file just vanished. */

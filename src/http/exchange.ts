@@ -1,15 +1,18 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
-import { childTraceparent, traceOf } from '../log/trace.js';
+import { childTraceparent, incomingTrace, traceOf } from '../log/trace.js';
 import type { Exchange } from './handler.js';
 import type { InFlightEntry } from './inflight.js';
 import type { RouteStats } from './traffic.js';
+import type { Upgrade } from './upgrade.js';
 
 /** One request as the engine and its handlers see it: the parsed target, the client, and per-request state. */
 export class RequestExchange implements Exchange {
   readonly path: string;
   readonly query: string;
   readonly method: string;
+  /** The request target as the client sent it, for the access log: a mounted Node app rewrites `req.url`. */
+  readonly url: string;
   /** When the request arrived (performance.now()); measured only when the access log or the metrics are on. */
   start = 0;
   /** The route that took the request, for the metrics (set as each handler is asked). */
@@ -18,6 +21,8 @@ export class RequestExchange implements Exchange {
   sentBefore = 0;
   /** Kept for the access log: a handler passing `req` to undici as a body gets it destroyed, which drops `req.socket`. */
   readonly socket: Socket;
+  /** Set by the engine for a WebSocket handshake. */
+  upgrade: Upgrade | undefined = undefined;
   prev: InFlightEntry | undefined = undefined;
   next: InFlightEntry | undefined = undefined;
   /** `<trace-id>-<flags>`, worked out at the first outgoing call: most requests make none. */
@@ -36,11 +41,26 @@ export class RequestExchange implements Exchange {
     this.path = q < 0 ? target : target.slice(0, q);
     this.query = q < 0 ? '' : target.slice(q + 1);
     this.method = req.method ?? 'GET';
+    this.url = req.url ?? '';
     this.socket = req.socket;
   }
 
   traceparent(): string {
     this.#trace ??= traceOf(this.req.headers.traceparent);
     return childTraceparent(this.#trace);
+  }
+
+  /**
+   * The W3C trace id this request belongs to, for its access line: the incoming `traceparent`'s
+   * when valid, or the one started for its first outgoing call; undefined when it has neither (no
+   * trace is started just to be logged).
+   */
+  traceId(): string | undefined {
+    if (this.#trace === undefined) {
+      if (this.req.headers.traceparent === undefined) return undefined;
+      this.#trace = incomingTrace(this.req.headers.traceparent);
+      if (this.#trace === undefined) return undefined;
+    }
+    return this.#trace.slice(0, 32);
   }
 }

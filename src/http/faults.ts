@@ -20,6 +20,8 @@ export interface RequestTag {
   readonly method: string;
   readonly path: string;
   readonly remote: string;
+  /** The request id, the `reqId` field of the fault's log record. */
+  readonly id: string;
 }
 
 /** The request whose code is running, while {@link tracking}.on: the engine enters it per request. */
@@ -33,9 +35,14 @@ export const tracking: { on: boolean } = { on: false };
  * tracking was on, `in an unknown request`.
  */
 export function describeScope(): string {
-  const tag = tracking.on ? requestScope.getStore() : undefined;
+  const tag = currentRequest();
   if (tag) return `in ${tag.method} ${tag.path} from ${tag.remote}`;
   return tracking.on ? 'outside any request' : 'in an unknown request';
+}
+
+/** The request whose code is running, when {@link tracking} is on and there is one. */
+export function currentRequest(): RequestTag | undefined {
+  return tracking.on ? requestScope.getStore() : undefined;
 }
 
 /** The counters the status page shows (`faults`). */

@@ -82,8 +82,39 @@ export class H2Sessions {
     for (const s of this.#open) if (!s.closed) s.close();
   }
 
-  /** Cut every session (after the grace period). */
-  destroy(): void {
+  /** Cut every session (after the grace period), then the server's other (HTTP/1) connections. */
+  destroy(connections: { destroyOpen(): void }): void {
     for (const s of this.#open) s.destroy();
+    connections.destroyOpen();
   }
+}
+
+/**
+ * What an h2 request needs before the handlers see it (HTTP/1 gets these from node:http and
+ * EngineResponse). False when its header list is over `maxHeaderSize`: Node announces the limit
+ * (SETTINGS_MAX_HEADER_LIST_SIZE) but does not enforce it on what it receives.
+ */
+export function prepareH2(req: http.IncomingMessage, res: http.ServerResponse, id: string, maxHeaderSize: number): boolean {
+  res.setHeader('x-request-id', id);
+  // RFC 9113 §6.5.2: name and value octets plus 32 per field (ASCII: characters are octets).
+  const raw = req.rawHeaders;
+  let size = 0;
+  for (let i = 0; i < raw.length; i++) size += raw[i]!.length;
+  if (size + 16 * raw.length > maxHeaderSize) return false;
+  // Handlers and apps read Host; an h2 client sends :authority instead (RFC 9113 §8.3.1).
+  if (req.headers.host === undefined) {
+    const authority = req.headers[':authority'];
+    if (typeof authority === 'string') req.headers.host = authority;
+  }
+  return true;
+}
+
+/**
+ * node:http2 emits an h2 CONNECT stream as (request, response): there is no socket to hand to the
+ * forward proxy, so it gets 501 (tunnels are HTTP/1.1 only). False for an HTTP/1 CONNECT's socket.
+ */
+export function refuseH2Connect(socket: unknown): boolean {
+  if (!(socket instanceof http2.Http2ServerResponse)) return false;
+  socket.writeHead(501, { 'content-type': 'text/plain' }).end('SKT_METHOD_NOT_IMPLEMENTED: CONNECT is served over HTTP/1.1 only\n');
+  return true;
 }

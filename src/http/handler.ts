@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Upgrade } from './upgrade.js';
 
 /**
  * What the engine knows of a request before any handler runs. Built once per request so that
@@ -34,6 +35,8 @@ export interface Exchange {
   readonly id: string;
   /** A W3C `traceparent` for one outgoing hop: the request's trace id (kept from the client's header), a new span id. */
   traceparent(): string;
+  /** Set when the request is a WebSocket handshake: a handler that speaks WebSocket accepts it (docs/websocket.md). */
+  readonly upgrade?: Upgrade | undefined;
 }
 
 /**
@@ -54,6 +57,12 @@ export interface Handler {
   start?(): Promise<void>;
   /** Optional shutdown work; must stop every timer and background task the handler owns. */
   close?(): Promise<void>;
+  /**
+   * Optional: the engine begins to stop (shutdown or reload). A handler holding long-lived
+   * connections (WebSockets) asks them to end now (close 1001) and resolves once they have; the
+   * engine waits for it within the grace period, then destroys what is left.
+   */
+  goingAway?(): Promise<void>;
 }
 
 /**

@@ -12,12 +12,15 @@ export interface ServerTls {
   passphrase?: string | undefined;
 }
 
+/** What the engine listens with: node:http(s), or node:http2 (h2 streams through its compatibility API). */
+export type EngineServer = http.Server | http2.Http2SecureServer | http2.Http2Server;
+
 /**
  * The server an engine listens with, limits from `[server]`: node:http(s) for HTTP/1, or node:http2
  * when `sessions` is given (`http2 = yes`: h2 and HTTP/1.1 on one TLS port by ALPN; `h2c`: cleartext
  * h2 only). The HTTP/1 side of an h2 server is node:http's own connection code with the same limits.
  */
-export function createServer(c: ServerConfig, tls: ServerTls | undefined, sessions: H2Sessions | undefined): http.Server | http2.Http2SecureServer | http2.Http2Server {
+export function createServer(c: ServerConfig, tls: ServerTls | undefined, sessions: H2Sessions | undefined): EngineServer {
   // Slow clients are found by this sweep; Node's 30 s default lets a header timeout slip by that much.
   const checkEvery = Math.max(250, Math.min(1000, c.headerTimeout / 2));
   if (sessions) {

@@ -4,7 +4,8 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 export type GivenHeaders = OutgoingHttpHeaders | string[];
 
 type WriteHead = ServerResponse['writeHead'];
-const hooked = new WeakSet<ServerResponse>();
+type Hook = (given: GivenHeaders | undefined) => GivenHeaders | undefined;
+const hooks = new WeakMap<ServerResponse, Hook[]>();
 
 /**
  * Run `fn` once, right before `res` sends its status line and headers, whichever way they go out:
@@ -15,19 +16,33 @@ const hooked = new WeakSet<ServerResponse>();
  * case, the headers of that name set earlier, so `fn` may return a replacement for them. It must
  * not change them in place: they may be the caller's object, reused for other responses.
  *
- * Only the first hook per response is installed; callers arrange their own fan-out.
+ * Several hooks on one response (the session's cookies, CORS) run in the order they were added,
+ * each getting what the one before returned.
  */
-export function beforeHeaders(res: ServerResponse, fn: (given: GivenHeaders | undefined) => GivenHeaders | undefined): void {
-  if (hooked.has(res) || res.headersSent) return;
-  hooked.add(res);
+export function beforeHeaders(res: ServerResponse, fn: Hook): void {
+  if (res.headersSent) return;
+  const list = hooks.get(res);
+  if (list) {
+    list.push(fn);
+    return;
+  }
+  hooks.set(res, [fn]);
   const original = res.writeHead as (...args: unknown[]) => ServerResponse;
   // Node's implicit header path (_implicitHeader) calls this.writeHead(this.statusCode), so an own
   // property on the instance sees every path; other responses keep the prototype's method.
   res.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
     res.writeHead = original as WriteHead;
-    const at = args.findIndex((a, i) => i > 0 && typeof a === 'object' && a !== null);
-    const replacement = fn(at < 0 ? undefined : (args[at] as GivenHeaders));
-    if (replacement !== undefined && at >= 0) args[at] = replacement;
+    let at = args.findIndex((a, i) => i > 0 && typeof a === 'object' && a !== null);
+    for (const hook of hooks.get(res) ?? []) {
+      const replacement = hook(at < 0 ? undefined : (args[at] as GivenHeaders));
+      if (replacement === undefined) continue;
+      if (at < 0) {
+        // A hook that set headers on the response returns nothing; one returning headers when
+        // none were given adds them as the headers argument.
+        at = args.length;
+        args.push(replacement);
+      } else args[at] = replacement;
+    }
     return original.apply(this, args);
   } as WriteHead;
 }

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { RequestExchange } from './exchange.js';
 
 /**
  * node:http's response, which adds the request id (`X-Request-Id`) to every response as its head is
@@ -8,8 +9,18 @@ import http from 'node:http';
  * given to writeHead() instead, so the common case stays on the fast path.
  */
 export class EngineResponse<Req extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Req> {
-  /** The request id, set by the engine before any handler runs ('' = none). */
-  requestId = '';
+  /**
+   * The engine's exchange, set before any handler runs: its `id` is the request id sent here, and
+   * the engine's shared close listener finds the request through it. One field for both, declared
+   * here so every response has the same shape (a property added later costs a map transition and,
+   * past the object's spare slots, a new properties array per request).
+   */
+  exchange: RequestExchange | undefined = undefined;
+}
+
+/** The request id `res` sends as `X-Request-Id`, or undefined for a response the engine did not make. */
+export function requestIdOf(res: http.ServerResponse): string | undefined {
+  return (res as Partial<EngineResponse>).exchange?.id;
 }
 
 /** Node's own store of headers set with setHeader(); null until the first one (an internal, stable in Node 20-24). */
@@ -23,8 +34,8 @@ const writeHead = http.ServerResponse.prototype.writeHead as (this: http.ServerR
     headers = reason;
     reason = undefined;
   }
-  const stored = kOutHeaders === undefined || (this as unknown as Record<symbol, unknown>)[kOutHeaders] != null;
-  const id = this.requestId;
+  const stored = storesHeaders(this);
+  const id = this.exchange?.id ?? '';
   if (Array.isArray(headers)) {
     let list = headers as unknown[];
     if (id !== '' && !listHas(list) && !(stored && this.hasHeader(ID))) list = list.concat(ID, id);
@@ -60,4 +71,9 @@ function listToObject(list: unknown[]): Record<string, string | string[]> {
     out[name] = there === undefined ? value : Array.isArray(there) ? [...there, value] : [there, value];
   }
   return out;
+}
+
+/** True when headers were stored on `res` with setHeader() (or when this Node hides where they are). */
+export function storesHeaders(res: http.ServerResponse): boolean {
+  return kOutHeaders === undefined || (res as unknown as Record<symbol, unknown>)[kOutHeaders] != null;
 }

@@ -32,12 +32,7 @@ export class RouteTable {
 
   /** Mounts whose prefix matches `path`, longest first. A prefix matches itself and `prefix/...`. */
   match(path: string): Mount[] {
-    const found: Mount[] = [];
-    for (const m of this.#mounts) {
-      const p = m.prefix;
-      if (p === '' || (path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47))) found.push(m);
-    }
-    return found;
+    return this.#mounts.filter((m) => mountMatches(m.prefix, path));
   }
 
   /** Every mount, longest prefix first. */
@@ -49,6 +44,22 @@ export class RouteTable {
   handlers(): Handler[] {
     return [...new Set(this.#mounts.flatMap((m) => m.handlers))];
   }
+
+  /**
+   * Every handler's `goingAway` (a stop began): resolves when all have, or after `ms`. A handler
+   * that fails is reported to `onError` and counts as done.
+   */
+  async goingAway(ms: number, onError: (h: Handler, err: unknown) => void): Promise<void> {
+    const all = Promise.all(this.handlers().map((h) => h.goingAway?.().catch((err: unknown) => onError(h, err))));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+}
+
+/** True when a mount at `prefix` takes `path`: the prefix itself and `prefix/...` ('' takes every path). */
+export function mountMatches(prefix: string, path: string): boolean {
+  return prefix === '' || (path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47));
 }
 
 /** `/` -> '', `/a/` -> `/a`. */

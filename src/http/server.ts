@@ -1,5 +1,4 @@
 import http from 'node:http';
-import http2 from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -13,14 +12,15 @@ import { ClientErrors } from './clienterror.js';
 import { requestScope, tracking } from './faults.js';
 import { refuseTunnel, secretHider, sendError } from './errorpage.js';
 import type { Handler, TunnelHandler } from './handler.js';
-import type { RouteTable } from './routes.js';
+import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
-import type { EngineResponse } from './response.js';
-import { H2Sessions, isH2 } from './h2.js';
-import { createServer } from './listener.js';
+import { EngineResponse } from './response.js';
+import { H2Sessions, isH2, prepareH2, refuseH2Connect } from './h2.js';
+import { createServer, type EngineServer } from './listener.js';
+import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
-import { Durations, RouteStats, Traffic, type TrafficStatus } from './traffic.js';
+import { Durations, RouteStats, Traffic, sentBytes, type TrafficStatus } from './traffic.js';
 
 /** What the engine needs to run: limits from `[server]`, the route table, and where to log. */
 export interface EngineOptions {
@@ -38,11 +38,6 @@ export interface EngineOptions {
   tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined } | undefined;
 }
 
-/** The response with its exchange attached, for the shared close listener. */
-interface ExchangeResponse extends http.ServerResponse {
-  exchange?: RequestExchange;
-}
-
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
 /**
@@ -52,9 +47,8 @@ const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
  */
 export class Engine {
   /** node:http(s), or node:http2 with `[server] http2` (whose HTTP/1 side is node:http's code). */
-  readonly server: http.Server | http2.Http2SecureServer | http2.Http2Server;
-  /** The h2 sessions, with `[server] http2`; undefined for a plain HTTP/1 server. */
-  readonly #h2: H2Sessions | undefined;
+  readonly server: EngineServer;
+  readonly #h2: H2Sessions | undefined; // with `[server] http2`
   readonly #opts: EngineOptions;
   readonly #clientIp: ClientIp;
   readonly #before: Handler[];
@@ -63,7 +57,7 @@ export class Engine {
   #drained: (() => void) | undefined;
   #closing = false;
   /** One close listener shared by every response (`this` is the response): no closure per request. */
-  readonly #onClose: (this: ExchangeResponse) => void;
+  readonly #onClose: (this: EngineResponse) => void;
   #draining = false;
   /** Client sockets handed to the tunnel handler by CONNECT, until they close. */
   readonly #tunnels = new Set<Duplex>();
@@ -92,21 +86,19 @@ export class Engine {
     this.#durations = opts.config.metricsPath !== undefined ? new Durations() : undefined;
     const engine = this;
     this.#runInScope = (ex) => engine.#run(ex);
-    this.#onClose = function onClose(this: ExchangeResponse): void {
+    this.#onClose = function onClose(this: EngineResponse): void {
       engine.#closed(this);
     };
     const c = opts.config;
     if (c.http2 !== 'no') this.#h2 = new H2Sessions(c.keepAlive);
     this.server = createServer(c, opts.tls, this.#h2);
-    // The compatibility API gives h2 streams the same request/response surface handlers use.
-    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.#dispatch(req, res));
+    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.#dispatch(req, res as EngineResponse));
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
-    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex | http.ServerResponse, head: Buffer) => {
-      // node:http2 emits an h2 CONNECT stream as (request, response): no socket to hand over.
-      if (socket instanceof http2.Http2ServerResponse) socket.writeHead(501, { 'content-type': 'text/plain' }).end('SKT_METHOD_NOT_IMPLEMENTED: CONNECT is served over HTTP/1.1 only\n');
-      else this.#connect(req, socket as Duplex, head);
-    });
+    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex | http.ServerResponse, head: Buffer) =>
+      refuseH2Connect(socket) || this.#connect(req, socket as Duplex, head));
+    // With a listener, node:http hands every request with an Upgrade header over here (see #upgrade).
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientErrors.answer(err, socket));
   }
 
@@ -162,13 +154,13 @@ export class Engine {
     this.#closing = true;
     this.#draining = drain;
     this.#inFlight.lastResponses();
+    // WebSockets are asked to close (1001) now; what is still open after the grace period is cut below.
+    const away = this.#opts.routes.goingAway(graceMs, (h, err) => this.#opts.logger.error(`handler ${h.name} failed to close its connections`, err));
     // http(s).Server#close also cuts idle connections (Node >= 19); net.Server#close only stops accepting.
     const closed = new Promise<void>((resolve) =>
       drain || this.#h2 ? net.Server.prototype.close.call(this.server, () => resolve()) : (this.server as http.Server).close(() => resolve()),
     );
-    // h2: GOAWAY tells each client which streams will still be answered (all open now) and to open
-    // new ones on a new connection (the new worker's, on a reload).
-    this.#h2?.goaway();
+    this.#h2?.goaway(); // open streams are answered; new ones go to a new connection (the new worker's)
     if (drain) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -180,11 +172,10 @@ export class Engine {
       await Promise.race([drained, late]);
       clearTimeout(timer);
     }
-    if (this.#h2) {
-      this.#h2.destroy();
-      // HTTP/1 connections of an h2 server: node:http tracks them, but only http.Server can close them.
-      this.#traffic.destroyOpen();
-    } else (this.server as http.Server).closeAllConnections();
+    await away;
+    // An h2 server has no closeAllConnections: its sessions, then its HTTP/1 sockets (Traffic knows them).
+    if (this.#h2) this.#h2.destroy(this.#traffic);
+    else (this.server as http.Server).closeAllConnections();
     // Handed-over sockets are no longer the HTTP server's connections: closeAllConnections misses them.
     for (const socket of this.#tunnels) socket.destroy();
     await closed;
@@ -197,31 +188,58 @@ export class Engine {
     }
   }
 
-  #dispatch(req: http.IncomingMessage, res: http.ServerResponse): void {
+  /** A request with an Upgrade header, its socket already out of node:http's parser (http/upgrade.ts). */
+  #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const taken = takeUpgrade(req, socket, head, (r) => new EngineResponse(r));
+    if (taken) this.#dispatch(taken.req, taken.res, taken.websocket ? socket : undefined, head);
+  }
+
+  /** A handler took the WebSocket handshake: the exchange ends here as a 101, and the socket leaves HTTP. */
+  #accept(ex: RequestExchange, socket: Duplex): Duplex | undefined {
+    const res = ex.res as EngineResponse;
+    if (socket.destroyed || res.headersSent || res.destroyed) return undefined;
+    res.off('close', this.#onClose);
+    res.detachSocket(socket as Socket);
+    res.statusCode = 101;
+    if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
+    this.#traffic.response(101, true, ex.stats);
+    this.#durations?.add((performance.now() - ex.start) / 1000);
+    this.#logAccess(ex, 101, 0, false);
+    // Counted as a tunnel: cut at the very end of a stop, after the handlers' goingAway.
+    this.#tunnels.add(socket);
+    socket.once('close', () => this.#tunnels.delete(socket));
+    return socket;
+  }
+
+  #dispatch(req: http.IncomingMessage, res: EngineResponse, upgradeSocket?: Duplex, head?: Buffer): void {
     const c = this.#opts.config;
     const url = req.url ?? '/';
     let target = url;
     if (url.charCodeAt(0) !== 47) target = originForm(url);
-    const remote = this.#clientIp.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
-    // A proxy we trust may name the request; anyone else's id is replaced (it would let a client
-    // forge or collide with the ids an operator follows).
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && isValidRequestId(given) && this.#clientIp.trusts(req.socket.remoteAddress) ? given : nextRequestId();
-    // Sent as the head is written (http/response.ts): a setHeader() here would take every response off Node's fast path.
-    (res as unknown as EngineResponse).requestId = id;
+    const peer = req.socket.remoteAddress;
+    // Only a proxy we trust may speak for the client (X-Forwarded-For) and name the request; anyone
+    // else's id is replaced (it would let a client forge or collide with the ids an operator
+    // follows). Without trusted proxies neither header is looked up.
+    const trusted = this.#clientIp.trusts(peer);
+    const remote = this.#clientIp.resolve(peer, trusted ? req.headers['x-forwarded-for'] : undefined);
+    const given = trusted ? req.headers['x-request-id'] : undefined;
+    const id = typeof given === 'string' && isValidRequestId(given) ? given : nextRequestId();
     const ex = new RequestExchange(req, res, target, remote, id, c.devel, c.compressMinSize, this.#hideSecrets);
     this.#inFlight.add(ex);
     this.#traffic.requests++;
     if (this.#opts.accessLog || this.#durations) {
       ex.start = performance.now();
-      ex.sentBefore = req.socket.bytesWritten;
+      ex.sentBefore = sentBytes(req.socket);
     }
-    (res as ExchangeResponse).exchange = ex;
+    // The id is sent as the head is written (http/response.ts): a setHeader() here would take every
+    // response off Node's fast path.
+    res.exchange = ex;
     res.on('close', this.#onClose);
+    if (upgradeSocket) ex.upgrade = { head: head!, accept: () => this.#accept(ex, upgradeSocket) };
     // One test for both refusals and h2 keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {
       if (req.httpVersionMajor === 2 && target !== '' && isH2(res)) {
-        if (this.#h2Request(req, res, id)) return this.#handle(ex);
+        if (prepareH2(req, res, id, c.maxHeaderSize)) return this.#handle(ex);
         ex.stats = this.#refused;
         sendError(ex, 431, { detail: `the request headers exceed ${c.maxHeaderSize} bytes` });
         return;
@@ -235,26 +253,6 @@ export class Engine {
     this.#handle(ex);
   }
 
-  /**
-   * What an h2 request needs before the handlers see it (HTTP/1 gets these from node:http and
-   * EngineResponse). False when its header list is over `max_header_size`: Node announces the limit
-   * (SETTINGS_MAX_HEADER_LIST_SIZE) but does not enforce it on what it receives.
-   */
-  #h2Request(req: http.IncomingMessage, res: http.ServerResponse, id: string): boolean {
-    res.setHeader('x-request-id', id);
-    // RFC 9113 §6.5.2: name and value octets plus 32 per field (ASCII: characters are octets).
-    const raw = req.rawHeaders;
-    let size = 0;
-    for (let i = 0; i < raw.length; i++) size += raw[i]!.length;
-    if (size + 16 * raw.length > this.#opts.config.maxHeaderSize) return false;
-    // Handlers and apps read Host; an h2 client sends :authority instead (RFC 9113 §8.3.1).
-    if (req.headers.host === undefined) {
-      const authority = req.headers[':authority'];
-      if (typeof authority === 'string') req.headers.host = authority;
-    }
-    return true;
-  }
-
   #handle(ex: RequestExchange): void {
     // The exchange is the scope's store: a rejection or exception the handlers leave behind names it.
     // Off until needed (see http/faults.ts): the scope makes Node hook every async resource.
@@ -263,9 +261,8 @@ export class Engine {
   }
 
   /** Counts in-flight requests for a graceful stop, and writes the access line. */
-  #closed(res: ExchangeResponse): void {
+  #closed(res: EngineResponse): void {
     const ex = res.exchange!;
-    const req = ex.req;
     if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
     // A client gone before any answer was sent got no status: `res.statusCode` is only the default 200.
     this.#traffic.response(res.headersSent ? res.statusCode : 0, res.writableFinished, ex.stats);
@@ -273,14 +270,15 @@ export class Engine {
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
     if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
-    const access = this.#opts.accessLog;
-    if (access) {
-      access.write({
-        id: ex.id, remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: req.url ?? '', version: req.httpVersion,
-        status: res.statusCode, bytes: ex.socket.bytesWritten - ex.sentBefore,
-        ms: performance.now() - ex.start, aborted: !res.writableFinished, ua: req.headers['user-agent'],
-      });
-    }
+    if (this.#opts.accessLog) this.#logAccess(ex, res.statusCode, sentBytes(ex.socket) - ex.sentBefore, !res.writableFinished);
+  }
+
+  #logAccess(ex: RequestExchange, status: number, bytes: number, aborted: boolean): void {
+    const req = ex.req;
+    this.#opts.accessLog?.write({
+      id: ex.id, trace: ex.traceId(), remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: ex.url, version: req.httpVersion,
+      status, bytes, ms: performance.now() - ex.start, aborted, ua: req.headers['user-agent'],
+    });
   }
 
   /**
@@ -346,9 +344,11 @@ export class Engine {
   }
 
   #mounts(ex: RequestExchange, fromMount: number, fromHandler: number): true | Promise<void> {
-    const mounts = this.#opts.routes.match(ex.path);
+    // Every mount, longest prefix first, tested in place: no array of the matching ones per request.
+    const mounts = this.#opts.routes.mounts;
     for (let m = fromMount; m < mounts.length; m++) {
       const mount = mounts[m]!;
+      if (!mountMatches(mount.prefix, ex.path)) continue;
       const rest = ex.path.slice(mount.prefix.length);
       ex.stats = mount.stats;
       for (let h = m === fromMount ? fromHandler : 0; h < mount.handlers.length; h++) {
@@ -392,7 +392,7 @@ export class Engine {
       sendError(ex, err.status, { detail: err.message, close: !ex.req.complete });
       return;
     }
-    this.#opts.logger.error(`${ex.method} ${ex.req.url} failed`, err, { reqId: ex.id });
+    this.#opts.logger.error(`${ex.method} ${ex.url} failed`, err, { reqId: ex.id });
     sendError(ex, isSkitaiError(err) ? err.status : 500, { error: err, detail: ex.devel && err instanceof Error ? err.message : undefined });
   }
 }

@@ -2,10 +2,16 @@ import os from 'node:os';
 import type { LogSink } from './logger.js';
 import { timestamp } from './logger.js';
 
-/** What the engine knows of a finished request. */
+/**
+ * What the engine knows of a finished request. `id`, `remote`, `method` and `version` go into the
+ * JSON line without an escape check: the engine's values are plain by construction (a generated or
+ * validated id, an IP address, an HTTP token, digits), and the check is a regular expression per field.
+ */
 export interface AccessRecord {
   /** The request id (`X-Request-Id`). */
   id: string;
+  /** The W3C trace id (32 hex digits) from the request's `traceparent`, or of the trace started for its outgoing calls. */
+  trace?: string | undefined;
   remote: string;
   port: number;
   method: string;
@@ -36,7 +42,7 @@ export function redactTarget(url: string): string {
 
 /**
  * One line per response, in Skitai's format or as JSON in pino's shape (`level` 30, `time`, `pid`,
- * `hostname`, `reqId`, `method`, `url`, `status`, `bytes`, `ms`, `remote`, `port`, `version`,
+ * `hostname`, `reqId`, `traceId`, `method`, `url`, `status`, `bytes`, `ms`, `remote`, `port`, `version`,
  * `aborted`, `ua`, `msg: "request"`); request targets without user info.
  *
  * The JSON line is written by hand rather than through pino: the record's fields are fixed, so
@@ -58,9 +64,9 @@ export class AccessLog {
     const r = record.url.includes('@') ? { ...record, url: redactTarget(record.url) } : record;
     if (this.format === 'json') {
       const line =
-        `${this.#head}${Date.now()}${this.#host},"reqId":${str(r.id)},"method":${str(r.method)},"url":${str(r.url)}` +
-        `,"status":${r.status},"bytes":${r.bytes},"ms":${Math.round(r.ms * 1000) / 1000},"remote":${str(r.remote)},"port":${r.port}` +
-        `,"version":${str(r.version)},"aborted":${r.aborted}${r.ua === undefined ? '' : `,"ua":${str(r.ua)}`}` +
+        `${this.#head}${Date.now()}${this.#host},"reqId":"${r.id}"${r.trace === undefined ? '' : `,"traceId":"${r.trace}"`},"method":"${r.method}","url":${str(r.url)}` +
+        `,"status":${r.status},"bytes":${r.bytes},"ms":${Math.round(r.ms * 1000) / 1000},"remote":"${r.remote}","port":${r.port}` +
+        `,"version":"${r.version}","aborted":${r.aborted}${r.ua === undefined ? '' : `,"ua":${str(r.ua)}`}` +
         `${r.up === undefined ? '' : `,"up":${r.up}`},"msg":"request"}\n`;
       if (this.sink.writeRaw) this.sink.writeRaw(line);
       else this.sink.write(line.slice(0, -1));
@@ -70,7 +76,7 @@ export class AccessLog {
     // additions). A tunnel's bytes are <up>/<down>, as Skitai logged them.
     const bytes = r.up === undefined ? `${r.bytes}` : `${r.up}/${r.bytes}`;
     this.sink.write(
-      `${timestamp()} [info] ${r.remote}:${r.port} ${r.method} ${r.url} HTTP/${r.version} ${r.status} ${bytes} ${r.ms.toFixed(1)}ms${r.aborted ? ' aborted' : ''} ${r.id}`,
+      `${timestamp()} [info] ${r.remote}:${r.port} ${r.method} ${r.url} HTTP/${r.version} ${r.status} ${bytes} ${r.ms.toFixed(1)}ms${r.aborted ? ' aborted' : ''} ${r.id}${r.trace === undefined ? '' : ` trace=${r.trace}`}`,
     );
   }
 }

@@ -45,15 +45,19 @@ const ZERO_SPAN = '0'.repeat(16);
  * a new random trace id, sampled flag off (`00`), made only when an outgoing call needs it.
  */
 export function traceOf(header: string | string[] | undefined): string {
+  return incomingTrace(header) ?? `${randomHex(16)}-00`;
+}
+
+/** The incoming header's trace as `<trace-id>-<flags>`, or undefined when there is none or it is not valid. */
+export function incomingTrace(header: string | string[] | undefined): string | undefined {
   const value = Array.isArray(header) ? header[0] : header;
-  if (value !== undefined) {
-    const m = TRACEPARENT.exec(value.trim());
-    // A version-00 header must be exactly 55 characters; later versions may append fields.
-    if (m && m[1] !== 'ff' && m[2] !== ZERO_TRACE && m[3] !== ZERO_SPAN && (m[1] !== '00' || value.trim().length === 55)) {
-      return `${m[2]}-${m[4]}`;
-    }
+  if (value === undefined) return undefined;
+  const m = TRACEPARENT.exec(value.trim());
+  // A version-00 header must be exactly 55 characters; later versions may append fields.
+  if (m && m[1] !== 'ff' && m[2] !== ZERO_TRACE && m[3] !== ZERO_SPAN && (m[1] !== '00' || value.trim().length === 55)) {
+    return `${m[2]}-${m[4]}`;
   }
-  return `${randomHex(16)}-00`;
+  return undefined;
 }
 
 /** `00-<trace-id>-<new span id>-<flags>` for a trace from {@link traceOf}. */
@@ -61,16 +65,21 @@ export function childTraceparent(trace: string): string {
   return `00-${trace.slice(0, 32)}-${randomHex(8)}-${trace.slice(33)}`;
 }
 
-// Random bytes are drawn 4 KiB at a time: one getrandom() call serves hundreds of span ids.
+// Random bytes are drawn 4 KiB at a time and turned into hex once: one getrandom() call and one
+// conversion serve hundreds of span ids, each then a slice of that string (a proxied request took
+// two Buffer-to-hex conversions before).
 const POOL = Buffer.allocUnsafe(4096);
-let used = POOL.length;
+let hex = '';
+let used = 0;
 
 function randomHex(bytes: number): string {
-  if (used + bytes > POOL.length) {
+  const chars = bytes * 2;
+  if (used + chars > hex.length) {
     crypto.randomFillSync(POOL);
+    hex = POOL.toString('hex');
     used = 0;
   }
-  const hex = POOL.toString('hex', used, used + bytes);
-  used += bytes;
-  return hex;
+  const out = hex.slice(used, used + chars);
+  used += chars;
+  return out;
 }

@@ -61,7 +61,7 @@ export class MailAgent {
   #wakeTimer: NodeJS.Timeout | undefined;
   #cleanupTimer: NodeJS.Timeout | undefined;
   #watcher: fsSync.FSWatcher | undefined;
-  #stats = { attempts: 0, delivered: 0, undelivered: 0, lastError: undefined as string | undefined, lastErrorAt: undefined as number | undefined };
+  #stats = { attempts: 0, failedAttempts: 0, delivered: 0, undelivered: 0, lastError: undefined as string | undefined, lastErrorAt: undefined as number | undefined };
 
   constructor(options: MailAgentOptions) {
     this.dirs = spoolDirs(options.root);
@@ -265,6 +265,7 @@ export class MailAgent {
     const sentNow = outcome.accepted.length > 0 ? `sent to ${outcome.accepted.join(', ')}` : '';
     const why = [...[...outcome.rejected].map(([a, f]) => `${a}: ${f.message}`), outcome.failure?.message].filter(Boolean).join('; ');
     if (why) {
+      this.#stats.failedAttempts++;
       this.#stats.lastError = `mail ${entry.id}: ${why}`;
       this.#stats.lastErrorAt = Date.now();
       entry.lastError = why;

@@ -43,6 +43,8 @@ export interface AgentStatus {
   readonly running: boolean;
   readonly inFlight: number;
   readonly attempts: number;
+  /** Attempts after which a recipient was still not accepted (retried later, or given up). */
+  readonly failedAttempts: number;
   readonly delivered: number;
   readonly undelivered: number;
   readonly lastError: string | undefined;

@@ -5,15 +5,16 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { TLS_MODES } from '../config/smtpda-keys.js';
 import type { SmtpServer } from './server.js';
 
 /**
  * `none`: never STARTTLS. `may`: STARTTLS when the relay offers it. `encrypt`: STARTTLS required.
  * `verify`: STARTTLS required and the certificate checked, login or not.
  */
-export type TlsMode = 'none' | 'may' | 'encrypt' | 'verify';
+export type TlsMode = (typeof TLS_MODES)[number];
 
-export const TLS_MODES: readonly TlsMode[] = ['none', 'may', 'encrypt', 'verify'];
+export { TLS_MODES };
 
 /** The validated TLS settings of `[smtpda]`. */
 export interface TlsPolicy {

@@ -13,7 +13,7 @@
  */
 import { describeError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { describeScope, faults, tracking } from '../site.js';
+import { currentRequest, describeScope, faults, tracking } from '../site.js';
 
 /**
  * Handle `unhandledRejection` and `uncaughtException` in this process; `fatal` runs once, on the
@@ -44,11 +44,14 @@ export function guardProcess(logger: Logger, fatal: () => void): () => void {
 }
 
 function report(logger: Logger, message: string, err: unknown): void {
+  // Read before tracking is turned on: a fault before it was on has no known request.
+  const request = currentRequest();
   // From the first fault on, requests are tracked, so a fault that recurs names its request.
   tracking.on = true;
   try {
-    // The error's code up front (a stack starts with the class name only), then the stack.
-    logger.error(`${message}: ${describeError(err)}`, err);
+    // The error's code up front (a stack starts with the class name only), then the stack; the
+    // request id as a field, as in every other record about a request, so a search by it finds the fault.
+    logger.error(`${message}: ${describeError(err)}`, err, request ? { reqId: request.id } : undefined);
   } catch {
     // A logger that fails here must not turn a logged fault into a crash (a throw in this handler ends the process).
     process.stderr.write(`skitai: ${message} ${String(err)}\n`);

@@ -1,6 +1,6 @@
 /** The primary's half of a site-wide scrape: ask each worker for its metric families. */
 import type { Worker } from 'node:cluster';
-import { keepCounters, type Families } from '../site.js';
+import { keepCounters, type Families, type MailCounts } from '../site.js';
 import { ask } from './ask.js';
 import type { WorkerMessage } from './messages.js';
 
@@ -32,4 +32,9 @@ export class KeptCounters {
 
 function collect(target: Worker): Promise<Families | undefined> {
   return ask(target, (id) => ({ skitai: 'metrics-collect', id }), 'metrics-part', (m) => (m as Extract<WorkerMessage, { skitai: 'metrics-part' }>).families, COLLECT_TIMEOUT_MS);
+}
+
+/** Only the numbers: the agent's status also holds its last error text, which the IPC message does not need. */
+export function mailCounts(c: MailCounts | undefined): MailCounts | undefined {
+  return c && { attempts: c.attempts, failedAttempts: c.failedAttempts, delivered: c.delivered, undelivered: c.undelivered };
 }

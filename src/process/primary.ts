@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.js';
 import { FRESH, respawnDelay, type BackoffState } from './backoff.js';
 import type { AgentView, PrimaryView } from '../site.js';
 import { tell as send } from './ask.js';
+import { mailCounts } from './metrics.js';
 import { Gatherer, type LiveWorker } from './gather.js';
 import { EXIT_RESTART, WORKER_ENV, tagOf, type WorkerMessage, type WorkerSpec } from './messages.js';
 import { SKITAID_BIN } from './paths.js';
@@ -81,7 +82,7 @@ export class Primary {
     this.#gather = new Gatherer({
       live: this.#live,
       slots: () => this.#slots,
-      info: () => ({ workers: this.#slots.filter((s) => s.worker).length, restarts: this.#respawns, reloads: this.#reloads }),
+      info: () => ({ workers: this.#slots.filter((s) => s.worker).length, restarts: this.#respawns, reloads: this.#reloads, mail: mailCounts(this.#opts.mailStatus?.()) }),
       primary: () => this.#view(),
       logger: this.#log,
     });

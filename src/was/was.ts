@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
+import type { Deadline } from '../call/deadline.js';
 import type { Call, CallOptions } from '../client/call.js';
 import type { ClientsStatus } from '../client/clients.js';
+import type { ClientWebSocket, WsOptions } from '../client/ws.js';
 import type { RpcCall, RpcClient } from '../client/proxy.js';
 import { Composer } from '../mail/composer.js';
 import type { DbCall, DbCallOptions } from '../db/call.js';
@@ -13,6 +15,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import type { Cookies } from './cookie.js';
 import type { MessageBox } from './mbox.js';
 import type { Session } from './session.js';
+import { arrivalOf, leftUntil, limitOf, requestScope } from './scope.js';
 import { toStream, type StreamSource } from './tostream.js';
 import { defaultWeb, WebState, type WasWeb } from './web.js';
 
@@ -28,6 +31,10 @@ export class Was<TApp = unknown> {
   /** Per-request scratch space shared by hooks and the handler. */
   readonly g: Record<string, unknown> = {};
   #webState: WebState | undefined;
+  /** When the request arrived, if it brought a deadline header (the budget counts from then). */
+  readonly #arrived: number | undefined;
+  /** The request's deadline and cancel scope: made at the first outgoing call. */
+  #scope: Deadline | undefined;
 
   constructor(
     readonly request: WasRequest,
@@ -41,6 +48,24 @@ export class Was<TApp = unknown> {
   ) {
     // Sliding sessions renew on every request, so a session app needs its state from the start.
     if (web.sessions) this.#webState = new WebState(web, response.raw, request.raw.headers.cookie);
+    this.#arrived = arrivalOf(request.raw.headers);
+  }
+
+  /**
+   * Milliseconds left of the budget this request arrived with — `X-Skitai-Deadline: <ms>` (what a
+   * Skitai call sends), or gRPC's `grpc-timeout` — counted from its arrival; 0 once spent.
+   * Undefined when the request brought none. Every `was.map/lb/rest/dmap/dlb/db` call of this
+   * request ends by then whatever its own timeout, and passes the rest on (docs/clusters.md).
+   */
+  get deadline(): number | undefined {
+    const limit = limitOf(this.request.raw.headers, this.#arrived);
+    return limit === undefined ? undefined : leftUntil(limit);
+  }
+
+  /** The parent of this request's calls: its budget caps them; the client going away cancels them. */
+  #callScope(): Deadline {
+    this.#scope ??= requestScope(this.response.raw, limitOf(this.request.raw.headers, this.#arrived));
+    return this.#scope;
   }
 
   /**
@@ -54,14 +79,14 @@ export class Was<TApp = unknown> {
   }
   #log: Logger | undefined;
 
-  /** Outgoing call options carrying this request's id and trace (X-Request-Id, traceparent). */
+  /** Outgoing call options carrying this request's id and trace (X-Request-Id, traceparent) and its deadline. */
   #out(options: CallOptions | undefined): CallOptions {
-    return { ...options, context: this.request };
+    return { ...options, context: this.request, deadline: this.#callScope() };
   }
 
-  /** SQL statements of this request start with a `/* reqId=… *\/` comment (docs/logging.md). */
+  /** SQL statements of this request start with a `/* reqId=… *\/` comment (docs/logging.md); its deadline caps them. */
   #dbOut(options: DbCallOptions | undefined): DbCallOptions {
-    return { ...options, context: this.request };
+    return { ...options, context: this.request, deadline: this.#callScope() };
   }
 
   #state(): WebState {
@@ -142,6 +167,16 @@ export class Was<TApp = unknown> {
   rest(url: string, method: string, data?: unknown, options?: CallOptions): Call;
   rest(url: string, method: string = 'XMLRPC', data?: unknown, options?: CallOptions): Call | RpcCall {
     return this.services.clients.rest(url, method, data, this.#out(options));
+  }
+
+  /**
+   * Open a client WebSocket: `await was.ws('@chat/feed')` (a member chosen by the cluster's strategy
+   * and health, the next one tried if one cannot be reached) or `was.ws('wss://host/path')`.
+   * `timeout` (seconds, default 10) bounds the whole opening; the handshake carries this request's
+   * id and trace. Rejects with SKT_WS_CONNECT. The socket outlives the request: close it.
+   */
+  ws(target: string, options?: WsOptions): Promise<ClientWebSocket> {
+    return this.services.clients.ws(target, { ...options, context: this.request });
   }
 
   /** GET a URL, or POST `data` as a form. */

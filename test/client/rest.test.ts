@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Clients } from '../../src/client/clients.js';
-import { Status } from '../../src/client/status.js';
+import { Status } from '../../src/call/status.js';
 import { isSkitaiError } from '../../src/errors.js';
 import { clusterConfig } from '../cluster/helpers.js';
 import { startMember, type MemberServer } from '../support/members.js';

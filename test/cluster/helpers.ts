@@ -1,10 +1,11 @@
 import type { ClusterConfig } from '../../src/config/types.js';
 import { Member } from '../../src/cluster/member.js';
+import { manualClock as makeClock, type ManualClock } from '../support/clock.js';
 
-/** A clock tests move by hand. */
-export function manualClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
-  let t = start;
-  return { now: () => t, advance: (ms) => void (t += ms) };
+/** A clock tests move by hand; `now` is the Clock itself (time and timers, test/support/clock.ts). */
+export function manualClock(start = 1_000_000): { now: ManualClock; advance: (ms: number) => void } {
+  const clock = makeClock(start);
+  return { now: clock, advance: (ms) => clock.advance(ms) };
 }
 
 /** mulberry32: a small seeded PRNG so random strategies give the same picks every run. */

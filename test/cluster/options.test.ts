@@ -65,7 +65,7 @@ describe('cluster options', () => {
     throwsConfig({ members: 'a:1, a:1 2' }, 'SKT_CONFIG_VALUE', /listed twice/);
     throwsConfig({ members: 'a:b:c' }, 'SKT_CONFIG_VALUE', /expected host:port/);
     throwsConfig({ members: 'a:1 two' }, 'SKT_CONFIG_VALUE', /weight of "a:1 two" must be a whole number/);
-    throwsConfig({ members: 'a:1', max_conn: '5' }, 'SKT_CONFIG_UNKNOWN_KEY', /line 3 \[@c\] max_conn: unknown cluster key "max_conn"/);
+    throwsConfig({ members: 'a:1', max_conn: '5' }, 'SKT_CONFIG_UNKNOWN_KEY', /line 3 \[@c\] max_conn: unknown key "max_conn" in \[@c\]; did you mean "max_conns"\?/);
     throwsConfig({ members: 'a:1', connecttimeout: '5' }, 'SKT_CONFIG_UNKNOWN_KEY', /did you mean "connect_timeout"/);
     throwsConfig({ members: 'a:1', health_check_path: 'ping' }, 'SKT_CONFIG_VALUE', /starting with "\/"/);
     throwsConfig({ members: 'a:1', eject_base: '10s', eject_max: '1s' }, 'SKT_CONFIG_VALUE', /eject_max/);
@@ -85,7 +85,7 @@ describe('cluster options', () => {
     const pg = clusterConfig({ type: 'postgresql', members: 'db1:5432/mydb/user/secret-pass' });
     assert.equal(clusterType(pg), 'postgresql');
     assert.throws(() => parseClusterOptions(pg), (e: unknown) => isSkitaiError(e, 'SKT_CLUSTER_TYPE'));
-    assert.throws(() => clusterType(clusterConfig({ type: 'postresql', members: 'a:1' })), /line 2 \[@c\] type: expected a cluster type of http or postgresql/);
+    assert.throws(() => clusterType(clusterConfig({ type: 'postresql', members: 'a:1' })), /line 2 \[@c\] type: expected one of http, postgresql \(got "postresql"\)/);
   });
 
   test('docs/clusters.md lists every key', () => {

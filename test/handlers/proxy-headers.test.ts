@@ -66,3 +66,14 @@ test('relayed response (raw buffers): hop-by-hop and Connection-named headers dr
   const plain = ['Content-Length', '2', 'Connection', 'Keep-Alive', 'Date', 'x'].map((s) => Buffer.from(s));
   assert.deepEqual(relayHeaders(plain), ['Content-Length', '2', 'Date', 'x']);
 });
+
+test("relayed response with the forward proxy's Via: the answer's Via lines join ours (last), whatever their case", () => {
+  const raw = ['Via', '1.0 cache-a', 'Content-Length', '2', 'via', '1.1 cache-b'].map((s) => Buffer.from(s));
+  assert.deepEqual(relayHeaders(raw, '1.1 me:5000'), ['Content-Length', '2', 'via', '1.0 cache-a, 1.1 cache-b, 1.1 me:5000']);
+  assert.deepEqual(relayHeaders([Buffer.from('Date'), Buffer.from('x')], '1.1 me:5000'), ['Date', 'x', 'via', '1.1 me:5000']);
+  // A Via the answer's Connection names belonged to its hop: only ours goes on.
+  const named = ['Connection', 'Via', 'Via', '1.0 hop'].map((s) => Buffer.from(s));
+  assert.deepEqual(relayHeaders(named, '1.1 me:5000'), ['via', '1.1 me:5000']);
+  // Without ours (the reverse proxy) the answer's Via passes as it is.
+  assert.deepEqual(relayHeaders(raw), ['Via', '1.0 cache-a', 'Content-Length', '2', 'via', '1.1 cache-b']);
+});

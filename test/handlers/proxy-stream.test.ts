@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Pool } from 'undici';
-import type { Endpoint } from '../../src/client/exchange.js';
+import type { Endpoint } from '../../src/transport/http/exchange.js';
 import { StreamExchange, type StreamOutcome } from '../../src/handlers/proxy/stream.js';
 
 let member: http.Server;

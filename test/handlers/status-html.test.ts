@@ -51,7 +51,7 @@ test('combine: counters are summed over the workers, states are the worst any wo
     { slot: 1, pid: 11, started: NOW - 60_000, state: 'serving', report: report(11, { total: 10, s5xx: 1, clusters: [cluster('api', ['healthy', 'healthy'])], dbs: [db], mail: spool }) },
     { slot: 2, pid: 12, started: NOW - 60_000, state: 'serving', report: report(12, { total: 30, s5xx: 0, clusters: [cluster('api', ['healthy', 'ejected'], 'half-open')], dbs: [db], mail: spool }) },
   ];
-  const agent = { running: true, inFlight: 0, attempts: 4, delivered: 2, undelivered: 1, lastError: 'connect ECONNREFUSED', lastErrorAt: NOW - 5000 };
+  const agent = { running: true, inFlight: 0, attempts: 4, failedAttempts: 2, delivered: 2, undelivered: 1, lastError: 'connect ECONNREFUSED', lastErrorAt: NOW - 5000 };
   const s = combine('shop', 11, parts, { ...PRIMARY, mailAgent: agent }, NOW);
   assert.equal(s.summary.http.requests, 40);
   assert.equal(s.summary.http.errors5xx, 1);
@@ -140,7 +140,7 @@ test('the page: every live element names a path of the JSON, values in human uni
 test('the page escapes names and messages from config and remote servers', () => {
   const evil = '<script>alert(1)</script>';
   const parts: WorkerPart[] = [{ slot: 1, pid: 11, started: NOW, state: 'serving', report: report(11, { total: 1, s5xx: 0, clusters: [cluster(evil, ['down'])] }) }];
-  const agent = { running: true, inFlight: 0, attempts: 1, delivered: 0, undelivered: 0, lastError: `relay said "${evil}"`, lastErrorAt: NOW };
+  const agent = { running: true, inFlight: 0, attempts: 1, failedAttempts: 1, delivered: 0, undelivered: 0, lastError: `relay said "${evil}"`, lastErrorAt: NOW };
   const withMail = { ...parts[0]!, report: { ...parts[0]!.report!, mail: { queued: 1, sending: 0, undeliverable: 0, corrupt: 0 } } };
   const html = statusPage(`s ${evil}`, combine(evil, 11, [withMail], { ...PRIMARY, mailAgent: agent }, NOW), 5);
   assert.equal(html.split('<script>').length, 2, 'only the page\'s own script');

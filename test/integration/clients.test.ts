@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Clients } from '../../src/client/clients.js';
-import type { Result } from '../../src/client/result.js';
-import { Status } from '../../src/client/status.js';
+import type { Result } from '../../src/call/result.js';
+import { Status } from '../../src/call/status.js';
 import { makeTestCerts, type TestCerts } from '../support/certs.js';
 import { startChildMember, startMember, type MemberServer } from '../support/members.js';
 import { clusterConfig } from '../cluster/helpers.js';
+import { manualClock } from '../support/clock.js';
 import { until } from '../support/until.js';
 
 /**
@@ -56,17 +57,20 @@ after(async () => {
 
 describe('map', () => {
   test('gathers every member, each with its own status, partial at the deadline and not later', async () => {
-    const c = clients({ all: { members: `${ok.node}, ${slow.node}, ${broken.node}, 127.0.0.1:${deadPort}` } });
+    // Time is the test's clock: the deadline falls when the test says, not after a real 1.5 s.
+    const clock = manualClock();
+    const c = clients({ all: { members: `${ok.node}, ${slow.node}, ${broken.node}, 127.0.0.1:${deadPort}` } }, { clock });
     const filtered: string[] = [];
-    const t0 = performance.now();
     const s = c.map('@all/rpc2', 'XMLRPC', undefined, { filter: (r) => void filtered.push(`${r.node}:${r.status}`) });
     s.echo('mozart', 1);
-    await sleep(150); // "request early, use late": the 150 ms count against the 1.5 s
-    // 1.5 s: room for the quick members to answer on a loaded machine; the slow one answers at 6 s.
-    const results = await s.getswait(1.5);
-    const elapsed = performance.now() - t0;
-    // Not later: well before the slow member's answer.
-    assert.ok(elapsed >= 1490 && elapsed < 4500, `returned after ${elapsed} ms`);
+    await until(() => filtered.length === 3, 10_000, 'the three quick members (the slow one answers at 6 s)');
+    clock.advance(150); // "request early, use late": the 150 ms count against the 1.5 s
+    const waiting = s.getswait(1.5);
+    clock.advance(1349);
+    assert.equal(filtered.length, 3, '1 ms before the deadline: still waiting for the slow one');
+    clock.advance(1);
+    const results = await waiting;
+    assert.match(results[1]!.msg, /within 1\.5 s/);
     assert.deepEqual(results.map((r) => r.node), [ok.node, slow.node, broken.node, `127.0.0.1:${deadPort}`]);
     const [good, late, error, dead] = results;
     assert.equal(good!.status, Status.NORMAL);
@@ -194,27 +198,37 @@ describe('lb', () => {
   });
 
   test('hedging cuts the tail when one member is slow', async () => {
-    const tortoise = await startMember('tortoise', { delayMs: 700 });
+    // The tortoise never answers in time; the test's clock decides when hedge_delay has passed.
+    const tortoise = await startMember('tortoise', { delayMs: 60_000 });
     const hare = await startMember('hare');
     try {
+      const clock = manualClock();
       const members = `${tortoise.node}, ${hare.node}`;
-      const c = clients({ h: { members, hedge_delay: '40ms', eject_failures: '1000' }, plain: { members, eject_failures: '1000' } });
-      const timed = async (target: string): Promise<number> => {
-        const t0 = performance.now();
-        const r = await c.lb(target, 'GET').getwait(2);
-        assert.equal(r.status, Status.NORMAL);
-        return performance.now() - t0;
-      };
-      const hedged: number[] = [];
-      for (let i = 0; i < 6; i++) hedged.push(await timed('@h/x'));
-      const plain: number[] = [];
-      for (let i = 0; i < 2; i++) plain.push(await timed('@plain/x'));
-      // Below the tortoise's 700 ms: no hedged call waited for it (tolerant of a loaded machine).
-      assert.ok(Math.max(...hedged) < 650, `hedged calls: ${hedged.map(Math.round)}`);
-      assert.ok(Math.max(...plain) >= 650, `without hedging one call waits for the slow member: ${plain.map(Math.round)}`);
+      const c = clients({ h: { members, hedge_delay: '40ms', eject_failures: '1000' }, plain: { members, eject_failures: '1000' } }, { clock });
+      const tortoiseBusy = (cluster: string): boolean => c.status().clusters[cluster]!.members[0]!.inFlight > 0;
+      let hedges = 0;
+      for (let i = 0; i < 4; i++) {
+        const call = c.lb('@h/x', 'GET').getwait(2); // sent now: the wait starts it
+        if (tortoiseBusy('h')) {
+          const hareBusy = (): number => c.status().clusters.h!.members[1]!.inFlight;
+          clock.advance(39);
+          assert.equal(hareBusy(), 0, 'not hedged before 40 ms');
+          clock.advance(1);
+          assert.equal(hareBusy(), 1, 'hedged at 40 ms');
+          hedges++;
+        }
+        const r = await call;
+        assert.deepEqual([r.status, nameOf(r)], [Status.NORMAL, 'hare'], 'the hare answers every call, hedged or asked first');
+      }
+      assert.equal(hedges, 2, 'round-robin asked the tortoise first every other call');
+      const plainCall = c.lb('@plain/x', 'GET').getwait(2);
+      const slowFirst = tortoiseBusy('plain') ? plainCall : c.lb('@plain/x', 'GET').getwait(2);
+      if (slowFirst !== plainCall) assert.equal((await plainCall).status, Status.NORMAL);
+      clock.advance(2000);
+      assert.equal((await slowFirst).status, Status.TIMEOUT, 'without hedging the call waits for the slow member to its deadline');
       const status = c.status().clusters.h!;
       assert.equal(status.members[0]!.failures, 0, 'a hedge that lost is not a failure');
-      assert.ok(status.retryBudget.retries >= 3);
+      assert.equal(status.retryBudget.retries, 2);
     } finally {
       await Promise.all([tortoise.kill(), hare.kill()]);
     }

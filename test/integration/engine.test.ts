@@ -180,6 +180,33 @@ describe('access log as JSON', () => {
       await t.close();
     }
   });
+
+  test('bytes: exactly what the client received for each response, head and body, on a kept-alive connection', async () => {
+    const t = await startSite('[server]\naccess_log = access.json\naccess_log_format = json\n[routes:line]\n/ = ./webapp\n', { 'webapp.ts': WEBAPP });
+    try {
+      // Two requests one after the other on one connection: each line counts its own response, not
+      // the connection's total. (Pipelined requests are not: see docs/logging.md.)
+      const socket = net.connect(t.port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString('latin1')));
+      const sizes: number[] = [];
+      for (const q of ['a', 'bb']) {
+        const before = received.length;
+        socket.write(`GET /hello?bytes=${q} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        await until(() => received.slice(before).endsWith('\r\n\r\nHello World'), 5000, `the answer to ${q}`);
+        sizes.push(received.length - before);
+      }
+      socket.destroy();
+      const entries = await until(() => {
+        const lines = fs.readFileSync(path.join(t.dir, 'access.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        const mine = ['/hello?bytes=a', '/hello?bytes=bb'].map((u) => lines.find((e) => e.url === u));
+        return mine.every(Boolean) ? mine : undefined;
+      }, 5000, 'both access lines');
+      assert.deepEqual(entries.map((e) => e!.bytes), sizes);
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('graceful close', () => {

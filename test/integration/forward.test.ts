@@ -77,6 +77,17 @@ describe('forward proxy: absolute-form requests (curl -x)', () => {
     assert.equal(r.headers.via, `1.1 ${os.hostname().toLowerCase()}:${site.port}`);
   });
 
+  test("the origin gets the request's id as X-Request-Id (the client's replaced), and the client's traceparent as sent", async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const r = await viaProxy(`http://127.0.0.1:${echo.port}/id`, '-H', 'X-Request-Id: forged-3', '-H', `traceparent: ${traceparent}`);
+    assert.equal(r.status, 200);
+    const seen = echoed(r.body);
+    const id = r.headers['x-request-id'];
+    assert.match(id ?? '', /^[0-9a-z]{10}-[0-9a-z]+$/, 'the answer names the request');
+    assert.equal(seen.headers['x-request-id'], id, 'the origin can log the same id');
+    assert.equal(seen.headers.traceparent, traceparent);
+  });
+
   test('POST with a small body, and HEAD', async () => {
     const r = await viaProxy(`http://127.0.0.1:${echo.port}/form`, '-d', 'a=1&b=2');
     const seen = echoed(r.body);

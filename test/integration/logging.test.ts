@@ -110,6 +110,25 @@ describe('request ids in the access log', () => {
     assert.match(res.headers.get('x-request-id')!, /^[0-9a-z]{10}-[0-9a-z]+$/);
   });
 
+  test("the trace id: the incoming traceparent's, the one started for an outgoing call, none otherwise", async () => {
+    const traced = await fetch(`${site.base}/hello`, { headers: { traceparent: INCOMING } });
+    await traced.text();
+    const bad = await fetch(`${site.base}/hello`, { headers: { traceparent: '00-not-a-trace' } });
+    await bad.text();
+    const plain = await fetch(`${site.base}/hello`);
+    await plain.text();
+    const started = await fetch(`${site.base}/call`);
+    const sent = ((await started.json()) as { headers: Record<string, string> }).headers.traceparent!;
+    const ids = [traced, bad, plain, started].map((r) => r.headers.get('x-request-id'));
+    await until(() => ids.every((id) => accessLines().some((l) => l.reqId === id)), 5000, 'access lines');
+    const line = (i: number): Json => accessLines().find((l) => l.reqId === ids[i])!;
+    assert.equal(line(0).traceId, TRACE);
+    assert.equal(line(1).traceId, undefined, 'an invalid traceparent starts no trace');
+    assert.equal(line(2).traceId, undefined);
+    assert.equal(line(3).traceId, sent.split('-')[1], 'the trace the member was told about');
+    assert.deepEqual(Object.keys(line(0)).slice(0, 6), ['level', 'time', 'pid', 'hostname', 'reqId', 'traceId']);
+  });
+
   test('error pages and 404s carry the id too', async () => {
     const res = await fetch(`${site.base}/nothing-here`);
     await res.text();

@@ -9,12 +9,15 @@ import { parseConfigText } from '../../src/config/load.js';
 import { Site } from '../../src/site.js';
 import { foreground, freePort, killForeground, tempSite, type Foreground } from '../support/cli.js';
 import { startSite, type TestSite } from '../support/site.js';
+import { TestSmtp } from '../support/smtp.js';
+import { until } from '../support/until.js';
 
 const APP = `
 import { App } from 'skitai';
 export const app = new App();
 app.route('/pid', () => String(process.pid));
 app.route('/fail', () => { throw new Error('boom'); });
+app.route('/mail', (was) => was.email('Hi', 'site@example.com', 'reader@example.com').addText('hello').send());
 `;
 
 const promtool = spawnSync('promtool', ['--version']).status === 0;
@@ -44,15 +47,19 @@ function checkWithPromtool(text: string): void {
 describe('metrics over two workers', () => {
   let fg: Foreground | undefined;
   let site: { dir: string; conf: string } | undefined;
-  after(() => {
+  let smtp: TestSmtp | undefined;
+  after(async () => {
     killForeground(fg);
+    await smtp?.stop();
     if (site) fs.rmSync(site.dir, { recursive: true, force: true });
   });
 
   test('a scrape after traffic to both workers shows the sum, per-worker process metrics, keeps the sums through a reload, and passes promtool', async (t) => {
     const port = await freePort();
+    smtp = await TestSmtp.start();
     site = tempSite(
-      `[server]\nip = 127.0.0.1\nport = ${port}\naccess_log = off\nmetrics_path = /metrics\nmetrics_allow = 127.0.0.1\n[routes:line]\n/ = ./app\n`,
+      `[server]\nip = 127.0.0.1\nport = ${port}\naccess_log = off\nmetrics_path = /metrics\nmetrics_allow = 127.0.0.1\n[routes:line]\n/ = ./app\n` +
+        `[smtpda]\nsmtpserver = 127.0.0.1:${smtp.port}\nscan_interval = 100ms\n`,
       { 'app.ts': APP },
     );
     fg = foreground(['-c', site.conf, '-w', '2']);
@@ -69,6 +76,15 @@ describe('metrics over two workers', () => {
       assert.ok(ok < 200, 'both workers should have answered by now');
     }
     for (let i = 0; i < 3; i++) assert.equal((await getFresh(`${base}/fail`)).status, 500);
+    // The primary runs the mail agent: its counters reach the scrape through the worker asked.
+    assert.equal((await getFresh(`${base}/mail`)).status, 200);
+    await smtp.waitFor(1);
+    let scrapes = 0;
+    await until(async () => {
+      scrapes++;
+      return sample((await getFresh(`${base}/metrics`)).body, 'skitai_mail_delivered_total') === 1;
+    }, 10_000, 'the delivery counted');
+    ok++;
 
     const scrape = await getFresh(`${base}/metrics`);
     assert.equal(scrape.status, 200);
@@ -76,7 +92,9 @@ describe('metrics over two workers', () => {
     const text = scrape.body;
     assert.equal(sample(text, 'skitai_http_requests_total{route="/",status_class="2xx"}'), ok, text);
     assert.equal(sample(text, 'skitai_http_requests_total{route="/",status_class="5xx"}'), 3);
-    assert.equal(sample(text, 'skitai_http_request_duration_seconds_count'), ok + 3);
+    assert.equal(sample(text, 'skitai_http_request_duration_seconds_count'), ok + 3 + scrapes);
+    assert.equal(sample(text, 'skitai_mail_delivery_attempts_total'), 1);
+    assert.equal(sample(text, 'skitai_mail_delivery_failures_total'), 0);
     assert.equal(sample(text, 'skitai_workers'), 2);
     assert.equal(sample(text, 'skitai_worker_restarts_total'), 0);
     for (const worker of ['1', '2']) {
@@ -91,8 +109,9 @@ describe('metrics over two workers', () => {
     const again = (await getFresh(`${base}/metrics`)).body;
     assert.equal(sample(again, 'skitai_http_requests_total{route="/",status_class="2xx"}'), ok, again);
     assert.equal(sample(again, 'skitai_http_requests_total{route="/",status_class="5xx"}'), 3);
-    assert.equal(sample(again, 'skitai_http_request_duration_seconds_count'), ok + 3 + 1, 'the first scrape is timed too');
-    assert.equal(sample(again, 'skitai_http_requests_total{route="metrics",status_class="2xx"}'), 1);
+    assert.equal(sample(again, 'skitai_http_request_duration_seconds_count'), ok + 3 + scrapes + 1, 'the first scrape is timed too');
+    assert.equal(sample(again, 'skitai_http_requests_total{route="metrics",status_class="2xx"}'), scrapes + 1);
+    assert.equal(sample(again, 'skitai_mail_delivered_total'), 1, 'the agent lives in the primary: a reload keeps its count');
     assert.equal(sample(again, 'skitai_reloads_total'), 1);
     assert.equal(sample(again, 'skitai_workers'), 2);
     if (!promtool) {

@@ -285,6 +285,10 @@ describe('reverse proxy', { timeout: 60_000 }, () => {
     const get = await request('/resets/');
     assert.equal(get.status, 502);
     assert.equal(resets[0]!.hits + resets[1]!.hits, 3);
+    // TRACE is idempotent (RFC 9110 §9.2.2) here as in was.lb: one rule, call/retry.ts.
+    const trace = await request('/resets/', { method: 'TRACE' });
+    assert.equal(trace.status, 502);
+    assert.equal(resets[0]!.hits + resets[1]!.hits, 5, 'TRACE retried once on the other member');
   });
 
   test('a refused connection sends even a POST to another member', async () => {

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { AccessLog, type AccessRecord } from '../../src/log/access.js';
-import { Logger, type LogSink } from '../../src/log/logger.js';
+import { Logger, openSink, type LogSink } from '../../src/log/logger.js';
 import { childTraceparent, isValidRequestId, nextRequestId, traceOf } from '../../src/log/trace.js';
 
 function memory(): { sink: LogSink; lines: string[] } {
@@ -26,6 +28,20 @@ test("the JSON access line is pino's shape and survives quotes, backslashes, con
     level: 30, time: 0, pid: process.pid, hostname: os.hostname(), reqId: 'abc-1', method: 'GET', url: RECORD.url,
     status: 200, bytes: 207, ms: 0.812, remote: '10.0.0.7', port: 51234, version: '1.1', aborted: false, ua: 'curl/8.5.0', msg: 'request',
   });
+});
+
+test('the access line carries the trace id after the request id, in JSON and in the text line', () => {
+  const { sink, lines } = memory();
+  const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const record = { ...RECORD, url: '/t', trace };
+  new AccessLog(sink, 'json').write(record);
+  new AccessLog(sink, 'skitai').write(record);
+  new AccessLog(sink, 'skitai').write({ ...RECORD, url: '/t' });
+  const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(rec).slice(4, 7), ['reqId', 'traceId', 'method']);
+  assert.equal(rec.traceId, trace);
+  assert.match(lines[1]!, new RegExp(` GET /t HTTP/1\\.1 200 207 0\\.8ms abc-1 trace=${trace}$`));
+  assert.match(lines[2]!, / GET \/t HTTP\/1\.1 200 207 0\.8ms abc-1$/);
 });
 
 test('JSON server log: levels filter, fields and child bindings go into the record, an error is one line', () => {
@@ -78,4 +94,20 @@ test('traceparent: a valid header keeps trace id and flags; an invalid one start
   }
   // A later version may append fields: the trace is kept.
   assert.ok(childTraceparent(traceOf(`01-${trace}-00f067aa0ba902b7-01-more`)).includes(trace));
+});
+
+test('a log file gets every line whole and in order: across batches, non-ASCII, and a line longer than a batch', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-sink-'));
+  try {
+    const file = path.join(dir, 'access.log');
+    const sink = openSink({ file }, 50);
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) lines.push(`line ${i} ${'x'.repeat(i % 97)} é✓😀`);
+    lines.splice(1500, 0, 'L'.repeat(100_000));
+    for (const l of lines) sink.write(l);
+    await sink.close();
+    assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n'), [...lines, '']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

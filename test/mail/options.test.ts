@@ -35,13 +35,13 @@ describe('[smtpda] options', () => {
   });
 
   test('errors name file, line, section and key', () => {
-    fails('max_retry = lots', 'SKT_CONFIG_VALUE', /^\/etc\/site\.conf:line 5 \[smtpda\] max_retry: expected a whole number from 0 to 1000, got "lots"$/);
+    fails('max_retry = lots', 'SKT_CONFIG_VALUE', /^\/etc\/site\.conf:line 5 \[smtpda\] max_retry: expected a whole number from 0 to 1000 \(got "lots"\)$/);
     fails('\nsmtpserver = mail example', 'SKT_CONFIG_VALUE', /line 6 \[smtpda\] smtpserver: expected host:port/);
     fails('smtpserver = h:70000', 'SKT_CONFIG_VALUE', /smtpserver: expected host:port/);
     fails('retry_delays = 4s, soon', 'SKT_CONFIG_VALUE', /retry_delays: expected a list of durations/);
     // A well-formed size out of range says the range (it said "a size in bytes, or with K, M, G" to "2G").
-    fails('max_message_size = 2G', 'SKT_CONFIG_VALUE', /max_message_size: expected a size from 1KiB to 1GiB \(bytes, or with K, M, G\), got "2G"$/);
-    fails('maxretry = 3', 'SKT_CONFIG_UNKNOWN_KEY', /line 5 \[smtpda\] maxretry: unknown \[smtpda\] key "maxretry" \(did you mean "max_retry"\?\)/);
+    fails('max_message_size = 2G', 'SKT_CONFIG_VALUE', /max_message_size: expected a size from 1KiB to 1GiB \(bytes, or with K, M, G: 512K, 5MB, 2GiB\) \(got "2G"\)$/);
+    fails('maxretry = 3', 'SKT_CONFIG_UNKNOWN_KEY', /line 5 \[smtpda\] maxretry: unknown key "maxretry" in \[smtpda\]; did you mean "max_retry"\?/);
     fails('password = x', 'SKT_CONFIG_VALUE', /password is set without user/);
     fails('retry_base = 1h\nretry_max = 1m', 'SKT_CONFIG_VALUE', /retry_max must be at least retry_base/);
   });

@@ -171,7 +171,7 @@ describe('[smtpda] tls keys', () => {
   });
 
   test('mistakes are config errors naming the key', () => {
-    fails('tls = maybe', /\[smtpda\] tls: expected none, may, encrypt, verify, got "maybe"/);
+    fails('tls = maybe', /\[smtpda\] tls: expected one of none, may, encrypt, verify \(got "maybe"\)/);
     fails('tls = may\ntls_verify = no', /\[smtpda\] tls_verify: tls_verify is the older form of tls: set only tls/);
     fails('smtpserver = mail.example.com:587\nuser = me\npassword = s3cr3t\ntls = none', /\[smtpda\] tls: tls = none would send the login of user me in the clear to mail\.example\.com/);
     fails('tls_ca = missing.pem', /\[smtpda\] tls_ca: cannot read .*missing\.pem: no such file/);

@@ -99,3 +99,23 @@ app.route('/stream/<int:n>', async function* (was, { n }) {
   for (let i = 0; i < n; i++) yield `${i}\n`;
 });
 app.route('/r', () => new Response('ok'));
+
+// WebSocket routes: open's args are typed from the rule as for routes; message data is text or bytes.
+app.websocket('/chat/<room>/<int:n>', {
+  open(ws, was, args) {
+    expectType<Equal<typeof args, { room: string; n: number }>>(true);
+    expectType<Equal<typeof was, Was<App>>>(true);
+    ws.join(args.room);
+  },
+  message(ws, data, isBinary) {
+    expectType<Equal<typeof data, string | Buffer>>(true);
+    expectType<Equal<typeof isBinary, boolean>>(true);
+    ws.send(data);
+  },
+  close(ws, code, reason) {
+    expectType<Equal<typeof code, number>>(true);
+    expectType<Equal<typeof reason, string>>(true);
+  },
+});
+// @ts-expect-error roomm is not a parameter of the rule
+app.websocket('/chat/<room>', { open(ws, was, { roomm }) {} });

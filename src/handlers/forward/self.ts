@@ -7,15 +7,22 @@ import os from 'node:os';
  * `Via` already carries our entry — the loop that a DNS name pointing back at us would make.
  */
 export class SelfCheck {
-  readonly #port: () => number;
+  readonly #readPort: () => number;
+  /** The listening port once known: reading it (`server.address()`) is a native call per request. */
+  #known = 0;
   readonly #bindIp: string;
   #names: Set<string> | undefined;
   #via: string | undefined;
 
   /** `port` reads the listening port (known only after listen, port 0 in tests); `bindIp` is `[server] ip`. */
   constructor(port: () => number, bindIp: string) {
-    this.#port = port;
+    this.#readPort = port;
     this.#bindIp = bindIp;
+  }
+
+  /** The listening port; 0 until known (a port does not change once listening). */
+  #port(): number {
+    return this.#known !== 0 ? this.#known : (this.#known = this.#readPort());
   }
 
   /**

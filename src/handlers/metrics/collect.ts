@@ -86,6 +86,11 @@ export function workerRegistry(src: WorkerSources): Registry {
   family(reg, 'skitai_cluster_member_requests_total', 'Exchanges with the member (calls, proxied requests, queries).', 'counter', perMember((m) => m.requests));
   family(reg, 'skitai_cluster_member_failures_total', 'Exchanges with the member that failed.', 'counter', perMember((m) => m.failures));
   family(reg, 'skitai_cluster_member_ejections_total', 'Times the member was ejected by passive health.', 'counter', perMember((m) => m.ejections));
+  family(reg, 'skitai_cluster_member_latency_seconds', 'Time from sending to a member to its answer (failures included, cancelled hedges not).', 'histogram', () =>
+    [...src.services.clients.clusters(), ...src.services.databases.clusters()].flatMap((c) =>
+      c.members.flatMap((m) => latencyHistogram(m.latency, { cluster: c.name, member: m.node })),
+    ),
+  );
   family(reg, 'skitai_cluster_member_in_flight', 'Exchanges with the member in flight now.', 'gauge', perMember((m) => m.inFlight));
   family(reg, 'skitai_cluster_breaker_state', 'Workers whose breaker for the cluster is in this state.', 'gauge', () =>
     clusters().flatMap((c) => BREAKER_STATES.map((state) => ({ value: breakerState(c.breaker.state) === state ? 1 : 0, labels: { cluster: c.name, state } }))),
@@ -99,9 +104,11 @@ export function workerRegistry(src: WorkerSources): Registry {
       ]),
     ),
   );
-  family(reg, 'skitai_db_pool_waiting', 'Queries waiting for a free PostgreSQL connection now.', 'gauge', () =>
-    Object.values(src.services.databases.status().clusters).flatMap((c) => Object.entries(c.pools).map(([member, p]) => ({ value: p.waiting, labels: { cluster: c.name, member } }))),
-  );
+  const perPool = (read: (p: PoolStatus) => number) => (): Values =>
+    Object.values(src.services.databases.status().clusters).flatMap((c) => Object.entries(c.pools).map(([member, p]) => ({ value: read(p), labels: { cluster: c.name, member } })));
+  family(reg, 'skitai_db_pool_waiting', 'Queries waiting for a free PostgreSQL connection now.', 'gauge', perPool((p) => p.waiting));
+  family(reg, 'skitai_db_pool_waits_total', 'Queries that found every connection of the member busy and waited for one.', 'counter', perPool((p) => p.waits));
+  family(reg, 'skitai_db_pool_wait_seconds_total', 'Time queries spent waiting for a free connection.', 'counter', perPool((p) => p.waitedSeconds));
   const caches = (): { kind: string; hits: number; misses: number }[] => [
     { kind: 'clients', ...src.services.clients.status().resultCache },
     { kind: 'databases', ...src.services.databases.status().resultCache },
@@ -118,6 +125,30 @@ export function workerRegistry(src: WorkerSources): Registry {
 }
 
 type ClusterView = ReturnType<WasServices['clients']['status']>['clusters'][string];
+type PoolStatus = ReturnType<WasServices['databases']['status']>['clusters'][string]['pools'][string];
+
+/** A member's latencies as its cluster counts them: per bucket of `bounds` (ms; the last slot is +Inf). */
+interface MemberLatencies {
+  readonly bounds: readonly number[];
+  readonly counts: ArrayLike<number>;
+  readonly sumMs: number;
+  readonly count: number;
+}
+
+/** One member's latency histogram as Prometheus samples (cumulative buckets, seconds). */
+function latencyHistogram(h: MemberLatencies, labels: Record<string, string>): Values {
+  const name = 'skitai_cluster_member_latency_seconds';
+  const values: Values = [];
+  let cumulative = 0;
+  for (let i = 0; i < h.bounds.length; i++) {
+    cumulative += h.counts[i]!;
+    values.push({ metricName: `${name}_bucket`, value: cumulative, labels: { ...labels, le: h.bounds[i]! / 1000 } });
+  }
+  values.push({ metricName: `${name}_bucket`, value: h.count, labels: { ...labels, le: '+Inf' } });
+  values.push({ metricName: `${name}_sum`, value: h.sumMs / 1000, labels });
+  values.push({ metricName: `${name}_count`, value: h.count, labels });
+  return values;
+}
 
 function breakerState(state: string): string {
   return state === 'half-open' || state === 'halfOpen' ? 'half_open' : state;
@@ -138,11 +169,21 @@ function histogram(d: Durations | undefined): Values {
   return values;
 }
 
-/** What only the process that supervises knows: workers and their restarts. */
+/** What only the process that supervises knows: workers and their restarts, and its mail agent's counters. */
 export interface SupervisorInfo {
   readonly workers: number;
   readonly restarts: number;
   readonly reloads: number;
+  /** The site's delivery agent, when the supervising process runs it (the primary of a multi-worker site). */
+  readonly mail?: MailCounts | undefined;
+}
+
+/** The delivery agent's counters since it started (numbers only: they cross the IPC channel). */
+export interface MailCounts {
+  readonly attempts: number;
+  readonly failedAttempts: number;
+  readonly delivered: number;
+  readonly undelivered: number;
 }
 
 /** Site-wide families, computed once per scrape (not per worker): supervisor numbers and the mail spool. */
@@ -153,6 +194,17 @@ export async function siteFamilies(info: SupervisorInfo, mail: WasServices['mail
     one('skitai_worker_restarts_total', 'Workers replaced after a crash, an uncaught exception or SIGTERM to a worker.', 'counter', info.restarts),
     one('skitai_reloads_total', 'Reloads (all workers replaced one by one).', 'counter', info.reloads),
   ];
+  // The agent runs in the primary (workers under it get its counts in `info`) or in a single process.
+  const agent = info.mail ?? mail?.agent?.status();
+  if (agent) {
+    const counter = (name: string, help: string, value: number): Family => ({ name, help, type: 'counter', aggregator: 'first', values: [{ value, labels: {} }] });
+    families.push(
+      counter('skitai_mail_delivery_attempts_total', 'SMTP delivery attempts by the mail agent (smtpda).', agent.attempts),
+      counter('skitai_mail_delivery_failures_total', 'Delivery attempts that left a recipient not accepted (retried later or given up).', agent.failedAttempts),
+      counter('skitai_mail_delivered_total', 'Messages delivered to every recipient.', agent.delivered),
+      counter('skitai_mail_undeliverable_total', 'Messages given up on (moved to undeliverable).', agent.undelivered),
+    );
+  }
   if (mail) {
     try {
       const s = await mail.status();

@@ -48,8 +48,12 @@ export interface Forwarding {
   readonly proto?: string | undefined;
   /** Our Via entry (`1.1 name`), appended to the client's Via (RFC 9110 §7.6.3); absent = no Via. */
   readonly via?: string | undefined;
-  /** The reverse proxy: the request id and a child `traceparent`, replacing the client's. Absent: both pass as sent. */
-  readonly trace?: { readonly id: string; readonly traceparent: string } | undefined;
+  /**
+   * The request id, replacing the client's `X-Request-Id`, and (the reverse proxy) a child
+   * `traceparent` replacing the client's; a `traceparent` not given here passes as sent. Absent:
+   * both pass as sent.
+   */
+  readonly trace?: { readonly id: string; readonly traceparent?: string | undefined } | undefined;
 }
 
 /**
@@ -87,8 +91,10 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
       case 'expect':
         continue;
       case 'x-request-id':
-      case 'traceparent':
         if (fwd.trace) continue;
+        break;
+      case 'traceparent':
+        if (fwd.trace?.traceparent !== undefined) continue;
         break;
       case 'content-length':
         // undici refuses a repeated Content-Length; Node's parser has already checked they agree.
@@ -118,7 +124,10 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
   }
   // Appended, never replaced (like nginx's $proxy_add_x_forwarded_for): the member trusts the hops it knows from the right.
   out.push('x-forwarded-for', forwardedFor === undefined ? fwd.peer : `${forwardedFor}, ${fwd.peer}`);
-  if (fwd.trace) out.push('x-request-id', fwd.trace.id, 'traceparent', fwd.trace.traceparent);
+  if (fwd.trace) {
+    out.push('x-request-id', fwd.trace.id);
+    if (fwd.trace.traceparent !== undefined) out.push('traceparent', fwd.trace.traceparent);
+  }
   if (fwd.via !== undefined) out.push('via', via === undefined ? fwd.via : `${via}, ${fwd.via}`);
   if (!forOrigin) return out;
   if (!protoSeen) out.push('x-forwarded-proto', fwd.proto!);
@@ -141,11 +150,13 @@ export function responseHeaders(headers: Readonly<Record<string, string | string
 /**
  * The member's response headers (undici's raw `[name, value, …]` buffers) minus the hop-by-hop
  * ones, as a flat `[name, value, …]` list for `writeHead`: names keep the member's case, repeated
- * headers (Set-Cookie) stay repeated, and the bytes pass unchanged (latin1 both ways).
+ * headers (Set-Cookie) stay repeated, and the bytes pass unchanged (latin1 both ways). With `via`
+ * (the forward proxy's entry), the answer's Via lines become one, ours last (RFC 9110 §7.6.3).
  */
-export function relayHeaders(raw: readonly Buffer[]): string[] {
+export function relayHeaders(raw: readonly Buffer[], via?: string): string[] {
   const out: string[] = [];
   let named: Set<string> | undefined;
+  let vias: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     // Only names of these lengths, or starting with p (proxy-*), can be hop-by-hop: the others skip a lower-case copy.
@@ -157,11 +168,19 @@ export function relayHeaders(raw: readonly Buffer[]): string[] {
         continue;
       }
       if (isHopByHop(lower, undefined)) continue;
+    } else if (n === 3 && via !== undefined && name.toLowerCase() === 'via') {
+      const value = raw[i + 1]!.toString('latin1');
+      vias = vias === undefined ? value : `${vias}, ${value}`;
+      continue;
     }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
-  if (named === undefined) return out;
-  const kept: string[] = [];
-  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  let kept = out;
+  if (named !== undefined) {
+    kept = [];
+    for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  }
+  // Ours goes on even when the answer's Connection names Via (then only the answer's Via lines go).
+  if (via !== undefined) kept.push('via', vias === undefined || named?.has('via') ? via : `${vias}, ${via}`);
   return kept;
 }

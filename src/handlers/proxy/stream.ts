@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { Cancellable } from '../../client/abort.js';
-import type { Endpoint } from '../../client/exchange.js';
-import { CallAbort, classify, type Failure } from '../../client/failure.js';
+import type { Cancellable } from '../../call/deadline.js';
+import type { Endpoint } from '../../transport/http/exchange.js';
+import { CallAbort, classify, type Failure } from '../../transport/http/failure.js';
 import { isSkitaiError } from '../../errors.js';
 import { relayHeaders } from './headers.js';
 
@@ -13,7 +13,7 @@ import { relayHeaders } from './headers.js';
  * caller picks the endpoint, and learns once, through `done`, how the attempt ended.
  *
  * Built on undici's `dispatch()` with this object as the handler, as the `was` clients are
- * (client/exchange.ts): no `request()` Readable per response, no `pipeline` (whose per-call
+ * (transport/http/exchange.ts): no `request()` Readable per response, no `pipeline` (whose per-call
  * AbortController made a DOMException per response), no AbortSignal per request — the client going
  * away calls {@link StreamExchange.cancel} directly. Response chunks are written as they come and
  * the member's socket is paused while the client's is full (backpressure both ways).
@@ -28,6 +28,8 @@ export interface Forward {
   readonly headers: string[];
   /** A buffered body (replayable), a stream (sent once), or none. */
   readonly body: Buffer | Readable | null;
+  /** Our `Via` entry, joined to the answer's (the forward proxy); absent = the answer's Via passes as it is. */
+  readonly via?: string | undefined;
 }
 
 /**
@@ -53,7 +55,7 @@ export interface StreamOutcome {
   readonly health: number | 'failure' | 'cancelled';
   /** Set for `failed`. */
   readonly failure: Failure | undefined;
-  /** The error behind `refused`, `bad-headers`, `too-large` and `cut`. */
+  /** The error behind `failed`, `refused`, `bad-headers`, `too-large` and `cut`. */
   readonly error: Error | undefined;
 }
 
@@ -159,7 +161,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, 
       return false;
     }
     const res = this.#res;
-    const headers = relayHeaders(rawHeaders);
+    const headers = relayHeaders(rawHeaders, this.#forward.via);
     try {
       if (res.getHeaderNames().length === 0) {
         // The fast path: a flat list goes straight to the status line, repeated names (Set-Cookie) stay repeated.
@@ -247,6 +249,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, 
     }
     const failure = classify(err, this.#endpoint);
     this.failure = failure;
+    this.error = err;
     this.#report('failed', failure.cancelled ? 'cancelled' : 'failure');
   }
 

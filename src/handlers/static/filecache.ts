@@ -9,6 +9,8 @@ export interface CachedFile {
   readonly mtimeMs: number;
   readonly ino: number;
   readonly variants: Partial<Record<Coding, Buffer>>;
+  /** Latin1 strings of small bodies (key: coding, or `identity`), for the one-write hot path. */
+  readonly texts: Partial<Record<Coding | 'identity', string>>;
 }
 
 /** True when `stat` describes the same version of the file as `entry`. */
@@ -69,7 +71,7 @@ export class FileCache {
   put(real: string, data: Buffer, stat: Stats): CachedFile {
     const old = this.#entries.get(real);
     if (old) this.#drop(real, old);
-    const entry: CachedFile = { data, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, variants: {} };
+    const entry: CachedFile = { data, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, variants: {}, texts: {} };
     if (data.length <= this.#maxBytes) {
       this.#entries.set(real, entry);
       this.#bytes += data.length;
@@ -95,6 +97,23 @@ export class FileCache {
     return packed;
   }
 
+  /**
+   * `body` (the entry's data or one of its variants, named by `key`) as a latin1 string: each byte one
+   * character, so Node writes the bytes unchanged and can join them to the head in one write.
+   * Made once and counted with the entry, like a variant; it may push other entries out, never its
+   * own: undefined when the entry and the copy would not fit the cache together.
+   */
+  text(real: string, entry: CachedFile, key: Coding | 'identity', body: Buffer): string | undefined {
+    const held = entry.texts[key];
+    if (held !== undefined) return held;
+    if (this.#entries.get(real) !== entry || footprint(entry) + body.length > this.#maxBytes) return undefined;
+    const text = body.toString('latin1');
+    entry.texts[key] = text;
+    this.#bytes += text.length;
+    this.#evict(real);
+    return text;
+  }
+
   /** Drop everything. */
   clear(): void {
     this.#entries.clear();
@@ -106,10 +125,10 @@ export class FileCache {
     this.#bytes -= footprint(entry);
   }
 
-  #evict(): void {
+  #evict(keep?: string): void {
     for (const [real, entry] of this.#entries) {
       if (this.#bytes <= this.#maxBytes) return;
-      this.#drop(real, entry);
+      if (real !== keep) this.#drop(real, entry);
     }
   }
 }
@@ -117,5 +136,6 @@ export class FileCache {
 function footprint(entry: CachedFile): number {
   let bytes = entry.data.length;
   for (const packed of Object.values(entry.variants)) bytes += packed.length;
+  for (const text of Object.values(entry.texts)) bytes += text.length;
   return bytes;
 }

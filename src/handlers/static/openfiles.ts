@@ -7,6 +7,13 @@ export interface OpenFile {
   readonly fd: number;
   /** The fstat of `fd` when it was opened: what its bytes are. */
   readonly stat: Stats;
+  /**
+   * True once a download through this descriptor read the whole file: its pages were then in the
+   * page cache moments ago, so the next downloads may read them synchronously (static/pump.ts).
+   */
+  readonly warm: boolean;
+  /** Record that the whole file was just read through this descriptor. */
+  warmed(): void;
   release(): void;
 }
 
@@ -16,11 +23,16 @@ class Slot implements OpenFile {
   readonly at: number;
   refs = 0;
   dead = false;
+  warm = false;
 
   constructor(fd: number, stat: Stats, at: number) {
     this.fd = fd;
     this.stat = stat;
     this.at = at;
+  }
+
+  warmed(): void {
+    this.warm = true;
   }
 
   release(): void {

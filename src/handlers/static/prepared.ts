@@ -1,5 +1,6 @@
 import type { Coding } from '../../http/compress.js';
 import type { Exchange } from '../../http/handler.js';
+import { headBlock, writeHeadBlock } from '../../http/rawhead.js';
 import { evaluatePreconditions, httpDate, makeEtag, type Validators } from './conditional.js';
 import type { CachedFile, FileCache } from './filecache.js';
 
@@ -11,13 +12,27 @@ export interface PreparedBody {
   readonly ok: readonly string[];
   /** The same for `writeHead(304)`: the cache headers without the body's type and length. */
   readonly notModified: readonly string[];
+  /** `ok` without Content-Length, serialised (writeHeadBlock). */
+  readonly okBlock: string;
+  /** `notModified`, serialised. */
+  readonly notModifiedBlock: string;
+  /** The body's length, for Content-Length. */
+  readonly length: string;
+  /** Which body this is, for the cache's latin1 copy. */
+  readonly key: Coding | 'identity';
 }
+
+// Bodies up to this size leave with their head in one write: Node copies a string write of up to
+// 16 KiB to its stack and writes it at once (one syscall), while a head and a Buffer are a writev
+// of three chunks through the socket's cork buffer. Larger bodies are not worth a second copy.
+const INLINE_MAX = 8 * 1024;
 
 /**
  * The responses of one cached file under one request path, computed once per file version and kept
- * by the static handler's hot map: a hit then costs a map lookup and one `writeHead()` with a list
- * that Node writes out as is, with no per-request header object, date formatting or ETag string.
- * The lists are shared by every response: nobody may change them (`beforeHeaders` hooks replace).
+ * by the static handler's hot map: a hit then costs a map lookup and one write of a head made from
+ * serialised headers (http/rawhead.ts), with no per-request header object, date formatting, ETag
+ * string or header validation. The lists are shared by every response: nobody may change them
+ * (`beforeHeaders` hooks replace).
  */
 export class PreparedFile {
   readonly entry: CachedFile;
@@ -49,14 +64,20 @@ export class PreparedFile {
     if (this.compressible) common.push('vary', 'Accept-Encoding');
     const ok = [...common, 'content-type', this.type];
     if (coding) ok.push('content-encoding', coding);
-    ok.push('content-length', String(body.length));
-    return { body, validators: { etag, mtimeMs: this.entry.mtimeMs }, ok, notModified: common };
+    const okBlock = headBlock(ok);
+    const length = String(body.length);
+    ok.push('content-length', length);
+    return {
+      body, validators: { etag, mtimeMs: this.entry.mtimeMs }, ok, notModified: common,
+      okBlock, notModifiedBlock: headBlock(common), length, key: coding ?? 'identity',
+    };
   }
 }
 
 /**
- * Answer a GET or HEAD without Range from a prepared file (held in `files` under `real`) in one
- * `writeHead()`: 200 in `coding` or identity, or 304. Returns false with the response
+ * Answer a GET or HEAD without Range from a prepared file (held in `files` under `real`): 200 in
+ * `coding` or identity, or 304, from the prepared block (or, when the response already carries
+ * headers or a hook, through `writeHead()` with the prepared list). Returns false with the response
  * untouched when the general path must answer (a failed If-Match / If-Unmodified-Since: 412).
  */
 export function sendPrepared(ex: Exchange, file: PreparedFile, coding: Coding | undefined, files: FileCache, real: string): boolean {
@@ -66,7 +87,7 @@ export function sendPrepared(ex: Exchange, file: PreparedFile, coding: Coding | 
   // The revalidation browsers send: the one tag we gave them, and no If-Match / If-Unmodified-Since,
   // which RFC 9110 §13.2.2 evaluates first. Equal to evaluatePreconditions' answer, without its scan.
   if (inm === body.validators.etag && headers['if-match'] === undefined && headers['if-unmodified-since'] === undefined) {
-    ex.res.writeHead(304, body.notModified as string[]).end();
+    notModified(ex, body);
     return true;
   }
   if (inm !== undefined || headers['if-modified-since'] !== undefined ||
@@ -74,10 +95,28 @@ export function sendPrepared(ex: Exchange, file: PreparedFile, coding: Coding | 
     const precondition = evaluatePreconditions(headers, body.validators);
     if (precondition === 'failed') return false;
     if (precondition === 'not-modified') {
-      ex.res.writeHead(304, body.notModified as string[]).end();
+      notModified(ex, body);
       return true;
     }
   }
-  ex.res.writeHead(200, body.ok as string[]).end(ex.method === 'HEAD' ? undefined : body.body);
+  const res = ex.res;
+  if (ex.method === 'HEAD') {
+    if (!writeHeadBlock(res, 200, body.okBlock, body.length, '')) res.writeHead(200, body.ok as string[]);
+    res.end();
+  } else if (body.body.length <= INLINE_MAX) {
+    const text = files.text(real, file.entry, body.key, body.body);
+    if (text !== undefined && writeHeadBlock(res, 200, body.okBlock, body.length, text)) res.end();
+    else if (writeHeadBlock(res, 200, body.okBlock, body.length, '')) res.end(body.body);
+    else res.writeHead(200, body.ok as string[]).end(body.body);
+  } else if (writeHeadBlock(res, 200, body.okBlock, body.length, '')) {
+    res.end(body.body);
+  } else {
+    res.writeHead(200, body.ok as string[]).end(body.body);
+  }
   return true;
+}
+
+function notModified(ex: Exchange, body: PreparedBody): void {
+  if (!writeHeadBlock(ex.res, 304, body.notModifiedBlock, undefined, '')) ex.res.writeHead(304, body.notModified as string[]);
+  ex.res.end();
 }

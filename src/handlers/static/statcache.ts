@@ -43,6 +43,8 @@ export class StatCache {
   readonly #ttlMs: number;
   readonly #max: number;
   readonly #slots = new Map<string, Slot>();
+  /** Probes under way: the requests that find an answer expired together wait for one probe. */
+  readonly #probing = new Map<string, Promise<Lookup>>();
   readonly #now: () => number;
   #realRoot: string | undefined;
 
@@ -59,9 +61,22 @@ export class StatCache {
     const slot = this.#slots.get(abs);
     const now = this.#now();
     if (slot && now - slot.at < this.#ttlMs) return slot.value;
-    const value = await this.#probe(abs);
-    this.remember(abs, value, now);
-    return value;
+    let probe = this.#probing.get(abs);
+    if (probe === undefined) {
+      probe = this.#probe(abs).then(
+        (value) => {
+          this.#probing.delete(abs);
+          this.remember(abs, value, now);
+          return value;
+        },
+        (err: unknown) => {
+          this.#probing.delete(abs);
+          throw err;
+        },
+      );
+      this.#probing.set(abs, probe);
+    }
+    return probe;
   }
 
   /** The remembered answer for `abs` while it is fresh, without touching the disk; undefined otherwise. */
@@ -87,6 +102,7 @@ export class StatCache {
   /** Forget every answer. */
   clear(): void {
     this.#slots.clear();
+    this.#probing.clear();
   }
 
   async #probe(abs: string): Promise<Lookup> {

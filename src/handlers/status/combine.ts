@@ -243,13 +243,16 @@ function mergeClusters(views: readonly (readonly (ClusterView | DbClusterView)[]
         workers: count(BREAKER_ORDER, breakers.map((b) => b.state)),
       },
       retryBudget: sumAll(same.map((s) => s.retryBudget)),
-      members: c.members.map((m) => {
+      // Workers look DNS names up on their own (`resolve = yes`), so one may know a member another does not yet.
+      members: unionBy(same.flatMap((s) => s.members), (m) => m.node).map((m) => {
         const seen = same.flatMap((s) => s.members.filter((x) => x.node === m.node));
         const memberPools = pools.flatMap((p) => (p[m.node] ? [p[m.node]!] : []));
         const latency = seen.reduce<(typeof m)['latency']>((a, x) => (x.latency && (!a || x.latency.samples > a.samples) ? x.latency : a), null);
         return {
           node: m.node,
           weight: m.weight,
+          // The least warmed-up worker's share (slow start): the one an operator waits for.
+          share: Math.min(...seen.map((x) => x.share)),
           state: worst(MEMBER_ORDER, seen.map((x) => x.state)),
           workers: count(MEMBER_ORDER, seen.map((x) => x.state)),
           inFlight: sum(seen.map((x) => x.inFlight)),
@@ -264,6 +267,12 @@ function mergeClusters(views: readonly (readonly (ClusterView | DbClusterView)[]
       }),
     };
   });
+}
+
+/** The first of each key, in order. */
+function unionBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => (seen.has(key(item)) ? false : (seen.add(key(item)), true)));
 }
 
 function worst<S extends string>(order: readonly S[], states: readonly S[]): S {

@@ -1,0 +1,135 @@
+// Two servers measured AT THE SAME TIME, for a CPU-per-request comparison on a shared machine.
+// run.mjs measures targets one after the other, so a neighbour's load that comes and goes lands on
+// one target and not the other; here both servers share one pinned core and each gets its own wrk
+// (on the other core) for the same seconds, so whatever disturbs one disturbs the other. The
+// figure is each server's CPU time (user + sys, /proc) per request, and per round B − A.
+// Usage: node bench/pair.mjs --a skitai --b skitai-log [--path /hello] [--rounds 6] [--duration 4]
+//        [--connections 25] [--before DIR]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
+//        skitai-log, skitai-log-text, skitai-before and skitai-before-log (need --before)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { HOST, freePort, median, otherLoad, pinning, startServer, stopServer, waitReady, wrk } from './lib.mjs';
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(BENCH);
+const NODE = process.execPath;
+const { values: opt } = parseArgs({
+  options: {
+    a: { type: 'string', default: 'skitai-before' },
+    b: { type: 'string', default: 'skitai' },
+    path: { type: 'string', default: '/hello' },
+    rounds: { type: 'string', default: '6' },
+    duration: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '25' },
+    before: { type: 'string' },
+  },
+});
+const BODY = { '/hello': 'Hello World', '/ping': 'pong' }[opt.path];
+if (!BODY) throw new Error(`--path must be /hello or /ping, got ${opt.path}`);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-pair-'));
+
+/**
+ * A copy of bench/site.conf of `dir` in the temp dir (two sites from one config file would share a
+ * pid file), with the access log in a temp file when `format` is given (JSON or Skitai's line).
+ */
+function siteConf(dir, name, format) {
+  let text = fs.readFileSync(path.join(dir, 'bench', 'site.conf'), 'utf8').replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${path.join(dir, 'bench')}/`);
+  if (format) text = text.replace(/^access_log\s*=.*$/m, `access_log = ${path.join(tmp, `access-${name}.log`)}\naccess_log_format = ${format}`);
+  const file = path.join(tmp, `site-${name}.conf`);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+const skitai = (dir, conf) => (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'), '-c', conf, '-p', p];
+const TARGETS = {
+  raw: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p],
+  fastify: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p],
+  skitai: skitai(ROOT, path.join(BENCH, 'site.conf')),
+  // The compiled dist/ (after `npm run build`), as an installed package runs; the others run src/ through tsx.
+  'skitai-dist': (p) => skitai(ROOT, siteConf(ROOT, 'dist'))(p),
+  'skitai-log': (p) => skitai(ROOT, siteConf(ROOT, 'json', 'json'))(p),
+  'skitai-log-text': (p) => skitai(ROOT, siteConf(ROOT, 'text', 'skitai'))(p),
+  'skitai-before': (p) => skitai(beforeDir(), siteConf(beforeDir(), 'before'))(p),
+  'skitai-before-log': (p) => skitai(beforeDir(), siteConf(beforeDir(), 'before-json', 'json'))(p),
+};
+
+function beforeDir() {
+  if (!opt.before) throw new Error('skitai-before needs --before DIR (another checkout, e.g. a git worktree of the old commit)');
+  return path.resolve(opt.before);
+}
+for (const key of [opt.a, opt.b]) if (!TARGETS[key]) throw new Error(`unknown target ${key}; use ${Object.keys(TARGETS).join(', ')}`);
+
+const pin = pinning(true);
+const log = (line) => process.stderr.write(`${line}\n`);
+
+async function start(key) {
+  const port = String(await freePort());
+  const env = key === 'skitai-dist' ? { ...process.env, SKITAI_DIST: '1' } : process.env;
+  const server = startServer(pin.server(TARGETS[key](port)), { cwd: ROOT, env });
+  const url = `http://${HOST}:${port}${opt.path}`;
+  await waitReady(server, url, BODY);
+  return { key, server, url };
+}
+
+/** The server process's [user, system] CPU ticks (1/100 s), its worker threads (libuv's file writes) included. */
+function cpuTicks(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return [Number(f[11]), Number(f[12])];
+}
+
+/** Both servers loaded at once; CPU µs per request of each, and the kernel's (system) part of it. */
+async function round(n, a, b) {
+  const load = (s, seconds) => wrk(s.url, { seconds, connections: Number(opt.connections), prefix: pin.load });
+  if (Number(opt.warmup) > 0) await Promise.all([load(a, Number(opt.warmup)), load(b, Number(opt.warmup))]);
+  const meter = otherLoad(b.server.child.pid);
+  const [a0, b0] = [cpuTicks(a.server.child.pid), cpuTicks(b.server.child.pid)];
+  const [ra, rb] = await Promise.all([load(a, Number(opt.duration)), load(b, Number(opt.duration))]);
+  const [a1, b1] = [cpuTicks(a.server.child.pid), cpuTicks(b.server.child.pid)];
+  const other = meter.stop().other;
+  const perReq = (t0, t1, requests) => ({ us: ((t1[0] - t0[0] + t1[1] - t0[1]) * 10_000) / requests, sys: ((t1[1] - t0[1]) * 10_000) / requests });
+  const ca = perReq(a0, a1, ra.requests);
+  const cb = perReq(b0, b1, rb.requests);
+  log(`  round ${n}: ${a.key} ${ca.us.toFixed(2)} µs/req (sys ${ca.sys.toFixed(2)}; ${ra.rps.toFixed(0)} req/s), ${b.key} ${cb.us.toFixed(2)} µs/req (sys ${cb.sys.toFixed(2)}; ${rb.rps.toFixed(0)} req/s), ` +
+    `B − A ${(cb.us - ca.us).toFixed(2)} µs (sys ${(cb.sys - ca.sys).toFixed(2)}); others ${other.toFixed(0)}% of a core`);
+  return { a: ca.us, b: cb.us, sys: cb.sys - ca.sys };
+}
+
+// Servers of the round in progress: stopped on Ctrl-C / SIGTERM too, not left holding the core.
+const started = [];
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    for (const s of started) s.server.child.kill('SIGTERM');
+    fs.rmSync(tmp, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
+try {
+  log(`pair: A = ${opt.a}, B = ${opt.b}, ${opt.path}; ${pin.note}; both servers on one core, one wrk -c${opt.connections} each`);
+  const rows = [];
+  for (let n = 1; n <= Number(opt.rounds); n++) {
+    // Fresh processes each round, started in alternating order.
+    const [first, second] = n % 2 ? [opt.a, opt.b] : [opt.b, opt.a];
+    started.length = 0;
+    try {
+      started.push(await start(first));
+      started.push(await start(second));
+      const [a, b] = first === opt.a ? started : [started[1], started[0]];
+      rows.push(await round(n, a, b));
+    } finally {
+      await Promise.all(started.map((s) => stopServer(s.server)));
+    }
+  }
+  const diffs = rows.map((r) => r.b - r.a);
+  process.stdout.write(
+    `${opt.path}: ${opt.a} ${median(rows.map((r) => r.a)).toFixed(2)} µs/req, ${opt.b} ${median(rows.map((r) => r.b)).toFixed(2)} µs/req (medians); ` +
+      `B − A median ${median(diffs).toFixed(2)} µs (of which system time ${median(rows.map((r) => r.sys)).toFixed(2)}), ` +
+      `range ${Math.min(...diffs).toFixed(2)} … ${Math.max(...diffs).toFixed(2)} over ${rows.length} rounds\n`,
+  );
+} finally {
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
