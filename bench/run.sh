@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run bench`: installs the load tools if they are missing, then runs the side-by-side benchmark.
 # Arguments go to bench/run.mjs, e.g. `npm run bench -- --quick`.
-# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `mount` (bench/mount.mjs), `static`, `proxy`, `sql` and
+# Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `mount` (bench/mount.mjs), `routes` (bench/routes.mjs), `static`, `proxy`, `sql` and
 # `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `ws` (bench/ws.mjs:
 # WebSocket echo against a bare ws server, proxied against direct, RSS of idle sockets), `h2` (bench/h2.mjs:
 # HTTP/2 against nginx and node's bare http2 server, with h2load), `all` (every one of them but h2).
@@ -22,6 +22,7 @@ case "${1:-}" in
   rpc) shift; run=(bench/rpc.mjs) ;;
   clients) shift; run=(--import tsx bench/clients.mjs) ;;
   mount) shift; run=(bench/mount.mjs) ;;
+  routes) shift; exec node --import tsx bench/routes.mjs "$@" ;;
   startup) shift; exec node bench/startup.mjs "$@" ;;
   ws) shift; exec node bench/ws.mjs "$@" ;;
   h2) shift

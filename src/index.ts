@@ -23,7 +23,7 @@ export type { AuthUser } from './auth/users.js';
 export { Site } from './site.js';
 export type { SiteOptions } from './site.js';
 export { loadConfig, defaultConfig, parseConfigText } from './config/load.js';
-export type { SiteConfig, ServerConfig, RouteEntry, ClusterConfig } from './config/types.js';
+export type { SiteConfig, ServerConfig, RouteEntry, HostGroup, ClusterConfig } from './config/types.js';
 export type { UploadedFile } from './http/body.js';
 export type { CorsOptions } from './http/cors.js';
 export { Clients } from './client/clients.js';

@@ -128,8 +128,7 @@ export class Site {
     }
     this.services = { clients, databases, mail, logger: this.logger };
     try {
-      this.routes = new RouteTable();
-      for (const route of config.routes) this.routes.add(route.prefix, this.#handlerFor(route));
+      this.routes = RouteTable.build(config, (route) => this.#handlerFor(route));
       for (const [prefix, app] of Object.entries(options.apps ?? {})) this.routes.add(prefix, this.#appHandler(app));
       const forward = s.enableProxy ? this.#forwardProxy() : undefined;
       // The forward proxy goes first: `GET http://elsewhere/ping` is for elsewhere, not for ping.
@@ -188,7 +187,7 @@ export class Site {
       auth: this.auth, services: this.services, logger: this.logger,
       traffic: () => this.engine.traffic(),
       faults: () => faults.status(),
-      mounts: () => this.routes.mounts.map((m) => ({ prefix: m.prefix || '/', handlers: m.handlers.map((h) => h.name) })),
+      mounts: () => this.routes.mounts.map((m) => ({ prefix: (m.host ?? '') + (m.prefix || '/'), handlers: m.handlers.map((h) => h.name) })),
     });
   }
 
@@ -261,7 +260,7 @@ export class Site {
       this.logger.info(`redirecting http on port ${r.port} to https`);
     }
     for (const mount of this.routes.mounts) {
-      for (const h of mount.handlers) this.logger.info(`mounted ${mount.prefix || '/'} -> ${h.name}`);
+      for (const h of mount.handlers) this.logger.info(`mounted ${mount.host ?? ''}${mount.prefix || '/'} -> ${h.name}`);
     }
     return address;
   }

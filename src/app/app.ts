@@ -5,6 +5,7 @@ import type { TemplateSetup } from '../was/templates.js';
 import type { Was } from '../was/was.js';
 import type { RouteArgs, RuleCheck } from './params.js';
 import { compileRule, type Rule } from './rule.js';
+import { RuleTree } from './tree.js';
 import { SocketGroups, type SocketRoute, type WebSocketHandlers, type WebSocketOptions, type WsSendable } from './socket.js';
 
 /**
@@ -108,7 +109,7 @@ export class App {
   #permit: readonly string[] = [];
   #cors: CorsPolicy | null | undefined;
   readonly #static = new Map<string, Route[]>();
-  readonly #dynamic: Route[] = [];
+  readonly #dynamic = new RuleTree<Route>();
   readonly #all: Route[] = [];
   readonly #sockets: SocketRoute[] = [];
   /** This worker's groups of open sockets (`ws.join()`); see {@link App.broadcast}. */
@@ -138,7 +139,7 @@ export class App {
       const list = this.#static.get(rule) ?? [];
       list.push(route);
       this.#static.set(rule, list);
-    } else this.#dynamic.push(route);
+    } else this.#dynamic.add(compiled, route);
     this.#all.push(route);
     return this;
   }
@@ -315,13 +316,9 @@ export class App {
         if (rpc || !route.methods || route.methods.has(method)) return { kind: 'route', route, params: {} };
       }
     }
-    for (const route of this.#dynamic) {
-      if (!isVisible(route, rpc)) continue;
-      const params = route.rule.match(path);
-      if (!params) continue;
-      seen = true;
-      if (rpc || !route.methods || route.methods.has(method)) return { kind: 'route', route, params };
-    }
+    const found = this.#dynamic.find(path, (route) => (isVisible(route, rpc) ? rpc || !route.methods || route.methods.has(method) : undefined));
+    if (found.item) return { kind: 'route', route: found.item, params: found.params };
+    if (found.seen) seen = true;
     if (seen) return { kind: 'method', allow: this.#allow(path, exact) };
     if (!rpc && path !== '' && !path.endsWith('/') && this.#static.has(path + '/')) return { kind: 'slash', location: path + '/' };
     if (!rpc && path === '' && this.#static.has('/')) return { kind: 'slash', location: '/' };
@@ -335,7 +332,11 @@ export class App {
       for (const m of route.methods ?? ALL_METHODS) allow.add(m);
     };
     for (const route of exact ?? []) if (isVisible(route, false)) add(route);
-    for (const route of this.#dynamic) if (isVisible(route, false) && route.rule.match(path)) add(route);
+    this.#dynamic.find(path, (route) => {
+      if (!isVisible(route, false)) return undefined;
+      add(route);
+      return false;
+    });
     return ALL_METHODS.filter((m) => allow.has(m));
   }
 

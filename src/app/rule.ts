@@ -9,6 +9,8 @@ export interface Rule {
   readonly isStatic: boolean;
   /** Declared parameter names, in rule order. */
   readonly names: readonly string[];
+  /** The converter of each parameter, in rule order. */
+  readonly kinds: readonly ParamKind[];
   /** Parse `path` (percent-encoded) into params, or undefined when the rule does not match. */
   match(path: string): Record<string, string | number> | undefined;
 }
@@ -43,7 +45,7 @@ export function compileRule(source: string): Rule {
     throw new SkitaiError('SKT_APP_RULE', `route rule "${source}" has a malformed <parameter>`);
   }
   if (names.length === 0) {
-    return { source, isStatic: true, names, match: (path) => (path === source ? {} : undefined) };
+    return { source, isStatic: true, names, kinds, match: (path) => (path === source ? {} : undefined) };
   }
   pattern += escapeRegex(tail);
   const regex = new RegExp(`^${pattern}$`);
@@ -51,26 +53,32 @@ export function compileRule(source: string): Rule {
     source,
     isStatic: false,
     names,
+    kinds,
     match(path) {
       const m = regex.exec(path);
       if (!m) return undefined;
       const params: Record<string, string | number> = {};
       for (let i = 0; i < names.length; i++) {
-        const raw = m[i + 1]!;
-        const kind = kinds[i]!;
-        if (kind === 'int' || kind === 'float') {
-          const n = Number(raw);
-          if (!Number.isFinite(n) || (kind === 'int' && !Number.isSafeInteger(n))) return undefined;
-          params[names[i]!] = n;
-        } else {
-          const decoded = safeDecode(raw);
-          if (decoded === undefined) return undefined;
-          params[names[i]!] = decoded;
-        }
+        const value = convertParam(kinds[i]!, m[i + 1]!);
+        if (value === undefined) return undefined;
+        params[names[i]!] = value;
       }
       return params;
     },
   };
+}
+
+/**
+ * A matched parameter's value: a number for `int` and `float` (undefined when it is not a finite
+ * number or an unsafe integer), else the percent-decoded text (undefined when the escapes are bad).
+ */
+export function convertParam(kind: ParamKind, raw: string): string | number | undefined {
+  if (kind === 'int' || kind === 'float') {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || (kind === 'int' && !Number.isSafeInteger(n))) return undefined;
+    return n;
+  }
+  return safeDecode(raw);
 }
 
 function escapeRegex(text: string): string {

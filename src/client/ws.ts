@@ -5,6 +5,7 @@ import type { RequestContext } from '../log/trace.js';
 import { isClusterTarget, parseClusterTarget } from './target.js';
 import type { Upstream } from './upstream.js';
 import { wsLib } from './wslib.js';
+import { WsFace } from './wsface.js';
 
 /** Options of `was.ws()`. */
 export interface WsOptions {
@@ -44,25 +45,12 @@ export interface ClientWebSocket {
   once(event: 'close', listener: (code: number, reason: string) => void): this;
 }
 
-class ClientSocket implements ClientWebSocket {
+class ClientSocket extends WsFace implements ClientWebSocket {
   constructor(
-    readonly raw: RawSocket,
+    raw: RawSocket,
     readonly node: string,
   ) {
-    // An error is followed by close; without a listener it would end the worker.
-    raw.on('error', () => {});
-  }
-  get readyState(): number {
-    return this.raw.readyState;
-  }
-  get bufferedAmount(): number {
-    return this.raw.bufferedAmount;
-  }
-  get protocol(): string {
-    return this.raw.protocol;
-  }
-  get extensions(): string {
-    return this.raw.extensions;
+    super(raw);
   }
   send(data: string | Buffer | ArrayBuffer | ArrayBufferView, options?: { binary?: boolean }): boolean {
     if (this.raw.readyState !== 1) return false;

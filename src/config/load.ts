@@ -83,7 +83,7 @@ export function parseConfigText(text: string, file = '<inline>', dir: string = p
     file,
     dir: ctx.dir,
     server: buildServer(server?.kind === 'keys' ? server.entries : undefined, ctx),
-    routes: buildRoutes(routes, new Set(Object.keys(clusters)), ctx),
+    ...buildRoutes(routes, new Set(Object.keys(clusters)), ctx),
     clusters,
     sections,
     lineSections,
@@ -91,6 +91,10 @@ export function parseConfigText(text: string, file = '<inline>', dir: string = p
     written,
     keyLines,
   };
+  const certHost = site.hostGroups.find((g) => g.certfile !== undefined);
+  if (certHost && !site.server.ssl) {
+    throw new SkitaiError('SKT_CONFIG_VALUE', 'certfile on an "@" line needs ssl = yes in [server]', { place: { file, line: certHost.line, section: 'routes:line', key: '@' } });
+  }
   return deepFreeze(site);
 }
 
@@ -105,6 +109,8 @@ export function defaultConfig(overrides: Partial<ServerConfig> = {}): SiteConfig
     dir,
     server: defaultServer(overrides, { file: '', dir }),
     routes: [],
+    hostGroups: [],
+    defaultGroup: true,
     clusters: {},
     sections: {},
     lineSections: {},

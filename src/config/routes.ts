@@ -1,7 +1,8 @@
 /**
  * `[routes:line]` -> RouteEntry[]: each line `<prefix> = <target>`, in file order, duplicates kept
  * (a static directory and an app may share a prefix). Targets are resolved now, so a typo in a path
- * fails at startup with its line instead of as a 404 later.
+ * fails at startup with its line instead of as a 404 later. An `@ host…` line starts a host group
+ * (config/hostline.ts).
  *
  * The forms: `@name` (a cluster), `<module>:<export>` (a Node app: the target ends in `:` and a JS
  * identifier, as Skitai 0.10's `module:callable`), else a path (a directory, or a module exporting
@@ -10,13 +11,20 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SkitaiError } from '../errors.js';
+import { hostLine, HostNames } from './hostline.js';
 import type { IniLine } from './ini.js';
 import type { SourceContext } from './server.js';
-import type { RouteEntry } from './types.js';
+import type { HostGroup, RouteEntry } from './types.js';
 
 /** Extensions tried, in order, after a module path written without one (`/ = ./webapp`). */
 export const MODULE_EXTENSIONS = ['.ts', '.js', '.mjs'] as const;
 
+/** The route lines and host groups of `[routes:line]`. */
+export interface RouteLines {
+  routes: RouteEntry[];
+  hostGroups: HostGroup[];
+  defaultGroup: boolean;
+}
 /** Extensions a Node app module may have: CommonJS too (Express apps often are). */
 const NODE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
 
@@ -24,8 +32,24 @@ const NODE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
 const NODE_TARGET = /^(.+?):([A-Za-z_$][\w$]*)$/;
 
 /** Resolve every route line; `clusters` holds the names of the `[@name]` sections. */
-export function buildRoutes(lines: readonly IniLine[], clusters: ReadonlySet<string>, ctx: SourceContext): RouteEntry[] {
-  return lines.map((l) => buildRoute(l, clusters, ctx));
+export function buildRoutes(lines: readonly IniLine[], clusters: ReadonlySet<string>, ctx: SourceContext): RouteLines {
+  const routes: RouteEntry[] = [];
+  const hostGroups: HostGroup[] = [];
+  const names = new HostNames();
+  let group: HostGroup | undefined;
+  let defaultGroup = false;
+  for (const l of lines) {
+    if (l.text.startsWith('@')) {
+      group = hostLine(l, names, ctx);
+      if (group) hostGroups.push(group);
+      else defaultGroup = true;
+      continue;
+    }
+    if (hostGroups.length === 0) defaultGroup = true;
+    const route = buildRoute(l, clusters, ctx);
+    routes.push(group ? { ...route, group } : route);
+  }
+  return { routes, hostGroups, defaultGroup: defaultGroup || hostGroups.length === 0 };
 }
 
 function buildRoute({ text, line }: IniLine, clusters: ReadonlySet<string>, ctx: SourceContext): RouteEntry {

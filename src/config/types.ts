@@ -130,6 +130,18 @@ export interface RouteEntry {
   /** The export a `node` route names (`app` in `./server.js:app`, `default` for a default export). */
   readonly export?: string;
   readonly line: number;
+  /** The `@ host…` group the line is under; undefined for the default group (docs/routing.md). */
+  readonly group?: HostGroup;
+}
+
+/** An `@ host…` line of `[routes:line]`: the route lines after it serve only these hosts. */
+export interface HostGroup {
+  /** Lower case, as written: `example.com`, `*.example.org` (subdomains), `.example.org` (both). */
+  readonly names: readonly string[];
+  /** Absolute paths of the group's certificate and key, sent to clients naming one of its hosts (SNI). */
+  readonly certfile?: string;
+  readonly keyfile?: string;
+  readonly line: number;
 }
 
 /** An `[@name]` section, kept as validated strings until the cluster layer reads it. */
@@ -164,6 +176,13 @@ export interface SiteConfig {
   readonly dir: string;
   readonly server: ServerConfig;
   readonly routes: readonly RouteEntry[];
+  /** The `@ host…` groups of `[routes:line]`, in file order (empty: every line serves every host). */
+  readonly hostGroups: readonly HostGroup[];
+  /**
+   * Whether requests for a host of no group have somewhere to go: true without `@` lines, with
+   * route lines before the first one, or with `@ default`. When false they get 421.
+   */
+  readonly defaultGroup: boolean;
   readonly clusters: Readonly<Record<string, ClusterConfig>>;
   /** Other sections (`[smtpda]`…) as validated-later string maps. */
   readonly sections: Readonly<Record<string, Readonly<Record<string, string>>>>;

@@ -36,7 +36,7 @@ export class CorsHandler implements Handler {
 
   #appPolicy(ex: Exchange): CorsPolicy | null | undefined {
     const method = String(ex.req.headers['access-control-request-method']);
-    for (const mount of this.routes.match(ex.path)) {
+    for (const mount of this.routes.match(ex.path, ex.req.headers.host) ?? []) {
       for (const h of mount.handlers) {
         if (!(h instanceof AppHandler)) continue;
         const own = h.corsFor(ex.path.slice(mount.prefix.length), method);

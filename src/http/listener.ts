@@ -4,12 +4,15 @@ import https from 'node:https';
 import type { ServerConfig } from '../config/types.js';
 import { applyHttp1Limits, h2Options, type H2Sessions } from './h2.js';
 import { EngineResponse } from './response.js';
+import { sniOption, type SniLookup } from './tls.js';
 
 /** PEM material for HTTPS. */
 export interface ServerTls {
   cert: Buffer | string;
   key: Buffer | string;
   passphrase?: string | undefined;
+  /** Per-host certificates (virtual hosts), chosen by SNI. */
+  sni?: SniLookup | undefined;
 }
 
 /** What the engine listens with: node:http(s), or node:http2 (h2 streams through its compatibility API). */
@@ -26,7 +29,7 @@ export function createServer(c: ServerConfig, tls: ServerTls | undefined, sessio
   if (sessions) {
     const options = h2Options(c);
     const server = tls
-      ? http2.createSecureServer({ ...options, cert: tls.cert, key: tls.key, passphrase: tls.passphrase, allowHTTP1: true, Http1ServerResponse: EngineResponse })
+      ? http2.createSecureServer({ ...options, cert: tls.cert, key: tls.key, passphrase: tls.passphrase, ...sniOption(tls.sni), allowHTTP1: true, Http1ServerResponse: EngineResponse })
       : http2.createServer(options);
     if (tls) applyHttp1Limits(server, c, checkEvery);
     server.on('session', (session: http2.ServerHttp2Session) => sessions.add(session));
@@ -43,7 +46,7 @@ export function createServer(c: ServerConfig, tls: ServerTls | undefined, sessio
     ServerResponse: EngineResponse,
   };
   const server = tls
-    ? https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key, passphrase: tls.passphrase })
+    ? https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key, passphrase: tls.passphrase, ...sniOption(tls.sni) })
     : http.createServer(serverOptions);
   if (c.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = c.maxRequestsPerSocket;
   return server;

@@ -17,7 +17,7 @@ import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
 import { H2Sessions, isH2, prepareH2, refuseH2Connect } from './h2.js';
-import { createServer, type EngineServer } from './listener.js';
+import { createServer, type EngineServer, type ServerTls } from './listener.js';
 import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
 import { Durations, RouteStats, Traffic, sentBytes, type TrafficStatus } from './traffic.js';
@@ -35,7 +35,7 @@ export interface EngineOptions {
   /** Secret values (config passwords and keys) that an error page must never show, even in devel mode. */
   secrets?: readonly string[];
   /** PEM material for HTTPS; plain HTTP when absent. */
-  tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined } | undefined;
+  tls?: ServerTls | undefined;
 }
 
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -95,8 +95,7 @@ export class Engine {
     this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.#dispatch(req, res as EngineResponse));
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
-    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex | http.ServerResponse, head: Buffer) =>
-      refuseH2Connect(socket) || this.#connect(req, socket as Duplex, head));
+    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex | http.ServerResponse, head: Buffer) => refuseH2Connect(socket) || this.#connect(req, socket as Duplex, head));
     // With a listener, node:http hands every request with an Upgrade header over here (see #upgrade).
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientErrors.answer(err, socket));
@@ -173,8 +172,7 @@ export class Engine {
       clearTimeout(timer);
     }
     await away;
-    // An h2 server has no closeAllConnections: its sessions, then its HTTP/1 sockets (Traffic knows them).
-    if (this.#h2) this.#h2.destroy(this.#traffic);
+    if (this.#h2) this.#h2.destroy(this.#traffic); // an h2 server has no closeAllConnections
     else (this.server as http.Server).closeAllConnections();
     // Handed-over sockets are no longer the HTTP server's connections: closeAllConnections misses them.
     for (const socket of this.#tunnels) socket.destroy();
@@ -241,12 +239,10 @@ export class Engine {
       if (req.httpVersionMajor === 2 && target !== '' && isH2(res)) {
         if (prepareH2(req, res, id, c.maxHeaderSize)) return this.#handle(ex);
         ex.stats = this.#refused;
-        sendError(ex, 431, { detail: `the request headers exceed ${c.maxHeaderSize} bytes` });
-        return;
+        return sendError(ex, 431, { detail: `the request headers exceed ${c.maxHeaderSize} bytes` });
       }
-      if (this.#closing) res.setHeader('connection', 'close');
       ex.stats = this.#refused;
-      refuseRequest(ex);
+      refuseRequest(ex); // always Connection: close
       return;
     }
     if (this.#closing) res.setHeader('connection', 'close');
@@ -344,8 +340,13 @@ export class Engine {
   }
 
   #mounts(ex: RequestExchange, fromMount: number, fromHandler: number): true | Promise<void> {
-    // Every mount, longest prefix first, tested in place: no array of the matching ones per request.
-    const mounts = this.#opts.routes.mounts;
+    // The Host's group's mounts, longest prefix first, tested in place: no array of the matching ones per request.
+    const mounts = this.#opts.routes.mountsFor(ex.req.headers.host);
+    if (mounts === undefined) {
+      ex.stats = this.#unmatched;
+      sendError(ex, 421, { detail: 'this server has no site for the host named in the request' });
+      return true;
+    }
     for (let m = fromMount; m < mounts.length; m++) {
       const mount = mounts[m]!;
       if (!mountMatches(mount.prefix, ex.path)) continue;

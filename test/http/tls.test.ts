@@ -32,6 +32,16 @@ function failure(code: ErrorCode, lines: string): Error {
 }
 
 describe('loadTls', () => {
+  test('a host group\'s pair is checked at start and placed at its @ line', () => {
+    const base = `certfile = ${c.cert}\nkeyfile = ${c.key}\n[routes:line]\n@ a.test`;
+    const ok = loadTls(config(`${base} certfile=${other.cert} keyfile=${other.key}`));
+    assert.equal(typeof ok.sni, 'function');
+    assert.ok(ok.sni!('A.test'));
+    assert.equal(ok.sni!('b.test'), undefined);
+    const err = failure('SKT_CONFIG_TLS', `${base} certfile=${other.cert} keyfile=${c.key}`);
+    assert.match(err.message, /site\.conf:line 6 \[routes:line\] @ keyfile: the private key in .*server\.key does not belong to the certificate in .*other\.crt/);
+  });
+
   test('certificate and key files, relative to the config file', () => {
     const tls = loadTls(config(`certfile = ${path.basename(c.cert)}\nkeyfile = ${path.basename(c.key)}`));
     assert.deepEqual(tls.cert, fs.readFileSync(c.cert));

@@ -7,7 +7,7 @@ import http from 'node:http';
 import { after, describe, test } from 'node:test';
 import { parseConfigText } from '../../src/config/load.js';
 import { Site } from '../../src/site.js';
-import { foreground, freePort, killForeground, tempSite, type Foreground } from '../support/cli.js';
+import { foreground, freePort, killForeground, reachBothWorkers, tempSite, type Foreground } from '../support/cli.js';
 import { startSite, type TestSite } from '../support/site.js';
 import { TestSmtp } from '../support/smtp.js';
 import { until } from '../support/until.js';
@@ -65,16 +65,7 @@ describe('metrics over two workers', () => {
     fg = foreground(['-c', site.conf, '-w', '2']);
     await fg.until(/2 workers listening on port \d+/);
     const base = `http://127.0.0.1:${port}`;
-    const pids = new Set<string>();
-    let ok = 0;
-    // Round-robin hands fresh connections to the workers in turn; keep going until both answered.
-    while (pids.size < 2 || ok < 10) {
-      const r = await getFresh(`${base}/pid`);
-      assert.equal(r.status, 200);
-      pids.add(r.body);
-      ok++;
-      assert.ok(ok < 200, 'both workers should have answered by now');
-    }
+    let { ok } = await reachBothWorkers(base);
     for (let i = 0; i < 3; i++) assert.equal((await getFresh(`${base}/fail`)).status, 500);
     // The primary runs the mail agent: its counters reach the scrape through the worker asked.
     assert.equal((await getFresh(`${base}/mail`)).status, 200);

@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromiumMissing, launchChromium, type Browser } from '../support/chromium.js';
-import { foreground, freePort, getFresh, killForeground, tempSite, type Foreground } from '../support/cli.js';
+import { foreground, freePort, getFresh, reachBothWorkers, killForeground, tempSite, type Foreground } from '../support/cli.js';
 import { settle, until } from '../support/until.js';
 
 const ADMIN = 'admin-Status-secret-1';
@@ -48,7 +48,7 @@ describe('the status page over two workers', () => {
   let fg: Foreground | undefined;
   let site: { dir: string; conf: string } | undefined;
   let base = '';
-  const pids = new Set<string>();
+  let pids = new Set<string>();
   let ok = 0;
   const status = async (): Promise<any> => {
     const r = await getWith(`${base}/server-status?format=json`, ADMIN_AUTH);
@@ -84,14 +84,7 @@ describe('the status page over two workers', () => {
   });
 
   test('JSON: the sum over both workers after traffic to both, the same view whichever worker answers', async () => {
-    // Round-robin hands fresh connections to the workers in turn; keep going until both answered.
-    while (pids.size < 2 || ok < 10) {
-      const r = await getFresh(`${base}/pid`);
-      assert.equal(r.status, 200);
-      pids.add(r.body);
-      ok++;
-      assert.ok(ok < 200, 'both workers should have answered by now');
-    }
+    ({ pids, ok } = await reachBothWorkers(base));
     for (let i = 0; i < 3; i++) assert.equal((await getFresh(`${base}/fail`)).status, 500);
     assert.equal((await getFresh(`${base}/mail`)).status, 200);
     // The primary's delivery agent tries the mail once (nothing listens) and keeps it queued.

@@ -17,14 +17,17 @@ export interface TestCert {
   ca: Buffer;
 }
 
-/** Generate a fresh self-signed certificate in `dir` with openssl (.ci/run installs it). */
-export function makeCert(dir: string, name = 'server'): TestCert {
+/**
+ * Generate a fresh self-signed certificate in `dir` with openssl (.ci/run installs it), for `dns`
+ * (the first is the common name) and 127.0.0.1.
+ */
+export function makeCert(dir: string, name = 'server', dns: readonly string[] = ['localhost']): TestCert {
   fs.mkdirSync(dir, { recursive: true });
   const file = (suffix: string): string => path.join(dir, `${name}${suffix}`);
   const passphrase = 'test pass phrase 7';
   const openssl = (args: string[]): void => void execFileSync('openssl', args, { stdio: 'pipe' });
   openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('.key'), '-out', file('.crt'), '-days', '2',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    '-subj', `/CN=${dns[0]}`, '-addext', `subjectAltName=${dns.map((d) => `DNS:${d}`).join(',')},IP:127.0.0.1`]);
   openssl(['pkey', '-in', file('.key'), '-aes256', '-passout', `pass:${passphrase}`, '-out', file('.enc.key')]);
   fs.writeFileSync(file('.bundle.pem'), Buffer.concat([fs.readFileSync(file('.crt')), fs.readFileSync(file('.enc.key'))]));
   return {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -160,4 +161,22 @@ export function getFresh(url: string): Promise<{ status: number; body: string }>
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     }).on('error', reject);
   });
+}
+
+/**
+ * GET `${base}/pid` on fresh connections until two workers answered and at least ten requests
+ * were made (round-robin hands fresh connections to the workers in turn). Returns the pids seen
+ * and the number of 200 answers.
+ */
+export async function reachBothWorkers(base: string): Promise<{ pids: Set<string>; ok: number }> {
+  const pids = new Set<string>();
+  let ok = 0;
+  while (pids.size < 2 || ok < 10) {
+    const r = await getFresh(`${base}/pid`);
+    assert.equal(r.status, 200);
+    pids.add(r.body);
+    ok++;
+    assert.ok(ok < 200, 'both workers should have answered by now');
+  }
+  return { pids, ok };
 }

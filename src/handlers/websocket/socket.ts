@@ -2,6 +2,7 @@ import type { WebSocket as RawSocket } from 'ws';
 import type { App } from '../../app/app.js';
 import type { ServerWebSocket, WebSocketHandlers, WsSendable } from '../../app/socket.js';
 import type { Was } from '../../was/was.js';
+import { WsFace } from '../../client/wsface.js';
 
 /** What a socket needs of its hub: the limits, and where to report its end and its handlers' failures. */
 export interface SocketHome {
@@ -20,7 +21,7 @@ export interface SocketHome {
  * idle timeout
  * (bytes read per sweep, not a clock read per message).
  */
-export class AppSocket implements ServerWebSocket<App> {
+export class AppSocket extends WsFace implements ServerWebSocket<App> {
   readonly data: Record<string, unknown> = {};
   dropped = 0;
   /** Hub clock time at which the sweep last saw bytes arrive from the client (any frame, or part of one). */
@@ -34,18 +35,17 @@ export class AppSocket implements ServerWebSocket<App> {
   #groups: Set<string> | undefined;
 
   constructor(
-    readonly raw: RawSocket,
+    raw: RawSocket,
     /** The connection under `raw`: the sweep reads its `bytesRead`. */
     readonly socket: { readonly bytesRead: number },
     readonly was: Was<App>,
     readonly handlers: WebSocketHandlers<any, App>,
     readonly home: SocketHome,
   ) {
+    super(raw);
     this.seen = home.now;
     raw.on('message', (data: Buffer, isBinary: boolean) => this.#message(data, isBinary));
     raw.on('close', (code: number, reason: Buffer) => this.#closed(code, reason));
-    // A protocol error (a message over the limit: 1009, bad UTF-8: 1007) is answered by ws with a close frame; the close event follows.
-    raw.on('error', () => {});
   }
 
   get id(): string {
@@ -53,18 +53,6 @@ export class AppSocket implements ServerWebSocket<App> {
   }
   get remote(): string {
     return this.was.request.remote;
-  }
-  get readyState(): number {
-    return this.raw.readyState;
-  }
-  get bufferedAmount(): number {
-    return this.raw.bufferedAmount;
-  }
-  get protocol(): string {
-    return this.raw.protocol;
-  }
-  get extensions(): string {
-    return this.raw.extensions;
   }
   get groups(): ReadonlySet<string> {
     return this.#groups ?? EMPTY;
