@@ -3,7 +3,8 @@
 # Arguments go to bench/run.mjs, e.g. `npm run bench -- --quick`.
 # Subcommands: `rpc` (bench/rpc.mjs), `clients` (bench/clients.mjs), `mount` (bench/mount.mjs), `routes` (bench/routes.mjs), `static`, `proxy`, `sql` and
 # `versus` (all three; bench/versus.mjs against nginx, HAProxy and Node peers), `ws` (bench/ws.mjs:
-# WebSocket echo against a bare ws server, proxied against direct, RSS of idle sockets), `all` (every one of them).
+# WebSocket echo against a bare ws server, proxied against direct, RSS of idle sockets), `h2` (bench/h2.mjs:
+# HTTP/2 against nginx and node's bare http2 server, with h2load), `all` (every one of them but h2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,10 @@ case "${1:-}" in
   routes) shift; exec node --import tsx bench/routes.mjs "$@" ;;
   startup) shift; exec node bench/startup.mjs "$@" ;;
   ws) shift; exec node bench/ws.mjs "$@" ;;
+  h2) shift
+    command -v h2load >/dev/null || { echo "bench: installing h2load (Debian package nghttp2-client)" >&2; install nghttp2-client; }
+    command -v nginx >/dev/null || { echo "bench: installing nginx (Debian package nginx-light)" >&2; install nginx-light; }
+    exec node bench/h2.mjs "$@" ;;
   static|proxy|sql) run=(--import tsx bench/versus.mjs --scenarios "$1"); shift; versus=1 ;;
   versus) shift; run=(--import tsx bench/versus.mjs); versus=1 ;;
   all) shift; versus=1 ;;

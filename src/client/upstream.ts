@@ -112,7 +112,7 @@ export class Upstream {
     const scheme = options.ssl ? 'https' : 'http';
     // A member found in DNS is asked by its name (Host header, TLS name) at its own address.
     const origin = `${scheme}://${member.name === undefined ? member.node : nodeOf({ host: member.name, port: member.port })}`;
-    const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile, address: member.name === undefined ? undefined : member.host });
+    const pool = createPool(origin, { connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile, h2: options.http2, address: member.name === undefined ? undefined : member.host });
     this.#pools.set(member, pool);
     this.#endpoints.set(member, {
       dispatcher: pool,

@@ -28,6 +28,8 @@ export interface ClusterOptions extends ClusterPolicyOptions {
   readonly type: 'http';
   readonly members: readonly MemberSpec[];
   readonly ssl: boolean;
+  /** HTTP/2 to the members (ALPN over TLS, so only with `ssl`): requests multiplex over one connection. */
+  readonly http2: boolean;
   /** Absolute path of a PEM CA bundle trusted for the members, in addition to nothing else. */
   readonly caFile: string | undefined;
   readonly maxConns: number;
@@ -116,6 +118,8 @@ export function parseClusterOptions(config: ClusterConfig): ClusterOptions {
   const members = parseMembers(v.members as string, ssl ? 443 : 80, (msg) => {
     throw new SkitaiError('SKT_CONFIG_VALUE', msg, { place: read.place('members') });
   });
+  const http2 = v.http2 as boolean;
+  if (http2 && !ssl) throw new SkitaiError('SKT_CONFIG_VALUE', 'http2 = yes needs ssl = yes (h2 to members is negotiated by TLS ALPN)', { place: read.place('http2') });
   const caFile = v.ca_file as string | undefined;
   if (caFile !== undefined && !fs.existsSync(caFile)) {
     throw new SkitaiError('SKT_CONFIG_VALUE', `CA file not found: ${caFile}`, { place: read.place('ca_file') });
@@ -126,6 +130,7 @@ export function parseClusterOptions(config: ClusterConfig): ClusterOptions {
     type: 'http' as const,
     members: Object.freeze(members),
     ssl,
+    http2,
     caFile,
     ...policyOf(read),
     maxConns: ms('max_conns'),

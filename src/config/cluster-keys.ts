@@ -51,6 +51,7 @@ export const CLUSTER_KEYS: readonly KeySpec[] = [
   { key: 'members', type: 'string', default: undefined, required: true, doc: '`host:port weight, …` — weight after a space (default 1); port 80, or 443 with `ssl = yes`.' },
   ...shared('type'),
   { key: 'ssl', type: 'bool', default: false, doc: 'HTTPS to the members. Certificates are verified (system CAs, or `ca_file`).' },
+  { key: 'http2', type: 'bool', default: false, doc: 'HTTP/2 to the members (needs `ssl = yes`: chosen by ALPN, HTTP/1.1 when a member does not offer h2); requests to a member multiplex over its connections (docs/http2.md).' },
   { key: 'ca_file', type: 'path', default: undefined, doc: 'PEM CA bundle to trust for the members; replaces the system CAs.' },
   ...shared('strategy'),
   { key: 'max_conns', type: 'int', default: 100, min: 1, max: 100_000, doc: 'Connections per member per worker; more requests queue.' },

@@ -78,6 +78,8 @@ function crossCheck(s: ServerConfig, placeOf: (prop: keyof ServerConfig) => Conf
     if (!isFile(s.certfile!)) fail('certfile', `certfile not found: ${s.certfile}`);
     if (s.keyfile && !isFile(s.keyfile)) fail('keyfile', `keyfile not found: ${s.keyfile}`);
   }
+  if (s.http2 === 'yes' && !s.ssl) fail('http2', 'http2 = yes needs ssl = yes (clients speak h2 over TLS, chosen by ALPN); http2 = h2c is cleartext h2 for use behind a TLS-terminating balancer');
+  if (s.http2 === 'h2c' && s.ssl) fail('http2', 'http2 = h2c is cleartext HTTP/2: with ssl = yes, use http2 = yes');
   if (s.redirectHttpPort > 0) {
     if (!s.ssl) fail('redirectHttpPort', 'redirect_http_port redirects to HTTPS: it needs ssl = yes');
     if (s.redirectHttpPort === s.port) fail('redirectHttpPort', `redirect_http_port must differ from port (${s.port})`);

@@ -16,6 +16,10 @@ export interface ServerConfig {
   readonly threads: number;
   readonly devel: boolean;
   readonly ssl: boolean;
+  /** HTTP/2: 'yes' = h2 and HTTP/1.1 over TLS (ALPN), 'h2c' = cleartext h2 with prior knowledge only. */
+  readonly http2: 'no' | 'yes' | 'h2c';
+  /** SETTINGS_MAX_CONCURRENT_STREAMS sent to h2 clients. */
+  readonly h2MaxConcurrentStreams: number;
   /** Absolute PEM path; required (and checked to exist) when `ssl` is on. */
   readonly certfile: string | undefined;
   readonly keyfile: string | undefined;

@@ -8,7 +8,7 @@ import { buildWeb } from '../app/web.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { AuthUser } from '../auth/users.js';
 import { SkitaiError } from '../errors.js';
-import { cleanupFiles, queryArgs, readBody, type BodyLimits, type UploadedFile } from '../http/body.js';
+import { cleanupFiles, h2Body, queryArgs, readBody, type BodyLimits, type UploadedFile } from '../http/body.js';
 import type { Exchange, Handler } from '../http/handler.js';
 import { answerPreflight, isPreflight, useCors, type CorsPolicy } from '../http/cors.js';
 import { sendError } from '../http/errorpage.js';
@@ -246,7 +246,8 @@ export class AppHandler implements Handler {
     const was = this.#was(ex, app, prefix);
     if (user) was.request.user = user;
     const headers = ex.req.headers;
-    const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+    const length = headers['content-length'];
+    const hasBody = headers['transfer-encoding'] !== undefined || (length !== undefined ? length !== '0' : ex.req.httpVersionMajor === 2 && h2Body(ex.req));
     if (!hasBody && app.hooks.before.length === 0 && app.hooks.after.length === 0 && app.hooks.teardown.length === 0) {
       const args: Args = ex.query ? { ...queryArgs(ex.query), ...params } : params;
       const result = route.handler(was, args);

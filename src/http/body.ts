@@ -145,12 +145,21 @@ export function queryArgs(search: string): Record<string, string | string[]> {
   return formArgs(search) as Record<string, string | string[]>;
 }
 
-/** True when the request carries a body: chunked, or a Content-Length above 0. */
+/** True when the request carries a body: chunked, a Content-Length above 0, or (h2) DATA after its HEADERS. */
 export function hasBody(req: IncomingMessage): boolean {
   // node's parser has already rejected a bad or conflicting Content-Length / Transfer-Encoding
   if (req.headers['transfer-encoding'] !== undefined) return true;
   const length = req.headers['content-length'];
-  return length !== undefined && Number(length) > 0;
+  if (length !== undefined) return Number(length) > 0;
+  return req.httpVersionMajor === 2 && h2Body(req);
+}
+
+/**
+ * An h2 request without Content-Length may still carry a body: h2 has no chunked coding, the body is
+ * whatever DATA frames follow until END_STREAM (RFC 9113 §8.1). HEADERS that ended the stream mean none.
+ */
+export function h2Body(req: IncomingMessage): boolean {
+  return (req as { stream?: { endAfterHeaders?: boolean } }).stream?.endAfterHeaders === false;
 }
 
 function checkDeclared(req: IncomingMessage, max: number): void {

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { redact } from '../log/logger.js';
 import type { Exchange, Tunnel } from './handler.js';
+import { isH2 } from './h2.js';
 import { respond } from './respond.js';
 
 /** Escape text for HTML element content and attribute values. */
@@ -36,7 +37,8 @@ export function sendError(
     return;
   }
   const stack = ex.devel && options.error instanceof Error ? options.error.stack : undefined;
-  if (options.close) res.setHeader('connection', 'close');
+  // h2 has no Connection header (RFC 9113 §8.2.2); the stream ends with the response, not the connection.
+  if (options.close && !isH2(res)) res.setHeader('connection', 'close');
   // Details and stacks may quote anything an app or library put in a message: secrets never pass.
   const hide = ex.hideSecrets ?? redact;
   respond(ex, status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...options.headers },

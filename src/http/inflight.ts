@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { isH2 } from './h2.js';
 
 /** What the list needs of a request: its neighbour links (kept on the request: no allocation per request). */
 export interface InFlightEntry {
@@ -41,7 +42,8 @@ export class InFlight {
   lastResponses(): void {
     const seen = new Set<Socket>();
     for (let e = this.#newest; e; e = e.prev) {
-      if (seen.has(e.socket)) continue;
+      // An h2 stream has no Connection header (RFC 9113 §8.2.2): its session gets GOAWAY instead.
+      if (seen.has(e.socket) || isH2(e.res)) continue;
       seen.add(e.socket);
       if (!e.res.headersSent) e.res.setHeader('connection', 'close');
     }

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +16,8 @@ import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
-import { sniOption, type SniLookup } from './tls.js';
+import { H2Sessions, isH2, prepareH2, refuseH2Connect } from './h2.js';
+import { createServer, type EngineServer, type ServerTls } from './listener.js';
 import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
 import { Durations, RouteStats, Traffic, sentBytes, type TrafficStatus } from './traffic.js';
@@ -35,7 +35,7 @@ export interface EngineOptions {
   /** Secret values (config passwords and keys) that an error page must never show, even in devel mode. */
   secrets?: readonly string[];
   /** PEM material for HTTPS; plain HTTP when absent. */
-  tls?: { cert: Buffer | string; key: Buffer | string; passphrase?: string | undefined; sni?: SniLookup | undefined } | undefined;
+  tls?: ServerTls | undefined;
 }
 
 const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
@@ -46,7 +46,9 @@ const ALLOW_ALL = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
  * 500 page and a log line; the worker keeps serving.
  */
 export class Engine {
-  readonly server: http.Server;
+  /** node:http(s), or node:http2 with `[server] http2` (whose HTTP/1 side is node:http's code). */
+  readonly server: EngineServer;
+  readonly #h2: H2Sessions | undefined; // with `[server] http2`
   readonly #opts: EngineOptions;
   readonly #clientIp: ClientIp;
   readonly #before: Handler[];
@@ -88,25 +90,12 @@ export class Engine {
       engine.#closed(this);
     };
     const c = opts.config;
-    const serverOptions: http.ServerOptions = {
-      maxHeaderSize: c.maxHeaderSize,
-      headersTimeout: c.headerTimeout,
-      requestTimeout: c.requestTimeout,
-      keepAliveTimeout: c.keepAlive,
-      // Slow clients are found by this sweep; Node's 30 s default lets a header timeout slip by that much.
-      connectionsCheckingInterval: Math.max(250, Math.min(1000, c.headerTimeout / 2)),
-      requireHostHeader: true,
-      joinDuplicateHeaders: false,
-      ServerResponse: EngineResponse,
-    };
-    this.server = opts.tls
-      ? https.createServer({ ...serverOptions, cert: opts.tls.cert, key: opts.tls.key, passphrase: opts.tls.passphrase, ...sniOption(opts.tls.sni) })
-      : http.createServer(serverOptions);
-    if (c.maxRequestsPerSocket > 0) this.server.maxRequestsPerSocket = c.maxRequestsPerSocket;
-    this.server.on('request', (req, res) => this.#dispatch(req, res as EngineResponse));
+    if (c.http2 !== 'no') this.#h2 = new H2Sessions(c.keepAlive);
+    this.server = createServer(c, opts.tls, this.#h2);
+    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.#dispatch(req, res as EngineResponse));
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
-    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
+    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex | http.ServerResponse, head: Buffer) => refuseH2Connect(socket) || this.#connect(req, socket as Duplex, head));
     // With a listener, node:http hands every request with an Upgrade header over here (see #upgrade).
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientErrors.answer(err, socket));
@@ -168,8 +157,9 @@ export class Engine {
     const away = this.#opts.routes.goingAway(graceMs, (h, err) => this.#opts.logger.error(`handler ${h.name} failed to close its connections`, err));
     // http(s).Server#close also cuts idle connections (Node >= 19); net.Server#close only stops accepting.
     const closed = new Promise<void>((resolve) =>
-      drain ? net.Server.prototype.close.call(this.server, () => resolve()) : this.server.close(() => resolve()),
+      drain || this.#h2 ? net.Server.prototype.close.call(this.server, () => resolve()) : (this.server as http.Server).close(() => resolve()),
     );
+    this.#h2?.goaway(); // open streams are answered; new ones go to a new connection (the new worker's)
     if (drain) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -182,7 +172,8 @@ export class Engine {
       clearTimeout(timer);
     }
     await away;
-    this.server.closeAllConnections();
+    if (this.#h2) this.#h2.destroy(this.#traffic); // an h2 server has no closeAllConnections
+    else (this.server as http.Server).closeAllConnections();
     // Handed-over sockets are no longer the HTTP server's connections: closeAllConnections misses them.
     for (const socket of this.#tunnels) socket.destroy();
     await closed;
@@ -243,13 +234,22 @@ export class Engine {
     res.exchange = ex;
     res.on('close', this.#onClose);
     if (upgradeSocket) ex.upgrade = { head: head!, accept: () => this.#accept(ex, upgradeSocket) };
-    if (this.#closing) res.setHeader('connection', 'close');
-    // One test for both refusals keeps the common case to a single branch.
+    // One test for both refusals and h2 keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {
+      if (req.httpVersionMajor === 2 && target !== '' && isH2(res)) {
+        if (prepareH2(req, res, id, c.maxHeaderSize)) return this.#handle(ex);
+        ex.stats = this.#refused;
+        return sendError(ex, 431, { detail: `the request headers exceed ${c.maxHeaderSize} bytes` });
+      }
       ex.stats = this.#refused;
-      refuseRequest(ex);
+      refuseRequest(ex); // always Connection: close
       return;
     }
+    if (this.#closing) res.setHeader('connection', 'close');
+    this.#handle(ex);
+  }
+
+  #handle(ex: RequestExchange): void {
     // The exchange is the scope's store: a rejection or exception the handlers leave behind names it.
     // Off until needed (see http/faults.ts): the scope makes Node hook every async resource.
     const done = tracking.on ? requestScope.run(ex, this.#runInScope, ex) : this.#run(ex);

@@ -86,6 +86,11 @@ export class Traffic {
     socket.once('close', this.#onClose);
   }
 
+  /** Cut every connection still open (the end of a stop, for servers without closeAllConnections). */
+  destroyOpen(): void {
+    for (const s of this.#open) s.destroy();
+  }
+
   /** A response ended (or was cut, `complete` false); `status` 0 when none was sent at all. */
   response(status: number, complete: boolean, route?: RouteStats): void {
     if (!complete) this.aborted++;

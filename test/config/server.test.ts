@@ -61,6 +61,7 @@ describe('[server] values of every type', () => {
         'max_ws_message_size = 64k', 'ws_idle_timeout = 2m', 'ws_max_buffered = 512k', 'ws_slow_client = drop', 'ws_compression = yes',
         'cors_origins = https://app.example.com, https://*.example.org', 'cors_paths = /api', 'cors_methods = GET, PUT', 'cors_headers = *',
         'cors_expose_headers = X-Request-Id', 'cors_credentials = yes', 'cors_max_age = 10m',
+        'http2 = H2C', 'h2_max_concurrent_streams = 64',
       ].join('\n'),
     );
     assert.deepEqual(
@@ -69,7 +70,7 @@ describe('[server] values of every type', () => {
         corsOrigins: [...s.corsOrigins], corsPaths: [...s.corsPaths], corsMethods: [...s.corsMethods], corsHeaders: [...s.corsHeaders], corsExposeHeaders: [...s.corsExposeHeaders],
       },
       {
-        name: 'api', ip: '127.0.0.1', port: 8080, processes: 2, threads: 8, devel: true, ssl: false,
+        name: 'api', ip: '127.0.0.1', port: 8080, processes: 2, threads: 8, devel: true, ssl: false, http2: 'h2c', h2MaxConcurrentStreams: 64,
         certfile: '/srv/site/cert/server.pem', keyfile: '/etc/key.pem', passphrase: 'p4ss',
         enableProxy: true, staticMaxAge: 60, staticCacheFileMax: 131072, staticCacheSize: 1048576,
         staticPrecompressed: false, numResultCacheMax: 0, maxBodySize: 1048576, maxProxyBodySize: 20971520, maxUploadSize: 10485760, maxHeaderSize: 32768,

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { SkitaiError } from '../../errors.js';
+import { h2Body } from '../../http/body.js';
 
 /**
  * The request body as the proxy sends it. A body of at most `max` bytes is read into memory first,
@@ -26,7 +27,9 @@ export type DeclaredBody =
 export function declaredBody(req: IncomingMessage, max: number, limit: number): DeclaredBody {
   if (req.headers['transfer-encoding'] !== undefined) return 'read';
   const declared = req.headers['content-length'];
-  if (declared === undefined || declared === '0') return 'none';
+  // An h2 body of unknown length is read like a chunked one (h2 has no chunked coding: RFC 9113 §8.1).
+  if (declared === undefined) return req.httpVersionMajor === 2 && h2Body(req) ? 'read' : 'none';
+  if (declared === '0') return 'none';
   const length = Number(declared);
   if (length > limit) return 'too-large';
   return length > max ? 'stream' : 'read';

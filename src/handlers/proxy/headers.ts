@@ -77,6 +77,11 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    // An h2 request's pseudo-headers (RFC 9113 §8.3) are no HTTP/1.1 fields; :authority stands for Host.
+    if (name.charCodeAt(0) === 58) {
+      if (name === ':authority') host ??= value;
+      continue;
+    }
     const lower = name.toLowerCase();
     if (isHopByHop(lower, named)) continue;
     switch (lower) {

@@ -16,6 +16,8 @@ export interface PoolOptions {
   readonly keepAlive: number;
   /** PEM file of CAs to trust instead of the system's. */
   readonly caFile?: string | undefined;
+  /** Offer h2 by ALPN (undici's allowH2); HTTP/1.1 when the member does not take it. */
+  readonly h2?: boolean | undefined;
   /** Connect to this address instead of the origin's host, which stays the Host header and TLS name (a member found in DNS). */
   readonly address?: string | undefined;
 }
@@ -36,7 +38,20 @@ export function createPool(origin: string, options: PoolOptions): Pool {
     connect: address === undefined ? connect : pinned(u.buildConnector(connect), address),
     keepAliveTimeout: options.keepAlive,
     keepAliveMaxTimeout: options.keepAlive,
+    ...(options.h2 ? { allowH2: true, factory: h2Client } : {}),
   });
+}
+
+/**
+ * A member connection that multiplexes once h2 is chosen. undici gives every Client `pipelining: 1`
+ * unless told otherwise, which over h2 means one stream per connection (a connection per concurrent
+ * request). Unset, it follows the protocol ALPN chose: 1 for HTTP/1.1, streams up to the member's
+ * SETTINGS_MAX_CONCURRENT_STREAMS for h2 (nghttp2 holds the rest until a stream ends).
+ */
+function h2Client(origin: string | URL, opts: object): Dispatcher {
+  const client = new (undici().Client)(origin, opts);
+  (client as unknown as { pipelining: number | undefined }).pipelining = undefined;
+  return client;
 }
 
 /**

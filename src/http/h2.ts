@@ -1,0 +1,120 @@
+/**
+ * HTTP/2 for the engine (docs/http2.md): node:http2's server with its compatibility API, so a
+ * request over h2 reaches the handlers as the same `req`/`res` pair as one over HTTP/1.1.
+ */
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { ServerConfig } from '../config/types.js';
+
+/** True for a response of an h2 stream (node:http2's Http2ServerResponse), false for HTTP/1.x. */
+export function isH2(res: http.ServerResponse): boolean {
+  // Http2ServerResponse has a `stream`; http.ServerResponse never does. One property read.
+  return (res as { stream?: unknown }).stream !== undefined;
+}
+
+/**
+ * The h2 limits from `[server]`, as nginx sets them: SETTINGS the server announces, and the
+ * counts after which nghttp2/Node end a session that abuses them (GOAWAY, then close).
+ */
+export function h2Options(c: ServerConfig): http2.ServerOptions {
+  return {
+    settings: {
+      maxConcurrentStreams: c.h2MaxConcurrentStreams,
+      // The same bound as an HTTP/1 head (max_header_size); HPACK-decoded size, as RFC 9113 §6.5.2 counts it.
+      maxHeaderListSize: c.maxHeaderSize,
+    },
+    // Node's own bound on our unanswered pings, and the invalid or refused
+    // frames a session may send before it is destroyed (rapid reset counts here: a stream reset
+    // by the client before its response is a rejected stream for nghttp2's reset rate limit).
+    maxOutstandingPings: 10,
+    maxSessionInvalidFrames: 100,
+    maxSessionRejectedStreams: 100,
+    maxHeaderListPairs: 128,
+  };
+}
+
+/**
+ * The HTTP/1 limits node:http reads from its server object. http.createServer() stores them from its
+ * options; an http2 server with `allowHTTP1` runs the same HTTP/1 connection code but does not, so
+ * they are set here (without this, Host would not be required and keep-alive would never time out).
+ */
+export function applyHttp1Limits(server: object, c: ServerConfig, checkEvery: number): void {
+  Object.assign(server, {
+    maxHeaderSize: c.maxHeaderSize,
+    headersTimeout: c.headerTimeout,
+    requestTimeout: c.requestTimeout,
+    keepAliveTimeout: c.keepAlive,
+    connectionsCheckingInterval: checkEvery,
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+    ...(c.maxRequestsPerSocket > 0 ? { maxRequestsPerSocket: c.maxRequestsPerSocket } : {}),
+  });
+}
+
+/**
+ * The open h2 sessions of one server: each closes (GOAWAY) after `idleMs` without a frame, as an
+ * HTTP/1 connection does at its keep-alive timeout; at a stop or reload every one gets GOAWAY.
+ */
+export class H2Sessions {
+  readonly #open = new Set<http2.ServerHttp2Session>();
+  readonly #idleMs: number;
+
+  constructor(idleMs: number) {
+    this.#idleMs = idleMs;
+  }
+
+  get count(): number {
+    return this.#open.size;
+  }
+
+  add(session: http2.ServerHttp2Session): void {
+    this.#open.add(session);
+    session.once('close', () => this.#open.delete(session));
+    // A session error (a protocol violation, a reset socket) closes the session; without a listener it would end the worker.
+    session.on('error', () => session.destroy());
+    // close(), not destroy(): streams still open finish first (a long download is not idle for nghttp2's
+    // timer only if bytes move, so it is not cut mid-way by this either).
+    session.setTimeout(this.#idleMs, () => session.close());
+  }
+
+  /** GOAWAY on every session: streams open now run to their end, new ones go to a new connection. */
+  goaway(): void {
+    for (const s of this.#open) if (!s.closed) s.close();
+  }
+
+  /** Cut every session (after the grace period), then the server's other (HTTP/1) connections. */
+  destroy(connections: { destroyOpen(): void }): void {
+    for (const s of this.#open) s.destroy();
+    connections.destroyOpen();
+  }
+}
+
+/**
+ * What an h2 request needs before the handlers see it (HTTP/1 gets these from node:http and
+ * EngineResponse). False when its header list is over `maxHeaderSize`: Node announces the limit
+ * (SETTINGS_MAX_HEADER_LIST_SIZE) but does not enforce it on what it receives.
+ */
+export function prepareH2(req: http.IncomingMessage, res: http.ServerResponse, id: string, maxHeaderSize: number): boolean {
+  res.setHeader('x-request-id', id);
+  // RFC 9113 §6.5.2: name and value octets plus 32 per field (ASCII: characters are octets).
+  const raw = req.rawHeaders;
+  let size = 0;
+  for (let i = 0; i < raw.length; i++) size += raw[i]!.length;
+  if (size + 16 * raw.length > maxHeaderSize) return false;
+  // Handlers and apps read Host; an h2 client sends :authority instead (RFC 9113 §8.3.1).
+  if (req.headers.host === undefined) {
+    const authority = req.headers[':authority'];
+    if (typeof authority === 'string') req.headers.host = authority;
+  }
+  return true;
+}
+
+/**
+ * node:http2 emits an h2 CONNECT stream as (request, response): there is no socket to hand to the
+ * forward proxy, so it gets 501 (tunnels are HTTP/1.1 only). False for an HTTP/1 CONNECT's socket.
+ */
+export function refuseH2Connect(socket: unknown): boolean {
+  if (!(socket instanceof http2.Http2ServerResponse)) return false;
+  socket.writeHead(501, { 'content-type': 'text/plain' }).end('SKT_METHOD_NOT_IMPLEMENTED: CONNECT is served over HTTP/1.1 only\n');
+  return true;
+}
