@@ -2,14 +2,17 @@ import type { ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { CallAbort, type Failure } from '../transport/http/failure.js';
+import { monotonic } from '../call/deadline.js';
 import { streamMayRetry } from '../call/retry.js';
 import { Status } from '../call/status.js';
+import { DEADLINE_HEADER, encodeDeadline } from '../client/deadline.js';
 import type { Loan, Upstream } from '../client/upstream.js';
 import type { ErrorCode } from '../errors.js';
 import { unmap } from '../http/clientip.js';
 import { sendError } from '../http/errorpage.js';
 import type { Exchange, Handler } from '../http/handler.js';
 import type { Logger } from '../log/logger.js';
+import { arrivalOf, limitOf } from '../was/scope.js';
 import { declaredBody, takeBody, tooLarge, type ProxyBody } from './proxy/body.js';
 import { requestHeaders } from './proxy/headers.js';
 import { answerBug, describe } from './proxy/relay.js';
@@ -77,6 +80,10 @@ function onClientClose(this: Tagged): void {
   this[CALL]?.clientClosed();
 }
 
+function onBudgetSpent(call: ProxyCall): void {
+  call.budgetSpent();
+}
+
 /**
  * One proxied request: reads the body when there is one, then tries members one at a time through
  * {@link StreamExchange} until one answers or failover rules say stop, and reports every attempt to
@@ -93,6 +100,15 @@ class ProxyCall implements StreamDone {
   #attempt: StreamExchange | undefined;
   #last: Failure | undefined;
   #left = false;
+  /** The end of the budget the request brought (clock ms); undefined without one: no deadline, as before. */
+  #limit: number | undefined;
+  /** Where each attempt's remaining budget goes in the forwarded headers (value indexes; -1: not sent). */
+  #budgetAt = -1;
+  #grpcAt = -1;
+  /** Fires at the budget's end; set only for a request with a budget. */
+  #timer: NodeJS.Timeout | undefined;
+  /** The budget ran out before a member answered: the request ends in a 504. */
+  #expired = false;
 
   constructor(handler: ProxyHandler, ex: Exchange, rest: string) {
     this.#h = handler;
@@ -105,6 +121,13 @@ class ProxyCall implements StreamDone {
     // The client leaving cancels what is in flight; a cancellation counts for nothing in health.
     (res as Tagged)[CALL] = this;
     res.on('close', onClientClose);
+    // Counted from here, as was.deadline is counted from when the handler got the request.
+    const limit = limitOf(req.headers, arrivalOf(req.headers));
+    if (limit !== undefined) {
+      this.#limit = limit;
+      // No closure per request; unref: a budget nobody waits on must not keep a process alive.
+      this.#timer = setTimeout(onBudgetSpent, Math.max(0, limit - monotonic()), this).unref();
+    }
     const h = this.#h;
     switch (declaredBody(req, h.maxBody, h.bodyLimit)) {
       case 'none':
@@ -125,11 +148,32 @@ class ProxyCall implements StreamDone {
   clientClosed(): void {
     if (this.#ex.res.writableFinished || this.#left) return;
     this.#left = true;
+    this.#disarm();
     this.#attempt?.cancel(new CallAbort('cancel'));
   }
 
+  /**
+   * The budget ran out. Before the member's status line: the attempt is aborted (its report answers
+   * 504) or, while the body is still being read, the 504 goes out now. After it the response streams
+   * on: the member has answered, and a cut would only truncate it.
+   */
+  budgetSpent(): void {
+    this.#timer = undefined;
+    if (this.#left || this.#expired || this.#ex.res.headersSent) return;
+    this.#expired = true;
+    const attempt = this.#attempt;
+    if (attempt) attempt.cancel(new CallAbort('deadline', "the request's deadline passed"));
+    else this.#spent();
+  }
+
+  #disarm(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
   #bodyRead(body: ProxyBody): void {
-    if (this.#left) return;
+    if (this.#left || this.#expired) return;
     try {
       if (body.replayable) return this.#send(body.body, false);
       this.#replayable = false;
@@ -140,7 +184,7 @@ class ProxyCall implements StreamDone {
   }
 
   #bodyFailed(err: SkitaiErrorLike): void {
-    if (this.#left || this.#ex.res.destroyed) return;
+    if (this.#left || this.#expired || this.#ex.res.destroyed) return;
     if (err.code === 'SKT_BODY_TOO_LARGE') return this.#tooLarge(err);
     sendError(this.#ex, 400, { detail: err.message, close: true });
   }
@@ -153,11 +197,18 @@ class ProxyCall implements StreamDone {
     const forwarding = {
       peer, trustedPeer: ex.remote !== peer, proto: (req.socket as TLSSocket).encrypted ? 'https' : 'http',
       trace: { id: ex.id, traceparent: ex.traceparent() },
+      deadline: this.#limit !== undefined,
     };
+    const headers = requestHeaders(req.rawHeaders, forwarding, keepLength);
+    if (this.#limit !== undefined) {
+      // Placeholders, filled by #next with what is left when each attempt is sent.
+      this.#budgetAt = headers.push(DEADLINE_HEADER, '') - 1;
+      if (req.headers['grpc-timeout'] !== undefined) this.#grpcAt = headers.push('grpc-timeout', '') - 1;
+    }
     this.#forward = {
       path: (this.#rest === '' ? '/' : this.#rest) + (ex.query === '' ? '' : `?${ex.query}`),
       method: ex.method as Dispatcher.HttpMethod,
-      headers: requestHeaders(req.rawHeaders, forwarding, keepLength),
+      headers,
       body,
     };
     this.#h.up.cluster.countRequest();
@@ -166,6 +217,15 @@ class ProxyCall implements StreamDone {
 
   /** Ask the next member, or answer with the last failure when there is none left to ask. */
   #next(): void {
+    if (this.#limit !== undefined) {
+      const left = this.#limit - monotonic();
+      if (left <= 0) return this.#spent();
+      // undici turns the headers into text inside dispatch(): the array can be rewritten per attempt.
+      const headers = this.#forward!.headers;
+      const ms = encodeDeadline(left);
+      headers[this.#budgetAt] = ms;
+      if (this.#grpcAt >= 0) headers[this.#grpcAt] = `${ms}m`;
+    }
     const up = this.#h.up;
     const loan = up.lend(this.#tried ?? NOTHING_TRIED);
     if (loan === undefined || loan === 'breaker') {
@@ -191,7 +251,10 @@ class ProxyCall implements StreamDone {
     const loan = this.#loan!;
     this.#attempt = undefined;
     loan.release(o.health);
-    if (o.end === 'relayed' || o.end === 'left') return;
+    if (o.end !== 'failed') this.#disarm();
+    if (o.end === 'relayed') return;
+    // Aborted by the budget (health: cancelled, not the member's fault) or by the client leaving.
+    if (o.end === 'left') return this.#expired && !this.#left ? this.#spent() : undefined;
     const cluster = `@${this.#h.up.cluster.name}`;
     switch (o.end) {
       case 'too-large':
@@ -246,6 +309,14 @@ class ProxyCall implements StreamDone {
     return this.#answer(502, 'SKT_PROXY_BAD_GATEWAY', `no member of ${name} could be reached`, result.msg);
   }
 
+  /** The request's budget ran out before a member answered. */
+  #spent(): void {
+    this.#expired = true;
+    const name = `@${this.#h.up.cluster.name}`;
+    // debug: the limit is the client's choice, and any client could fill the warning log with tiny ones.
+    this.#answer(504, 'SKT_PROXY_TIMEOUT', `${name} did not answer within the request's deadline`, this.#loan?.node, 'debug');
+  }
+
   #unavailable(breaker: boolean): void {
     const up = this.#h.up;
     const name = `@${up.cluster.name}`;
@@ -260,6 +331,7 @@ class ProxyCall implements StreamDone {
    */
   #answer(status: number, code: ErrorCode, detail: string, why?: string, level: 'warn' | 'debug' | 'error' = 'warn', retryAfter?: number): void {
     const ex = this.#ex;
+    this.#disarm();
     this.#h.logger?.log(level, `${this.#h.name}: ${ex.method} ${ex.req.url} -> ${status} ${code}: ${detail}${why ? ` (${why})` : ''}`);
     if (ex.res.destroyed || this.#left) return;
     sendError(ex, status, {
