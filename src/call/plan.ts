@@ -17,9 +17,9 @@ import { Status } from './status.js';
  * Both are callback-driven rather than promise loops: the common case — one member answers —
  * allocates one object, no Set, Map, timer or extra cancel node (docs/performance.md).
  *
- * A handler that sends by itself (the reverse proxy streams its exchange) can drive the same
- * cluster through `Cluster.pick/acquire/release/tryRetry` and `retry.ts`'s rule, as
- * `client/upstream.ts`'s `lend()` does for it today (docs/ARCHITECTURE.md).
+ * The reverse proxy uses {@link failover} too, over its streaming transport
+ * (handlers/proxy/transport.ts); only its WebSocket upgrade borrows a member with
+ * `client/upstream.ts`'s `lend()` (docs/ARCHITECTURE.md).
  */
 
 /** A cluster with its wires, as the plan needs it. */

@@ -22,7 +22,7 @@ export interface Loan {
   release(outcome: number | Exclude<Outcome, 'success'>): void;
 }
 
-/** A lent member: an object rather than a closure per request (this is the reverse proxy's hot path). */
+/** A lent member: an object rather than a closure per request. */
 class MemberLoan implements Loan {
   readonly node: string;
   #open = true;
@@ -136,7 +136,7 @@ export class Upstream {
   }
 
   /**
-   * Lend the next member to a caller that sends by itself (the reverse proxy): chosen by the
+   * Lend the next member to a caller that sends by itself (the reverse proxy's WebSocket upgrade): chosen by the
    * strategy and health among members whose node is not in `tried`. `undefined` when every member
    * was tried; `'breaker'` when the circuit breaker says fail fast (nothing may be sent).
    */

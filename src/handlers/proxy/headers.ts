@@ -54,6 +54,11 @@ export interface Forwarding {
    * both pass as sent.
    */
   readonly trace?: { readonly id: string; readonly traceparent?: string | undefined } | undefined;
+  /**
+   * True when the request brought a budget (`X-Skitai-Deadline` / `grpc-timeout`) that the reverse
+   * proxy rewrites for each attempt: both are left out here and the proxy appends what is left.
+   */
+  readonly deadline?: boolean | undefined;
 }
 
 /**
@@ -90,6 +95,10 @@ export function requestHeaders(raw: readonly string[], fwd: Forwarding, keepLeng
         continue;
       case 'expect':
         continue;
+      case 'x-skitai-deadline':
+      case 'grpc-timeout':
+        if (fwd.deadline === true) continue;
+        break;
       case 'x-request-id':
         if (fwd.trace) continue;
         break;
