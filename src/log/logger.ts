@@ -86,7 +86,21 @@ class FileSink implements LogSink {
     readonly batchMs = 0,
   ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.#fd = fs.openSync(file, 'a');
+    this.#fd = this.#open();
+  }
+  /** The file, or -1: a log that cannot be opened (permissions) must not stop the server either. */
+  #open(): number {
+    try {
+      return fs.openSync(this.file, 'a');
+    } catch (err) {
+      this.#report(err);
+      return -1;
+    }
+  }
+  #report(err: unknown): void {
+    const message = (err as Error).message;
+    if (message !== this.#failed) process.stderr.write(`skitai: cannot write ${this.file}: ${message}\n`);
+    this.#failed = message;
   }
   write(line: string): void {
     this.writeRaw(line + '\n');
@@ -114,27 +128,23 @@ class FileSink implements LogSink {
     this.#used = 0;
   }
   #writeAll(bytes: Buffer): void {
+    if (this.#fd < 0) return;
     try {
       // A regular file takes the whole write; a pipe (access_log = /dev/stdout) may take part of it.
       for (let done = 0; done < bytes.length; ) done += fs.writeSync(this.#fd, bytes, done);
       this.#failed = '';
     } catch (err) {
       // A full disk must not kill the server: the batch is lost, and the error reported once on stderr.
-      const message = (err as Error).message;
-      if (message !== this.#failed) process.stderr.write(`skitai: cannot write ${this.file}: ${message}\n`);
-      this.#failed = message;
+      this.#report(err);
     }
   }
   reopen(): void {
     this.#flushNow();
-    const old = this.#fd;
-    try {
-      this.#fd = fs.openSync(this.file, 'a');
-    } catch (err) {
-      process.stderr.write(`skitai: cannot reopen ${this.file}: ${(err as Error).message}\n`);
-      return;
-    }
-    fs.closeSync(old);
+    // A file that cannot be opened again keeps the old one: the lines go to the rotated file, not nowhere.
+    const fd = this.#open();
+    if (fd < 0) return;
+    if (this.#fd >= 0) fs.closeSync(this.#fd);
+    this.#fd = fd;
   }
   close(): Promise<void> {
     this.#flushNow();

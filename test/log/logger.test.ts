@@ -125,3 +125,20 @@ test('a log file that cannot be written (a full disk: /dev/full) loses the batch
   }
   assert.deepEqual(said, ['skitai: cannot write /dev/full: ENOSPC: no space left on device, write\n']);
 });
+
+test('a log file that cannot be opened (here a directory) does not stop the server: said once on stderr, lines dropped', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-sink-'));
+  const said: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => said.push(String(chunk)) > 0) as typeof process.stderr.write;
+  try {
+    const sink = openSink({ file: dir }, 50);
+    sink.write('a line');
+    sink.reopen();
+    await sink.close();
+  } finally {
+    process.stderr.write = write;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(said, [`skitai: cannot write ${dir}: EISDIR: illegal operation on a directory, open '${dir}'\n`]);
+});
