@@ -54,7 +54,7 @@ class NullSink implements LogSink {
 const BATCH = 65536;
 
 /**
- * A log file. Lines go to the stream as one chunk at the end of the event-loop turn, or with
+ * A log file. Lines go to the file as one write at the end of the event-loop turn, or with
  * `batchMs` every that many ms (the access log: 50), or at 64 KiB: under load that is one write per
  * batch of requests instead of one per line, which is most of what an access line costs.
  * `close()` and `reopen()` flush first, so a graceful stop loses nothing; a process killed outright
@@ -63,12 +63,20 @@ const BATCH = 65536;
  * Lines are encoded into a buffer as they come, not joined into one string: a string grown by `+=`
  * is a tree of every line's pieces, kept alive until the flush (long enough to be promoted by the
  * GC) and walked again to flatten it; that was a third of a JSON access line's cost.
+ *
+ * The batch is written with `fs.writeSync` from the main thread, and the buffer is reused. A write
+ * stream hands each batch to libuv's thread pool, which on a server pinned to one core runs on that
+ * core anyway, plus a fresh buffer, a callback and a wake-up of the loop per batch; a 64 KiB write
+ * into the page cache takes tens of microseconds, once per few hundred requests
+ * (docs/performance.md, "The JSON access log").
  */
 class FileSink implements LogSink {
-  #stream: fs.WriteStream;
-  #buf = Buffer.allocUnsafeSlow(BATCH);
+  #fd: number;
+  readonly #buf = Buffer.allocUnsafeSlow(BATCH);
   #used = 0;
   #scheduled = false;
+  /** The last write error reported, so a full disk is reported once, not once per batch. */
+  #failed = '';
   readonly #flush = (): void => {
     this.#scheduled = false;
     this.#flushNow();
@@ -78,13 +86,21 @@ class FileSink implements LogSink {
     readonly batchMs = 0,
   ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.#stream = this.#open();
+    this.#fd = this.#open();
   }
-  #open(): fs.WriteStream {
-    const stream = fs.createWriteStream(this.file, { flags: 'a' });
-    // A full disk must not kill the server; the error is reported once on stderr.
-    stream.on('error', (err) => process.stderr.write(`skitai: cannot write ${this.file}: ${err.message}\n`));
-    return stream;
+  /** The file, or -1: a log that cannot be opened (permissions) must not stop the server either. */
+  #open(): number {
+    try {
+      return fs.openSync(this.file, 'a');
+    } catch (err) {
+      this.#report(err);
+      return -1;
+    }
+  }
+  #report(err: unknown): void {
+    const message = (err as Error).message;
+    if (message !== this.#failed) process.stderr.write(`skitai: cannot write ${this.file}: ${message}\n`);
+    this.#failed = message;
   }
   write(line: string): void {
     this.writeRaw(line + '\n');
@@ -95,7 +111,7 @@ class FileSink implements LogSink {
     if (this.#used + chunk.length * 3 > BATCH) {
       this.#flushNow();
       if (chunk.length * 3 > BATCH) {
-        this.#stream.write(chunk);
+        this.#writeAll(Buffer.from(chunk));
         return;
       }
     }
@@ -108,20 +124,33 @@ class FileSink implements LogSink {
   }
   #flushNow(): void {
     if (this.#used === 0) return;
-    // The stream owns the bytes until they are written: the next lines go into a new buffer.
-    this.#stream.write(this.#buf.subarray(0, this.#used));
-    this.#buf = Buffer.allocUnsafeSlow(BATCH);
+    this.#writeAll(this.#buf.subarray(0, this.#used));
     this.#used = 0;
+  }
+  #writeAll(bytes: Buffer): void {
+    if (this.#fd < 0) return;
+    try {
+      // A regular file takes the whole write; a pipe (access_log = /dev/stdout) may take part of it.
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(this.#fd, bytes, done);
+      this.#failed = '';
+    } catch (err) {
+      // A full disk must not kill the server: the batch is lost, and the error reported once on stderr.
+      this.#report(err);
+    }
   }
   reopen(): void {
     this.#flushNow();
-    const old = this.#stream;
-    this.#stream = this.#open();
-    old.end();
+    // A file that cannot be opened again keeps the old one: the lines go to the rotated file, not nowhere.
+    const fd = this.#open();
+    if (fd < 0) return;
+    if (this.#fd >= 0) fs.closeSync(this.#fd);
+    this.#fd = fd;
   }
   close(): Promise<void> {
     this.#flushNow();
-    return new Promise((resolve) => this.#stream.end(resolve));
+    if (this.#fd >= 0) fs.closeSync(this.#fd);
+    this.#fd = -1;
+    return Promise.resolve();
   }
 }
 

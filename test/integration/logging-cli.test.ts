@@ -82,3 +82,11 @@ test("log_format = text: Skitai's classic lines; log_level = warn drops info", a
   assert.equal(quiet.stdout, '');
   assert.equal(quiet.stderr, '');
 });
+
+test('SIGTERM right after a request still writes its line to the access log file (the 50 ms batch is flushed at stop)', async () => {
+  const { id } = await runOnce('log_format = json\naccess_log = access.log\naccess_log_format = json', false);
+  const dir = dirs[dirs.length - 1]!;
+  const lines = fs.readFileSync(`${dir}/access.log`, 'utf8').split('\n').filter(Boolean);
+  assert.equal(lines.length, 1);
+  assert.equal((JSON.parse(lines[0]!) as { reqId: string }).reqId, id);
+});

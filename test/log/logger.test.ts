@@ -111,3 +111,34 @@ test('a log file gets every line whole and in order: across batches, non-ASCII, 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a log file that cannot be written (a full disk: /dev/full) loses the batch, says so once on stderr, and does not throw', async () => {
+  const said: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => said.push(String(chunk)) > 0) as typeof process.stderr.write;
+  try {
+    const sink = openSink({ file: '/dev/full' }, 50);
+    for (let i = 0; i < 2000; i++) sink.write(`line ${i} ${'x'.repeat(80)}`);
+    await sink.close();
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.deepEqual(said, ['skitai: cannot write /dev/full: ENOSPC: no space left on device, write\n']);
+});
+
+test('a log file that cannot be opened (here a directory) does not stop the server: said once on stderr, lines dropped', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-sink-'));
+  const said: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => said.push(String(chunk)) > 0) as typeof process.stderr.write;
+  try {
+    const sink = openSink({ file: dir }, 50);
+    sink.write('a line');
+    sink.reopen();
+    await sink.close();
+  } finally {
+    process.stderr.write = write;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(said, [`skitai: cannot write ${dir}: EISDIR: illegal operation on a directory, open '${dir}'\n`]);
+});
