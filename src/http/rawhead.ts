@@ -56,7 +56,8 @@ const rawHeads = ((): boolean => {
  * must be merged by writeHead() itself, or this Node does not keep `_header`.
  */
 export function writeHeadBlock(res: http.ServerResponse, status: number, block: string, length: string | undefined, tail: string): boolean {
-  if (!rawHeads || Object.hasOwn(res, 'writeHead') || storesHeaders(res)) return false;
+  // `_header` is null on an HTTP/1 response whose head is not written yet; an h2 compat response has none.
+  if (!rawHeads || (res as unknown as HeadState)._header !== null || Object.hasOwn(res, 'writeHead') || storesHeaders(res)) return false;
   // The request id before the length, where respond() puts it on the general path: same head, same order.
   const id = requestIdOf(res);
   const given = id === undefined ? [] : ['x-request-id', id];
