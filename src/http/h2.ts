@@ -39,7 +39,12 @@ export function h2Options(c: ServerConfig): http2.ServerOptions {
  * they are set here (without this, Host would not be required and keep-alive would never time out).
  */
 export function applyHttp1Limits(server: object, c: ServerConfig, checkEvery: number): void {
-  Object.assign(server, {
+  Object.assign(server, http1Limits(c, checkEvery), c.maxRequestsPerSocket > 0 ? { maxRequestsPerSocket: c.maxRequestsPerSocket } : {});
+}
+
+/** The HTTP/1 limits from `[server]`, as node:http's server options name them. */
+export function http1Limits(c: ServerConfig, checkEvery: number) {
+  return {
     maxHeaderSize: c.maxHeaderSize,
     headersTimeout: c.headerTimeout,
     requestTimeout: c.requestTimeout,
@@ -47,8 +52,7 @@ export function applyHttp1Limits(server: object, c: ServerConfig, checkEvery: nu
     connectionsCheckingInterval: checkEvery,
     requireHostHeader: true,
     joinDuplicateHeaders: false,
-    ...(c.maxRequestsPerSocket > 0 ? { maxRequestsPerSocket: c.maxRequestsPerSocket } : {}),
-  });
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type { ServerConfig } from '../config/types.js';
-import { applyHttp1Limits, h2Options, type H2Sessions } from './h2.js';
+import { applyHttp1Limits, h2Options, http1Limits, type H2Sessions } from './h2.js';
 import { EngineResponse } from './response.js';
 import { sniOption, type SniLookup } from './tls.js';
 
@@ -35,16 +35,7 @@ export function createServer(c: ServerConfig, tls: ServerTls | undefined, sessio
     server.on('session', (session: http2.ServerHttp2Session) => sessions.add(session));
     return server;
   }
-  const serverOptions: http.ServerOptions = {
-    maxHeaderSize: c.maxHeaderSize,
-    headersTimeout: c.headerTimeout,
-    requestTimeout: c.requestTimeout,
-    keepAliveTimeout: c.keepAlive,
-    connectionsCheckingInterval: checkEvery,
-    requireHostHeader: true,
-    joinDuplicateHeaders: false,
-    ServerResponse: EngineResponse,
-  };
+  const serverOptions: http.ServerOptions = { ...http1Limits(c, checkEvery), ServerResponse: EngineResponse };
   const server = tls
     ? https.createServer({ ...serverOptions, cert: tls.cert, key: tls.key, passphrase: tls.passphrase, ...sniOption(tls.sni) })
     : http.createServer(serverOptions);
