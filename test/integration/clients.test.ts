@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Clients } from '../../src/client/clients.js';
+import { Clients } from '../../src/services/clients.js';
 import type { Result } from '../../src/call/result.js';
 import { Status } from '../../src/call/status.js';
 import { makeTestCerts, type TestCerts } from '../support/certs.js';

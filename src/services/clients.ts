@@ -1,35 +1,26 @@
 import type { Agent } from 'undici';
-import { ResultCache, type CacheStats } from '../call/cache.js';
+import type { CacheStats, ResultCache } from '../call/cache.js';
 import type { Deadline } from '../call/deadline.js';
 import type { Sink as GatherSink } from '../call/gather.js';
 import { failover, fanOut, type Rule } from '../call/plan.js';
 import { Result } from '../call/result.js';
 import { Status } from '../call/status.js';
-import type { Random } from '../cluster/balance.js';
-import { monotonic, type Clock } from '../cluster/clock.js';
-import type { Lookup } from '../cluster/resolve.js';
+import type { Clock } from '../cluster/clock.js';
 import type { Cluster, ClusterStatus } from '../cluster/cluster.js';
-import { clusterType, parseClusterOptions } from '../cluster/options.js';
-import type { ClusterConfig } from '../config/types.js';
 import { SkitaiError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
 import { send, type Endpoint } from '../transport/http/exchange.js';
 import { closeDispatchers, createAgent, type PoolOptions } from '../transport/http/pool.js';
-import { Call, type CallOptions, type Sender, type Sink, type Slot } from './call.js';
-import { rpcProxy, type RpcCall } from './proxy.js';
-import { isRpcMethod, type Prepared } from './request.js';
-import { isClusterTarget, parseClusterTarget, parseUrl } from './target.js';
-import { Upstream } from './upstream.js';
-import { openWebSocket, type ClientWebSocket, type WsOptions } from './ws.js';
-import type { RpcClient } from './proxy.js';
+import { Call, type CallOptions, type Sender, type Sink, type Slot } from '../client/call.js';
+import { rpcProxy, type RpcCall, type RpcClient } from '../client/proxy.js';
+import { isRpcMethod, type Prepared } from '../client/request.js';
+import { isClusterTarget, parseClusterTarget, parseUrl } from '../client/target.js';
+import type { Upstream } from '../client/upstream.js';
+import { openWebSocket, type ClientWebSocket, type WsOptions } from '../client/ws.js';
+import { ServicesCore, type SharedOptions } from './core.js';
+import type { ClusterRegistry } from './registry.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */
-export interface ClientsOptions {
-  /** `[@name]` sections; `type = postgresql` ones are recognised and left to the DB layer. */
-  readonly clusters?: readonly ClusterConfig[] | Readonly<Record<string, ClusterConfig>>;
-  /** `[server] num_result_cache_max`; 0 turns the result cache off. Default 200. */
-  readonly resultCacheMax?: number;
-  readonly logger?: Logger;
+export interface ClientsOptions extends SharedOptions {
   /** For single URLs (rest/wget/get…): connections per origin (default 64), timeouts (3 s, 10 s), body limit (64 MiB). */
   readonly maxConns?: number;
   readonly connectTimeout?: number;
@@ -38,13 +29,6 @@ export interface ClientsOptions {
   readonly maxResponseSize?: number;
   /** PEM CA file trusted for single URLs instead of the system CAs. */
   readonly caFile?: string;
-  /** How long `close()` lets requests in flight finish before cutting them. Default 5000. */
-  readonly closeGrace?: number;
-  /** Tests: a controllable clock (time, call deadlines, hedging timers) and random source for every cluster. */
-  readonly clock?: Clock;
-  readonly random?: Random;
-  /** DNS for `resolve = yes` clusters (default: node's resolver). */
-  readonly lookup?: Lookup;
 }
 
 /** `was.status()`'s view of the clients. */
@@ -63,41 +47,41 @@ type RpcVerb = 'XMLRPC' | 'JSONRPC';
  * throws — it is a Result with status TIMEOUT or NETERR.
  */
 export class Clients {
-  readonly #upstreams = new Map<string, Upstream>();
-  readonly #otherTypes = new Map<string, string>();
+  readonly #core: ServicesCore;
+  readonly #registry: ClusterRegistry;
   readonly #cache: ResultCache;
   /** Made on the first single-URL call, so a site that makes none never loads undici. */
   #agent: Agent | undefined;
   readonly #agentOptions: PoolOptions;
   readonly #url: Omit<Endpoint, 'dispatcher' | 'origin' | 'node'>;
-  readonly #closeGrace: number;
   /** Shared with every sender, so a call made after close() fails at once. */
   readonly #state = { closed: false };
   /** Senders by `@name/path` target and kind: parsing the target and finding the cluster once, not per call. */
   readonly #senders = new Map<string, ClusterSender>();
   readonly #clock: Clock;
 
-  constructor(options: ClientsOptions = {}) {
-    const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
-    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
-    try {
-      for (const config of configs as readonly ClusterConfig[]) {
-        const type = clusterType(config);
-        if (type !== 'http') this.#otherTypes.set(config.name, type);
-        else this.#upstreams.set(config.name, new Upstream(parseClusterOptions(config), deps));
-      }
-    } catch (err) {
-      for (const up of this.#upstreams.values()) void up.close(0);
-      throw err;
-    }
-    this.#cache = new ResultCache(options.resultCacheMax ?? 200);
+  /**
+   * @param options the `[@name]` sections (only `type = http` ones are wired here) and the settings of single-URL calls.
+   * @param core internal: the worker's shared parts when this face belongs to a `Services`
+   *   (its clusters, clock, cache and logger are used, not those in `options`).
+   */
+  constructor(options: ClientsOptions = {}, core?: ServicesCore) {
+    this.#core = core ?? new ServicesCore(options, { http: true, postgresql: false });
+    this.#registry = this.#core.registry;
+    this.#cache = this.#core.caches.http;
+    this.#clock = this.#core.clock;
     const connectTimeout = options.connectTimeout ?? 3000;
     this.#agentOptions = { connections: options.maxConns ?? 64, connectTimeout, keepAlive: options.keepAlive ?? 60_000, caFile: options.caFile };
     // A CA file is read now, so a bad path is a start-up error rather than the first call's.
-    if (options.caFile !== undefined) this.#agent = createAgent(this.#agentOptions);
+    if (options.caFile !== undefined) {
+      try {
+        this.#agent = createAgent(this.#agentOptions);
+      } catch (err) {
+        if (!core) void this.#registry.close('http', 0);
+        throw err;
+      }
+    }
     this.#url = { connectTimeout, responseTimeout: options.responseTimeout ?? 10_000, maxResponseSize: options.maxResponseSize ?? 64 * 2 ** 20, failOn5xx: false };
-    this.#closeGrace = options.closeGrace ?? 5000;
-    this.#clock = options.clock ?? monotonic;
   }
 
   /** Send to every live member of a cluster (`'@name/path'`). XMLRPC (the default) and JSONRPC send when a method is called. */
@@ -176,24 +160,22 @@ export class Clients {
 
   /** Names of the HTTP clusters. */
   get clusterNames(): string[] {
-    return [...this.#upstreams.keys()];
+    return this.#registry.names('http');
   }
 
   /** The HTTP clusters themselves, for the metrics (each member's latency histogram). */
   clusters(): Cluster[] {
-    return [...this.#upstreams.values()].map((up) => up.cluster);
+    return this.#registry.clusters('http');
   }
 
   /** Members, states, in-flight, latency and breaker per cluster, and the result cache's counters. */
   status(): ClientsStatus {
-    const clusters: Record<string, ClusterStatus> = {};
-    for (const [name, up] of this.#upstreams) clusters[name] = up.cluster.status();
-    return { clusters, resultCache: this.#cache.stats() };
+    return { clusters: this.#registry.httpStatus(), resultCache: this.#cache.stats() };
   }
 
   /** Run one round of active health checks on every cluster that has them. */
   async checkHealth(): Promise<void> {
-    await Promise.all([...this.#upstreams.values()].map((up) => up.cluster.checkNow()));
+    await this.#registry.checkHealth('http');
   }
 
   /** Stop health checks and close every pool (requests in flight get `closeGrace` ms). Later calls get NETERR SKT_CLIENT_CLOSED. */
@@ -201,16 +183,12 @@ export class Clients {
     if (this.#state.closed) return;
     this.#state.closed = true;
     this.#cache.clear();
-    await Promise.all([...[...this.#upstreams.values()].map((up) => up.close(this.#closeGrace)), closeDispatchers(this.#agent ? [this.#agent] : [], this.#closeGrace)]);
+    const grace = this.#core.closeGrace;
+    await Promise.all([this.#registry.close('http', grace), closeDispatchers(this.#agent ? [this.#agent] : [], grace)]);
   }
 
   #upstream(target: string): Upstream {
-    const { cluster } = parseClusterTarget(target);
-    const up = this.#upstreams.get(cluster);
-    if (up) return up;
-    const type = this.#otherTypes.get(cluster);
-    if (type) throw new SkitaiError('SKT_CLUSTER_TYPE', `@${cluster} is a ${type} cluster; use the database calls (dmap/dlb) for it`);
-    throw new SkitaiError('SKT_CLUSTER_UNKNOWN', `no cluster @${cluster} is configured${this.#upstreams.size ? ` (known: ${[...this.#upstreams.keys()].map((n) => `@${n}`).join(', ')})` : ''}`);
+    return this.#registry.upstream(parseClusterTarget(target).cluster);
   }
 
   #sender(kind: 'lb' | 'map', target: string, retryTimeouts: boolean | undefined): ClusterSender {

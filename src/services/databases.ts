@@ -1,42 +1,27 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
-import type { Random } from '../cluster/balance.js';
-import { ResultCache, type CacheStats } from '../call/cache.js';
+import type { CacheStats, ResultCache } from '../call/cache.js';
 import type { Deadline } from '../call/deadline.js';
 import { Status } from '../call/status.js';
-import { monotonic, type Clock } from '../cluster/clock.js';
+import type { Clock } from '../cluster/clock.js';
 import type { Cluster } from '../cluster/cluster.js';
-import type { Lookup } from '../cluster/resolve.js';
-import { clusterType } from '../cluster/options.js';
-import type { ClusterConfig } from '../config/types.js';
 import { SkitaiError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
-import { DbCall, type DbCallOptions, type DbSender, type DbSink, type DbSlot } from './call.js';
-import { DbCluster, type DbClusterStatus } from './cluster.js';
-import { DEFAULT_PG_PORT } from './members.js';
-import { parseDbClusterOptions, type DbPoolOptions } from './options.js';
+import { DbCall, type DbCallOptions, type DbSender, type DbSink, type DbSlot } from '../db/call.js';
+import type { DbCluster, DbClusterStatus } from '../db/cluster.js';
+import { DEFAULT_PG_PORT } from '../db/members.js';
+import type { DbPoolOptions } from '../db/options.js';
 import { MemberPool } from '../transport/pg/pool.js';
 import type { DbQuery, PoolStatus } from '../transport/pg/query.js';
 import { DbResult } from '../transport/pg/result.js';
+import { ServicesCore, type SharedOptions } from './core.js';
+import type { ClusterRegistry } from './registry.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */
-export interface DatabasesOptions {
-  /** `[@name]` sections; only `type = postgresql` ones are taken, the rest belong to the HTTP clients. */
-  readonly clusters?: readonly ClusterConfig[] | Readonly<Record<string, ClusterConfig>>;
-  /** `[server] num_result_cache_max`; 0 turns the DB result cache off. Default 200. */
-  readonly resultCacheMax?: number;
-  readonly logger?: Logger;
+export interface DatabasesOptions extends SharedOptions {
   /** Pools of `was.db(...)`: at most this many (the least recently used idle one closed first; busy ones are kept). Default 16. */
   readonly maxAdhocPools?: number;
   /** Pool settings of `was.db(...)` pools. Defaults: 4 connections, 5 s connect, 60 s idle, 30 s query. */
   readonly adhoc?: Partial<DbPoolOptions>;
-  /** How long `close()` lets running queries finish before cancelling them. Default 5000. */
-  readonly closeGrace?: number;
-  /** Tests: a controllable clock (time, call deadlines, timers) and random source for every cluster. */
-  readonly clock?: Clock;
-  readonly random?: Random;
-  /** DNS for `resolve = yes` clusters (default: node's resolver). */
-  readonly lookup?: Lookup;
 }
 
 /** `was.status()`'s view of the databases. */
@@ -60,36 +45,28 @@ const ADHOC_DEFAULTS: DbPoolOptions = { maxConns: 4, connectTimeout: 5000, idleT
  * server) throws SkitaiError at once; a member's failure never throws — it is a DbResult.
  */
 export class Databases {
-  readonly #clusters = new Map<string, DbCluster>();
-  readonly #httpClusters = new Set<string>();
+  readonly #core: ServicesCore;
+  readonly #registry: ClusterRegistry;
   readonly #bySpelling = new Map<string, ClusterSenders>();
   readonly #adhoc = new Map<string, { pool: MemberPool; label: string }>();
   readonly #cache: ResultCache;
   readonly #adhocOptions: DbPoolOptions;
   readonly #maxAdhoc: number;
-  readonly #closeGrace: number;
-  readonly #logger: Logger | undefined;
   readonly #state = { closed: false };
   readonly #clock: Clock;
 
-  constructor(options: DatabasesOptions = {}) {
-    const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
-    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
-    try {
-      for (const config of configs as readonly ClusterConfig[]) {
-        if (clusterType(config) === 'postgresql') this.#clusters.set(config.name, new DbCluster(parseDbClusterOptions(config), deps));
-        else this.#httpClusters.add(config.name);
-      }
-    } catch (err) {
-      for (const c of this.#clusters.values()) void c.close(0);
-      throw err;
-    }
-    this.#cache = new ResultCache(options.resultCacheMax ?? 200);
+  /**
+   * @param options the `[@name]` sections (only `type = postgresql` ones are wired here) and the `was.db()` pool settings.
+   * @param core internal: the worker's shared parts when this face belongs to a `Services`
+   *   (its clusters, clock, cache and logger are used, not those in `options`).
+   */
+  constructor(options: DatabasesOptions = {}, core?: ServicesCore) {
+    this.#core = core ?? new ServicesCore(options, { http: false, postgresql: true });
+    this.#registry = this.#core.registry;
+    this.#cache = this.#core.caches.postgresql;
+    this.#clock = this.#core.clock;
     this.#adhocOptions = { ...ADHOC_DEFAULTS, ...options.adhoc };
     this.#maxAdhoc = options.maxAdhocPools ?? 16;
-    this.#closeGrace = options.closeGrace ?? 5000;
-    this.#logger = options.logger;
-    this.#clock = options.clock ?? monotonic;
   }
 
   /** Every live member of cluster `'@name'`: `execute(sql, params)`, then `getswait()`. */
@@ -131,25 +108,23 @@ export class Databases {
 
   /** Names of the PostgreSQL clusters. */
   get clusterNames(): string[] {
-    return [...this.#clusters.keys()];
+    return this.#registry.names('postgresql');
   }
 
   /** The PostgreSQL clusters themselves, for the metrics (each member's latency histogram). */
   clusters(): Cluster[] {
-    return [...this.#clusters.values()].map((c) => c.cluster);
+    return this.#registry.clusters('postgresql');
   }
 
   status(): DatabasesStatus {
-    const clusters: Record<string, DbClusterStatus> = {};
-    for (const [name, c] of this.#clusters) clusters[name] = c.status();
     const adhoc: Record<string, PoolStatus> = {};
     for (const { pool, label } of this.#adhoc.values()) adhoc[label] = pool.status();
-    return { clusters, adhoc, resultCache: this.#cache.stats() };
+    return { clusters: this.#registry.dbStatus(), adhoc, resultCache: this.#cache.stats() };
   }
 
   /** One round of active health checks on every cluster that has them (`health_check = yes`). */
   async checkHealth(): Promise<void> {
-    await Promise.all([...this.#clusters.values()].map((c) => c.cluster.checkNow()));
+    await this.#registry.checkHealth('postgresql');
   }
 
   /** Close every pool: running queries get `closeGrace` ms, then are cancelled on the server. Later calls get NETERR SKT_DB_CLOSED. */
@@ -157,8 +132,8 @@ export class Databases {
     if (this.#state.closed) return;
     this.#state.closed = true;
     this.#cache.clear();
-    const grace = this.#closeGrace;
-    await Promise.all([...[...this.#clusters.values()].map((c) => c.close(grace)), ...[...this.#adhoc.values()].map(({ pool }) => pool.close(grace))]);
+    const grace = this.#core.closeGrace;
+    await Promise.all([this.#registry.close('postgresql', grace), ...[...this.#adhoc.values()].map(({ pool }) => pool.close(grace))]);
   }
 
   /** The dmap and dlb senders of cluster `target`, made once per target spelling (a call then allocates no closures for them). */
@@ -187,12 +162,7 @@ export class Databases {
     if (typeof target !== 'string' || !/^@[\w.-]+\/?$/.test(target)) {
       throw new SkitaiError('SKT_DB_USAGE', `expected a cluster as "@name", got ${JSON.stringify(target)}`);
     }
-    const name = target.slice(1).replace(/\/$/, '');
-    const c = this.#clusters.get(name);
-    if (c) return c;
-    if (this.#httpClusters.has(name)) throw new SkitaiError('SKT_CLUSTER_TYPE', `@${name} is an HTTP cluster; use was.map/was.lb for it (dmap/dlb need type = postgresql)`);
-    const known = [...this.#clusters.keys()].map((n) => `@${n}`).join(', ');
-    throw new SkitaiError('SKT_CLUSTER_UNKNOWN', `no PostgreSQL cluster @${name} is configured${known ? ` (known: ${known})` : ''}`);
+    return this.#registry.database(target.slice(1).replace(/\/$/, ''));
   }
 
   #adhocPool(key: string, target: ConstructorParameters<typeof MemberPool>[0]): MemberPool {
@@ -203,7 +173,7 @@ export class Databases {
       this.#adhoc.set(key, known);
       return known.pool;
     }
-    const pool = new MemberPool(target, this.#adhocOptions, this.#logger);
+    const pool = new MemberPool(target, this.#adhocOptions, this.#core.logger);
     this.#adhoc.set(key, { pool, label: `${target.node} ${target.user}` });
     // Least recently used first, and only pools with nothing in flight: closing a busy one cut
     // its queries with "the pools are closed". While every other pool is busy, there are more.
@@ -211,7 +181,7 @@ export class Databases {
       if (this.#adhoc.size <= this.#maxAdhoc) break;
       if (old.pool === pool || old.pool.busy) continue;
       this.#adhoc.delete(oldKey);
-      void old.pool.close(this.#closeGrace);
+      void old.pool.close(this.#core.closeGrace);
     }
     return pool;
   }
