@@ -1,12 +1,11 @@
 import type { Agent } from 'undici';
-import type { CacheStats, ResultCache } from '../call/cache.js';
+import type { CacheStats } from '../call/cache.js';
 import type { Deadline } from '../call/deadline.js';
 import type { Sink as GatherSink } from '../call/gather.js';
 import { failover, fanOut, type Rule } from '../call/plan.js';
 import { Result } from '../call/result.js';
 import { Status } from '../call/status.js';
-import type { Clock } from '../cluster/clock.js';
-import type { Cluster, ClusterStatus } from '../cluster/cluster.js';
+import type { ClusterStatus } from '../cluster/cluster.js';
 import { SkitaiError } from '../errors.js';
 import { send, type Endpoint } from '../transport/http/exchange.js';
 import { closeDispatchers, createAgent, type PoolOptions } from '../transport/http/pool.js';
@@ -16,8 +15,8 @@ import { isRpcMethod, type Prepared } from '../client/request.js';
 import { isClusterTarget, parseClusterTarget, parseUrl } from '../client/target.js';
 import type { Upstream } from '../client/upstream.js';
 import { openWebSocket, type ClientWebSocket, type WsOptions } from '../client/ws.js';
-import { ServicesCore, type SharedOptions } from './core.js';
-import type { ClusterRegistry } from './registry.js';
+import type { ServicesCore, SharedOptions } from './core.js';
+import { ServiceFace } from './face.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */
 export interface ClientsOptions extends SharedOptions {
@@ -46,19 +45,13 @@ type RpcVerb = 'XMLRPC' | 'JSONRPC';
  * Misuse (unknown cluster, bad URL or method) throws SkitaiError at once; a member's failure never
  * throws — it is a Result with status TIMEOUT or NETERR.
  */
-export class Clients {
-  readonly #core: ServicesCore;
-  readonly #registry: ClusterRegistry;
-  readonly #cache: ResultCache;
+export class Clients extends ServiceFace {
   /** Made on the first single-URL call, so a site that makes none never loads undici. */
   #agent: Agent | undefined;
   readonly #agentOptions: PoolOptions;
   readonly #url: Omit<Endpoint, 'dispatcher' | 'origin' | 'node'>;
-  /** Shared with every sender, so a call made after close() fails at once. */
-  readonly #state = { closed: false };
   /** Senders by `@name/path` target and kind: parsing the target and finding the cluster once, not per call. */
   readonly #senders = new Map<string, ClusterSender>();
-  readonly #clock: Clock;
 
   /**
    * @param options the `[@name]` sections (only `type = http` ones are wired here) and the settings of single-URL calls.
@@ -66,10 +59,7 @@ export class Clients {
    *   (its clusters, clock, cache and logger are used, not those in `options`).
    */
   constructor(options: ClientsOptions = {}, core?: ServicesCore) {
-    this.#core = core ?? new ServicesCore(options, { http: true, postgresql: false });
-    this.#registry = this.#core.registry;
-    this.#cache = this.#core.caches.http;
-    this.#clock = this.#core.clock;
+    super('http', options, core);
     const connectTimeout = options.connectTimeout ?? 3000;
     this.#agentOptions = { connections: options.maxConns ?? 64, connectTimeout, keepAlive: options.keepAlive ?? 60_000, caFile: options.caFile };
     // A CA file is read now, so a bad path is a start-up error rather than the first call's.
@@ -77,7 +67,7 @@ export class Clients {
       try {
         this.#agent = createAgent(this.#agentOptions);
       } catch (err) {
-        if (!core) void this.#registry.close('http', 0);
+        if (!core) void this.registry.close('http', 0);
         throw err;
       }
     }
@@ -110,7 +100,7 @@ export class Clients {
     if (isClusterTarget(url)) return this.lb(url, method, data, options);
     const u = parseUrl(url);
     const endpoint: Endpoint = { ...this.#url, dispatcher: (this.#agent ??= createAgent(this.#agentOptions)), origin: u.origin, node: u.node };
-    const state = this.#state;
+    const state = this.state;
     const sender: Sender = {
       kind: 'rest',
       target: `${u.origin}${u.path}`,
@@ -158,37 +148,18 @@ export class Clients {
     return this.#upstream(`@${name}`);
   }
 
-  /** Names of the HTTP clusters. */
-  get clusterNames(): string[] {
-    return this.#registry.names('http');
-  }
-
-  /** The HTTP clusters themselves, for the metrics (each member's latency histogram). */
-  clusters(): Cluster[] {
-    return this.#registry.clusters('http');
-  }
-
   /** Members, states, in-flight, latency and breaker per cluster, and the result cache's counters. */
   status(): ClientsStatus {
-    return { clusters: this.#registry.httpStatus(), resultCache: this.#cache.stats() };
+    return { clusters: this.registry.httpStatus(), resultCache: this.cache.stats() };
   }
 
-  /** Run one round of active health checks on every cluster that has them. */
-  async checkHealth(): Promise<void> {
-    await this.#registry.checkHealth('http');
-  }
-
-  /** Stop health checks and close every pool (requests in flight get `closeGrace` ms). Later calls get NETERR SKT_CLIENT_CLOSED. */
-  async close(): Promise<void> {
-    if (this.#state.closed) return;
-    this.#state.closed = true;
-    this.#cache.clear();
-    const grace = this.#core.closeGrace;
-    await Promise.all([this.#registry.close('http', grace), closeDispatchers(this.#agent ? [this.#agent] : [], grace)]);
+  /** @internal */
+  protected closeOwn(graceMs: number): Promise<void>[] {
+    return [closeDispatchers(this.#agent ? [this.#agent] : [], graceMs)];
   }
 
   #upstream(target: string): Upstream {
-    return this.#registry.upstream(parseClusterTarget(target).cluster);
+    return this.registry.upstream(parseClusterTarget(target).cluster);
   }
 
   #sender(kind: 'lb' | 'map', target: string, retryTimeouts: boolean | undefined): ClusterSender {
@@ -197,14 +168,14 @@ export class Clients {
     if (known && (retryTimeouts === undefined || retryTimeouts === known.retryTimeouts)) return known;
     const up = this.#upstream(target);
     const { path } = parseClusterTarget(target);
-    const sender = new ClusterSender(kind, target, path, up, retryTimeouts ?? up.options.retryTimeouts, this.#state);
+    const sender = new ClusterSender(kind, target, path, up, retryTimeouts ?? up.options.retryTimeouts, this.state);
     // Bounded: targets built from user input must not grow the map without end; past it, senders are made per call.
     if (retryTimeouts === undefined && this.#senders.size < MAX_SENDERS) this.#senders.set(key, sender);
     return sender;
   }
 
   #call(sender: Sender, method: Method, path: string, data: unknown, options: CallOptions): Call | RpcCall {
-    const call = new Call(sender, { method, path, data, options }, this.#cache, this.#clock);
+    const call = new Call(sender, { method, path, data, options }, this.cache, this.clock);
     return isRpcMethod(method) ? rpcProxy(call) : call;
   }
 }

@@ -1,10 +1,8 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
-import type { CacheStats, ResultCache } from '../call/cache.js';
+import type { CacheStats } from '../call/cache.js';
 import type { Deadline } from '../call/deadline.js';
 import { Status } from '../call/status.js';
-import type { Clock } from '../cluster/clock.js';
-import type { Cluster } from '../cluster/cluster.js';
 import { SkitaiError } from '../errors.js';
 import { DbCall, type DbCallOptions, type DbSender, type DbSink, type DbSlot } from '../db/call.js';
 import type { DbCluster, DbClusterStatus } from '../db/cluster.js';
@@ -13,8 +11,8 @@ import type { DbPoolOptions } from '../db/options.js';
 import { MemberPool } from '../transport/pg/pool.js';
 import type { DbQuery, PoolStatus } from '../transport/pg/query.js';
 import { DbResult } from '../transport/pg/result.js';
-import { ServicesCore, type SharedOptions } from './core.js';
-import type { ClusterRegistry } from './registry.js';
+import type { ServicesCore, SharedOptions } from './core.js';
+import { ServiceFace } from './face.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */
 export interface DatabasesOptions extends SharedOptions {
@@ -44,16 +42,11 @@ const ADHOC_DEFAULTS: DbPoolOptions = { maxConns: 4, connectTimeout: 5000, idleT
  * `db` to any server, over shared pools, with one result cache. Misuse (unknown cluster, bad
  * server) throws SkitaiError at once; a member's failure never throws — it is a DbResult.
  */
-export class Databases {
-  readonly #core: ServicesCore;
-  readonly #registry: ClusterRegistry;
+export class Databases extends ServiceFace {
   readonly #bySpelling = new Map<string, ClusterSenders>();
   readonly #adhoc = new Map<string, { pool: MemberPool; label: string }>();
-  readonly #cache: ResultCache;
   readonly #adhocOptions: DbPoolOptions;
   readonly #maxAdhoc: number;
-  readonly #state = { closed: false };
-  readonly #clock: Clock;
 
   /**
    * @param options the `[@name]` sections (only `type = postgresql` ones are wired here) and the `was.db()` pool settings.
@@ -61,22 +54,19 @@ export class Databases {
    *   (its clusters, clock, cache and logger are used, not those in `options`).
    */
   constructor(options: DatabasesOptions = {}, core?: ServicesCore) {
-    this.#core = core ?? new ServicesCore(options, { http: false, postgresql: true });
-    this.#registry = this.#core.registry;
-    this.#cache = this.#core.caches.postgresql;
-    this.#clock = this.#core.clock;
+    super('postgresql', options, core);
     this.#adhocOptions = { ...ADHOC_DEFAULTS, ...options.adhoc };
     this.#maxAdhoc = options.maxAdhocPools ?? 16;
   }
 
   /** Every live member of cluster `'@name'`: `execute(sql, params)`, then `getswait()`. */
   dmap(target: string, options?: DbCallOptions): DbCall {
-    return new DbCall(this.#senders(target).map, this.#cache, options, this.#clock);
+    return new DbCall(this.#senders(target).map, this.cache, options, this.clock);
   }
 
   /** One member of cluster `'@name'`, failing over when the statement certainly did not run: `execute()`, then `getwait()`. */
   dlb(target: string, options?: DbCallOptions): DbCall {
-    return new DbCall(this.#senders(target).lb, this.#cache, options, this.#clock);
+    return new DbCall(this.#senders(target).lb, this.cache, options, this.clock);
   }
 
   /**
@@ -94,7 +84,7 @@ export class Databases {
     // connections another call opened with the right one.
     const secret = password === undefined ? '' : crypto.createHash('sha256').update(password).digest('base64url');
     const key = `${node}\n${user}\n${secret}`;
-    const state = this.#state;
+    const state = this.state;
     const sender: DbSender = {
       kind: 'db', target: node, identity: `${user}\n${secret}`, queryTimeout: this.#adhocOptions.queryTimeout,
       start: (query: DbQuery, _safe: boolean, deadline: Deadline, sink: DbSink): DbSlot[] => {
@@ -103,37 +93,18 @@ export class Databases {
         return [{ node }];
       },
     };
-    return new DbCall(sender, this.#cache, options, this.#clock);
-  }
-
-  /** Names of the PostgreSQL clusters. */
-  get clusterNames(): string[] {
-    return this.#registry.names('postgresql');
-  }
-
-  /** The PostgreSQL clusters themselves, for the metrics (each member's latency histogram). */
-  clusters(): Cluster[] {
-    return this.#registry.clusters('postgresql');
+    return new DbCall(sender, this.cache, options, this.clock);
   }
 
   status(): DatabasesStatus {
     const adhoc: Record<string, PoolStatus> = {};
     for (const { pool, label } of this.#adhoc.values()) adhoc[label] = pool.status();
-    return { clusters: this.#registry.dbStatus(), adhoc, resultCache: this.#cache.stats() };
+    return { clusters: this.registry.dbStatus(), adhoc, resultCache: this.cache.stats() };
   }
 
-  /** One round of active health checks on every cluster that has them (`health_check = yes`). */
-  async checkHealth(): Promise<void> {
-    await this.#registry.checkHealth('postgresql');
-  }
-
-  /** Close every pool: running queries get `closeGrace` ms, then are cancelled on the server. Later calls get NETERR SKT_DB_CLOSED. */
-  async close(): Promise<void> {
-    if (this.#state.closed) return;
-    this.#state.closed = true;
-    this.#cache.clear();
-    const grace = this.#core.closeGrace;
-    await Promise.all([this.#registry.close('postgresql', grace), ...[...this.#adhoc.values()].map(({ pool }) => pool.close(grace))]);
+  /** @internal */
+  protected closeOwn(graceMs: number): Promise<void>[] {
+    return [...this.#adhoc.values()].map(({ pool }) => pool.close(graceMs));
   }
 
   /** The dmap and dlb senders of cluster `target`, made once per target spelling (a call then allocates no closures for them). */
@@ -142,7 +113,7 @@ export class Databases {
     if (known) return known;
     const c = this.#cluster(target);
     const name = `@${c.options.name}`;
-    const state = this.#state;
+    const state = this.state;
     const senders: ClusterSenders = {
       map: {
         kind: 'dmap', target: name, identity: '', queryTimeout: c.options.queryTimeout,
@@ -162,7 +133,7 @@ export class Databases {
     if (typeof target !== 'string' || !/^@[\w.-]+\/?$/.test(target)) {
       throw new SkitaiError('SKT_DB_USAGE', `expected a cluster as "@name", got ${JSON.stringify(target)}`);
     }
-    return this.#registry.database(target.slice(1).replace(/\/$/, ''));
+    return this.registry.database(target.slice(1).replace(/\/$/, ''));
   }
 
   #adhocPool(key: string, target: ConstructorParameters<typeof MemberPool>[0]): MemberPool {
@@ -173,7 +144,7 @@ export class Databases {
       this.#adhoc.set(key, known);
       return known.pool;
     }
-    const pool = new MemberPool(target, this.#adhocOptions, this.#core.logger);
+    const pool = new MemberPool(target, this.#adhocOptions, this.core.logger);
     this.#adhoc.set(key, { pool, label: `${target.node} ${target.user}` });
     // Least recently used first, and only pools with nothing in flight: closing a busy one cut
     // its queries with "the pools are closed". While every other pool is busy, there are more.
@@ -181,7 +152,7 @@ export class Databases {
       if (this.#adhoc.size <= this.#maxAdhoc) break;
       if (old.pool === pool || old.pool.busy) continue;
       this.#adhoc.delete(oldKey);
-      void old.pool.close(this.#core.closeGrace);
+      void old.pool.close(this.core.closeGrace);
     }
     return pool;
   }
