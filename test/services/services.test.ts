@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Status } from '../../src/call/status.js';
-import { isSkitaiError } from '../../src/errors.js';
+import { isSkitaiError, type ErrorCode } from '../../src/errors.js';
 import { Services } from '../../src/services/services.js';
 import { clusterConfig } from '../cluster/helpers.js';
 import { manualClock } from '../support/clock.js';
+import { until } from '../support/until.js';
 import { Members, type Member } from '../support/plain-members.js';
 
 // One Services per worker: both faces over one registry, clock and set of result caches. The HTTP
@@ -29,7 +30,7 @@ function services(clock = manualClock()): Services {
   });
 }
 
-const usage = (code: string, text: RegExp) => (err: unknown) => isSkitaiError(err, code) && text.test(err.message);
+const usage = (code: ErrorCode, text: RegExp) => (err: unknown) => isSkitaiError(err, code) && text.test(err.message);
 
 describe('Services', () => {
   test('one registry: each face finds its own clusters and names the type of the other\'s', async () => {
@@ -78,6 +79,21 @@ describe('Services', () => {
     const sql = await s.databases.dlb('@db').execute('SELECT 1').getwait(1);
     assert.deepEqual([sql.status, sql.code], [Status.NETERR, 'SKT_DB_CLOSED']);
     await s.close(); // twice is harmless
+  });
+
+  test('close() stops every cluster timer of both types: health checks and DNS re-resolution', async () => {
+    const clock = manualClock();
+    const s = new Services({
+      clock,
+      lookup: async () => [{ address: '127.0.0.1' }],
+      clusters: [
+        clusterConfig({ members: api.node, health_check_path: '/health', health_check_interval: '1s' }, 'api'),
+        clusterConfig({ type: 'postgresql', members: 'db.test:1/app/user/secret', resolve: 'yes', health_check: 'yes' }, 'db'),
+      ],
+    });
+    await until(() => clock.pending >= 3, 10_000, 'the health-check intervals and the DNS round\'s timer');
+    await s.close();
+    assert.equal(clock.pending, 0, 'no timer left to fire after shutdown');
   });
 
   test('a bad section stops the build, naming its file and line', () => {
