@@ -40,8 +40,9 @@ type Method = string;
 type RpcVerb = 'XMLRPC' | 'JSONRPC';
 
 /**
- * Skitai's outgoing calls, one per worker: `map` and `lb` to `[@name]` clusters, `rest`, `wget`
- * and the verb helpers to single URLs, over shared keep-alive pools, with one result cache.
+ * Skitai's outgoing calls, one per worker (the `clients` face of its `Services`): `map` and
+ * `lb` to `[@name]` clusters, `rest`, `wget` and the verb helpers to single URLs, over shared
+ * keep-alive pools, with one result cache.
  * Misuse (unknown cluster, bad URL or method) throws SkitaiError at once; a member's failure never
  * throws — it is a Result with status TIMEOUT or NETERR.
  */

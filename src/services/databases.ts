@@ -38,9 +38,10 @@ interface ClusterSenders {
 const ADHOC_DEFAULTS: DbPoolOptions = { maxConns: 4, connectTimeout: 5000, idleTimeout: 60_000, queryTimeout: 30_000 };
 
 /**
- * PostgreSQL calls, one per worker: `dmap` and `dlb` to `[@name] type = postgresql` clusters and
- * `db` to any server, over shared pools, with one result cache. Misuse (unknown cluster, bad
- * server) throws SkitaiError at once; a member's failure never throws — it is a DbResult.
+ * PostgreSQL calls, one per worker (the `databases` face of its `Services`): `dmap` and `dlb` to
+ * `[@name] type = postgresql` clusters and `db` to any server, over shared pools, with one result
+ * cache. Misuse (unknown cluster, bad server) throws SkitaiError at once; a member's failure never
+ * throws — it is a DbResult.
  */
 export class Databases extends ServiceFace {
   readonly #bySpelling = new Map<string, ClusterSenders>();
