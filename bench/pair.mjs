@@ -6,8 +6,6 @@
 // Usage: node bench/pair.mjs --a skitai --b skitai-log [--path /hello] [--rounds 6] [--duration 4]
 //        [--connections 25] [--before DIR]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
 //        skitai-log, skitai-log-text, skitai-before and skitai-before-log (need --before)
-//        --proxy: every Skitai target also mounts `/p = @backend` (the reverse proxy) in front of one
-//        node:http backend (bench/peers/raw.mjs) on the load core, and the path is /p/hello
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,13 +26,10 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '25' },
     before: { type: 'string' },
-    proxy: { type: 'boolean', default: false },
   },
 });
-if (opt.proxy) opt.path = '/p/hello';
-const BODY = { '/hello': 'Hello World', '/ping': 'pong', '/p/hello': 'Hello World' }[opt.path];
+const BODY = { '/hello': 'Hello World', '/ping': 'pong' }[opt.path];
 if (!BODY) throw new Error(`--path must be /hello or /ping, got ${opt.path}`);
-let backendPort = 0; // --proxy: the backend every proxy target forwards to
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-pair-'));
 
 /**
@@ -44,7 +39,6 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-pair-'));
 function siteConf(dir, name, format) {
   let text = fs.readFileSync(path.join(dir, 'bench', 'site.conf'), 'utf8').replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${path.join(dir, 'bench')}/`);
   if (format) text = text.replace(/^access_log\s*=.*$/m, `access_log = ${path.join(tmp, `access-${name}.log`)}\naccess_log_format = ${format}`);
-  if (opt.proxy) text = text.replace(/^\[routes:line\]$/m, '$&\n/p = @backend') + `\n[@backend]\nmembers = ${HOST}:${backendPort}\nmax_conns = 64\n`;
   const file = path.join(tmp, `site-${name}.conf`);
   fs.writeFileSync(file, text);
   return file;
@@ -54,7 +48,7 @@ const skitai = (dir, conf) => (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'),
 const TARGETS = {
   raw: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p],
   fastify: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p],
-  skitai: (p) => skitai(ROOT, opt.proxy ? siteConf(ROOT, 'skitai') : path.join(BENCH, 'site.conf'))(p),
+  skitai: skitai(ROOT, path.join(BENCH, 'site.conf')),
   // The compiled dist/ (after `npm run build`), as an installed package runs; the others run src/ through tsx.
   'skitai-dist': (p) => skitai(ROOT, siteConf(ROOT, 'dist'))(p),
   'skitai-log': (p) => skitai(ROOT, siteConf(ROOT, 'json', 'json'))(p),
@@ -109,20 +103,12 @@ const started = [];
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     for (const s of started) s.server.child.kill('SIGTERM');
-    started.backend?.child.kill('SIGTERM');
     fs.rmSync(tmp, { recursive: true, force: true });
     process.exit(130);
   });
 }
 
 try {
-  if (opt.proxy) {
-    backendPort = await freePort();
-    const backend = startServer(pin.load([NODE, path.join(BENCH, 'peers', 'raw.mjs'), String(backendPort)]), { cwd: ROOT });
-    started.backend = backend;
-    process.once('exit', () => backend.child.kill('SIGTERM'));
-    await waitReady(backend, `http://${HOST}:${backendPort}/hello`, BODY);
-  }
   log(`pair: A = ${opt.a}, B = ${opt.b}, ${opt.path}; ${pin.note}; both servers on one core, one wrk -c${opt.connections} each`);
   const rows = [];
   for (let n = 1; n <= Number(opt.rounds); n++) {
@@ -145,6 +131,5 @@ try {
       `range ${Math.min(...diffs).toFixed(2)} … ${Math.max(...diffs).toFixed(2)} over ${rows.length} rounds\n`,
   );
 } finally {
-  if (started.backend) await stopServer(started.backend);
   fs.rmSync(tmp, { recursive: true, force: true });
 }
