@@ -87,6 +87,26 @@ export function print(a, { top = 20, callers, unit = 'req' } = {}) {
   if (callers) console.log(`\nHeaviest stacks through ${callers}:\n${list(a.stacks)}`);
 }
 
+/**
+ * Where inside the functions named `name` the samples fell: V8's per-line tick counts
+ * (`positionTicks`), over the whole recording (warm-up included). Lines are of the script V8 ran
+ * (dist/ with SKITAI_DIST=1; under tsx, tsx's output, which is of little use), and code V8 inlined into the function counts at the inlined function's
+ * own line numbers, which may belong to another file (a node internal): read a line number past the
+ * end of the named file that way.
+ */
+export function lineTicks(file, name) {
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const lines = new Map();
+  let hits = 0;
+  for (const n of prof.nodes) {
+    if (n.callFrame.functionName !== name) continue;
+    hits += n.hitCount;
+    const where = n.callFrame.url.startsWith('file://') ? path.relative(ROOT, fileURLToPath(n.callFrame.url)) : n.callFrame.url;
+    for (const p of n.positionTicks ?? []) add(lines, `${where}:${p.line}`, p.ticks);
+  }
+  return { hits, lines: [...lines].sort((a, b) => b[1] - a[1]) };
+}
+
 /** The main thread's .cpuprofile in `dir` (tsx's loader thread writes one too: CPU.<date>.<pid>.<thread>.<seq>). */
 export function mainProfile(dir) {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
