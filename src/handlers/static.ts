@@ -111,7 +111,11 @@ export class StaticHandler implements Handler {
     this.#memoryMax = cacheSize > 0 ? Math.min(options.cacheFileMax ?? 64 * 1024, cacheSize) : -1;
     this.#stats = new StatCache(this.root);
     this.#files = new FileCache(cacheSize);
-    this.#hotFiles = new HotFiles(options.hotCacheSize ?? 64 * 1024 * 1024);
+    // A hot-path entry holds its copy: one left behind by an evicted copy would keep megabytes alive
+    // outside the budget until its path is asked for again.
+    this.#hotFiles = new HotFiles(options.hotCacheSize ?? 64 * 1024 * 1024, (real) => {
+      for (const [rest, hot] of this.#hot) if (hot.real === real && hot.cache === this.#hotFiles.files) this.#hot.delete(rest);
+    });
     this.#onError = options.onError;
     this.#precompressed = options.precompressed ?? true;
   }

@@ -26,8 +26,9 @@ export class HotFiles {
   // clear() bumps it: a load finishing after the cache was dropped must not refill it.
   #generation = 0;
 
-  constructor(maxBytes: number) {
-    this.files = new FileCache(maxBytes);
+  /** `onDrop`: told when a copy leaves the cache, so that nothing else keeps it alive past the budget. */
+  constructor(maxBytes: number, onDrop?: (real: string) => void) {
+    this.files = new FileCache(maxBytes, onDrop);
     this.#fileMax = Math.floor(maxBytes / 4);
   }
 
