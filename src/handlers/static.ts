@@ -12,6 +12,7 @@ import { evaluatePreconditions, httpDate, ifRangeAllows, makeEtag } from './stat
 import { FileCache, type CachedFile } from './static/filecache.js';
 import { HotFiles } from './static/hotfiles.js';
 import { contentType } from './static/mime.js';
+import { HotPaths } from './static/hotpaths.js';
 import { PreparedFile, sendPrepared } from './static/prepared.js';
 import { OpenFiles, type OpenFile } from './static/openfiles.js';
 import { pumpFile } from './static/pump.js';
@@ -58,15 +59,6 @@ const MISS_TTL_MS = 1000;
 const MAX_MISSES = 4096;
 // As long as the stat cache trusts a stat: a hot entry is never older than the stat that made it.
 const HOT_TTL_MS = 1000;
-const MAX_HOT = 4096;
-
-/** A request path known, since `at`, to name a file held in `cache` (small files' or hot ones'). */
-interface Hot {
-  readonly at: number;
-  readonly real: string;
-  readonly file: PreparedFile;
-  readonly cache: FileCache;
-}
 
 /**
  * Serves files under a directory the way nginx does: GET and HEAD only, safe path decoding,
@@ -96,7 +88,7 @@ export class StaticHandler implements Handler {
   readonly #descriptors = new OpenFiles();
   readonly #loading = new Map<string, Promise<CachedFile | undefined>>();
   /** Request paths (as sent) of cached files, answered synchronously with prepared headers. */
-  readonly #hot = new Map<string, Hot>();
+  readonly #hot = new HotPaths();
   #lastAccept: string | undefined;
   #lastCoding: Coding | undefined;
   readonly #onError: ((message: string, err: unknown) => void) | undefined;
@@ -110,12 +102,9 @@ export class StaticHandler implements Handler {
     const cacheSize = options.cacheSize ?? 32 * 1024 * 1024;
     this.#memoryMax = cacheSize > 0 ? Math.min(options.cacheFileMax ?? 64 * 1024, cacheSize) : -1;
     this.#stats = new StatCache(this.root);
-    this.#files = new FileCache(cacheSize);
-    // A hot-path entry holds its copy: one left behind by an evicted copy would keep megabytes alive
-    // outside the budget until its path is asked for again.
-    this.#hotFiles = new HotFiles(options.hotCacheSize ?? 64 * 1024 * 1024, (real) => {
-      for (const [rest, hot] of this.#hot) if (hot.real === real && hot.cache === this.#hotFiles.files) this.#hot.delete(rest);
-    });
+    // A hot-path entry holds its file: the cache's budget bounds memory only if dropped files leave it too.
+    this.#files = new FileCache(cacheSize, (real) => this.#hot.forget(real, this.#files));
+    this.#hotFiles = new HotFiles(options.hotCacheSize ?? 64 * 1024 * 1024, (real) => this.#hot.forget(real, this.#hotFiles.files));
     this.#onError = options.onError;
     this.#precompressed = options.precompressed ?? true;
   }
@@ -156,11 +145,6 @@ export class StaticHandler implements Handler {
       this.#lastAccept = accept;
     }
     return this.#lastCoding;
-  }
-
-  #rememberHot(rest: string, real: string, file: PreparedFile, cache: FileCache, at: number): void {
-    if (this.#hot.size >= MAX_HOT) this.#hot.clear();
-    this.#hot.set(rest, { at, real, file, cache });
   }
 
   /** Drop the caches. */
@@ -220,7 +204,7 @@ export class StaticHandler implements Handler {
       if (!stored && source.kind === 'memory' && source.cache.touch(source.real, source.entry)) {
         // Fresh as the stat that led here: the hot entry expires when that stat would.
         const file = new PreparedFile(source.entry, type, this.#cacheControl, isCompressible(type), source.cache === this.#files);
-        this.#rememberHot(rest, source.real, file, source.cache, this.#stats.checkedAt(path) ?? Date.now());
+        this.#hot.remember(rest, { at: this.#stats.checkedAt(path) ?? Date.now(), real: source.real, file, cache: source.cache });
       }
       this.#send(ex, source, type, encoded, stored !== undefined);
       return true;

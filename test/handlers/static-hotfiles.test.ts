@@ -11,7 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { FileCache } from '../../src/handlers/static/filecache.js';
 import { HotFiles } from '../../src/handlers/static/hotfiles.js';
+import { HotPaths } from '../../src/handlers/static/hotpaths.js';
+import { PreparedFile } from '../../src/handlers/static/prepared.js';
 import { OpenFiles } from '../../src/handlers/static/openfiles.js';
 import { until } from '../support/until.js';
 import { get, serve, type Served } from './static-fixture.js';
@@ -127,41 +130,65 @@ test('a kept file replaced, changed in place or removed is seen within about a s
   await until(async () => (await get(srv.port, '/swap.bin')).status === 404, 5000, 'the removed file to be gone');
 });
 
-test('copies pushed out of the budget are freed, not kept alive by the hot path', async () => {
+// Freed buffers' memory goes back in a later task: collect, let it, collect again.
+async function settle(): Promise<number> {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
-  // Files of a quarter of a 256 KiB budget, and smaller than a stream chunk (pump.ts keeps spare
-  // chunks of 256 KiB, which would blur the count); 24 of them are 1.5 MiB, six times the budget.
-  const own = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-hotevict-'));
-  const small = await serve(own, { maxAge: 60, cacheFileMax: 1024, hotCacheSize: 256 * KiB });
-  try {
-    const names = Array.from({ length: 24 }, (_, i) => `/evict-${i}.bin`);
-    const sums = new Map<string, string>();
-    for (const name of names) {
-      const data = randomBytes(64 * KiB);
-      fs.writeFileSync(path.join(own, name), data);
-      sums.set(name, createHash('sha256').update(data).digest('hex'));
+  gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  return process.memoryUsage().arrayBuffers;
+}
+
+for (const [kind, options] of [
+  // A quarter of the budget each, and smaller than a stream chunk (pump.ts keeps spare 256 KiB
+  // chunks, which would blur the count).
+  ['hot copies', { maxAge: 60, cacheFileMax: 1024, hotCacheSize: 256 * KiB }],
+] as const) {
+  test(`${kind} pushed out of the budget are freed, not kept alive by the hot path`, async () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-evict-'));
+    const small = await serve(own, options);
+    try {
+      // 24 files of 60 KiB: 1.4 MiB, more than five times the 256 KiB budget.
+      const names = Array.from({ length: 24 }, (_, i) => `/evict-${i}.bin`);
+      const sums = new Map<string, string>();
+      for (const name of names) {
+        const data = randomBytes(60 * KiB);
+        fs.writeFileSync(path.join(own, name), data);
+        sums.set(name, createHash('sha256').update(data).digest('hex'));
+      }
+      const before = await settle();
+      for (const name of names) {
+        const res = await untilInMemory(name, {}, small.port);
+        assert.equal(createHash('sha256').update(res.body).digest('hex'), sums.get(name), name);
+      }
+      // Connections closed (their buffers with them): what is left is the handler's.
+      await small.close();
+      const held = (await settle()) - before;
+      assert.ok(held < 768 * KiB, `${Math.round(held / KiB)} KiB of buffers still held (budget 256 KiB)`);
+    } finally {
+      await small.close();
+      fs.rmSync(own, { recursive: true, force: true });
     }
-    // Freed buffers' memory goes back in a later task: collect, let it, collect again.
-    const settle = async (): Promise<number> => {
-      gc();
-      await new Promise((resolve) => setImmediate(resolve));
-      gc();
-      return process.memoryUsage().arrayBuffers;
-    };
-    const before = await settle();
-    for (const name of names) {
-      const res = await untilInMemory(name, {}, small.port);
-      assert.equal(createHash('sha256').update(res.body).digest('hex'), sums.get(name), name);
-    }
-    // Connections closed (their buffers with them): what is left is the handler's.
-    await small.close();
-    const held = (await settle()) - before;
-    assert.ok(held < 768 * KiB, `${Math.round(held / KiB)} KiB of buffers still held (budget 256 KiB)`);
-  } finally {
-    await small.close();
-    fs.rmSync(own, { recursive: true, force: true });
-  }
+  });
+}
+
+test('HotPaths.forget: a file the cache lets go leaves the hot path, whichever path named it', () => {
+  const paths = new HotPaths();
+  const files = new FileCache(100, (real) => paths.forget(real, files));
+  const other = new FileCache(1000);
+  const stat = (ino: number) => ({ size: 60, mtimeMs: 1, ino }) as fs.Stats;
+  const a = files.put('/www/a', Buffer.alloc(60), stat(1));
+  const file = new PreparedFile(a, 'application/octet-stream', 'max-age=60', false);
+  paths.remember('/a', { at: Date.now(), real: '/www/a', file, cache: files });
+  paths.remember('/link-to-a', { at: Date.now(), real: '/www/a', file, cache: files });
+  // The same real file from another cache (it grew past the small-file limit) is not this drop's.
+  paths.remember('/a-big', { at: Date.now(), real: '/www/a', file, cache: other });
+  files.put('/www/b', Buffer.alloc(60), stat(2)); // 120 bytes > 100: /www/a goes
+  assert.equal(files.size, 1);
+  assert.equal(paths.get('/a'), undefined);
+  assert.equal(paths.get('/link-to-a'), undefined);
+  assert.ok(paths.get('/a-big'));
 });
 
 test('HotFiles: loads on the second download, keeps at most a quarter of its budget per file and its budget in all', async () => {
