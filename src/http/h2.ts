@@ -1,10 +1,13 @@
 /**
- * HTTP/2 for the engine (docs/http2.md): node:http2's server with its compatibility API, so a
- * request over h2 reaches the handlers as the same `req`/`res` pair as one over HTTP/1.1.
+ * HTTP/2 for the engine (docs/http2.md): node:http2's server, whose streams reach the handlers as the
+ * same `req`/`res` pair as a request over HTTP/1.1: a lean pair over the stream API for a stream
+ * without a body (`H2Request`/`H2Response`), node:http2's compatibility API for the others.
  */
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { ServerConfig } from '../config/types.js';
+import { H2Request } from './h2request.js';
+import { H2Response } from './h2response.js';
 
 /** True for a response of an h2 stream (node:http2's Http2ServerResponse), false for HTTP/1.x. */
 export function isH2(res: http.ServerResponse): boolean {
@@ -99,7 +102,8 @@ export class H2Sessions {
  * (SETTINGS_MAX_HEADER_LIST_SIZE) but does not enforce it on what it receives.
  */
 export function prepareH2(req: http.IncomingMessage, res: http.ServerResponse, id: string, maxHeaderSize: number): boolean {
-  res.setHeader('x-request-id', id);
+  // H2Response adds the id as it responds (from its exchange): no header stored per request.
+  if (!(res instanceof H2Response)) res.setHeader('x-request-id', id);
   // RFC 9113 §6.5.2: name and value octets plus 32 per field (ASCII: characters are octets).
   const raw = req.rawHeaders;
   let size = 0;
@@ -111,6 +115,35 @@ export function prepareH2(req: http.IncomingMessage, res: http.ServerResponse, i
     if (typeof authority === 'string') req.headers.host = authority;
   }
   return true;
+}
+
+/**
+ * The request/response pair for an h2 stream, or undefined when it was answered here. A stream whose
+ * HEADERS ended it (no body: most GETs) gets the lean pair over the stream API; one with a body, an
+ * `Expect` or CONNECT gets node:http2's compatibility objects, as its own `'stream'` listener would
+ * make them (which the engine's server does not install: listener.ts).
+ */
+export function h2Pair(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): [http.IncomingMessage, http.ServerResponse] | undefined {
+  const method = headers[':method'];
+  if (stream.endAfterHeaders && method !== 'CONNECT' && headers.expect === undefined) {
+    const req = new H2Request(stream, headers, rawHeaders);
+    return [req as unknown as http.IncomingMessage, new H2Response(stream, req) as unknown as http.ServerResponse];
+  }
+  const req = new http2.Http2ServerRequest(stream, headers, undefined as never, rawHeaders);
+  const res = new http2.Http2ServerResponse(stream);
+  if (method === 'CONNECT') {
+    refuseH2Connect(res);
+    return undefined;
+  }
+  if (headers.expect !== undefined) {
+    if (headers.expect !== '100-continue') {
+      res.statusCode = 417;
+      res.end();
+      return undefined;
+    }
+    res.writeContinue();
+  }
+  return [req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse];
 }
 
 /**

@@ -32,6 +32,10 @@ export function createServer(c: ServerConfig, tls: ServerTls | undefined, sessio
       ? http2.createSecureServer({ ...options, cert: tls.cert, key: tls.key, passphrase: tls.passphrase, ...sniOption(tls.sni), allowHTTP1: true, Http1ServerResponse: EngineResponse })
       : http2.createServer(options);
     if (tls) applyHttp1Limits(server, c, checkEvery);
+    // node:http2 installs its compatibility API's 'stream' listener when the first 'request' listener
+    // is added (its 'newListener' hook); the engine needs 'request' for the HTTP/1.1 side only and
+    // takes h2 streams itself (h2Pair). Nothing else listens for 'newListener' on a server just made.
+    server.removeAllListeners('newListener');
     server.on('session', (session: http2.ServerHttp2Session) => sessions.add(session));
     return server;
   }

@@ -1,0 +1,263 @@
+/**
+ * The response side of an h2 stream without a request body, written straight to node:http2's stream
+ * API (`stream.respond(headers)` + `stream.end(body)`), with the surface of `http.ServerResponse` the
+ * handlers use: headers, `writeHead`, `write`/`end` with backpressure (`'drain'`), `'finish'` and
+ * `'close'`, so `respond()`, pipeline() and the proxy write to it as to any response. Compared with
+ * node:http2's Http2ServerResponse it hangs two listeners on the stream instead of twelve, wires
+ * `'drain'` only when someone listens for it, and does not ask for trailers (which made every
+ * response end with an extra empty DATA frame after a `wantTrailers` round trip). docs/http2.md.
+ */
+import http from 'node:http';
+import type http2 from 'node:http2';
+import { Stream } from 'node:stream';
+import type { RequestExchange } from './exchange.js';
+import { H2Socket, type H2Request } from './h2request.js';
+
+type Listener = (...args: unknown[]) => void;
+type HeaderValue = number | string | readonly string[];
+
+const ID = 'x-request-id';
+/** Shared by every stream: errors reach the response as its `'close'` (as in Node's compatibility API), never the process. */
+function ignore(): void {}
+
+export class H2Response extends Stream {
+  readonly stream: http2.ServerHttp2Stream;
+  readonly req: H2Request;
+  /** The engine's exchange (see EngineResponse): its id is sent as `X-Request-Id`. */
+  exchange: RequestExchange | undefined = undefined;
+  writable = true;
+  sendDate = true;
+  #status = 200;
+  #headers: Record<string, HeaderValue> = Object.create(null) as Record<string, HeaderValue>;
+  #ending = false;
+  #closed = false;
+  #drain = false;
+  #socket: H2Socket | undefined;
+
+  constructor(stream: http2.ServerHttp2Stream, req: H2Request) {
+    super();
+    this.stream = stream;
+    this.req = req;
+    stream.on('error', ignore);
+    stream.once('close', () => this.#onClose());
+  }
+
+  #onClose(): void {
+    this.#closed = true;
+    this.emit('finish');
+    this.emit('close');
+  }
+
+  get statusCode(): number {
+    return this.#status;
+  }
+  set statusCode(code: number) {
+    code |= 0;
+    if (code < 200 || code > 599) throw new RangeError(`invalid status code for an h2 response: ${code}`);
+    this.#status = code;
+  }
+  get statusMessage(): string {
+    return '';
+  }
+  set statusMessage(_: string) {
+    // h2 has no reason phrase (RFC 9113 §8.3.2).
+  }
+
+  get headersSent(): boolean {
+    return this.stream.headersSent;
+  }
+  get writableEnded(): boolean {
+    return this.#ending;
+  }
+  get finished(): boolean {
+    return this.#ending;
+  }
+  get writableFinished(): boolean {
+    return this.stream.writableFinished;
+  }
+  get writableLength(): number {
+    return this.stream.writableLength;
+  }
+  get writableHighWaterMark(): number {
+    return this.stream.writableHighWaterMark;
+  }
+  get writableCorked(): number {
+    return this.stream.writableCorked;
+  }
+  get destroyed(): boolean {
+    return this.stream.destroyed;
+  }
+  get closed(): boolean {
+    return this.#closed;
+  }
+  get socket(): H2Socket {
+    return (this.#socket ??= new H2Socket(this.stream));
+  }
+  get connection(): H2Socket {
+    return this.socket;
+  }
+
+  setHeader(name: string, value: HeaderValue): this {
+    if (this.stream.headersSent) throw Object.assign(new Error('Cannot set headers after they are sent to the client'), { code: 'ERR_HTTP2_HEADERS_SENT' });
+    this.#set(name.toLowerCase(), value);
+    return this;
+  }
+
+  #set(name: string, value: HeaderValue): void {
+    http.validateHeaderName(name);
+    http.validateHeaderValue(name, value as unknown as string);
+    // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
+    if (name === 'connection') return;
+    this.#headers[name] = value;
+  }
+
+  appendHeader(name: string, value: HeaderValue): this {
+    const key = name.toLowerCase();
+    const there = this.#headers[key];
+    if (there === undefined) return this.setHeader(key, value);
+    const list: string[] = Array.isArray(there) ? [...(there as string[])] : [String(there)];
+    if (Array.isArray(value)) list.push(...(value as string[]));
+    else list.push(String(value));
+    return this.setHeader(key, list);
+  }
+
+  getHeader(name: string): HeaderValue | undefined {
+    return this.#headers[name.toLowerCase()];
+  }
+  hasHeader(name: string): boolean {
+    return this.#headers[name.toLowerCase()] !== undefined;
+  }
+  getHeaderNames(): string[] {
+    return Object.keys(this.#headers);
+  }
+  getHeaders(): Record<string, HeaderValue> {
+    return Object.assign(Object.create(null) as Record<string, HeaderValue>, this.#headers);
+  }
+  removeHeader(name: string): void {
+    const key = name.toLowerCase();
+    if (key === 'date') this.sendDate = false;
+    delete this.#headers[key];
+  }
+
+  /** As `http.ServerResponse#writeHead`: given headers replace the stored ones of the same name; a flat or paired list appends. */
+  writeHead(status: number, reason?: string | http.OutgoingHttpHeaders | string[], headers?: http.OutgoingHttpHeaders | string[]): this {
+    if (this.#closed || this.stream.destroyed || this.stream.closed) return this;
+    if (this.stream.headersSent) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP2_HEADERS_SENT' });
+    if (headers === undefined && typeof reason === 'object') headers = reason;
+    if (Array.isArray(headers)) {
+      const pairs = headers.length > 0 && Array.isArray(headers[0]);
+      const step = pairs ? 1 : 2;
+      const at = (i: number): [string, string] => (pairs ? (headers as unknown as [string, string][])[i]! : [headers[i]!, headers[i + 1]!]);
+      for (let i = 0; i < headers.length; i += step) delete this.#headers[at(i)[0].toLowerCase()];
+      for (let i = 0; i < headers.length; i += step) this.appendHeader(...at(i));
+    } else if (headers) {
+      for (const name in headers) {
+        const value = headers[name];
+        if (value !== undefined) this.#set(name.toLowerCase(), value);
+      }
+    }
+    this.statusCode = status;
+    this.#respond(false);
+    return this;
+  }
+
+  #respond(endStream: boolean): void {
+    const headers = this.#headers;
+    if (headers[ID] === undefined && this.exchange !== undefined) headers[ID] = this.exchange.id;
+    headers[':status'] = this.#status;
+    // sendDate: a Date header unless removeHeader('date') (Node's own option, missing from its types).
+    this.stream.respond(headers as http2.OutgoingHttpHeaders, { endStream, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+  }
+
+  flushHeaders(): void {
+    if (!this.#closed && !this.stream.headersSent) this.writeHead(this.#status);
+  }
+
+  write(chunk: string | Uint8Array, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    if (this.#ending || this.#closed || this.stream.destroyed) {
+      const err = Object.assign(new Error(this.#ending ? 'write after end' : 'the h2 stream is closed'), { code: this.#ending ? 'ERR_STREAM_WRITE_AFTER_END' : 'ERR_HTTP2_INVALID_STREAM' });
+      if (cb) process.nextTick(cb, err);
+      return false;
+    }
+    if (!this.stream.headersSent) this.writeHead(this.#status);
+    return this.stream.write(chunk, encoding ?? 'utf8', cb);
+  }
+
+  end(chunk?: string | Uint8Array | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
+    if (typeof chunk === 'function') {
+      cb = chunk;
+      chunk = undefined;
+    } else if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    if (this.#ending || this.#closed) {
+      if (cb) process.nextTick(cb);
+      return this;
+    }
+    this.#ending = true;
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return this;
+    if (cb) this.once('finish', cb);
+    const empty = chunk === undefined || chunk === null || chunk.length === 0;
+    if (!stream.headersSent) {
+      // No body: END_STREAM on the HEADERS frame itself.
+      this.#respond(empty);
+      if (empty) return this;
+    }
+    // respond() has ended the stream for 204/304.
+    if (stream.writableEnded) return this;
+    if (empty) stream.end();
+    else stream.end(chunk, (encoding ?? 'utf8') as BufferEncoding);
+    return this;
+  }
+
+  destroy(err?: Error): this {
+    if (!this.stream.destroyed) this.stream.destroy(err);
+    return this;
+  }
+
+  setTimeout(ms: number, fn?: () => void): this {
+    if (!this.#closed) this.stream.setTimeout(ms, fn);
+    return this;
+  }
+
+  cork(): void {
+    this.stream.cork();
+  }
+  uncork(): void {
+    this.stream.uncork();
+  }
+
+  writeContinue(): void {
+    if (!this.stream.headersSent && !this.#closed) this.stream.additionalHeaders({ ':status': 100 });
+  }
+
+  // 'drain' is passed on from the stream only once somebody listens for it: most responses are written whole.
+  override on(event: string | symbol, fn: Listener): this {
+    if (event === 'drain') this.#wireDrain();
+    return super.on(event, fn);
+  }
+  override addListener(event: string | symbol, fn: Listener): this {
+    if (event === 'drain') this.#wireDrain();
+    return super.addListener(event, fn);
+  }
+  override once(event: string | symbol, fn: Listener): this {
+    if (event === 'drain') this.#wireDrain();
+    return super.once(event, fn);
+  }
+  override prependListener(event: string | symbol, fn: Listener): this {
+    if (event === 'drain') this.#wireDrain();
+    return super.prependListener(event, fn);
+  }
+
+  #wireDrain(): void {
+    if (this.#drain) return;
+    this.#drain = true;
+    this.stream.on('drain', () => this.emit('drain'));
+  }
+}
