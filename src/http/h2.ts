@@ -3,6 +3,7 @@
  * same `req`/`res` pair as a request over HTTP/1.1: a lean pair over the stream API for a stream
  * without a body (`H2Request`/`H2Response`), node:http2's compatibility API for the others.
  */
+import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { ServerConfig } from '../config/types.js';
@@ -118,6 +119,19 @@ export function prepareH2(req: http.IncomingMessage, res: http.ServerResponse, i
 }
 
 /**
+ * Every h2 stream of `server` goes to `dispatch` as a request/response pair (h2Pair). The server must
+ * come from listener.ts, which keeps node:http2 from adding its compatibility API's own listener.
+ */
+export function takeStreams(server: EventEmitter, dispatch: (req: http.IncomingMessage, res: http.ServerResponse) => void): void {
+  server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
+    const pair = h2Pair(stream, headers, raw);
+    if (pair) dispatch(pair[0], pair[1]);
+  });
+  // A Node that set up its compatibility API anyway would answer every stream twice.
+  if (server.listenerCount('stream') !== 1) throw new Error('node:http2 installed its compatibility listener: h2 streams would be answered twice');
+}
+
+/**
  * The request/response pair for an h2 stream, or undefined when it was answered here. A stream whose
  * HEADERS ended it (no body: most GETs) gets the lean pair over the stream API; one with a body, an
  * `Expect` or CONNECT gets node:http2's compatibility objects, as its own `'stream'` listener would
@@ -146,12 +160,7 @@ export function h2Pair(stream: http2.ServerHttp2Stream, headers: http2.IncomingH
   return [req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse];
 }
 
-/**
- * node:http2 emits an h2 CONNECT stream as (request, response): there is no socket to hand to the
- * forward proxy, so it gets 501 (tunnels are HTTP/1.1 only). False for an HTTP/1 CONNECT's socket.
- */
-export function refuseH2Connect(socket: unknown): boolean {
-  if (!(socket instanceof http2.Http2ServerResponse)) return false;
-  socket.writeHead(501, { 'content-type': 'text/plain' }).end('SKT_METHOD_NOT_IMPLEMENTED: CONNECT is served over HTTP/1.1 only\n');
-  return true;
+/** An h2 CONNECT stream has no socket to hand to the forward proxy: 501 (tunnels are HTTP/1.1 only). */
+function refuseH2Connect(res: http2.Http2ServerResponse): void {
+  res.writeHead(501, { 'content-type': 'text/plain' }).end('SKT_METHOD_NOT_IMPLEMENTED: CONNECT is served over HTTP/1.1 only\n');
 }

@@ -10,7 +10,6 @@
 import http from 'node:http';
 import type http2 from 'node:http2';
 import { Stream } from 'node:stream';
-import type { RequestExchange } from './exchange.js';
 import { H2Socket, type H2Request } from './h2request.js';
 
 type Listener = (...args: unknown[]) => void;
@@ -19,33 +18,39 @@ type HeaderValue = number | string | readonly string[];
 const ID = 'x-request-id';
 /** Shared by every stream: errors reach the response as its `'close'` (as in Node's compatibility API), never the process. */
 function ignore(): void {}
+/** The response of a stream, for the listeners below: shared functions, no closure per stream. */
+const kResponse = Symbol('h2 response');
+type Owned = http2.ServerHttp2Stream & { [kResponse]: H2Response };
+function onStreamClose(this: Owned): void {
+  this[kResponse].emit('finish');
+  this[kResponse].emit('close');
+}
+function onStreamDrain(this: Owned): void {
+  this[kResponse].emit('drain');
+}
 
 export class H2Response extends Stream {
   readonly stream: http2.ServerHttp2Stream;
   readonly req: H2Request;
-  /** The engine's exchange (see EngineResponse): its id is sent as `X-Request-Id`. */
-  exchange: RequestExchange | undefined = undefined;
+  /** The engine's exchange (EngineResponse's field; typed by what is read here: exchange.ts imports this layer's h2.ts). */
+  exchange: { readonly id: string } | undefined = undefined;
   writable = true;
   sendDate = true;
   #status = 200;
   #headers: Record<string, HeaderValue> = Object.create(null) as Record<string, HeaderValue>;
   #ending = false;
-  #closed = false;
   #drain = false;
+  /** A header was stored with setHeader() & co. (the prepared path then declines). */
+  #stored = false;
   #socket: H2Socket | undefined;
 
   constructor(stream: http2.ServerHttp2Stream, req: H2Request) {
     super();
     this.stream = stream;
     this.req = req;
+    (stream as Owned)[kResponse] = this;
     stream.on('error', ignore);
-    stream.once('close', () => this.#onClose());
-  }
-
-  #onClose(): void {
-    this.#closed = true;
-    this.emit('finish');
-    this.emit('close');
+    stream.on('close', onStreamClose);
   }
 
   get statusCode(): number {
@@ -88,7 +93,7 @@ export class H2Response extends Stream {
     return this.stream.destroyed;
   }
   get closed(): boolean {
-    return this.#closed;
+    return this.stream.closed;
   }
   get socket(): H2Socket {
     return (this.#socket ??= new H2Socket(this.stream));
@@ -109,6 +114,7 @@ export class H2Response extends Stream {
     // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
     if (name === 'connection') return;
     this.#headers[name] = value;
+    this.#stored = true;
   }
 
   appendHeader(name: string, value: HeaderValue): this {
@@ -141,7 +147,7 @@ export class H2Response extends Stream {
 
   /** As `http.ServerResponse#writeHead`: given headers replace the stored ones of the same name; a flat or paired list appends. */
   writeHead(status: number, reason?: string | http.OutgoingHttpHeaders | string[], headers?: http.OutgoingHttpHeaders | string[]): this {
-    if (this.#closed || this.stream.destroyed || this.stream.closed) return this;
+    if (this.stream.destroyed || this.stream.closed) return this;
     if (this.stream.headersSent) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP2_HEADERS_SENT' });
     if (headers === undefined && typeof reason === 'object') headers = reason;
     if (Array.isArray(headers)) {
@@ -169,8 +175,28 @@ export class H2Response extends Stream {
     this.stream.respond(headers as http2.OutgoingHttpHeaders, { endStream, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
   }
 
+  /**
+   * Respond with `headers` made once per file version (the static handler's prepared files; valid,
+   * lower-case names, no `:status`) and end with `body` (none: END_STREAM on HEADERS, for HEAD and
+   * 304). False with the response untouched when headers were stored or a `beforeHeaders` hook
+   * (cookies, CORS) waits on writeHead(): then writeHead() must merge them.
+   */
+  sendPrepared(status: number, headers: Readonly<Record<string, string>>, body: Uint8Array | undefined): boolean {
+    const stream = this.stream;
+    if (this.#stored || this.#ending || Object.hasOwn(this, 'writeHead') || stream.headersSent || stream.destroyed || stream.closed) return false;
+    this.#ending = true;
+    this.#status = status;
+    // respond() copies what it is given: the shared object joins one made for this request.
+    const out = Object.assign({ ':status': status } as Record<string, string | number>, headers);
+    if (this.exchange !== undefined) out[ID] = this.exchange.id;
+    const empty = body === undefined || body.length === 0;
+    stream.respond(out as http2.OutgoingHttpHeaders, { endStream: empty, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+    if (!empty && !stream.writableEnded) stream.end(body);
+    return true;
+  }
+
   flushHeaders(): void {
-    if (!this.#closed && !this.stream.headersSent) this.writeHead(this.#status);
+    if (!this.stream.closed && !this.stream.headersSent) this.writeHead(this.#status);
   }
 
   write(chunk: string | Uint8Array, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
@@ -178,7 +204,7 @@ export class H2Response extends Stream {
       cb = encoding;
       encoding = undefined;
     }
-    if (this.#ending || this.#closed || this.stream.destroyed) {
+    if (this.#ending || this.stream.closed || this.stream.destroyed) {
       const err = Object.assign(new Error(this.#ending ? 'write after end' : 'the h2 stream is closed'), { code: this.#ending ? 'ERR_STREAM_WRITE_AFTER_END' : 'ERR_HTTP2_INVALID_STREAM' });
       if (cb) process.nextTick(cb, err);
       return false;
@@ -195,7 +221,7 @@ export class H2Response extends Stream {
       cb = encoding;
       encoding = undefined;
     }
-    if (this.#ending || this.#closed) {
+    if (this.#ending || this.stream.closed) {
       if (cb) process.nextTick(cb);
       return this;
     }
@@ -222,7 +248,7 @@ export class H2Response extends Stream {
   }
 
   setTimeout(ms: number, fn?: () => void): this {
-    if (!this.#closed) this.stream.setTimeout(ms, fn);
+    if (!this.stream.closed) this.stream.setTimeout(ms, fn);
     return this;
   }
 
@@ -234,7 +260,7 @@ export class H2Response extends Stream {
   }
 
   writeContinue(): void {
-    if (!this.stream.headersSent && !this.#closed) this.stream.additionalHeaders({ ':status': 100 });
+    if (!this.stream.headersSent && !this.stream.closed) this.stream.additionalHeaders({ ':status': 100 });
   }
 
   // 'drain' is passed on from the stream only once somebody listens for it: most responses are written whole.
@@ -258,6 +284,6 @@ export class H2Response extends Stream {
   #wireDrain(): void {
     if (this.#drain) return;
     this.#drain = true;
-    this.stream.on('drain', () => this.emit('drain'));
+    this.stream.on('drain', onStreamDrain);
   }
 }

@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type http2 from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -17,7 +16,7 @@ import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
-import { H2Sessions, h2Pair, isH2, prepareH2, refuseH2Connect } from './h2.js';
+import { H2Sessions, isH2, prepareH2 } from './h2.js';
 import { createServer, type EngineServer, type ServerTls } from './listener.js';
 import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
@@ -92,19 +91,10 @@ export class Engine {
     };
     const c = opts.config;
     if (c.http2 !== 'no') this.#h2 = new H2Sessions(c.keepAlive);
-    this.server = createServer(c, opts.tls, this.#h2);
-    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.#dispatch(req, res as EngineResponse));
-    if (this.#h2) {
-      this.server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
-        const pair = h2Pair(stream, headers, raw);
-        if (pair) this.#dispatch(pair[0], pair[1] as EngineResponse);
-      });
-      // A Node that set up its compatibility API anyway would answer every stream twice.
-      if (this.server.listenerCount('stream') !== 1) throw new Error('node:http2 installed its compatibility listener: h2 streams would be answered twice');
-    }
+    this.server = createServer(c, opts.tls, this.#h2, (req, res) => this.#dispatch(req, res as EngineResponse));
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
-    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex | http.ServerResponse, head: Buffer) => refuseH2Connect(socket) || this.#connect(req, socket as Duplex, head));
+    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
     // With a listener, node:http hands every request with an Upgrade header over here (see #upgrade).
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientErrors.answer(err, socket));
