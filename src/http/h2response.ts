@@ -42,6 +42,8 @@ export class H2Response extends Stream {
   #drain = false;
   /** A header was stored with setHeader() & co. (the prepared path then declines). */
   #stored = false;
+  /** Set by end() without a body around the head it writes: END_STREAM goes on the HEADERS frame. */
+  #endOnHead = false;
   #socket: H2Socket | undefined;
 
   constructor(stream: http2.ServerHttp2Stream, req: H2Request) {
@@ -163,11 +165,12 @@ export class H2Response extends Stream {
       }
     }
     this.statusCode = status;
-    this.#respond(false);
+    this.#respond();
     return this;
   }
 
-  #respond(endStream: boolean): void {
+  #respond(): void {
+    const endStream = this.#endOnHead;
     const headers = this.#headers;
     if (headers[ID] === undefined && this.exchange !== undefined) headers[ID] = this.exchange.id;
     headers[':status'] = this.#status;
@@ -231,12 +234,19 @@ export class H2Response extends Stream {
     if (cb) this.once('finish', cb);
     const empty = chunk === undefined || chunk === null || chunk.length === 0;
     if (!stream.headersSent) {
-      // No body: END_STREAM on the HEADERS frame itself.
-      this.#respond(empty);
+      // No body: END_STREAM on the HEADERS frame itself. A beforeHeaders hook (cookies, CORS) waits
+      // on writeHead(), the way Node's implicit head goes, so it is called when one is there.
+      this.#endOnHead = empty;
+      try {
+        if (Object.hasOwn(this, 'writeHead')) this.writeHead(this.#status);
+        else this.#respond();
+      } finally {
+        this.#endOnHead = false;
+      }
       if (empty) return this;
     }
     // respond() has ended the stream for 204/304.
-    if (stream.writableEnded) return this;
+    if (stream.writableEnded || stream.destroyed) return this;
     if (empty) stream.end();
     else stream.end(chunk, (encoding ?? 'utf8') as BufferEncoding);
     return this;

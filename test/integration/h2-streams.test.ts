@@ -19,6 +19,9 @@ export const app = new App();
 const g = globalThis as any;
 app.route('/hello', () => 'Hello h2');
 app.route('/two-cookies', (was) => { was.cookie.set('a', '1'); was.cookie.set('b', '2'); return 'ok'; });
+// No body: respond() ends the response without writeHead(); the cookie hook must still run.
+app.route('/cookie-no-body', (was) => { was.cookie.set('c', '3'); return undefined; });
+app.route('/cookie-204', (was) => { was.cookie.set('d', '4'); was.response.status = 204; return undefined; });
 // 4 MiB in 16 KiB chunks: more than the stream's buffer and the client's window, so it only gets
 // through if 'drain' reaches the pipeline.
 app.route('/big', async function* () { for (let i = 0; i < 256; i++) yield Buffer.alloc(${CHUNK}, 97 + (i % 26)); });
@@ -84,6 +87,12 @@ describe('h2 streams without a body (stream API)', () => {
       assert.ok(hello.headers.date);
       const cookies = await h2Request(session, '/two-cookies');
       assert.deepEqual((cookies.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]), ['a=1', 'b=2']);
+      for (const [path, status, cookie] of [['/cookie-no-body', 200, 'c=3'], ['/cookie-204', 204, 'd=4']] as const) {
+        const got = await h2Request(session, path);
+        assert.equal(got.status, status, path);
+        assert.deepEqual((got.headers['set-cookie'] as string[] | undefined)?.map((c) => c.split(';')[0]), [cookie], path);
+        assert.equal(got.body.length, 0);
+      }
       for (let i = 0; i < 2; i++) {
         const file = await h2Request(session, '/one.txt');
         assert.equal(file.status, 200);
