@@ -34,8 +34,9 @@ app.route('/echo', (was) => ({ method: was.request.method, body: String(was.requ
 
 let s: TestSite;
 before(async () => {
-  s = await startSite('[server]\nhttp2 = h2c\naccess_log = access.log\n[routes:line]\n/ = ./static\n/ = ./app\n', {
+  s = await startSite('[server]\nhttp2 = h2c\naccess_log = access.log\n[routes:line]\n/bare = ./listener.mjs:default\n/ = ./static\n/ = ./app\n', {
     'app.ts': APP,
+    'listener.mjs': "export default (req, res) => { res.setHeader('x-seen', req.url); res.statusCode = 201; res.end('mounted ' + req.method + ' ' + req.headers[':authority']); };\n",
     'static/one.txt': 'a'.repeat(1024),
   });
 });
@@ -114,6 +115,18 @@ describe('h2 streams without a body (stream API)', () => {
     }
   });
 
+  test('a mounted Node listener gets the request and answers through the same response', async () => {
+    const session = await h2Connect(s.base);
+    try {
+      const got = await h2Request(session, '/bare/x?y=1');
+      assert.equal(got.status, 201);
+      assert.equal(got.headers['x-seen'], '/x?y=1');
+      assert.equal(got.body.toString(), `mounted GET 127.0.0.1:${s.port}`);
+    } finally {
+      session.close();
+    }
+  });
+
   test('a streamed body larger than the window arrives whole (backpressure through drain)', async () => {
     const session = await h2Connect(s.base);
     try {
@@ -154,6 +167,7 @@ describe('h2 streams without a body (stream API)', () => {
     assert.match(line, / 200 /);
     assert.match(line, /HTTP\/2\.0/);
     assert.doesNotMatch(line, / 200 0 /);
+    assert.doesNotMatch(line, /aborted/);
   });
 });
 
