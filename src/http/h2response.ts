@@ -16,6 +16,8 @@ type Listener = (...args: unknown[]) => void;
 type HeaderValue = number | string | readonly string[];
 
 const ID = 'x-request-id';
+/** Lower-case header names already found valid (bounded: a proxied member chooses the names it sends). */
+const checkedNames = new Set<string>();
 /** Shared by every stream: errors reach the response as its `'close'` (as in Node's compatibility API), never the process. */
 function ignore(): void {}
 /** The response of a stream, for the listeners below: shared functions, no closure per stream. */
@@ -111,8 +113,13 @@ export class H2Response extends Stream {
   }
 
   #set(name: string, value: HeaderValue): void {
-    http.validateHeaderName(name);
-    http.validateHeaderValue(name, value as unknown as string);
+    // The same few names come back on every response: each is checked once. Values are checked every
+    // time (a CR/LF must not reach an h2-to-HTTP/1 hop downstream), but a number cannot hold one.
+    if (!checkedNames.has(name)) {
+      http.validateHeaderName(name);
+      if (checkedNames.size < 1024) checkedNames.add(name);
+    }
+    if (typeof value !== 'number') http.validateHeaderValue(name, value as unknown as string);
     // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
     if (name === 'connection') return;
     this.#headers[name] = value;

@@ -21,6 +21,7 @@ app.route('/hello', () => 'Hello h2');
 app.route('/two-cookies', (was) => { was.cookie.set('a', '1'); was.cookie.set('b', '2'); return 'ok'; });
 // No body: respond() ends the response without writeHead(); the cookie hook must still run.
 app.route('/cookie-no-body', (was) => { was.cookie.set('c', '3'); return undefined; });
+app.route('/bad-header', (was) => { was.response.set('x-bad', 'a\\r\\nb'); return 'never'; });
 app.route('/cookie-204', (was) => { was.cookie.set('d', '4'); was.response.status = 204; return undefined; });
 // 4 MiB in 16 KiB chunks: more than the stream's buffer and the client's window, so it only gets
 // through if 'drain' reaches the pipeline.
@@ -94,6 +95,8 @@ describe('h2 streams without a body (stream API)', () => {
         assert.deepEqual((got.headers['set-cookie'] as string[] | undefined)?.map((c) => c.split(';')[0]), [cookie], path);
         assert.equal(got.body.length, 0);
       }
+      // A header value with CR/LF is refused on every response, however often its name was seen.
+      for (let i = 0; i < 2; i++) assert.equal((await h2Request(session, '/bad-header')).status, 500);
       for (let i = 0; i < 2; i++) {
         const file = await h2Request(session, '/one.txt');
         assert.equal(file.status, 200);
