@@ -10,9 +10,9 @@ import type { ServerConfig } from '../config/types.js';
 import { H2Request } from './h2request.js';
 import { H2Response } from './h2response.js';
 
-/** True for a response of an h2 stream (node:http2's Http2ServerResponse), false for HTTP/1.x. */
+/** True for a response of an h2 stream (H2Response or node:http2's Http2ServerResponse), false for HTTP/1.x. */
 export function isH2(res: http.ServerResponse): boolean {
-  // Http2ServerResponse has a `stream`; http.ServerResponse never does. One property read.
+  // Both h2 responses have a `stream`; http.ServerResponse never does. One property read.
   return (res as { stream?: unknown }).stream !== undefined;
 }
 

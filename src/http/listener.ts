@@ -15,7 +15,7 @@ export interface ServerTls {
   sni?: SniLookup | undefined;
 }
 
-/** What the engine listens with: node:http(s), or node:http2 (h2 streams through its compatibility API). */
+/** What the engine listens with: node:http(s), or node:http2 (h2 streams taken by h2.ts takeStreams). */
 export type EngineServer = http.Server | http2.Http2SecureServer | http2.Http2Server;
 
 /** Where every request goes: an HTTP/1 one, or an h2 stream as its request/response pair (h2.ts h2Pair). */
