@@ -1,14 +1,18 @@
 /**
- * HTTP/2 for the engine (docs/http2.md): node:http2's server with its compatibility API, so a
- * request over h2 reaches the handlers as the same `req`/`res` pair as one over HTTP/1.1.
+ * HTTP/2 for the engine (docs/http2.md): node:http2's server, whose streams reach the handlers as the
+ * same `req`/`res` pair as a request over HTTP/1.1: a lean pair over the stream API for a stream
+ * without a body (`H2Request`/`H2Response`), node:http2's compatibility API for the others.
  */
+import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { ServerConfig } from '../config/types.js';
+import { H2Request } from './h2request.js';
+import { H2Response } from './h2response.js';
 
-/** True for a response of an h2 stream (node:http2's Http2ServerResponse), false for HTTP/1.x. */
+/** True for a response of an h2 stream (H2Response or node:http2's Http2ServerResponse), false for HTTP/1.x. */
 export function isH2(res: http.ServerResponse): boolean {
-  // Http2ServerResponse has a `stream`; http.ServerResponse never does. One property read.
+  // Both h2 responses have a `stream`; http.ServerResponse never does. One property read.
   return (res as { stream?: unknown }).stream !== undefined;
 }
 
@@ -99,7 +103,8 @@ export class H2Sessions {
  * (SETTINGS_MAX_HEADER_LIST_SIZE) but does not enforce it on what it receives.
  */
 export function prepareH2(req: http.IncomingMessage, res: http.ServerResponse, id: string, maxHeaderSize: number): boolean {
-  res.setHeader('x-request-id', id);
+  // H2Response adds the id as it responds (from its exchange): no header stored per request.
+  if (!(res instanceof H2Response)) res.setHeader('x-request-id', id);
   // RFC 9113 §6.5.2: name and value octets plus 32 per field (ASCII: characters are octets).
   const raw = req.rawHeaders;
   let size = 0;
@@ -114,11 +119,48 @@ export function prepareH2(req: http.IncomingMessage, res: http.ServerResponse, i
 }
 
 /**
- * node:http2 emits an h2 CONNECT stream as (request, response): there is no socket to hand to the
- * forward proxy, so it gets 501 (tunnels are HTTP/1.1 only). False for an HTTP/1 CONNECT's socket.
+ * Every h2 stream of `server` goes to `dispatch` as a request/response pair (h2Pair). The server must
+ * come from listener.ts, which keeps node:http2 from adding its compatibility API's own listener.
  */
-export function refuseH2Connect(socket: unknown): boolean {
-  if (!(socket instanceof http2.Http2ServerResponse)) return false;
-  socket.writeHead(501, { 'content-type': 'text/plain' }).end('SKT_METHOD_NOT_IMPLEMENTED: CONNECT is served over HTTP/1.1 only\n');
-  return true;
+export function takeStreams(server: EventEmitter, dispatch: (req: http.IncomingMessage, res: http.ServerResponse) => void): void {
+  server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
+    const pair = h2Pair(stream, headers, raw);
+    if (pair) dispatch(pair[0], pair[1]);
+  });
+  // A Node that set up its compatibility API anyway would answer every stream twice.
+  if (server.listenerCount('stream') !== 1) throw new Error('node:http2 installed its compatibility listener: h2 streams would be answered twice');
+}
+
+/**
+ * The request/response pair for an h2 stream, or undefined when it was answered here. A stream whose
+ * HEADERS ended it (no body: most GETs) gets the lean pair over the stream API; one with a body, an
+ * `Expect` or CONNECT gets node:http2's compatibility objects, as its own `'stream'` listener would
+ * make them (which the engine's server does not install: listener.ts).
+ */
+export function h2Pair(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): [http.IncomingMessage, http.ServerResponse] | undefined {
+  const method = headers[':method'];
+  if (stream.endAfterHeaders && method !== 'CONNECT' && headers.expect === undefined) {
+    const req = new H2Request(stream, headers, rawHeaders);
+    return [req as unknown as http.IncomingMessage, new H2Response(stream, req) as unknown as http.ServerResponse];
+  }
+  const req = new http2.Http2ServerRequest(stream, headers, undefined as never, rawHeaders);
+  const res = new http2.Http2ServerResponse(stream);
+  if (method === 'CONNECT') {
+    refuseH2Connect(res);
+    return undefined;
+  }
+  if (headers.expect !== undefined) {
+    if (headers.expect !== '100-continue') {
+      res.statusCode = 417;
+      res.end();
+      return undefined;
+    }
+    res.writeContinue();
+  }
+  return [req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse];
+}
+
+/** An h2 CONNECT stream has no socket to hand to the forward proxy: 501 (tunnels are HTTP/1.1 only). */
+function refuseH2Connect(res: http2.Http2ServerResponse): void {
+  res.writeHead(501, { 'content-type': 'text/plain' }).end('SKT_METHOD_NOT_IMPLEMENTED: CONNECT is served over HTTP/1.1 only\n');
 }

@@ -16,7 +16,7 @@ import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
-import { H2Sessions, isH2, prepareH2, refuseH2Connect } from './h2.js';
+import { H2Sessions, isH2, prepareH2 } from './h2.js';
 import { createServer, type EngineServer, type ServerTls } from './listener.js';
 import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
@@ -91,11 +91,10 @@ export class Engine {
     };
     const c = opts.config;
     if (c.http2 !== 'no') this.#h2 = new H2Sessions(c.keepAlive);
-    this.server = createServer(c, opts.tls, this.#h2);
-    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.#dispatch(req, res as EngineResponse));
+    this.server = createServer(c, opts.tls, this.#h2, (req, res) => this.#dispatch(req, res as EngineResponse));
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
-    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex | http.ServerResponse, head: Buffer) => refuseH2Connect(socket) || this.#connect(req, socket as Duplex, head));
+    this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
     // With a listener, node:http hands every request with an Upgrade header over here (see #upgrade).
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.#clientErrors.answer(err, socket));

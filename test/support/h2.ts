@@ -53,15 +53,21 @@ export const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
  * (RFC 7541 Appendix A), and :authority `localhost` as a literal that is not indexed.
  */
 export const GET_ROOT = Buffer.concat([Buffer.from([0x82, 0x86, 0x84, 0x01, 9]), Buffer.from('localhost')]);
-export const FRAME = { HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7 } as const;
+export const FRAME = { DATA: 0, HEADERS: 1, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7 } as const;
 
-/** The frames in `data` as [type, stream, payload]; stops at an incomplete one. */
-export function readFrames(data: Buffer): { type: number; stream: number; payload: Buffer }[] {
-  const out: { type: number; stream: number; payload: Buffer }[] = [];
+/** A request's HEADERS block without HPACK state: `method` (GET indexed, others literal), :scheme http, `path`, :authority localhost. */
+export function requestBlock(method: string, path: string): Buffer {
+  const literal = (index: number, value: string): Buffer => Buffer.concat([Buffer.from([index, value.length]), Buffer.from(value)]);
+  return Buffer.concat([method === 'GET' ? Buffer.from([0x82]) : literal(2, method), Buffer.from([0x86]), literal(4, path), literal(1, 'localhost')]);
+}
+
+/** The frames in `data` as [type, flags, stream, payload]; stops at an incomplete one. */
+export function readFrames(data: Buffer): { type: number; flags: number; stream: number; payload: Buffer }[] {
+  const out: { type: number; flags: number; stream: number; payload: Buffer }[] = [];
   for (let at = 0; at + 9 <= data.length; ) {
     const length = data.readUIntBE(at, 3);
     if (at + 9 + length > data.length) break;
-    out.push({ type: data[at + 3]!, stream: data.readUInt32BE(at + 5) & 0x7fffffff, payload: data.subarray(at + 9, at + 9 + length) });
+    out.push({ type: data[at + 3]!, flags: data[at + 4]!, stream: data.readUInt32BE(at + 5) & 0x7fffffff, payload: data.subarray(at + 9, at + 9 + length) });
     at += 9 + length;
   }
   return out;

@@ -1,5 +1,6 @@
 import type { Coding } from '../../http/compress.js';
 import type { Exchange } from '../../http/handler.js';
+import { H2Response } from '../../http/h2response.js';
 import { headBlock, writeHeadBlock } from '../../http/rawhead.js';
 import { evaluatePreconditions, httpDate, makeEtag, type Validators } from './conditional.js';
 import type { CachedFile, FileCache } from './filecache.js';
@@ -16,6 +17,10 @@ export interface PreparedBody {
   readonly okBlock: string;
   /** `notModified`, serialised. */
   readonly notModifiedBlock: string;
+  /** `ok` as the header object of an h2 `respond()` (H2Response#sendPrepared), Content-Length included. */
+  readonly okH2: Readonly<Record<string, string>>;
+  /** `notModified` as the same. */
+  readonly notModifiedH2: Readonly<Record<string, string>>;
   /** The body's length, for Content-Length. */
   readonly length: string;
   /** Which body this is, for the cache's latin1 copy. */
@@ -74,8 +79,16 @@ export class PreparedFile {
     return {
       body, validators: { etag, mtimeMs: this.entry.mtimeMs }, ok, notModified: common,
       okBlock, notModifiedBlock: headBlock(common), length, key: coding ?? 'identity',
+      okH2: h2Headers(ok), notModifiedH2: h2Headers(common),
     };
   }
+}
+
+/** A flat list (checked by headBlock) as an h2 header object: names in lower case, as h2 sends them. */
+function h2Headers(list: readonly string[]): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!.toLowerCase()] = list[i + 1]!;
+  return Object.freeze(out);
 }
 
 /**
@@ -104,6 +117,8 @@ export function sendPrepared(ex: Exchange, file: PreparedFile, coding: Coding | 
     }
   }
   const res = ex.res;
+  // h2 without the compatibility API: the prepared header object goes to respond() as it is.
+  if (res instanceof H2Response && res.sendPrepared(200, body.okH2, ex.method === 'HEAD' ? undefined : body.body)) return true;
   if (ex.method === 'HEAD') {
     if (!writeHeadBlock(res, 200, body.okBlock, body.length, '')) res.writeHead(200, body.ok as string[]);
     res.end();
@@ -121,6 +136,7 @@ export function sendPrepared(ex: Exchange, file: PreparedFile, coding: Coding | 
 }
 
 function notModified(ex: Exchange, body: PreparedBody): void {
+  if (ex.res instanceof H2Response && ex.res.sendPrepared(304, body.notModifiedH2, undefined)) return;
   if (!writeHeadBlock(ex.res, 304, body.notModifiedBlock, undefined, '')) ex.res.writeHead(304, body.notModified as string[]);
   ex.res.end();
 }

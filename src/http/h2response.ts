@@ -1,0 +1,306 @@
+/**
+ * The response side of an h2 stream without a request body, written straight to node:http2's stream
+ * API (`stream.respond(headers)` + `stream.end(body)`), with the surface of `http.ServerResponse` the
+ * handlers use: headers, `writeHead`, `write`/`end` with backpressure (`'drain'`), `'finish'` and
+ * `'close'`, so `respond()`, pipeline() and the proxy write to it as to any response. Compared with
+ * node:http2's Http2ServerResponse it hangs two listeners on the stream instead of twelve, wires
+ * `'drain'` only when someone listens for it, and does not ask for trailers (which made every
+ * response end with an extra empty DATA frame after a `wantTrailers` round trip). docs/http2.md.
+ */
+import http from 'node:http';
+import type http2 from 'node:http2';
+import { Stream } from 'node:stream';
+import { H2Socket, type H2Request } from './h2request.js';
+
+type Listener = (...args: unknown[]) => void;
+type HeaderValue = number | string | readonly string[];
+
+const ID = 'x-request-id';
+/** Lower-case header names already found valid (bounded: a proxied member chooses the names it sends). */
+const checkedNames = new Set<string>();
+/** Shared by every stream: errors reach the response as its `'close'` (as in Node's compatibility API), never the process. */
+function ignore(): void {}
+/** The response of a stream, for the listeners below: shared functions, no closure per stream. */
+const kResponse = Symbol('h2 response');
+type Owned = http2.ServerHttp2Stream & { [kResponse]: H2Response };
+function onStreamClose(this: Owned): void {
+  this[kResponse].emit('finish');
+  this[kResponse].emit('close');
+}
+function onStreamDrain(this: Owned): void {
+  this[kResponse].emit('drain');
+}
+
+export class H2Response extends Stream {
+  readonly stream: http2.ServerHttp2Stream;
+  readonly req: H2Request;
+  /** The engine's exchange (EngineResponse's field; typed by what is read here: exchange.ts imports this layer's h2.ts). */
+  exchange: { readonly id: string } | undefined = undefined;
+  writable = true;
+  sendDate = true;
+  #status = 200;
+  #headers: Record<string, HeaderValue> = Object.create(null) as Record<string, HeaderValue>;
+  #ending = false;
+  #drain = false;
+  /** A header was stored with setHeader() & co. (the prepared path then declines). */
+  #stored = false;
+  /** Set by end() without a body around the head it writes: END_STREAM goes on the HEADERS frame. */
+  #endOnHead = false;
+  #socket: H2Socket | undefined;
+
+  constructor(stream: http2.ServerHttp2Stream, req: H2Request) {
+    super();
+    this.stream = stream;
+    this.req = req;
+    (stream as Owned)[kResponse] = this;
+    stream.on('error', ignore);
+    stream.on('close', onStreamClose);
+  }
+
+  get statusCode(): number {
+    return this.#status;
+  }
+  set statusCode(code: number) {
+    code |= 0;
+    if (code < 200 || code > 599) throw new RangeError(`invalid status code for an h2 response: ${code}`);
+    this.#status = code;
+  }
+  get statusMessage(): string {
+    return '';
+  }
+  set statusMessage(_: string) {
+    // h2 has no reason phrase (RFC 9113 §8.3.2).
+  }
+
+  get headersSent(): boolean {
+    return this.stream.headersSent;
+  }
+  get writableEnded(): boolean {
+    return this.#ending;
+  }
+  get finished(): boolean {
+    return this.#ending;
+  }
+  get writableFinished(): boolean {
+    return this.stream.writableFinished;
+  }
+  get writableLength(): number {
+    return this.stream.writableLength;
+  }
+  get writableHighWaterMark(): number {
+    return this.stream.writableHighWaterMark;
+  }
+  get writableCorked(): number {
+    return this.stream.writableCorked;
+  }
+  get destroyed(): boolean {
+    return this.stream.destroyed;
+  }
+  get closed(): boolean {
+    return this.stream.closed;
+  }
+  get socket(): H2Socket {
+    return (this.#socket ??= new H2Socket(this.stream));
+  }
+  get connection(): H2Socket {
+    return this.socket;
+  }
+
+  setHeader(name: string, value: HeaderValue): this {
+    if (this.stream.headersSent) throw Object.assign(new Error('Cannot set headers after they are sent to the client'), { code: 'ERR_HTTP2_HEADERS_SENT' });
+    this.#set(name.toLowerCase(), value);
+    return this;
+  }
+
+  #set(name: string, value: HeaderValue): void {
+    // The same few names come back on every response: each is checked once. Values are checked every
+    // time (a CR/LF must not reach an h2-to-HTTP/1 hop downstream), but a number cannot hold one.
+    if (!checkedNames.has(name)) {
+      http.validateHeaderName(name);
+      if (checkedNames.size < 1024) checkedNames.add(name);
+    }
+    if (typeof value !== 'number') http.validateHeaderValue(name, value as unknown as string);
+    // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
+    if (name === 'connection') return;
+    this.#headers[name] = value;
+    this.#stored = true;
+  }
+
+  appendHeader(name: string, value: HeaderValue): this {
+    const key = name.toLowerCase();
+    const there = this.#headers[key];
+    if (there === undefined) return this.setHeader(key, value);
+    const list: string[] = Array.isArray(there) ? [...(there as string[])] : [String(there)];
+    if (Array.isArray(value)) list.push(...(value as string[]));
+    else list.push(String(value));
+    return this.setHeader(key, list);
+  }
+
+  getHeader(name: string): HeaderValue | undefined {
+    return this.#headers[name.toLowerCase()];
+  }
+  hasHeader(name: string): boolean {
+    return this.#headers[name.toLowerCase()] !== undefined;
+  }
+  getHeaderNames(): string[] {
+    return Object.keys(this.#headers);
+  }
+  getHeaders(): Record<string, HeaderValue> {
+    return Object.assign(Object.create(null) as Record<string, HeaderValue>, this.#headers);
+  }
+  removeHeader(name: string): void {
+    const key = name.toLowerCase();
+    if (key === 'date') this.sendDate = false;
+    delete this.#headers[key];
+  }
+
+  /** As `http.ServerResponse#writeHead`: given headers replace the stored ones of the same name; a flat or paired list appends. */
+  writeHead(status: number, reason?: string | http.OutgoingHttpHeaders | string[], headers?: http.OutgoingHttpHeaders | string[]): this {
+    if (this.stream.destroyed || this.stream.closed) return this;
+    if (this.stream.headersSent) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP2_HEADERS_SENT' });
+    if (headers === undefined && typeof reason === 'object') headers = reason;
+    if (Array.isArray(headers)) {
+      const pairs = headers.length > 0 && Array.isArray(headers[0]);
+      const step = pairs ? 1 : 2;
+      const at = (i: number): [string, string] => (pairs ? (headers as unknown as [string, string][])[i]! : [headers[i]!, headers[i + 1]!]);
+      for (let i = 0; i < headers.length; i += step) delete this.#headers[at(i)[0].toLowerCase()];
+      for (let i = 0; i < headers.length; i += step) this.appendHeader(...at(i));
+    } else if (headers) {
+      for (const name in headers) {
+        const value = headers[name];
+        if (value !== undefined) this.#set(name.toLowerCase(), value);
+      }
+    }
+    this.statusCode = status;
+    this.#respond();
+    return this;
+  }
+
+  #respond(): void {
+    const endStream = this.#endOnHead;
+    const headers = this.#headers;
+    if (headers[ID] === undefined && this.exchange !== undefined) headers[ID] = this.exchange.id;
+    headers[':status'] = this.#status;
+    // sendDate: a Date header unless removeHeader('date') (Node's own option, missing from its types).
+    this.stream.respond(headers as http2.OutgoingHttpHeaders, { endStream, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+  }
+
+  /**
+   * Respond with `headers` made once per file version (the static handler's prepared files; valid,
+   * lower-case names, no `:status`) and end with `body` (none: END_STREAM on HEADERS, for HEAD and
+   * 304). False with the response untouched when headers were stored or a `beforeHeaders` hook
+   * (cookies, CORS) waits on writeHead(): then writeHead() must merge them.
+   */
+  sendPrepared(status: number, headers: Readonly<Record<string, string>>, body: Uint8Array | undefined): boolean {
+    const stream = this.stream;
+    if (this.#stored || this.#ending || Object.hasOwn(this, 'writeHead') || stream.headersSent || stream.destroyed || stream.closed) return false;
+    this.#ending = true;
+    this.#status = status;
+    // respond() copies what it is given: the shared object joins one made for this request.
+    const out = Object.assign({ ':status': status } as Record<string, string | number>, headers);
+    if (this.exchange !== undefined) out[ID] = this.exchange.id;
+    const empty = body === undefined || body.length === 0;
+    stream.respond(out as http2.OutgoingHttpHeaders, { endStream: empty, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+    if (!empty && !stream.writableEnded) stream.end(body);
+    return true;
+  }
+
+  flushHeaders(): void {
+    if (!this.stream.closed && !this.stream.headersSent) this.writeHead(this.#status);
+  }
+
+  write(chunk: string | Uint8Array, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    if (this.#ending || this.stream.closed || this.stream.destroyed) {
+      const err = Object.assign(new Error(this.#ending ? 'write after end' : 'the h2 stream is closed'), { code: this.#ending ? 'ERR_STREAM_WRITE_AFTER_END' : 'ERR_HTTP2_INVALID_STREAM' });
+      if (cb) process.nextTick(cb, err);
+      return false;
+    }
+    if (!this.stream.headersSent) this.writeHead(this.#status);
+    return this.stream.write(chunk, encoding ?? 'utf8', cb);
+  }
+
+  end(chunk?: string | Uint8Array | (() => void), encoding?: BufferEncoding | (() => void), cb?: () => void): this {
+    if (typeof chunk === 'function') {
+      cb = chunk;
+      chunk = undefined;
+    } else if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    if (this.#ending || this.stream.closed) {
+      if (cb) process.nextTick(cb);
+      return this;
+    }
+    this.#ending = true;
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return this;
+    if (cb) this.once('finish', cb);
+    const empty = chunk === undefined || chunk === null || chunk.length === 0;
+    if (!stream.headersSent) {
+      // No body: END_STREAM on the HEADERS frame itself. A beforeHeaders hook (cookies, CORS) waits
+      // on writeHead(), the way Node's implicit head goes, so it is called when one is there.
+      this.#endOnHead = empty;
+      try {
+        if (Object.hasOwn(this, 'writeHead')) this.writeHead(this.#status);
+        else this.#respond();
+      } finally {
+        this.#endOnHead = false;
+      }
+      if (empty) return this;
+    }
+    // respond() has ended the stream for 204/304.
+    if (stream.writableEnded || stream.destroyed) return this;
+    if (empty) stream.end();
+    else stream.end(chunk, (encoding ?? 'utf8') as BufferEncoding);
+    return this;
+  }
+
+  destroy(err?: Error): this {
+    if (!this.stream.destroyed) this.stream.destroy(err);
+    return this;
+  }
+
+  setTimeout(ms: number, fn?: () => void): this {
+    if (!this.stream.closed) this.stream.setTimeout(ms, fn);
+    return this;
+  }
+
+  cork(): void {
+    this.stream.cork();
+  }
+  uncork(): void {
+    this.stream.uncork();
+  }
+
+  writeContinue(): void {
+    if (!this.stream.headersSent && !this.stream.closed) this.stream.additionalHeaders({ ':status': 100 });
+  }
+
+  // 'drain' is passed on from the stream only once somebody listens for it: most responses are written whole.
+  override on(event: string | symbol, fn: Listener): this {
+    if (event === 'drain') this.#wireDrain();
+    return super.on(event, fn);
+  }
+  override addListener(event: string | symbol, fn: Listener): this {
+    if (event === 'drain') this.#wireDrain();
+    return super.addListener(event, fn);
+  }
+  override once(event: string | symbol, fn: Listener): this {
+    if (event === 'drain') this.#wireDrain();
+    return super.once(event, fn);
+  }
+  override prependListener(event: string | symbol, fn: Listener): this {
+    if (event === 'drain') this.#wireDrain();
+    return super.prependListener(event, fn);
+  }
+
+  #wireDrain(): void {
+    if (this.#drain) return;
+    this.#drain = true;
+    this.stream.on('drain', onStreamDrain);
+  }
+}
