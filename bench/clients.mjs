@@ -136,12 +136,24 @@ async function drive(mode, seconds) {
   return { cps: calls / elapsed, rps: (calls * MODES[mode].fanout) / elapsed, calls, wrong, p50: pct(50), p99: pct(99), cpuUs: ((cpu.user + cpu.system) / calls), seconds: elapsed };
 }
 
+/**
+ * A mode's first warm-up: `--warmup` seconds and at least 30,000 calls (at most 20 s). V8 tiers code
+ * up by how often it ran, so on a loaded machine a few seconds left the JIT compiling during the
+ * measured rounds, more for the mode with more code (docs/performance.md, "SQL", third pass).
+ */
+async function warmUp(mode) {
+  const t0 = performance.now();
+  let calls = 0;
+  do calls += (await drive(mode, warmup)).calls;
+  while (calls < 30_000 && performance.now() - t0 < 20_000);
+}
+
 const results = Object.fromEntries(modes.map((m) => [m, []]));
 const warnings = [];
 log(`bench clients: ${modes.join(', ')} × ${rounds} rounds, ${concurrency} in flight; ${pinNote}`);
 if (opt['profile-out']) {
   // Child of --profile: warm up, then one measured run whose time window the profile is cut to.
-  await drive(modes[0], warmup);
+  await warmUp(modes[0]);
   const from = Number(process.hrtime.bigint() / 1000n);
   const r = await drive(modes[0], duration);
   fs.writeFileSync(opt['profile-out'], JSON.stringify({ from, to: Number(process.hrtime.bigint() / 1000n), requests: r.calls, cps: r.cps }));
@@ -149,7 +161,7 @@ if (opt['profile-out']) {
   for (let round = 1; round <= rounds; round++) {
     for (let i = 0; i < modes.length; i++) {
       const m = modes[(i + round - 1) % modes.length];
-      if (warmup > 0) await drive(m, warmup);
+      if (warmup > 0) await (round === 1 ? warmUp(m) : drive(m, warmup));
       const label = `round ${round} ${MODES[m].name}`;
       // The members' CPU means nothing for the SQL modes (PostgreSQL answers them): NaN there.
       const r = await measureQuiet(() => drive(m, duration), { serverPid: MODES[m].sql ? undefined : members.child.pid, label, log, ...quiet });
