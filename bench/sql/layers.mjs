@@ -13,7 +13,8 @@ const { values: opt, positionals } = parseArgs({ allowPositionals: true, options
 const root = path.resolve(positionals[0] ?? path.join(HERE, '..', '..'));
 const load = (file) => import(pathToFileURL(path.join(root, 'src', file)).href);
 const { parseConfigText } = await load('config/load.ts');
-const { Databases } = await load('db/databases.ts');
+// Through the package entry: Databases moved from src/db/ to src/services/, and ROOT may be an older checkout.
+const { Databases } = await load('index.ts');
 const { MemberPool } = await load('transport/pg/pool.ts');
 const { Deadline } = await load('call/deadline.ts');
 const { monotonic } = await load('cluster/clock.ts');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Status } from '../../src/call/status.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { Databases } from '../../src/db/databases.js';
+import { Databases } from '../../src/services/databases.js';
 import type { DbResult } from '../../src/transport/pg/result.js';
 import { PASSWORD, SUPERUSER, startPostgres, type TestPostgres } from '../support/postgres.js';
 import { until } from '../support/until.js';
