@@ -1,18 +1,22 @@
 // was.lb and was.map throughput against a raw undici Pool, in one process, to the same two local
-// members (bench/clients/members.mjs, node:http answering {"ok":1}). No wrk: N calls are kept in
-// flight for D seconds and completions are counted. Run under tsx (it imports src/client):
+// members (bench/clients/members.mjs, node:http answering {"ok":1}), and was.dlb against a raw
+// pg.Pool to one throwaway PostgreSQL (bench/sql/postgres.mjs), `SELECT $1::int`. No wrk: N calls are
+// kept in flight for D seconds and completions are counted. Run under tsx (it imports src/client, src/db):
 //   node --import tsx bench/clients.mjs [--duration 5] [--rounds 3] [--warmup 2] [--concurrency 50]
-//        [--quick] [--modes raw,dispatch,lb,map] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
+//        [--quick] [--modes raw,dispatch,lb,map,pg,dlb] [--max-conns 10] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
 //        [--profile lb [--callers NAME]]  that mode under node --cpu-prof instead: top self-time frames (src/ mapped to .ts)
 // (see bench/README.md, "was clients")
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { Pool } from 'undici';
 import { Clients } from '../src/services/clients.ts';
+import { Databases } from '../src/services/databases.ts';
 import { Status } from '../src/call/status.ts';
 import { parseConfigText } from '../src/config/load.ts';
+import { startPostgres } from './sql/postgres.mjs';
 import { HOST, fmtMs, fmtPct, freePort, machineNotes, measureQuiet, median, pinning, startServer, stopServer, waitReady, benchArgs } from './lib.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -20,7 +24,8 @@ const ROOT = path.dirname(BENCH);
 
 const { opt, duration, rounds, warmup, quiet } = benchArgs({
   concurrency: { type: 'string', default: '50' },
-  modes: { type: 'string', default: 'raw,dispatch,lb,map' },
+  modes: { type: 'string', default: 'raw,dispatch,lb,map,pg,dlb' },
+  'max-conns': { type: 'string', default: '10' }, // connections of pg.Pool and of the dlb cluster's member
   profile: { type: 'string' }, // a mode: profile it instead of benchmarking
   callers: { type: 'string' }, // with --profile: also the heaviest stacks through this function
   'profile-out': { type: 'string' }, // internal: the child run of --profile writes its window here
@@ -46,6 +51,17 @@ for (const p of ports) await waitReady(members, `http://${HOST}:${p}/x`, '{"ok":
 const config = parseConfigText(`[@c]\nmembers = ${ports.map((p) => `${HOST}:${p}`).join(', ')}\nmax_conns = ${concurrency}\n`, '<bench/clients.mjs>', BENCH);
 const clients = new Clients({ clusters: config.clusters, resultCacheMax: config.server.numResultCacheMax });
 const pools = ports.map((p) => new Pool(`http://${HOST}:${p}`, { connections: concurrency }));
+
+// pg and dlb: the same statement through a raw pg.Pool and through was.dlb (Databases built from a
+// [@db] type = postgresql section, as src/site.ts builds it), same number of connections.
+const SQL = 'SELECT $1::int AS n';
+const wantsPg = opt.modes.split(',').some((m) => ['pg', 'dlb'].includes(m.trim()));
+const pgServer = wantsPg ? await startPostgres() : undefined;
+const maxConns = Number(opt['max-conns']);
+const pgPool = pgServer && new pg.Pool({ host: HOST, port: pgServer.port, user: 'skitai', database: 'postgres', max: maxConns });
+const dbs = pgServer && new Databases({
+  clusters: parseConfigText(`[@db]\ntype = postgresql\nmembers = ${HOST}:${pgServer.port}/postgres/skitai\nmax_conns = ${maxConns}\n`, '<bench/clients.mjs>', BENCH).clusters,
+});
 
 const okJson = (data) => data !== null && typeof data === 'object' && data.ok === 1;
 const okResult = (r) => r.status === Status.NORMAL && r.code === 200 && okJson(r.data);
@@ -82,6 +98,14 @@ const MODES = {
       return rs.length === 2 && rs.every(okResult);
     },
   },
+  pg: { name: 'raw pg.Pool query', fanout: 1, sql: true, call: async () => (await pgPool.query(SQL, [1])).rows[0].n === 1 },
+  dlb: {
+    name: 'was.dlb SELECT', fanout: 1, sql: true,
+    call: async () => {
+      const r = await dbs.dlb('@db').execute(SQL, [1]).getwait(5);
+      return r.status === Status.NORMAL && r.data[0].n === 1;
+    },
+  },
 };
 const modes = opt.modes.split(',').map((s) => s.trim());
 const bad = modes.filter((m) => !MODES[m]);
@@ -112,12 +136,24 @@ async function drive(mode, seconds) {
   return { cps: calls / elapsed, rps: (calls * MODES[mode].fanout) / elapsed, calls, wrong, p50: pct(50), p99: pct(99), cpuUs: ((cpu.user + cpu.system) / calls), seconds: elapsed };
 }
 
+/**
+ * A mode's first warm-up: `--warmup` seconds and at least 30,000 calls (at most 20 s). V8 tiers code
+ * up by how often it ran, so on a loaded machine a few seconds left the JIT compiling during the
+ * measured rounds, more for the mode with more code (docs/performance.md, "SQL", third pass).
+ */
+async function warmUp(mode) {
+  const t0 = performance.now();
+  let calls = 0;
+  do calls += (await drive(mode, warmup)).calls;
+  while (calls < 30_000 && performance.now() - t0 < 20_000);
+}
+
 const results = Object.fromEntries(modes.map((m) => [m, []]));
 const warnings = [];
 log(`bench clients: ${modes.join(', ')} × ${rounds} rounds, ${concurrency} in flight; ${pinNote}`);
 if (opt['profile-out']) {
   // Child of --profile: warm up, then one measured run whose time window the profile is cut to.
-  await drive(modes[0], warmup);
+  await warmUp(modes[0]);
   const from = Number(process.hrtime.bigint() / 1000n);
   const r = await drive(modes[0], duration);
   fs.writeFileSync(opt['profile-out'], JSON.stringify({ from, to: Number(process.hrtime.bigint() / 1000n), requests: r.calls, cps: r.cps }));
@@ -125,9 +161,10 @@ if (opt['profile-out']) {
   for (let round = 1; round <= rounds; round++) {
     for (let i = 0; i < modes.length; i++) {
       const m = modes[(i + round - 1) % modes.length];
-      if (warmup > 0) await drive(m, warmup);
+      if (warmup > 0) await (round === 1 ? warmUp(m) : drive(m, warmup));
       const label = `round ${round} ${MODES[m].name}`;
-      const r = await measureQuiet(() => drive(m, duration), { serverPid: members.child.pid, label, log, ...quiet });
+      // The members' CPU means nothing for the SQL modes (PostgreSQL answers them): NaN there.
+      const r = await measureQuiet(() => drive(m, duration), { serverPid: MODES[m].sql ? undefined : members.child.pid, label, log, ...quiet });
       r.membersPct = r.serverMs / 10 / r.seconds; // members' CPU, % of one core
       if (r.wrong) warnings.push(`${label}: ${r.wrong} of ${r.calls} calls failed or answered wrong`);
       results[m].push(r);
@@ -136,8 +173,9 @@ if (opt['profile-out']) {
   }
   process.stdout.write(`\n${report()}`);
 }
-await Promise.all([clients.close(), ...pools.map((p) => p.close())]);
+await Promise.all([clients.close(), ...pools.map((p) => p.close()), pgPool?.end(), dbs?.close()]);
 await stopServer(members);
+pgServer?.stop();
 
 function report() {
   const rows = [
@@ -145,25 +183,32 @@ function report() {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const best = (m) => results[m].reduce((a, b) => (b.rps > a.rps ? b : a));
-  const rawBest = results.raw && best('raw').rps;
-  const rawMed = results.raw && median(results.raw.map((r) => r.rps));
+  // The SQL modes compare with raw pg.Pool, the HTTP ones with raw undici.
+  const baseOf = (m) => (MODES[m].sql ? 'pg' : 'raw');
+  const baseBest = (m) => results[baseOf(m)] && best(baseOf(m)).rps;
+  const baseMed = (m) => results[baseOf(m)] && median(results[baseOf(m)].map((r) => r.rps));
   const ratio = (a, b) => (b ? (a / b).toFixed(2) : '–');
   for (const m of modes) {
     const b = best(m);
     const med = median(results[m].map((r) => r.rps));
     if (b.other >= quiet.quietPct) warnings.push(`other processes used ≥ ${quiet.quietPct}% of a core during the best round of ${MODES[m].name}`);
-    if (b.membersPct >= 90) warnings.push(`${MODES[m].name}: the members used ${fmtPct(b.membersPct)} of their core; they, not the client, may be the limit`);
-    rows.push(`| ${MODES[m].name} | ${b.cps.toFixed(0)} | ${median(results[m].map((r) => r.cps)).toFixed(0)} | ${b.rps.toFixed(0)} | ${ratio(b.rps, rawBest)} | ${ratio(med, rawMed)} | ` +
+    if (!MODES[m].sql && b.membersPct >= 90) warnings.push(`${MODES[m].name}: the members used ${fmtPct(b.membersPct)} of their core; they, not the client, may be the limit`);
+    rows.push(`| ${MODES[m].name} | ${b.cps.toFixed(0)} | ${median(results[m].map((r) => r.cps)).toFixed(0)} | ${b.rps.toFixed(0)} | ${ratio(b.rps, baseBest(m))} | ${ratio(med, baseMed(m))} | ` +
       `${Math.min(...results[m].map((r) => r.cpuUs)).toFixed(1)} | ${fmtMs(b.p50)} | ${fmtMs(b.p99)} | ${fmtPct(b.membersPct)} | ${fmtPct(b.other)} |`);
   }
   const notes = [
     ...machineNotes(ROOT),
     `- ${pinNote}; ${concurrency} calls in flight; ${rounds} round(s) × ${duration}s after ${warmup}s warm-up, modes alternating`,
-    '- one call = raw: `pool.request(GET)` + `body.json()` (pools alternate), what a user of undici writes — the baseline; dispatch: `pool.dispatch()` with a handler collecting the body, the floor Skitai builds on; lb: `clients.lb(\'@c/x\', \'GET\').getwait(5)`; map: `clients.map(\'@c/x\', \'GET\').getswait(5)` (2 member requests)',
-    '- headline = BEST round (median too); × raw compares member requests/s; CPU µs/call = this process\'s CPU per call, lowest round; latencies from the best round',
+    '- one call = raw: `pool.request(GET)` + `body.json()` (pools alternate), what a user of undici writes — the baseline; dispatch: `pool.dispatch()` with a handler collecting the body, the floor Skitai builds on; lb: `clients.lb(\'@c/x\', \'GET\').getwait(5)`; map: `clients.map(\'@c/x\', \'GET\').getswait(5)` (2 member requests)' +
+      `; pg: \`pool.query('SELECT $1::int AS n', [1])\` on a pg.Pool of ${maxConns} connections, the baseline of dlb: \`dbs.dlb('@db').execute(same).getwait(5)\` with max_conns = ${maxConns}, one throwaway PostgreSQL (unpinned)`,
+    '- headline = BEST round (median too); × raw compares member requests/s with raw undici (pg, dlb: calls/s with raw pg.Pool); CPU µs/call = this process\'s CPU per call, lowest round; latencies from the best round',
   ];
   let text = `# Skitai was-clients benchmark\n\n${notes.join('\n')}\n\n${rows.join('\n')}\n`;
-  if (results.raw && results.lb) text += `\n**was.lb ÷ raw undici = ${ratio(best('lb').rps, rawBest)}** (median ${ratio(median(results.lb.map((r) => r.rps)), rawMed)}); goal ≥ 0.90.\n`;
+  const goal = (m, base, text, want) => {
+    if (results[m] && results[base]) return `\n**${text} = ${ratio(best(m).rps, best(base).rps)}** (median ${ratio(median(results[m].map((r) => r.rps)), median(results[base].map((r) => r.rps)))}); goal ≥ ${want}.\n`;
+    return '';
+  };
+  text += goal('lb', 'raw', 'was.lb ÷ raw undici', '1.0') + goal('map', 'raw', 'was.map ÷ raw undici (member requests)', '1.05') + goal('dlb', 'pg', 'was.dlb ÷ raw pg.Pool', '0.95');
   if (warnings.length) text += `\n**Warnings** (results for these rows are suspect):\n${warnings.map((w) => `- ${w}`).join('\n')}\n`;
   fs.mkdirSync(path.join(BENCH, 'results'), { recursive: true });
   fs.writeFileSync(path.join(BENCH, 'results', 'clients.md'), text);

@@ -10,12 +10,15 @@
 //        --path /1k.css or /1m.jpg; --revalidate sends each server its own ETag (304s); extra target
 //        node-memory (bench/versus/node-static.mjs memory: node:http from a Map)
 //        --a-set 'key = value' / --b-set ...: more [server] lines for A's / B's Skitai site (repeatable)
+//        --sql: the SQL route instead (bench/sql: `was.dlb` SELECT $1::int at /q, one throwaway PostgreSQL
+//        for both, 10 connections each), and target pg = node:http + pg.Pool (bench/sql/pg-pool.mjs)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startPostgres } from './sql/postgres.mjs';
 import { HOST, freePort, median, otherLoad, pinning, startServer, stopServer, waitReady, wrk } from './lib.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -35,8 +38,10 @@ const { values: opt } = parseArgs({
     'a-set': { type: 'string', multiple: true, default: [] },
     'b-set': { type: 'string', multiple: true, default: [] },
     revalidate: { type: 'boolean', default: false },
+    sql: { type: 'boolean', default: false },
   },
 });
+if (opt.sql) opt.path = '/q';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-pair-'));
 const WWW = path.join(tmp, 'www');
 // Static files as bench/versus.mjs makes them: 1 KiB of CSS (memory cache), 1 MiB of noise (above static_cache_file_max).
@@ -45,15 +50,18 @@ if (opt.static) {
   fs.mkdirSync(WWW);
   for (const [name, data] of Object.entries(FILES)) fs.writeFileSync(path.join(WWW, name), data);
 }
-const EXPECT = opt.static ? FILES[opt.path]?.length : { '/hello': 'Hello World', '/ping': 'pong' }[opt.path];
+const EXPECT = opt.static ? FILES[opt.path]?.length : { '/hello': 'Hello World', '/ping': 'pong', '/q': '1' }[opt.path];
 if (EXPECT === undefined) throw new Error(`--path must be ${opt.static ? '/1k.css or /1m.jpg with --static' : '/hello or /ping'}, got ${opt.path}`);
+const pgServer = opt.sql ? await startPostgres() : undefined;
 
 /**
  * A copy of bench/site.conf of `dir` in the temp dir (two sites from one config file would share a
  * pid file), with the access log in a temp file when `format` is given (JSON or Skitai's line).
  */
 function siteConf(dir, name, format, set = []) {
-  let text = fs.readFileSync(path.join(dir, 'bench', 'site.conf'), 'utf8').replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${path.join(dir, 'bench')}/`);
+  let text = opt.sql
+    ? `[server]\nip = 127.0.0.1\nprocesses = 1\naccess_log = off\n\n[@db]\ntype = postgresql\nmembers = 127.0.0.1:${pgServer.port}/postgres/skitai\nmax_conns = 10\n\n[routes:line]\n/ = ${path.join(dir, 'bench', 'sql', 'app')}\n`
+    : fs.readFileSync(path.join(dir, 'bench', 'site.conf'), 'utf8').replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${path.join(dir, 'bench')}/`);
   if (opt.static) text = text.replace(/^\/\s*=.*$/m, `/ = ${WWW}`);
   if (set.length) text = text.replace(/^\[server\]$/m, `[server]\n${set.join('\n')}`);
   if (format) text = text.replace(/^access_log\s*=.*$/m, `access_log = ${path.join(tmp, `access-${name}.log`)}\naccess_log_format = ${format}`);
@@ -66,6 +74,7 @@ const skitai = (dir, conf) => (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'),
 const TARGETS = {
   raw: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p],
   fastify: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p],
+  pg: (p) => [NODE, path.join(BENCH, 'sql', 'pg-pool.mjs'), p, String(pgServer?.port), '10'],
   'node-memory': (p) => [NODE, path.join(BENCH, 'versus', 'node-static.mjs'), 'memory', p, WWW],
   // Skitai's sites get the side (a, b) in their config's name and that side's --a-set / --b-set lines.
   skitai: (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-skitai`, undefined, opt[`${side}-set`]))(p),
@@ -132,6 +141,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     for (const s of started) s.server.child.kill('SIGTERM');
     fs.rmSync(tmp, { recursive: true, force: true });
+    pgServer?.stop();
     process.exit(130);
   });
 }
@@ -161,4 +171,5 @@ try {
   );
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
+  pgServer?.stop();
 }

@@ -1,7 +1,9 @@
 // One measurement of bench/sql/calls.mjs, in its own process (run under `node --import tsx`):
-// MODE pg = pg.Pool.query, dlb = Databases.dlb(...).execute(...).getwait() of the checkout in ROOT.
+// MODE pg = pg.Pool.query, dlb = Databases.dlb(...).execute(...).getwait() of the checkout in ROOT
+// (src/ through tsx), dlb-dist = the same from ROOT's built dist/ (`npm run build` first).
 // Usage: node --import tsx calls-child.mjs MODE ROOT PGPORT SECONDS CONCURRENCY MAXCONNS
 import path from 'node:path';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 
@@ -14,9 +16,11 @@ if (mode === 'pg') {
   call = () => pool.query(SQL, [1]).then((r) => r.rows[0].n);
   close = () => pool.end();
 } else {
-  const { parseConfigText } = await import(pathToFileURL(path.join(root, 'src/config/load.ts')).href);
-  // Through the package entry: Databases moved from src/db/ to src/services/, and ROOT may be an older checkout (--before).
-  const { Databases } = await import(pathToFileURL(path.join(root, 'src/index.ts')).href);
+  // dlb-dist: the built dist/ (what users run) rather than src/ through tsx. Databases through the
+  // package entry: it moved from src/db/ to src/services/, and ROOT may be an older checkout (--before).
+  const [dir, ext] = mode === 'dlb-dist' ? ['dist', 'js'] : ['src', 'ts'];
+  const { parseConfigText } = await import(pathToFileURL(path.join(root, `${dir}/config/load.${ext}`)).href);
+  const { Databases } = await import(pathToFileURL(path.join(root, `${dir}/index.${ext}`)).href);
   const text = `[server]\nport = 0\n[@db]\ntype = postgresql\nmembers = 127.0.0.1:${pgPort}/postgres/skitai\nmax_conns = ${maxConns}\n`;
   const dbs = new Databases({ clusters: parseConfigText(text, '/tmp/site.conf', '/tmp').clusters });
   call = () => dbs.dlb('@db').execute(SQL, [1]).getwait(2).then((r) => r.data[0].n);
@@ -36,10 +40,37 @@ async function run(ms) {
   return n;
 }
 
-await run(2000); // warm-up: JIT, connections
+// Warm-up: connections, and the JIT. V8 tiers functions up by how often they ran, not by time, so
+// on a starved core 2 s was a few thousand calls and the measured window still paid for compiling
+// (more for the side with more code): warm up by count too, up to 20 s.
+for (let warm = 0, t = performance.now(); warm < 30_000 && performance.now() - t < 20_000;) warm += await run(warm === 0 ? 2000 : 1000);
+// Garbage collections in the measured window: what a call allocates and keeps, whatever the load.
+const gc = { scavenges: 0, markCompacts: 0, ms: 0 };
+const observer = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.scavenges++;
+    else if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.markCompacts++;
+    gc.ms += e.duration;
+  }
+});
+observer.observe({ entryTypes: ['gc'] });
+// SKITAI_BENCH_ALLOC=file: where the measured window's allocations come from (sampled, collected
+// objects included), as a .heapprofile for bench/sql/allocs.mjs. Costs CPU: read calls/s apart.
+const allocFile = process.env.SKITAI_BENCH_ALLOC;
+const session = allocFile ? new (await import('node:inspector')).Session() : undefined;
+const post = (method, params) => new Promise((resolve, reject) => session.post(method, params, (err, r) => (err ? reject(err) : resolve(r))));
+if (session) {
+  session.connect();
+  await post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
+}
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const n = await run(Number(seconds) * 1000);
 const cpu = process.cpuUsage(cpu0);
-console.log(JSON.stringify({ calls: n, perSecond: n / ((performance.now() - t0) / 1000), cpuUs: (cpu.user + cpu.system) / n }));
+observer.disconnect();
+if (session) {
+  const { profile } = await post('HeapProfiler.stopSampling');
+  (await import('node:fs')).writeFileSync(allocFile, JSON.stringify({ ...profile, calls: n }));
+}
+console.log(JSON.stringify({ calls: n, perSecond: n / ((performance.now() - t0) / 1000), cpuUs: (cpu.user + cpu.system) / n, gc: { ...gc, usPerCall: (gc.ms * 1000) / n, callsPerScavenge: n / Math.max(1, gc.scavenges) } }));
 await close();

@@ -61,13 +61,14 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
   readonly #owner: O;
   readonly #filter: ((result: R) => void) | undefined;
   #slots: Slot[] | undefined;
-  #results: (R | undefined)[] = [];
+  #results: (R | undefined)[] | undefined;
   /** Results a sender reported before `start()` returned. */
   #early: [number, R][] | undefined;
   #pending = 0;
   #final: Results | undefined;
   #filterError: unknown;
-  #waiters: Waiter[] | undefined;
+  /** One waiter (the common case) as itself; an array only from the second on. */
+  #waiters: Waiter | Waiter[] | undefined;
 
   /** `parent`: the request's deadline, which caps this call's and cancels it. */
   constructor(kind: GatherKind<R, O>, owner: O, filter: ((result: R) => void) | undefined, clock: Clock, parent?: Deadline) {
@@ -131,10 +132,11 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
       (this.#early ??= []).push([index, result]);
       return;
     }
-    if (this.#final || this.#results[index]) return; // arrived after the deadline: the TIMEOUT stands
+    const results = this.#results!;
+    if (this.#final || results[index]) return; // arrived after the deadline: the TIMEOUT stands
     this.#applyFilter(result);
-    this.#results[index] = result;
-    if (--this.#pending === 0) this.#finish(this.#results as R[]);
+    results[index] = result;
+    if (--this.#pending === 0) this.#finish(results as R[]);
   }
 
   /** getwait (`one`) or getswait: resolves with the Result or the Results by `timeout` seconds after the call was made. */
@@ -155,7 +157,11 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
       reject(this.#kind.usage('getwait/getswait take a timeout in seconds'));
       return;
     }
-    (this.#waiters ??= []).push({ resolve, reject, one });
+    const waiter: Waiter = { resolve, reject, one };
+    const known = this.#waiters;
+    if (known === undefined) this.#waiters = waiter;
+    else if (Array.isArray(known)) known.push(waiter);
+    else this.#waiters = [known, waiter];
     this.deadline.cap(this.created + timeout * 1000);
     // A limit that passed before the call was sent (its timer found no slots) ends it now.
     if (!this.#final && this.deadline.remaining() === 0) this.expire();
@@ -193,13 +199,14 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
 
   #fill(make: (node: string) => R): void {
     const slots = this.#slots!;
+    const results = this.#results!;
     for (let i = 0; i < slots.length; i++) {
-      if (this.#results[i]) continue;
+      if (results[i]) continue;
       const r = make(slots[i]!.node);
       this.#applyFilter(r);
-      this.#results[i] = r;
+      results[i] = r;
     }
-    this.#finish(this.#results as R[]);
+    this.#finish(results as R[]);
   }
 
   #applyFilter(result: R): void {
@@ -219,6 +226,8 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
     this.#kind.finished(this.#owner, results);
     const waiters = this.#waiters;
     this.#waiters = undefined;
-    if (waiters) for (const w of waiters) this.#deliver(w, results);
+    if (waiters === undefined) return;
+    if (!Array.isArray(waiters)) this.#deliver(waiters, results);
+    else for (const w of waiters) this.#deliver(w, results);
   }
 }

@@ -120,6 +120,21 @@ export class MemberPool {
     }
   }
 
+  /**
+   * Internal (Attempt): a query ended on `client`, still usable. The oldest waiting attempt takes it
+   * as it is (true), as pg-pool would hand it over, without the round trip through pg-pool's idle
+   * list (its idle timer, events, listener swaps and a nextTick per query); false when nobody waits.
+   */
+  handOver(client: pg.PoolClient, release: (err?: Error | boolean) => void): boolean {
+    if (this.#closed || this.#queue.size === 0) return false;
+    const attempt = this.#queue.first()!;
+    this.#queue.remove(attempt.waiting!);
+    attempt.waiting = undefined;
+    this.#waitedMs += performance.now() - attempt.started;
+    attempt.connected(undefined, client, release);
+    return true;
+  }
+
   /** Internal (Attempt): its pg-pool slot is free again (connect failed, or the connection went back). */
   freed(): void {
     this.#inPool--;
@@ -190,6 +205,12 @@ function ignore(): void {}
  */
 const guarded = new WeakSet<pg.PoolClient>();
 
+/** Whether pg-pool would put `client` back in its idle list (it checks the same two flags) rather than close it. */
+function reusable(client: pg.PoolClient): boolean {
+  const c = client as pg.PoolClient & { _queryable?: boolean; _ending?: boolean };
+  return c._queryable !== false && c._ending !== true;
+}
+
 function closedOutcome(node: string): DbOutcome {
   return { result: DbResult.dbFailure(Status.NETERR, 'SKT_DB_CLOSED', 'the database pools are closed (the worker is shutting down)', node), sent: false, health: 'cancelled' };
 }
@@ -257,9 +278,17 @@ class Attempt implements Cancellable {
     if (this.#killTimer) clearTimeout(this.#killTimer);
     // A connection we sent a cancel for is never reused; a broken one (no SQLSTATE) neither.
     const broken = err !== null && isConnectionLoss(err);
-    this.#release?.(this.#cancelled || broken ? true : undefined);
+    const client = this.#client;
+    const release = this.#release;
+    this.#client = undefined;
     this.#release = undefined;
-    this.#pool.freed();
+    if (this.#cancelled || broken || !client || !release) {
+      release?.(true);
+      this.#pool.freed();
+    } else if (!reusable(client) || !this.#pool.handOver(client, release)) {
+      release();
+      this.#pool.freed();
+    }
     if (this.phase === 'done') return;
     // Several statements (simple protocol) answer with one result each: the last one is the answer.
     const last = Array.isArray(res) ? (res[res.length - 1] as pg.QueryResult) : res;
