@@ -10,7 +10,8 @@ const ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
  * A constant's UTF-8 bytes, also as little-endian 32-bit words: {@link put} stores four bytes at a
- * time through a DataView, where a loop of byte stores or `set()` costs two to three times as much.
+ * time through a DataView, where a loop of byte stores or `set()` cost about 1.5 times as much
+ * (measured on 13 constants of the line).
  */
 export class Bytes {
   readonly words: Int32Array;
