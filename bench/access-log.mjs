@@ -1,5 +1,5 @@
 // What one access-log line costs, in CPU time per request, in one process: Skitai's text line and
-// the JSON line (pino) written to a real file, against writing nothing. CPU time (user + sys of the
+// the JSON line (pino's shape) written to a real file, against writing nothing. CPU time (user + sys of the
 // whole process, the libuv threads doing the file writes included) hardly moves when other
 // processes steal time, so this gives a usable number on a shared machine where wrk runs do not.
 // Run under tsx (it imports src/log):

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/types.js';
 import { SkitaiError, isSkitaiError } from '../errors.js';
 import type { AccessLog } from '../log/access.js';
+import { AccessLine } from './accessline.js';
 import type { Logger } from '../log/logger.js';
 import { isValidRequestId, nextRequestId } from '../log/trace.js';
 import { ClientIp, peerOf } from './clientip.js';
@@ -73,6 +74,7 @@ export class Engine {
   readonly #clientErrors: ClientErrors;
   /** `#run` bound once, for {@link requestScope}.run (no closure per request). */
   readonly #runInScope: (ex: RequestExchange) => true | Promise<void>;
+  readonly #access: AccessLine | undefined;
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
@@ -84,6 +86,7 @@ export class Engine {
     this.#before = opts.before ?? [];
     this.#beforeStats = this.#before.map((h) => new RouteStats(h.name));
     this.#durations = opts.config.metricsPath !== undefined ? new Durations() : undefined;
+    this.#access = opts.accessLog ? new AccessLine(opts.accessLog) : undefined;
     const engine = this;
     this.#runInScope = (ex) => engine.#run(ex);
     this.#onClose = function onClose(this: EngineResponse): void {
@@ -269,11 +272,7 @@ export class Engine {
   }
 
   #logAccess(ex: RequestExchange, status: number, bytes: number, aborted: boolean): void {
-    const req = ex.req;
-    this.#opts.accessLog?.write({
-      id: ex.id, trace: ex.traceId(), remote: ex.remote, port: ex.socket.remotePort ?? 0, method: ex.method, url: ex.url, version: req.httpVersion,
-      status, bytes, ms: performance.now() - ex.start, aborted, ua: req.headers['user-agent'],
-    });
+    this.#access?.write(ex, status, bytes, aborted);
   }
 
   /**

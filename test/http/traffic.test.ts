@@ -21,7 +21,7 @@ test('a CONNECT whose client left before the tunnel was set up (done(0)) counts 
     },
   };
   const lines: AccessRecord[] = [];
-  const accessLog = { write: (r: AccessRecord) => void lines.push(r) } as unknown as AccessLog;
+  const accessLog = { write: (r: AccessRecord) => void lines.push({ ...r }) } as unknown as AccessLog;
   const engine = new Engine({ config: config.server, routes: new RouteTable(), tunnel, logger, accessLog });
   const { port } = await engine.listen();
   try {

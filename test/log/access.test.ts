@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { AccessLog, redactTarget, type AccessRecord } from '../../src/log/access.js';
+import { openSink, type LogSink } from '../../src/log/logger.js';
+
+/**
+ * The line as JSON.stringify writes it with pino's key order: what the access log promises, byte
+ * for byte (`id`, `method`, `remote`, `version` are plain in every record here, so escaping them or
+ * not makes no difference).
+ */
+function expected(r: AccessRecord, time: number): string {
+  return (
+    JSON.stringify({
+      level: 30, time, pid: process.pid, hostname: os.hostname(), reqId: r.id, traceId: r.trace, method: r.method, url: redactTarget(r.url),
+      status: r.status, bytes: r.bytes, ms: Math.round(r.ms * 1000) / 1000, remote: r.remote, port: r.port, version: r.version,
+      aborted: r.aborted, ua: r.ua, up: r.up, msg: 'request',
+    }) + '\n'
+  );
+}
+
+const BASE: AccessRecord = {
+  id: '0linc0431o-2a', remote: '127.0.0.1', port: 51234, method: 'GET', url: '/hello?page=2', version: '1.1',
+  status: 200, bytes: 207, ms: 0.41234, aborted: false, ua: 'curl/8.5.0',
+};
+
+/** One assertion per line: a difference shows that line, not a diff of thousands. */
+function sameLines(actual: string[], wanted: string[]): void {
+  assert.equal(actual.length, wanted.length);
+  actual.forEach((line, i) => assert.equal(line, wanted[i], `line ${i}`));
+}
+
+/** Every kind of field the line writes by hand, and the values where a hand-written number could differ from `${n}`. */
+function records(): AccessRecord[] {
+  const out: AccessRecord[] = [BASE, { ...BASE, ua: undefined }, { ...BASE, aborted: true, status: 0 }];
+  out.push({ ...BASE, trace: '4bf92f3577b34da6a3ce929d0e0e4736' }, { ...BASE, method: 'CONNECT', url: 'example.com:443', up: 1234, bytes: 56789 });
+  for (const url of ['/a?q="x"\\y', '/tab\there', '/nl\n', '/é/✓/😀', '/lone\ud800', '/del\u007f', 'http://user:pw@host/x', 'user:pw@host:443', ''])
+    out.push({ ...BASE, url });
+  for (const ua of ['Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36', 'ü "q"', '\u0000', ''])
+    out.push({ ...BASE, ua });
+  for (const ms of [0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.1005, 1.5, 2, 9.999, 12.3456, 1234567.891, 2147483.647, 2147483.648, 3e9, 1e21, -0.0001, -5])
+    out.push({ ...BASE, ms });
+  for (const n of [0, 1, 9, 10, 99, 100, 101, 65535, 2147483647, 2147483648, 2 ** 53, 1.5, -1, -0])
+    out.push({ ...BASE, bytes: n, port: n, status: n });
+  return out;
+}
+
+function fileLog(): { log: AccessLog; sink: LogSink; file: string; dir: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-access-'));
+  const file = path.join(dir, 'access.log');
+  const sink = openSink({ file }, 50);
+  return { log: new AccessLog(sink, 'json'), sink, file, dir };
+}
+
+const timeOf = (line: string): number => Number(/^\{"level":30,"time":(-?\d+),/.exec(line)![1]);
+
+test('the JSON line written as bytes into the file is JSON.stringify with pino key order, byte for byte, whatever the fields hold', async () => {
+  const { log, sink, file, dir } = fileLog();
+  try {
+    const recs = records();
+    const from = Date.now();
+    for (const r of recs) log.write(r);
+    await sink.close();
+    const to = Date.now();
+    const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
+    assert.equal(lines.length, recs.length);
+    lines.forEach((line, i) => {
+      const time = timeOf(line);
+      assert.ok(time >= from && time <= to, line);
+      assert.equal(line, expected(recs[i]!, time));
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the time field follows the clock across seconds, backwards and at the edges', async () => {
+  const { log, sink, file, dir } = fileLog();
+  const now = Date.now;
+  const clock = [1765012345678, 1765012345999, 1765012346000, 1765012346001, 1765012346999, 1765012345000, 1765012347005, 1000, 999, 0, -5, 1765012347005];
+  try {
+    for (const t of clock) {
+      Date.now = () => t;
+      log.write(BASE);
+    }
+  } finally {
+    Date.now = now;
+  }
+  try {
+    await sink.close();
+    const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
+    sameLines(lines, clock.map((t) => expected(BASE, t)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('thousands of lines across batches, and one far longer than a batch, reach the file whole and in order', async () => {
+  const { log, sink, file, dir } = fileLog();
+  try {
+    const recs: AccessRecord[] = [];
+    for (let i = 0; i < 3000; i++) recs.push({ ...BASE, id: `0linc0431o-${i.toString(36)}`, url: `/p/${'x'.repeat(i % 300)}é`, ms: i / 7 });
+    recs.splice(1500, 0, { ...BASE, url: `/${'L'.repeat(100_000)}` }, { ...BASE, ua: '"'.repeat(20_000) });
+    const times: number[] = [];
+    for (const r of recs) log.write(r);
+    await sink.close();
+    const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
+    for (const line of lines) times.push(timeOf(line));
+    sameLines(lines, recs.map((r, i) => expected(r, times[i]!)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a sink without a batch of its own (the console, a test sink) gets the same line as a string', () => {
+  const lines: string[] = [];
+  const log = new AccessLog({ write: (l) => void lines.push(l), reopen() {}, async close() {} }, 'json');
+  const raw: string[] = [];
+  const rawLog = new AccessLog({ write() {}, writeRaw: (c) => void raw.push(c), reopen() {}, async close() {} }, 'json');
+  const recs = records();
+  for (const r of recs) {
+    log.write(r);
+    rawLog.write(r);
+  }
+  log.write({ ...BASE, url: `/${'L'.repeat(100_000)}` });
+  recs.push({ ...BASE, url: `/${'L'.repeat(100_000)}` });
+  sameLines(lines.map((l) => l + '\n'), recs.map((r, i) => expected(r, timeOf(lines[i]!))));
+  sameLines(raw, recs.slice(0, -1).map((r, i) => expected(r, timeOf(raw[i]!))));
+});
