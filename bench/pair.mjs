@@ -4,8 +4,10 @@
 // (on the other core) for the same seconds, so whatever disturbs one disturbs the other. The
 // figure is each server's CPU time (user + sys, /proc) per request, and per round B − A.
 // Usage: node bench/pair.mjs --a skitai --b skitai-log [--path /hello] [--rounds 6] [--duration 4]
-//        [--connections 25] [--before DIR]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
-//        skitai-log, skitai-log-text, skitai-before and skitai-before-log (need --before)
+//        [--connections 25] [--before DIR] [--proxy]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
+//        skitai-log, skitai-log-text, skitai-before and skitai-before-log (need --before).
+// --proxy: the reverse proxy instead (`/p = @backend`, GET /p/hello) for skitai and skitai-before, both
+//        in front of one nginx backend answering `Hello World` beside the wrks on the other core.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +28,7 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '25' },
     before: { type: 'string' },
+    proxy: { type: 'boolean', default: false },
   },
 });
 const BODY = { '/hello': 'Hello World', '/ping': 'pong' }[opt.path];
@@ -44,7 +47,14 @@ function siteConf(dir, name, format) {
   return file;
 }
 
-const skitai = (dir, conf) => (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'), '-c', conf, '-p', p];
+/** The reverse proxy's site (`/p = @backend`) for the checkout `dir`; the backend's port is known once it runs. */
+let backendPort;
+function proxyConf(dir, name) {
+  const file = path.join(tmp, `proxy-${name}.conf`);
+  fs.writeFileSync(file, `[server]\nip = 127.0.0.1\nprocesses = 1\naccess_log = off\n\n[routes:line]\n/p = @backend\n\n[@backend]\nmembers = 127.0.0.1:${backendPort}\nmax_conns = 64\n`);
+  return file;
+}
+const skitai = (dir, conf) => (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'), '-c', opt.proxy ? proxyConf(dir, path.basename(dir) + p) : conf, '-p', p];
 const TARGETS = {
   raw: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p],
   fastify: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p],
@@ -70,7 +80,7 @@ async function start(key) {
   const port = String(await freePort());
   const env = key === 'skitai-dist' ? { ...process.env, SKITAI_DIST: '1' } : process.env;
   const server = startServer(pin.server(TARGETS[key](port)), { cwd: ROOT, env });
-  const url = `http://${HOST}:${port}${opt.path}`;
+  const url = `http://${HOST}:${port}${opt.proxy ? '/p' : ''}${opt.path}`;
   await waitReady(server, url, BODY);
   return { key, server, url };
 }
@@ -108,20 +118,32 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+let backend;
+if (opt.proxy) {
+  const { nginx } = await import('./versus/servers.mjs');
+  backendPort = await freePort();
+  const cmd = nginx(tmp, 'backend', { server: 'location = /hello { default_type text/html; return 200 "Hello World"; } location = /ping { default_type text/plain; return 200 "pong"; }' })(String(backendPort));
+  backend = startServer(pin.load(cmd), { cwd: ROOT });
+  started.push({ server: backend });
+  await waitReady(backend, `http://${HOST}:${backendPort}${opt.path}`, BODY);
+}
+
 try {
-  log(`pair: A = ${opt.a}, B = ${opt.b}, ${opt.path}; ${pin.note}; both servers on one core, one wrk -c${opt.connections} each`);
+  log(`pair: A = ${opt.a}, B = ${opt.b}, ${opt.proxy ? 'proxied ' : ''}${opt.path}; ${pin.note}; both servers on one core, one wrk -c${opt.connections} each`);
   const rows = [];
   for (let n = 1; n <= Number(opt.rounds); n++) {
     // Fresh processes each round, started in alternating order.
     const [first, second] = n % 2 ? [opt.a, opt.b] : [opt.b, opt.a];
     started.length = 0;
+    if (backend) started.push({ server: backend });
     try {
       started.push(await start(first));
       started.push(await start(second));
-      const [a, b] = first === opt.a ? started : [started[1], started[0]];
+      const ours = started.filter((s) => s.key !== undefined);
+      const [a, b] = first === opt.a ? ours : [ours[1], ours[0]];
       rows.push(await round(n, a, b));
     } finally {
-      await Promise.all(started.map((s) => stopServer(s.server)));
+      await Promise.all(started.filter((s) => s.key !== undefined).map((s) => stopServer(s.server)));
     }
   }
   const diffs = rows.map((r) => r.b - r.a);
@@ -131,5 +153,6 @@ try {
       `range ${Math.min(...diffs).toFixed(2)} … ${Math.max(...diffs).toFixed(2)} over ${rows.length} rounds\n`,
   );
 } finally {
+  if (backend) await stopServer(backend);
   fs.rmSync(tmp, { recursive: true, force: true });
 }

@@ -178,7 +178,7 @@ export class ResponseParser {
   /** The connection was closed by the member: the end of a close-delimited body, else a failure. */
   eof(): void {
     if (this.#state === S.EOF) return this.#finish();
-    if (this.#state !== S.DONE) fail('HPE_CLOSED', this.untouched ? 'the member closed the connection before answering' : 'the member closed the connection before the response ended');
+    if (this.#state !== S.DONE) fail('H1_SOCKET', this.untouched ? 'the member closed the connection before answering' : 'the member closed the connection before the response ended');
   }
 
   /** The chunk-size line, the CRLF after chunk data: one byte at a time (these are short). */
