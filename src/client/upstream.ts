@@ -96,10 +96,10 @@ export class Upstream {
 
   /**
    * Internal (the reverse proxy's Route): `member`'s endpoint on the proxy's own HTTP/1.1 client,
-   * or on undici when the cluster speaks h2 to its members (`http2 = yes`).
+   * or on undici when the cluster speaks h2 to its members (`http2 = yes`) or asks for it (`proxy_client = undici`).
    */
   streamTarget(member: Member): Endpoint | MemberEndpoint {
-    if (this.options.http2) return this.#endpoints.get(member)!;
+    if (this.options.http2 || this.options.proxyClient === 'undici') return this.#endpoints.get(member)!;
     let endpoint = this.#streams.get(member);
     if (endpoint === undefined) {
       const base = this.#endpoints.get(member)!;

@@ -39,7 +39,7 @@ after(async () => {
 });
 
 /** Which connection of the member carried the latest request for `path`. */
-const connOf = (path: string): number => member.seen.findLast((s) => s.path === path)!.conn;
+const connOf = (path: string): number => member.seen.filter((s) => s.path === path).at(-1)!.conn;
 
 const ok = (extra: string, body = 'hello'): string => `HTTP/1.1 200 OK\r\n${extra}\r\n${body}`;
 
