@@ -115,10 +115,10 @@ export function collector(): { handler: H1Handler; done: Promise<Got>; got: Got;
       onConnect(abort: (err?: Error) => void) {
         out.abort = abort;
       },
-      onHeaders(status: number, raw: Buffer[], resume: () => void, reason: string) {
+      onHeaders(status: number, raw: string[] | Buffer[], resume: () => void, reason: string) {
         got.status = status;
         got.reason = reason;
-        got.headers = raw.map((b) => b.toString('latin1'));
+        got.headers = raw.map((b) => (typeof b === 'string' ? b : b.toString('latin1')));
         got.headed = true;
         out.resume = resume;
         return true;

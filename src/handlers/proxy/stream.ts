@@ -157,7 +157,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler, H1Handler, Ca
     if (this.#cancelled !== undefined) abort(this.#cancelled as Error);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[], resume: () => void, statusText: string): boolean {
     if (this.#finished) return false;
     if (statusCode < 200 && statusCode >= 100) return true; // 1xx informational: the real response follows
     this.status = statusCode;

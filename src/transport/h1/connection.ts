@@ -160,7 +160,7 @@ export class Connection implements ParserSink, UploadOwner {
 
   // ---- the parser's sink
 
-  head(status: number, reason: string, raw: Buffer[]): void {
+  head(status: number, reason: string, raw: string[]): void {
     const handler = this.#handler;
     if (handler === undefined) return;
     this.#arm(this.#request!.bodyTimeout ?? 0, 'H1_BODY_TIMEOUT');

@@ -17,8 +17,8 @@ import { CR, FIELD, HEX, HTAB, LF, SP, TOKEN } from './chars.js';
 
 /** What the parser tells its connection; `body()` returning false pauses it (call `execute` again to go on). */
 export interface ParserSink {
-  /** The final response head. `raw` is `[name, value, …]` as the member wrote them (values without OWS). */
-  head(status: number, reason: string, raw: Buffer[]): void;
+  /** The final response head. `raw` is `[name, value, …]` as the member wrote them (latin1; values without OWS). */
+  head(status: number, reason: string, raw: string[]): void;
   body(chunk: Buffer): boolean;
   /** The whole response has arrived. */
   end(): void;
@@ -280,35 +280,38 @@ export class ResponseParser {
   }
 
   /** How the body is delimited (RFC 9112 §6.3), and whether the connection stays open. */
-  #framing(status: number, http11: boolean, raw: Buffer[]): void {
+  #framing(status: number, http11: boolean, raw: string[]): void {
     let length = -1;
     let chunked = false;
-    let close = !http11;
+    let close = false;
+    let keepAlive = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       const n = name.length;
-      if (n === 14 && name.toString('latin1', 0, 14).toLowerCase() === 'content-length') {
+      if (n === 14 && name.toLowerCase() === 'content-length') {
         if (length !== -1) fail('HPE_UNEXPECTED_CONTENT_LENGTH', 'Content-Length appears twice');
         length = contentLength(raw[i + 1]!);
-      } else if (n === 17 && name.toString('latin1', 0, 17).toLowerCase() === 'transfer-encoding') {
+      } else if (n === 17 && name.toLowerCase() === 'transfer-encoding') {
         if (chunked) fail('HPE_INVALID_TRANSFER_ENCODING', 'Transfer-Encoding appears twice');
-        if (raw[i + 1]!.toString('latin1').toLowerCase() !== 'chunked') fail('HPE_INVALID_TRANSFER_ENCODING', 'a transfer coding other than chunked alone');
+        if (raw[i + 1]!.toLowerCase() !== 'chunked') fail('HPE_INVALID_TRANSFER_ENCODING', 'a transfer coding other than chunked alone');
         if (!http11) fail('HPE_INVALID_TRANSFER_ENCODING', 'Transfer-Encoding in an HTTP/1.0 response');
         chunked = true;
       } else if (n === 10) {
-        const lower = name.toString('latin1', 0, 10).toLowerCase();
+        const lower = name.toLowerCase();
         if (lower === 'connection') {
-          const value = raw[i + 1]!.toString('latin1').toLowerCase();
-          if (value === 'close' || hasToken(value, 'close')) close = true;
-          else if (!http11 && (value === 'keep-alive' || hasToken(value, 'keep-alive'))) close = false;
+          const value = raw[i + 1]!.toLowerCase();
+          if (value === 'keep-alive') keepAlive = true;
+          else if (value === 'close' || hasToken(value, 'close')) close = true;
+          else if (hasToken(value, 'keep-alive')) keepAlive = true;
         } else if (lower === 'keep-alive') {
-          const m = /(?:^|[\s,])timeout=(\d{1,9})/i.exec(raw[i + 1]!.toString('latin1'));
+          const m = /(?:^|[\s,])timeout=(\d{1,9})/i.exec(raw[i + 1]!);
           if (m !== null) this.keepAliveTimeout = Number(m[1]) * 1000;
         }
       }
     }
     if (chunked && length !== -1) fail('HPE_UNEXPECTED_CONTENT_LENGTH', 'both Content-Length and Transfer-Encoding');
-    this.keepAlive = !close;
+    // HTTP/1.1 stays open unless told to close; HTTP/1.0 only when it says keep-alive.
+    this.keepAlive = !close && (http11 || keepAlive);
     if (this.#noBody || status === 204 || status === 304) {
       this.#state = S.DONE;
     } else if (chunked) {
@@ -343,8 +346,8 @@ function sectionEnd(data: Buffer, from: number, scan: number): number {
  * The field lines in `data[from, stop)`, each ending in CRLF, as `[name, value, …]` buffers.
  * `name ":" OWS value OWS`; no obs-fold, no whitespace before the colon, no control bytes.
  */
-function fields(data: Buffer, from: number, stop: number): Buffer[] {
-  const raw: Buffer[] = [];
+function fields(data: Buffer, from: number, stop: number): string[] {
+  const raw: string[] = [];
   let at = from;
   while (at < stop) {
     const c0 = data[at]!;
@@ -353,7 +356,7 @@ function fields(data: Buffer, from: number, stop: number): Buffer[] {
     while (TOKEN[data[i]!] === 1) i++;
     if (i === at) fail('HPE_INVALID_HEADER_TOKEN', 'a field name is empty or holds a byte not allowed in a token');
     if (data[i] !== 0x3a) fail('HPE_INVALID_HEADER_TOKEN', 'a field name is not followed by a colon');
-    const name = data.subarray(at, i);
+    const name = data.toString('latin1', at, i);
     i++;
     while (data[i] === SP || data[i] === HTAB) i++;
     const start = i;
@@ -366,7 +369,7 @@ function fields(data: Buffer, from: number, stop: number): Buffer[] {
       if (c !== SP && c !== HTAB) last = i;
     }
     if (data[i + 1] !== LF) fail('HPE_LF_EXPECTED', 'a CR without LF in the response head');
-    raw.push(name, data.subarray(start, last));
+    raw.push(name, data.toString('latin1', start, last));
     if (raw.length > MAX_FIELDS * 2) fail('HPE_HEADER_OVERFLOW', 'too many header fields');
     at = i + 2;
   }
@@ -374,12 +377,12 @@ function fields(data: Buffer, from: number, stop: number): Buffer[] {
 }
 
 /** `1*DIGIT`, nothing else (no sign, no list, no spaces inside), within 2^53. */
-function contentLength(value: Buffer): number {
+function contentLength(value: string): number {
   const n = value.length;
   if (n === 0 || n > 15) fail('HPE_INVALID_CONTENT_LENGTH', 'Content-Length is empty or too large');
   let v = 0;
   for (let i = 0; i < n; i++) {
-    const d = value[i]! - 48;
+    const d = value.charCodeAt(i) - 48;
     if (d < 0 || d > 9) fail('HPE_INVALID_CONTENT_LENGTH', 'Content-Length is not a number');
     v = v * 10 + d;
   }

@@ -25,8 +25,11 @@ export interface H1Request {
 export interface H1Handler {
   /** The request is about to be written; `abort()` stops it (the connection is closed). */
   onConnect(abort: (err?: Error) => void): void;
-  /** The final response head (interim 1xx heads are not reported). False pauses the body until `resume()`. */
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean;
+  /**
+   * The final response head (interim 1xx heads are not reported): `[name, value, …]` as latin1
+   * strings from our pool (undici hands Buffers to the same method). False pauses the body until `resume()`.
+   */
+  onHeaders(statusCode: number, rawHeaders: string[] | Buffer[], resume: () => void, statusText: string): boolean;
   /** A piece of the body. False pauses the member's socket until `resume()`. */
   onData(chunk: Buffer): boolean;
   onComplete(trailers: string[] | null): void;

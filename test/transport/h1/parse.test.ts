@@ -142,6 +142,20 @@ describe('valid framings', () => {
     assert.equal((await fetch1(pool, '/eof10')).body.toString(), 'old style');
   });
 
+  test('HTTP/1.0 keeps the connection only when it says keep-alive; Connection: close ends any', async () => {
+    answers.set('/10ka', 'HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok');
+    answers.set('/10', 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    answers.set('/11close', 'HTTP/1.1 200 OK\r\nConnection: foo, close\r\nContent-Length: 2\r\n\r\nok');
+    await fetch1(pool, '/10ka');
+    await fetch1(pool, '/10ka');
+    assert.equal(connOf('/10ka'), member.seen.filter((s) => s.path === '/10ka').at(-2)!.conn, 'kept');
+    for (const path of ['/10', '/11close']) {
+      await fetch1(pool, path);
+      await fetch1(pool, path);
+      assert.notEqual(connOf(path), member.seen.filter((s) => s.path === path).at(-2)!.conn, `${path} not kept`);
+    }
+  });
+
   test('a close before the end of a Content-Length body is a failure after the head', async () => {
     answers.set('/short', ['HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf', '<close>']);
     const got = await fetch1(pool, '/short');
