@@ -140,11 +140,12 @@ export class MemberPool implements H1Dispatcher, ConnectionOwner {
       conn.send(next.req, next.handler);
       return;
     }
-    if (this.#closing) {
+    const idleMs = this.#idleMs(conn);
+    if (this.#closing || idleMs <= 0) {
       conn.destroy();
       return;
     }
-    conn.idleUntil = performance.now() + this.#idleMs(conn);
+    conn.idleUntil = performance.now() + idleMs;
     this.#idle.push(conn);
     this.#sweep ??= setTimeout(() => this.#sweepIdle(), SWEEP_MS).unref();
   }
