@@ -37,6 +37,8 @@ export class Connection implements ParserSink, UploadOwner {
   readonly socket: Socket;
   /** Set by the pool while the connection waits in its idle list: when it must be closed (performance.now()). */
   idleUntil = 0;
+  /** Set by the pool when the connection went idle (performance.now()). */
+  idleSince = 0;
   readonly #owner: ConnectionOwner;
   readonly #parser: ResponseParser;
   #handler: H1Handler | undefined;

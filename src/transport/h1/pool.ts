@@ -26,12 +26,30 @@ export interface MemberPoolOptions {
   readonly keepAlive: number;
   /** PEM CA bundle to trust instead of the system's. */
   readonly caFile?: string | undefined;
+  /**
+   * ms of idleness after which a connection is written to only after one turn of the event loop,
+   * so that a close the member sent meanwhile is seen first (default 1000; tests use 0).
+   */
+  readonly recheckAfter?: number | undefined;
 }
 
 /** Less than the member's announced keep-alive: a request must not cross its close on the wire. */
 const KEEP_ALIVE_MARGIN = 2000;
+/**
+ * A connection idle longer than this may have been closed by the member a moment ago, its FIN not
+ * yet read: the request waits one turn of the event loop (a `setImmediate`, as undici does for
+ * every reuse) so the close is seen before anything is written. Busier connections are written at once.
+ */
+const RECHECK_AFTER = 1000;
 /** How often idle connections past their time are closed. */
 const SWEEP_MS = 1000;
+
+/** A long-idle connection, one event-loop turn later: still good, or dropped and the request sent another way. */
+function recheck(pool: MemberPool, conn: Connection, req: H1Request, handler: H1Handler): void {
+  if (conn.usable) return conn.send(req, handler);
+  conn.destroy();
+  pool.dispatch(req, handler);
+}
 
 interface Waiting {
   readonly req: H1Request;
@@ -46,6 +64,7 @@ export class MemberPool implements H1Dispatcher, ConnectionOwner {
   readonly #max: number;
   readonly #connectTimeout: number;
   readonly #keepAlive: number;
+  readonly #recheckAfter: number;
   /** Idle connections, the most recently used last. */
   readonly #idle: Connection[] = [];
   readonly #queue: Waiting[] = [];
@@ -68,6 +87,7 @@ export class MemberPool implements H1Dispatcher, ConnectionOwner {
     this.#max = options.connections;
     this.#connectTimeout = options.connectTimeout;
     this.#keepAlive = options.keepAlive;
+    this.#recheckAfter = options.recheckAfter ?? RECHECK_AFTER;
     if (secure) {
       const ca = options.caFile ? fs.readFileSync(options.caFile, 'utf8') : undefined;
       // Certificates are always verified, against the origin's name (SNI only for names, not addresses).
@@ -89,7 +109,8 @@ export class MemberPool implements H1Dispatcher, ConnectionOwner {
     if (this.#queueHead === this.#queue.length) {
       const conn = this.#takeIdle();
       if (conn !== undefined) {
-        conn.send(req, handler);
+        if (performance.now() - conn.idleSince < this.#recheckAfter) conn.send(req, handler);
+        else setImmediate(recheck, this, conn, req, handler);
         return true;
       }
     }
@@ -145,7 +166,9 @@ export class MemberPool implements H1Dispatcher, ConnectionOwner {
       conn.destroy();
       return;
     }
-    conn.idleUntil = performance.now() + idleMs;
+    const t = performance.now();
+    conn.idleSince = t;
+    conn.idleUntil = t + idleMs;
     this.#idle.push(conn);
     this.#sweep ??= setTimeout(() => this.#sweepIdle(), SWEEP_MS).unref();
   }

@@ -84,6 +84,17 @@ describe('connections', () => {
     assert.notEqual(member.seen.at(-1)!.conn, used.conn);
   });
 
+  test('a long-idle connection is rechecked one loop turn before it is written to, and reused when live', async () => {
+    // recheckAfter 0: every reuse takes the recheck path (undici's setImmediate before reusing). That
+    // it catches a close arriving in the same poll as the request is up to the kernel's event
+    // order, which a test cannot force; the path itself must keep reuse working.
+    const pool = poolOf({ recheckAfter: 0 });
+    assert.equal((await fetch1(pool, '/idle1')).status, 200);
+    const first = member.seen.at(-1)!;
+    for (let i = 0; i < 3; i++) assert.equal((await fetch1(pool, '/idle2', { method: 'POST', body: Buffer.from('x') })).status, 200);
+    assert.deepEqual(member.seen.slice(-3).map((s) => s.conn), [first.conn, first.conn, first.conn]);
+  });
+
   test('bytes on an idle connection: it is dropped, the next request uses another', async () => {
     const pool = poolOf();
     assert.equal((await fetch1(pool, '/c')).status, 200);
