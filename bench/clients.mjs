@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { Clients } from '../src/client/clients.ts';
+import { Clients } from '../src/services/clients.ts';
 import { Status } from '../src/call/status.ts';
 import { parseConfigText } from '../src/config/load.ts';
 import { HOST, fmtMs, fmtPct, freePort, machineNotes, measureQuiet, median, pinning, startServer, stopServer, waitReady, benchArgs } from './lib.mjs';
@@ -42,7 +42,7 @@ const ports = [await freePort(), await freePort()];
 const members = startServer(pin.load([process.execPath, path.join(BENCH, 'clients', 'members.mjs'), ...ports.map(String)]), { cwd: ROOT });
 for (const p of ports) await waitReady(members, `http://${HOST}:${p}/x`, '{"ok":1}');
 
-// The real config path: a [@c] section through parseConfigText, Clients built as src/site.ts does.
+// The real config path: a [@c] section through parseConfigText, Clients built from it as src/site.ts's Services does.
 const config = parseConfigText(`[@c]\nmembers = ${ports.map((p) => `${HOST}:${p}`).join(', ')}\nmax_conns = ${concurrency}\n`, '<bench/clients.mjs>', BENCH);
 const clients = new Clients({ clusters: config.clusters, resultCacheMax: config.server.numResultCacheMax });
 const pools = ports.map((p) => new Pool(`http://${HOST}:${p}`, { connections: concurrency }));

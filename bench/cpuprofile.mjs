@@ -8,6 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const SRC = pathToFileURL(path.join(ROOT, 'src')).href + '/';
+// The compiled package (SKITAI_DIST=1) counts as Skitai's own code too.
+const DIST = pathToFileURL(path.join(ROOT, 'dist')).href + '/';
 
 /** Maps a V8 call frame (0-based line/column in generated JS) to `file:line` in the source. */
 function locator(mapsFile) {
@@ -60,9 +62,12 @@ export function analyse(file, mapsFile, window, { callers } = {}) {
     let owner;
     for (let id = leaf; id !== undefined; id = parent.get(id)) {
       chain.push(key(id));
-      if (!owner && byId.get(id).callFrame.url.startsWith(SRC)) owner = key(id);
+      if (!owner) {
+        const url = byId.get(id).callFrame.url;
+        if (url.startsWith(SRC) || url.startsWith(DIST)) owner = key(id);
+      }
     }
-    add(a.owned, owner ?? '(no src/ frame on the stack: node:http, streams, GC...)', us);
+    add(a.owned, owner ?? '(no src/ or dist/ frame on the stack: node:http, streams, GC...)', us);
     for (const k of new Set(chain)) add(a.total, k, us);
     const at = callers ? chain.findIndex((k) => k.startsWith(`${callers}  `)) : -1;
     if (at >= 0) add(a.stacks, chain.slice(at, at + 10).join('\n              <- '), us);
@@ -77,9 +82,29 @@ export function print(a, { top = 20, callers, unit = 'req' } = {}) {
     [...m].filter(([k]) => filter(k)).sort((x, y) => y[1] - x[1]).slice(0, top).map(([k, us]) => `  ${per(us)}  ${k}`).join('\n');
   console.log(`\n${a.file}\n${a.requests} ${unit}s, ${(a.busy / a.requests).toFixed(2)} µs busy CPU per ${unit} (main thread, as sampled)`);
   console.log(`\nTop self time:\n${list(a.self)}`);
-  console.log(`\nInclusive time in src/:\n${list(a.total, (k) => / src\//.test(k))}`);
+  console.log(`\nInclusive time in src/:\n${list(a.total, (k) => / (src|dist)\//.test(k))}`);
   console.log(`\nBy innermost src/ frame (its own code + the node internals it called):\n${list(a.owned)}`);
   if (callers) console.log(`\nHeaviest stacks through ${callers}:\n${list(a.stacks)}`);
+}
+
+/**
+ * Where inside the functions named `name` the samples fell: V8's per-line tick counts
+ * (`positionTicks`), over the whole recording (warm-up included). Lines are of the script V8 ran
+ * (dist/ with SKITAI_DIST=1; under tsx, tsx's output, which is of little use), and code V8 inlined into the function counts at the inlined function's
+ * own line numbers, which may belong to another file (a node internal): read a line number past the
+ * end of the named file that way.
+ */
+export function lineTicks(file, name) {
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const lines = new Map();
+  let hits = 0;
+  for (const n of prof.nodes) {
+    if (n.callFrame.functionName !== name) continue;
+    hits += n.hitCount;
+    const where = n.callFrame.url.startsWith('file://') ? path.relative(ROOT, fileURLToPath(n.callFrame.url)) : n.callFrame.url;
+    for (const p of n.positionTicks ?? []) add(lines, `${where}:${p.line}`, p.ticks);
+  }
+  return { hits, lines: [...lines].sort((a, b) => b[1] - a[1]) };
 }
 
 /** The main thread's .cpuprofile in `dir` (tsx's loader thread writes one too: CPU.<date>.<pid>.<thread>.<seq>). */

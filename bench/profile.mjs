@@ -6,12 +6,13 @@
 //        [--config FILE]                 Skitai's config for --target (default bench/site.conf; --compare skitai uses the default)
 //        [--compare raw]                 profile that one too and list the frames that cost more
 //        [--callers NAME]                also print the heaviest stacks through function NAME
+//        [--lines NAME]                  also print the sample ticks per line inside function NAME (e.g. '#dispatch')
 //        [--script FILE]                 a wrk Lua script, e.g. --config bench/rpc/site.conf --path / --script bench/rpc/jsonrpc.lua
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { analyse, mainProfile, print as printSummary } from './cpuprofile.mjs';
+import { analyse, lineTicks, mainProfile, print as printSummary } from './cpuprofile.mjs';
 import { HOST, freePort, luaRequest, pinning, startServer, stopServer, waitReady, wrk } from './lib.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -28,6 +29,7 @@ const { values: opt } = parseArgs({
     connections: { type: 'string', default: '50' },
     top: { type: 'string', default: '20' },
     callers: { type: 'string' },
+    lines: { type: 'string' },
     script: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
   },
@@ -73,7 +75,12 @@ async function record(target, config = path.join(BENCH, 'site.conf'), label = ta
   } finally {
     await stopServer(server, 15_000);
   }
-  return analyse(mainProfile(dir), maps, window, { callers: opt.callers });
+  const file = mainProfile(dir);
+  if (opt.lines) {
+    const { hits, lines } = lineTicks(file, opt.lines);
+    console.log(`\nTicks per line in ${opt.lines} (${hits} samples, whole recording):\n${lines.slice(0, top).map(([k, n]) => `  ${String(n).padStart(6)}  ${k}`).join('\n')}`);
+  }
+  return analyse(file, maps, window, { callers: opt.callers });
 }
 
 /** Frames whose self time per request grew most from `base` to `a`. */

@@ -4,10 +4,8 @@ import { configSecrets } from './config/secrets.js';
 import type { RouteEntry, SiteConfig } from './config/types.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ADMIN_GROUP, parseUsers } from './auth/users.js';
-import { Clients } from './client/clients.js';
 import type { Upstream } from './client/upstream.js';
 import { clusterType, isRequired, parseClusterOptions } from './cluster/options.js';
-import { Databases } from './db/databases.js';
 import { parseDbClusterOptions } from './db/options.js';
 import { SkitaiError } from './errors.js';
 import type { App } from './app/app.js';
@@ -35,7 +33,7 @@ import { MailAgent } from './mail/agent.js';
 import { parseSmtpdaOptions, type SmtpdaOptions } from './mail/options.js';
 import { MailSpool, summarizeSpool } from './mail/spool.js';
 import { instancePaths } from './process/paths.js';
-import type { WasServices } from './was/services.js';
+import { Services } from './services/services.js';
 
 // For process/ (which may import this file only): how it names the request behind a fault, and counts it.
 export { currentRequest, describeScope, faults, tracking } from './http/faults.js';
@@ -90,7 +88,7 @@ export class Site {
   readonly #redirect: HttpsRedirect | undefined;
   readonly #mailAgent: MailAgent | undefined;
   /** The worker's `was` services, shared by every app of the site. */
-  readonly services: WasServices;
+  readonly services: Services;
   /** The site's users (`admin_password`, `[users]`) and the login back-off of this worker. */
   readonly auth: Authenticator;
   /** This worker's metrics, read at scrape time; undefined without `metrics_path`. */
@@ -118,15 +116,7 @@ export class Site {
       this.#mailAgent = agent;
     }
     if (smtpda && !smtpda.enabled && options.mailAgent !== false) this.logger.warn('[smtpda] enabled = no: mail is spooled but not delivered');
-    const clients = new Clients({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger });
-    let databases: Databases;
-    try {
-      databases = new Databases({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger });
-    } catch (err) {
-      void clients.close();
-      throw err;
-    }
-    this.services = { clients, databases, mail, logger: this.logger };
+    this.services = new Services({ clusters: config.clusters, resultCacheMax: s.numResultCacheMax, logger: this.logger, mail });
     try {
       this.routes = RouteTable.build(config, (route) => this.#handlerFor(route));
       for (const [prefix, app] of Object.entries(options.apps ?? {})) this.routes.add(prefix, this.#appHandler(app));
@@ -149,8 +139,7 @@ export class Site {
         this.#redirect = new HttpsRedirect(() => (this.engine.server.address() as AddressInfo | null)?.port ?? s.port, s.keepAlive);
       }
     } catch (err) {
-      void this.services.clients.close();
-      void this.services.databases.close();
+      void this.services.close();
       throw err;
     }
   }
@@ -274,7 +263,7 @@ export class Site {
     await Promise.all([this.engine.close(graceMs, drain), this.#redirect?.close()]);
     // After the engine: a request finishing during the grace period may still queue mail.
     await this.#mailAgent?.stop(Math.min(graceMs, 5_000));
-    await Promise.all([this.services.clients.close(), this.services.databases.close()]);
+    await this.services.close();
     await this.#accessLog?.sink.close();
   }
 

@@ -57,10 +57,10 @@ test('layers only point down (docs/ARCHITECTURE.md)', () => {
     rpc: ['rpc', ...leaves],
     http: ['http', ...leaves],
     app: ['app', 'was', 'http', ...leaves],
-    was: ['was', 'client', 'db', 'call', 'rpc', 'http', 'mail', ...leaves],
+    was: ['was', 'services', 'client', 'db', 'call', 'rpc', 'http', 'mail', ...leaves],
     // The reverse and forward proxies stream their exchanges themselves: the HTTP transport's
     // classifier and pools, the call layer's cancel targets and retry rule, a cluster's Upstream.
-    handlers: ['handlers', 'app', 'was', 'client', 'transport', 'call', 'rpc', 'http', 'auth', ...leaves],
+    handlers: ['handlers', 'app', 'was', 'services', 'client', 'transport', 'call', 'rpc', 'http', 'auth', ...leaves],
     // Users, Basic credentials, the login back-off: no HTTP, no handlers.
     auth: ['auth', ...leaves],
     cluster: ['cluster', ...leaves],
@@ -72,6 +72,9 @@ test('layers only point down (docs/ARCHITECTURE.md)', () => {
     client: ['client', 'transport', 'call', 'cluster', 'rpc', ...leaves],
     // The DB layer sits beside client/, never on it.
     db: ['db', 'transport', 'call', 'cluster', ...leaves],
+    // One facade per worker over both: the cluster registry, clock, result caches and the two
+    // faces (Clients, Databases). client/ and db/ never import it.
+    services: ['services', 'client', 'db', 'transport', 'call', 'cluster', 'mail', ...leaves],
     mail: ['mail', ...leaves],
     // The process layer runs sites: it knows the composition root, not what it composes.
     process: ['process', 'site.ts', ...leaves],

@@ -15,7 +15,8 @@ if (mode === 'pg') {
   close = () => pool.end();
 } else {
   const { parseConfigText } = await import(pathToFileURL(path.join(root, 'src/config/load.ts')).href);
-  const { Databases } = await import(pathToFileURL(path.join(root, 'src/db/databases.ts')).href);
+  // Through the package entry: Databases moved from src/db/ to src/services/, and ROOT may be an older checkout (--before).
+  const { Databases } = await import(pathToFileURL(path.join(root, 'src/index.ts')).href);
   const text = `[server]\nport = 0\n[@db]\ntype = postgresql\nmembers = 127.0.0.1:${pgPort}/postgres/skitai\nmax_conns = ${maxConns}\n`;
   const dbs = new Databases({ clusters: parseConfigText(text, '/tmp/site.conf', '/tmp').clusters });
   call = () => dbs.dlb('@db').execute(SQL, [1]).getwait(2).then((r) => r.data[0].n);

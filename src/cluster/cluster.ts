@@ -113,7 +113,7 @@ export class Cluster {
     this.#budget = new RetryBudget({ ...options.retryBudget, windowMs: 10_000 }, this.#clock);
     // Until the first answer, a named member is connected to by its name (the system resolver).
     if (options.resolve && options.members.some((m) => isName(m.host))) {
-      this.#resolver = new MemberResolver(this, options.members, options.resolve.intervalMs, deps.lookup ?? dnsLookup(), this.#logger);
+      this.#resolver = new MemberResolver(this, options.members, options.resolve.intervalMs, deps.lookup ?? dnsLookup(), this.#logger, this.#clock);
     }
   }
 

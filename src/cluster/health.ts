@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock, ClockTimer } from './clock.js';
 import type { Member } from './member.js';
 
 /**
@@ -86,13 +86,14 @@ export function applyProbe(member: Member, healthy: boolean, options: ActiveChec
 
 /**
  * Probes every member on a timer. Probes of one member never overlap; `close()` clears the timer and
- * aborts probes in flight, so nothing keeps the process alive or fires after shutdown.
+ * aborts probes in flight, so nothing keeps the process alive or fires after shutdown. The interval
+ * and each probe's timeout run on the cluster's Clock, so a test moves them by hand.
  */
 export class ActiveChecker {
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ClockTimer | undefined;
   #closed = false;
   /** Probes in flight, by member: one at a time each, all aborted by close(). */
-  readonly #probes = new Map<Member, AbortController>();
+  readonly #probes = new Map<Member, { readonly abort: AbortController; readonly timer: ClockTimer }>();
 
   constructor(
     /** The members to probe: a list, or a getter for a cluster whose members change (DNS). */
@@ -107,9 +108,18 @@ export class ActiveChecker {
   /** Probe now (a member dead at start is found at once), then every interval. */
   start(): void {
     if (this.#timer || this.#closed) return;
-    this.#timer = setInterval(() => void this.runOnce(), this.options.intervalMs);
-    this.#timer.unref();
+    this.#every();
     void this.runOnce();
+  }
+
+  /** The next round, one interval from now, as setInterval would: a slow round does not delay the next. */
+  #every(): void {
+    this.#timer = this.clock.after(this.options.intervalMs, () => {
+      if (this.#closed) return;
+      this.#every();
+      void this.runOnce();
+    });
+    this.#timer.unref?.();
   }
 
   /** One round of probes (the timer calls it; tests may too). Resolves when the round is done. */
@@ -121,16 +131,16 @@ export class ActiveChecker {
   async #check(member: Member): Promise<void> {
     if (this.#probes.has(member) || this.#closed) return;
     const abort = new AbortController();
-    this.#probes.set(member, abort);
-    // A plain timer, not AbortSignal.timeout(): that one is unref'd and would let a hung probe dangle.
-    const timer = setTimeout(() => abort.abort(), this.options.timeoutMs);
+    // A timer kept ref'd, not AbortSignal.timeout(): that one is unref'd and would let a hung probe dangle.
+    const timer = this.clock.after(this.options.timeoutMs, () => abort.abort());
+    this.#probes.set(member, { abort, timer });
     let healthy: boolean;
     try {
       healthy = await this.probe(member, abort.signal);
     } catch {
       healthy = false;
     } finally {
-      clearTimeout(timer);
+      this.clock.cancel(timer);
       this.#probes.delete(member);
     }
     if (this.#closed) return;
@@ -140,8 +150,11 @@ export class ActiveChecker {
 
   close(): void {
     this.#closed = true;
-    clearInterval(this.#timer);
+    if (this.#timer) this.clock.cancel(this.#timer);
     this.#timer = undefined;
-    for (const abort of this.#probes.values()) abort.abort();
+    for (const { abort, timer } of this.#probes.values()) {
+      this.clock.cancel(timer);
+      abort.abort();
+    }
   }
 }

@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from '../log/logger.js';
+import { monotonic, type Clock, type ClockTimer } from './clock.js';
 import { nodeOf, type MemberSpec } from './member.js';
 
 /**
@@ -73,7 +74,7 @@ export interface MemberTarget {
 export class MemberResolver {
   /** Last good addresses per named spec (by index in `specs`). */
   readonly #known = new Map<number, readonly ResolvedAddress[]>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ClockTimer | undefined;
   #running: Promise<void> | undefined;
   #resolvedOnce = false;
   #closed = false;
@@ -84,6 +85,8 @@ export class MemberResolver {
     readonly intervalMs: number,
     readonly lookup: Lookup,
     readonly logger?: Logger,
+    /** The cluster's clock: the next round's timer runs on it (tests move it by hand). */
+    readonly clock: Clock = monotonic,
   ) {}
 
   /** Look up now, then again and again; timers are unref'd. */
@@ -101,8 +104,7 @@ export class MemberResolver {
   }
 
   async #round(): Promise<void> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#stopTimer();
     const ttls: number[] = [];
     await Promise.all(
       this.specs.map(async (spec, i) => {
@@ -138,13 +140,20 @@ export class MemberResolver {
       this.logger?.info(`cluster @${this.target.name}: members from DNS${added.length ? ` +${nodes(added)}` : ''}${removed.length ? ` -${nodes(removed)}` : ''}`);
     }
     if (this.#closed) return;
-    this.#timer = setTimeout(() => void this.resolveNow(), nextResolveDelay(this.intervalMs, ttls));
-    this.#timer.unref();
+    this.#timer = this.clock.after(nextResolveDelay(this.intervalMs, ttls), () => {
+      this.#timer = undefined;
+      void this.resolveNow();
+    });
+    this.#timer.unref?.();
   }
 
   close(): void {
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#stopTimer();
+  }
+
+  #stopTimer(): void {
+    if (this.#timer) this.clock.cancel(this.#timer);
     this.#timer = undefined;
   }
 }

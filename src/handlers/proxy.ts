@@ -10,7 +10,7 @@ import { Status } from '../call/status.js';
 import { DEADLINE_HEADER, encodeDeadline } from '../client/deadline.js';
 import type { Upstream } from '../client/upstream.js';
 import type { ErrorCode } from '../errors.js';
-import { unmap } from '../http/clientip.js';
+import { peerOf } from '../http/clientip.js';
 import { sendError } from '../http/errorpage.js';
 import type { Exchange, Handler } from '../http/handler.js';
 import type { Logger } from '../log/logger.js';
@@ -199,7 +199,7 @@ class ProxyCall implements StreamRequest, Sink<Result>, DeadlineOwner {
   #send(body: Forward['body'], keepLength: boolean): void {
     const ex = this.#ex;
     const { req } = ex;
-    const peer = unmap(req.socket.remoteAddress ?? '');
+    const peer = peerOf(req.socket);
     const budget = this.#deadline!.at !== Infinity;
     const forwarding = {
       peer, trustedPeer: ex.remote !== peer, proto: (req.socket as TLSSocket).encrypted ? 'https' : 'http',

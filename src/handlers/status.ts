@@ -106,8 +106,8 @@ export class StatusHandler implements Handler {
   /** This worker's own numbers (JSON-safe). */
   async workerReport(): Promise<WorkerReport> {
     const s = this.sources;
-    const clients = s.services.clients.status();
-    const databases = s.services.databases.status();
+    const clients = s.services.status();
+    const { databases } = clients;
     let mail: WorkerReport['mail'] = null;
     try {
       mail = s.services.mail ? await s.services.mail.status() : null;

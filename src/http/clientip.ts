@@ -64,6 +64,24 @@ export function inList(list: net.BlockList, ip: string): boolean {
   return family !== undefined && list.check(addr, family);
 }
 
+const PEER = Symbol('skitai.peer');
+type PeerTagged = net.Socket & { [PEER]?: string };
+
+/**
+ * The socket peer's address, IPv4-mapped addresses unmapped ('' when the socket is gone). Read from
+ * the socket once per connection and kept on it: `remoteAddress` asks the native handle each time,
+ * a measurable part of the engine's own work per request (docs/performance.md).
+ */
+export function peerOf(socket: net.Socket): string {
+  const kept = (socket as PeerTagged)[PEER];
+  if (kept !== undefined) return kept;
+  const address = socket.remoteAddress;
+  const peer = unmap(address ?? '');
+  // Only a real socket keeps it (an h2 request's socket is a proxy of its session's).
+  if (address !== undefined && socket instanceof net.Socket) (socket as PeerTagged)[PEER] = peer;
+  return peer;
+}
+
 /** `::ffff:127.0.0.1` -> `127.0.0.1`, so IPv4 rules match dual-stack sockets. */
 export function unmap(ip: string): string {
   return ip.startsWith('::ffff:') && net.isIPv4(ip.slice(7)) ? ip.slice(7) : ip;

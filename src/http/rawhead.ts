@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { requestIdOf, storesHeaders } from './response.js';
+import { headersStart, storesHeaders } from './response.js';
 
 /** Node's serialised head of a response, kept until the first write sends it (an internal, stable in Node 20-24). */
 interface HeadState {
@@ -58,14 +58,11 @@ const rawHeads = ((): boolean => {
 export function writeHeadBlock(res: http.ServerResponse, status: number, block: string, length: string | undefined, tail: string): boolean {
   // `_header` is null on an HTTP/1 response whose head is not written yet; an h2 compat response has none.
   if (!rawHeads || (res as unknown as HeadState)._header !== null || Object.hasOwn(res, 'writeHead') || storesHeaders(res)) return false;
-  // The request id before the length, where respond() puts it on the general path: same head, same order.
-  const id = requestIdOf(res);
-  const given = id === undefined ? [] : ['x-request-id', id];
-  if (length !== undefined) given.push('content-length', length);
-  res.writeHead(status, given);
+  res.writeHead(status, length === undefined ? [] : ['content-length', length]);
   const state = res as unknown as HeadState;
   const head = state._header!;
-  const line = head.indexOf('\r\n') + 2;
+  // After the status line and the engine's request id (http/response.ts), as on the general path: same head, same order.
+  const line = headersStart(res, head);
   state._header = head.slice(0, line) + block + head.slice(line) + tail;
   return true;
 }

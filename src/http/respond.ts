@@ -2,7 +2,6 @@ import { Readable, pipeline } from 'node:stream';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Exchange } from './handler.js';
 import { compressStream, compressSync, isCompressible, negotiate, varyAcceptEncoding } from './compress.js';
-import { requestIdOf } from './response.js';
 
 /** Anything a handler may return as a body. */
 export type Body =
@@ -83,10 +82,7 @@ function sendWhole(ex: Exchange, status: number, headers: OutgoingHttpHeaders | 
   // load that was ~0.3 MB of old space per scavenge and frequent mark-compacts (docs/performance.md).
   const out: OutgoingHttpHeaders = headers ? Object.assign({}, headers) : {};
   if (out['content-type'] === undefined && !res.hasHeader('content-type')) out['content-type'] = defaultType;
-  // The request id joins this object, which is ours: the engine's writeHead would otherwise copy it
-  // to add the id (it cannot know the object is not a caller's shared constant).
-  const id = requestIdOf(res);
-  if (id !== undefined && out['x-request-id'] === undefined && !res.hasHeader('x-request-id')) out['x-request-id'] = id;
+  // The request id is not added here: the engine's writeHead writes it into the serialised head.
   if (status === 204 || status === 304 || (status >= 100 && status < 200)) {
     delete out['content-length'];
     res.writeHead(status, out).end();

@@ -7,7 +7,7 @@ import { SkitaiError, isSkitaiError } from '../errors.js';
 import type { AccessLog } from '../log/access.js';
 import type { Logger } from '../log/logger.js';
 import { isValidRequestId, nextRequestId } from '../log/trace.js';
-import { ClientIp } from './clientip.js';
+import { ClientIp, peerOf } from './clientip.js';
 import { ClientErrors } from './clienterror.js';
 import { requestScope, tracking } from './faults.js';
 import { refuseTunnel, secretHider, sendError } from './errorpage.js';
@@ -214,7 +214,7 @@ export class Engine {
     const url = req.url ?? '/';
     let target = url;
     if (url.charCodeAt(0) !== 47) target = originForm(url);
-    const peer = req.socket.remoteAddress;
+    const peer = peerOf(req.socket);
     // Only a proxy we trust may speak for the client (X-Forwarded-For) and name the request; anyone
     // else's id is replaced (it would let a client forge or collide with the ids an operator
     // follows). Without trusted proxies neither header is looked up.

@@ -1,12 +1,11 @@
 import { Readable } from 'node:stream';
 import type { Deadline } from '../call/deadline.js';
 import type { Call, CallOptions } from '../client/call.js';
-import type { ClientsStatus } from '../client/clients.js';
 import type { ClientWebSocket, WsOptions } from '../client/ws.js';
 import type { RpcCall, RpcClient } from '../client/proxy.js';
 import { Composer } from '../mail/composer.js';
 import type { DbCall, DbCallOptions } from '../db/call.js';
-import type { DatabasesStatus } from '../db/databases.js';
+import type { ServicesStatus } from '../services/services.js';
 import type { WasRequest } from './request.js';
 import type { WasResponse } from './response.js';
 import type { WasServices } from './services.js';
@@ -224,8 +223,8 @@ export class Was<TApp = unknown> {
   }
 
   /** This worker's view of its clusters (members, state, in-flight, latency, ejections), result cache, and databases. */
-  status(): ClientsStatus & { databases: DatabasesStatus } {
-    return { ...this.services.clients.status(), databases: this.services.databases.status() };
+  status(): ServicesStatus {
+    return this.services.status();
   }
 
   /**

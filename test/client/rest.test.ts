@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Clients } from '../../src/client/clients.js';
+import { Clients } from '../../src/services/clients.js';
 import { Status } from '../../src/call/status.js';
 import { isSkitaiError } from '../../src/errors.js';
 import { clusterConfig } from '../cluster/helpers.js';

@@ -4,6 +4,9 @@ import { ActiveChecker, applyProbe, ejectionPeriod, recordFailure, recordSuccess
 import { manualClock, members } from './helpers.js';
 
 const EJECT = { failures: 3, baseMs: 1000, maxMs: 10_000 };
+/** Let settled promises run their continuations (no time passes: the clock is the test's). */
+const drained = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 const CHECK = { intervalMs: 50, timeoutMs: 100, healthyThreshold: 2, unhealthyThreshold: 3 };
 
 describe('passive ejection', () => {
@@ -109,14 +112,42 @@ describe('active checks', () => {
     assert.equal(calls, 6, 'no probe after close');
   });
 
-  test('a probe that hangs is abandoned after its timeout and counts as failed', async () => {
+  test('a probe that hangs is abandoned at its timeout exactly and counts as failed', async () => {
     const [m] = members(1);
+    const clock = manualClock();
+    let aborted = false;
     const checker = new ActiveChecker([m!], { ...CHECK, timeoutMs: 30 }, (member, signal) =>
-      new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), manualClock().now);
-    const t0 = performance.now();
-    await checker.runOnce();
-    assert.ok(performance.now() - t0 < 5000, 'abandoned, not awaited for ever'); // roomy: a loaded machine
+      new Promise((_, reject) => signal.addEventListener('abort', () => ((aborted = true), reject(signal.reason)))), clock.now);
+    const round = checker.runOnce();
+    clock.advance(29);
+    assert.equal(aborted, false, 'still waiting 1 ms before the timeout');
+    clock.advance(1);
+    assert.equal(aborted, true);
+    await round;
     assert.equal(m!.probeStreak, -1);
+    assert.equal(clock.now.pending, 0, 'no timer left');
     checker.close();
+  });
+
+  test('start() probes at once and then every interval on the clock; close() leaves no timer', async () => {
+    const list = members(1);
+    const clock = manualClock();
+    let calls = 0;
+    const checker = new ActiveChecker(list, { ...CHECK, intervalMs: 1000 }, async () => (calls++, true), clock.now);
+    checker.start();
+    assert.equal(calls, 1);
+    await checker.runOnce(); // the first round (a probe in flight is not doubled): let it end
+    clock.advance(999);
+    assert.equal(calls, 1, 'not before the interval');
+    clock.advance(1);
+    assert.equal(calls, 2);
+    await drained(); // the round's probe settles (a member's probes never overlap)
+    clock.advance(1000);
+    assert.equal(calls, 3);
+    checker.close();
+    await drained();
+    assert.equal(clock.now.pending, 0, 'neither the interval nor a probe timeout is left');
+    clock.advance(5000);
+    assert.equal(calls, 3, 'no round after close');
   });
 });

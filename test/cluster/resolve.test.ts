@@ -6,6 +6,7 @@ import { parseClusterOptions } from '../../src/cluster/options.js';
 import { dnsLookup, nextResolveDelay } from '../../src/cluster/resolve.js';
 import { dnsResolver, startDns, type TestDns } from '../support/dns.js';
 import { memoryLogger } from '../support/smtp.js';
+import { until } from '../support/until.js';
 import { clusterConfig, manualClock } from './helpers.js';
 
 let server: TestDns;
@@ -106,6 +107,27 @@ describe('members from DNS (resolve = yes)', () => {
     } finally {
       server.ttl = 30;
     }
+  });
+
+  test('looked up again every resolve_interval on the cluster\'s clock; close() leaves no timer', async () => {
+    server.records.set('timed.test', ['10.0.1.1']);
+    const clock = manualClock();
+    const lookup = dnsLookup(dnsResolver(server));
+    let lookups = 0;
+    const c = new Cluster(parseClusterOptions(clusterConfig({ members: 'timed.test:80', resolve: 'yes', resolve_interval: '5s' })), {
+      clock: clock.now,
+      lookup: (host) => (lookups++, lookup(host)),
+    });
+    c.startResolving();
+    await until(() => nodes(c)[0] === '10.0.1.1:80' && clock.now.pending === 1, 10_000, 'the first answer and the next round\'s timer');
+    server.records.set('timed.test', ['10.0.1.2']);
+    clock.advance(4999);
+    assert.equal(lookups, 1, 'not before the interval');
+    clock.advance(1);
+    assert.equal(lookups, 2);
+    await until(() => nodes(c)[0] === '10.0.1.2:80', 10_000, 'the second answer');
+    c.close();
+    assert.equal(clock.now.pending, 0);
   });
 
   test('resolve = no (the default): names are members as written', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { Status } from '../../src/call/status.js';
-import { Databases } from '../../src/db/databases.js';
+import { Databases } from '../../src/services/databases.js';
 
 // Connection failures need no PostgreSQL: a port nobody listens on, and a server that accepts
 // and never speaks.

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Status } from '../../src/call/status.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { Databases } from '../../src/db/databases.js';
+import { Databases } from '../../src/services/databases.js';
 import type { DbResult } from '../../src/transport/pg/result.js';
 import { isSkitaiError } from '../../src/errors.js';
 import { Logger } from '../../src/log/logger.js';

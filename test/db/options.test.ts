@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseConfigText } from '../../src/config/load.js';
-import { Databases } from '../../src/db/databases.js';
+import { Databases } from '../../src/services/databases.js';
 import { maskMember, maskSecret, parseDbMembers } from '../../src/db/members.js';
 import { DB_CLUSTER_KEYS, parseDbClusterOptions } from '../../src/db/options.js';
 import { isSkitaiError } from '../../src/errors.js';

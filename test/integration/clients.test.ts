@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Clients } from '../../src/client/clients.js';
+import { Clients } from '../../src/services/clients.js';
 import type { Result } from '../../src/call/result.js';
 import { Status } from '../../src/call/status.js';
 import { makeTestCerts, type TestCerts } from '../support/certs.js';
@@ -168,9 +167,11 @@ describe('lb', () => {
   });
 
   test('the breaker opens on the failure rate, fails fast, half-opens to probe and closes', async () => {
+    // Real exchanges; the cooldown passes when the test's clock says, exactly, not after a real sleep.
     const flaky = await startMember('flaky', { mode: 'error500' });
     try {
-      const c = clients({ b: { members: flaky.node, breaker_min_requests: '4', breaker_failure_rate: '50%', breaker_cooldown: '250ms', eject_failures: '1000' } });
+      const clock = manualClock();
+      const c = clients({ b: { members: flaky.node, breaker_min_requests: '4', breaker_failure_rate: '50%', breaker_cooldown: '250ms', eject_failures: '1000' } }, { clock });
       const state = () => c.status().clusters.b!.breaker.state;
       for (let i = 0; i < 4; i++) assert.equal((await c.lb('@b/x', 'GET').getwait(1)).code, 500);
       assert.equal(state(), 'open');
@@ -179,19 +180,24 @@ describe('lb', () => {
       assert.equal(fast.status, Status.NETERR);
       assert.equal(fast.code, 'SKT_CLUSTER_BREAKER_OPEN');
       assert.equal(flaky.hits, hits, 'nothing was sent while open');
-      // Waiting out the 250 ms cooldown is the behaviour under test; a slower machine only waits longer.
-      await sleep(260);
+      clock.advance(249);
+      assert.equal(state(), 'open', '1 ms before the cooldown ends');
+      assert.equal((await c.lb('@b/x', 'GET').getwait(1)).code, 'SKT_CLUSTER_BREAKER_OPEN');
+      clock.advance(1);
       assert.equal(state(), 'half-open');
       assert.equal((await c.lb('@b/x', 'GET').getwait(1)).code, 500, 'the probe goes through');
       assert.equal(state(), 'open', 'a failed probe opens it again');
       flaky.mode = 'ok';
-      await sleep(260); // the cooldown again
+      clock.advance(249);
+      assert.equal(state(), 'open', 'a whole cooldown again, counted from the failed probe');
+      clock.advance(1);
       const [probe, extra] = await Promise.all([c.lb('@b/x', 'GET').getwait(1), c.lb('@b/x', 'GET').getwait(1)]);
       assert.equal(probe.code, 200);
       assert.equal(extra.code, 'SKT_CLUSTER_BREAKER_OPEN', 'half-open lets one probe through at a time');
       assert.equal(state(), 'closed');
       assert.equal((await c.lb('@b/x', 'GET').getwait(1)).code, 200);
       assert.equal(c.status().clusters.b!.breaker.opens, 2);
+      assert.equal(flaky.hits, hits + 3, 'only the two probes and the last call reached the member');
     } finally {
       await flaky.kill();
     }

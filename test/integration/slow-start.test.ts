@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Clients } from '../../src/client/clients.js';
+import { Clients } from '../../src/services/clients.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { manualClock } from '../cluster/helpers.js';
 import { Members } from '../support/plain-members.js';

@@ -74,10 +74,10 @@ export function workerRegistry(src: WorkerSources): Registry {
     return [{ value: f.unhandledRejections, labels: { kind: 'unhandled_rejection' } }, { value: f.uncaughtExceptions, labels: { kind: 'uncaught_exception' } }];
   });
 
-  const clusters = (): ClusterView[] => [
-    ...Object.values(src.services.clients.status().clusters),
-    ...Object.values(src.services.databases.status().clusters),
-  ];
+  const clusters = (): ClusterView[] => {
+    const all = src.services.status();
+    return [...Object.values(all.clusters), ...Object.values(all.databases.clusters)];
+  };
   const perMember = (read: (m: ClusterView['members'][number]) => number) => (): Values =>
     clusters().flatMap((c) => c.members.map((m) => ({ value: read(m), labels: { cluster: c.name, member: m.node } })));
   family(reg, 'skitai_cluster_member_state', 'Workers that see the member in this state (healthy, ejected by passive health, down by active checks).', 'gauge', () =>
@@ -87,7 +87,7 @@ export function workerRegistry(src: WorkerSources): Registry {
   family(reg, 'skitai_cluster_member_failures_total', 'Exchanges with the member that failed.', 'counter', perMember((m) => m.failures));
   family(reg, 'skitai_cluster_member_ejections_total', 'Times the member was ejected by passive health.', 'counter', perMember((m) => m.ejections));
   family(reg, 'skitai_cluster_member_latency_seconds', 'Time from sending to a member to its answer (failures included, cancelled hedges not).', 'histogram', () =>
-    [...src.services.clients.clusters(), ...src.services.databases.clusters()].flatMap((c) =>
+    src.services.clusters().flatMap((c) =>
       c.members.flatMap((m) => latencyHistogram(m.latency, { cluster: c.name, member: m.node })),
     ),
   );
@@ -109,10 +109,10 @@ export function workerRegistry(src: WorkerSources): Registry {
   family(reg, 'skitai_db_pool_waiting', 'Queries waiting for a free PostgreSQL connection now.', 'gauge', perPool((p) => p.waiting));
   family(reg, 'skitai_db_pool_waits_total', 'Queries that found every connection of the member busy and waited for one.', 'counter', perPool((p) => p.waits));
   family(reg, 'skitai_db_pool_wait_seconds_total', 'Time queries spent waiting for a free connection.', 'counter', perPool((p) => p.waitedSeconds));
-  const caches = (): { kind: string; hits: number; misses: number }[] => [
-    { kind: 'clients', ...src.services.clients.status().resultCache },
-    { kind: 'databases', ...src.services.databases.status().resultCache },
-  ];
+  const caches = (): { kind: string; hits: number; misses: number }[] => {
+    const all = src.services.status();
+    return [{ kind: 'clients', ...all.resultCache }, { kind: 'databases', ...all.databases.resultCache }];
+  };
   family(reg, 'skitai_result_cache_hits_total', 'Result-cache lookups answered from the cache.', 'counter', () => caches().map((c) => ({ value: c.hits, labels: { cache: c.kind } })));
   family(reg, 'skitai_result_cache_misses_total', 'Result-cache lookups not in the cache.', 'counter', () => caches().map((c) => ({ value: c.misses, labels: { cache: c.kind } })));
 

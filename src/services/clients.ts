@@ -1,35 +1,25 @@
 import type { Agent } from 'undici';
-import { ResultCache, type CacheStats } from '../call/cache.js';
+import type { CacheStats } from '../call/cache.js';
 import type { Deadline } from '../call/deadline.js';
 import type { Sink as GatherSink } from '../call/gather.js';
 import { failover, fanOut, type Rule } from '../call/plan.js';
 import { Result } from '../call/result.js';
 import { Status } from '../call/status.js';
-import type { Random } from '../cluster/balance.js';
-import { monotonic, type Clock } from '../cluster/clock.js';
-import type { Lookup } from '../cluster/resolve.js';
-import type { Cluster, ClusterStatus } from '../cluster/cluster.js';
-import { clusterType, parseClusterOptions } from '../cluster/options.js';
-import type { ClusterConfig } from '../config/types.js';
+import type { ClusterStatus } from '../cluster/cluster.js';
 import { SkitaiError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
 import { send, type Endpoint } from '../transport/http/exchange.js';
 import { closeDispatchers, createAgent, type PoolOptions } from '../transport/http/pool.js';
-import { Call, type CallOptions, type Sender, type Sink, type Slot } from './call.js';
-import { rpcProxy, type RpcCall } from './proxy.js';
-import { isRpcMethod, type Prepared } from './request.js';
-import { isClusterTarget, parseClusterTarget, parseUrl } from './target.js';
-import { Upstream } from './upstream.js';
-import { openWebSocket, type ClientWebSocket, type WsOptions } from './ws.js';
-import type { RpcClient } from './proxy.js';
+import { Call, type CallOptions, type Sender, type Sink, type Slot } from '../client/call.js';
+import { rpcProxy, type RpcCall, type RpcClient } from '../client/proxy.js';
+import { isRpcMethod, type Prepared } from '../client/request.js';
+import { isClusterTarget, parseClusterTarget, parseUrl } from '../client/target.js';
+import type { Upstream } from '../client/upstream.js';
+import { openWebSocket, type ClientWebSocket, type WsOptions } from '../client/ws.js';
+import type { ServicesCore, SharedOptions } from './core.js';
+import { ServiceFace } from './face.js';
 
 /** Settings of the facade. Durations in MILLISECONDS. */
-export interface ClientsOptions {
-  /** `[@name]` sections; `type = postgresql` ones are recognised and left to the DB layer. */
-  readonly clusters?: readonly ClusterConfig[] | Readonly<Record<string, ClusterConfig>>;
-  /** `[server] num_result_cache_max`; 0 turns the result cache off. Default 200. */
-  readonly resultCacheMax?: number;
-  readonly logger?: Logger;
+export interface ClientsOptions extends SharedOptions {
   /** For single URLs (rest/wget/get…): connections per origin (default 64), timeouts (3 s, 10 s), body limit (64 MiB). */
   readonly maxConns?: number;
   readonly connectTimeout?: number;
@@ -38,13 +28,6 @@ export interface ClientsOptions {
   readonly maxResponseSize?: number;
   /** PEM CA file trusted for single URLs instead of the system CAs. */
   readonly caFile?: string;
-  /** How long `close()` lets requests in flight finish before cutting them. Default 5000. */
-  readonly closeGrace?: number;
-  /** Tests: a controllable clock (time, call deadlines, hedging timers) and random source for every cluster. */
-  readonly clock?: Clock;
-  readonly random?: Random;
-  /** DNS for `resolve = yes` clusters (default: node's resolver). */
-  readonly lookup?: Lookup;
 }
 
 /** `was.status()`'s view of the clients. */
@@ -57,47 +40,39 @@ type Method = string;
 type RpcVerb = 'XMLRPC' | 'JSONRPC';
 
 /**
- * Skitai's outgoing calls, one per worker: `map` and `lb` to `[@name]` clusters, `rest`, `wget`
- * and the verb helpers to single URLs, over shared keep-alive pools, with one result cache.
+ * Skitai's outgoing calls, one per worker (the `clients` face of its `Services`): `map` and
+ * `lb` to `[@name]` clusters, `rest`, `wget` and the verb helpers to single URLs, over shared
+ * keep-alive pools, with one result cache.
  * Misuse (unknown cluster, bad URL or method) throws SkitaiError at once; a member's failure never
  * throws — it is a Result with status TIMEOUT or NETERR.
  */
-export class Clients {
-  readonly #upstreams = new Map<string, Upstream>();
-  readonly #otherTypes = new Map<string, string>();
-  readonly #cache: ResultCache;
+export class Clients extends ServiceFace {
   /** Made on the first single-URL call, so a site that makes none never loads undici. */
   #agent: Agent | undefined;
   readonly #agentOptions: PoolOptions;
   readonly #url: Omit<Endpoint, 'dispatcher' | 'origin' | 'node'>;
-  readonly #closeGrace: number;
-  /** Shared with every sender, so a call made after close() fails at once. */
-  readonly #state = { closed: false };
   /** Senders by `@name/path` target and kind: parsing the target and finding the cluster once, not per call. */
   readonly #senders = new Map<string, ClusterSender>();
-  readonly #clock: Clock;
 
-  constructor(options: ClientsOptions = {}) {
-    const configs = Array.isArray(options.clusters) ? options.clusters : Object.values(options.clusters ?? {});
-    const deps = { ...(options.clock ? { clock: options.clock } : {}), ...(options.random ? { random: options.random } : {}), ...(options.logger ? { logger: options.logger } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) };
-    try {
-      for (const config of configs as readonly ClusterConfig[]) {
-        const type = clusterType(config);
-        if (type !== 'http') this.#otherTypes.set(config.name, type);
-        else this.#upstreams.set(config.name, new Upstream(parseClusterOptions(config), deps));
-      }
-    } catch (err) {
-      for (const up of this.#upstreams.values()) void up.close(0);
-      throw err;
-    }
-    this.#cache = new ResultCache(options.resultCacheMax ?? 200);
+  /**
+   * @param options the `[@name]` sections (only `type = http` ones are wired here) and the settings of single-URL calls.
+   * @param core internal: the worker's shared parts when this face belongs to a `Services`
+   *   (its clusters, clock, cache and logger are used, not those in `options`).
+   */
+  constructor(options: ClientsOptions = {}, core?: ServicesCore) {
+    super('http', options, core);
     const connectTimeout = options.connectTimeout ?? 3000;
     this.#agentOptions = { connections: options.maxConns ?? 64, connectTimeout, keepAlive: options.keepAlive ?? 60_000, caFile: options.caFile };
     // A CA file is read now, so a bad path is a start-up error rather than the first call's.
-    if (options.caFile !== undefined) this.#agent = createAgent(this.#agentOptions);
+    if (options.caFile !== undefined) {
+      try {
+        this.#agent = createAgent(this.#agentOptions);
+      } catch (err) {
+        if (!core) void this.registry.close('http', 0);
+        throw err;
+      }
+    }
     this.#url = { connectTimeout, responseTimeout: options.responseTimeout ?? 10_000, maxResponseSize: options.maxResponseSize ?? 64 * 2 ** 20, failOn5xx: false };
-    this.#closeGrace = options.closeGrace ?? 5000;
-    this.#clock = options.clock ?? monotonic;
   }
 
   /** Send to every live member of a cluster (`'@name/path'`). XMLRPC (the default) and JSONRPC send when a method is called. */
@@ -126,7 +101,7 @@ export class Clients {
     if (isClusterTarget(url)) return this.lb(url, method, data, options);
     const u = parseUrl(url);
     const endpoint: Endpoint = { ...this.#url, dispatcher: (this.#agent ??= createAgent(this.#agentOptions)), origin: u.origin, node: u.node };
-    const state = this.#state;
+    const state = this.state;
     const sender: Sender = {
       kind: 'rest',
       target: `${u.origin}${u.path}`,
@@ -174,43 +149,18 @@ export class Clients {
     return this.#upstream(`@${name}`);
   }
 
-  /** Names of the HTTP clusters. */
-  get clusterNames(): string[] {
-    return [...this.#upstreams.keys()];
-  }
-
-  /** The HTTP clusters themselves, for the metrics (each member's latency histogram). */
-  clusters(): Cluster[] {
-    return [...this.#upstreams.values()].map((up) => up.cluster);
-  }
-
   /** Members, states, in-flight, latency and breaker per cluster, and the result cache's counters. */
   status(): ClientsStatus {
-    const clusters: Record<string, ClusterStatus> = {};
-    for (const [name, up] of this.#upstreams) clusters[name] = up.cluster.status();
-    return { clusters, resultCache: this.#cache.stats() };
+    return { clusters: this.registry.httpStatus(), resultCache: this.cache.stats() };
   }
 
-  /** Run one round of active health checks on every cluster that has them. */
-  async checkHealth(): Promise<void> {
-    await Promise.all([...this.#upstreams.values()].map((up) => up.cluster.checkNow()));
-  }
-
-  /** Stop health checks and close every pool (requests in flight get `closeGrace` ms). Later calls get NETERR SKT_CLIENT_CLOSED. */
-  async close(): Promise<void> {
-    if (this.#state.closed) return;
-    this.#state.closed = true;
-    this.#cache.clear();
-    await Promise.all([...[...this.#upstreams.values()].map((up) => up.close(this.#closeGrace)), closeDispatchers(this.#agent ? [this.#agent] : [], this.#closeGrace)]);
+  /** @internal */
+  protected closeOwn(graceMs: number): Promise<void>[] {
+    return [closeDispatchers(this.#agent ? [this.#agent] : [], graceMs)];
   }
 
   #upstream(target: string): Upstream {
-    const { cluster } = parseClusterTarget(target);
-    const up = this.#upstreams.get(cluster);
-    if (up) return up;
-    const type = this.#otherTypes.get(cluster);
-    if (type) throw new SkitaiError('SKT_CLUSTER_TYPE', `@${cluster} is a ${type} cluster; use the database calls (dmap/dlb) for it`);
-    throw new SkitaiError('SKT_CLUSTER_UNKNOWN', `no cluster @${cluster} is configured${this.#upstreams.size ? ` (known: ${[...this.#upstreams.keys()].map((n) => `@${n}`).join(', ')})` : ''}`);
+    return this.registry.upstream(parseClusterTarget(target).cluster);
   }
 
   #sender(kind: 'lb' | 'map', target: string, retryTimeouts: boolean | undefined): ClusterSender {
@@ -219,14 +169,14 @@ export class Clients {
     if (known && (retryTimeouts === undefined || retryTimeouts === known.retryTimeouts)) return known;
     const up = this.#upstream(target);
     const { path } = parseClusterTarget(target);
-    const sender = new ClusterSender(kind, target, path, up, retryTimeouts ?? up.options.retryTimeouts, this.#state);
+    const sender = new ClusterSender(kind, target, path, up, retryTimeouts ?? up.options.retryTimeouts, this.state);
     // Bounded: targets built from user input must not grow the map without end; past it, senders are made per call.
     if (retryTimeouts === undefined && this.#senders.size < MAX_SENDERS) this.#senders.set(key, sender);
     return sender;
   }
 
   #call(sender: Sender, method: Method, path: string, data: unknown, options: CallOptions): Call | RpcCall {
-    const call = new Call(sender, { method, path, data, options }, this.#cache, this.#clock);
+    const call = new Call(sender, { method, path, data, options }, this.cache, this.clock);
     return isRpcMethod(method) ? rpcProxy(call) : call;
   }
 }
