@@ -4,10 +4,15 @@
 // (on the other core) for the same seconds, so whatever disturbs one disturbs the other. The
 // figure is each server's CPU time (user + sys, /proc) per request, and per round B − A.
 // Usage: node bench/pair.mjs --a skitai --b skitai-log [--path /hello] [--rounds 6] [--duration 4]
-//        [--connections 25] [--before DIR] [--proxy]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
-//        skitai-log, skitai-log-text, skitai-before and skitai-before-log (need --before).
-// --proxy: the reverse proxy instead (`/p = @backend`, GET /p/hello) for skitai and skitai-before, both
-//        in front of one nginx backend answering `Hello World` beside the wrks on the other core.
+//        [--connections 25] [--before DIR]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
+//        skitai-log, skitai-log-text, skitai-before and skitai-before-log (need --before)
+//        --static: both sites serve a temp directory of files (1k.css, 1m.jpg) instead of bench/app, with
+//        --path /1k.css or /1m.jpg; --revalidate sends each server its own ETag (304s); extra target
+//        node-memory (bench/versus/node-static.mjs memory: node:http from a Map)
+//        --a-set 'key = value' / --b-set ...: more [server] lines for A's / B's Skitai site (repeatable)
+//        --proxy: the reverse proxy instead (`/p = @backend`, GET /p<path>) for the Skitai targets, both
+//        in front of one nginx backend answering /hello and /ping beside the wrks on the other core
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,19 +33,32 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '25' },
     before: { type: 'string' },
+    static: { type: 'boolean', default: false },
+    'a-set': { type: 'string', multiple: true, default: [] },
+    'b-set': { type: 'string', multiple: true, default: [] },
+    revalidate: { type: 'boolean', default: false },
     proxy: { type: 'boolean', default: false },
   },
 });
-const BODY = { '/hello': 'Hello World', '/ping': 'pong' }[opt.path];
-if (!BODY) throw new Error(`--path must be /hello or /ping, got ${opt.path}`);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-pair-'));
+const WWW = path.join(tmp, 'www');
+// Static files as bench/versus.mjs makes them: 1 KiB of CSS (memory cache), 1 MiB of noise (above static_cache_file_max).
+const FILES = { '/1k.css': Buffer.from('body { margin: 0 auto; max-width: 42em; }\n'.repeat(30).slice(0, 1024)), '/1m.jpg': crypto.randomBytes(1024 * 1024) };
+if (opt.static) {
+  fs.mkdirSync(WWW);
+  for (const [name, data] of Object.entries(FILES)) fs.writeFileSync(path.join(WWW, name), data);
+}
+const EXPECT = opt.static ? FILES[opt.path]?.length : { '/hello': 'Hello World', '/ping': 'pong' }[opt.path];
+if (EXPECT === undefined) throw new Error(`--path must be ${opt.static ? '/1k.css or /1m.jpg with --static' : '/hello or /ping'}, got ${opt.path}`);
 
 /**
  * A copy of bench/site.conf of `dir` in the temp dir (two sites from one config file would share a
  * pid file), with the access log in a temp file when `format` is given (JSON or Skitai's line).
  */
-function siteConf(dir, name, format) {
+function siteConf(dir, name, format, set = []) {
   let text = fs.readFileSync(path.join(dir, 'bench', 'site.conf'), 'utf8').replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${path.join(dir, 'bench')}/`);
+  if (opt.static) text = text.replace(/^\/\s*=.*$/m, `/ = ${WWW}`);
+  if (set.length) text = text.replace(/^\[server\]$/m, `[server]\n${set.join('\n')}`);
   if (format) text = text.replace(/^access_log\s*=.*$/m, `access_log = ${path.join(tmp, `access-${name}.log`)}\naccess_log_format = ${format}`);
   const file = path.join(tmp, `site-${name}.conf`);
   fs.writeFileSync(file, text);
@@ -49,22 +67,24 @@ function siteConf(dir, name, format) {
 
 /** The reverse proxy's site (`/p = @backend`) for the checkout `dir`; the backend's port is known once it runs. */
 let backendPort;
-function proxyConf(dir, name) {
+function proxyConf(name) {
   const file = path.join(tmp, `proxy-${name}.conf`);
   fs.writeFileSync(file, `[server]\nip = 127.0.0.1\nprocesses = 1\naccess_log = off\n\n[routes:line]\n/p = @backend\n\n[@backend]\nmembers = 127.0.0.1:${backendPort}\nmax_conns = 64\n`);
   return file;
 }
-const skitai = (dir, conf) => (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'), '-c', opt.proxy ? proxyConf(dir, path.basename(dir) + p) : conf, '-p', p];
+const skitai = (dir, conf) => (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'), '-c', opt.proxy ? proxyConf(`${path.basename(dir)}-${p}`) : conf, '-p', p];
 const TARGETS = {
   raw: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p],
   fastify: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p],
-  skitai: skitai(ROOT, path.join(BENCH, 'site.conf')),
+  'node-memory': (p) => [NODE, path.join(BENCH, 'versus', 'node-static.mjs'), 'memory', p, WWW],
+  // Skitai's sites get the side (a, b) in their config's name and that side's --a-set / --b-set lines.
+  skitai: (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-skitai`, undefined, opt[`${side}-set`]))(p),
   // The compiled dist/ (after `npm run build`), as an installed package runs; the others run src/ through tsx.
-  'skitai-dist': (p) => skitai(ROOT, siteConf(ROOT, 'dist'))(p),
-  'skitai-log': (p) => skitai(ROOT, siteConf(ROOT, 'json', 'json'))(p),
-  'skitai-log-text': (p) => skitai(ROOT, siteConf(ROOT, 'text', 'skitai'))(p),
-  'skitai-before': (p) => skitai(beforeDir(), siteConf(beforeDir(), 'before'))(p),
-  'skitai-before-log': (p) => skitai(beforeDir(), siteConf(beforeDir(), 'before-json', 'json'))(p),
+  'skitai-dist': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-dist`, undefined, opt[`${side}-set`]))(p),
+  'skitai-log': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-json`, 'json', opt[`${side}-set`]))(p),
+  'skitai-log-text': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-text`, 'skitai', opt[`${side}-set`]))(p),
+  'skitai-before': (p, side) => skitai(beforeDir(), siteConf(beforeDir(), `${side}-before`, undefined, opt[`${side}-set`]))(p),
+  'skitai-before-log': (p, side) => skitai(beforeDir(), siteConf(beforeDir(), `${side}-before-json`, 'json', opt[`${side}-set`]))(p),
 };
 
 function beforeDir() {
@@ -76,13 +96,21 @@ for (const key of [opt.a, opt.b]) if (!TARGETS[key]) throw new Error(`unknown ta
 const pin = pinning(true);
 const log = (line) => process.stderr.write(`${line}\n`);
 
-async function start(key) {
+async function start(side) {
+  const key = opt[side];
   const port = String(await freePort());
   const env = key === 'skitai-dist' ? { ...process.env, SKITAI_DIST: '1' } : process.env;
-  const server = startServer(pin.server(TARGETS[key](port)), { cwd: ROOT, env });
+  const server = startServer(pin.server(TARGETS[key](port, side)), { cwd: ROOT, env });
   const url = `http://${HOST}:${port}${opt.proxy ? '/p' : ''}${opt.path}`;
-  await waitReady(server, url, BODY);
-  return { key, server, url };
+  await waitReady(server, url, opt.static ? () => true : EXPECT);
+  // What wrk gets (no Accept-Encoding): the file's bytes, and the validator of that representation.
+  const res = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
+  const body = Buffer.from(await res.arrayBuffer());
+  if (opt.static && !body.equals(FILES[opt.path])) throw new Error(`${key}: ${url} answered ${body.length} bytes, not the file`);
+  // Each server's own validator: its 304 is what is measured with --revalidate.
+  const etag = res.headers.get('etag');
+  if (opt.revalidate && !etag) throw new Error(`${key}: no ETag to revalidate`);
+  return { key, server, url, headers: opt.revalidate ? { 'If-None-Match': etag } : {} };
 }
 
 /** The server process's [user, system] CPU ticks (1/100 s), its worker threads (libuv's file writes) included. */
@@ -93,7 +121,7 @@ function cpuTicks(pid) {
 
 /** Both servers loaded at once; CPU µs per request of each, and the kernel's (system) part of it. */
 async function round(n, a, b) {
-  const load = (s, seconds) => wrk(s.url, { seconds, connections: Number(opt.connections), prefix: pin.load });
+  const load = (s, seconds) => wrk(s.url, { seconds, connections: Number(opt.connections), prefix: pin.load, headers: s.headers });
   if (Number(opt.warmup) > 0) await Promise.all([load(a, Number(opt.warmup)), load(b, Number(opt.warmup))]);
   const meter = otherLoad(b.server.child.pid);
   const [a0, b0] = [cpuTicks(a.server.child.pid), cpuTicks(b.server.child.pid)];
@@ -113,6 +141,7 @@ const started = [];
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     for (const s of started) s.server.child.kill('SIGTERM');
+    backend?.child.kill('SIGTERM');
     fs.rmSync(tmp, { recursive: true, force: true });
     process.exit(130);
   });
@@ -124,26 +153,24 @@ if (opt.proxy) {
   backendPort = await freePort();
   const cmd = nginx(tmp, 'backend', { server: 'location = /hello { default_type text/html; return 200 "Hello World"; } location = /ping { default_type text/plain; return 200 "pong"; }' })(String(backendPort));
   backend = startServer(pin.load(cmd), { cwd: ROOT });
-  started.push({ server: backend });
-  await waitReady(backend, `http://${HOST}:${backendPort}${opt.path}`, BODY);
+  await waitReady(backend, `http://${HOST}:${backendPort}${opt.path}`, EXPECT);
 }
 
 try {
-  log(`pair: A = ${opt.a}, B = ${opt.b}, ${opt.proxy ? 'proxied ' : ''}${opt.path}; ${pin.note}; both servers on one core, one wrk -c${opt.connections} each`);
+  const sets = (side) => (opt[`${side}-set`].length ? ` (${opt[`${side}-set`].join('; ')})` : '');
+  log(`pair: A = ${opt.a}${sets('a')}, B = ${opt.b}${sets('b')}, ${opt.proxy ? 'proxied ' : ''}${opt.path}; ${pin.note}; both servers on one core, one wrk -c${opt.connections} each`);
   const rows = [];
   for (let n = 1; n <= Number(opt.rounds); n++) {
     // Fresh processes each round, started in alternating order.
-    const [first, second] = n % 2 ? [opt.a, opt.b] : [opt.b, opt.a];
+    const [first, second] = n % 2 ? ['a', 'b'] : ['b', 'a'];
     started.length = 0;
-    if (backend) started.push({ server: backend });
     try {
       started.push(await start(first));
       started.push(await start(second));
-      const ours = started.filter((s) => s.key !== undefined);
-      const [a, b] = first === opt.a ? ours : [ours[1], ours[0]];
+      const [a, b] = first === 'a' ? started : [started[1], started[0]];
       rows.push(await round(n, a, b));
     } finally {
-      await Promise.all(started.filter((s) => s.key !== undefined).map((s) => stopServer(s.server)));
+      await Promise.all(started.map((s) => stopServer(s.server)));
     }
   }
   const diffs = rows.map((r) => r.b - r.a);

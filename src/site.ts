@@ -152,6 +152,7 @@ export class Site {
           maxAge: s.staticMaxAge,
           cacheFileMax: s.staticCacheFileMax,
           cacheSize: s.staticCacheSize,
+          hotCacheSize: s.staticCacheHotSize,
           precompressed: s.staticPrecompressed,
           onError: (message, err) => this.logger.error(message, err),
         });

@@ -76,6 +76,8 @@ const TABLE = [
     doc: 'Static files up to this size are kept in memory.' },
   { key: 'static_cache_size', prop: 'staticCacheSize', type: 'size', default: 32 * MiB, min: 0, max: MAX_BYTES,
     doc: 'Memory for cached static files per worker; 0 turns the cache off.' },
+  { key: 'static_cache_hot_size', prop: 'staticCacheHotSize', type: 'size', default: 64 * MiB, min: 0, max: MAX_BYTES,
+    doc: 'Memory per worker for whole copies of files above `static_cache_file_max` that are downloaded again within a second (each up to a quarter of this), served from memory and never compressed on the fly; 0 streams every large file from disk (docs/static.md).' },
   { key: 'static_precompressed', prop: 'staticPrecompressed', type: 'bool', default: true,
     doc: 'Serve `file.br` / `file.gz` beside `file` (as nginx `gzip_static`) to clients that accept that coding, when it is not older than `file`.' },
   { key: 'num_result_cache_max', prop: 'numResultCacheMax', type: 'int', default: 200, min: 0, max: 10_000_000,

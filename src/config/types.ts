@@ -50,6 +50,8 @@ export interface ServerConfig {
   readonly staticMaxAge: number;
   readonly staticCacheFileMax: number;
   readonly staticCacheSize: number;
+  /** Budget of the hot large-file copies (static/hotfiles.ts). */
+  readonly staticCacheHotSize: number;
   /** Serve `file.br` / `file.gz` found beside `file` to clients that accept the coding. */
   readonly staticPrecompressed: boolean;
   readonly numResultCacheMax: number;

@@ -10,7 +10,9 @@ import type { Exchange, Handler } from '../http/handler.js';
 import { respond } from '../http/respond.js';
 import { evaluatePreconditions, httpDate, ifRangeAllows, makeEtag } from './static/conditional.js';
 import { FileCache, type CachedFile } from './static/filecache.js';
+import { HotFiles } from './static/hotfiles.js';
 import { contentType } from './static/mime.js';
+import { HotPaths } from './static/hotpaths.js';
 import { PreparedFile, sendPrepared } from './static/prepared.js';
 import { OpenFiles, type OpenFile } from './static/openfiles.js';
 import { pumpFile } from './static/pump.js';
@@ -27,6 +29,11 @@ export interface StaticOptions {
   cacheFileMax?: number;
   /** Memory for cached files, compressed variants included. Default 32 MiB; 0 turns caching off. */
   cacheSize?: number;
+  /**
+   * Memory for whole copies of larger files downloaded repeatedly (static/hotfiles.ts), each up to
+   * a quarter of it. Default 64 MiB; 0 turns it off.
+   */
+  hotCacheSize?: number;
   /** Serve `file.br` / `file.gz` beside `file` to clients that accept the coding (nginx `gzip_static`). Default true. */
   precompressed?: boolean;
   /** Told about unexpected file-system errors (answered with 500), e.g. the server log. */
@@ -35,9 +42,12 @@ export interface StaticOptions {
 
 type FileLookup = Extract<Lookup, { kind: 'file' }>;
 
-/** Where the bytes of a response come from: a cached copy, or an open file to stream. */
+/**
+ * Where the bytes of a response come from: a cached copy (in the small-file cache, or a hot large
+ * file's, which is never compressed), or an open file to stream.
+ */
 type Source =
-  | { readonly kind: 'memory'; readonly real: string; readonly entry: CachedFile }
+  | { readonly kind: 'memory'; readonly real: string; readonly entry: CachedFile; readonly cache: FileCache }
   | { readonly kind: 'disk'; readonly file: OpenFile; readonly stat: Stats };
 
 const INDEX_FILES = ['index.html', 'index.htm'];
@@ -49,14 +59,6 @@ const MISS_TTL_MS = 1000;
 const MAX_MISSES = 4096;
 // As long as the stat cache trusts a stat: a hot entry is never older than the stat that made it.
 const HOT_TTL_MS = 1000;
-const MAX_HOT = 4096;
-
-/** A request path known, since `at`, to name a file held in the memory cache. */
-interface Hot {
-  readonly at: number;
-  readonly real: string;
-  readonly file: PreparedFile;
-}
 
 /**
  * Serves files under a directory the way nginx does: GET and HEAD only, safe path decoding,
@@ -82,10 +84,11 @@ export class StaticHandler implements Handler {
   /** Request paths (as sent) known to name no file, until a time: the hot path of a shared mount. */
   readonly #misses = new Map<string, number>();
   readonly #files: FileCache;
+  readonly #hotFiles: HotFiles;
   readonly #descriptors = new OpenFiles();
   readonly #loading = new Map<string, Promise<CachedFile | undefined>>();
   /** Request paths (as sent) of cached files, answered synchronously with prepared headers. */
-  readonly #hot = new Map<string, Hot>();
+  readonly #hot = new HotPaths();
   #lastAccept: string | undefined;
   #lastCoding: Coding | undefined;
   readonly #onError: ((message: string, err: unknown) => void) | undefined;
@@ -99,7 +102,9 @@ export class StaticHandler implements Handler {
     const cacheSize = options.cacheSize ?? 32 * 1024 * 1024;
     this.#memoryMax = cacheSize > 0 ? Math.min(options.cacheFileMax ?? 64 * 1024, cacheSize) : -1;
     this.#stats = new StatCache(this.root);
-    this.#files = new FileCache(cacheSize);
+    // A hot-path entry holds its file: the cache's budget bounds memory only if dropped files leave it too.
+    this.#files = new FileCache(cacheSize, (real) => this.#hot.forget(real, this.#files));
+    this.#hotFiles = new HotFiles(options.hotCacheSize ?? 64 * 1024 * 1024, (real) => this.#hot.forget(real, this.#hotFiles.files));
     this.#onError = options.onError;
     this.#precompressed = options.precompressed ?? true;
   }
@@ -108,8 +113,8 @@ export class StaticHandler implements Handler {
   handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     if (ex.method !== 'GET' && ex.method !== 'HEAD') return false;
     const hot = this.#hot.get(rest);
-    if (hot !== undefined && Date.now() - hot.at < HOT_TTL_MS && ex.req.headers.range === undefined && this.#files.touch(hot.real, hot.file.entry)) {
-      if (sendPrepared(ex, hot.file, this.#coding(ex, hot.file), this.#files, hot.real)) return true;
+    if (hot !== undefined && Date.now() - hot.at < HOT_TTL_MS && ex.req.headers.range === undefined && hot.cache.touch(hot.real, hot.file.entry)) {
+      if (sendPrepared(ex, hot.file, this.#coding(ex, hot.file), hot.cache, hot.real)) return true;
     }
     // A remembered miss declines synchronously and before any decoding: an app sharing this mount
     // then costs one map lookup per request, not a path resolution and a promise.
@@ -132,7 +137,7 @@ export class StaticHandler implements Handler {
 
   /** The coding to compress a prepared file with for this request, if any. */
   #coding(ex: Exchange, file: PreparedFile): Coding | undefined {
-    if (!file.compressible || ex.compressMin <= 0 || file.entry.data.length < ex.compressMin) return undefined;
+    if (!file.compress || ex.compressMin <= 0 || file.entry.data.length < ex.compressMin) return undefined;
     const accept = ex.req.headers['accept-encoding'];
     // Clients send the same Accept-Encoding on every request: negotiate once per distinct value.
     if (accept !== this.#lastAccept) {
@@ -142,11 +147,6 @@ export class StaticHandler implements Handler {
     return this.#lastCoding;
   }
 
-  #rememberHot(rest: string, real: string, file: PreparedFile, at: number): void {
-    if (this.#hot.size >= MAX_HOT) this.#hot.clear();
-    this.#hot.set(rest, { at, real, file });
-  }
-
   /** Drop the caches. */
   async close(): Promise<void> {
     this.#hot.clear();
@@ -154,6 +154,7 @@ export class StaticHandler implements Handler {
     this.#misses.clear();
     this.#stats.clear();
     this.#files.clear();
+    this.#hotFiles.clear();
   }
 
   async #handle(ex: Exchange, prefix: string, rest: string, decoded: DecodedPath, abs: string | undefined): Promise<boolean> {
@@ -200,10 +201,10 @@ export class StaticHandler implements Handler {
       source ??= await this.#open(path, found);
       if (!source) return false;
       // A file with stored encodings answers by Accept-Encoding, which the hot path does not look at.
-      if (!stored && source.kind === 'memory' && this.#files.touch(source.real, source.entry)) {
+      if (!stored && source.kind === 'memory' && source.cache.touch(source.real, source.entry)) {
         // Fresh as the stat that led here: the hot entry expires when that stat would.
-        const file = new PreparedFile(source.entry, type, this.#cacheControl, isCompressible(type));
-        this.#rememberHot(rest, source.real, file, this.#stats.checkedAt(path) ?? Date.now());
+        const file = new PreparedFile(source.entry, type, this.#cacheControl, isCompressible(type), source.cache === this.#files);
+        this.#hot.remember(rest, { at: this.#stats.checkedAt(path) ?? Date.now(), real: source.real, file, cache: source.cache });
       }
       this.#send(ex, source, type, encoded, stored !== undefined);
       return true;
@@ -232,11 +233,14 @@ export class StaticHandler implements Handler {
   async #open(path: string, file: FileLookup): Promise<Source | undefined> {
     if (file.stat.size <= this.#memoryMax) {
       const entry = this.#files.get(file.real, file.stat) ?? (await this.#read(path, file.real));
-      if (entry) return { kind: 'memory', real: file.real, entry };
+      if (entry) return { kind: 'memory', real: file.real, entry, cache: this.#files };
     }
+    const copy = this.#hotFiles.get(file.real, file.stat);
+    if (copy) return { kind: 'memory', real: file.real, entry: copy, cache: this.#hotFiles.files };
     try {
       // Headers must describe the bytes this descriptor will read, not what the stat cache remembers.
       const open = await this.#descriptors.open(file.real, OPEN_FLAGS);
+      if (open) this.#hotFiles.consider(file.real, open);
       return open && { kind: 'disk', file: open, stat: open.stat };
     } catch (err) {
       if (errorKind(err) === 'absent') return undefined; // removed since it was stat'ed
@@ -290,12 +294,12 @@ export class StaticHandler implements Handler {
 
     // Byte ranges are defined for GET only (RFC 9110 §14.2); HEAD describes the whole file.
     let range = FULL;
-    if (ex.method === 'GET' && headers.range !== undefined && ifRangeAllows(single(headers['if-range']), identity)) {
+    if (ex.method === 'GET' && headers.range !== undefined && ifRangeAllows(headers['if-range'], identity)) {
       range = parseRange(headers.range, length);
     }
     const compressible = isCompressible(type);
     let coding: Coding | undefined;
-    if (memory && !encoded && range.kind === 'full' && compressible && ex.compressMin > 0 && length >= ex.compressMin) {
+    if (memory && source.cache === this.#files && !encoded && range.kind === 'full' && compressible && ex.compressMin > 0 && length >= ex.compressMin) {
       coding = negotiate(headers['accept-encoding']);
     }
     const selected = coding ? { etag: makeEtag(size, mtimeMs, coding), mtimeMs } : identity;
@@ -337,18 +341,15 @@ export class StaticHandler implements Handler {
       respond(ex, 206, out, Readable.from([source.entry.data.subarray(start, end + 1)], { objectMode: false }));
       return;
     }
-    if (memory) {
-      let body = source.entry.data;
-      if (coding) {
-        body = this.#files.variant(source.real, source.entry, coding);
-        out['content-encoding'] = coding;
-      }
+    if (memory && source.cache === this.#files) {
+      if (coding) out['content-encoding'] = coding;
       // A Buffer: respond() sets Content-Length and omits the body for HEAD.
-      respond(ex, 200, out, body);
-      return;
+      return respond(ex, 200, out, coding ? this.#files.variant(source.real, source.entry, coding) : source.entry.data);
     }
     out['content-length'] = length;
-    this.#sendDisk(ex, 200, out, source.file, 0, length - 1);
+    // A hot large file goes as it streamed, uncompressed: not through respond(), which would compress text.
+    if (memory) ex.res.writeHead(200, out).end(ex.method === 'HEAD' ? undefined : source.entry.data);
+    else this.#sendDisk(ex, 200, out, source.file, 0, length - 1);
   }
 
   /**
@@ -379,9 +380,4 @@ export class StaticHandler implements Handler {
     sendError(ex, ERRORS.SKT_HANDLER_FAILED.status, { error: err });
     return true;
   }
-}
-
-// Node joins most duplicate headers but leaves unknown ones as arrays; a repeated If-Range is invalid.
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? (value.length === 1 ? value[0] : '') : value;
 }

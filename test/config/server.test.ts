@@ -50,7 +50,7 @@ describe('[server] values of every type', () => {
       [
         'name = api', 'ip = 127.0.0.1', 'port = 8080', 'processes = 2', 'threads = 8', 'devel = YES',
         'certfile = cert/server.pem', 'keyfile = /etc/key.pem', 'passphrase = p4ss',
-        'enable_proxy = on', 'static_max_age = 60', 'static_cache_file_max = 128k', 'static_cache_size = 1M',
+        'enable_proxy = on', 'static_max_age = 60', 'static_cache_file_max = 128k', 'static_cache_size = 1M', 'static_cache_hot_size = 8M',
         'static_precompressed = no', 'num_result_cache_max = 0', 'max_body_size = 1MB', 'max_proxy_body_size = 20M', 'max_upload_size = 10MiB', 'max_header_size = 32KiB',
         'header_timeout = 500ms', 'request_timeout = 0', 'keep_alive = 1m', 'max_requests_per_socket = 100',
         'compress_min_size = 0', 'trusted_proxies = 127.0.0.1, 10.0.0.0/8', 'access_log = logs/access.log',
@@ -72,7 +72,7 @@ describe('[server] values of every type', () => {
       {
         name: 'api', ip: '127.0.0.1', port: 8080, processes: 2, threads: 8, devel: true, ssl: false, http2: 'h2c', h2MaxConcurrentStreams: 64,
         certfile: '/srv/site/cert/server.pem', keyfile: '/etc/key.pem', passphrase: 'p4ss',
-        enableProxy: true, staticMaxAge: 60, staticCacheFileMax: 131072, staticCacheSize: 1048576,
+        enableProxy: true, staticMaxAge: 60, staticCacheFileMax: 131072, staticCacheSize: 1048576, staticCacheHotSize: 8388608,
         staticPrecompressed: false, numResultCacheMax: 0, maxBodySize: 1048576, maxProxyBodySize: 20971520, maxUploadSize: 10485760, maxHeaderSize: 32768,
         headerTimeout: 500, requestTimeout: 0, keepAlive: 60_000, maxRequestsPerSocket: 100,
         compressMinSize: 0, trustedProxies: ['127.0.0.1', '10.0.0.0/8'], accessLog: '/srv/site/logs/access.log',

@@ -53,8 +53,10 @@ export function evaluatePreconditions(headers: IncomingHttpHeaders, v: Validator
  * ETag, or a date equal to Last-Modified. A weak tag or an unparseable value never matches, and
  * the full representation is sent instead.
  */
-export function ifRangeAllows(ifRange: string | undefined, v: Validators): boolean {
+export function ifRangeAllows(ifRange: string | string[] | undefined, v: Validators): boolean {
   if (ifRange === undefined) return true;
+  // Node joins most duplicate headers but leaves unknown ones as arrays; a repeated If-Range is invalid.
+  if (Array.isArray(ifRange)) return ifRange.length === 1 && ifRangeAllows(ifRange[0], v);
   const value = ifRange.trim();
   if (value.startsWith('"') || value.startsWith('W/')) return !value.startsWith('W/') && value === v.etag;
   const date = parseDate(value);

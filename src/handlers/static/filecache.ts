@@ -25,11 +25,14 @@ export function sameVersion(entry: CachedFile, stat: Stats): boolean {
  */
 export class FileCache {
   readonly #maxBytes: number;
+  readonly #onDrop: ((real: string) => void) | undefined;
   readonly #entries = new Map<string, CachedFile>();
   #bytes = 0;
 
-  constructor(maxBytes: number) {
+  /** `onDrop`: told when an entry leaves (evicted, stale or replaced; not by clear()), to drop references to it. */
+  constructor(maxBytes: number, onDrop?: (real: string) => void) {
     this.#maxBytes = maxBytes;
+    this.#onDrop = onDrop;
   }
 
   /** Bytes held right now. */
@@ -123,6 +126,7 @@ export class FileCache {
   #drop(real: string, entry: CachedFile): void {
     this.#entries.delete(real);
     this.#bytes -= footprint(entry);
+    this.#onDrop?.(real);
   }
 
   #evict(keep?: string): void {

@@ -12,8 +12,12 @@ export interface OpenFile {
    * page cache moments ago, so the next downloads may read them synchronously (static/pump.ts).
    */
   readonly warm: boolean;
+  /** Downloads that have used this descriptor so far (static/hotfiles.ts admits a file on the second). */
+  readonly uses: number;
   /** Record that the whole file was just read through this descriptor. */
   warmed(): void;
+  /** One more reader: the descriptor stays open until the matching `release()`. */
+  retain(): void;
   release(): void;
 }
 
@@ -22,6 +26,7 @@ class Slot implements OpenFile {
   readonly stat: Stats;
   readonly at: number;
   refs = 0;
+  uses = 1;
   dead = false;
   warm = false;
 
@@ -33,6 +38,10 @@ class Slot implements OpenFile {
 
   warmed(): void {
     this.warm = true;
+  }
+
+  retain(): void {
+    this.refs++;
   }
 
   release(): void {
@@ -75,6 +84,7 @@ export class OpenFiles {
     const held = this.#slots.get(path);
     if (held && now - held.at < this.#ttlMs) {
       held.refs++;
+      held.uses++;
       return held;
     }
     if (held) {

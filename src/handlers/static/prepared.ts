@@ -37,16 +37,20 @@ const INLINE_MAX = 8 * 1024;
 export class PreparedFile {
   readonly entry: CachedFile;
   readonly type: string;
+  /** Of a compressible type: answers say `Vary: Accept-Encoding`. */
   readonly compressible: boolean;
+  /** May be compressed on the fly (a small-cache entry of a compressible type; never a hot large file). */
+  readonly compress: boolean;
   readonly identity: PreparedBody;
   readonly #cacheControl: string;
   readonly #lastModified: string;
   readonly #encoded: Partial<Record<Coding, PreparedBody>> = {};
 
-  constructor(entry: CachedFile, type: string, cacheControl: string, compressible: boolean) {
+  constructor(entry: CachedFile, type: string, cacheControl: string, compressible: boolean, compress = compressible) {
     this.entry = entry;
     this.type = type;
     this.compressible = compressible;
+    this.compress = compressible && compress;
     this.#cacheControl = cacheControl;
     this.#lastModified = httpDate(entry.mtimeMs);
     this.identity = this.#prepare(entry.data, undefined);
