@@ -12,6 +12,8 @@
 //        --a-set 'key = value' / --b-set ...: more [server] lines for A's / B's Skitai site (repeatable)
 //        --sql: the SQL route instead (bench/sql: `was.dlb` SELECT $1::int at /q, one throwaway PostgreSQL
 //        for both, 10 connections each), and target pg = node:http + pg.Pool (bench/sql/pg-pool.mjs)
+//        --proxy: the reverse proxy instead (`/p = @backend`, GET /p<path>) for the Skitai targets, both
+//        in front of one nginx backend answering /hello and /ping beside the wrks on the other core
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +41,7 @@ const { values: opt } = parseArgs({
     'b-set': { type: 'string', multiple: true, default: [] },
     revalidate: { type: 'boolean', default: false },
     sql: { type: 'boolean', default: false },
+    proxy: { type: 'boolean', default: false },
   },
 });
 if (opt.sql) opt.path = '/q';
@@ -70,7 +73,14 @@ function siteConf(dir, name, format, set = []) {
   return file;
 }
 
-const skitai = (dir, conf) => (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'), '-c', conf, '-p', p];
+/** The reverse proxy's site (`/p = @backend`) for the checkout `dir`; the backend's port is known once it runs. */
+let backendPort;
+function proxyConf(name) {
+  const file = path.join(tmp, `proxy-${name}.conf`);
+  fs.writeFileSync(file, `[server]\nip = 127.0.0.1\nprocesses = 1\naccess_log = off\n\n[routes:line]\n/p = @backend\n\n[@backend]\nmembers = 127.0.0.1:${backendPort}\nmax_conns = 64\n`);
+  return file;
+}
+const skitai = (dir, conf) => (p) => [NODE, path.join(dir, 'bin', 'skitaid.js'), '-c', opt.proxy ? proxyConf(`${path.basename(dir)}-${p}`) : conf, '-p', p];
 const TARGETS = {
   raw: (p) => [NODE, path.join(BENCH, 'peers', 'raw.mjs'), p],
   fastify: (p) => [NODE, path.join(BENCH, 'peers', 'fastify.mjs'), p],
@@ -100,7 +110,7 @@ async function start(side) {
   const port = String(await freePort());
   const env = key === 'skitai-dist' ? { ...process.env, SKITAI_DIST: '1' } : process.env;
   const server = startServer(pin.server(TARGETS[key](port, side)), { cwd: ROOT, env });
-  const url = `http://${HOST}:${port}${opt.path}`;
+  const url = `http://${HOST}:${port}${opt.proxy ? '/p' : ''}${opt.path}`;
   await waitReady(server, url, opt.static ? () => true : EXPECT);
   // What wrk gets (no Accept-Encoding): the file's bytes, and the validator of that representation.
   const res = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
@@ -140,15 +150,25 @@ const started = [];
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     for (const s of started) s.server.child.kill('SIGTERM');
+    backend?.child.kill('SIGTERM');
     fs.rmSync(tmp, { recursive: true, force: true });
     pgServer?.stop();
     process.exit(130);
   });
 }
 
+let backend;
+if (opt.proxy) {
+  const { nginx } = await import('./versus/servers.mjs');
+  backendPort = await freePort();
+  const cmd = nginx(tmp, 'backend', { server: 'location = /hello { default_type text/html; return 200 "Hello World"; } location = /ping { default_type text/plain; return 200 "pong"; }' })(String(backendPort));
+  backend = startServer(pin.load(cmd), { cwd: ROOT });
+  await waitReady(backend, `http://${HOST}:${backendPort}${opt.path}`, EXPECT);
+}
+
 try {
   const sets = (side) => (opt[`${side}-set`].length ? ` (${opt[`${side}-set`].join('; ')})` : '');
-  log(`pair: A = ${opt.a}${sets('a')}, B = ${opt.b}${sets('b')}, ${opt.path}; ${pin.note}; both servers on one core, one wrk -c${opt.connections} each`);
+  log(`pair: A = ${opt.a}${sets('a')}, B = ${opt.b}${sets('b')}, ${opt.proxy ? 'proxied ' : ''}${opt.path}; ${pin.note}; both servers on one core, one wrk -c${opt.connections} each`);
   const rows = [];
   for (let n = 1; n <= Number(opt.rounds); n++) {
     // Fresh processes each round, started in alternating order.
@@ -170,6 +190,7 @@ try {
       `range ${Math.min(...diffs).toFixed(2)} … ${Math.max(...diffs).toFixed(2)} over ${rows.length} rounds\n`,
   );
 } finally {
+  if (backend) await stopServer(backend);
   fs.rmSync(tmp, { recursive: true, force: true });
   pgServer?.stop();
 }

@@ -10,6 +10,7 @@ import { nodeOf, type Member } from '../cluster/member.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { exchange, httpTransport, type Endpoint } from '../transport/http/exchange.js';
 import { closeDispatchers, createPool } from '../transport/http/pool.js';
+import { MemberPool } from '../transport/h1/pool.js';
 import type { Prepared } from '../transport/http/prepared.js';
 import { prepare } from './request.js';
 
@@ -21,6 +22,9 @@ export interface Loan {
   /** Report the exchange once: the HTTP status it answered with, or `'failure'` / `'cancelled'` (ours, not the member's fault). */
   release(outcome: number | Exclude<Outcome, 'success'>): void;
 }
+
+/** A member's endpoint for the reverse proxy's own HTTP/1.1 client (transport/h1). */
+export type MemberEndpoint = Omit<Endpoint, 'dispatcher'> & { readonly dispatcher: MemberPool };
 
 /** A lent member: an object rather than a closure per request. */
 class MemberLoan implements Loan {
@@ -55,7 +59,9 @@ export class Upstream {
   readonly #endpoints = new Map<Member, Endpoint>();
   readonly #pools = new Map<Member, Pool>();
   /** Pools of members DNS removed, closing once their requests in flight are done. */
-  readonly #retiring = new Set<Pool>();
+  readonly #retiring = new Set<Pool | MemberPool>();
+  /** The reverse proxy's member pools (transport/h1), made on first use. */
+  readonly #streams = new Map<Member, MemberEndpoint>();
 
   constructor(
     readonly options: ClusterOptions,
@@ -86,6 +92,26 @@ export class Upstream {
   /** Internal (Route): the endpoint of `member`. */
   target(member: Member): Endpoint {
     return this.#endpoints.get(member)!;
+  }
+
+  /**
+   * Internal (the reverse proxy's Route): `member`'s endpoint on the proxy's own HTTP/1.1 client,
+   * or on undici when the cluster speaks h2 to its members (`http2 = yes`) or asks for it (`proxy_client = undici`).
+   */
+  streamTarget(member: Member): Endpoint | MemberEndpoint {
+    if (this.options.http2 || this.options.proxyClient === 'undici') return this.#endpoints.get(member)!;
+    let endpoint = this.#streams.get(member);
+    if (endpoint === undefined) {
+      const base = this.#endpoints.get(member)!;
+      const { options } = this;
+      const dispatcher = new MemberPool({
+        origin: base.origin, address: member.name === undefined ? undefined : member.host,
+        connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile,
+      });
+      endpoint = { ...base, dispatcher };
+      this.#streams.set(member, endpoint);
+    }
+    return endpoint;
   }
 
   /** Internal (Route). */
@@ -126,6 +152,13 @@ export class Upstream {
   }
 
   #retire(member: Member): void {
+    const stream = this.#streams.get(member);
+    if (stream !== undefined) {
+      this.#streams.delete(member);
+      const pool = stream.dispatcher;
+      this.#retiring.add(pool);
+      void pool.close().finally(() => this.#retiring.delete(pool));
+    }
     const pool = this.#pools.get(member);
     this.#pools.delete(member);
     this.#endpoints.delete(member);
@@ -161,6 +194,7 @@ export class Upstream {
 
   async close(graceMs: number): Promise<void> {
     this.cluster.close();
-    await closeDispatchers([...this.#pools.values(), ...this.#retiring], graceMs);
+    const streams = [...this.#streams.values()].map((e) => e.dispatcher);
+    await closeDispatchers([...this.#pools.values(), ...streams, ...this.#retiring], graceMs);
   }
 }

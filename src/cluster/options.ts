@@ -37,6 +37,8 @@ export interface ClusterOptions extends ClusterPolicyOptions {
   readonly responseTimeout: number;
   readonly keepAlive: number;
   readonly maxResponseSize: number;
+  /** The reverse proxy's member client (`proxy_client`): its own HTTP/1.1 one, or undici (always with `http2`). */
+  readonly proxyClient: 'skitai' | 'undici';
   /** Undefined when `health_check_path` is not set: no active checks. */
   readonly healthCheck: (ActiveCheckOptions & { readonly path: string }) | undefined;
   readonly failOn5xx: boolean;
@@ -138,6 +140,7 @@ export function parseClusterOptions(config: ClusterConfig): ClusterOptions {
     responseTimeout: ms('response_timeout'),
     keepAlive: ms('keep_alive'),
     maxResponseSize: ms('max_response_size'),
+    proxyClient: v.proxy_client as 'skitai' | 'undici',
     healthCheck: checkPath === undefined ? undefined : Object.freeze({
       path: checkPath,
       intervalMs: ms('health_check_interval'),

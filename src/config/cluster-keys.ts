@@ -58,6 +58,7 @@ export const CLUSTER_KEYS: readonly KeySpec[] = [
   { key: 'connect_timeout', type: 'seconds', default: 3 * S, min: 1, max: 600 * S, doc: 'TCP + TLS connect limit; a failed connect is a NETERR and safe to fail over.' },
   { key: 'response_timeout', type: 'seconds', default: 10 * S, min: 1, max: 3600 * S, doc: 'Limit for the response headers, and for each gap while reading the body (TIMEOUT). undici checks it on a coarse clock (up to ~1 s late); the call deadline of `getwait` is exact.' },
   { key: 'keep_alive', type: 'seconds', default: 60 * S, min: 1, max: 3600 * S, doc: 'Idle keep-alive time of member connections (a shorter `Keep-Alive: timeout` from the member wins).' },
+  { key: 'proxy_client', type: 'enum', default: 'skitai', values: ['skitai', 'undici'], doc: "The reverse proxy's (`/p = @name`) member client: `skitai`, its own HTTP/1.1 client with a strict response parser (docs/proxy.md), or `undici`, as `was.*` calls use. `http2 = yes` always uses undici; WebSocket upgrades use node:http." },
   { key: 'max_response_size', type: 'size', default: 64 * 2 ** 20, min: 1, max: 2 ** 40, doc: 'Largest response body read, after decompression; larger is a NETERR.' },
   { key: 'health_check_path', type: 'string', default: undefined, check: { test: (v) => v.startsWith('/'), expect: 'a path starting with "/"' }, doc: 'Path for active checks (`GET`, 2xx/3xx = healthy). Unset: passive health only.' },
   ...shared('health_check_interval', 'health_check_timeout', 'healthy_threshold', 'unhealthy_threshold', 'eject_failures', 'eject_base', 'eject_max'),

@@ -2,7 +2,6 @@ import type { ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import type { Failure } from '../transport/http/failure.js';
-import type { Endpoint } from '../transport/http/exchange.js';
 import { CallAbort, Deadline, monotonic, type DeadlineOwner } from '../call/deadline.js';
 import type { Sink } from '../call/gather.js';
 import { failover, type Route } from '../call/plan.js';
@@ -20,7 +19,7 @@ import { declaredBody, takeBody, tooLarge, type ProxyBody } from './proxy/body.j
 import { requestHeaders } from './proxy/headers.js';
 import { answerBug, describe } from './proxy/relay.js';
 import { UpgradeCall } from './proxy/upgrade.js';
-import type { Forward, StreamOutcome } from './proxy/stream.js';
+import type { Forward, StreamEndpoint, StreamOutcome } from './proxy/stream.js';
 import { streamRule, streamTransport, type StreamRequest } from './proxy/transport.js';
 
 /** Settings of a reverse proxy mount. */
@@ -49,7 +48,7 @@ export class ProxyHandler implements Handler {
   /** @internal shared by every {@link ProxyCall} of this mount. */
   readonly up: Upstream;
   /** @internal the Upstream with the streaming transport, for failover(). */
-  readonly route: Route<Endpoint, StreamRequest, Result>;
+  readonly route: Route<StreamEndpoint, StreamRequest, Result>;
   /** @internal */
   readonly maxBody: number;
   /** @internal */
@@ -63,7 +62,7 @@ export class ProxyHandler implements Handler {
       cluster: upstream.cluster,
       clock: upstream.clock,
       transport: streamTransport,
-      target: (member) => upstream.target(member),
+      target: (member) => upstream.streamTarget(member),
       refused: (why, node) => upstream.refused(why, node),
     };
     this.maxBody = options.maxBody;

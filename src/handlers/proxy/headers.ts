@@ -157,32 +157,35 @@ export function responseHeaders(headers: Readonly<Record<string, string | string
 }
 
 /**
- * The member's response headers (undici's raw `[name, value, …]` buffers) minus the hop-by-hop
+ * The member's response headers (undici's raw `[name, value, …]` buffers, or the latin1 strings of
+ * the proxy's own member client) minus the hop-by-hop
  * ones, as a flat `[name, value, …]` list for `writeHead`: names keep the member's case, repeated
  * headers (Set-Cookie) stay repeated, and the bytes pass unchanged (latin1 both ways). With `via`
  * (the forward proxy's entry), the answer's Via lines become one, ours last (RFC 9110 §7.6.3).
  */
-export function relayHeaders(raw: readonly Buffer[], via?: string): string[] {
+const text = (b: Buffer | string): string => (typeof b === 'string' ? b : b.toString('latin1'));
+
+export function relayHeaders(raw: readonly (Buffer | string)[], via?: string): string[] {
   const out: string[] = [];
   let named: Set<string> | undefined;
   let vias: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
+    const name = text(raw[i]!);
     // Only names of these lengths, or starting with p (proxy-*), can be hop-by-hop: the others skip a lower-case copy.
     const n = name.length;
     if (n === 10 || n === 2 || n === 7 || n === 17 || name.charCodeAt(0) === 112 || name.charCodeAt(0) === 80) {
       const lower = name.toLowerCase();
       if (lower === 'connection') {
-        named = addConnectionNames(named, raw[i + 1]!.toString('latin1'));
+        named = addConnectionNames(named, text(raw[i + 1]!));
         continue;
       }
       if (isHopByHop(lower, undefined)) continue;
     } else if (n === 3 && via !== undefined && name.toLowerCase() === 'via') {
-      const value = raw[i + 1]!.toString('latin1');
+      const value = text(raw[i + 1]!);
       vias = vias === undefined ? value : `${vias}, ${value}`;
       continue;
     }
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    out.push(name, text(raw[i + 1]!));
   }
   let kept = out;
   if (named !== undefined) {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Cancellable } from '../../call/deadline.js';
 import type { Endpoint } from '../../transport/http/exchange.js';
+import type { H1Dispatcher, H1Handler } from '../../transport/h1/types.js';
 import { CallAbort, classify, type Failure } from '../../transport/http/failure.js';
 import { isSkitaiError } from '../../errors.js';
 import { relayHeaders } from './headers.js';
@@ -18,6 +19,12 @@ import { relayHeaders } from './headers.js';
  * away calls {@link StreamExchange.cancel} directly. Response chunks are written as they come and
  * the member's socket is paused while the client's is full (backpressure both ways).
  */
+
+/**
+ * Where an attempt goes: an endpoint whose dispatcher is undici's (the forward proxy, h2 members)
+ * or the proxy's own HTTP/1.1 member pool (transport/h1): both take the same `dispatch()`.
+ */
+export type StreamEndpoint = Omit<Endpoint, 'dispatcher'> & { readonly dispatcher: H1Dispatcher };
 
 /** What a member is sent; built once per request, the same for every attempt. */
 export interface Forward {
@@ -68,7 +75,7 @@ export interface StreamDone {
 }
 
 /** undici refusing the request itself: not the member's fault, and no other member would take it either. */
-const REFUSED_LOCALLY = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+const REFUSED_LOCALLY = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'H1_INVALID_ARG']);
 
 /** Finds the exchange of a response from inside a shared 'drain' listener (`this` is the response). */
 const EXCHANGE = Symbol('skitai.proxy.exchange');
@@ -84,14 +91,14 @@ function clientGone(res: ServerResponse): boolean {
 }
 
 /** One attempt: `new StreamExchange(...).start()`; `cancel()` when the client goes away. */
-export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, StreamOutcome {
+export class StreamExchange implements Dispatcher.DispatchHandler, H1Handler, Cancellable, StreamOutcome {
   end: StreamEnd = 'failed';
   status = 0;
   health: number | 'failure' | 'cancelled' = 'cancelled';
   failure: Failure | undefined;
   error: Error | undefined;
 
-  readonly #endpoint: Endpoint;
+  readonly #endpoint: StreamEndpoint;
   readonly #forward: Forward;
   readonly #res: ServerResponse;
   readonly #stallMs: number;
@@ -106,7 +113,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, 
   #cancelled: unknown;
   #waitingForDrain = false;
 
-  constructor(endpoint: Endpoint, forward: Forward, res: ServerResponse, stallMs: number, done: StreamDone) {
+  constructor(endpoint: StreamEndpoint, forward: Forward, res: ServerResponse, stallMs: number, done: StreamDone) {
     this.#endpoint = endpoint;
     this.#forward = forward;
     this.#res = res;
@@ -124,7 +131,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, 
         path: forward.path,
         method: forward.method,
         headers: forward.headers,
-        body: forward.body as Dispatcher.DispatchOptions['body'],
+        body: forward.body,
         headersTimeout: endpoint.responseTimeout,
         bodyTimeout: endpoint.responseTimeout,
       },
@@ -150,7 +157,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler, Cancellable, 
     if (this.#cancelled !== undefined) abort(this.#cancelled as Error);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[], resume: () => void, statusText: string): boolean {
     if (this.#finished) return false;
     if (statusCode < 200 && statusCode >= 100) return true; // 1xx informational: the real response follows
     this.status = statusCode;

@@ -4,8 +4,7 @@ import type { Rule } from '../../call/plan.js';
 import { Result } from '../../call/result.js';
 import { streamMayRetry } from '../../call/retry.js';
 import { Status } from '../../call/status.js';
-import type { Endpoint } from '../../transport/http/exchange.js';
-import { StreamExchange, type Forward, type StreamDone, type StreamOutcome } from './stream.js';
+import { StreamExchange, type Forward, type StreamDone, type StreamEndpoint, type StreamOutcome } from './stream.js';
 
 /**
  * The reverse proxy's {@link StreamExchange} as a `Transport` of the call layer, so that
@@ -36,11 +35,11 @@ class StreamAttempt implements StreamDone, Outcome<Result> {
   result: Result = ENDED;
   sent = true;
   health: Health = 'cancelled';
-  readonly #endpoint: Endpoint;
+  readonly #endpoint: StreamEndpoint;
   readonly #req: StreamRequest;
   readonly #done: Done<Result>;
 
-  constructor(endpoint: Endpoint, req: StreamRequest, done: Done<Result>) {
+  constructor(endpoint: StreamEndpoint, req: StreamRequest, done: Done<Result>) {
     this.#endpoint = endpoint;
     this.#req = req;
     this.#done = done;
@@ -61,8 +60,8 @@ class StreamAttempt implements StreamDone, Outcome<Result> {
 }
 
 /** `send(endpoint, request, cancel, done)`: one streamed attempt, registered with `cancel`. */
-export const streamTransport: Transport<Endpoint, StreamRequest, Result> = {
-  send(endpoint: Endpoint, req: StreamRequest, cancel: CancelScope, done: Done<Result>): void {
+export const streamTransport: Transport<StreamEndpoint, StreamRequest, Result> = {
+  send(endpoint: StreamEndpoint, req: StreamRequest, cancel: CancelScope, done: Done<Result>): void {
     const exchange = new StreamExchange(endpoint, req.forwardNow(), req.res, endpoint.responseTimeout, new StreamAttempt(endpoint, req, done));
     exchange.start();
     cancel.add(exchange);

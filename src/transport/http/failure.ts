@@ -51,20 +51,21 @@ export function classify(err: unknown, ctx: FailureContext): Failure {
     return fail(Status.NETERR, 'SKT_CLIENT_NETWORK', `request to ${ctx.node} cancelled`, true, true);
   }
   if (isSkitaiError(err)) return fail(Status.NETERR, err.code, err.message, true);
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+  // H1_*: the reverse proxy's own member client (transport/h1), classified as undici's equivalents.
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'H1_CONNECT_TIMEOUT') {
     return fail(Status.NETERR, 'SKT_CLIENT_CONNECT', `connecting to ${ctx.node} timed out after ${seconds(ctx.connectTimeout)}`, false);
   }
   if (CONNECT.has(code)) return fail(Status.NETERR, 'SKT_CLIENT_CONNECT', `cannot connect to ${ctx.node}: ${error.message}`, false);
   if (TLS.test(code)) {
     return fail(Status.NETERR, 'SKT_CLIENT_TLS', `TLS handshake with ${ctx.node} failed: ${error.message} (${code})`, false);
   }
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'H1_HEADERS_TIMEOUT') {
     return fail(Status.TIMEOUT, 'SKT_CLIENT_TIMEOUT', `no response from ${ctx.node} within ${seconds(ctx.responseTimeout)} (response_timeout)`, true);
   }
-  if (code === 'UND_ERR_BODY_TIMEOUT') {
+  if (code === 'UND_ERR_BODY_TIMEOUT' || code === 'H1_BODY_TIMEOUT') {
     return fail(Status.TIMEOUT, 'SKT_CLIENT_TIMEOUT', `the body from ${ctx.node} stalled for ${seconds(ctx.responseTimeout)} (response_timeout)`, true);
   }
-  if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
+  if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED' || code === 'H1_CLOSED') {
     return fail(Status.NETERR, 'SKT_CLIENT_CLOSED', 'the clients were closed before the answer came', true, true);
   }
   return fail(Status.NETERR, 'SKT_CLIENT_NETWORK', `connection to ${ctx.node} failed: ${error.message}${code ? ` (${code})` : ''}`, true);

@@ -72,11 +72,17 @@ export function createAgent(options: PoolOptions): Agent {
   });
 }
 
+/** An undici dispatcher, or the reverse proxy's own member pool (transport/h1). */
+export interface Closable {
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
 /**
  * Close dispatchers, letting requests in flight finish for up to `graceMs`, then destroying what is
  * left so shutdown never hangs on a stuck member.
  */
-export async function closeDispatchers(dispatchers: readonly Dispatcher[], graceMs: number): Promise<void> {
+export async function closeDispatchers(dispatchers: readonly Closable[], graceMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), graceMs);
