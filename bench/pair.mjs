@@ -122,6 +122,8 @@ async function start(side) {
   return { key, server, url, headers: opt.revalidate ? { 'If-None-Match': etag } : {} };
 }
 
+const MIN_REQUESTS = 1000;
+
 /** The server process's [user, system] CPU ticks (1/100 s), its worker threads (libuv's file writes) included. */
 function cpuTicks(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -138,6 +140,12 @@ async function round(n, a, b) {
   const [a1, b1] = [cpuTicks(a.server.child.pid), cpuTicks(b.server.child.pid)];
   const other = meter.stop().other;
   const perReq = (t0, t1, requests) => ({ us: ((t1[0] - t0[0] + t1[1] - t0[1]) * 10_000) / requests, sys: ((t1[1] - t0[1]) * 10_000) / requests });
+  // A round where wrk got (almost) no answers says nothing per request: 9 requests in 4 s give a
+  // CPU figure made of start-up noise, and 0 give NaN, which would poison every median.
+  if (Math.min(ra.requests, rb.requests) < MIN_REQUESTS) {
+    log(`  round ${n}: dropped (${a.key} ${ra.requests}, ${b.key} ${rb.requests} requests; fewer than ${MIN_REQUESTS}); others ${other.toFixed(0)}% of a core`);
+    return undefined;
+  }
   const ca = perReq(a0, a1, ra.requests);
   const cb = perReq(b0, b1, rb.requests);
   log(`  round ${n}: ${a.key} ${ca.us.toFixed(2)} µs/req (sys ${ca.sys.toFixed(2)}; ${ra.rps.toFixed(0)} req/s), ${b.key} ${cb.us.toFixed(2)} µs/req (sys ${cb.sys.toFixed(2)}; ${rb.rps.toFixed(0)} req/s), ` +
@@ -178,11 +186,13 @@ try {
       started.push(await start(first));
       started.push(await start(second));
       const [a, b] = first === 'a' ? started : [started[1], started[0]];
-      rows.push(await round(n, a, b));
+      const row = await round(n, a, b);
+      if (row) rows.push(row);
     } finally {
       await Promise.all(started.map((s) => stopServer(s.server)));
     }
   }
+  if (rows.length === 0) throw new Error('pair: every round was dropped (see above); the machine is too busy to measure');
   const diffs = rows.map((r) => r.b - r.a);
   process.stdout.write(
     `${opt.path}: ${opt.a} ${median(rows.map((r) => r.a)).toFixed(2)} µs/req, ${opt.b} ${median(rows.map((r) => r.b)).toFixed(2)} µs/req (medians); ` +
