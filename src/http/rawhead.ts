@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { headersStart, storesHeaders } from './response.js';
+import { detachedResponse } from './detached.js';
 
 /** Node's serialised head of a response, kept until the first write sends it (an internal, stable in Node 20-24). */
 interface HeadState {
@@ -30,11 +31,7 @@ export function headBlock(list: readonly string[]): string {
  */
 const rawHeads = ((): boolean => {
   try {
-    const req = new http.IncomingMessage(null as never);
-    req.method = 'GET';
-    req.httpVersionMajor = 1;
-    req.httpVersionMinor = 1;
-    const res = new http.ServerResponse(req);
+    const res = detachedResponse();
     res.writeHead(200, ['content-length', '0']);
     const state = res as unknown as HeadState;
     return typeof state._header === 'string' && state._headerSent === false && state._header.startsWith('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n');

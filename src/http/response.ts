@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { RequestExchange } from './exchange.js';
+import { detachedResponse } from './detached.js';
 
 /**
  * node:http's response, which adds the request id (`X-Request-Id`) to every response as its head is
@@ -42,11 +43,7 @@ const storeHeader = (http.ServerResponse.prototype as unknown as { _storeHeader?
 const hooked = ((): boolean => {
   if (typeof storeHeader !== 'function') return false;
   try {
-    const req = new http.IncomingMessage(null as never);
-    req.method = 'GET';
-    req.httpVersionMajor = 1;
-    req.httpVersionMinor = 1;
-    const res = new http.ServerResponse(req);
+    const res = detachedResponse();
     (res as unknown as { _storeHeader: StoreHeader })._storeHeader = function (line, headers) {
       storeHeader.call(this, `${line}x-probe: 1\r\n`, headers);
     };
