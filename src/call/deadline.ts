@@ -103,24 +103,26 @@ export class Deadline implements Cancellable {
   /**
    * Limit this deadline to clock time `at` when that is earlier than its limit. A limit already
    * past fires at once (synchronously). `keepAlive: false` for limits nobody waits on (a DB
-   * cluster's query_timeout), whose timer must not keep a process alive.
+   * cluster's query_timeout), whose timer must not keep a process alive. Returns whether the limit
+   * moved (false: cancelled already, or the limit was as early already).
    */
-  cap(at: number, keepAlive = true): void {
-    if (this.#cancelled || !(at < this.#at)) return;
+  cap(at: number, keepAlive = true): boolean {
+    if (this.#cancelled || !(at < this.#at)) return false;
     this.#at = at;
     const delay = at - this.#clock();
     if (delay <= 0) {
       this.#expire();
-      return;
+      return true;
     }
     const clock = this.#clock;
     if (this.#timer !== undefined) {
-      if (this.#timerAt <= at) return;
+      if (this.#timerAt <= at) return true;
       clock.cancel(this.#timer);
     }
     this.#timerAt = at;
     this.#timer = clock.after(delay, () => this.#fired());
     if (!keepAlive) this.#timer.unref?.();
+    return true;
   }
 
   /** Stop the timer: the call has its outcome, nothing is left to time. Targets stay cancellable. */

@@ -162,9 +162,9 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
     if (known === undefined) this.#waiters = waiter;
     else if (Array.isArray(known)) known.push(waiter);
     else this.#waiters = [known, waiter];
-    this.deadline.cap(this.created + timeout * 1000);
-    // A limit that passed before the call was sent (its timer found no slots) ends it now.
-    if (!this.#final && this.deadline.remaining() === 0) this.expire();
+    // A limit that passed before the call was sent (its timer found no slots) ends it now. When
+    // this wait moved the limit, cap() has armed the timer or expired the call itself.
+    if (!this.deadline.cap(this.created + timeout * 1000) && !this.#final && this.deadline.remaining() === 0) this.expire();
   }
 
   #deliver(waiter: Waiter, results: Results): void {

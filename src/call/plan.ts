@@ -104,13 +104,16 @@ class Failover<T, Req, R extends Result<unknown>> implements Slot {
     this.#deadline = deadline;
     this.#sink = sink;
     this.#hedgeDelay = rule.hedgeDelay(req);
-    this.node = `@${route.cluster.name}`;
+    this.node = ''; // the member asked, set by #launch (the cluster's name when none could be)
   }
 
   start(): void {
     this.#route.cluster.countRequest();
     if (this.#launch()) this.#armHedge();
-    else this.#end();
+    else {
+      this.node = `@${this.#route.cluster.name}`;
+      this.#end();
+    }
   }
 
   #launch(): boolean {

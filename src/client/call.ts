@@ -150,8 +150,10 @@ export class Call implements CacheOwner, TickEnd {
     this.#due = false;
     const g = this.#g;
     const prepared = this.#prepared!;
-    let remaining = g.deadline.remaining();
-    if (typeof timeout === 'number' && !Number.isNaN(timeout)) remaining = Math.min(remaining, Math.max(0, g.created + timeout * 1000 - g.deadline.now()));
+    let at = g.deadline.at;
+    if (typeof timeout === 'number' && !Number.isNaN(timeout)) at = Math.min(at, g.created + timeout * 1000);
+    // One clock read for the header (not one per limit).
+    const remaining = at === Infinity ? Infinity : Math.max(0, at - g.deadline.now());
     if (g.expiredBeforeSend(this.#sender.target)) return;
     if (remaining !== Infinity) prepared.headers['x-skitai-deadline'] = encodeDeadline(remaining);
     g.begin(this.#sender.start(prepared, g.deadline, g));

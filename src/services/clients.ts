@@ -52,7 +52,8 @@ export class Clients extends ServiceFace {
   readonly #agentOptions: PoolOptions;
   readonly #url: Omit<Endpoint, 'dispatcher' | 'origin' | 'node'>;
   /** Senders by `@name/path` target and kind: parsing the target and finding the cluster once, not per call. */
-  readonly #senders = new Map<string, ClusterSender>();
+  // One map per kind, keyed by the target as given: no key string is built per call.
+  readonly #senders = { lb: new Map<string, ClusterSender>(), map: new Map<string, ClusterSender>() };
 
   /**
    * @param options the `[@name]` sections (only `type = http` ones are wired here) and the settings of single-URL calls.
@@ -164,14 +165,14 @@ export class Clients extends ServiceFace {
   }
 
   #sender(kind: 'lb' | 'map', target: string, retryTimeouts: boolean | undefined): ClusterSender {
-    const key = `${kind} ${target}`;
-    const known = this.#senders.get(key);
+    const senders = this.#senders[kind];
+    const known = senders.get(target);
     if (known && (retryTimeouts === undefined || retryTimeouts === known.retryTimeouts)) return known;
     const up = this.#upstream(target);
     const { path } = parseClusterTarget(target);
     const sender = new ClusterSender(kind, target, path, up, retryTimeouts ?? up.options.retryTimeouts, this.state);
     // Bounded: targets built from user input must not grow the map without end; past it, senders are made per call.
-    if (retryTimeouts === undefined && this.#senders.size < MAX_SENDERS) this.#senders.set(key, sender);
+    if (retryTimeouts === undefined && senders.size < MAX_SENDERS) senders.set(target, sender);
     return sender;
   }
 

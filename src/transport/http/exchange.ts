@@ -57,6 +57,8 @@ export function send(endpoint: Endpoint, prepared: Prepared, cancel: CancelScope
   handler.started();
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** The HTTP transport of the call plan (`call/plan.ts`): one attempt to one member's endpoint. */
 export const httpTransport: Transport<Endpoint, Prepared, Result> = { send };
 
@@ -78,7 +80,9 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Cancellable {
   #cancelled: unknown;
   #code = 0;
   #headers: ResultHeaders | undefined;
-  #chunks: Buffer[] = [];
+  /** The body: its first chunk alone (the common case: one chunk), an array only from the second on. */
+  #first: Buffer | undefined;
+  #chunks: Buffer[] | undefined;
   #size = 0;
 
   constructor(endpoint: Endpoint, prepared: Prepared, done: Done<Result>) {
@@ -122,14 +126,15 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Cancellable {
       this.#abort?.(err);
       return false;
     }
-    this.#chunks.push(chunk);
+    if (this.#first === undefined) this.#first = chunk;
+    else (this.#chunks ??= [this.#first]).push(chunk);
     return true;
   }
 
   onComplete(_trailers: string[] | null): void {
     if (this.finished) return;
     const chunks = this.#chunks;
-    const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size);
+    const raw = chunks !== undefined ? Buffer.concat(chunks, this.#size) : (this.#first ?? EMPTY);
     const headers = this.#headers ?? {};
     if (isEncoded(headers) && raw.length > 0) {
       this.finished = true; // nothing undici does from here on changes the outcome
@@ -185,7 +190,8 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Cancellable {
 
   #report(outcome: Outcome): void {
     this.finished = true;
-    this.#chunks = [];
+    this.#first = undefined;
+    this.#chunks = undefined;
     if (this.#sending) queueMicrotask(() => this.#done(outcome));
     else this.#done(outcome);
   }

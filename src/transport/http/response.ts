@@ -56,6 +56,7 @@ export interface Parsed {
 }
 
 const TEXT = /^text\/|[/+](json|xml|javascript|ecmascript|x-www-form-urlencoded|csv|yaml)\b|^application\/(x-)?sh\b/;
+const JSON_TYPE = /[/+]json\b|^application\/json-rpc\b/;
 
 function charsetOf(type: string): string {
   const m = /;\s*charset="?([\w-]+)"?/.exec(type);
@@ -65,10 +66,35 @@ function charsetOf(type: string): string {
 // decode() without { stream: true } keeps no state, so the common UTF-8 decoder is shared.
 const UTF8 = new TextDecoder('utf-8');
 
-function toText(body: Buffer, type: string): string {
+/** What a response's Content-Type says about its body. */
+interface BodyType {
+  /** The header, trimmed and lower-cased ('' when absent). */
+  readonly type: string;
+  readonly form: 'json' | 'text' | 'bytes';
+  /** The charset label, lower-cased; `utf-8` when none is given. */
+  readonly charset: string;
+}
+
+// A member answers with the same Content-Type again and again: the last distinct value is kept
+// with what it says, so the two regular expressions run once per new value, not once per response.
+let lastRaw: string | undefined;
+let lastType: BodyType = { type: '', form: 'bytes', charset: 'utf-8' };
+
+function bodyType(headers: ResultHeaders): BodyType {
+  const raw = headers['content-type'];
+  if (raw === lastRaw && raw !== undefined) return lastType;
+  const type = header(headers, 'content-type');
+  const info: BodyType = { type, form: JSON_TYPE.test(type) ? 'json' : TEXT.test(type) ? 'text' : 'bytes', charset: charsetOf(type).toLowerCase() };
+  if (typeof raw === 'string') {
+    lastRaw = raw;
+    lastType = info;
+  }
+  return info;
+}
+
+function toText(body: Buffer, charset: string): string {
   try {
-    const label = charsetOf(type).toLowerCase();
-    return (label === 'utf-8' || label === 'utf8' ? UTF8 : new TextDecoder(label)).decode(body);
+    return (charset === 'utf-8' || charset === 'utf8' ? UTF8 : new TextDecoder(charset)).decode(body);
   } catch {
     return body.toString('utf8'); // an unknown charset label: UTF-8 is the best guess
   }
@@ -82,24 +108,24 @@ function toText(body: Buffer, type: string): string {
  */
 export function parseData(prepared: Prepared, code: number, headers: ResultHeaders, body: Buffer): Parsed {
   if (body.length === 0 || prepared.method === 'HEAD') return { data: null };
-  const type = header(headers, 'content-type');
+  const info = bodyType(headers);
   if (prepared.kind !== 'http') {
     try {
       return parseRpc(prepared, body);
     } catch (err) {
       if (code >= 200 && code < 300) throw err;
-      return { data: toText(body, type), error: err as Error };
+      return { data: toText(body, info.charset), error: err as Error };
     }
   }
-  if (/[/+]json\b|^application\/json-rpc\b/.test(type)) {
-    const text = toText(body, type);
+  if (info.form === 'json') {
+    const text = toText(body, info.charset);
     try {
       return { data: JSON.parse(text) };
     } catch (err) {
-      return { data: text, error: new SkitaiError('SKT_CLIENT_RESPONSE', `the body says ${type} but is not JSON: ${(err as Error).message}`) };
+      return { data: text, error: new SkitaiError('SKT_CLIENT_RESPONSE', `the body says ${info.type} but is not JSON: ${(err as Error).message}`) };
     }
   }
-  return TEXT.test(type) ? { data: toText(body, type) } : { data: body };
+  return info.form === 'text' ? { data: toText(body, info.charset) } : { data: body };
 }
 
 function parseRpc(prepared: Prepared, body: Buffer): Parsed {

@@ -117,4 +117,33 @@ describe('exchange', () => {
     assert.deepEqual(a.result.header['set-cookie'], ['a=1', 'b=2']);
     assert.equal(a.result.header.link, undefined, 'the hint headers are not the response headers');
   });
+  test('each answer is read by its own Content-Type, in any order; a body in several chunks is whole', async () => {
+    const bodies: Record<string, [string, Buffer | string]> = {
+      '/json': ['application/json', '{"v":1}'],
+      '/latin': ['text/plain; charset=ISO-8859-1', Buffer.from([0x63, 0x61, 0x66, 0xe9])],
+      '/bin': ['application/octet-stream', Buffer.from([1, 2, 3])],
+      '/none': ['', 'plain'],
+    };
+    const m = await members.start((req, res) => {
+      if (req.url === '/chunks') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"a":');
+        setImmediate(() => res.end('[1,2]}'));
+        return;
+      }
+      const [type, body] = bodies[req.url!]!;
+      if (type) res.setHeader('content-type', type);
+      res.end(body);
+    });
+    const ep = endpointOf(m);
+    const data = async (path: string): Promise<unknown> => (await exchange(ep, get(path))).result.data;
+    for (let round = 0; round < 2; round++) {
+      assert.deepEqual(await data('/json'), { v: 1 });
+      assert.equal(await data('/latin'), 'café');
+      assert.deepEqual(await data('/bin'), Buffer.from([1, 2, 3]));
+      assert.deepEqual(await data('/json'), { v: 1 });
+      assert.deepEqual(await data('/none'), Buffer.from('plain'));
+      assert.deepEqual(await data('/chunks'), { a: [1, 2] });
+    }
+  });
 });
