@@ -128,7 +128,7 @@ export class H2Response extends Stream {
 
   appendHeader(name: string, value: HeaderValue): this {
     const key = name.toLowerCase();
-    const there = this.#headers[key];
+    const there = this.getHeader(key);
     if (there === undefined) return this.setHeader(key, value);
     const list: string[] = Array.isArray(there) ? [...(there as string[])] : [String(there)];
     if (Array.isArray(value)) list.push(...(value as string[]));
@@ -136,11 +136,13 @@ export class H2Response extends Stream {
     return this.setHeader(key, list);
   }
 
+  // Own properties only: after writeHead() the set can be a plain object (#respondWith).
   getHeader(name: string): HeaderValue | undefined {
-    return this.#headers[name.toLowerCase()];
+    const key = name.toLowerCase();
+    return Object.hasOwn(this.#headers, key) ? this.#headers[key] : undefined;
   }
   hasHeader(name: string): boolean {
-    return this.#headers[name.toLowerCase()] !== undefined;
+    return this.getHeader(name) !== undefined;
   }
   getHeaderNames(): string[] {
     return Object.keys(this.#headers);
@@ -159,6 +161,7 @@ export class H2Response extends Stream {
     if (this.stream.destroyed || this.stream.closed) return this;
     if (this.stream.headersSent) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP2_HEADERS_SENT' });
     if (headers === undefined && typeof reason === 'object') headers = reason;
+    if (!this.#stored && headers !== undefined && !Array.isArray(headers) && this.#respondWith(status, headers)) return this;
     if (Array.isArray(headers)) {
       const pairs = headers.length > 0 && Array.isArray(headers[0]);
       const step = pairs ? 1 : 2;
@@ -174,6 +177,36 @@ export class H2Response extends Stream {
     this.statusCode = status;
     this.#respond();
     return this;
+  }
+
+  /**
+   * writeHead() with nothing stored before (respond()'s whole bodies): the given headers go to
+   * `stream.respond()` in a new plain object, which then serves getHeader() & co. The stored set is
+   * a null-prototype object, which V8 keeps in dictionary mode; node:http2 walks what it is given
+   * with for-in (no enum cache for a dictionary), a measurable part of a small response. False,
+   * with nothing done, for a name the plain object could not hold (`__proto__`): the stored path.
+   */
+  #respondWith(status: number, given: http.OutgoingHttpHeaders): boolean {
+    const out: Record<string, HeaderValue> = { ':status': 0 };
+    for (const name in given) {
+      const value = given[name];
+      if (value === undefined) continue;
+      const key = name.toLowerCase();
+      if (key === '__proto__') return false;
+      if (!checkedNames.has(key)) {
+        http.validateHeaderName(key);
+        if (checkedNames.size < 1024) checkedNames.add(key);
+      }
+      if (typeof value !== 'number') http.validateHeaderValue(key, value as unknown as string);
+      // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
+      if (key !== 'connection') out[key] = value;
+    }
+    this.statusCode = status;
+    out[':status'] = this.#status;
+    if (out[ID] === undefined && this.exchange !== undefined) out[ID] = this.exchange.id;
+    this.#headers = out;
+    this.stream.respond(out as http2.OutgoingHttpHeaders, { endStream: this.#endOnHead, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+    return true;
   }
 
   #respond(): void {
