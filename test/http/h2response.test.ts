@@ -12,17 +12,20 @@ import { h2Connect, h2Request, type H2Got } from '../support/h2.js';
  * object of its own (the path respond() takes for a whole body); what a client gets must be what
  * the stored path sends. An h2c server on 127.0.0.1 with the engine's pair, and node's h2 client.
  */
-async function answer(write: (res: H2Response) => void): Promise<H2Got> {
+async function answer(write: (res: H2Response, req: H2Request) => void, requests = 1): Promise<H2Got[]> {
   const server = http2.createServer();
-  server.on('stream', (stream, headers, _flags, raw: string[]) => {
-    const res = new H2Response(stream, new H2Request(stream, headers, raw));
+  server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
+    const req = new H2Request(stream, headers, raw);
+    const res = new H2Response(stream, req);
     res.exchange = { id: 'k2-9' };
-    write(res);
+    write(res, req);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const session = await h2Connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   try {
-    return await h2Request(session, '/');
+    const got: H2Got[] = [];
+    for (let i = 0; i < requests; i++) got.push(await h2Request(session, '/'));
+    return got;
   } finally {
     session.close();
     await new Promise((resolve) => server.close(resolve));
@@ -38,7 +41,7 @@ const given = (): http.OutgoingHttpHeaders => ({ 'X-Upper': 'v', Connection: 'ke
 
 test('writeHead() with nothing stored: names lower-cased, Connection dropped, the id and Date added, getHeader() reads own names only', async () => {
   for (const stored of [false, true]) {
-    const got = await answer((res) => {
+    const [got] = await answer((res) => {
       if (stored) res.setHeader('x-before', '1');
       res.writeHead(201, given());
       res.end(report(res));
@@ -56,7 +59,7 @@ test('writeHead() with nothing stored: names lower-cased, Connection dropped, th
 });
 
 test('a header named __proto__ is sent as any other (it takes the stored path)', async () => {
-  const got = await answer((res) => {
+  const [got] = await answer((res) => {
     const headers = given();
     Object.defineProperty(headers, '__proto__', { value: 'p', enumerable: true });
     res.writeHead(200, headers);
@@ -69,7 +72,7 @@ test('a header named __proto__ is sent as any other (it takes the stored path)',
 });
 
 test('writeHead() with nothing stored refuses a CR/LF in a value, as setHeader() does', async () => {
-  const got = await answer((res) => {
+  const [got] = await answer((res) => {
     try {
       res.writeHead(200, { 'x-bad': 'a\r\nb' });
       res.end('sent');
@@ -81,4 +84,12 @@ test('writeHead() with nothing stored refuses a CR/LF in a value, as setHeader()
   assert.equal(got.status, 500);
   assert.equal(got.headers['x-error'], 'ERR_INVALID_CHAR');
   assert.equal(got.headers['x-bad'], undefined);
+});
+
+test('the request of a bodyless stream: the peer address on every stream of a session, empty trailers', async () => {
+  const got = await answer((res, req) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify([req.socket.remoteAddress, res.socket.remoteAddress, req.trailers, req.rawTrailers, req.complete]));
+  }, 2);
+  for (const one of got) assert.deepEqual(JSON.parse(one!.body.toString()), ['127.0.0.1', '127.0.0.1', {}, [], true]);
 });
