@@ -16,6 +16,8 @@ type Listener = (...args: unknown[]) => void;
 type HeaderValue = number | string | readonly string[];
 
 const ID = 'x-request-id';
+/** The empty header set every response starts with, shared (frozen: writes go to a set of its own). */
+const NONE = Object.freeze(Object.create(null)) as Record<string, HeaderValue>;
 /** Lower-case header names already found valid (bounded: a proxied member chooses the names it sends). */
 const checkedNames = new Set<string>();
 /** Shared by every stream: errors reach the response as its `'close'` (as in Node's compatibility API), never the process. */
@@ -39,7 +41,8 @@ export class H2Response extends Stream {
   writable = true;
   sendDate = true;
   #status = 200;
-  #headers: Record<string, HeaderValue> = Object.create(null) as Record<string, HeaderValue>;
+  /** NONE until a header is stored: a prepared or plain-object answer never needs a set of its own. */
+  #headers: Record<string, HeaderValue> = NONE;
   #ending = false;
   #drain = false;
   /** A header was stored with setHeader() & co. (the prepared path then declines). */
@@ -122,7 +125,7 @@ export class H2Response extends Stream {
     if (typeof value !== 'number') http.validateHeaderValue(name, value as unknown as string);
     // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
     if (name === 'connection') return;
-    this.#headers[name] = value;
+    this.#own()[name] = value;
     this.#stored = true;
   }
 
@@ -209,9 +212,15 @@ export class H2Response extends Stream {
     return true;
   }
 
+  /** The stored set, made on the first write to it. */
+  #own(): Record<string, HeaderValue> {
+    if (this.#headers === NONE) this.#headers = Object.create(null) as Record<string, HeaderValue>;
+    return this.#headers;
+  }
+
   #respond(): void {
     const endStream = this.#endOnHead;
-    const headers = this.#headers;
+    const headers = this.#own();
     if (headers[ID] === undefined && this.exchange !== undefined) headers[ID] = this.exchange.id;
     headers[':status'] = this.#status;
     // sendDate: a Date header unless removeHeader('date') (Node's own option, missing from its types).

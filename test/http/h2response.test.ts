@@ -93,3 +93,16 @@ test('the request of a bodyless stream: the peer address on every stream of a se
   }, 2);
   for (const one of got) assert.deepEqual(JSON.parse(one!.body.toString()), ['127.0.0.1', '127.0.0.1', {}, [], true]);
 });
+
+test('every response starts with no headers of its own: one stored on a response is not on the next', async () => {
+  let n = 0;
+  const got = await answer((res) => {
+    const before = [res.getHeaderNames(), Object.keys(res.getHeaders()), res.hasHeader('x-one')];
+    res.removeHeader('x-none');
+    if (n++ === 0) res.setHeader('x-one', '1');
+    res.end(JSON.stringify(before));
+  }, 3);
+  assert.equal(got[0]!.headers['x-one'], '1');
+  for (const one of got) assert.deepEqual(JSON.parse(one.body.toString()), [[], [], false]);
+  assert.equal(got[1]!.headers['x-one'], undefined);
+});
