@@ -14,6 +14,8 @@ import type { TLSSocket } from 'node:tls';
  * (addresses, `encrypted`, bytes written), the stream for what would end or destroy it, as Node's
  * compatibility API does (docs/http2.md: `res.socket` / `req.socket`).
  */
+const kRemote = Symbol('h2 remote address');
+
 export class H2Socket {
   readonly #stream: http2.ServerHttp2Stream;
 
@@ -25,8 +27,15 @@ export class H2Socket {
     return (this.#stream.session?.socket ?? {}) as Partial<TLSSocket>;
   }
 
+  /** Kept on the session: it is the same for each of its streams, and the session's socket is a Proxy. */
   get remoteAddress(): string | undefined {
-    return this.#socket().remoteAddress;
+    const session = this.#stream.session as (http2.ServerHttp2Session & { [kRemote]?: string }) | undefined;
+    if (session === undefined) return undefined;
+    const kept = session[kRemote];
+    if (kept !== undefined) return kept;
+    const address = (session.socket as Partial<TLSSocket> | undefined)?.remoteAddress;
+    if (address !== undefined) session[kRemote] = address;
+    return address;
   }
   get remotePort(): number | undefined {
     return this.#socket().remotePort;
@@ -89,20 +98,28 @@ export class H2Request extends Readable {
   readonly stream: http2.ServerHttp2Stream;
   readonly headers: http.IncomingHttpHeaders;
   readonly rawHeaders: string[];
-  readonly trailers: Record<string, string> = {};
-  readonly rawTrailers: string[] = [];
   readonly httpVersion = '2.0';
   readonly httpVersionMajor = 2;
   readonly httpVersionMinor = 0;
   readonly complete = true;
   readonly aborted = false;
   #socket: H2Socket | undefined;
+  #trailers: Record<string, string> | undefined;
+  #rawTrailers: string[] | undefined;
 
   constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]) {
     super();
     this.stream = stream;
     this.headers = headers as http.IncomingHttpHeaders;
     this.rawHeaders = rawHeaders;
+  }
+
+  /** None ever arrive (the HEADERS frame ended the stream); made when asked for, as few handlers do. */
+  get trailers(): Record<string, string> {
+    return (this.#trailers ??= {});
+  }
+  get rawTrailers(): string[] {
+    return (this.#rawTrailers ??= []);
   }
 
   override _read(): void {

@@ -16,6 +16,8 @@ type Listener = (...args: unknown[]) => void;
 type HeaderValue = number | string | readonly string[];
 
 const ID = 'x-request-id';
+/** The empty header set every response starts with, shared (frozen: writes go to a set of its own). */
+const NONE = Object.freeze(Object.create(null)) as Record<string, HeaderValue>;
 /** Lower-case header names already found valid (bounded: a proxied member chooses the names it sends). */
 const checkedNames = new Set<string>();
 /** Shared by every stream: errors reach the response as its `'close'` (as in Node's compatibility API), never the process. */
@@ -39,7 +41,8 @@ export class H2Response extends Stream {
   writable = true;
   sendDate = true;
   #status = 200;
-  #headers: Record<string, HeaderValue> = Object.create(null) as Record<string, HeaderValue>;
+  /** NONE until a header is stored: a prepared or plain-object answer never needs a set of its own. */
+  #headers: Record<string, HeaderValue> = NONE;
   #ending = false;
   #drain = false;
   /** A header was stored with setHeader() & co. (the prepared path then declines). */
@@ -122,13 +125,13 @@ export class H2Response extends Stream {
     if (typeof value !== 'number') http.validateHeaderValue(name, value as unknown as string);
     // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
     if (name === 'connection') return;
-    this.#headers[name] = value;
+    this.#own()[name] = value;
     this.#stored = true;
   }
 
   appendHeader(name: string, value: HeaderValue): this {
     const key = name.toLowerCase();
-    const there = this.#headers[key];
+    const there = this.getHeader(key);
     if (there === undefined) return this.setHeader(key, value);
     const list: string[] = Array.isArray(there) ? [...(there as string[])] : [String(there)];
     if (Array.isArray(value)) list.push(...(value as string[]));
@@ -136,11 +139,13 @@ export class H2Response extends Stream {
     return this.setHeader(key, list);
   }
 
+  // Own properties only: after writeHead() the set can be a plain object (#respondWith).
   getHeader(name: string): HeaderValue | undefined {
-    return this.#headers[name.toLowerCase()];
+    const key = name.toLowerCase();
+    return Object.hasOwn(this.#headers, key) ? this.#headers[key] : undefined;
   }
   hasHeader(name: string): boolean {
-    return this.#headers[name.toLowerCase()] !== undefined;
+    return this.getHeader(name) !== undefined;
   }
   getHeaderNames(): string[] {
     return Object.keys(this.#headers);
@@ -159,6 +164,7 @@ export class H2Response extends Stream {
     if (this.stream.destroyed || this.stream.closed) return this;
     if (this.stream.headersSent) throw Object.assign(new Error('Cannot write headers after they are sent to the client'), { code: 'ERR_HTTP2_HEADERS_SENT' });
     if (headers === undefined && typeof reason === 'object') headers = reason;
+    if (!this.#stored && headers !== undefined && !Array.isArray(headers) && this.#respondWith(status, headers)) return this;
     if (Array.isArray(headers)) {
       const pairs = headers.length > 0 && Array.isArray(headers[0]);
       const step = pairs ? 1 : 2;
@@ -176,9 +182,45 @@ export class H2Response extends Stream {
     return this;
   }
 
+  /**
+   * writeHead() with nothing stored before (respond()'s whole bodies): the given headers go to
+   * `stream.respond()` in a new plain object, which then serves getHeader() & co. The stored set is
+   * a null-prototype object, which V8 keeps in dictionary mode; node:http2 walks what it is given
+   * with for-in (no enum cache for a dictionary), a measurable part of a small response. False,
+   * with nothing done, for a name the plain object could not hold (`__proto__`): the stored path.
+   */
+  #respondWith(status: number, given: http.OutgoingHttpHeaders): boolean {
+    const out: Record<string, HeaderValue> = { ':status': 0 };
+    for (const name in given) {
+      const value = given[name];
+      if (value === undefined) continue;
+      const key = name.toLowerCase();
+      if (key === '__proto__') return false;
+      if (!checkedNames.has(key)) {
+        http.validateHeaderName(key);
+        if (checkedNames.size < 1024) checkedNames.add(key);
+      }
+      if (typeof value !== 'number') http.validateHeaderValue(key, value as unknown as string);
+      // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
+      if (key !== 'connection') out[key] = value;
+    }
+    this.statusCode = status;
+    out[':status'] = this.#status;
+    if (out[ID] === undefined && this.exchange !== undefined) out[ID] = this.exchange.id;
+    this.#headers = out;
+    this.stream.respond(out as http2.OutgoingHttpHeaders, { endStream: this.#endOnHead, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+    return true;
+  }
+
+  /** The stored set, made on the first write to it. */
+  #own(): Record<string, HeaderValue> {
+    if (this.#headers === NONE) this.#headers = Object.create(null) as Record<string, HeaderValue>;
+    return this.#headers;
+  }
+
   #respond(): void {
     const endStream = this.#endOnHead;
-    const headers = this.#headers;
+    const headers = this.#own();
     if (headers[ID] === undefined && this.exchange !== undefined) headers[ID] = this.exchange.id;
     headers[':status'] = this.#status;
     // sendDate: a Date header unless removeHeader('date') (Node's own option, missing from its types).

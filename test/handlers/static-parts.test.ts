@@ -104,6 +104,29 @@ test('FileCache: versions, LRU eviction by bytes, variants counted', () => {
   assert.equal(cache.get('/huge', fakeStat(400)), undefined);
 });
 
+test('FileCache: repeated hits on the newest entry, touch() and a dropped newest keep the LRU order', () => {
+  const cache = new FileCache(300);
+  const a = cache.put('/a', Buffer.alloc(100, 'a'), fakeStat(100));
+  const b = cache.put('/b', Buffer.alloc(100, 'b'), fakeStat(100));
+  assert.ok(cache.touch('/b', b) && cache.touch('/b', b), 'the newest entry, hit twice');
+  assert.ok(cache.touch('/a', a), '/a is now the most recently used');
+  assert.ok(cache.touch('/a', a));
+  cache.put('/c', Buffer.alloc(150, 'c'), fakeStat(150));
+  assert.equal(cache.touch('/b', b), false, '/b was the least recently used: evicted');
+  assert.ok(cache.touch('/a', a));
+  // The newest entry replaced by another version: the old one is no longer a hit.
+  const a2 = cache.put('/a', Buffer.alloc(100, 'A'), fakeStat(100, 2));
+  assert.equal(cache.touch('/a', a), false, 'a replaced version');
+  assert.ok(cache.touch('/a', a2));
+  assert.equal(cache.get('/a', fakeStat(100, 3)), undefined, 'stale: dropped');
+  assert.equal(cache.touch('/a', a2), false, 'the dropped newest entry is not a hit');
+  cache.clear();
+  assert.equal(cache.touch('/c', cache.put('/c', Buffer.alloc(1), fakeStat(1))), true);
+  const c = cache.put('/c', Buffer.alloc(1), fakeStat(1, 5));
+  cache.clear();
+  assert.equal(cache.touch('/c', c), false, 'nothing is held after clear()');
+});
+
 test('StatCache: remembers hits and misses for the TTL, refuses symlinks out of the root', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-stat-'));
   try {

@@ -27,6 +27,8 @@ export class FileCache {
   readonly #maxBytes: number;
   readonly #onDrop: ((real: string) => void) | undefined;
   readonly #entries = new Map<string, CachedFile>();
+  /** The entry inserted last (held, most recently used): a hit on it needs no re-insertion. */
+  #newest: CachedFile | undefined;
   #bytes = 0;
 
   /** `onDrop`: told when an entry leaves (evicted, stale or replaced; not by clear()), to drop references to it. */
@@ -53,9 +55,7 @@ export class FileCache {
       this.#drop(real, entry);
       return undefined;
     }
-    // Re-insert to mark it most recently used.
-    this.#entries.delete(real);
-    this.#entries.set(real, entry);
+    this.#use(real, entry);
     return entry;
   }
 
@@ -64,10 +64,18 @@ export class FileCache {
    * recently used: the check of a hot path that kept the entry from an earlier lookup.
    */
   touch(real: string, entry: CachedFile): boolean {
+    if (entry === this.#newest) return true;
     if (this.#entries.get(real) !== entry) return false;
+    this.#use(real, entry);
+    return true;
+  }
+
+  /** Re-insert to mark it most recently used (a Map keeps insertion order), unless it is the newest already. */
+  #use(real: string, entry: CachedFile): void {
+    if (entry === this.#newest) return;
     this.#entries.delete(real);
     this.#entries.set(real, entry);
-    return true;
+    this.#newest = entry;
   }
 
   /** Keep `data` as the current version of `real`. Returns the entry (held or not, when too big). */
@@ -77,6 +85,7 @@ export class FileCache {
     const entry: CachedFile = { data, size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, variants: {}, texts: {} };
     if (data.length <= this.#maxBytes) {
       this.#entries.set(real, entry);
+      this.#newest = entry;
       this.#bytes += data.length;
       this.#evict();
     }
@@ -120,11 +129,13 @@ export class FileCache {
   /** Drop everything. */
   clear(): void {
     this.#entries.clear();
+    this.#newest = undefined;
     this.#bytes = 0;
   }
 
   #drop(real: string, entry: CachedFile): void {
     this.#entries.delete(real);
+    if (entry === this.#newest) this.#newest = undefined;
     this.#bytes -= footprint(entry);
     this.#onDrop?.(real);
   }
