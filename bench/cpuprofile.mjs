@@ -114,3 +114,14 @@ export function mainProfile(dir) {
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
   return path.join(dir, file);
 }
+
+/** Frames whose self time per request grew (and shrank) most from `base` to `a`; `label` names the two. */
+export function compare(a, base, label, top = 20) {
+  const rows = new Set([...a.self.keys(), ...base.self.keys()]);
+  const diff = [...rows].map((k) => [k, (a.self.get(k) ?? 0) / a.requests - (base.self.get(k) ?? 0) / base.requests]);
+  const fmt = ([k, d]) => `  ${(d >= 0 ? '+' : '') + d.toFixed(2).padStart(5)} µs/req  ${k}`;
+  const total = a.busy / a.requests - base.busy / base.requests;
+  console.log(`\nSelf time per request, ${label}: ${total >= 0 ? '+' : ''}${total.toFixed(2)} µs/req in all`);
+  console.log(`Most extra:\n${diff.sort((x, y) => y[1] - x[1]).slice(0, top).map(fmt).join('\n')}`);
+  console.log(`Most saved:\n${diff.sort((x, y) => x[1] - y[1]).slice(0, 5).map(fmt).join('\n')}`);
+}

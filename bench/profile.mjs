@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { analyse, lineTicks, mainProfile, print as printSummary } from './cpuprofile.mjs';
+import { analyse, compare as compareProfiles, lineTicks, mainProfile, print as printSummary } from './cpuprofile.mjs';
 import { HOST, freePort, luaRequest, pinning, startServer, stopServer, waitReady, wrk } from './lib.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -83,17 +83,7 @@ async function record(target, config = path.join(BENCH, 'site.conf'), label = ta
   return analyse(file, maps, window, { callers: opt.callers });
 }
 
-/** Frames whose self time per request grew most from `base` to `a`. */
-function compare(a, base) {
-  const rows = new Set([...a.self.keys(), ...base.self.keys()]);
-  const diff = [...rows].map((k) => [k, (a.self.get(k) ?? 0) / a.requests - (base.self.get(k) ?? 0) / base.requests]);
-  const fmt = ([k, d]) => `  ${(d >= 0 ? '+' : '') + d.toFixed(2).padStart(5)} µs/req  ${k}`;
-  const total = a.busy / a.requests - base.busy / base.requests;
-  console.log(`\nSelf time per request, ${opt.target} minus ${opt.compare}: ${total >= 0 ? '+' : ''}${total.toFixed(2)} µs/req in all`);
-  console.log(`Most extra:\n${diff.sort((x, y) => y[1] - x[1]).slice(0, top).map(fmt).join('\n')}`);
-  console.log(`Most saved:\n${diff.sort((x, y) => x[1] - y[1]).slice(0, 5).map(fmt).join('\n')}`);
-}
 
 const main = await record(opt.target, path.resolve(opt.config), `${opt.target}-main`);
 printSummary(main, { top, callers: opt.callers });
-if (opt.compare) compare(main, await record(opt.compare));
+if (opt.compare) compareProfiles(main, await record(opt.compare), `${opt.target} minus ${opt.compare}`, top);
