@@ -13,7 +13,10 @@ function find(dir) {
 
 const args = process.argv.slice(2);
 const files = args.some((a) => a.endsWith('.ts')) ? [] : find('test').sort();
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=skitai-source', '--test', '--test-concurrency=2', ...args, ...files], {
+// A test that hangs (a request nobody answers, a wait with no end) fails after this, with its name,
+// instead of holding the whole run until CI's own limit kills it with no result.
+const timeout = args.some((a) => a.startsWith('--test-timeout')) ? [] : ['--test-timeout=240000'];
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=skitai-source', '--test', '--test-concurrency=2', ...timeout, ...args, ...files], {
   stdio: 'inherit',
 });
 process.exit(result.status ?? 1);

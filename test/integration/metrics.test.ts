@@ -25,11 +25,14 @@ const promtool = spawnSync('promtool', ['--version']).status === 0;
 /** GET on a connection of its own: the primary hands each new connection to the next worker. */
 function getFresh(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false, headers }, (res) => {
+    // A worker that never answers fails the test with the URL rather than hanging the run.
+    const req = http.get(url, { agent: false, headers, timeout: 20_000 }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers['content-type']) }));
-    }).on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within 20 s`)));
+    req.on('error', reject);
   });
 }
 
