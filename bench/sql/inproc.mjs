@@ -31,10 +31,11 @@ const load = (file) => import(pathToFileURL(path.join(root, 'src', file)).href);
 const { parseConfigText } = await load('config/load.ts');
 const { Databases, Clients } = await load('index.ts');
 
-const gc = { minor: 0, ms: 0 };
+const gc = { minor: 0, major: 0, ms: 0 };
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+    else if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
     gc.ms += e.duration;
   }
 }).observe({ entryTypes: ['gc'] });
@@ -91,7 +92,8 @@ try {
       await new Promise((resolve) => setImmediate(resolve)); // the window's last GC entries
       s.cpu[i] = (c.user + c.system) / n;
       s.gcUs[i] = ((gc.ms - gc0.ms) * 1000) / n;
-      s.oldKB[i] = (oldSpace() - old0) / 1024 / (n / 1000);
+      // A mark-compact in the round empties old space: only rounds without one say what was promoted.
+      if (gc.major === gc0.major) s.oldKB.push((oldSpace() - old0) / 1024 / (n / 1000));
       s.calls += n;
       s.minor += gc.minor - gc0.minor;
     }
@@ -100,7 +102,7 @@ try {
   for (const name of active) {
     const s = seen[name];
     console.log(`${name.padEnd(4)} CPU ${median(s.cpu).toFixed(1)} µs/call (lowest ${Math.min(...s.cpu).toFixed(1)})  GC ${median(s.gcUs).toFixed(1)} µs/call  ` +
-      `${(s.calls / Math.max(1, s.minor)).toFixed(0)} calls/scavenge  old space +${median(s.oldKB).toFixed(0)} KB per 1,000 calls`);
+      `${(s.calls / Math.max(1, s.minor)).toFixed(0)} calls/scavenge  old space +${s.oldKB.length ? median(s.oldKB).toFixed(0) : '?'} KB per 1,000 calls`);
   }
   if (seen.dlb && seen.pg) {
     const ratio = median(seen.dlb.cpu.map((d, i) => seen.pg.cpu[i] / d));
