@@ -13,6 +13,8 @@ import { Stream } from 'node:stream';
 import { H2Socket, type H2Request } from './h2request.js';
 
 type Listener = (...args: unknown[]) => void;
+/** EventEmitter's own methods, which H2Response's overrides call on. */
+const emitter = Stream.prototype as unknown as Record<'on' | 'addListener' | 'once' | 'prependListener', (this: unknown, event: string | symbol, fn: Listener) => unknown>;
 type HeaderValue = number | string | readonly string[];
 
 const ID = 'x-request-id';
@@ -26,18 +28,34 @@ function ignore(): void {}
 const kResponse = Symbol('h2 response');
 type Owned = http2.ServerHttp2Stream & { [kResponse]: H2Response };
 function onStreamClose(this: Owned): void {
-  this[kResponse].emit('finish');
-  this[kResponse].emit('close');
+  const res = this[kResponse];
+  res.emit('finish');
+  res.onClosed?.();
+  res.emit('close');
 }
 function onStreamDrain(this: Owned): void {
   this[kResponse].emit('drain');
 }
 
-export class H2Response extends Stream {
+/**
+ * A legacy `Stream` by its prototype (EventEmitter's methods, `pipe`), but without EventEmitter's
+ * constructor, which makes a listener object per response: here it is made when the first listener
+ * is added, and most responses get none (the engine is told of the close by {@link onClosed}).
+ */
+export class H2Response {
   readonly stream: http2.ServerHttp2Stream;
   readonly req: H2Request;
   /** The engine's exchange (EngineResponse's field; typed by what is read here: exchange.ts imports this layer's h2.ts). */
   exchange: { readonly id: string } | undefined = undefined;
+  /**
+   * Called when the stream closes, after `'finish'` and before `'close'` (the engine's own count and
+   * access line, without a listener per response).
+   */
+  onClosed: (() => void) | undefined = undefined;
+  // EventEmitter's fields, as its constructor sets them but without the listener object (see above).
+  _events: undefined = undefined;
+  _eventsCount = 0;
+  _maxListeners: number | undefined = undefined;
   writable = true;
   sendDate = true;
   #status = 200;
@@ -52,7 +70,6 @@ export class H2Response extends Stream {
   #socket: H2Socket | undefined;
 
   constructor(stream: http2.ServerHttp2Stream, req: H2Request) {
-    super();
     this.stream = stream;
     this.req = req;
     (stream as Owned)[kResponse] = this;
@@ -323,21 +340,21 @@ export class H2Response extends Stream {
   }
 
   // 'drain' is passed on from the stream only once somebody listens for it: most responses are written whole.
-  override on(event: string | symbol, fn: Listener): this {
+  on(event: string | symbol, fn: Listener): this {
     if (event === 'drain') this.#wireDrain();
-    return super.on(event, fn);
+    return emitter.on.call(this, event, fn) as this;
   }
-  override addListener(event: string | symbol, fn: Listener): this {
+  addListener(event: string | symbol, fn: Listener): this {
     if (event === 'drain') this.#wireDrain();
-    return super.addListener(event, fn);
+    return emitter.addListener.call(this, event, fn) as this;
   }
-  override once(event: string | symbol, fn: Listener): this {
+  once(event: string | symbol, fn: Listener): this {
     if (event === 'drain') this.#wireDrain();
-    return super.once(event, fn);
+    return emitter.once.call(this, event, fn) as this;
   }
-  override prependListener(event: string | symbol, fn: Listener): this {
+  prependListener(event: string | symbol, fn: Listener): this {
     if (event === 'drain') this.#wireDrain();
-    return super.prependListener(event, fn);
+    return emitter.prependListener.call(this, event, fn) as this;
   }
 
   #wireDrain(): void {
@@ -346,3 +363,7 @@ export class H2Response extends Stream {
     this.stream.on('drain', onStreamDrain);
   }
 }
+
+// EventEmitter's and Stream's surface for the type checker; at run time it comes from the prototype set below.
+export interface H2Response extends Omit<Stream, 'on' | 'addListener' | 'once' | 'prependListener' | 'destroy'> {}
+Object.setPrototypeOf(H2Response.prototype, Stream.prototype);

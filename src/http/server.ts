@@ -18,6 +18,8 @@ import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
 import { H2Sessions, isH2, prepareH2 } from './h2.js';
+import { h2Peer } from './h2request.js';
+import { H2Response } from './h2response.js';
 import { createServer, type EngineServer, type ServerTls } from './listener.js';
 import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
@@ -216,7 +218,8 @@ export class Engine {
     const url = req.url ?? '/';
     let target = url;
     if (url.charCodeAt(0) !== 47) target = originForm(url);
-    const peer = peerOf(req.socket);
+    // An h2 stream's peer (either kind of response has `stream`) is kept on its session: no socket view is made for it.
+    const peer = isH2(res) ? h2Peer(res as unknown as H2Response) : peerOf(req.socket);
     // Only a proxy we trust may speak for the client (X-Forwarded-For) and name the request; anyone
     // else's id is replaced (it would let a client forge or collide with the ids an operator
     // follows). Without trusted proxies neither header is looked up.
@@ -234,7 +237,9 @@ export class Engine {
     // The id is sent as the head is written (http/response.ts): a setHeader() here would take every
     // response off Node's fast path.
     res.exchange = ex;
-    res.on('close', this.#onClose);
+    // A bodyless h2 stream's response calls the engine back itself: no listener per response.
+    if (res instanceof H2Response) res.onClosed = this.#onClose as () => void;
+    else res.on('close', this.#onClose);
     if (upgradeSocket) ex.upgrade = { head: head!, accept: () => this.#accept(ex, upgradeSocket) };
     // One test for both refusals and h2 keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {
