@@ -15,7 +15,8 @@ const kPeer = Symbol('h2 peer');
 
 /**
  * The client's address as the engine uses it (IPv4-mapped unmapped, '' when unknown), read from an
- * h2 request's session once and kept there: no socket view is made per request for it.
+ * h2 stream's session once and kept there: no socket view is made per request for it. Takes either
+ * kind of h2 request or response (ours and node's compatibility objects all have `stream`).
  */
 export function h2Peer(req: { readonly stream: http2.ServerHttp2Stream }): string {
   const session = req.stream.session as (http2.ServerHttp2Session & { [kPeer]?: string }) | undefined;

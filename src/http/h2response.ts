@@ -364,6 +364,15 @@ export class H2Response {
   }
 }
 
+/**
+ * Calls `fn` on `res` when it closes. A bodyless h2 stream's response calls it itself ({@link
+ * H2Response.onClosed}): no listener per response; any other response gets a `'close'` listener.
+ */
+export function whenClosed<R extends Stream>(res: R, fn: (this: R) => void): void {
+  if (res instanceof H2Response) res.onClosed = fn as () => void;
+  else res.on('close', fn);
+}
+
 // EventEmitter's and Stream's surface for the type checker; at run time it comes from the prototype set below.
 export interface H2Response extends Omit<Stream, 'on' | 'addListener' | 'once' | 'prependListener' | 'destroy'> {}
 Object.setPrototypeOf(H2Response.prototype, Stream.prototype);
