@@ -139,7 +139,7 @@ export class H2Request {
   readonly aborted = false;
   // EventEmitter's fields, as its constructor sets them but without the listener object: its
   // methods make that at the first listener.
-  _events: undefined = undefined;
+  _events: object | undefined = undefined;
   _eventsCount = 0;
   _maxListeners: number | undefined = undefined;
   #socket: H2Socket | undefined;

@@ -22,6 +22,20 @@ const ID = 'x-request-id';
 const NONE = Object.freeze(Object.create(null)) as Record<string, HeaderValue>;
 /** Lower-case header names already found valid (bounded: a proxied member chooses the names it sends). */
 const checkedNames = new Set<string>();
+/**
+ * `name` in lower case. A name already found valid is lower-case: it is returned as it is, since
+ * toLowerCase() makes a new string even when nothing changes, and most names come lower-case.
+ */
+function lower(name: string): string {
+  return checkedNames.has(name) ? name : name.toLowerCase();
+}
+/** respond()'s options, shared: node:http2 copies what it is given. */
+const WITH_BODY = Object.freeze({ endStream: false, sendDate: true });
+const END_ON_HEAD = Object.freeze({ endStream: true, sendDate: true });
+function respondOptions(endStream: boolean, sendDate: boolean): http2.ServerStreamResponseOptions {
+  if (!sendDate) return { endStream, sendDate } as http2.ServerStreamResponseOptions;
+  return (endStream ? END_ON_HEAD : WITH_BODY) as http2.ServerStreamResponseOptions;
+}
 /** Shared by every stream: errors reach the response as its `'close'` (as in Node's compatibility API), never the process. */
 function ignore(): void {}
 /** The response of a stream, for the listeners below: shared functions, no closure per stream. */
@@ -29,9 +43,11 @@ const kResponse = Symbol('h2 response');
 type Owned = http2.ServerHttp2Stream & { [kResponse]: H2Response };
 function onStreamClose(this: Owned): void {
   const res = this[kResponse];
-  res.emit('finish');
+  // emit() makes an array of its arguments even for no listener; most responses have none.
+  const listened = res._events !== undefined;
+  if (listened) res.emit('finish');
   res.onClosed?.();
-  res.emit('close');
+  if (listened) res.emit('close');
 }
 function onStreamDrain(this: Owned): void {
   this[kResponse].emit('drain');
@@ -53,7 +69,7 @@ export class H2Response {
    */
   onClosed: (() => void) | undefined = undefined;
   // EventEmitter's fields, as its constructor sets them but without the listener object (see above).
-  _events: undefined = undefined;
+  _events: object | undefined = undefined;
   _eventsCount = 0;
   _maxListeners: number | undefined = undefined;
   writable = true;
@@ -128,7 +144,7 @@ export class H2Response {
 
   setHeader(name: string, value: HeaderValue): this {
     if (this.stream.headersSent) throw Object.assign(new Error('Cannot set headers after they are sent to the client'), { code: 'ERR_HTTP2_HEADERS_SENT' });
-    this.#set(name.toLowerCase(), value);
+    this.#set(lower(name), value);
     return this;
   }
 
@@ -158,8 +174,10 @@ export class H2Response {
 
   // Own properties only: after writeHead() the set can be a plain object (#respondWith).
   getHeader(name: string): HeaderValue | undefined {
-    const key = name.toLowerCase();
-    return Object.hasOwn(this.#headers, key) ? this.#headers[key] : undefined;
+    const headers = this.#headers;
+    if (headers === NONE) return undefined;
+    const key = lower(name);
+    return Object.hasOwn(headers, key) ? headers[key] : undefined;
   }
   hasHeader(name: string): boolean {
     return this.getHeader(name) !== undefined;
@@ -191,7 +209,7 @@ export class H2Response {
     } else if (headers) {
       for (const name in headers) {
         const value = headers[name];
-        if (value !== undefined) this.#set(name.toLowerCase(), value);
+        if (value !== undefined) this.#set(lower(name), value);
       }
     }
     this.statusCode = status;
@@ -211,7 +229,7 @@ export class H2Response {
     for (const name in given) {
       const value = given[name];
       if (value === undefined) continue;
-      const key = name.toLowerCase();
+      const key = lower(name);
       if (key === '__proto__') return false;
       if (!checkedNames.has(key)) {
         http.validateHeaderName(key);
@@ -225,7 +243,7 @@ export class H2Response {
     out[':status'] = this.#status;
     if (out[ID] === undefined && this.exchange !== undefined) out[ID] = this.exchange.id;
     this.#headers = out;
-    this.stream.respond(out as http2.OutgoingHttpHeaders, { endStream: this.#endOnHead, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+    this.stream.respond(out as http2.OutgoingHttpHeaders, respondOptions(this.#endOnHead, this.sendDate));
     return true;
   }
 
@@ -241,7 +259,7 @@ export class H2Response {
     if (headers[ID] === undefined && this.exchange !== undefined) headers[ID] = this.exchange.id;
     headers[':status'] = this.#status;
     // sendDate: a Date header unless removeHeader('date') (Node's own option, missing from its types).
-    this.stream.respond(headers as http2.OutgoingHttpHeaders, { endStream, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+    this.stream.respond(headers as http2.OutgoingHttpHeaders, respondOptions(endStream, this.sendDate));
   }
 
   /**
@@ -259,7 +277,7 @@ export class H2Response {
     const out = Object.assign({ ':status': status } as Record<string, string | number>, headers);
     if (this.exchange !== undefined) out[ID] = this.exchange.id;
     const empty = body === undefined || body.length === 0;
-    stream.respond(out as http2.OutgoingHttpHeaders, { endStream: empty, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+    stream.respond(out as http2.OutgoingHttpHeaders, respondOptions(empty, this.sendDate));
     if (!empty && !stream.writableEnded) stream.end(body);
     return true;
   }
