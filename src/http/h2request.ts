@@ -132,11 +132,12 @@ export class H2Request {
   readonly stream: http2.ServerHttp2Stream;
   readonly headers: http.IncomingHttpHeaders;
   readonly rawHeaders: string[];
-  readonly httpVersion = '2.0';
-  readonly httpVersionMajor = 2;
-  readonly httpVersionMinor = 0;
-  readonly complete = true;
-  readonly aborted = false;
+  // The same for every request: on the prototype (below), not stored per request.
+  declare readonly httpVersion: '2.0';
+  declare readonly httpVersionMajor: 2;
+  declare readonly httpVersionMinor: 0;
+  declare readonly complete: true;
+  declare readonly aborted: false;
   // EventEmitter's fields, as its constructor sets them but without the listener object: its
   // methods make that at the first listener.
   _events: object | undefined = undefined;
@@ -210,6 +211,10 @@ export class H2Request {
 export interface H2Request extends Omit<Readable, '_read' | 'setTimeout'> {}
 
 Object.setPrototypeOf(H2Request.prototype, Readable.prototype);
+// Writable, as own fields would be: an assignment gives that request its own value.
+for (const [name, value] of Object.entries({ httpVersion: '2.0', httpVersionMajor: 2, httpVersionMinor: 0, complete: true, aborted: false })) {
+  Object.defineProperty(H2Request.prototype, name, { value, writable: true, configurable: true });
+}
 /** Reading `_readableState` before it exists runs Readable's constructor on the request; its assignment lands as an own property. */
 Object.defineProperty(H2Request.prototype, '_readableState', {
   configurable: true,
