@@ -40,9 +40,13 @@ function respondOptions(endStream: boolean, sendDate: boolean): http2.ServerStre
 function ignore(): void {}
 /** The response of a stream, for the listeners below: shared functions, no closure per stream. */
 const kResponse = Symbol('h2 response');
-type Owned = http2.ServerHttp2Stream & { [kResponse]: H2Response };
+type Owned = http2.ServerHttp2Stream & { [kResponse]: H2Response | undefined };
 function onStreamClose(this: Owned): void {
   const res = this[kResponse];
+  if (res === undefined) return;
+  // node keeps a closed stream object until its native handle is gone (about as long again as it
+  // was open, under load): the response, its request and exchange must not stay alive with it.
+  this[kResponse] = undefined;
   // emit() makes an array of its arguments even for no listener; most responses have none.
   const listened = res._events !== undefined;
   if (listened) res.emit('finish');
@@ -50,7 +54,7 @@ function onStreamClose(this: Owned): void {
   if (listened) res.emit('close');
 }
 function onStreamDrain(this: Owned): void {
-  this[kResponse].emit('drain');
+  this[kResponse]?.emit('drain');
 }
 
 /**
