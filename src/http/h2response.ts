@@ -7,28 +7,19 @@
  * `'drain'` only when someone listens for it, and does not ask for trailers (which made every
  * response end with an extra empty DATA frame after a `wantTrailers` round trip). docs/http2.md.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type http2 from 'node:http2';
 import { Stream } from 'node:stream';
+import { checkHeader, lower, type HeaderValue } from './h2headers.js';
 import { H2Socket, type H2Request } from './h2request.js';
 
 type Listener = (...args: unknown[]) => void;
 /** EventEmitter's own methods, which H2Response's overrides call on. */
 const emitter = Stream.prototype as unknown as Record<'on' | 'addListener' | 'once' | 'prependListener', (this: unknown, event: string | symbol, fn: Listener) => unknown>;
-type HeaderValue = number | string | readonly string[];
 
 const ID = 'x-request-id';
 /** The empty header set every response starts with, shared (frozen: writes go to a set of its own). */
 const NONE = Object.freeze(Object.create(null)) as Record<string, HeaderValue>;
-/** Lower-case header names already found valid (bounded: a proxied member chooses the names it sends). */
-const checkedNames = new Set<string>();
-/**
- * `name` in lower case. A name already found valid is lower-case: it is returned as it is, since
- * toLowerCase() makes a new string even when nothing changes, and most names come lower-case.
- */
-function lower(name: string): string {
-  return checkedNames.has(name) ? name : name.toLowerCase();
-}
 /** respond()'s options, shared: node:http2 copies what it is given. */
 const WITH_BODY = Object.freeze({ endStream: false, sendDate: true });
 const END_ON_HEAD = Object.freeze({ endStream: true, sendDate: true });
@@ -153,13 +144,7 @@ export class H2Response {
   }
 
   #set(name: string, value: HeaderValue): void {
-    // The same few names come back on every response: each is checked once. Values are checked every
-    // time (a CR/LF must not reach an h2-to-HTTP/1 hop downstream), but a number cannot hold one.
-    if (!checkedNames.has(name)) {
-      http.validateHeaderName(name);
-      if (checkedNames.size < 1024) checkedNames.add(name);
-    }
-    if (typeof value !== 'number') http.validateHeaderValue(name, value as unknown as string);
+    checkHeader(name, value);
     // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
     if (name === 'connection') return;
     this.#own()[name] = value;
@@ -235,11 +220,7 @@ export class H2Response {
       if (value === undefined) continue;
       const key = lower(name);
       if (key === '__proto__') return false;
-      if (!checkedNames.has(key)) {
-        http.validateHeaderName(key);
-        if (checkedNames.size < 1024) checkedNames.add(key);
-      }
-      if (typeof value !== 'number') http.validateHeaderValue(key, value as unknown as string);
+      checkHeader(key, value);
       // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
       if (key !== 'connection') out[key] = value;
     }
