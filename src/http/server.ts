@@ -17,7 +17,10 @@ import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
-import { H2Sessions, isH2, prepareH2 } from './h2.js';
+import { isH2, prepareH2 } from './h2.js';
+import { H2Sessions } from './h2sessions.js';
+import { h2Peer } from './h2request.js';
+import { whenClosed, type H2Response } from './h2response.js';
 import { createServer, type EngineServer, type ServerTls } from './listener.js';
 import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
@@ -204,7 +207,7 @@ export class Engine {
     if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
     this.#traffic.response(101, true, ex.stats);
     this.#durations?.add((performance.now() - ex.start) / 1000);
-    this.#logAccess(ex, 101, 0, false);
+    this.#access?.write(ex, 101, 0, false);
     // Counted as a tunnel: cut at the very end of a stop, after the handlers' goingAway.
     this.#tunnels.add(socket);
     socket.once('close', () => this.#tunnels.delete(socket));
@@ -216,7 +219,7 @@ export class Engine {
     const url = req.url ?? '/';
     let target = url;
     if (url.charCodeAt(0) !== 47) target = originForm(url);
-    const peer = peerOf(req.socket);
+    const peer = isH2(res) ? h2Peer(res as unknown as H2Response) : peerOf(req.socket);
     // Only a proxy we trust may speak for the client (X-Forwarded-For) and name the request; anyone
     // else's id is replaced (it would let a client forge or collide with the ids an operator
     // follows). Without trusted proxies neither header is looked up.
@@ -234,7 +237,7 @@ export class Engine {
     // The id is sent as the head is written (http/response.ts): a setHeader() here would take every
     // response off Node's fast path.
     res.exchange = ex;
-    res.on('close', this.#onClose);
+    whenClosed(res, this.#onClose);
     if (upgradeSocket) ex.upgrade = { head: head!, accept: () => this.#accept(ex, upgradeSocket) };
     // One test for both refusals and h2 keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {
@@ -268,11 +271,7 @@ export class Engine {
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
     if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
-    if (this.#opts.accessLog) this.#logAccess(ex, res.statusCode, sentBytes(ex.socket) - ex.sentBefore, !res.writableFinished);
-  }
-
-  #logAccess(ex: RequestExchange, status: number, bytes: number, aborted: boolean): void {
-    this.#access?.write(ex, status, bytes, aborted);
+    if (this.#access) this.#access.write(ex, res.statusCode, sentBytes(ex.socket) - ex.sentBefore, !res.writableFinished);
   }
 
   /**
