@@ -85,7 +85,9 @@ test('a slow disk while recording an attempt: the entry is not tried again until
   assert.equal(agent.status().attempts, 1, 'a second attempt started before the first one was recorded');
   assert.equal(agent.status().inFlight, 1);
   release();
-  await until(async () => (await spool.lookup(id)).state === 'undeliverable', 10_000, 'the entry given up');
+  // The line comes after the move into undeliver/ and its flush: wait for the line itself.
+  await until(() => lines.some((l) => l.includes(`mail ${id} attempt 11/11`)), 10_000, 'the last attempt logged');
+  assert.equal((await spool.lookup(id)).state, 'undeliverable');
   const numbers = lines.flatMap((l) => /mail \S+ attempt (\d+)\/11/.exec(l)?.[1] ?? []).map(Number);
   assert.deepEqual(numbers, Array.from({ length: 11 }, (_, i) => i + 1), 'each attempt logged once, in order');
   assert.equal(agent.status().inFlight, 0);
