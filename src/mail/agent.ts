@@ -159,6 +159,9 @@ export class MailAgent {
       const due = [...this.#due].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
       for (const [name] of due) {
         if (!this.#running || this.#inFlight.size >= this.#opts.concurrency) break;
+        // An attempt puts its entry back into spool/ before it has flushed the directories and
+        // logged: that one is still ours. The next attempt waits for it (its end wakes a scan).
+        if (this.#inFlight.has(name.slice(0, -'.json'.length))) continue;
         await this.#claim(name);
       }
       for (const at of this.#due.values()) if (at > now) next = Math.min(next, at - now);

@@ -13,8 +13,7 @@ after(() => {
 async function check(source: string, conf = '', files: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string; dir: string }> {
   const site = tempSite(`[server]\nport = 0\n${conf}\n[routes:line]\n/ = ./app\n`, { 'app.ts': source, ...files });
   dirs.push(site.dir);
-  // 90 s: each run imports tsx and the app, and the suite shares two cores with other work.
-  return { ...(await skitaid(['--check', '-c', site.conf], 90_000)), dir: site.dir };
+  return { ...(await skitaid(['--check', '-c', site.conf])), dir: site.dir };
 }
 
 const GOOD = `import fs from 'node:fs';
@@ -62,7 +61,7 @@ test('--check fails, exit 1, for each defect a start would find in an app', asyn
 test('--check fails for a route proxying to a postgresql cluster, naming the route line', async () => {
   const site = tempSite('[server]\nport = 0\n[@db]\ntype = postgresql\nmembers = 127.0.0.1:5432/app/app/secret-pw\n[routes:line]\n/db = @db\n');
   dirs.push(site.dir);
-  const r = await skitaid(['--check', '-c', site.conf], 90_000);
+  const r = await skitaid(['--check', '-c', site.conf]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /SKT_CONFIG_ROUTE: .*site\.conf:line 7 \[routes:line\] \/db: cannot proxy to @db: it is a postgresql cluster/);
   assert.doesNotMatch(r.stderr, /secret-pw/);
@@ -71,12 +70,12 @@ test('--check fails for a route proxying to a postgresql cluster, naming the rou
 test('--check reads ${ENV}: a missing variable is named, with file and line, and no value is printed', async () => {
   const site = tempSite('[server]\nport = ${SKITAI_CHECK_PORT:-0}\nadmin_password = ${SKITAI_CHECK_ADMIN}\n');
   dirs.push(site.dir);
-  const missing = await skitaid(['--check', '-c', site.conf], 90_000);
+  const missing = await skitaid(['--check', '-c', site.conf]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /SKT_CONFIG_ENV: .*site\.conf:line 3 \[server\] admin_password: environment variable SKITAI_CHECK_ADMIN is not set/);
   process.env.SKITAI_CHECK_ADMIN = 'from-the-environment';
   try {
-    const good = await skitaid(['--check', '-c', site.conf], 90_000);
+    const good = await skitaid(['--check', '-c', site.conf]);
     assert.equal(good.code, 0, good.stderr);
     assert.doesNotMatch(good.stdout + good.stderr, /from-the-environment/);
   } finally {

@@ -29,15 +29,15 @@ describe('install-service: the unit', () => {
     const site = tempSite('[server]\nport = 8080\n');
     after(() => fs.rmSync(site.dir, { recursive: true, force: true }));
     // One skitaid at a time, with time to spare: the suite runs beside other work on two cores.
-    const printed = await skitaid(['install-service', '-c', site.conf, '--user', 'www-data'], 90_000);
+    const printed = await skitaid(['install-service', '-c', site.conf, '--user', 'www-data']);
     assert.equal(printed.code, 0, printed.stderr);
     assert.match(printed.stdout, /^User=www-data$/m);
     const dir = path.join(site.dir, 'units');
     fs.mkdirSync(dir);
-    const written = await skitaid(['install-service', '-c', site.conf, '--write', '--unit-dir', dir], 90_000);
+    const written = await skitaid(['install-service', '-c', site.conf, '--write', '--unit-dir', dir]);
     assert.equal(written.code, 0, written.stderr);
     for (const [args, message] of [[['--user', 'www'], /--user go with install-service/], [['install-service', '-c', site.conf, '--user', 'a b'], /--user expects a user name/]] as const) {
-      const r = await skitaid([...args], 90_000);
+      const r = await skitaid([...args]);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, message);
     }

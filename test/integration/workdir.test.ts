@@ -95,12 +95,12 @@ describe('the working directory and relative paths', () => {
     const port = await freePort();
     const t = site(port, 'processes = 2\n');
     dirs.push(t.dir);
-    const r = await skitaid(['start', '-c', path.relative(elsewhere, t.conf)], 30_000, elsewhere);
+    const r = await skitaid(['start', '-c', path.relative(elsewhere, t.conf)], undefined, elsewhere);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     try {
       await checkPaths(`http://127.0.0.1:${port}`, t.dir, 'daemon@example.com');
     } finally {
-      assert.equal((await skitaid(['stop', '-c', t.conf], 30_000, elsewhere)).code, 0);
+      assert.equal((await skitaid(['stop', '-c', t.conf], undefined, elsewhere)).code, 0);
     }
   });
 });

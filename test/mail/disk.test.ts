@@ -55,3 +55,40 @@ test('a full disk when recording an attempt: the entry waits its retry delay ins
   assert.equal(server.messages.length, 1, 'the message was sent again while the disk was full');
   assert.deepEqual(fs.readdirSync(path.join(root, 'active')), []);
 });
+
+test('a slow disk while recording an attempt: the entry is not tried again until that attempt is recorded', async () => {
+  // A relay that refuses connections: every attempt fails at once and is retried 20 ms later.
+  const gone = await TestSmtp.start();
+  await gone.stop();
+  const spool = new MailSpool({ root, maxMessageSize: 1 << 20 });
+  const id = await new Composer(spool, 'slow disk', 'a@example.com', 'b@example.com').addText('hi').send();
+  // The first attempt renames its entry back into spool/ and then flushes that directory: the
+  // flush is held here, as a loaded disk holds an fsync. The entry is visible and due meanwhile.
+  const spoolDir = path.join(root, 'spool');
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let flushes = 0;
+  const open = fsp.open.bind(fsp);
+  mock.method(fsp, 'open', async (file: fs.PathLike, ...rest: unknown[]) => {
+    if (String(file) === spoolDir && ++flushes === 1) await held;
+    return (open as (...args: unknown[]) => Promise<fsp.FileHandle>)(file, ...rest);
+  });
+  const { logger, lines } = memoryLogger();
+  agent = new MailAgent({ root, options: smtpdaOptions(gone.port, 'retry_delays = 20ms\nscan_interval = 20ms'), logger });
+  await agent.start();
+  await until(() => flushes === 1 && fs.readdirSync(spoolDir).includes(`${id}.json`), 3000, 'the first attempt back in the spool, its flush held');
+  const readdir = mock.method(fsp, 'readdir');
+  const scans = (): number => readdir.mock.calls.filter((c) => c.arguments[0] === spoolDir).length;
+  // 25 scans with the entry due: before the fix each could start another attempt of the same entry,
+  // which the first attempt's end then dropped from the agent's in-flight list.
+  await settle(scans, (n) => n >= 25, '25 scans of the spool while the first attempt is being recorded');
+  assert.equal(agent.status().attempts, 1, 'a second attempt started before the first one was recorded');
+  assert.equal(agent.status().inFlight, 1);
+  release();
+  // The line comes after the move into undeliver/ and its flush: wait for the line itself.
+  await until(() => lines.some((l) => l.includes(`mail ${id} attempt 11/11`)), 10_000, 'the last attempt logged');
+  assert.equal((await spool.lookup(id)).state, 'undeliverable');
+  const numbers = lines.flatMap((l) => /mail \S+ attempt (\d+)\/11/.exec(l)?.[1] ?? []).map(Number);
+  assert.deepEqual(numbers, Array.from({ length: 11 }, (_, i) => i + 1), 'each attempt logged once, in order');
+  assert.equal(agent.status().inFlight, 0);
+});

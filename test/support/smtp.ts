@@ -126,9 +126,14 @@ export class TestSmtp {
   }
 }
 
-/** `[smtpda]` options from INI lines, pointed at a test server (short scans and delays). */
+/**
+ * `[smtpda]` options from INI lines, pointed at a test server (short scans and delays). The SMTP
+ * `timeout` is 30 s: the test server shares the test's event loop, which a loaded machine can hold
+ * for seconds; at 2 s an attempt could time out, and a test with `retry_delays = 10m` then waited
+ * for a message that never came. A test of the timeout sets its own.
+ */
 export function smtpdaOptions(port: number, extra = ''): SmtpdaOptions {
-  const keys = new Map<string, string>([['smtpserver', `127.0.0.1:${port}`], ['scan_interval', '50ms'], ['retry_delays', '100ms'], ['timeout', '2s']]);
+  const keys = new Map<string, string>([['smtpserver', `127.0.0.1:${port}`], ['scan_interval', '50ms'], ['retry_delays', '100ms'], ['timeout', '30s']]);
   for (const line of extra.split('\n').filter((l) => l.includes('='))) keys.set(line.split('=')[0]!.trim(), line.slice(line.indexOf('=') + 1).trim());
   const text = `[smtpda]\n${[...keys].map(([k, v]) => `${k} = ${v}`).join('\n')}\n`;
   return parseSmtpdaOptions(parseConfigText(text, 'test.conf'))!;
