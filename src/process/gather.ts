@@ -34,6 +34,8 @@ export interface GatherSources {
 
 export class Gatherer {
   readonly #kept = new KeptCounters();
+  /** Each serving worker's last answer to a scrape: stands in for it when it does not answer in time. */
+  readonly #last = new WeakMap<Worker, Families>();
 
   constructor(readonly src: GatherSources) {}
 
@@ -55,8 +57,19 @@ export class Gatherer {
     const live = this.src.live;
     const asked = [...live].flatMap(([worker, l]) => (l.listened && !l.final ? [worker] : []));
     const answers = await collectFamilies(asked);
-    // A worker that left while we asked is in the kept counts now (or crashed): counted once, there.
-    const parts = answers.filter((p, i): p is Families => p !== undefined && live.get(asked[i]!)?.final === false);
+    const parts: Families[] = [];
+    for (let i = 0; i < asked.length; i++) {
+      const worker = asked[i]!;
+      // A worker that left while we asked is in the kept counts now (or crashed): counted once, there.
+      if (live.get(worker)?.final !== false) continue;
+      const answer = answers[i];
+      if (answer) this.#last.set(worker, answer);
+      // A busy worker's counters must not vanish from the sums for one scrape: rate() would read the
+      // drop and the return as a counter reset and a spike. Its last answer stands in (a little old).
+      const part = answer ?? this.#last.get(worker);
+      if (part) parts.push(part);
+      if (!answer) this.src.logger.warn(`metrics: worker pid ${worker.process.pid ?? '?'} did not answer within 2 s; ${part ? 'its last numbers are used' : 'left out of this scrape'}`);
+    }
     tell(w, { skitai: 'metrics-parts', id, parts: [...parts, await this.#kept.get()], info: this.src.info() });
   }
 

@@ -1,5 +1,6 @@
 // The status page of a real 2-worker skitaid: one view combined over both workers by the primary,
-// whichever worker takes the request; a worker that does not answer in time; and the HTML page in
+// whichever worker takes the request; a worker that does not answer in time (status page and
+// metrics); and the HTML page in
 // headless Chromium (Debian's `chromium`, driven over the DevTools protocol): its summary, its width
 // at 1280 px, its live refresh without a reload (values, and the new workers after a reload), and
 // a screenshot. SKITAI_SCREENSHOT=docs/status.png also writes the screenshot there (the README shows it).
@@ -60,7 +61,7 @@ describe('the status page over two workers', () => {
     const port = await freePort();
     const dead = await freePort();
     site = tempSite(
-      `[server]\nname = shop\nip = 127.0.0.1\nport = ${port}\naccess_log = off\nadmin_password = ${ADMIN}\nstatus_path = /server-status\n` +
+      `[server]\nname = shop\nip = 127.0.0.1\nport = ${port}\naccess_log = off\nadmin_password = ${ADMIN}\nstatus_path = /server-status\nmetrics_path = /metrics\nmetrics_allow = 127.0.0.1\n` +
         `[users]\nalice = alice-secret-1 ops\n[routes:line]\n/ = ./app\n` +
         // The site's own /ping is the live member; nothing listens on the other.
         `[@backend]\nmembers = 127.0.0.1:${port}, 127.0.0.1:${dead}\nhealth_check_path = /ping\nhealth_check_interval = 1s\n` +
@@ -198,6 +199,31 @@ describe('the status page over two workers', () => {
     assert.equal(s.summary.workers.answered, 1);
     assert.match(s.summary.problems.map((p: any) => p.text).join('\n'), new RegExp(`worker \\d \\(pid ${busy}\\) did not answer in time`));
     assert.equal((await blocked).status, 200);
+  });
+
+  test("metrics: a worker that does not answer within 2 s still counts in the sums, with its last answer", async () => {
+    await reachBothWorkers(base);
+    const requests = async (): Promise<number> => {
+      const r = await getFresh(`${base}/metrics`);
+      assert.equal(r.status, 200, r.body);
+      const lines = r.body.split('\n').filter((l) => l.startsWith('skitai_http_requests_total{'));
+      assert.ok(lines.length > 0, r.body);
+      return lines.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    };
+    const before = await requests();
+    for (const f of fs.readdirSync(site!.dir)) if (f.startsWith('blocked-')) fs.rmSync(path.join(site!.dir, f));
+    let blockDone = false;
+    const blocked = getFresh(`${base}/block`).then((r) => {
+      blockDone = true;
+      return r;
+    });
+    await until(() => fs.readdirSync(site!.dir).find((f) => f.startsWith('blocked-')), 10_000, 'the /block route to start');
+    const during = await requests();
+    assert.equal(blockDone, false, 'the scrape answered while the worker was still busy');
+    // Without the busy worker's numbers the sum would drop by every request it served: a counter reset to rate().
+    assert.ok(during >= before, `requests_total fell from ${before} to ${during} while a worker was busy`);
+    assert.equal((await blocked).status, 200);
+    assert.ok((await requests()) > during);
   });
 });
 
