@@ -57,8 +57,6 @@ const OPEN_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
 
 const MISS_TTL_MS = 1000;
 const MAX_MISSES = 4096;
-// As long as the stat cache trusts a stat: a hot entry is never older than the stat that made it.
-const HOT_TTL_MS = 1000;
 
 /**
  * Serves files under a directory the way nginx does: GET and HEAD only, safe path decoding,
@@ -88,7 +86,7 @@ export class StaticHandler implements Handler {
   readonly #descriptors = new OpenFiles();
   readonly #loading = new Map<string, Promise<CachedFile | undefined>>();
   /** Request paths (as sent) of cached files, answered synchronously with prepared headers. */
-  readonly #hot = new HotPaths();
+  readonly #hot: HotPaths;
   #lastAccept: string | undefined;
   #lastCoding: Coding | undefined;
   readonly #onError: ((message: string, err: unknown) => void) | undefined;
@@ -102,6 +100,7 @@ export class StaticHandler implements Handler {
     const cacheSize = options.cacheSize ?? 32 * 1024 * 1024;
     this.#memoryMax = cacheSize > 0 ? Math.min(options.cacheFileMax ?? 64 * 1024, cacheSize) : -1;
     this.#stats = new StatCache(this.root);
+    this.#hot = new HotPaths(async (abs) => ({ found: await this.#stats.restat(abs), at: this.#stats.checkedAt(abs) ?? 0 }));
     // A hot-path entry holds its file: the cache's budget bounds memory only if dropped files leave it too.
     this.#files = new FileCache(cacheSize, (real) => this.#hot.forget(real, this.#files));
     this.#hotFiles = new HotFiles(options.hotCacheSize ?? 64 * 1024 * 1024, (real) => this.#hot.forget(real, this.#hotFiles.files));
@@ -112,10 +111,8 @@ export class StaticHandler implements Handler {
   /** Take GET and HEAD of an existing file (or directory redirect); decline everything else. */
   handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     if (ex.method !== 'GET' && ex.method !== 'HEAD') return false;
-    const hot = this.#hot.get(rest);
-    if (hot !== undefined && Date.now() - hot.at < HOT_TTL_MS && ex.req.headers.range === undefined && hot.cache.touch(hot.real, hot.file.entry)) {
-      if (sendPrepared(ex, hot.file, this.#coding(ex, hot.file), hot.cache, hot.real)) return true;
-    }
+    const hot = ex.req.headers.range === undefined ? this.#hot.fresh(rest) : undefined;
+    if (hot !== undefined && sendPrepared(ex, hot.file, this.#coding(ex, hot.file), hot.cache, hot.real)) return true;
     // A remembered miss declines synchronously and before any decoding: an app sharing this mount
     // then costs one map lookup per request, not a path resolution and a promise.
     const missUntil = this.#misses.get(rest);
@@ -204,7 +201,7 @@ export class StaticHandler implements Handler {
       if (!stored && source.kind === 'memory' && source.cache.touch(source.real, source.entry)) {
         // Fresh as the stat that led here: the hot entry expires when that stat would.
         const file = new PreparedFile(source.entry, type, this.#cacheControl, isCompressible(type), source.cache === this.#files);
-        this.#hot.remember(rest, { at: this.#stats.checkedAt(path) ?? Date.now(), real: source.real, file, cache: source.cache });
+        this.#hot.remember(rest, { at: this.#stats.checkedAt(path) ?? Date.now(), abs: path, real: source.real, file, cache: source.cache });
       }
       this.#send(ex, source, type, encoded, stored !== undefined);
       return true;
