@@ -10,6 +10,7 @@
 import http from 'node:http';
 import type http2 from 'node:http2';
 import { Stream } from 'node:stream';
+import { idNeverIndexed } from './h2id.js';
 import { H2Socket, type H2Request } from './h2request.js';
 
 type Listener = (...args: unknown[]) => void;
@@ -207,6 +208,7 @@ export class H2Response extends Stream {
     this.statusCode = status;
     out[':status'] = this.#status;
     if (out[ID] === undefined && this.exchange !== undefined) out[ID] = this.exchange.id;
+    idNeverIndexed(out);
     this.#headers = out;
     this.stream.respond(out as http2.OutgoingHttpHeaders, { endStream: this.#endOnHead, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
     return true;
@@ -223,6 +225,7 @@ export class H2Response extends Stream {
     const headers = this.#own();
     if (headers[ID] === undefined && this.exchange !== undefined) headers[ID] = this.exchange.id;
     headers[':status'] = this.#status;
+    idNeverIndexed(headers);
     // sendDate: a Date header unless removeHeader('date') (Node's own option, missing from its types).
     this.stream.respond(headers as http2.OutgoingHttpHeaders, { endStream, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
   }
@@ -241,6 +244,7 @@ export class H2Response extends Stream {
     // respond() copies what it is given: the shared object joins one made for this request.
     const out = Object.assign({ ':status': status } as Record<string, string | number>, headers);
     if (this.exchange !== undefined) out[ID] = this.exchange.id;
+    idNeverIndexed(out);
     const empty = body === undefined || body.length === 0;
     stream.respond(out as http2.OutgoingHttpHeaders, { endStream: empty, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
     if (!empty && !stream.writableEnded) stream.end(body);
