@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { ERRORS } from '../errors.js';
 import { acceptedCodings, isCompressible, negotiate, type Coding } from '../http/compress.js';
 import { sendError } from '../http/errorpage.js';
-import type { Exchange, Handler } from '../http/handler.js';
+import type { Exchange, Handler, PreparedAnswer } from '../http/handler.js';
 import { respond } from '../http/respond.js';
 import { evaluatePreconditions, httpDate, ifRangeAllows, makeEtag } from './static/conditional.js';
 import { FileCache, type CachedFile } from './static/filecache.js';
@@ -112,7 +112,7 @@ export class StaticHandler implements Handler {
   handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     if (ex.method !== 'GET' && ex.method !== 'HEAD') return false;
     const hot = ex.req.headers.range === undefined ? this.#hot.fresh(rest) : undefined;
-    if (hot !== undefined && sendPrepared(ex, hot.file, this.#coding(ex, hot.file), hot.cache, hot.real)) return true;
+    if (hot !== undefined && sendPrepared(ex, hot.file, this.#coding(hot.file, ex.req.headers['accept-encoding'], ex.compressMin), hot.cache, hot.real)) return true;
     // A remembered miss declines synchronously and before any decoding: an app sharing this mount
     // then costs one map lookup per request, not a path resolution and a promise.
     const missUntil = this.#misses.get(rest);
@@ -132,10 +132,20 @@ export class StaticHandler implements Handler {
     this.#misses.set(rest, Date.now() + MISS_TTL_MS);
   }
 
-  /** The coding to compress a prepared file with for this request, if any. */
-  #coding(ex: Exchange, file: PreparedFile): Coding | undefined {
-    if (!file.compress || ex.compressMin <= 0 || file.entry.data.length < ex.compressMin) return undefined;
-    const accept = ex.req.headers['accept-encoding'];
+  /**
+   * The h2 fast path's question (http/h2fast.ts): the 200 that {@link handle} would send from its hot
+   * path for `rest`, when the engine has ruled out a Range and conditionals.
+   */
+  prepared(rest: string, accept: string | undefined, compressMin: number): PreparedAnswer | undefined {
+    const hot = this.#hot.fresh(rest);
+    if (hot === undefined) return undefined;
+    const coding = this.#coding(hot.file, accept, compressMin);
+    return coding ? hot.file.encoded(coding, hot.cache, hot.real) : hot.file.identity;
+  }
+
+  /** The coding to compress a prepared file with for a request accepting `accept`, if any. */
+  #coding(file: PreparedFile, accept: string | undefined, compressMin: number): Coding | undefined {
+    if (!file.compress || compressMin <= 0 || file.entry.data.length < compressMin) return undefined;
     // Clients send the same Accept-Encoding on every request: negotiate once per distinct value.
     if (accept !== this.#lastAccept) {
       this.#lastCoding = negotiate(accept);

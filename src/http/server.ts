@@ -18,6 +18,7 @@ import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
 import { H2Sessions, isH2, prepareH2 } from './h2.js';
+import { H2FastPath } from './h2fast.js';
 import { createServer, type EngineServer, type ServerTls } from './listener.js';
 import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
@@ -94,7 +95,10 @@ export class Engine {
     };
     const c = opts.config;
     if (c.http2 !== 'no') this.#h2 = new H2Sessions(c.keepAlive);
-    this.server = createServer(c, opts.tls, this.#h2, (req, res) => this.#dispatch(req, res as EngineResponse));
+    // Cached static files over h2 answered at the stream event (h2fast.ts), counted as the full path counts.
+    const fast = this.#h2 && H2FastPath.for({ config: c, routes: opts.routes, before: this.#before, clientIp: this.#clientIp, traffic: this.#traffic,
+      inFlight: this.#inFlight, durations: this.#durations, access: this.#access, closing: () => this.#closing, settled: () => this.#inFlight.count === 0 && this.#drained?.() });
+    this.server = createServer(c, opts.tls, this.#h2, (req, res) => this.#dispatch(req, res as EngineResponse), fast);
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
     this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));
@@ -204,7 +208,7 @@ export class Engine {
     if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
     this.#traffic.response(101, true, ex.stats);
     this.#durations?.add((performance.now() - ex.start) / 1000);
-    this.#logAccess(ex, 101, 0, false);
+    this.#access?.write(ex, 101, 0, false);
     // Counted as a tunnel: cut at the very end of a stop, after the handlers' goingAway.
     this.#tunnels.add(socket);
     socket.once('close', () => this.#tunnels.delete(socket));
@@ -268,11 +272,7 @@ export class Engine {
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
     if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
-    if (this.#opts.accessLog) this.#logAccess(ex, res.statusCode, sentBytes(ex.socket) - ex.sentBefore, !res.writableFinished);
-  }
-
-  #logAccess(ex: RequestExchange, status: number, bytes: number, aborted: boolean): void {
-    this.#access?.write(ex, status, bytes, aborted);
+    this.#access?.write(ex, res.statusCode, sentBytes(ex.socket) - ex.sentBefore, !res.writableFinished);
   }
 
   /**
