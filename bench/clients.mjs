@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from 'undici';
@@ -111,11 +112,22 @@ const modes = opt.modes.split(',').map((s) => s.trim());
 const bad = modes.filter((m) => !MODES[m]);
 if (bad.length || modes.length === 0) throw new Error(`unknown --modes ${bad.join(',')}; use ${Object.keys(MODES).join(',')}`);
 
+// Garbage collections of this process: a mode whose per-call objects V8 starts promoting (or
+// pretenuring) pays in GC time, not in its own frames (docs/performance.md, "SQL", fifth pass).
+const gc = { ms: 0, majors: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.ms += e.duration;
+    if (e.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.majors++;
+  }
+}).observe({ entryTypes: ['gc'] });
+
 /** Keeps `concurrency` calls in flight until `seconds` have passed; every call is timed and checked. */
 async function drive(mode, seconds) {
   const lat = [];
   let calls = 0;
   let wrong = 0;
+  const gc0 = { ...gc };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
@@ -131,9 +143,11 @@ async function drive(mode, seconds) {
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  // GC entries are delivered asynchronously: let the last ones of this window arrive.
+  await new Promise((resolve) => setImmediate(resolve));
   lat.sort((a, b) => a - b);
   const pct = (p) => lat[Math.min(lat.length - 1, Math.floor((p / 100) * lat.length))];
-  return { cps: calls / elapsed, rps: (calls * MODES[mode].fanout) / elapsed, calls, wrong, p50: pct(50), p99: pct(99), cpuUs: ((cpu.user + cpu.system) / calls), seconds: elapsed };
+  return { cps: calls / elapsed, rps: (calls * MODES[mode].fanout) / elapsed, calls, wrong, p50: pct(50), p99: pct(99), cpuUs: ((cpu.user + cpu.system) / calls), seconds: elapsed, gcUs: ((gc.ms - gc0.ms) * 1000) / calls, majors: gc.majors - gc0.majors };
 }
 
 /**
@@ -168,7 +182,7 @@ if (opt['profile-out']) {
       r.membersPct = r.serverMs / 10 / r.seconds; // members' CPU, % of one core
       if (r.wrong) warnings.push(`${label}: ${r.wrong} of ${r.calls} calls failed or answered wrong`);
       results[m].push(r);
-      log(`  ${label.padEnd(34)} ${r.cps.toFixed(0).padStart(6)} calls/s ${r.rps.toFixed(0).padStart(6)} member req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  ${r.cpuUs.toFixed(1)} µs CPU/call  members ${fmtPct(r.membersPct)}  other ${fmtPct(r.other)}`);
+      log(`  ${label.padEnd(34)} ${r.cps.toFixed(0).padStart(6)} calls/s ${r.rps.toFixed(0).padStart(6)} member req/s  p50 ${fmtMs(r.p50)}  p99 ${fmtMs(r.p99)}  ${r.cpuUs.toFixed(1)} µs CPU/call  GC ${r.gcUs.toFixed(1)} µs/call${r.majors ? ` (${r.majors} major)` : ''}  members ${fmtPct(r.membersPct)}  other ${fmtPct(r.other)}`);
     }
   }
   process.stdout.write(`\n${report()}`);
@@ -179,8 +193,8 @@ pgServer?.stop();
 
 function report() {
   const rows = [
-    '| mode | calls/s best | calls/s median | member req/s best | × raw (member req/s) best | × raw median | CPU µs/call | p50 | p99 | members CPU | other CPU |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| mode | calls/s best | calls/s median | member req/s best | × raw (member req/s) best | × raw median | CPU µs/call | GC µs/call | p50 | p99 | members CPU | other CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const best = (m) => results[m].reduce((a, b) => (b.rps > a.rps ? b : a));
   // The SQL modes compare with raw pg.Pool, the HTTP ones with raw undici.
@@ -194,14 +208,14 @@ function report() {
     if (b.other >= quiet.quietPct) warnings.push(`other processes used ≥ ${quiet.quietPct}% of a core during the best round of ${MODES[m].name}`);
     if (!MODES[m].sql && b.membersPct >= 90) warnings.push(`${MODES[m].name}: the members used ${fmtPct(b.membersPct)} of their core; they, not the client, may be the limit`);
     rows.push(`| ${MODES[m].name} | ${b.cps.toFixed(0)} | ${median(results[m].map((r) => r.cps)).toFixed(0)} | ${b.rps.toFixed(0)} | ${ratio(b.rps, baseBest(m))} | ${ratio(med, baseMed(m))} | ` +
-      `${Math.min(...results[m].map((r) => r.cpuUs)).toFixed(1)} | ${fmtMs(b.p50)} | ${fmtMs(b.p99)} | ${fmtPct(b.membersPct)} | ${fmtPct(b.other)} |`);
+      `${Math.min(...results[m].map((r) => r.cpuUs)).toFixed(1)} | ${median(results[m].map((r) => r.gcUs)).toFixed(1)} | ${fmtMs(b.p50)} | ${fmtMs(b.p99)} | ${fmtPct(b.membersPct)} | ${fmtPct(b.other)} |`);
   }
   const notes = [
     ...machineNotes(ROOT),
     `- ${pinNote}; ${concurrency} calls in flight; ${rounds} round(s) × ${duration}s after ${warmup}s warm-up, modes alternating`,
     '- one call = raw: `pool.request(GET)` + `body.json()` (pools alternate), what a user of undici writes — the baseline; dispatch: `pool.dispatch()` with a handler collecting the body, the floor Skitai builds on; lb: `clients.lb(\'@c/x\', \'GET\').getwait(5)`; map: `clients.map(\'@c/x\', \'GET\').getswait(5)` (2 member requests)' +
       `; pg: \`pool.query('SELECT $1::int AS n', [1])\` on a pg.Pool of ${maxConns} connections, the baseline of dlb: \`dbs.dlb('@db').execute(same).getwait(5)\` with max_conns = ${maxConns}, one throwaway PostgreSQL (unpinned)`,
-    '- headline = BEST round (median too); × raw compares member requests/s with raw undici (pg, dlb: calls/s with raw pg.Pool); CPU µs/call = this process\'s CPU per call, lowest round; latencies from the best round',
+    '- headline = BEST round (median too); × raw compares member requests/s with raw undici (pg, dlb: calls/s with raw pg.Pool); CPU µs/call = this process\'s CPU per call, lowest round; GC µs/call = its garbage-collection pauses per call, median round; latencies from the best round',
   ];
   let text = `# Skitai was-clients benchmark\n\n${notes.join('\n')}\n\n${rows.join('\n')}\n`;
   const goal = (m, base, text, want) => {

@@ -2,6 +2,7 @@
 // HTTP/1 with wrk, and prints where its CPU time goes per request (file:line mapped back to src/).
 //   node bench/h2/profile.mjs [--target skitai|node-h2|node-h2-stream] [--path /hello|/1k.txt]
 //        [--duration 10] [--connections 32] [--streams 10] [--rps N] [--compare node-h2] [--callers NAME] [--top 20]
+//        [--before DIR] (target or compare skitai-before: another checkout, e.g. a worktree of main)
 // Only samples taken during the measured h2load run count.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -28,12 +29,13 @@ const { values: opt } = parseArgs({
     top: { type: 'string', default: '20' },
     callers: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    before: { type: 'string' },
   },
 });
 const pin = pinning(!opt['no-pin']);
 const top = Number(opt.top);
 const fx = h2Fixture('h2-prof');
-const servers = h2Servers(fx);
+const servers = h2Servers(fx, opt.before && path.resolve(opt.before));
 const load = { connections: opt.connections, streams: opt.streams, rps: opt.rps, prefix: pin.load };
 
 async function record(target) {

@@ -57,7 +57,12 @@ export class Deadline implements Cancellable {
   #timerAt = Infinity;
   #cancelled = false;
   #reason: unknown = undefined;
-  #targets: Cancellable[] | undefined;
+  /**
+   * One target (the common case: a call's one attempt) as itself, an array only from the second:
+   * a per-call `[]` literal was judged long-lived by V8's allocation-site pretenuring and then kept
+   * each finished call alive through scavenges (docs/performance.md, "SQL", fifth pass).
+   */
+  #targets: Cancellable | Cancellable[] | undefined;
 
   /**
    * @param owner told at the deadline and after a cancel; without one, the deadline cancels its
@@ -134,8 +139,14 @@ export class Deadline implements Cancellable {
 
   /** Register `target`; cancelled at once when this is cancelled already. */
   add(target: Cancellable): void {
-    if (this.#cancelled) target.cancel(this.#reason);
-    else (this.#targets ??= []).push(target);
+    if (this.#cancelled) {
+      target.cancel(this.#reason);
+      return;
+    }
+    const known = this.#targets;
+    if (known === undefined) this.#targets = target;
+    else if (Array.isArray(known)) known.push(target);
+    else this.#targets = [known, target];
   }
 
   /** Cancel every target, once. */
@@ -146,7 +157,8 @@ export class Deadline implements Cancellable {
     this.disarm();
     const targets = this.#targets;
     this.#targets = undefined;
-    if (targets) for (const t of targets) t.cancel(reason);
+    if (Array.isArray(targets)) for (const t of targets) t.cancel(reason);
+    else targets?.cancel(reason);
     this.#owner?.cancel(reason);
   }
 

@@ -46,11 +46,19 @@ export interface GatherKind<R extends Result<unknown>, O> {
   readonly abortFirst: boolean;
 }
 
-interface Waiter {
-  readonly resolve: (value: never) => void;
-  readonly reject: (err: unknown) => void;
-  /** getwait: exactly one Result. */
-  readonly one: boolean;
+/**
+ * A getwait/getswait in progress. A class, not an object literal: V8 may decide that a literal's
+ * objects live long and allocate them in old space from then on (allocation-site pretenuring), and
+ * a dead waiter there keeps its promise's continuation alive through every scavenge
+ * (docs/performance.md, "SQL", fifth pass). Objects made by `new` are never pretenured that way.
+ */
+class Waiter {
+  constructor(
+    readonly resolve: (value: never) => void,
+    readonly reject: (err: unknown) => void,
+    /** getwait: exactly one Result. */
+    readonly one: boolean,
+  ) {}
 }
 
 export class Gathering<R extends Result<unknown>, O> implements Sink<R>, DeadlineOwner {
@@ -60,8 +68,14 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
   readonly #kind: GatherKind<R, O>;
   readonly #owner: O;
   readonly #filter: ((result: R) => void) | undefined;
-  #slots: Slot[] | undefined;
+  /**
+   * One slot (lb, dlb, db) as itself, several (map, dmap) as an array: a per-call array literal is
+   * a pretenuring candidate that, once tenured, keeps the whole call alive through scavenges.
+   */
+  #slots: Slot | readonly Slot[] | undefined;
+  /** The results of several slots; one slot's result is `#one`. */
   #results: (R | undefined)[] | undefined;
+  #one: R | undefined;
   /** Results a sender reported before `start()` returned. */
   #early: [number, R][] | undefined;
   #pending = 0;
@@ -94,12 +108,14 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
     return this.#final;
   }
 
-  /** The sender's `start()` returned these slots: replay what arrived meanwhile. */
-  begin(slots: Slot[]): void {
+  /** The sender's `start()` returned this slot, or these slots: replay what arrived meanwhile. */
+  begin(slots: Slot | readonly Slot[]): void {
     this.#slots = slots;
-    this.#results = new Array<R | undefined>(slots.length);
-    this.#pending = slots.length;
-    if (slots.length === 0) this.settle([]);
+    if (isList(slots)) {
+      this.#results = new Array<R | undefined>(slots.length);
+      this.#pending = slots.length;
+      if (slots.length === 0) this.settle([]);
+    } else this.#pending = 1;
     const early = this.#early;
     this.#early = undefined;
     if (early) for (const [i, r] of early) this.arrive(i, r);
@@ -115,7 +131,7 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
   expiredBeforeSend(node: string): boolean {
     const d = this.deadline;
     if (!d.cancelled && d.remaining() !== 0) return false;
-    this.begin([{ node }]);
+    this.begin({ node });
     if (!this.#final) this.expire();
     return true;
   }
@@ -132,8 +148,17 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
       (this.#early ??= []).push([index, result]);
       return;
     }
-    const results = this.#results!;
-    if (this.#final || results[index]) return; // arrived after the deadline: the TIMEOUT stands
+    if (this.#final) return; // arrived after the deadline: the TIMEOUT stands
+    const results = this.#results;
+    if (results === undefined) {
+      if (this.#one) return;
+      this.#applyFilter(result);
+      this.#one = result;
+      this.#pending = 0;
+      this.#finish(result);
+      return;
+    }
+    if (results[index]) return;
     this.#applyFilter(result);
     results[index] = result;
     if (--this.#pending === 0) this.#finish(results as R[]);
@@ -146,18 +171,18 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
 
   #wait(timeout: number, one: boolean, resolve: (v: never) => void, reject: (err: unknown) => void): void {
     if (!this.#slots) {
-      this.#deliver({ resolve, reject, one }, Results.fromList([this.#kind.unsent(this.#owner)]));
+      this.#deliver(new Waiter(resolve, reject, one), Results.fromList([this.#kind.unsent(this.#owner)]));
       return;
     }
     if (this.#final) {
-      this.#deliver({ resolve, reject, one }, this.#final);
+      this.#deliver(new Waiter(resolve, reject, one), this.#final);
       return;
     }
     if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
       reject(this.#kind.usage('getwait/getswait take a timeout in seconds'));
       return;
     }
-    const waiter: Waiter = { resolve, reject, one };
+    const waiter = new Waiter(resolve, reject, one);
     const known = this.#waiters;
     if (known === undefined) this.#waiters = waiter;
     else if (Array.isArray(known)) known.push(waiter);
@@ -199,10 +224,20 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
 
   #fill(make: (node: string) => R): void {
     const slots = this.#slots!;
-    const results = this.#results!;
-    for (let i = 0; i < slots.length; i++) {
+    const results = this.#results;
+    if (results === undefined) {
+      let r = this.#one;
+      if (!r) {
+        r = make((slots as Slot).node);
+        this.#applyFilter(r);
+        this.#one = r;
+      }
+      this.#finish(r);
+      return;
+    }
+    for (let i = 0; i < results.length; i++) {
       if (results[i]) continue;
-      const r = make(slots[i]!.node);
+      const r = make((slots as readonly Slot[])[i]!.node);
       this.#applyFilter(r);
       results[i] = r;
     }
@@ -219,8 +254,9 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
     }
   }
 
-  #finish(list: readonly R[]): void {
-    const results = Results.fromList(list);
+  /** `list`: every slot's result, or the one slot's. */
+  #finish(list: readonly R[] | R): void {
+    const results = isList(list) ? Results.fromList(list) : Results.fromList1(list);
     this.#final = results;
     this.deadline.disarm();
     this.#kind.finished(this.#owner, results);
@@ -230,4 +266,8 @@ export class Gathering<R extends Result<unknown>, O> implements Sink<R>, Deadlin
     if (!Array.isArray(waiters)) this.#deliver(waiters, results);
     else for (const w of waiters) this.#deliver(w, results);
   }
+}
+
+function isList<T>(x: T | readonly T[]): x is readonly T[] {
+  return Array.isArray(x);
 }

@@ -147,6 +147,13 @@ export class Results<T = unknown> extends Array<Result<T>> {
     return out;
   }
 
+  /** The Results of a call with one slot (lb, dlb, db): no list made first. */
+  static fromList1<T>(item: Result<T>): Results<T> {
+    const out = new Results<T>();
+    out[0] = item;
+    return out;
+  }
+
   /**
    * Keep the whole set for `seconds` (default 300). A map's results are kept only when EVERY
    * member answered NORMAL with code 200, so a partial answer is never frozen in the cache.

@@ -23,9 +23,9 @@ export interface Sender {
   check?(prepared: Prepared): void;
   /**
    * Start the exchanges of one request; each slot's Result goes to `sink` (never a rejection).
-   * `deadline` cancels them at the call's deadline.
+   * `deadline` cancels them at the call's deadline. One slot (lb, rest) is returned as itself, not in an array.
    */
-  start(prepared: Prepared, deadline: Deadline, sink: Sink): Slot[];
+  start(prepared: Prepared, deadline: Deadline, sink: Sink): Slot | Slot[];
 }
 
 /** Runs on each Result as it arrives (synthesized timeouts included); may rewrite `data`. */

@@ -7,7 +7,7 @@ import { Status } from '../call/status.js';
 import { monotonic, type Clock } from '../cluster/clock.js';
 import { SkitaiError } from '../errors.js';
 import type { RequestContext } from '../log/trace.js';
-import type { DbQuery } from '../transport/pg/query.js';
+import { Statement, type DbQuery } from '../transport/pg/query.js';
 import { DbResult, type DbResults } from '../transport/pg/result.js';
 import { prepareParams } from './params.js';
 
@@ -26,8 +26,11 @@ export interface DbSender {
   readonly identity: string;
   /** The cluster's query_timeout: how long the call may take when nobody waits for it (ms). */
   readonly queryTimeout: number;
-  /** Start; each slot's Result goes to `sink` (never a rejection). `deadline` cancels at the call's deadline. */
-  start(query: DbQuery, safe: boolean, deadline: Deadline, sink: DbSink): DbSlot[];
+  /**
+   * Start; each slot's Result goes to `sink` (never a rejection). `deadline` cancels at the call's
+   * deadline. One slot (dlb, db) is returned as itself, not in an array.
+   */
+  start(query: DbQuery, safe: boolean, deadline: Deadline, sink: DbSink): DbSlot | DbSlot[];
 }
 
 /** Runs on each Result as it arrives (synthesized timeouts included); may rewrite `data` (Skitai's `filter`). */
@@ -108,7 +111,7 @@ export class DbCall implements CacheOwner, TickEnd {
     if (this.#query) throw new SkitaiError('SKT_DB_USAGE', `one call object runs one execute(); make a new was.${this.#sender.kind}() for the next statement`);
     if (typeof sql !== 'string' || sql.trim() === '') throw new SkitaiError('SKT_DB_USAGE', 'execute() needs the SQL text as a non-empty string');
     if (params !== undefined && !Array.isArray(params)) throw new SkitaiError('SKT_DB_USAGE', 'execute() takes its parameters as an array, for $1, $2, …');
-    const query: DbQuery = { text: sql, values: params === undefined ? undefined : prepareParams(params) };
+    const query: DbQuery = new Statement(sql, params === undefined ? undefined : prepareParams(params));
     this.#query = query;
     if (this.#cache && this.#cache.size > 0 && options.useCache !== false) {
       const key = this.#cacheKey();
@@ -121,7 +124,7 @@ export class DbCall implements CacheOwner, TickEnd {
     // Statements are unnamed (no server-side prepared statement to miss), and pg_stat_statements
     // ignores comments, so the prefix costs a few bytes on the wire and nothing else.
     const ctx = this.#context;
-    const sent: DbQuery = ctx ? { text: `/* reqId=${ctx.id} */ ${sql}`, values: query.values } : query;
+    const sent: DbQuery = ctx ? new Statement(`/* reqId=${ctx.id} */ ${sql}`, query.values) : query;
     const g = this.#g;
     if (g.expiredBeforeSend(this.#sender.target)) return this;
     g.begin(this.#sender.start(sent, options.safe === true, g.deadline, g));

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { childTraceparent, incomingTrace, traceOf } from '../log/trace.js';
+import { H2Request } from './h2request.js';
 import type { Exchange } from './handler.js';
 import type { InFlightEntry } from './inflight.js';
 import type { RouteStats } from './traffic.js';
@@ -19,8 +20,15 @@ export class RequestExchange implements Exchange {
   stats: RouteStats | undefined = undefined;
   /** Socket bytes written before this response, for the access log. */
   sentBefore = 0;
-  /** Kept for the access log: a handler passing `req` to undici as a body gets it destroyed, which drops `req.socket`. */
-  readonly socket: Socket;
+  /**
+   * Kept for the access log: a handler passing `req` to undici as a body gets it destroyed, which
+   * drops `req.socket`. A bodyless h2 request's socket view is made when first asked for: its request
+   * never drops it, and most requests never ask.
+   */
+  get socket(): Socket {
+    return (this.#socket ??= this.req.socket);
+  }
+  #socket: Socket | undefined;
   /** Set by the engine for a WebSocket handshake. */
   upgrade: Upgrade | undefined = undefined;
   prev: InFlightEntry | undefined = undefined;
@@ -42,7 +50,7 @@ export class RequestExchange implements Exchange {
     this.query = q < 0 ? '' : target.slice(q + 1);
     this.method = req.method ?? 'GET';
     this.url = req.url ?? '';
-    this.socket = req.socket;
+    if (!(req instanceof H2Request)) this.#socket = req.socket;
   }
 
   traceparent(): string {

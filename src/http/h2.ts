@@ -60,44 +60,6 @@ export function http1Limits(c: ServerConfig, checkEvery: number) {
 }
 
 /**
- * The open h2 sessions of one server: each closes (GOAWAY) after `idleMs` without a frame, as an
- * HTTP/1 connection does at its keep-alive timeout; at a stop or reload every one gets GOAWAY.
- */
-export class H2Sessions {
-  readonly #open = new Set<http2.ServerHttp2Session>();
-  readonly #idleMs: number;
-
-  constructor(idleMs: number) {
-    this.#idleMs = idleMs;
-  }
-
-  get count(): number {
-    return this.#open.size;
-  }
-
-  add(session: http2.ServerHttp2Session): void {
-    this.#open.add(session);
-    session.once('close', () => this.#open.delete(session));
-    // A session error (a protocol violation, a reset socket) closes the session; without a listener it would end the worker.
-    session.on('error', () => session.destroy());
-    // close(), not destroy(): streams still open finish first (a long download is not idle for nghttp2's
-    // timer only if bytes move, so it is not cut mid-way by this either).
-    session.setTimeout(this.#idleMs, () => session.close());
-  }
-
-  /** GOAWAY on every session: streams open now run to their end, new ones go to a new connection. */
-  goaway(): void {
-    for (const s of this.#open) if (!s.closed) s.close();
-  }
-
-  /** Cut every session (after the grace period), then the server's other (HTTP/1) connections. */
-  destroy(connections: { destroyOpen(): void }): void {
-    for (const s of this.#open) s.destroy();
-    connections.destroyOpen();
-  }
-}
-
-/**
  * What an h2 request needs before the handlers see it (HTTP/1 gets these from node:http and
  * EngineResponse). False when its header list is over `maxHeaderSize`: Node announces the limit
  * (SETTINGS_MAX_HEADER_LIST_SIZE) but does not enforce it on what it receives.

@@ -7,38 +7,67 @@
  * `'drain'` only when someone listens for it, and does not ask for trailers (which made every
  * response end with an extra empty DATA frame after a `wantTrailers` round trip). docs/http2.md.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type http2 from 'node:http2';
 import { Stream } from 'node:stream';
+import { checkHeader, lower, type HeaderValue } from './h2headers.js';
 import { idNeverIndexed } from './h2id.js';
 import { H2Socket, type H2Request } from './h2request.js';
 
 type Listener = (...args: unknown[]) => void;
-type HeaderValue = number | string | readonly string[];
+/** EventEmitter's own methods, which H2Response's overrides call on. */
+const emitter = Stream.prototype as unknown as Record<'on' | 'addListener' | 'once' | 'prependListener', (this: unknown, event: string | symbol, fn: Listener) => unknown>;
 
 const ID = 'x-request-id';
 /** The empty header set every response starts with, shared (frozen: writes go to a set of its own). */
 const NONE = Object.freeze(Object.create(null)) as Record<string, HeaderValue>;
-/** Lower-case header names already found valid (bounded: a proxied member chooses the names it sends). */
-const checkedNames = new Set<string>();
+/** respond()'s options, shared: node:http2 copies what it is given. */
+const WITH_BODY = Object.freeze({ endStream: false, sendDate: true });
+const END_ON_HEAD = Object.freeze({ endStream: true, sendDate: true });
+function respondOptions(endStream: boolean, sendDate: boolean): http2.ServerStreamResponseOptions {
+  if (!sendDate) return { endStream, sendDate } as http2.ServerStreamResponseOptions;
+  return (endStream ? END_ON_HEAD : WITH_BODY) as http2.ServerStreamResponseOptions;
+}
 /** Shared by every stream: errors reach the response as its `'close'` (as in Node's compatibility API), never the process. */
 function ignore(): void {}
 /** The response of a stream, for the listeners below: shared functions, no closure per stream. */
 const kResponse = Symbol('h2 response');
-type Owned = http2.ServerHttp2Stream & { [kResponse]: H2Response };
+type Owned = http2.ServerHttp2Stream & { [kResponse]: H2Response | undefined };
 function onStreamClose(this: Owned): void {
-  this[kResponse].emit('finish');
-  this[kResponse].emit('close');
+  const res = this[kResponse];
+  if (res === undefined) return;
+  // node keeps a closed stream object until its native handle is gone (about as long again as it
+  // was open, under load): the response, its request and exchange must not stay alive with it.
+  this[kResponse] = undefined;
+  // emit() makes an array of its arguments even for no listener; most responses have none.
+  const listened = res._events !== undefined;
+  if (listened) res.emit('finish');
+  res.onClosed?.();
+  if (listened) res.emit('close');
 }
 function onStreamDrain(this: Owned): void {
-  this[kResponse].emit('drain');
+  this[kResponse]?.emit('drain');
 }
 
-export class H2Response extends Stream {
+/**
+ * A legacy `Stream` by its prototype (EventEmitter's methods, `pipe`), but without EventEmitter's
+ * constructor, which makes a listener object per response: here it is made when the first listener
+ * is added, and most responses get none (the engine is told of the close by {@link onClosed}).
+ */
+export class H2Response {
   readonly stream: http2.ServerHttp2Stream;
   readonly req: H2Request;
   /** The engine's exchange (EngineResponse's field; typed by what is read here: exchange.ts imports this layer's h2.ts). */
   exchange: { readonly id: string } | undefined = undefined;
+  /**
+   * Called when the stream closes, after `'finish'` and before `'close'` (the engine's own count and
+   * access line, without a listener per response).
+   */
+  onClosed: (() => void) | undefined = undefined;
+  // EventEmitter's fields, as its constructor sets them but without the listener object (see above).
+  _events: object | undefined = undefined;
+  _eventsCount = 0;
+  _maxListeners: number | undefined = undefined;
   writable = true;
   sendDate = true;
   #status = 200;
@@ -53,7 +82,6 @@ export class H2Response extends Stream {
   #socket: H2Socket | undefined;
 
   constructor(stream: http2.ServerHttp2Stream, req: H2Request) {
-    super();
     this.stream = stream;
     this.req = req;
     (stream as Owned)[kResponse] = this;
@@ -112,18 +140,12 @@ export class H2Response extends Stream {
 
   setHeader(name: string, value: HeaderValue): this {
     if (this.stream.headersSent) throw Object.assign(new Error('Cannot set headers after they are sent to the client'), { code: 'ERR_HTTP2_HEADERS_SENT' });
-    this.#set(name.toLowerCase(), value);
+    this.#set(lower(name), value);
     return this;
   }
 
   #set(name: string, value: HeaderValue): void {
-    // The same few names come back on every response: each is checked once. Values are checked every
-    // time (a CR/LF must not reach an h2-to-HTTP/1 hop downstream), but a number cannot hold one.
-    if (!checkedNames.has(name)) {
-      http.validateHeaderName(name);
-      if (checkedNames.size < 1024) checkedNames.add(name);
-    }
-    if (typeof value !== 'number') http.validateHeaderValue(name, value as unknown as string);
+    checkHeader(name, value);
     // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
     if (name === 'connection') return;
     this.#own()[name] = value;
@@ -142,8 +164,10 @@ export class H2Response extends Stream {
 
   // Own properties only: after writeHead() the set can be a plain object (#respondWith).
   getHeader(name: string): HeaderValue | undefined {
-    const key = name.toLowerCase();
-    return Object.hasOwn(this.#headers, key) ? this.#headers[key] : undefined;
+    const headers = this.#headers;
+    if (headers === NONE) return undefined;
+    const key = lower(name);
+    return Object.hasOwn(headers, key) ? headers[key] : undefined;
   }
   hasHeader(name: string): boolean {
     return this.getHeader(name) !== undefined;
@@ -175,7 +199,7 @@ export class H2Response extends Stream {
     } else if (headers) {
       for (const name in headers) {
         const value = headers[name];
-        if (value !== undefined) this.#set(name.toLowerCase(), value);
+        if (value !== undefined) this.#set(lower(name), value);
       }
     }
     this.statusCode = status;
@@ -195,13 +219,9 @@ export class H2Response extends Stream {
     for (const name in given) {
       const value = given[name];
       if (value === undefined) continue;
-      const key = name.toLowerCase();
+      const key = lower(name);
       if (key === '__proto__') return false;
-      if (!checkedNames.has(key)) {
-        http.validateHeaderName(key);
-        if (checkedNames.size < 1024) checkedNames.add(key);
-      }
-      if (typeof value !== 'number') http.validateHeaderValue(key, value as unknown as string);
+      checkHeader(key, value);
       // Connection-specific (RFC 9113 §8.2.2): Node's compatibility API drops it too.
       if (key !== 'connection') out[key] = value;
     }
@@ -210,7 +230,7 @@ export class H2Response extends Stream {
     if (out[ID] === undefined && this.exchange !== undefined) out[ID] = this.exchange.id;
     idNeverIndexed(out);
     this.#headers = out;
-    this.stream.respond(out as http2.OutgoingHttpHeaders, { endStream: this.#endOnHead, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+    this.stream.respond(out as http2.OutgoingHttpHeaders, respondOptions(this.#endOnHead, this.sendDate));
     return true;
   }
 
@@ -227,7 +247,7 @@ export class H2Response extends Stream {
     headers[':status'] = this.#status;
     idNeverIndexed(headers);
     // sendDate: a Date header unless removeHeader('date') (Node's own option, missing from its types).
-    this.stream.respond(headers as http2.OutgoingHttpHeaders, { endStream, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+    this.stream.respond(headers as http2.OutgoingHttpHeaders, respondOptions(endStream, this.sendDate));
   }
 
   /**
@@ -246,7 +266,7 @@ export class H2Response extends Stream {
     if (this.exchange !== undefined) out[ID] = this.exchange.id;
     idNeverIndexed(out);
     const empty = body === undefined || body.length === 0;
-    stream.respond(out as http2.OutgoingHttpHeaders, { endStream: empty, sendDate: this.sendDate } as http2.ServerStreamResponseOptions);
+    stream.respond(out as http2.OutgoingHttpHeaders, respondOptions(empty, this.sendDate));
     if (!empty && !stream.writableEnded) stream.end(body);
     return true;
   }
@@ -327,21 +347,21 @@ export class H2Response extends Stream {
   }
 
   // 'drain' is passed on from the stream only once somebody listens for it: most responses are written whole.
-  override on(event: string | symbol, fn: Listener): this {
+  on(event: string | symbol, fn: Listener): this {
     if (event === 'drain') this.#wireDrain();
-    return super.on(event, fn);
+    return emitter.on.call(this, event, fn) as this;
   }
-  override addListener(event: string | symbol, fn: Listener): this {
+  addListener(event: string | symbol, fn: Listener): this {
     if (event === 'drain') this.#wireDrain();
-    return super.addListener(event, fn);
+    return emitter.addListener.call(this, event, fn) as this;
   }
-  override once(event: string | symbol, fn: Listener): this {
+  once(event: string | symbol, fn: Listener): this {
     if (event === 'drain') this.#wireDrain();
-    return super.once(event, fn);
+    return emitter.once.call(this, event, fn) as this;
   }
-  override prependListener(event: string | symbol, fn: Listener): this {
+  prependListener(event: string | symbol, fn: Listener): this {
     if (event === 'drain') this.#wireDrain();
-    return super.prependListener(event, fn);
+    return emitter.prependListener.call(this, event, fn) as this;
   }
 
   #wireDrain(): void {
@@ -350,3 +370,16 @@ export class H2Response extends Stream {
     this.stream.on('drain', onStreamDrain);
   }
 }
+
+/**
+ * Calls `fn` on `res` when it closes. A bodyless h2 stream's response calls it itself ({@link
+ * H2Response.onClosed}): no listener per response; any other response gets a `'close'` listener.
+ */
+export function whenClosed<R extends Stream>(res: R, fn: (this: R) => void): void {
+  if (res instanceof H2Response) res.onClosed = fn as () => void;
+  else res.on('close', fn);
+}
+
+// EventEmitter's and Stream's surface for the type checker; at run time it comes from the prototype set below.
+export interface H2Response extends Omit<Stream, 'on' | 'addListener' | 'once' | 'prependListener' | 'destroy'> {}
+Object.setPrototypeOf(H2Response.prototype, Stream.prototype);

@@ -43,7 +43,7 @@ export class InFlight {
     const seen = new Set<Socket>();
     for (let e = this.#newest; e; e = e.prev) {
       // An h2 stream has no Connection header (RFC 9113 §8.2.2): its session gets GOAWAY instead.
-      if (seen.has(e.socket) || isH2(e.res)) continue;
+      if (isH2(e.res) || seen.has(e.socket)) continue;
       seen.add(e.socket);
       if (!e.res.headersSent) e.res.setHeader('connection', 'close');
     }

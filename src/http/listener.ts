@@ -2,7 +2,8 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type { ServerConfig } from '../config/types.js';
-import { applyHttp1Limits, h2Options, http1Limits, takeStreams, type FastStreams, type H2Sessions } from './h2.js';
+import { applyHttp1Limits, h2Options, http1Limits, takeStreams, type FastStreams } from './h2.js';
+import type { H2Sessions } from './h2sessions.js';
 import { EngineResponse } from './response.js';
 import { sniOption, type SniLookup } from './tls.js';
 

@@ -17,7 +17,10 @@ import { mountMatches, type RouteTable } from './routes.js';
 import { InFlight } from './inflight.js';
 import { RequestExchange } from './exchange.js';
 import { EngineResponse } from './response.js';
-import { H2Sessions, isH2, prepareH2 } from './h2.js';
+import { isH2, prepareH2 } from './h2.js';
+import { H2Sessions } from './h2sessions.js';
+import { h2Peer } from './h2request.js';
+import { whenClosed, type H2Response } from './h2response.js';
 import { H2FastPath } from './h2fast.js';
 import { createServer, type EngineServer, type ServerTls } from './listener.js';
 import { takeUpgrade } from './upgrade.js';
@@ -95,7 +98,6 @@ export class Engine {
     };
     const c = opts.config;
     if (c.http2 !== 'no') this.#h2 = new H2Sessions(c.keepAlive);
-    // Cached static files over h2 answered at the stream event (h2fast.ts), counted as the full path counts.
     const fast = this.#h2 && H2FastPath.for({ config: c, routes: opts.routes, before: this.#before, clientIp: this.#clientIp, traffic: this.#traffic,
       inFlight: this.#inFlight, durations: this.#durations, access: this.#access, closing: () => this.#closing, settled: () => this.#inFlight.count === 0 && this.#drained?.() });
     this.server = createServer(c, opts.tls, this.#h2, (req, res) => this.#dispatch(req, res as EngineResponse), fast);
@@ -220,7 +222,7 @@ export class Engine {
     const url = req.url ?? '/';
     let target = url;
     if (url.charCodeAt(0) !== 47) target = originForm(url);
-    const peer = peerOf(req.socket);
+    const peer = isH2(res) ? h2Peer(res as unknown as H2Response) : peerOf(req.socket);
     // Only a proxy we trust may speak for the client (X-Forwarded-For) and name the request; anyone
     // else's id is replaced (it would let a client forge or collide with the ids an operator
     // follows). Without trusted proxies neither header is looked up.
@@ -238,7 +240,7 @@ export class Engine {
     // The id is sent as the head is written (http/response.ts): a setHeader() here would take every
     // response off Node's fast path.
     res.exchange = ex;
-    res.on('close', this.#onClose);
+    whenClosed(res, this.#onClose);
     if (upgradeSocket) ex.upgrade = { head: head!, accept: () => this.#accept(ex, upgradeSocket) };
     // One test for both refusals and h2 keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {
@@ -272,7 +274,7 @@ export class Engine {
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
     if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
-    this.#access?.write(ex, res.statusCode, sentBytes(ex.socket) - ex.sentBefore, !res.writableFinished);
+    if (this.#access) this.#access.write(ex, res.statusCode, sentBytes(ex.socket) - ex.sentBefore, !res.writableFinished);
   }
 
   /**

@@ -109,7 +109,7 @@ export class Clients extends ServiceFace {
       start(prepared, deadline, sink) {
         if (state.closed) return closedSlots(u.node, sink);
         send(endpoint, prepared, deadline, (outcome) => sink.arrive(0, outcome.result));
-        return [{ node: u.node }];
+        return { node: u.node };
       },
     };
     const login = options.login ?? u.login;
@@ -205,14 +205,14 @@ class ClusterSender implements Sender {
     }
   }
 
-  start(prepared: Prepared, deadline: Deadline, sink: Sink): Slot[] {
+  start(prepared: Prepared, deadline: Deadline, sink: Sink): Slot | Slot[] {
     if (this.state.closed) return closedSlots(this.target, sink);
-    if (this.kind === 'lb') return [failover(this.up, this.rule, prepared, deadline, sink as GatherSink<Result>)];
+    if (this.kind === 'lb') return failover(this.up, this.rule, prepared, deadline, sink as GatherSink<Result>);
     return fanOut(this.up, prepared, deadline, sink as GatherSink<Result>);
   }
 }
 
-function closedSlots(node: string, sink: Sink): Slot[] {
+function closedSlots(node: string, sink: Sink): Slot {
   sink.arrive(0, Result.failure(Status.NETERR, 'SKT_CLIENT_CLOSED', 'the clients are closed (the worker is shutting down)', node));
-  return [{ node }];
+  return { node };
 }

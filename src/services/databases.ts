@@ -88,10 +88,10 @@ export class Databases extends ServiceFace {
     const state = this.state;
     const sender: DbSender = {
       kind: 'db', target: node, identity: `${user}\n${secret}`, queryTimeout: this.#adhocOptions.queryTimeout,
-      start: (query: DbQuery, _safe: boolean, deadline: Deadline, sink: DbSink): DbSlot[] => {
+      start: (query: DbQuery, _safe: boolean, deadline: Deadline, sink: DbSink): DbSlot => {
         if (state.closed) return closedSlots(node, sink);
         this.#adhocPool(key, { host, port, database: dbname, user, password, node }).run(query, deadline, (o) => sink.arrive(0, o.result));
-        return [{ node }];
+        return { node };
       },
     };
     return new DbCall(sender, this.cache, options, this.clock);
@@ -122,7 +122,7 @@ export class Databases extends ServiceFace {
       },
       lb: {
         kind: 'dlb', target: name, identity: '', queryTimeout: c.options.queryTimeout,
-        start: (query, safe, deadline, sink) => (state.closed ? closedSlots(name, sink) : [c.sendLb(query, safe, deadline, sink)]),
+        start: (query, safe, deadline, sink) => (state.closed ? closedSlots(name, sink) : c.sendLb(query, safe, deadline, sink)),
       },
     };
     // Only spellings of configured clusters get here ("@db", "@db/"), so the map stays small.
@@ -169,7 +169,7 @@ function parseServer(server: string): { host: string; port: number } {
   return { host, port };
 }
 
-function closedSlots(node: string, sink: DbSink): DbSlot[] {
+function closedSlots(node: string, sink: DbSink): DbSlot {
   sink.arrive(0, DbResult.dbFailure(Status.NETERR, 'SKT_DB_CLOSED', 'the database pools are closed (the worker is shutting down)', node));
-  return [{ node }];
+  return { node };
 }

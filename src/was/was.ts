@@ -27,8 +27,11 @@ export type RpcVerb = 'XMLRPC' | 'JSONRPC';
  * that later layers add.
  */
 export class Was<TApp = unknown> {
-  /** Per-request scratch space shared by hooks and the handler. */
-  readonly g: Record<string, unknown> = {};
+  /** Per-request scratch space shared by hooks and the handler (made at first use: most requests have none). */
+  get g(): Record<string, unknown> {
+    return (this.#g ??= {});
+  }
+  #g: Record<string, unknown> | undefined;
   #webState: WebState | undefined;
   /** When the request arrived, if it brought a deadline header (the budget counts from then). */
   readonly #arrived: number | undefined;

@@ -71,3 +71,19 @@ test('disarm stops the timer but keeps the targets cancellable; a signal from a 
   ac.abort('probe over');
   assert.deepEqual(u.got, ['probe over']);
 });
+
+test('one target, then several: every target is cancelled once, in the order added, at the limit or by cancel()', () => {
+  const clock = manualClock();
+  const one = new Deadline(clock);
+  const a = target();
+  one.add(a);
+  one.cap(clock() + 100);
+  clock.advance(100);
+  assert.equal(a.got.length, 1, 'the one target, kept without a list');
+  const order: string[] = [];
+  const many = new Deadline(clock);
+  for (const name of ['x', 'y', 'z']) many.add({ cancel: () => void order.push(name) });
+  many.cancel(new CallAbort('cancel'));
+  many.cancel(new CallAbort('cancel'));
+  assert.deepEqual(order, ['x', 'y', 'z'], 'the second target turns the one into a list; each is cancelled once');
+});

@@ -152,3 +152,32 @@ test('with the real clock, no timer outlives the outcome', async () => {
   assert.equal(((await waiting) as Result).data, 1);
   assert.equal(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length, before, 'the deadline timer was cleared');
 });
+
+test('one slot given as itself (lb, dlb): early, on-time, late and timed-out results read as with a one-slot list', async () => {
+  const clock = manualClock();
+  // Arrived before begin(), then a second report for the same slot is ignored.
+  const early = new Gathering(kind(), {}, undefined, clock);
+  early.arrive(0, ok('a', 1));
+  early.begin({ node: 'a' });
+  early.arrive(0, ok('a', 'again'));
+  assert.deepEqual(((await early.wait(1, false)) as Results).map((r) => r.data), [1]);
+  assert.equal(((await early.wait(1, true)) as Result).data, 1);
+  // On time, with a filter that rewrites the data.
+  const filtered = new Gathering(kind(), {}, (r: Result) => void (r.data = `seen ${String(r.data)}`), clock);
+  filtered.begin({ node: 'a' });
+  const w = filtered.wait(1, true);
+  filtered.arrive(0, ok('a', 2));
+  assert.equal(((await w) as Result).data, 'seen 2');
+  // Nobody answers: the slot's node names the TIMEOUT; a late answer does not replace it.
+  const late = new Gathering(kind(), {}, undefined, clock);
+  late.begin({ node: 'b' });
+  const t = late.wait(0.25, false);
+  clock.advance(250);
+  const timedOut = (await t) as Results;
+  assert.equal(timedOut.length, 1);
+  assert.equal(timedOut[0]!.status, Status.TIMEOUT);
+  assert.match(timedOut[0]!.msg, /no answer from b within 0.25 s/);
+  late.arrive(0, ok('b', 'late'));
+  assert.equal(late.final![0]!.status, Status.TIMEOUT);
+  assert.equal(clock.pending, 0);
+});

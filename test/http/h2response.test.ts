@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { H2Request } from '../../src/http/h2request.js';
 import { H2Response } from '../../src/http/h2response.js';
@@ -105,4 +107,62 @@ test('every response starts with no headers of its own: one stored on a response
   assert.equal(got[0]!.headers['x-one'], '1');
   for (const one of got) assert.deepEqual(JSON.parse(one.body.toString()), [[], [], false]);
   assert.equal(got[1]!.headers['x-one'], undefined);
+});
+
+/** What a bodyless request gives code that reads it as a stream, as JSON. */
+async function readAsStream(req: H2Request, how: 'events' | 'iterate' | 'pipe'): Promise<string> {
+  const seen: string[] = [];
+  // A listener added before anything reads the request is kept when its Readable side is made.
+  req.on('end', () => seen.push('end'));
+  let bytes = 0;
+  if (how === 'events') {
+    await new Promise<void>((resolve) => req.on('data', (c: Buffer) => (bytes += c.length)).on('end', resolve));
+  } else if (how === 'iterate') {
+    for await (const c of req) bytes += (c as Buffer).length;
+  } else {
+    const sink = new PassThrough();
+    sink.on('data', (c: Buffer) => (bytes += c.length));
+    await pipeline(req, sink);
+  }
+  return JSON.stringify({ instance: req instanceof Readable, bytes, seen, ended: req.readableEnded, complete: req.complete });
+}
+
+test('a bodyless request read as a stream ends at once, with no data, however it is read', async () => {
+  for (const how of ['events', 'iterate', 'pipe'] as const) {
+    const [got] = await answer((res, req) => {
+      void readAsStream(req, how).then((text) => res.end(text));
+    });
+    assert.deepEqual(JSON.parse(got!.body.toString()), { instance: true, bytes: 0, seen: ['end'], ended: true, complete: true }, how);
+  }
+});
+
+test('a bodyless request answered without reading it makes no Readable state; its listener object comes with the first listener', async () => {
+  const states: unknown[] = [];
+  await answer((res, req) => {
+    res.end('x');
+    states.push(Object.hasOwn(req, '_readableState'), req._events);
+    req.once('x', () => undefined);
+    states.push(Object.hasOwn(req, '_readableState'), req.listenerCount('x'));
+  });
+  assert.deepEqual(states, [false, undefined, true, 1]);
+});
+
+test("the response's onClosed runs after 'finish' and before its 'close' listeners, whether the stream ended or was reset", async () => {
+  for (const reset of [false, true]) {
+    const order: string[] = [];
+    let closed!: () => void;
+    const done = new Promise<void>((resolve) => (closed = resolve));
+    await answer((res) => {
+      res.on('finish', () => order.push('finish'));
+      res.onClosed = () => order.push(`onClosed ${String(res.writableFinished)}`);
+      res.on('close', () => {
+        order.push('close');
+        closed();
+      });
+      if (reset) res.destroy();
+      else res.end('x');
+    }).catch(() => undefined);
+    await done;
+    assert.deepEqual(order, ['finish', `onClosed ${String(!reset)}`, 'close'], `reset ${reset}`);
+  }
 });

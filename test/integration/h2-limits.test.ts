@@ -134,4 +134,27 @@ describe('h2 limits', () => {
     await until(() => session.closed || session.destroyed, 10_000, 'the idle session closed by the server');
     assert.equal(goaway, 0);
   });
+
+  test('idle timeout: a session whose bytes keep moving stays open; it is closed no sooner than keep_alive after its last byte', async () => {
+    const session = await h2Connect(s.base);
+    let goaway: number | undefined;
+    let goawayAt = 0;
+    session.on('goaway', (code: number) => {
+      goaway = code;
+      goawayAt = performance.now();
+    });
+    // A request every 300 ms for twice keep_alive (1 s): the traffic itself, not a wait on the server.
+    const until2s = performance.now() + 2000;
+    let last = 0;
+    while (performance.now() < until2s) {
+      assert.equal((await h2Request(session, '/hi')).status, 200);
+      last = performance.now();
+      assert.equal(goaway, undefined, 'GOAWAY on a session in use');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    await until(() => session.closed || session.destroyed, 10_000, 'the session closed once idle');
+    assert.equal(goaway, 0);
+    // `last` is when the client had the last answer, a little after the server's last byte.
+    assert.ok(goawayAt - last >= 950, `GOAWAY ${Math.round(goawayAt - last)} ms after the last answer, before keep_alive`);
+  });
 });

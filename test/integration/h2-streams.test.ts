@@ -18,6 +18,7 @@ import { App } from 'skitai';
 export const app = new App();
 const g = globalThis as any;
 app.route('/hello', () => 'Hello h2');
+app.route('/remote', (was) => was.request.remote);
 app.route('/two-cookies', (was) => { was.cookie.set('a', '1'); was.cookie.set('b', '2'); return 'ok'; });
 // No body: respond() ends the response without writeHead(); the cookie hook must still run.
 app.route('/cookie-no-body', (was) => { was.cookie.set('c', '3'); return undefined; });
@@ -35,9 +36,11 @@ app.route('/echo', (was) => ({ method: was.request.method, body: String(was.requ
 
 let s: TestSite;
 before(async () => {
-  s = await startSite('[server]\nhttp2 = h2c\naccess_log = access.log\n[routes:line]\n/bare = ./listener.mjs:default\n/ = ./static\n/ = ./app\n', {
+  s = await startSite('[server]\nhttp2 = h2c\naccess_log = access.log\n[routes:line]\n/bare = ./listener.mjs:default\n/read = ./read.mjs:default\n/ = ./static\n/ = ./app\n', {
     'app.ts': APP,
     'listener.mjs': "export default (req, res) => { res.setHeader('x-seen', req.url); res.statusCode = 201; res.end('mounted ' + req.method + ' ' + req.headers[':authority']); };\n",
+    // Reads a GET's body as a stream, as a framework waiting for 'end' would.
+    'read.mjs': "export default async (req, res) => { let n = 0; for await (const c of req) n += c.length; res.end(JSON.stringify({ n, ended: req.readableEnded, remote: req.socket.remoteAddress })); };\n",
     'static/one.txt': 'a'.repeat(1024),
   });
 });
@@ -137,6 +140,18 @@ describe('h2 streams without a body (stream API)', () => {
       assert.equal(got.status, 201);
       assert.equal(got.headers['x-seen'], '/x?y=1');
       assert.equal(got.body.toString(), `mounted GET 127.0.0.1:${s.port}`);
+    } finally {
+      session.close();
+    }
+  });
+
+  test('the client address reaches the app; a mounted listener reading a GET as a stream gets its end at once', async () => {
+    const session = await h2Connect(s.base);
+    try {
+      assert.equal((await h2Request(session, '/remote')).body.toString(), '127.0.0.1');
+      const got = await h2Request(session, '/read/x');
+      assert.equal(got.status, 200);
+      assert.deepEqual(JSON.parse(got.body.toString()), { n: 0, ended: true, remote: '127.0.0.1' });
     } finally {
       session.close();
     }

@@ -1,8 +1,14 @@
-/** A place in a {@link Chain}: what `add` returns and `remove` takes. */
-export interface ChainNode<T> {
-  readonly item: T;
-  prev: ChainNode<T> | undefined;
-  next: ChainNode<T> | undefined;
+/**
+ * A place in a {@link Chain}: what `add` returns and `remove` takes. A class rather than an object
+ * literal, so V8 never pretenures nodes (a dead node in old space would keep its query alive
+ * through scavenges; docs/performance.md, "SQL", fifth pass).
+ */
+export class ChainNode<T> {
+  constructor(
+    readonly item: T,
+    public prev: ChainNode<T> | undefined,
+    public next: ChainNode<T> | undefined,
+  ) {}
 }
 
 /**
@@ -27,7 +33,7 @@ export class Chain<T> {
   }
 
   add(item: T): ChainNode<T> {
-    const node: ChainNode<T> = { item, prev: this.#tail, next: undefined };
+    const node = new ChainNode(item, this.#tail, undefined);
     if (this.#tail) this.#tail.next = node;
     else this.#head = node;
     this.#tail = node;

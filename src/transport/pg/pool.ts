@@ -223,7 +223,8 @@ class Attempt implements Cancellable {
   waiting: ChainNode<Attempt> | undefined;
   readonly #pool: MemberPool;
   readonly #query: DbQuery;
-  readonly #done: (outcome: DbOutcome) => void;
+  /** Dropped once called: pg's per-query objects (its config literal, which V8 may pretenure) reach this attempt through the result callback, and must not reach the call behind it. */
+  #done: (outcome: DbOutcome) => void;
   /** When the call asked for it (performance.now()); also the start of its wait for a connection, if it waits. */
   readonly started = performance.now();
   #client: pg.PoolClient | undefined;
@@ -246,7 +247,9 @@ class Attempt implements Cancellable {
     if (this.phase === 'done') return;
     this.phase = 'done';
     this.#pool.forget(this);
-    this.#done(outcome);
+    const done = this.#done;
+    this.#done = ignore;
+    done(outcome);
   }
 
   connected(err: Error | undefined, client: pg.PoolClient | undefined, release: (err?: Error | boolean) => void): void {

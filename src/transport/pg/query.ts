@@ -20,6 +20,18 @@ export interface DbQuery {
   readonly values: readonly unknown[] | undefined;
 }
 
+/**
+ * A {@link DbQuery} as the call path makes one per call: a class, because V8 may pretenure an object
+ * literal made per call, and a dead query in old space keeps its values alive through scavenges
+ * (docs/performance.md, "SQL", fifth pass).
+ */
+export class Statement implements DbQuery {
+  constructor(
+    readonly text: string,
+    readonly values: readonly unknown[] | undefined,
+  ) {}
+}
+
 export interface PoolStatus {
   readonly total: number;
   readonly idle: number;
