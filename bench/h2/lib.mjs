@@ -44,11 +44,11 @@ export function h2Servers(fx, root) {
 }
 
 /**
- * One h2load run (`-t 1`); resolves with req/s and requests done (NaN when it failed). h2load now and
+ * One h2load run (`-t 1`; `rps`: that many requests a second per connection at most); resolves with req/s and requests done (NaN when it failed). h2load now and
  * then never returns after its duration is over; it is killed 30 s later and the run counts as failed.
  */
-export function h2load(url, { seconds, connections, streams, prefix = (c) => c }) {
-  const cmd = prefix(['h2load', '-D', String(seconds), '-c', String(connections), '-m', String(streams), '-t', '1', url]);
+export function h2load(url, { seconds, connections, streams, rps, prefix = (c) => c }) {
+  const cmd = prefix(['h2load', '-D', String(seconds), '-c', String(connections), '-m', String(streams), '-t', '1', ...(rps ? [`--rps=${rps}`] : []), url]);
   return new Promise((resolve) => {
     const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -2,7 +2,7 @@
 // core, each loaded by its own h2load on the other core for the same seconds, fresh processes every
 // round. The figure is each server's CPU time (user + sys, /proc) per request, and per round B − A.
 //   node bench/h2/pair.mjs --a node-h2 --b skitai [--path /hello|/1k.txt] [--rounds 6] [--duration 4]
-//        [--connections 16] [--streams 10] [--before DIR]
+//        [--connections 16] [--streams 10] [--rps N] [--before DIR]
 // Targets: skitai, skitai-before (--before DIR: another checkout, e.g. a worktree of main), node-h2
 // (node's compatibility API, bench/peers/h2-raw.mjs), node-h2-stream (its stream API, h2-stream.mjs).
 import path from 'node:path';
@@ -22,6 +22,8 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '16' },
     streams: { type: 'string', default: '10' },
+    // Requests a second per connection at most: both servers at the same rate, so at the same batching.
+    rps: { type: 'string' },
     before: { type: 'string' },
   },
 });
@@ -40,7 +42,7 @@ async function start(key) {
 }
 
 async function round(n, a, b) {
-  const load = (s, seconds) => h2load(s.url, { seconds, connections: opt.connections, streams: opt.streams, prefix: pin.load });
+  const load = (s, seconds) => h2load(s.url, { seconds, connections: opt.connections, streams: opt.streams, rps: opt.rps, prefix: pin.load });
   if (Number(opt.warmup) > 0) await Promise.all([load(a, Number(opt.warmup)), load(b, Number(opt.warmup))]);
   const meter = otherLoad(b.server.child.pid);
   const [a0, b0] = [cpuMs(a.server.child.pid), cpuMs(b.server.child.pid)];
@@ -68,7 +70,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 try {
-  log(`h2 pair: A = ${opt.a}, B = ${opt.b}, ${opt.path}; ${pin.note.replace('wrk', 'h2load')}; both servers on one core, one h2load -c${opt.connections} -m${opt.streams} each`);
+  log(`h2 pair: A = ${opt.a}, B = ${opt.b}, ${opt.path}; ${pin.note.replace('wrk', 'h2load')}; both servers on one core, one h2load -c${opt.connections} -m${opt.streams}${opt.rps ? ` --rps=${opt.rps}` : ''} each`);
   const rows = [];
   for (let n = 1; n <= Number(opt.rounds); n++) {
     const [first, second] = n % 2 ? [opt.a, opt.b] : [opt.b, opt.a];

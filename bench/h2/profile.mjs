@@ -1,7 +1,7 @@
 // Profiles a server over HTTP/2 (TLS, h2load) with `node --cpu-prof`, as bench/profile.mjs does over
 // HTTP/1 with wrk, and prints where its CPU time goes per request (file:line mapped back to src/).
 //   node bench/h2/profile.mjs [--target skitai|node-h2|node-h2-stream] [--path /hello|/1k.txt]
-//        [--duration 10] [--connections 32] [--streams 10] [--compare node-h2] [--callers NAME] [--top 20]
+//        [--duration 10] [--connections 32] [--streams 10] [--rps N] [--compare node-h2] [--callers NAME] [--top 20]
 //        [--before DIR] (target or compare skitai-before: another checkout, e.g. a worktree of main)
 // Only samples taken during the measured h2load run count.
 import fs from 'node:fs';
@@ -24,6 +24,8 @@ const { values: opt } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     streams: { type: 'string', default: '10' },
+    // A fixed rate (requests a second per connection): servers compared at the same batching.
+    rps: { type: 'string' },
     top: { type: 'string', default: '20' },
     callers: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
@@ -34,7 +36,7 @@ const pin = pinning(!opt['no-pin']);
 const top = Number(opt.top);
 const fx = h2Fixture('h2-prof');
 const servers = h2Servers(fx, opt.before && path.resolve(opt.before));
-const load = { connections: opt.connections, streams: opt.streams, prefix: pin.load };
+const load = { connections: opt.connections, streams: opt.streams, rps: opt.rps, prefix: pin.load };
 
 async function record(target) {
   const make = servers[target];

@@ -52,6 +52,8 @@ export interface AppHandlerOptions {
 export interface AppEndpoint {
   /** True when the request is for this endpoint (cheap: method, headers and the route table only). */
   accepts(ex: Exchange, app: App, rest: string): boolean;
+  /** True when {@link accepts} is false for every request with `method`, whatever else it carries (the h2 fast path asks). */
+  declines?(method: string): boolean;
   serve(ex: Exchange, app: App, prefix: string, was: Was<App>, guard: Guard): Promise<void>;
 }
 
@@ -138,6 +140,17 @@ export class AppHandler implements Handler {
   handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     if (this.#isDevel()) return this.#reloadIfChanged().then(() => this.#handle(ex, prefix, rest));
     return this.#handle(ex, prefix, rest);
+  }
+
+  /**
+   * For the h2 fast path: no web route of a started app matches `rest` for `method`, and nothing
+   * else could claim the request (devel mode reloads first; an endpoint must decline the method).
+   */
+  declines(method: 'GET' | 'HEAD', rest: string): boolean {
+    const app = this.#app;
+    if (app === undefined || this.#isDevel() || app.match(rest, method).kind !== 'none') return false;
+    for (const endpoint of this.#endpoints) if (endpoint.declines?.(method) !== true) return false;
+    return true;
   }
 
   #handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {

@@ -22,6 +22,11 @@ export class CorsHandler implements Handler {
     readonly routes: RouteTable,
   ) {}
 
+  /** Only on paths the policy does not cover: on the others it adds headers (Vary: Origin at least) to every answer. */
+  declines(_method: string, path: string): boolean {
+    return this.paths.length > 0 && !this.paths.some((p) => under(path, p));
+  }
+
   handle(ex: Exchange): boolean {
     if (this.paths.length > 0 && !this.paths.some((p) => under(ex.path, p))) return false;
     if (isPreflight(ex)) {

@@ -72,6 +72,11 @@ export class ForwardHandler implements Handler, TunnelHandler {
     this.#agent = createAgent({ connections: CONNECTIONS_PER_ORIGIN, connectTimeout: options.connectTimeout, keepAlive: 30_000 });
   }
 
+  /** An origin-form path (`/…`) is never the forward proxy's: only absolute-form targets are. */
+  declines(_method: string, path: string): boolean {
+    return path.charCodeAt(0) === 47;
+  }
+
   handle(ex: Exchange): boolean {
     const url = ex.req.url;
     if (url === undefined || url.charCodeAt(0) === 47 || url === '*') return false;

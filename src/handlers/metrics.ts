@@ -35,6 +35,10 @@ export class MetricsHandler implements Handler {
     this.#allow = addressList(options.allow, 'metrics_allow');
   }
 
+  declines(_method: string, path: string): boolean {
+    return path !== this.options.path;
+  }
+
   handle(ex: Exchange, _prefix: string, path: string): boolean | Promise<boolean> {
     if (path !== this.options.path) return false;
     if (!inList(this.#allow, ex.remote) && new Guard(this.options.auth, ex).web([ADMIN_GROUP]) === undefined) return true;

@@ -7,6 +7,10 @@ const HEADERS = { 'content-type': 'text/plain', 'content-length': '4' };
 export class PingHandler implements Handler {
   readonly name = 'ping';
 
+  declines(_method: string, path: string): boolean {
+    return path !== '/ping';
+  }
+
   handle(ex: Exchange, _prefix: string, path: string): boolean {
     if (path !== '/ping') return false;
     ex.res.writeHead(200, HEADERS);

@@ -24,6 +24,10 @@ export class ReadyHandler implements Handler {
 
   constructor(readonly sources: ReadySources) {}
 
+  declines(_method: string, path: string): boolean {
+    return path !== this.sources.path;
+  }
+
   handle(ex: Exchange, _prefix: string, path: string): boolean {
     if (path !== this.sources.path) return false;
     const reason = this.#notReady();

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { ERRORS } from '../errors.js';
 import { acceptedCodings, isCompressible, negotiate, type Coding } from '../http/compress.js';
 import { sendError } from '../http/errorpage.js';
-import type { Exchange, Handler } from '../http/handler.js';
+import type { Exchange, Handler, PreparedAnswer } from '../http/handler.js';
 import { respond } from '../http/respond.js';
 import { evaluatePreconditions, httpDate, ifRangeAllows, makeEtag } from './static/conditional.js';
 import { FileCache, type CachedFile } from './static/filecache.js';
@@ -57,8 +57,6 @@ const OPEN_FLAGS = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
 
 const MISS_TTL_MS = 1000;
 const MAX_MISSES = 4096;
-// As long as the stat cache trusts a stat: a hot entry is never older than the stat that made it.
-const HOT_TTL_MS = 1000;
 
 /**
  * Serves files under a directory the way nginx does: GET and HEAD only, safe path decoding,
@@ -88,7 +86,7 @@ export class StaticHandler implements Handler {
   readonly #descriptors = new OpenFiles();
   readonly #loading = new Map<string, Promise<CachedFile | undefined>>();
   /** Request paths (as sent) of cached files, answered synchronously with prepared headers. */
-  readonly #hot = new HotPaths();
+  readonly #hot: HotPaths;
   #lastAccept: string | undefined;
   #lastCoding: Coding | undefined;
   readonly #onError: ((message: string, err: unknown) => void) | undefined;
@@ -102,6 +100,7 @@ export class StaticHandler implements Handler {
     const cacheSize = options.cacheSize ?? 32 * 1024 * 1024;
     this.#memoryMax = cacheSize > 0 ? Math.min(options.cacheFileMax ?? 64 * 1024, cacheSize) : -1;
     this.#stats = new StatCache(this.root);
+    this.#hot = new HotPaths(async (abs) => ({ found: await this.#stats.restat(abs), at: this.#stats.checkedAt(abs) ?? 0 }));
     // A hot-path entry holds its file: the cache's budget bounds memory only if dropped files leave it too.
     this.#files = new FileCache(cacheSize, (real) => this.#hot.forget(real, this.#files));
     this.#hotFiles = new HotFiles(options.hotCacheSize ?? 64 * 1024 * 1024, (real) => this.#hot.forget(real, this.#hotFiles.files));
@@ -112,10 +111,8 @@ export class StaticHandler implements Handler {
   /** Take GET and HEAD of an existing file (or directory redirect); decline everything else. */
   handle(ex: Exchange, prefix: string, rest: string): boolean | Promise<boolean> {
     if (ex.method !== 'GET' && ex.method !== 'HEAD') return false;
-    const hot = this.#hot.get(rest);
-    if (hot !== undefined && Date.now() - hot.at < HOT_TTL_MS && ex.req.headers.range === undefined && hot.cache.touch(hot.real, hot.file.entry)) {
-      if (sendPrepared(ex, hot.file, this.#coding(ex, hot.file), hot.cache, hot.real)) return true;
-    }
+    const hot = ex.req.headers.range === undefined ? this.#hot.fresh(rest) : undefined;
+    if (hot !== undefined && sendPrepared(ex, hot.file, this.#coding(hot.file, ex.req.headers['accept-encoding'], ex.compressMin), hot.cache, hot.real)) return true;
     // A remembered miss declines synchronously and before any decoding: an app sharing this mount
     // then costs one map lookup per request, not a path resolution and a promise.
     const missUntil = this.#misses.get(rest);
@@ -135,10 +132,20 @@ export class StaticHandler implements Handler {
     this.#misses.set(rest, Date.now() + MISS_TTL_MS);
   }
 
-  /** The coding to compress a prepared file with for this request, if any. */
-  #coding(ex: Exchange, file: PreparedFile): Coding | undefined {
-    if (!file.compress || ex.compressMin <= 0 || file.entry.data.length < ex.compressMin) return undefined;
-    const accept = ex.req.headers['accept-encoding'];
+  /**
+   * The h2 fast path's question (http/h2fast.ts): the 200 that {@link handle} would send from its hot
+   * path for `rest`, when the engine has ruled out a Range and conditionals.
+   */
+  prepared(rest: string, accept: string | undefined, compressMin: number): PreparedAnswer | undefined {
+    const hot = this.#hot.fresh(rest);
+    if (hot === undefined) return undefined;
+    const coding = this.#coding(hot.file, accept, compressMin);
+    return coding ? hot.file.encoded(coding, hot.cache, hot.real) : hot.file.identity;
+  }
+
+  /** The coding to compress a prepared file with for a request accepting `accept`, if any. */
+  #coding(file: PreparedFile, accept: string | undefined, compressMin: number): Coding | undefined {
+    if (!file.compress || compressMin <= 0 || file.entry.data.length < compressMin) return undefined;
     // Clients send the same Accept-Encoding on every request: negotiate once per distinct value.
     if (accept !== this.#lastAccept) {
       this.#lastCoding = negotiate(accept);
@@ -204,7 +211,7 @@ export class StaticHandler implements Handler {
       if (!stored && source.kind === 'memory' && source.cache.touch(source.real, source.entry)) {
         // Fresh as the stat that led here: the hot entry expires when that stat would.
         const file = new PreparedFile(source.entry, type, this.#cacheControl, isCompressible(type), source.cache === this.#files);
-        this.#hot.remember(rest, { at: this.#stats.checkedAt(path) ?? Date.now(), real: source.real, file, cache: source.cache });
+        this.#hot.remember(rest, { at: this.#stats.checkedAt(path) ?? Date.now(), abs: path, real: source.real, file, cache: source.cache });
       }
       this.#send(ex, source, type, encoded, stored !== undefined);
       return true;

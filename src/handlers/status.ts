@@ -59,6 +59,10 @@ export class StatusHandler implements Handler {
     });
   }
 
+  declines(_method: string, path: string): boolean {
+    return path !== this.sources.path;
+  }
+
   handle(ex: Exchange, _prefix: string, path: string): boolean | Promise<boolean> {
     if (path !== this.sources.path) return false;
     if (new Guard(this.sources.auth, ex).web([ADMIN_GROUP]) === undefined) return true;

@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import type { IncomingHttpHeaders } from 'node:http2';
 import type { AccessLog, AccessRecord } from '../log/access.js';
+import { incomingTrace } from '../log/trace.js';
 import type { RequestExchange } from './exchange.js';
 
 /**
@@ -26,6 +28,25 @@ export class AccessLine {
     r.ms = performance.now() - ex.start;
     r.aborted = aborted;
     r.ua = req.headers['user-agent'];
+    this.log.write(r);
+  }
+
+  /** The line of an h2 stream answered at the stream event, without an exchange (http/h2fast.ts). */
+  writeStream(id: string, headers: IncomingHttpHeaders, remote: string, port: number, start: number, status: number, bytes: number, aborted: boolean): void {
+    const r = this.#r;
+    r.id = id;
+    // What RequestExchange#traceId() gives for a request that made no outgoing call.
+    r.trace = incomingTrace(headers.traceparent)?.slice(0, 32);
+    r.remote = remote;
+    r.port = port;
+    r.method = headers[':method'] as string;
+    r.url = headers[':path'] as string;
+    r.version = '2.0';
+    r.status = status;
+    r.bytes = bytes;
+    r.ms = performance.now() - start;
+    r.aborted = aborted;
+    r.ua = headers['user-agent'];
     this.log.write(r);
   }
 }

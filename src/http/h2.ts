@@ -80,12 +80,20 @@ export function prepareH2(req: http.IncomingMessage, res: http.ServerResponse, i
   return true;
 }
 
+/** Answers some bodyless streams itself at the stream event (h2fast.ts H2FastPath); false: not this one. */
+export interface FastStreams {
+  answer(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, raw: string[]): boolean;
+}
+
 /**
- * Every h2 stream of `server` goes to `dispatch` as a request/response pair (h2Pair). The server must
- * come from listener.ts, which keeps node:http2 from adding its compatibility API's own listener.
+ * Every h2 stream of `server` goes to `dispatch` as a request/response pair (h2Pair), but those `fast`
+ * answers itself (a cached static file: h2fast.ts). The server must come from listener.ts, which
+ * keeps node:http2 from adding its compatibility API's own listener.
  */
-export function takeStreams(server: EventEmitter, dispatch: (req: http.IncomingMessage, res: http.ServerResponse) => void): void {
+export function takeStreams(server: EventEmitter, dispatch: (req: http.IncomingMessage, res: http.ServerResponse) => void, fast?: FastStreams): void {
   server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
+    // A cached static file is answered right here (h2fast.ts); everything else becomes a request/response pair.
+    if (fast !== undefined && stream.endAfterHeaders && fast.answer(stream, headers, raw)) return;
     const pair = h2Pair(stream, headers, raw);
     if (pair) dispatch(pair[0], pair[1]);
   });

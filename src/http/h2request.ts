@@ -47,13 +47,19 @@ export function remoteOf(stream: http2.ServerHttp2Stream): string | undefined {
 
 export class H2Socket {
   readonly #stream: http2.ServerHttp2Stream;
+  /**
+   * The stream's session, kept: node detaches a stream from it when the stream closes, and the
+   * access line reads the port and the bytes written just then (they were 0 and negative).
+   */
+  readonly #session: http2.Http2Session | undefined;
 
   constructor(stream: http2.ServerHttp2Stream) {
     this.#stream = stream;
+    this.#session = stream.session;
   }
 
   #socket(): Partial<TLSSocket> {
-    return (this.#stream.session?.socket ?? {}) as Partial<TLSSocket>;
+    return (this.#session?.socket ?? {}) as Partial<TLSSocket>;
   }
 
   get remoteAddress(): string | undefined {

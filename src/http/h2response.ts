@@ -11,6 +11,7 @@ import type http from 'node:http';
 import type http2 from 'node:http2';
 import { Stream } from 'node:stream';
 import { checkHeader, lower, type HeaderValue } from './h2headers.js';
+import { idNeverIndexed } from './h2id.js';
 import { H2Socket, type H2Request } from './h2request.js';
 
 type Listener = (...args: unknown[]) => void;
@@ -227,6 +228,7 @@ export class H2Response {
     this.statusCode = status;
     out[':status'] = this.#status;
     if (out[ID] === undefined && this.exchange !== undefined) out[ID] = this.exchange.id;
+    idNeverIndexed(out);
     this.#headers = out;
     this.stream.respond(out as http2.OutgoingHttpHeaders, respondOptions(this.#endOnHead, this.sendDate));
     return true;
@@ -243,6 +245,7 @@ export class H2Response {
     const headers = this.#own();
     if (headers[ID] === undefined && this.exchange !== undefined) headers[ID] = this.exchange.id;
     headers[':status'] = this.#status;
+    idNeverIndexed(headers);
     // sendDate: a Date header unless removeHeader('date') (Node's own option, missing from its types).
     this.stream.respond(headers as http2.OutgoingHttpHeaders, respondOptions(endStream, this.sendDate));
   }
@@ -261,6 +264,7 @@ export class H2Response {
     // respond() copies what it is given: the shared object joins one made for this request.
     const out = Object.assign({ ':status': status } as Record<string, string | number>, headers);
     if (this.exchange !== undefined) out[ID] = this.exchange.id;
+    idNeverIndexed(out);
     const empty = body === undefined || body.length === 0;
     stream.respond(out as http2.OutgoingHttpHeaders, respondOptions(empty, this.sendDate));
     if (!empty && !stream.writableEnded) stream.end(body);

@@ -63,6 +63,32 @@ export interface Handler {
    * engine waits for it within the grace period, then destroys what is left.
    */
   goingAway?(): Promise<void>;
+  /**
+   * Optional, for the h2 fast path (http/h2fast.ts): true when this handler would decline a `GET` or
+   * `HEAD` without a body for `rest`, whatever the request's headers, without touching the response.
+   * The engine then answers such a request at the stream event when a later handler has it
+   * {@link prepared}. A handler without this method is taken to answer: the request goes the full way.
+   */
+  declines?(method: 'GET' | 'HEAD', rest: string): boolean;
+  /**
+   * Optional, for the h2 fast path: this handler's whole answer to a `GET` or `HEAD` for `rest` without
+   * a body, a Range or a conditional header, when it is prepared in memory and fresh (the static
+   * handler's cached files). Undefined: the handler must be asked the full way (it may still take the
+   * request). The answer is what {@link handle} would send, headers and bytes alike.
+   */
+  prepared?(rest: string, acceptEncoding: string | undefined, compressMin: number): PreparedAnswer | undefined;
+}
+
+/** A 200 answer made once (per file version and encoding) for the h2 fast path; see {@link Handler.prepared}. */
+export interface PreparedAnswer {
+  /**
+   * The header object for node:http2's `respond()`: `:status` 200, the answer's headers in lower
+   * case, and an `x-request-id` slot the engine fills right before `respond()`, which copies it.
+   * Shared by every request: nothing else may be changed in it.
+   */
+  readonly h2Head: Record<string, string | number>;
+  /** The body (a GET's; a HEAD gets the same headers and none). */
+  readonly body: Buffer;
 }
 
 /**

@@ -2,7 +2,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import type { ServerConfig } from '../config/types.js';
-import { applyHttp1Limits, h2Options, http1Limits, takeStreams } from './h2.js';
+import { applyHttp1Limits, h2Options, http1Limits, takeStreams, type FastStreams } from './h2.js';
 import type { H2Sessions } from './h2sessions.js';
 import { EngineResponse } from './response.js';
 import { sniOption, type SniLookup } from './tls.js';
@@ -27,7 +27,7 @@ export type Dispatch = (req: http.IncomingMessage, res: http.ServerResponse) => 
  * when `sessions` is given (`http2 = yes`: h2 and HTTP/1.1 on one TLS port by ALPN; `h2c`: cleartext
  * h2 only). The HTTP/1 side of an h2 server is node:http's own connection code with the same limits.
  */
-export function createServer(c: ServerConfig, tls: ServerTls | undefined, sessions: H2Sessions | undefined, dispatch: Dispatch): EngineServer {
+export function createServer(c: ServerConfig, tls: ServerTls | undefined, sessions: H2Sessions | undefined, dispatch: Dispatch, fast?: FastStreams): EngineServer {
   // Slow clients are found by this sweep; Node's 30 s default lets a header timeout slip by that much.
   const checkEvery = Math.max(250, Math.min(1000, c.headerTimeout / 2));
   if (sessions) {
@@ -41,7 +41,7 @@ export function createServer(c: ServerConfig, tls: ServerTls | undefined, sessio
     // takes h2 streams itself (h2Pair). Nothing else listens for 'newListener' on a server just made.
     server.removeAllListeners('newListener');
     server.on('request', dispatch);
-    takeStreams(server, dispatch);
+    takeStreams(server, dispatch, fast);
     server.on('session', (session: http2.ServerHttp2Session) => sessions.add(session));
     return server;
   }

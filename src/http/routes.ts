@@ -91,6 +91,11 @@ export class RouteTable {
     return this.#mounts;
   }
 
+  /** True when the table has host groups, so that {@link mountsFor} reads the Host it is given. */
+  get grouped(): boolean {
+    return this.#hosts !== undefined;
+  }
+
   /** Every mount, longest prefix first, the default group's then each host group's. */
   get mounts(): readonly Mount[] {
     if (this.#groups.size === 0) return this.#mounts;

@@ -21,6 +21,7 @@ import { isH2, prepareH2 } from './h2.js';
 import { H2Sessions } from './h2sessions.js';
 import { h2Peer } from './h2request.js';
 import { whenClosed, type H2Response } from './h2response.js';
+import { H2FastPath } from './h2fast.js';
 import { createServer, type EngineServer, type ServerTls } from './listener.js';
 import { takeUpgrade } from './upgrade.js';
 import { originForm, refuseRequest } from './target.js';
@@ -97,7 +98,9 @@ export class Engine {
     };
     const c = opts.config;
     if (c.http2 !== 'no') this.#h2 = new H2Sessions(c.keepAlive);
-    this.server = createServer(c, opts.tls, this.#h2, (req, res) => this.#dispatch(req, res as EngineResponse));
+    const fast = this.#h2 && H2FastPath.for({ config: c, routes: opts.routes, before: this.#before, clientIp: this.#clientIp, traffic: this.#traffic,
+      inFlight: this.#inFlight, durations: this.#durations, access: this.#access, closing: () => this.#closing, settled: () => this.#inFlight.count === 0 && this.#drained?.() });
+    this.server = createServer(c, opts.tls, this.#h2, (req, res) => this.#dispatch(req, res as EngineResponse), fast);
     this.server.on('connection', (socket: Socket) => this.#traffic.connection(socket));
     // Node destroys a CONNECT socket nobody listens for; listening always lets us answer 501 instead.
     this.server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#connect(req, socket, head));

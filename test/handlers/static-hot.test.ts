@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { mock } from 'node:test';
 import { FileCache } from '../../src/handlers/static/filecache.js';
-import { StatCache } from '../../src/handlers/static/statcache.js';
+import { StatCache, type Lookup } from '../../src/handlers/static/statcache.js';
+import { HotPaths } from '../../src/handlers/static/hotpaths.js';
+import { PreparedFile } from '../../src/handlers/static/prepared.js';
 import { headBlock, writeHeadBlock } from '../../src/http/rawhead.js';
 import { beforeHeaders } from '../../src/http/onheaders.js';
 import { rawRequest } from '../support/raw.js';
@@ -169,6 +171,53 @@ test('StatCache: the lookups that find an answer expired together share one prob
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('HotPaths: a hit late in an entry\'s second stats its file again; unchanged, the entry lives on; changed or gone, it leaves', async () => {
+  let now = 0;
+  const asked: string[] = [];
+  let answer: (found: Lookup, at: number) => void = () => undefined;
+  const paths = new HotPaths((abs) => {
+    asked.push(abs);
+    return new Promise((resolve) => (answer = (found, at) => resolve({ found, at })));
+  }, () => now);
+  const files = new FileCache(10_000);
+  const version = { size: 3, mtimeMs: 5, ino: 7 } as fs.Stats;
+  const entry = files.put('/www/a.txt', Buffer.from('abc'), version);
+  const file = new PreparedFile(entry, 'text/plain', 'max-age=0', true);
+  paths.remember('/a.txt', { at: 0, abs: '/srv/a.txt', real: '/www/a.txt', file, cache: files });
+  const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  now = 700;
+  assert.ok(paths.fresh('/a.txt'));
+  assert.deepEqual(asked, [], 'young entries are not stat-ed');
+  now = 800;
+  assert.ok(paths.fresh('/a.txt'), 'the entry answers while its file is stat-ed again');
+  assert.ok(paths.fresh('/a.txt'));
+  assert.deepEqual(asked, ['/srv/a.txt'], 'one stat for all the hits meanwhile');
+  answer({ kind: 'file', real: '/www/a.txt', stat: version }, 790);
+  await settle();
+  now = 1500;
+  assert.ok(paths.fresh('/a.txt'), 'unchanged: vouched for from when that stat began (790)');
+  now = 1790;
+  assert.equal(paths.fresh('/a.txt'), undefined, 'and expires a second after it, like a stat');
+
+  // A changed file: the entry leaves at once, the next request takes the full path.
+  paths.remember('/a.txt', { at: 2000, abs: '/srv/a.txt', real: '/www/a.txt', file, cache: files });
+  now = 2800;
+  assert.ok(paths.fresh('/a.txt'));
+  answer({ kind: 'file', real: '/www/a.txt', stat: { ...version, mtimeMs: 6 } as fs.Stats }, 2795);
+  await settle();
+  assert.equal(paths.fresh('/a.txt'), undefined);
+  assert.equal(paths.get('/a.txt'), undefined);
+
+  // Gone.
+  paths.remember('/a.txt', { at: 3000, abs: '/srv/a.txt', real: '/www/a.txt', file, cache: files });
+  now = 3800;
+  assert.ok(paths.fresh('/a.txt'));
+  answer({ kind: 'missing' }, 3800);
+  await settle();
+  assert.equal(paths.get('/a.txt'), undefined);
 });
 
 test('a large file is read on the thread pool first, then from the page cache synchronously, intact either way', async () => {

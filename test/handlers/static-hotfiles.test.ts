@@ -174,16 +174,16 @@ for (const [kind, options] of [
 }
 
 test('HotPaths.forget: a file the cache lets go leaves the hot path, whichever path named it', () => {
-  const paths = new HotPaths();
+  const paths = new HotPaths(() => Promise.reject(new Error('not asked here')));
   const files = new FileCache(100, (real) => paths.forget(real, files));
   const other = new FileCache(1000);
   const stat = (ino: number) => ({ size: 60, mtimeMs: 1, ino }) as fs.Stats;
   const a = files.put('/www/a', Buffer.alloc(60), stat(1));
   const file = new PreparedFile(a, 'application/octet-stream', 'max-age=60', false);
-  paths.remember('/a', { at: Date.now(), real: '/www/a', file, cache: files });
-  paths.remember('/link-to-a', { at: Date.now(), real: '/www/a', file, cache: files });
+  paths.remember('/a', { at: Date.now(), abs: '/www/a', real: '/www/a', file, cache: files });
+  paths.remember('/link-to-a', { at: Date.now(), abs: '/www/a', real: '/www/a', file, cache: files });
   // The same real file from another cache (it grew past the small-file limit) is not this drop's.
-  paths.remember('/a-big', { at: Date.now(), real: '/www/a', file, cache: other });
+  paths.remember('/a-big', { at: Date.now(), abs: '/www/a', real: '/www/a', file, cache: other });
   files.put('/www/b', Buffer.alloc(60), stat(2)); // 120 bytes > 100: /www/a goes
   assert.equal(files.size, 1);
   assert.equal(paths.get('/a'), undefined);

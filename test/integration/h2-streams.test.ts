@@ -121,6 +121,18 @@ describe('h2 streams without a body (stream API)', () => {
     }
   });
 
+  test('X-Request-Id is sent HPACK never-indexed: a new value per response must not churn the dynamic table', async () => {
+    const session = await h2Connect(s.base);
+    try {
+      for (const path of ['/hello', '/cookie-no-body', '/one.txt', '/one.txt']) {
+        const got = await h2Request(session, path);
+        assert.deepEqual((got.headers as Record<symbol, unknown>)[http2.sensitiveHeaders], ['x-request-id'], path);
+      }
+    } finally {
+      session.close();
+    }
+  });
+
   test('a mounted Node listener gets the request and answers through the same response', async () => {
     const session = await h2Connect(s.base);
     try {

@@ -22,6 +22,10 @@ const ENDPOINT_PATHS = new Set(['', '/', '/rpc2', '/jsonrpc']);
 export class JsonRpcEndpoint implements AppEndpoint {
   constructor(readonly options: RpcOptions) {}
 
+  declines(method: string): boolean {
+    return method !== 'POST';
+  }
+
   accepts(ex: Exchange, app: App, rest: string): boolean {
     if (ex.method !== 'POST') return false;
     const type = mediaType(ex.req.headers['content-type']);

@@ -22,6 +22,10 @@ const HEADERS = { 'content-type': 'text/xml; charset=utf-8' };
 export class XmlRpcEndpoint implements AppEndpoint {
   constructor(readonly options: RpcOptions) {}
 
+  declines(method: string): boolean {
+    return method !== 'POST';
+  }
+
   accepts(ex: Exchange, app: App, rest: string): boolean {
     if (ex.method !== 'POST') return false;
     const type = mediaType(ex.req.headers['content-type']);

@@ -1,5 +1,6 @@
 import type { Coding } from '../../http/compress.js';
 import type { Exchange } from '../../http/handler.js';
+import { preparedH2Head } from '../../http/h2fast.js';
 import { H2Response } from '../../http/h2response.js';
 import { headBlock, writeHeadBlock } from '../../http/rawhead.js';
 import { evaluatePreconditions, httpDate, makeEtag, type Validators } from './conditional.js';
@@ -21,6 +22,8 @@ export interface PreparedBody {
   readonly okH2: Readonly<Record<string, string>>;
   /** `notModified` as the same. */
   readonly notModifiedH2: Readonly<Record<string, string>>;
+  /** `okH2` with `:status` and an `x-request-id` slot, for the engine's h2 fast path (http/handler.ts PreparedAnswer). */
+  readonly h2Head: Record<string, string | number>;
   /** The body's length, for Content-Length. */
   readonly length: string;
   /** Which body this is, for the cache's latin1 copy. */
@@ -79,7 +82,7 @@ export class PreparedFile {
     return {
       body, validators: { etag, mtimeMs: this.entry.mtimeMs }, ok, notModified: common,
       okBlock, notModifiedBlock: headBlock(common), length, key: coding ?? 'identity',
-      okH2: h2Headers(ok), notModifiedH2: h2Headers(common),
+      okH2: h2Headers(ok), notModifiedH2: h2Headers(common), h2Head: h2Head(ok),
     };
   }
 }
@@ -89,6 +92,14 @@ function h2Headers(list: readonly string[]): Readonly<Record<string, string>> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < list.length; i += 2) out[list[i]!.toLowerCase()] = list[i + 1]!;
   return Object.freeze(out);
+}
+
+/**
+ * The whole header object of a 200, in the order H2Response#sendPrepared gives it to `respond()`:
+ * `:status`, the file's headers, `x-request-id` (filled per request; node copies the object).
+ */
+function h2Head(list: readonly string[]): Record<string, string | number> {
+  return preparedH2Head(h2Headers(list));
 }
 
 /**

@@ -61,6 +61,15 @@ export class StatCache {
     const slot = this.#slots.get(abs);
     const now = this.#now();
     if (slot && now - slot.at < this.#ttlMs) return slot.value;
+    return this.restat(abs, now);
+  }
+
+  /**
+   * Probe `abs` now, fresh answer or not, and remember what is found (as of `now`, when the probe
+   * began); a probe under way for it is shared. For a caller that wants a path's answer renewed
+   * before it expires (the static handler's hot paths).
+   */
+  restat(abs: string, now = this.#now()): Promise<Lookup> {
     let probe = this.#probing.get(abs);
     if (probe === undefined) {
       probe = this.#probe(abs).then(
