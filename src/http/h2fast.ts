@@ -14,8 +14,9 @@ import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/types.js';
 import { isValidRequestId, nextRequestId } from '../log/trace.js';
 import type { AccessLine } from './accessline.js';
-import { unmap, type ClientIp } from './clientip.js';
+import type { ClientIp } from './clientip.js';
 import { idNeverIndexed } from './h2id.js';
+import { streamPeer } from './h2request.js';
 import type { Handler, PreparedAnswer } from './handler.js';
 import type { InFlight } from './inflight.js';
 import { mountMatches, type RouteTable } from './routes.js';
@@ -60,13 +61,6 @@ export function preparedH2Head(headers: Readonly<Record<string, string>>): Recor
   return idNeverIndexed(Object.assign({ ':status': 200 }, headers, { 'x-request-id': '' }));
 }
 
-const kPeer = Symbol('h2 fast peer');
-/** The session's peer address, unmapped (clientip.ts), read once per session and kept on it. */
-function peerOf(stream: Stream): string {
-  const session = stream.session as (http2.ServerHttp2Session & { [kPeer]?: string }) | undefined;
-  if (session === undefined) return '';
-  return (session[kPeer] ??= unmap((session.socket as { remoteAddress?: string } | undefined)?.remoteAddress ?? ''));
-}
 
 const kAnswered = Symbol('h2 fast answer');
 type Stream = http2.ServerHttp2Stream & { [kAnswered]?: Answered };
@@ -150,7 +144,7 @@ export class H2FastPath {
 
   #send(stream: Stream, method: 'GET' | 'HEAD', headers: http2.IncomingHttpHeaders, answer: PreparedAnswer, stats: RouteStats): void {
     const p = this.#p;
-    const peer = peerOf(stream);
+    const peer = streamPeer(stream);
     // As Engine#dispatch: only a trusted proxy names the request.
     const trusted = p.clientIp.trusts(peer);
     const given = trusted ? headers['x-request-id'] : undefined;

@@ -19,10 +19,15 @@ const kPeer = Symbol('h2 peer');
  * kind of h2 request or response (ours and node's compatibility objects all have `stream`).
  */
 export function h2Peer(req: { readonly stream: http2.ServerHttp2Stream }): string {
-  const session = req.stream.session as (http2.ServerHttp2Session & { [kPeer]?: string }) | undefined;
+  return streamPeer(req.stream);
+}
+
+/** {@link h2Peer} for a bare stream (the fast path at the stream event has no request object). */
+export function streamPeer(stream: http2.ServerHttp2Stream): string {
+  const session = stream.session as (http2.ServerHttp2Session & { [kPeer]?: string }) | undefined;
   const kept = session?.[kPeer];
   if (kept !== undefined) return kept;
-  const address = remoteOf(req.stream);
+  const address = remoteOf(stream);
   if (address === undefined) return '';
   return (session![kPeer] = unmap(address));
 }
