@@ -7,7 +7,7 @@ import { SkitaiError, isSkitaiError } from '../errors.js';
 import type { AccessLog } from '../log/access.js';
 import { AccessLine } from './accessline.js';
 import type { Logger } from '../log/logger.js';
-import { isValidRequestId, nextRequestId } from '../log/trace.js';
+import { isValidRequestId, nextRequestId, nextRequestSeq, requestIdOf } from '../log/trace.js';
 import { ClientIp, peerOf } from './clientip.js';
 import { ClientErrors } from './clienterror.js';
 import { requestScope, tracking } from './faults.js';
@@ -210,7 +210,7 @@ export class Engine {
     if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
     this.#traffic.response(101, true, ex.stats);
     this.#durations?.add((performance.now() - ex.start) / 1000);
-    this.#access?.write(ex, 101, 0, false);
+    this.#access?.write(ex, 101, false, 0);
     // Counted as a tunnel: cut at the very end of a stop, after the handlers' goingAway.
     this.#tunnels.add(socket);
     socket.once('close', () => this.#tunnels.delete(socket));
@@ -229,14 +229,13 @@ export class Engine {
     const trusted = this.#clientIp.trusts(peer);
     const remote = this.#clientIp.resolve(peer, trusted ? req.headers['x-forwarded-for'] : undefined);
     const given = trusted ? req.headers['x-request-id'] : undefined;
-    const id = typeof given === 'string' && isValidRequestId(given) ? given : nextRequestId();
+    const seq = typeof given === 'string' && isValidRequestId(given) ? 0 : nextRequestSeq();
+    const id = seq === 0 ? (given as string) : requestIdOf(seq);
     const ex = new RequestExchange(req, res, target, remote, id, c.devel, c.compressMinSize, this.#hideSecrets);
+    ex.seq = seq;
     this.#inFlight.add(ex);
     this.#traffic.requests++;
-    if (this.#opts.accessLog || this.#durations) {
-      ex.start = performance.now();
-      ex.sentBefore = sentBytes(req.socket);
-    }
+    if (this.#access || this.#durations) ex.start = performance.now();
     // The id is sent as the head is written (http/response.ts): a setHeader() here would take every
     // response off Node's fast path.
     res.exchange = ex;
@@ -244,6 +243,7 @@ export class Engine {
     if (upgradeSocket) ex.upgrade = { head: head!, accept: () => this.#accept(ex, upgradeSocket) };
     // One test for both refusals and h2 keeps the common case to a single branch.
     if (target === '' || req.httpVersionMajor !== 1) {
+      if (this.#access && req.httpVersionMajor === 2) ex.sentBefore = sentBytes(ex.socket);
       if (req.httpVersionMajor === 2 && target !== '' && isH2(res)) {
         if (prepareH2(req, res, id, c.maxHeaderSize)) return this.#handle(ex);
         ex.stats = this.#refused;
@@ -274,7 +274,7 @@ export class Engine {
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
     if (this.#closing && !this.#draining && !ex.socket.destroyed) ex.socket.end();
-    if (this.#access) this.#access.write(ex, res.statusCode, sentBytes(ex.socket) - ex.sentBefore, !res.writableFinished);
+    this.#access?.write(ex, res.statusCode, !res.writableFinished);
   }
 
   /**
@@ -341,7 +341,7 @@ export class Engine {
 
   #mounts(ex: RequestExchange, fromMount: number, fromHandler: number): true | Promise<void> {
     // The Host's group's mounts, longest prefix first, tested in place: no array of the matching ones per request.
-    const mounts = this.#opts.routes.mountsFor(ex.req.headers.host);
+    const mounts = this.#opts.routes.mountsFor(ex.headers.host);
     if (mounts === undefined) {
       ex.stats = this.#unmatched;
       sendError(ex, 421, { detail: 'this server has no site for the host named in the request' });

@@ -1,7 +1,8 @@
 import os from 'node:os';
-import { Bytes, NUM_ROOM, digits3, jsonRoom, jsonString, millis, num, put, raw, rawRoom } from './bytes.js';
+import { Bytes, NUM_ROOM, base36, digits3, jsonRoom, jsonString, millis, num, put, raw, rawRoom } from './bytes.js';
 import type { ByteBatch, LogSink } from './logger.js';
 import { timestamp } from './logger.js';
+import { REQUEST_ID_PREFIX } from './trace.js';
 
 /**
  * What the engine knows of a finished request. `id`, `remote`, `method` and `version` go into the
@@ -12,6 +13,8 @@ import { timestamp } from './logger.js';
 export interface AccessRecord {
   /** The request id (`X-Request-Id`). */
   id: string;
+  /** The counter a generated `id` was made from (`id` is `requestIdOf(seq)`, log/trace.ts); 0 or absent for an id from elsewhere. */
+  seq?: number | undefined;
   /** The W3C trace id (32 hex digits) from the request's `traceparent`, or of the trace started for its outgoing calls. */
   trace?: string | undefined;
   remote: string;
@@ -30,6 +33,24 @@ export interface AccessRecord {
   aborted: boolean;
   /** The User-Agent header, when sent (JSON lines only). */
   ua?: string | undefined;
+  /** The client connection's {@link AccessConnection}, when the engine keeps one per connection. */
+  conn?: AccessConnection | undefined;
+}
+
+/**
+ * What the JSON access log keeps per client connection: the end of the line it last wrote for it
+ * (`,"remote":…` to the newline), written again as a copy while `remote`, `port`, `version`,
+ * `aborted` and `ua` stay the same, as they do from one request to the next on a kept-alive
+ * connection. Without it each line checks and copies those strings a character at a time (~40
+ * instructions each: a browser's User-Agent alone is ~100 characters).
+ */
+export class AccessConnection {
+  tail: Bytes | undefined = undefined;
+  remote = '';
+  port = 0;
+  version = '';
+  aborted = false;
+  ua: string | undefined = undefined;
 }
 
 /**
@@ -55,10 +76,23 @@ export function redactTarget(url: string): string {
  */
 export class AccessLog {
   /** `,"pid":…,"hostname":…,"reqId":"`. */
-  readonly #host: Bytes;
-  /** `{"level":30,"time":` and the digits of the current second, remade when the second changes. */
+  readonly #host: string;
+  /** Its most bytes in UTF-8. */
+  readonly #hostRoom: number;
+  /** `{"level":30,"time":` and the digits of the current second, `000` for its milliseconds, then {@link #host}; remade when the second changes. */
   #head = new Bytes('');
+  /** The same followed by the generated ids' prefix. */
+  #headSeq = new Bytes('');
+  /** Where the milliseconds go in both. */
+  #msAt = 0;
   #second = -Infinity;
+  /** `","method":"GET","url":` and the like, for the methods seen so far (up to {@link METHODS}). */
+  readonly #methods: { method: string; bytes: Bytes }[] = [];
+  /** The last line's method and its run: most lines have the method of the line before. */
+  #lastMethod = '';
+  #lastMethodRun = new Bytes('');
+  /** `,"status":200,"bytes":` and the like, by status. */
+  readonly #statuses: (Bytes | undefined)[] = [];
   /** For sinks without a batch of their own, and lines too long for one. */
   readonly #scratch: Scratch;
   #viewOf: Buffer | undefined;
@@ -67,7 +101,8 @@ export class AccessLog {
     readonly sink: LogSink,
     readonly format: 'skitai' | 'json',
   ) {
-    this.#host = new Bytes(`,"pid":${process.pid},"hostname":${JSON.stringify(os.hostname())},"reqId":"`);
+    this.#host = `,"pid":${process.pid},"hostname":${JSON.stringify(os.hostname())},"reqId":"`;
+    this.#hostRoom = rawRoom(this.#host);
     this.#scratch = new Scratch(sink);
   }
 
@@ -82,9 +117,14 @@ export class AccessLog {
     );
   }
 
+  /**
+   * The line as the runs of bytes that repeat (the head per second, the method's and the status's
+   * keys, the connection's end of line) copied whole, and what changes per request written in
+   * between: the id's counter, the url, the numbers.
+   */
   #json(r: AccessRecord): void {
     const url = redactTarget(r.url);
-    const room = ROOM + this.#host.bytes.length + rawRoom(r.id) + rawRoom(r.trace) + rawRoom(r.method) + rawRoom(r.remote) + rawRoom(r.version) + jsonRoom(url) + jsonRoom(r.ua);
+    const room = ROOM + this.#hostRoom + rawRoom(r.id) + rawRoom(r.trace) + rawRoom(r.method) + rawRoom(r.remote) + rawRoom(r.version) + jsonRoom(url) + jsonRoom(r.ua);
     const batch = this.sink.batch !== undefined && room <= this.sink.batch.limit ? this.sink.batch : this.#scratch;
     let at = batch.claim(room);
     const b = batch.bytes;
@@ -93,33 +133,92 @@ export class AccessLog {
       this.#view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     }
     const v = this.#view;
-    at = this.#time(v, b, at, Date.now());
-    at = put(v, b, at, this.#host);
-    at = raw(b, at, r.id);
+    const seq = r.seq ?? 0;
+    at = this.#time(v, b, at, Date.now(), seq > 0);
+    at = seq > 0 ? base36(b, at, seq) : raw(b, at, r.id);
     if (r.trace !== undefined) at = raw(b, put(v, b, at, TRACE), r.trace);
-    at = raw(b, put(v, b, at, METHOD), r.method);
-    at = jsonString(b, put(v, b, at, URL), url);
-    at = num(b, put(v, b, at, STATUS), r.status);
-    at = num(b, put(v, b, at, BYTES), r.bytes);
+    at = jsonString(b, r.method === this.#lastMethod ? put(v, b, at, this.#lastMethodRun) : this.#method(v, b, at, r.method), url);
+    at = num(b, this.#status(v, b, at, r.status), r.bytes);
     at = millis(b, put(v, b, at, MS), r.ms);
+    const c = r.conn;
+    if (c === undefined || r.up !== undefined) at = this.#end(v, b, at, r);
+    else if (c.tail !== undefined && c.remote === r.remote && c.port === r.port && c.version === r.version && c.aborted === r.aborted && c.ua === r.ua) {
+      b.set(c.tail.bytes, at);
+      at += c.tail.bytes.length;
+    } else {
+      const from = at;
+      at = this.#end(v, b, at, r);
+      c.tail = at - from <= TAIL_MAX ? new Bytes(b.subarray(from, at)) : undefined;
+      c.remote = r.remote;
+      c.port = r.port;
+      c.version = r.version;
+      c.aborted = r.aborted;
+      c.ua = r.ua;
+    }
+    batch.commit(at);
+  }
+
+  /**
+   * `{"level":30,"time":<epoch ms>` and the host part up to the id (with the generated ids' prefix
+   * when `seq`): one copy of a run made once a second, and the milliseconds written into it.
+   */
+  #time(v: DataView, b: Buffer, at: number, now: number, seq: boolean): number {
+    if (now - this.#second >= 1000 || now < this.#second) {
+      // A clock before 1970-01-01T00:00:01 (broken, or faked in a test) has no second's digits to reuse.
+      if (now < 1000) {
+        at = raw(b, num(b, put(v, b, at, HEAD), now), this.#host);
+        return seq ? raw(b, at, REQUEST_ID_PREFIX) : at;
+      }
+      this.#second = now - (now % 1000);
+      const head = `{"level":30,"time":${this.#second / 1000}`;
+      this.#msAt = head.length;
+      this.#head = new Bytes(`${head}000${this.#host}`);
+      this.#headSeq = new Bytes(`${head}000${this.#host}${REQUEST_ID_PREFIX}`);
+    }
+    const h = seq ? this.#headSeq : this.#head;
+    b.set(h.bytes, at);
+    digits3(b, at + this.#msAt, now - this.#second);
+    return at + h.bytes.length;
+  }
+
+  /** `","method":"GET","url":` (the url's quote is the url's). */
+  #method(v: DataView, b: Buffer, at: number, method: string): number {
+    const known = this.#methods;
+    for (let i = 0; i < known.length; i++) {
+      if (known[i]!.method === method) {
+        this.#lastMethod = method;
+        this.#lastMethodRun = known[i]!.bytes;
+        return put(v, b, at, known[i]!.bytes);
+      }
+    }
+    const start = at;
+    at = put(v, b, raw(b, put(v, b, at, METHOD), method), URL);
+    if (known.length < METHODS) known.push({ method, bytes: new Bytes(b.subarray(start, at)) });
+    return at;
+  }
+
+  /** `,"status":200,"bytes":`. */
+  #status(v: DataView, b: Buffer, at: number, status: number): number {
+    if (status >= 0 && status < 1000 && (status | 0) === status) {
+      const known = this.#statuses[status];
+      if (known !== undefined) return put(v, b, at, known);
+      const start = at;
+      at = put(v, b, num(b, put(v, b, at, STATUS), status), BYTES);
+      this.#statuses[status] = new Bytes(b.subarray(start, at));
+      return at;
+    }
+    return put(v, b, num(b, put(v, b, at, STATUS), status), BYTES);
+  }
+
+  /** `,"remote":…` to the newline. */
+  #end(v: DataView, b: Buffer, at: number, r: AccessRecord): number {
     at = raw(b, put(v, b, at, REMOTE), r.remote);
     at = num(b, put(v, b, at, PORT), r.port);
     at = raw(b, put(v, b, at, VERSION), r.version);
     at = put(v, b, at, r.aborted ? ABORTED : COMPLETE);
     if (r.ua !== undefined) at = jsonString(b, put(v, b, at, UA), r.ua);
     if (r.up !== undefined) at = num(b, put(v, b, at, UP), r.up);
-    batch.commit(put(v, b, at, END));
-  }
-
-  /** `{"level":30,"time":<epoch ms>`: the second's digits are formatted once a second, the milliseconds per line. */
-  #time(v: DataView, b: Buffer, at: number, now: number): number {
-    if (now - this.#second >= 1000 || now < this.#second) {
-      // A clock before 1970-01-01T00:00:01 (broken, or faked in a test) has no second's digits to reuse.
-      if (now < 1000) return num(b, put(v, b, at, HEAD), now);
-      this.#second = now - (now % 1000);
-      this.#head = new Bytes(`{"level":30,"time":${this.#second / 1000}`);
-    }
-    return digits3(b, put(v, b, at, this.#head), now - this.#second);
+    return put(v, b, at, END);
   }
 }
 
@@ -139,8 +238,12 @@ const ABORTED = new Bytes('","aborted":true');
 const UA = new Bytes(',"ua":');
 const UP = new Bytes(',"up":');
 const END = new Bytes(',"msg":"request"}\n');
-/** The constants, the head with its 13 digits, and five numbers. */
-const ROOM = 256 + 5 * NUM_ROOM;
+/** The constants, the id's prefix, and six numbers (the time's digits, when not in the head). */
+const ROOM = 256 + REQUEST_ID_PREFIX.length + 6 * NUM_ROOM;
+/** Methods whose keys are kept as one run; others (h2 allows any token) are written each time. */
+const METHODS = 16;
+/** The longest end of line kept per connection (a User-Agent may be huge). */
+const TAIL_MAX = 1024;
 
 /** Lines for a sink without a batch (the console, tests), or too long for one: composed here, handed over as a string. */
 class Scratch implements ByteBatch {

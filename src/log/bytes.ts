@@ -16,8 +16,9 @@ const ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 export class Bytes {
   readonly words: Int32Array;
   readonly bytes: Uint8Array;
-  constructor(text: string) {
-    this.bytes = new Uint8Array(Buffer.from(text, 'utf8'));
+  /** `text` as UTF-8, or a copy of `bytes`. */
+  constructor(text: string | Uint8Array) {
+    this.bytes = new Uint8Array(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
     const b = this.bytes;
     this.words = new Int32Array(b.length >> 2);
     for (let i = 0; i < this.words.length; i++) this.words[i] = b[4 * i]! | (b[4 * i + 1]! << 8) | (b[4 * i + 2]! << 16) | (b[4 * i + 3]! << 24);
@@ -67,6 +68,18 @@ export function num(buf: Buffer, at: number, n: number): number {
   let end = at + 1;
   for (let p = 10; p <= n; p *= 10) end++;
   for (let i = end - 1, v = n; i >= at; i--, v = (v / 10) | 0) buf[i] = 48 + (v % 10);
+  return end;
+}
+
+/** Digits of `n` as `n.toString(36)` writes them (a generated request id's counter). */
+export function base36(buf: Buffer, at: number, n: number): number {
+  if (!(n >= 0 && n <= 0x7fffffff) || (n | 0) !== n) return at + buf.write(n.toString(36), at, 'latin1');
+  let end = at + 1;
+  for (let p = 36; p <= n; p *= 36) end++;
+  for (let i = end - 1, v = n; i >= at; i--, v = (v / 36) | 0) {
+    const d = v % 36;
+    buf[i] = d < 10 ? 48 + d : 87 + d;
+  }
   return end;
 }
 

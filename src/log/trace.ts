@@ -8,12 +8,27 @@ import crypto from 'node:crypto';
  * costs one string concatenation per request instead of a random UUID.
  */
 
-const PREFIX = `${crypto.randomBytes(6).readUIntBE(0, 6).toString(36).padStart(10, '0')}-`;
+/** The generated ids' common start, `3kf9a0x2qz-`. */
+export const REQUEST_ID_PREFIX = `${crypto.randomBytes(6).readUIntBE(0, 6).toString(36).padStart(10, '0')}-`;
 let counter = 0;
 
 /** A new request id, unique per worker and start: `3kf9a0x2qz-1a`. */
 export function nextRequestId(): string {
-  return PREFIX + (++counter).toString(36);
+  return requestIdOf(nextRequestSeq());
+}
+
+/**
+ * The counter of the next generated id, whose id is {@link requestIdOf}(seq). The engine keeps the
+ * number too: the access line writes the id from it, without reading the id's characters (the id is
+ * a concatenation, which the first read of a character flattens into a copy: ~0.2 µs per request).
+ */
+export function nextRequestSeq(): number {
+  return ++counter;
+}
+
+/** The generated id of counter `seq`. */
+export function requestIdOf(seq: number): string {
+  return REQUEST_ID_PREFIX + seq.toString(36);
 }
 
 /**

@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { AccessLog, redactTarget, type AccessRecord } from '../../src/log/access.js';
+import { AccessConnection, AccessLog, redactTarget, type AccessRecord } from '../../src/log/access.js';
 import { openSink, type LogSink } from '../../src/log/logger.js';
+import { requestIdOf } from '../../src/log/trace.js';
 
 /**
  * The line as JSON.stringify writes it with pino's key order: what the access log promises, byte
@@ -84,6 +85,7 @@ test('the time field follows the clock across seconds, backwards and at the edge
     for (const t of clock) {
       Date.now = () => t;
       log.write(BASE);
+      log.write({ ...BASE, id: requestIdOf(t >>> 0), seq: t >>> 0 });
     }
   } finally {
     Date.now = now;
@@ -91,7 +93,7 @@ test('the time field follows the clock across seconds, backwards and at the edge
   try {
     await sink.close();
     const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
-    sameLines(lines, clock.map((t) => expected(BASE, t)));
+    sameLines(lines, clock.flatMap((t) => [expected(BASE, t), expected({ ...BASE, id: requestIdOf(t >>> 0) }, t)]));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -108,6 +110,36 @@ test('thousands of lines across batches, and one far longer than a batch, reach 
     await sink.close();
     const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
     for (const line of lines) times.push(timeOf(line));
+    sameLines(lines, recs.map((r, i) => expected(r, times[i]!)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('what the line reuses (the generated id, the method, the status, the end of line of a connection) gives the bytes of every field written out', async () => {
+  const { log, sink, file, dir } = fileLog();
+  try {
+    const conn = new AccessConnection();
+    const other = new AccessConnection();
+    const recs: AccessRecord[] = [];
+    // Each field of the connection's end of line changes, alone, and changes back.
+    const changes: Partial<AccessRecord>[] = [
+      {}, {}, { remote: '10.0.0.2' }, {}, { port: 40001 }, {}, { version: '1.0' }, {}, { aborted: true }, {}, { ua: undefined }, {}, { ua: 'curl/8.6.0' },
+      { ua: 'é "q"' }, {}, { up: 17 }, {}, { ua: 'x'.repeat(5000) }, {}, { remote: 'fe80::1%eth0' }, {},
+    ];
+    for (const change of changes) recs.push({ ...BASE, conn, ...change }, { ...BASE, conn: other, port: 50000, ...change });
+    // Generated ids, written from their counter.
+    for (const seq of [1, 9, 35, 36, 1295, 1296, 46655, 2147483647, 2147483648, 2 ** 40]) recs.push({ ...BASE, conn, id: requestIdOf(seq), seq });
+    // Methods and statuses seen again, and more methods than are kept.
+    for (let i = 0; i < 40; i++) recs.push({ ...BASE, conn, method: ['GET', 'POST', `M${i}`][i % 3]!, status: [200, 404, 200, 1000, 99.5, 0][i % 6]! });
+    for (const r of records()) recs.push({ ...r, conn });
+    const from = Date.now();
+    for (const r of recs) log.write(r);
+    await sink.close();
+    const to = Date.now();
+    const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
+    const times = lines.map(timeOf);
+    assert.ok(times.every((t) => t >= from && t <= to));
     sameLines(lines, recs.map((r, i) => expected(r, times[i]!)));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
