@@ -81,7 +81,10 @@ function loadPair(certfile: string, keyfile: string | undefined, passphrase: str
     crypto.createPrivateKey({ key, passphrase: s.passphrase });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_OSSL_BAD_DECRYPT' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED') {
+    // A wrong passphrase does not always fail as BAD_DECRYPT: about 1 in 190 decrypts to bytes whose
+    // padding checks out and then fail to decode (ERR_OSSL_UNSUPPORTED). An encrypted key that does
+    // not load with a passphrase given is reported as a wrong passphrase whatever the code.
+    if (code === 'ERR_OSSL_BAD_DECRYPT' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED' || isEncryptedPem(key)) {
       if (s.passphrase === undefined) fail('passphrase', `the private key in ${keyFile} is encrypted: set passphrase`, err);
       fail('passphrase', `cannot decrypt the private key in ${keyFile}: wrong passphrase`, err);
     }
@@ -106,4 +109,10 @@ function read(file: string, key: TlsKey, fail: Fail): Buffer {
     const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${code})`;
     return fail(key, `${key} ${why}: ${file}`, err, 'SKT_CONFIG_VALUE');
   }
+}
+
+/** A PEM private key under a passphrase: PKCS#8 `ENCRYPTED PRIVATE KEY`, or a traditional key with `Proc-Type: 4,ENCRYPTED`. */
+export function isEncryptedPem(pem: Buffer): boolean {
+  const text = pem.toString('latin1');
+  return text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\nProc-Type: 4,ENCRYPTED/.test(text);
 }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseConfigText } from '../../src/config/load.js';
 import { isSkitaiError, type ErrorCode } from '../../src/errors.js';
-import { loadTls } from '../../src/http/tls.js';
+import { isEncryptedPem, loadTls } from '../../src/http/tls.js';
 import { makeCert, type TestCert } from '../support/cert.js';
 
 let dir: string;
@@ -58,6 +59,29 @@ describe('loadTls', () => {
     const err = failure('SKT_CONFIG_TLS', `certfile = ${c.cert}\nkeyfile = ${c.encryptedKey}\npassphrase = hunter2-wrong`);
     assert.match(err.message, /line 5 \[server\] passphrase: cannot decrypt the private key in .*server\.enc\.key: wrong passphrase/);
     assert.doesNotMatch(err.message, /hunter2/);
+  });
+
+  test('a wrong passphrase that decrypts to undecodable bytes (1 in ~190) is still a wrong passphrase', () => {
+    // Found here for this run's key: a passphrase for which OpenSSL's padding check passes and decoding fails.
+    const key = fs.readFileSync(c.encryptedKey);
+    let odd: string | undefined;
+    for (let i = 0; i < 20_000 && odd === undefined; i++) {
+      try {
+        crypto.createPrivateKey({ key, passphrase: `wrong-${i}` });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ERR_OSSL_BAD_DECRYPT') odd = `wrong-${i}`;
+      }
+    }
+    assert.ok(odd, 'no passphrase with another failure than bad decrypt in 20000 tries');
+    const err = failure('SKT_CONFIG_TLS', `certfile = ${c.cert}\nkeyfile = ${c.encryptedKey}\npassphrase = ${odd}`);
+    assert.match(err.message, /line 5 \[server\] passphrase: cannot decrypt the private key in .*server\.enc\.key: wrong passphrase/);
+  });
+
+  test('isEncryptedPem: PKCS#8 encrypted and traditional Proc-Type keys; not a plain key', () => {
+    assert.equal(isEncryptedPem(fs.readFileSync(c.encryptedKey)), true);
+    assert.equal(isEncryptedPem(fs.readFileSync(c.bundle)), true);
+    assert.equal(isEncryptedPem(Buffer.from('-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n')), true);
+    assert.equal(isEncryptedPem(fs.readFileSync(c.key)), false);
   });
 
   test('an encrypted key without a passphrase says to set one', () => {
