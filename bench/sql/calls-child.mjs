@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { drive } from './drive.mjs';
 
 const [mode, root, pgPort, seconds, concurrency, maxConns] = process.argv.slice(2);
 const SQL = 'SELECT $1::int AS n';
@@ -27,18 +28,7 @@ if (mode === 'pg') {
   close = () => dbs.close();
 }
 
-async function run(ms) {
-  const end = performance.now() + ms;
-  let n = 0;
-  const worker = async () => {
-    while (performance.now() < end) {
-      if ((await call()) !== 1) throw new Error('wrong answer');
-      n++;
-    }
-  };
-  await Promise.all(Array.from({ length: Number(concurrency) }, worker));
-  return n;
-}
+const run = (ms) => drive(call, ms, Number(concurrency));
 
 // Warm-up: connections, and the JIT. V8 tiers functions up by how often they ran, not by time, so
 // on a starved core 2 s was a few thousand calls and the measured window still paid for compiling

@@ -15,6 +15,7 @@ import v8 from 'node:v8';
 import pg from 'pg';
 import { freePort, median, startServer, stopServer, waitReady } from '../lib.mjs';
 import { startPostgres } from './postgres.mjs';
+import { drive } from './drive.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const { values: opt, positionals } = parseArgs({
@@ -64,18 +65,7 @@ const active = opt.modes.split(',').map((m) => m.trim());
 const unknown = active.filter((m) => !modes[m]);
 if (unknown.length) throw new Error(`unknown --modes ${unknown.join(',')} (lb and map need --http)`);
 
-async function run(call, ms) {
-  const end = performance.now() + ms;
-  let n = 0;
-  const worker = async () => {
-    while (performance.now() < end) {
-      if ((await call()) !== 1) throw new Error('wrong answer');
-      n++;
-    }
-  };
-  await Promise.all(Array.from({ length: 50 }, worker));
-  return n;
-}
+const run = (call, ms) => drive(call, ms);
 
 try {
   // Warm-up by count as well as time (V8 tiers up by calls; a starved core makes few), in --modes order.

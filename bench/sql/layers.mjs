@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startPostgres } from './postgres.mjs';
+import { drive } from './drive.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const { values: opt, positionals } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '6' } } });
@@ -30,18 +31,7 @@ const modes = {
   dlb: () => dbs.dlb('@db').execute(SQL, [1]).getwait(2).then((r) => r.data?.[0]?.n),
 };
 
-async function run(call, ms) {
-  const end = performance.now() + ms;
-  let n = 0;
-  const worker = async () => {
-    while (performance.now() < end) {
-      if ((await call()) !== 1) throw new Error('wrong answer');
-      n++;
-    }
-  };
-  await Promise.all(Array.from({ length: 50 }, worker));
-  return n;
-}
+const run = (call, ms) => drive(call, ms);
 
 try {
   const seen = Object.fromEntries(Object.keys(modes).map((k) => [k, []]));
