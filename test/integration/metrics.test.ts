@@ -42,6 +42,21 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+/**
+ * Run `body`; if it fails, add the site's console output to the error. A scrape that once hung for
+ * 20 s in CI (twice in many runs, not reproduced) left nothing to go on; the server's log says which
+ * worker took it and whether the primary or a worker was slow to answer.
+ */
+async function withOutput(fg: () => Foreground | undefined, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    const out = fg()?.output() ?? '';
+    if (err instanceof Error) err.message += `\n--- skitaid output (last 6000 characters):\n${out.slice(-6000)}`;
+    throw err;
+  }
+}
+
 function checkWithPromtool(text: string): void {
   const out = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
   assert.equal(out.status, 0, `promtool check metrics: ${out.stdout}${out.stderr}`);
@@ -57,7 +72,7 @@ describe('metrics over two workers', () => {
     if (site) fs.rmSync(site.dir, { recursive: true, force: true });
   });
 
-  test('a scrape after traffic to both workers shows the sum, per-worker process metrics, keeps the sums through a reload, and passes promtool', async (t) => {
+  test('a scrape after traffic to both workers shows the sum, per-worker process metrics, keeps the sums through a reload, and passes promtool', (t) => withOutput(() => fg, async () => {
     const port = await freePort();
     smtp = await TestSmtp.start();
     site = tempSite(
@@ -114,7 +129,7 @@ describe('metrics over two workers', () => {
     }
     checkWithPromtool(text);
     checkWithPromtool(again);
-  });
+  }));
 });
 
 describe('who may read the metrics', () => {
