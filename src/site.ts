@@ -265,13 +265,13 @@ export class Site {
     // After the engine: a request finishing during the grace period may still queue mail.
     await this.#mailAgent?.stop(Math.min(graceMs, 5_000));
     await this.services.close();
-    await this.#accessLog?.sink.close();
+    await this.#accessLog?.close();
   }
 
   /** Reopen the log files (SIGUSR1, after an outside tool rotated them). */
   reopenLogs(): void {
     this.logger.sink.reopen();
-    this.#accessLog?.sink.reopen();
+    this.#accessLog?.reopen();
   }
 }
 

@@ -106,8 +106,31 @@ export class AccessLog {
     this.#scratch = new Scratch(sink);
   }
 
+  /**
+   * JSON records waiting for the end of the event-loop turn (file sinks only). Formatting a turn's
+   * lines together, in one loop, keeps the formatter's machine code and constants in the CPU's
+   * caches for all of them: interleaved with the rest of each request, the same line cost a server
+   * about three times what it costs in a loop, most of it in instruction-cache misses
+   * (docs/performance.md, "The JSON access log"). It also reads the wall clock once per turn.
+   */
+  readonly #queue: AccessRecord[] = [];
+  #queued = false;
+  readonly #drain = (): void => {
+    this.#queued = false;
+    this.flush();
+  };
+
   write(r: AccessRecord): void {
-    if (this.format === 'json') return this.#json(r);
+    if (this.format === 'json') {
+      // A sink without a batch (the console) gets its line at once, as a developer watching it expects.
+      if (this.sink.batch === undefined) return this.#json(r, Date.now());
+      this.#queue.push(r);
+      if (!this.#queued) {
+        this.#queued = true;
+        setImmediate(this.#drain);
+      }
+      return;
+    }
     const url = redactTarget(r.url);
     // <ip>:<port> <request-line> <status> <bytes>, then the time taken and the request id (our
     // additions). A tunnel's bytes are <up>/<down>, as Skitai logged them.
@@ -117,12 +140,33 @@ export class AccessLog {
     );
   }
 
+  /** Write the lines still waiting for the end of the turn into the sink's batch. */
+  flush(): void {
+    const q = this.#queue;
+    if (q.length === 0) return;
+    const now = Date.now();
+    for (let i = 0; i < q.length; i++) this.#json(q[i]!, now);
+    q.length = 0;
+  }
+
+  /** Reopen the sink (after a rotation), its waiting lines written to the old file first. */
+  reopen(): void {
+    this.flush();
+    this.sink.reopen();
+  }
+
+  /** Close the sink, every line written first. */
+  close(): Promise<void> {
+    this.flush();
+    return this.sink.close();
+  }
+
   /**
    * The line as the runs of bytes that repeat (the head per second, the method's and the status's
    * keys, the connection's end of line) copied whole, and what changes per request written in
    * between: the id's counter, the url, the numbers.
    */
-  #json(r: AccessRecord): void {
+  #json(r: AccessRecord, now: number): void {
     const url = redactTarget(r.url);
     const room = ROOM + this.#hostRoom + rawRoom(r.id) + rawRoom(r.trace) + rawRoom(r.method) + rawRoom(r.remote) + rawRoom(r.version) + jsonRoom(url) + jsonRoom(r.ua);
     const batch = this.sink.batch !== undefined && room <= this.sink.batch.limit ? this.sink.batch : this.#scratch;
@@ -134,7 +178,7 @@ export class AccessLog {
     }
     const v = this.#view;
     const seq = r.seq ?? 0;
-    at = this.#time(v, b, at, Date.now(), seq > 0);
+    at = this.#time(v, b, at, now, seq > 0);
     at = seq > 0 ? base36(b, at, seq) : raw(b, at, r.id);
     if (r.trace !== undefined) at = raw(b, put(v, b, at, TRACE), r.trace);
     at = jsonString(b, r.method === this.#lastMethod ? put(v, b, at, this.#lastMethodRun) : this.#method(v, b, at, r.method), url);

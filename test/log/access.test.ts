@@ -58,12 +58,12 @@ function fileLog(): { log: AccessLog; sink: LogSink; file: string; dir: string }
 const timeOf = (line: string): number => Number(/^\{"level":30,"time":(-?\d+),/.exec(line)![1]);
 
 test('the JSON line written as bytes into the file is JSON.stringify with pino key order, byte for byte, whatever the fields hold', async () => {
-  const { log, sink, file, dir } = fileLog();
+  const { log, file, dir } = fileLog();
   try {
     const recs = records();
     const from = Date.now();
     for (const r of recs) log.write(r);
-    await sink.close();
+    await log.close();
     const to = Date.now();
     const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
     assert.equal(lines.length, recs.length);
@@ -78,7 +78,7 @@ test('the JSON line written as bytes into the file is JSON.stringify with pino k
 });
 
 test('the time field follows the clock across seconds, backwards and at the edges', async () => {
-  const { log, sink, file, dir } = fileLog();
+  const { log, file, dir } = fileLog();
   const now = Date.now;
   const clock = [1765012345678, 1765012345999, 1765012346000, 1765012346001, 1765012346999, 1765012345000, 1765012347005, 1000, 999, 0, -5, 1765012347005];
   try {
@@ -86,12 +86,14 @@ test('the time field follows the clock across seconds, backwards and at the edge
       Date.now = () => t;
       log.write(BASE);
       log.write({ ...BASE, id: requestIdOf(t >>> 0), seq: t >>> 0 });
+      // The clock is read once per batch of lines, when the turn's lines are written.
+      log.flush();
     }
   } finally {
     Date.now = now;
   }
   try {
-    await sink.close();
+    await log.close();
     const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
     sameLines(lines, clock.flatMap((t) => [expected(BASE, t), expected({ ...BASE, id: requestIdOf(t >>> 0) }, t)]));
   } finally {
@@ -100,14 +102,14 @@ test('the time field follows the clock across seconds, backwards and at the edge
 });
 
 test('thousands of lines across batches, and one far longer than a batch, reach the file whole and in order', async () => {
-  const { log, sink, file, dir } = fileLog();
+  const { log, file, dir } = fileLog();
   try {
     const recs: AccessRecord[] = [];
     for (let i = 0; i < 3000; i++) recs.push({ ...BASE, id: `0linc0431o-${i.toString(36)}`, url: `/p/${'x'.repeat(i % 300)}é`, ms: i / 7 });
     recs.splice(1500, 0, { ...BASE, url: `/${'L'.repeat(100_000)}` }, { ...BASE, ua: '"'.repeat(20_000) });
     const times: number[] = [];
     for (const r of recs) log.write(r);
-    await sink.close();
+    await log.close();
     const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
     for (const line of lines) times.push(timeOf(line));
     sameLines(lines, recs.map((r, i) => expected(r, times[i]!)));
@@ -117,7 +119,7 @@ test('thousands of lines across batches, and one far longer than a batch, reach 
 });
 
 test('what the line reuses (the generated id, the method, the status, the end of line of a connection) gives the bytes of every field written out', async () => {
-  const { log, sink, file, dir } = fileLog();
+  const { log, file, dir } = fileLog();
   try {
     const conn = new AccessConnection();
     const other = new AccessConnection();
@@ -135,7 +137,7 @@ test('what the line reuses (the generated id, the method, the status, the end of
     for (const r of records()) recs.push({ ...r, conn });
     const from = Date.now();
     for (const r of recs) log.write(r);
-    await sink.close();
+    await log.close();
     const to = Date.now();
     const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
     const times = lines.map(timeOf);
@@ -160,4 +162,27 @@ test('a sink without a batch of its own (the console, a test sink) gets the same
   recs.push({ ...BASE, url: `/${'L'.repeat(100_000)}` });
   sameLines(lines.map((l) => l + '\n'), recs.map((r, i) => expected(r, timeOf(lines[i]!))));
   sameLines(raw, recs.slice(0, -1).map((r, i) => expected(r, timeOf(raw[i]!))));
+});
+
+test("a file's JSON lines wait for the end of the event-loop turn; reopen() and close() write the waiting ones first, to the right file", async () => {
+  const { log, file, dir } = fileLog();
+  try {
+    log.write({ ...BASE, id: 'turn-1' });
+    log.write({ ...BASE, id: 'turn-2' });
+    // Formatted at the end of the turn, then on the sink's 50 ms timer: nothing is in the file yet.
+    assert.equal(fs.readFileSync(file, 'utf8'), '');
+    await new Promise((r) => setTimeout(r, 120));
+    assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).reqId), ['turn-1', 'turn-2']);
+    // A rotation between a response and the end of its turn: the line belongs to the old file.
+    log.write({ ...BASE, id: 'before-rotation' });
+    fs.renameSync(file, `${file}.1`);
+    log.reopen();
+    log.write({ ...BASE, id: 'after-rotation' });
+    await log.close();
+    const ids = (f: string): string[] => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).reqId);
+    assert.deepEqual(ids(`${file}.1`), ['turn-1', 'turn-2', 'before-rotation']);
+    assert.deepEqual(ids(file), ['after-rotation']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
