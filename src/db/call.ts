@@ -94,11 +94,12 @@ export class DbCall implements CacheOwner, TickEnd {
   /** query_timeout is still to be put on the call's deadline (by the first wait, or at the end of the tick). */
   #limitDue = false;
 
-  constructor(sender: DbSender, cache: ResultCache | undefined, options: DbCallOptions = {}, clock: Clock = monotonic) {
+  constructor(sender: DbSender, cache: ResultCache | undefined, options?: DbCallOptions, clock: Clock = monotonic) {
     this.#sender = sender;
     this.#cache = cache;
-    this.#g = new Gathering(DbCall.#KIND, this, options.filter, clock, options.deadline);
-    this.#context = options.context;
+    // No `= {}` default: an object literal per call, for nothing, on the hot path.
+    this.#g = new Gathering(DbCall.#KIND, this, options?.filter, clock, options?.deadline);
+    this.#context = options?.context;
   }
 
   readonly #context: RequestContext | undefined;
@@ -107,13 +108,13 @@ export class DbCall implements CacheOwner, TickEnd {
    * Send one statement: `$1, $2…` placeholders take `params` (never build SQL from user input).
    * Several statements separated by `;` may run only without params. One execute per call object.
    */
-  execute(sql: string, params?: readonly unknown[], options: ExecuteOptions = {}): this {
+  execute(sql: string, params?: readonly unknown[], options?: ExecuteOptions): this {
     if (this.#query) throw new SkitaiError('SKT_DB_USAGE', `one call object runs one execute(); make a new was.${this.#sender.kind}() for the next statement`);
     if (typeof sql !== 'string' || sql.trim() === '') throw new SkitaiError('SKT_DB_USAGE', 'execute() needs the SQL text as a non-empty string');
     if (params !== undefined && !Array.isArray(params)) throw new SkitaiError('SKT_DB_USAGE', 'execute() takes its parameters as an array, for $1, $2, …');
     const query: DbQuery = new Statement(sql, params === undefined ? undefined : prepareParams(params));
     this.#query = query;
-    if (this.#cache && this.#cache.size > 0 && options.useCache !== false) {
+    if (this.#cache && this.#cache.size > 0 && options?.useCache !== false) {
       const key = this.#cacheKey();
       const hit = key === null ? undefined : this.#cache.get(key);
       if (hit) {
@@ -127,7 +128,7 @@ export class DbCall implements CacheOwner, TickEnd {
     const sent: DbQuery = ctx ? new Statement(`/* reqId=${ctx.id} */ ${sql}`, query.values) : query;
     const g = this.#g;
     if (g.expiredBeforeSend(this.#sender.target)) return this;
-    g.begin(this.#sender.start(sent, options.safe === true, g.deadline, g));
+    g.begin(this.#sender.start(sent, options?.safe === true, g.deadline, g));
     // query_timeout: the limit of a call nobody waits for, on the call's one timer — put there after
     // a wait of the same tick, so `execute(...).getwait(2)` arms one timer rather than two.
     if (!g.final) {

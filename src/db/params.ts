@@ -19,11 +19,14 @@ function prepareValue(): PrepareValue {
  */
 export function prepareParams(params: readonly unknown[]): unknown[] {
   const prepare = prepareValue();
-  return params.map((value, i) => {
+  // A loop rather than `map()` with a closure: this runs on every call of a statement with params.
+  const out = new Array<unknown>(params.length);
+  for (let i = 0; i < params.length; i++) {
     try {
-      return prepare(value);
+      out[i] = prepare(params[i]);
     } catch (err) {
       throw new SkitaiError('SKT_DB_USAGE', `parameter $${i + 1} cannot be sent to PostgreSQL: ${(err as Error).message}`, { cause: err });
     }
-  });
+  }
+  return out;
 }

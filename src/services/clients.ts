@@ -18,6 +18,9 @@ import { openWebSocket, type ClientWebSocket, type WsOptions } from '../client/w
 import type { ServicesCore, SharedOptions } from './core.js';
 import { ServiceFace } from './face.js';
 
+/** The options of a call made without any: one shared object, not a literal per call on the hot path. */
+const NO_OPTIONS: CallOptions = Object.freeze({});
+
 /** Settings of the facade. Durations in MILLISECONDS. */
 export interface ClientsOptions extends SharedOptions {
   /** For single URLs (rest/wget/get…): connections per origin (default 64), timeouts (3 s, 10 s), body limit (64 MiB). */
@@ -80,7 +83,7 @@ export class Clients extends ServiceFace {
   map(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
   map<Api extends object>(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   map(target: string, method: Method, data?: unknown, options?: CallOptions): Call;
-  map(target: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
+  map(target: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = NO_OPTIONS): Call | RpcCall {
     const sender = this.#sender('map', target, undefined);
     return this.#call(sender, method, sender.path, data, options);
   }
@@ -89,7 +92,7 @@ export class Clients extends ServiceFace {
   lb(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
   lb<Api extends object>(target: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   lb(target: string, method: Method, data?: unknown, options?: CallOptions): Call;
-  lb(target: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
+  lb(target: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = NO_OPTIONS): Call | RpcCall {
     const sender = this.#sender('lb', target, options.retryTimeouts);
     return this.#call(sender, method, sender.path, data, options);
   }
@@ -98,7 +101,7 @@ export class Clients extends ServiceFace {
   rest(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcCall;
   rest<Api extends object>(url: string, method?: RpcVerb, data?: undefined, options?: CallOptions): RpcClient<Api>;
   rest(url: string, method: Method, data?: unknown, options?: CallOptions): Call;
-  rest(url: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = {}): Call | RpcCall {
+  rest(url: string, method: Method = 'XMLRPC', data?: unknown, options: CallOptions = NO_OPTIONS): Call | RpcCall {
     if (isClusterTarget(url)) return this.lb(url, method, data, options);
     const u = parseUrl(url);
     const endpoint: Endpoint = { ...this.#url, dispatcher: (this.#agent ??= createAgent(this.#agentOptions)), origin: u.origin, node: u.node };
@@ -117,7 +120,7 @@ export class Clients extends ServiceFace {
   }
 
   /** GET `url`, or a form POST when `data` is given (Skitai's `wget`). */
-  wget(url: string, data?: unknown, options: CallOptions = {}): Call {
+  wget(url: string, data?: unknown, options: CallOptions = NO_OPTIONS): Call {
     return this.rest(url, data === undefined ? 'GET' : 'POST', data, options);
   }
 

@@ -26,6 +26,19 @@ export type RpcVerb = 'XMLRPC' | 'JSONRPC';
  * (`request`, `response`, `g`) sit beside the server-wide services (clusters, databases, mail)
  * that later layers add.
  */
+/**
+ * The options of a call made in a request without options of its own. A class, not a literal: an
+ * HTTP call keeps its options for its lifetime, and V8 may allocate a literal's objects in old
+ * space once it judges them long-lived (allocation-site pretenuring), where every finished call
+ * then waits for a full GC (docs/performance.md, "SQL", fifth pass).
+ */
+class CallScope {
+  constructor(
+    readonly context: WasRequest,
+    readonly deadline: Deadline,
+  ) {}
+}
+
 export class Was<TApp = unknown> {
   /** Per-request scratch space shared by hooks and the handler (made at first use: most requests have none). */
   get g(): Record<string, unknown> {
@@ -83,12 +96,12 @@ export class Was<TApp = unknown> {
 
   /** Outgoing call options carrying this request's id and trace (X-Request-Id, traceparent) and its deadline. */
   #out(options: CallOptions | undefined): CallOptions {
-    return { ...options, context: this.request, deadline: this.#callScope() };
+    return options === undefined ? new CallScope(this.request, this.#callScope()) : { ...options, context: this.request, deadline: this.#callScope() };
   }
 
   /** SQL statements of this request start with a `/* reqId=… *\/` comment (docs/logging.md); its deadline caps them. */
   #dbOut(options: DbCallOptions | undefined): DbCallOptions {
-    return { ...options, context: this.request, deadline: this.#callScope() };
+    return options === undefined ? new CallScope(this.request, this.#callScope()) : { ...options, context: this.request, deadline: this.#callScope() };
   }
 
   #state(): WebState {
