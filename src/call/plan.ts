@@ -59,12 +59,13 @@ export function failover<T, Req, R extends Result<unknown>>(route: Route<T, Req,
  */
 export function fanOut<T, Req, R extends Result<unknown>>(route: Route<T, Req, R>, req: Req, deadline: Deadline, sink: Sink<R>): Slot[] {
   const cluster = route.cluster;
-  const members = cluster.live();
+  const now = route.clock();
+  const members = cluster.live(now);
   const slots: Slot[] = new Array<Slot>(members.length);
   for (let i = 0; i < members.length; i++) {
     const member = members[i]!;
     slots[i] = { node: member.node };
-    const lease = cluster.acquire(member);
+    const lease = cluster.acquire(member, now);
     if (!lease) {
       sink.arrive(i, route.refused('breaker', member.node));
       continue;
@@ -108,21 +109,23 @@ class Failover<T, Req, R extends Result<unknown>> implements Slot {
   }
 
   start(): void {
-    this.#route.cluster.countRequest();
-    if (this.#launch()) this.#armHedge();
+    // One clock read for what happens at the same instant: the budget's count, the pick and the lease.
+    const now = this.#route.clock();
+    this.#route.cluster.countRequest(now);
+    if (this.#launch(now)) this.#armHedge();
     else {
       this.node = `@${this.#route.cluster.name}`;
       this.#end();
     }
   }
 
-  #launch(): boolean {
+  #launch(now = this.#route.clock()): boolean {
     const route = this.#route;
     const cluster = route.cluster;
     const skip = this.#first === undefined ? undefined : (this.#tried ??= new Set([this.#first]));
-    const member = cluster.pick(skip);
+    const member = cluster.pick(skip, now);
     if (!member) return false;
-    const lease = cluster.acquire(member);
+    const lease = cluster.acquire(member, now);
     if (!lease) {
       this.#last ??= route.refused('breaker', member.node);
       return false;

@@ -78,7 +78,7 @@ export class Breaker {
    * The outcome of an admitted request: true = success, false = failure, undefined = cancelled by
    * us (a hedge that lost the race), which says nothing about the service.
    */
-  record(admission: Admission, ok: boolean | undefined): void {
+  record(admission: Admission, ok: boolean | undefined, now = this.clock()): void {
     if (!this.options.enabled) return;
     if (admission === 'probe') {
       this.#probesInFlight = Math.max(0, this.#probesInFlight - 1);
@@ -89,10 +89,11 @@ export class Breaker {
     }
     // A request admitted while closed that ends after the breaker opened is old news.
     if (this.#state !== 'closed' || ok === undefined) return;
-    if (ok) this.#window.addA();
-    else this.#window.addB();
-    const [good, bad] = this.#window.totals();
-    const total = good + bad;
+    if (ok) this.#window.addA(1, now);
+    else this.#window.addB(1, now);
+    const w = this.#window;
+    const bad = w.sumB(now);
+    const total = w.sumA(now) + bad;
     if (total >= this.options.minRequests && bad / total >= this.options.failureRate) this.#open();
   }
 

@@ -25,8 +25,8 @@ export class RetryBudget {
   }
 
   /** Count a first attempt (it earns `ratio` retries). */
-  onRequest(): void {
-    this.#window.addA();
+  onRequest(now?: number): void {
+    this.#window.addA(1, now);
   }
 
   /** Spend one retry if the budget allows it. */

@@ -169,8 +169,7 @@ export class Cluster {
   }
 
   /** The member for the next attempt of a call that already tried `tried`; undefined when all were tried. */
-  pick(tried?: ReadonlySet<Member>): Member | undefined {
-    const now = this.#clock();
+  pick(tried?: ReadonlySet<Member>, now = this.#clock()): Member | undefined {
     const { members } = selectCandidates(this.members, tried, now);
     if (members.length === 0) return undefined;
     const slow = this.options.slowStart;
@@ -179,17 +178,17 @@ export class Cluster {
   }
 
   /** The members a map call sends to: the available ones, or all in panic mode. */
-  live(): readonly Member[] {
-    return selectCandidates(this.members, undefined, this.#clock()).members;
+  live(now = this.#clock()): readonly Member[] {
+    return selectCandidates(this.members, undefined, now).members;
   }
 
   /** Lend `member` to one exchange, or undefined when the breaker says fail fast. */
-  acquire(member: Member): Lease | undefined {
+  acquire(member: Member, now = this.#clock()): Lease | undefined {
     const admission = this.#breaker.admit();
     if (admission === undefined) return undefined;
     member.inFlight++;
     member.requests++;
-    return new Lent(member, admission, this.#clock());
+    return new Lent(member, admission, now);
   }
 
   /** Hand a lease back with the exchange's outcome. */
@@ -199,7 +198,7 @@ export class Cluster {
     const now = this.#clock();
     const before = this.#breaker.state;
     if (outcome === 'cancelled') {
-      this.#breaker.record(lease.admission, undefined);
+      this.#breaker.record(lease.admission, undefined, now);
       return;
     }
     member.latency.add(now - lease.started);
@@ -208,14 +207,14 @@ export class Cluster {
     } else if (recordFailure(member, this.options.eject, now)) {
       this.#logger?.warn(`cluster @${this.name}: ${member.node} ejected for ${Math.round(member.ejectedUntil - now)} ms after ${member.consecutiveFailures} failure(s)`);
     }
-    this.#breaker.record(lease.admission, outcome === 'success');
+    this.#breaker.record(lease.admission, outcome === 'success', now);
     const after = this.#breaker.state;
     if (after !== before) this.#logger?.warn(`cluster @${this.name}: circuit breaker ${before} -> ${after}`);
   }
 
   /** Count a call's first attempt toward the retry budget. */
-  countRequest(): void {
-    this.#budget.onRequest();
+  countRequest(now?: number): void {
+    this.#budget.onRequest(now);
   }
 
   /** Spend one failover or hedge from the retry budget; false = not affordable now. */

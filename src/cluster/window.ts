@@ -4,12 +4,22 @@ import type { Clock } from './clock.js';
  * Two counters (good, bad) over a sliding time window, kept in a ring of buckets so old counts fall
  * off without storing every event. Used by the breaker (successes, failures) and the retry budget
  * (requests, retries).
+ *
+ * The sums are kept as counts come in and as buckets fall out of the window, so reading them is a
+ * field read, not a walk over the ring: the breaker reads them after every exchange. Methods take
+ * the time from their caller when it has just read the clock (one read per exchange, not one per
+ * counter).
  */
 export class RollingWindow {
   readonly #bucketMs: number;
   readonly #starts: Float64Array;
   readonly #a: Float64Array;
   readonly #b: Float64Array;
+  /** The sums over the buckets inside the window, as of {@link #slot}. */
+  #sumA = 0;
+  #sumB = 0;
+  /** The newest bucket slot the sums were brought up to. */
+  #slot = -Infinity;
 
   constructor(
     readonly windowMs: number,
@@ -22,10 +32,20 @@ export class RollingWindow {
     this.#b = new Float64Array(buckets);
   }
 
-  #bucket(): number {
-    const slot = Math.floor(this.clock() / this.#bucketMs);
-    const i = slot % this.#starts.length;
+  /** Drop the buckets that left the window by `now` from the sums; the bucket index of `now`. */
+  #advance(now: number): number {
+    const slot = Math.floor(now / this.#bucketMs);
+    const n = this.#starts.length;
+    if (slot > this.#slot) {
+      // The slots (#slot - n, slot - n] leave the window: every bucket, when the clock moved a whole window.
+      if (slot - this.#slot >= n) this.reset();
+      else for (let s = this.#slot - n + 1; s <= slot - n; s++) this.#drop(s);
+      this.#slot = slot;
+    }
+    const i = ((slot % n) + n) % n;
     if (this.#starts[i] !== slot) {
+      // Whatever the bucket held is out of the window (or, with a clock that went back, overwritten as before).
+      this.#drop(this.#starts[i]!);
       this.#starts[i] = slot;
       this.#a[i] = 0;
       this.#b[i] = 0;
@@ -33,29 +53,54 @@ export class RollingWindow {
     return i;
   }
 
-  addA(n = 1): void {
-    this.#a[this.#bucket()]! += n;
+  /** Take bucket slot `s` out of the sums, if the ring still holds it. */
+  #drop(s: number): void {
+    if (!Number.isFinite(s)) return;
+    const n = this.#starts.length;
+    const i = ((s % n) + n) % n;
+    if (this.#starts[i] !== s) return;
+    this.#sumA -= this.#a[i]!;
+    this.#sumB -= this.#b[i]!;
+    this.#starts[i] = -Infinity;
+    this.#a[i] = 0;
+    this.#b[i] = 0;
   }
 
-  addB(n = 1): void {
-    this.#b[this.#bucket()]! += n;
+  addA(n = 1, now = this.clock()): void {
+    const i = this.#advance(now);
+    this.#a[i]! += n;
+    this.#sumA += n;
+  }
+
+  addB(n = 1, now = this.clock()): void {
+    const i = this.#advance(now);
+    this.#b[i]! += n;
+    this.#sumB += n;
+  }
+
+  /** The `a` counts inside the window at `now`. */
+  sumA(now = this.clock()): number {
+    this.#advance(now);
+    return this.#sumA;
+  }
+
+  /** The `b` counts inside the window at `now`. */
+  sumB(now = this.clock()): number {
+    this.#advance(now);
+    return this.#sumB;
   }
 
   /** `[a, b]` summed over the buckets inside the window. */
-  totals(): [number, number] {
-    const oldest = Math.floor(this.clock() / this.#bucketMs) - this.#starts.length + 1;
-    let a = 0;
-    let b = 0;
-    for (let i = 0; i < this.#starts.length; i++) {
-      if (this.#starts[i]! >= oldest) {
-        a += this.#a[i]!;
-        b += this.#b[i]!;
-      }
-    }
-    return [a, b];
+  totals(now = this.clock()): [number, number] {
+    this.#advance(now);
+    return [this.#sumA, this.#sumB];
   }
 
   reset(): void {
     this.#starts.fill(-Infinity);
+    this.#a.fill(0);
+    this.#b.fill(0);
+    this.#sumA = 0;
+    this.#sumB = 0;
   }
 }
