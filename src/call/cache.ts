@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import crypto from 'node:crypto';
 import type { Result } from './result.js';
 

@@ -1,3 +1,7 @@
+// The module's binding rather than the global: Node defines the global `performance` as an accessor,
+// so every `performance.now()` through it is a getter call first.
+import { performance } from 'node:perf_hooks';
+
 /**
  * The one clock of the cluster and call layers: monotonic milliseconds, and the timers that run on
  * them. Injected in tests (`test/support/clock.ts`), so health, breaker, budget, call deadlines,

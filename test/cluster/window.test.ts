@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Clock } from '../../src/cluster/clock.js';
 import { RollingWindow } from '../../src/cluster/window.js';
+
+/** A clock read from `read`; the window sets no timers. */
+const clockOf = (read: () => number): Clock => Object.assign(read, { after: () => ({}), cancel: () => {} });
 
 /** What the window must equal: every count kept with its time, summed over the buckets of the last window. */
 class Reference {
@@ -26,7 +30,7 @@ test('the running sums equal a recount of the last window, as time moves by step
   const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   for (const [windowMs, buckets] of [[10_000, 10], [1000, 4], [60_000, 12]] as const) {
     let now = 1_000_000;
-    const w = new RollingWindow(windowMs, () => now, buckets);
+    const w = new RollingWindow(windowMs, clockOf(() => now), buckets);
     const ref = new Reference(windowMs / buckets, buckets);
     for (let step = 0; step < 20_000; step++) {
       const r = random();
@@ -49,7 +53,7 @@ test('the running sums equal a recount of the last window, as time moves by step
 
 test('reset() empties the sums; counts after it start from zero', () => {
   let now = 0;
-  const w = new RollingWindow(1000, () => now);
+  const w = new RollingWindow(1000, clockOf(() => now));
   w.addA(3);
   w.addB(2);
   assert.deepEqual(w.totals(), [3, 2]);

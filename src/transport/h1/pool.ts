@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { CallAbort, type Cancellable } from '../../call/deadline.js';
 import type { CancelScope, Transport } from '../../call/outcome.js';

@@ -1,0 +1,83 @@
+// Instructions per call of raw pg.Pool against was.dlb, in one process each, counted by callgrind
+// (a count a busy machine does not change), and the difference per function: where the call
+// layer's CPU per call goes. The child warms up with 3 × COUNT calls, then COUNT are counted.
+// Usage: node bench/sql/callgrind.mjs [--count 5000] [--concurrency 50] [--top 40] [--dir CHECKOUT]
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadPerfMap, selfCost } from '../callgrind-lib.mjs';
+import { startPostgres } from './postgres.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const { values: opt } = parseArgs({
+  options: {
+    count: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '50' },
+    top: { type: 'string', default: '40' },
+    dir: { type: 'string', default: path.resolve(HERE, '..', '..') },
+  },
+});
+const n = Number(opt.count);
+const NOISE = /Scaveng|IterateObjectCache|RootVisitor|RootScavenge|Heap::|MemoryChunk|heap::base|Evacuat|Marking|Sweep|compiler::|GarbageCollect|CollectGarbage/;
+const steady = (p) => [...p.fns].reduce((sum, [key, cost]) => (NOISE.test(key) ? sum : sum + cost[0]), 0);
+const per = (v) => (v / n).toFixed(0);
+const log = (line) => process.stderr.write(`${line}\n`);
+
+const server = await startPostgres();
+try {
+  const pg = await profile('pg');
+  const dlb = await profile('dlb');
+  for (const [name, p] of [['pg.Pool', pg], ['was.dlb', dlb]]) console.log(`${name}: ${per(p.total[0])} instructions per call (main thread), ${per(steady(p))} without GC and compiler`);
+  const rows = [];
+  for (const key of new Set([...pg.fns.keys(), ...dlb.fns.keys()])) rows.push([key, (dlb.fns.get(key)?.[0] ?? 0) - (pg.fns.get(key)?.[0] ?? 0)]);
+  console.log(`\ndlb − pg per call: ${per(dlb.total[0] - pg.total[0])}, without GC and compiler ${per(steady(dlb) - steady(pg))}`);
+  for (const [key, d] of rows.sort((x, y) => Math.abs(y[1]) - Math.abs(x[1])).slice(0, Number(opt.top))) console.log(`${per(d).padStart(8)}  ${key}`);
+  // JIT names say the tier: `JS:*` optimized (TurboFan), anything else interpreted or baseline code
+  // that should have been optimized by now (never hot enough, or deoptimized and given up on).
+  for (const [name, p] of [['pg.Pool', pg], ['was.dlb', dlb]]) {
+    const slow = [...p.fns].filter(([key]) => key.startsWith('JS:') && !key.startsWith('JS:*')).sort((x, y) => y[1][0] - x[1][0]).slice(0, 15);
+    console.log(`\n${name}: code not optimized, instructions per call (self)`);
+    for (const [key, cost] of slow) console.log(`${per(cost[0]).padStart(8)}  ${key}`);
+  }
+} finally {
+  server.stop();
+}
+
+async function profile(mode) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-sqlgrind-'));
+  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${path.join(tmp, 'callgrind.out')}`,
+    process.execPath, '--no-concurrent-recompilation', '--perf-basic-prof', '--import', 'tsx', path.join(HERE, 'cg-child.mjs'),
+    mode, path.resolve(opt.dir), String(server.port), String(n), opt.concurrency, '10'], { cwd: path.resolve(opt.dir), stdio: ['pipe', 'pipe', 'inherit'] });
+  const said = (word) => new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (d) => {
+      seen += d;
+      if (seen.includes(`${word}\n`)) {
+        child.stdout.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${mode}: the child exited (${code}) before "${word}"`)));
+  });
+  const control = (...args) => execFileSync('callgrind_control', [...args, String(child.pid)], { encoding: 'utf8' });
+  log(`${mode}: ${3 * n} calls to warm up, then ${n} counted`);
+  await said('ready');
+  control('-i', 'on');
+  child.stdin.write('go\n');
+  await said('done');
+  control('-d');
+  control('-i', 'off');
+  child.stdin.write('exit\n');
+  await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+  const dump = fs.readdirSync(tmp).filter((f) => f.startsWith('callgrind.out') && /-01$/.test(f)).map((f) => path.join(tmp, f)).sort((x, y) => fs.statSync(x).mtimeMs - fs.statSync(y).mtimeMs)[0];
+  if (!dump) throw new Error(`no callgrind dump in ${tmp}: ${fs.readdirSync(tmp).join(', ')}`);
+  const perfMap = `/tmp/perf-${child.pid}.map`;
+  const result = selfCost(fs.readFileSync(dump, 'utf8'), fs.existsSync(perfMap) ? loadPerfMap(perfMap) : []);
+  fs.rmSync(perfMap, { force: true });
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return result;
+}
