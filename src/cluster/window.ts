@@ -15,9 +15,12 @@ export class RollingWindow {
   readonly #starts: Float64Array;
   readonly #a: Float64Array;
   readonly #b: Float64Array;
-  /** The sums over the buckets inside the window, as of {@link #slot}. */
-  #sumA = 0;
-  #sumB = 0;
+  /**
+   * The sums over the buckets inside the window, as of {@link #slot}: [a, b]. A typed array, as the
+   * buckets are: a number field that took integers and then the buckets' doubles would change the
+   * object's map once under load, and deoptimize every function that had seen the old one.
+   */
+  readonly #sums = new Float64Array(2);
   /** The newest bucket slot the sums were brought up to. */
   #slot = -Infinity;
 
@@ -59,8 +62,8 @@ export class RollingWindow {
     const n = this.#starts.length;
     const i = ((s % n) + n) % n;
     if (this.#starts[i] !== s) return;
-    this.#sumA -= this.#a[i]!;
-    this.#sumB -= this.#b[i]!;
+    this.#sums[0]! -= this.#a[i]!;
+    this.#sums[1]! -= this.#b[i]!;
     this.#starts[i] = -Infinity;
     this.#a[i] = 0;
     this.#b[i] = 0;
@@ -69,38 +72,37 @@ export class RollingWindow {
   addA(n = 1, now = this.clock()): void {
     const i = this.#advance(now);
     this.#a[i]! += n;
-    this.#sumA += n;
+    this.#sums[0]! += n;
   }
 
   addB(n = 1, now = this.clock()): void {
     const i = this.#advance(now);
     this.#b[i]! += n;
-    this.#sumB += n;
+    this.#sums[1]! += n;
   }
 
   /** The `a` counts inside the window at `now`. */
   sumA(now = this.clock()): number {
     this.#advance(now);
-    return this.#sumA;
+    return this.#sums[0]!;
   }
 
   /** The `b` counts inside the window at `now`. */
   sumB(now = this.clock()): number {
     this.#advance(now);
-    return this.#sumB;
+    return this.#sums[1]!;
   }
 
   /** `[a, b]` summed over the buckets inside the window. */
   totals(now = this.clock()): [number, number] {
     this.#advance(now);
-    return [this.#sumA, this.#sumB];
+    return [this.#sums[0]!, this.#sums[1]!];
   }
 
   reset(): void {
     this.#starts.fill(-Infinity);
     this.#a.fill(0);
     this.#b.fill(0);
-    this.#sumA = 0;
-    this.#sumB = 0;
+    this.#sums.fill(0);
   }
 }
