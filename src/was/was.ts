@@ -22,11 +22,6 @@ import { defaultWeb, WebState, type WasWeb } from './web.js';
 export type RpcVerb = 'XMLRPC' | 'JSONRPC';
 
 /**
- * The web application service: the context every handler receives first. Request-scoped parts
- * (`request`, `response`, `g`) sit beside the server-wide services (clusters, databases, mail)
- * that later layers add.
- */
-/**
  * The options of a call made in a request without options of its own. A class, not a literal: an
  * HTTP call keeps its options for its lifetime, and V8 may allocate a literal's objects in old
  * space once it judges them long-lived (allocation-site pretenuring), where every finished call
@@ -39,6 +34,11 @@ class CallScope {
   ) {}
 }
 
+/**
+ * The web application service: the context every handler receives first. Request-scoped parts
+ * (`request`, `response`, `g`) sit beside the server-wide services (clusters, databases, mail)
+ * that later layers add.
+ */
 export class Was<TApp = unknown> {
   /** Per-request scratch space shared by hooks and the handler (made at first use: most requests have none). */
   get g(): Record<string, unknown> {
