@@ -1,6 +1,12 @@
 // Reading callgrind's output for bench/callgrind.mjs (a server) and bench/sql/callgrind.mjs (calls in
 // one process): self cost per function, JIT code named from node's perf map.
 import fs from 'node:fs';
+import path from 'node:path';
+
+/** The garbage collector's and the optimizing compiler's functions: their share moves from run to run (when a scavenge or a recompilation falls). */
+export const NOISE = /Scaveng|IterateObjectCache|RootVisitor|RootScavenge|Heap::|MemoryChunk|heap::base|Evacuat|Marking|Sweep|compiler::|GarbageCollect|CollectGarbage/;
+/** A profile's instructions without {@link NOISE}. */
+export const steady = (p) => [...p.fns].reduce((sum, [key, cost]) => (NOISE.test(key) ? sum : sum + cost[0]), 0);
 
 /** The perf map's JIT code ranges, sorted by start: [start, end, name]. */
 export function loadPerfMap(file) {
@@ -78,4 +84,18 @@ export function selfCost(text, jit) {
     }
   }
   return { events, total, fns, edges };
+}
+
+/**
+ * The main thread's profile of the process `pid` from the dump `callgrind_control -d` wrote into
+ * `dir` (thread 1), its JIT code named from node's perf map, which is then removed. `context` is
+ * added to the error when there is no dump.
+ */
+export function readMainThread(dir, pid, context = '') {
+  const dump = fs.readdirSync(dir).filter((f) => f.startsWith('callgrind.out') && /-01$/.test(f)).map((f) => path.join(dir, f)).sort((x, y) => fs.statSync(x).mtimeMs - fs.statSync(y).mtimeMs)[0];
+  if (!dump) throw new Error(`no callgrind dump in ${dir}: ${fs.readdirSync(dir).join(', ')}${context ? `\n${context}` : ''}`);
+  const perfMap = `/tmp/perf-${pid}.map`;
+  const result = selfCost(fs.readFileSync(dump, 'utf8'), fs.existsSync(perfMap) ? loadPerfMap(perfMap) : []);
+  fs.rmSync(perfMap, { force: true });
+  return result;
 }

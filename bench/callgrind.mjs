@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadPerfMap, selfCost } from './callgrind-lib.mjs';
+import { readMainThread, steady } from './callgrind-lib.mjs';
 import { HOST, freePort, startServer, stopServer, waitReady } from './lib.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -41,9 +41,6 @@ const { values: opt } = parseArgs({
   },
 });
 const log = (line) => process.stderr.write(`${line}\n`);
-/** The garbage collector's and the optimizing compiler's functions: their share moves from run to run (when a scavenge or a recompilation falls). */
-const NOISE = /Scaveng|IterateObjectCache|RootVisitor|RootScavenge|Heap::|MemoryChunk|heap::base|Evacuat|Marking|Sweep|compiler::|GarbageCollect|CollectGarbage/;
-const steady = (p) => [...p.fns].reduce((sum, [key, cost]) => (NOISE.test(key) ? sum : sum + cost[0]), 0);
 const n = Number(opt.requests);
 const per = (v) => (v / n).toFixed(0);
 
@@ -123,12 +120,7 @@ async function profile(s) {
   } finally {
     await stopServer(server, 60_000);
   }
-  // The dump `-d` wrote for the main thread (thread 1).
-  const dump = fs.readdirSync(tmp).filter((f) => f.startsWith('callgrind.out') && /-01$/.test(f)).map((f) => path.join(tmp, f)).sort((x, y) => fs.statSync(x).mtimeMs - fs.statSync(y).mtimeMs)[0];
-  if (!dump) throw new Error(`no callgrind dump in ${tmp}: ${fs.readdirSync(tmp).join(', ')}\n${server.output()}`);
-  const perfMap = `/tmp/perf-${server.child.pid}.map`;
-  const result = selfCost(fs.readFileSync(dump, 'utf8'), fs.existsSync(perfMap) ? loadPerfMap(perfMap) : []);
-  fs.rmSync(perfMap, { force: true });
+  const result = readMainThread(tmp, server.child.pid, server.output());
   fs.rmSync(tmp, { recursive: true, force: true });
   return result;
 }

@@ -1,28 +1,28 @@
 // Instructions per call of raw pg.Pool against was.dlb, in one process each, counted by callgrind
 // (a count a busy machine does not change), and the difference per function: where the call
-// layer's CPU per call goes. The child warms up with 3 × COUNT calls, then COUNT are counted.
-// Usage: node bench/sql/callgrind.mjs [--count 5000] [--concurrency 50] [--top 40] [--dir CHECKOUT]
+// layer's CPU per call goes. The child warms up with WARMUP calls (V8 re-optimizes what it
+// deoptimized once only after a while), then COUNT are counted.
+// Usage: node bench/sql/callgrind.mjs [--count 5000] [--warmup 40000] [--concurrency 50] [--top 40] [--dir CHECKOUT]
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadPerfMap, selfCost } from '../callgrind-lib.mjs';
+import { readMainThread, steady } from '../callgrind-lib.mjs';
 import { startPostgres } from './postgres.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({
   options: {
     count: { type: 'string', default: '5000' },
+    warmup: { type: 'string', default: '40000' },
     concurrency: { type: 'string', default: '50' },
     top: { type: 'string', default: '40' },
     dir: { type: 'string', default: path.resolve(HERE, '..', '..') },
   },
 });
 const n = Number(opt.count);
-const NOISE = /Scaveng|IterateObjectCache|RootVisitor|RootScavenge|Heap::|MemoryChunk|heap::base|Evacuat|Marking|Sweep|compiler::|GarbageCollect|CollectGarbage/;
-const steady = (p) => [...p.fns].reduce((sum, [key, cost]) => (NOISE.test(key) ? sum : sum + cost[0]), 0);
 const per = (v) => (v / n).toFixed(0);
 const log = (line) => process.stderr.write(`${line}\n`);
 
@@ -50,7 +50,7 @@ async function profile(mode) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-sqlgrind-'));
   const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${path.join(tmp, 'callgrind.out')}`,
     process.execPath, '--no-concurrent-recompilation', '--perf-basic-prof', '--import', 'tsx', path.join(HERE, 'cg-child.mjs'),
-    mode, path.resolve(opt.dir), String(server.port), String(n), opt.concurrency, '10'], { cwd: path.resolve(opt.dir), stdio: ['pipe', 'pipe', 'inherit'] });
+    mode, path.resolve(opt.dir), String(server.port), String(n), opt.concurrency, '10', opt.warmup], { cwd: path.resolve(opt.dir), stdio: ['pipe', 'pipe', 'inherit'] });
   const said = (word) => new Promise((resolve, reject) => {
     let seen = '';
     const onData = (d) => {
@@ -64,7 +64,7 @@ async function profile(mode) {
     child.once('exit', (code) => reject(new Error(`${mode}: the child exited (${code}) before "${word}"`)));
   });
   const control = (...args) => execFileSync('callgrind_control', [...args, String(child.pid)], { encoding: 'utf8' });
-  log(`${mode}: ${3 * n} calls to warm up, then ${n} counted`);
+  log(`${mode}: ${opt.warmup} calls to warm up, then ${n} counted`);
   await said('ready');
   control('-i', 'on');
   child.stdin.write('go\n');
@@ -73,11 +73,7 @@ async function profile(mode) {
   control('-i', 'off');
   child.stdin.write('exit\n');
   await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
-  const dump = fs.readdirSync(tmp).filter((f) => f.startsWith('callgrind.out') && /-01$/.test(f)).map((f) => path.join(tmp, f)).sort((x, y) => fs.statSync(x).mtimeMs - fs.statSync(y).mtimeMs)[0];
-  if (!dump) throw new Error(`no callgrind dump in ${tmp}: ${fs.readdirSync(tmp).join(', ')}`);
-  const perfMap = `/tmp/perf-${child.pid}.map`;
-  const result = selfCost(fs.readFileSync(dump, 'utf8'), fs.existsSync(perfMap) ? loadPerfMap(perfMap) : []);
-  fs.rmSync(perfMap, { force: true });
+  const result = readMainThread(tmp, child.pid);
   fs.rmSync(tmp, { recursive: true, force: true });
   return result;
 }

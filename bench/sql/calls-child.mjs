@@ -2,31 +2,12 @@
 // MODE pg = pg.Pool.query, dlb = Databases.dlb(...).execute(...).getwait() of the checkout in ROOT
 // (src/ through tsx), dlb-dist = the same from ROOT's built dist/ (`npm run build` first).
 // Usage: node --import tsx calls-child.mjs MODE ROOT PGPORT SECONDS CONCURRENCY MAXCONNS
-import path from 'node:path';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { drive } from './drive.mjs';
+import { sqlMode } from './modes.mjs';
 
 const [mode, root, pgPort, seconds, concurrency, maxConns] = process.argv.slice(2);
-const SQL = 'SELECT $1::int AS n';
-let call;
-let close;
-if (mode === 'pg') {
-  const pool = new pg.Pool({ host: '127.0.0.1', port: Number(pgPort), user: 'skitai', database: 'postgres', max: Number(maxConns) });
-  call = () => pool.query(SQL, [1]).then((r) => r.rows[0].n);
-  close = () => pool.end();
-} else {
-  // dlb-dist: the built dist/ (what users run) rather than src/ through tsx. Databases through the
-  // package entry: it moved from src/db/ to src/services/, and ROOT may be an older checkout (--before).
-  const [dir, ext] = mode === 'dlb-dist' ? ['dist', 'js'] : ['src', 'ts'];
-  const { parseConfigText } = await import(pathToFileURL(path.join(root, `${dir}/config/load.${ext}`)).href);
-  const { Databases } = await import(pathToFileURL(path.join(root, `${dir}/index.${ext}`)).href);
-  const text = `[server]\nport = 0\n[@db]\ntype = postgresql\nmembers = 127.0.0.1:${pgPort}/postgres/skitai\nmax_conns = ${maxConns}\n`;
-  const dbs = new Databases({ clusters: parseConfigText(text, '/tmp/site.conf', '/tmp').clusters });
-  call = () => dbs.dlb('@db').execute(SQL, [1]).getwait(2).then((r) => r.data[0].n);
-  close = () => dbs.close();
-}
+const { call, close } = await sqlMode(mode, root, pgPort, maxConns);
 
 const run = (ms) => drive(call, ms, Number(concurrency));
 
