@@ -2,7 +2,8 @@
 // (a count a busy machine does not change), and the difference per function: where the call
 // layer's CPU per call goes. The child warms up with WARMUP calls (V8 re-optimizes what it
 // deoptimized once only after a while), then COUNT are counted.
-// Usage: node bench/sql/callgrind.mjs [--count 5000] [--warmup 40000] [--concurrency 50] [--top 40] [--dir CHECKOUT]
+// --http: raw undici Pool.request against was.lb instead, to two local members (bench/clients/members.mjs).
+// Usage: node bench/sql/callgrind.mjs [--http] [--count 5000] [--warmup 40000] [--concurrency 50] [--top 40] [--dir CHECKOUT]
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readMainThread, steady } from '../callgrind-lib.mjs';
 import { startPostgres } from './postgres.mjs';
+import { freePort, startServer, stopServer, waitReady } from '../lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({
@@ -19,6 +21,7 @@ const { values: opt } = parseArgs({
     warmup: { type: 'string', default: '40000' },
     concurrency: { type: 'string', default: '50' },
     top: { type: 'string', default: '40' },
+    http: { type: 'boolean', default: false },
     dir: { type: 'string', default: path.resolve(HERE, '..', '..') },
   },
 });
@@ -26,31 +29,46 @@ const n = Number(opt.count);
 const per = (v) => (v / n).toFixed(0);
 const log = (line) => process.stderr.write(`${line}\n`);
 
-const server = await startPostgres();
+// The SQL pair talks to a throwaway PostgreSQL, the HTTP pair to two node:http members (on the other core).
+const [base, other] = opt.http ? ['raw', 'lb'] : ['pg', 'dlb'];
+const names = opt.http ? ['raw undici', 'was.lb'] : ['pg.Pool', 'was.dlb'];
+let target;
+let stop;
+if (opt.http) {
+  const ports = [await freePort(), await freePort()];
+  const members = startServer([process.execPath, path.join(HERE, '..', 'clients', 'members.mjs'), ...ports.map(String)], { cwd: path.resolve(opt.dir) });
+  for (const p of ports) await waitReady(members, `http://127.0.0.1:${p}/x`, '{"ok":1}');
+  target = ports.join(',');
+  stop = () => stopServer(members);
+} else {
+  const server = await startPostgres();
+  target = String(server.port);
+  stop = () => server.stop();
+}
 try {
-  const pg = await profile('pg');
-  const dlb = await profile('dlb');
-  for (const [name, p] of [['pg.Pool', pg], ['was.dlb', dlb]]) console.log(`${name}: ${per(p.total[0])} instructions per call (main thread), ${per(steady(p))} without GC and compiler`);
+  const a = await profile(base);
+  const b = await profile(other);
+  for (const [name, p] of [[names[0], a], [names[1], b]]) console.log(`${name}: ${per(p.total[0])} instructions per call (main thread), ${per(steady(p))} without GC and compiler`);
   const rows = [];
-  for (const key of new Set([...pg.fns.keys(), ...dlb.fns.keys()])) rows.push([key, (dlb.fns.get(key)?.[0] ?? 0) - (pg.fns.get(key)?.[0] ?? 0)]);
-  console.log(`\ndlb − pg per call: ${per(dlb.total[0] - pg.total[0])}, without GC and compiler ${per(steady(dlb) - steady(pg))}`);
+  for (const key of new Set([...a.fns.keys(), ...b.fns.keys()])) rows.push([key, (b.fns.get(key)?.[0] ?? 0) - (a.fns.get(key)?.[0] ?? 0)]);
+  console.log(`\n${names[1]} − ${names[0]} per call: ${per(b.total[0] - a.total[0])}, without GC and compiler ${per(steady(b) - steady(a))}`);
   for (const [key, d] of rows.sort((x, y) => Math.abs(y[1]) - Math.abs(x[1])).slice(0, Number(opt.top))) console.log(`${per(d).padStart(8)}  ${key}`);
   // JIT names say the tier: `JS:*` optimized (TurboFan), anything else interpreted or baseline code
   // that should have been optimized by now (never hot enough, or deoptimized and given up on).
-  for (const [name, p] of [['pg.Pool', pg], ['was.dlb', dlb]]) {
+  for (const [name, p] of [[names[0], a], [names[1], b]]) {
     const slow = [...p.fns].filter(([key]) => key.startsWith('JS:') && !key.startsWith('JS:*')).sort((x, y) => y[1][0] - x[1][0]).slice(0, 15);
     console.log(`\n${name}: code not optimized, instructions per call (self)`);
     for (const [key, cost] of slow) console.log(`${per(cost[0]).padStart(8)}  ${key}`);
   }
 } finally {
-  server.stop();
+  await stop();
 }
 
 async function profile(mode) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-sqlgrind-'));
   const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${path.join(tmp, 'callgrind.out')}`,
     process.execPath, '--no-concurrent-recompilation', '--perf-basic-prof', '--import', 'tsx', path.join(HERE, 'cg-child.mjs'),
-    mode, path.resolve(opt.dir), String(server.port), String(n), opt.concurrency, '10', opt.warmup], { cwd: path.resolve(opt.dir), stdio: ['pipe', 'pipe', 'inherit'] });
+    mode, path.resolve(opt.dir), target, String(n), opt.concurrency, opt.http ? opt.concurrency : '10', opt.warmup], { cwd: path.resolve(opt.dir), stdio: ['pipe', 'pipe', 'inherit'] });
   const said = (word) => new Promise((resolve, reject) => {
     let seen = '';
     const onData = (d) => {
