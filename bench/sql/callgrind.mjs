@@ -3,7 +3,7 @@
 // layer's CPU per call goes. The child warms up with WARMUP calls (V8 re-optimizes what it
 // deoptimized once only after a while), then COUNT are counted.
 // --http: raw undici Pool.request against was.lb instead, to two local members (bench/clients/members.mjs).
-// Usage: node bench/sql/callgrind.mjs [--http] [--count 5000] [--warmup 40000] [--concurrency 50] [--top 40] [--dir CHECKOUT]
+// Usage: node bench/sql/callgrind.mjs [--http] [--callers NAME] [--count 5000] [--warmup 40000] [--concurrency 50] [--top 40] [--dir CHECKOUT]
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,6 +22,7 @@ const { values: opt } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     top: { type: 'string', default: '40' },
     http: { type: 'boolean', default: false },
+    callers: { type: 'string' },
     dir: { type: 'string', default: path.resolve(HERE, '..', '..') },
   },
 });
@@ -59,6 +60,14 @@ try {
     const slow = [...p.fns].filter(([key]) => key.startsWith('JS:') && !key.startsWith('JS:*')).sort((x, y) => y[1][0] - x[1][0]).slice(0, 15);
     console.log(`\n${name}: code not optimized, instructions per call (self)`);
     for (const [key, cost] of slow) console.log(`${per(cost[0]).padStart(8)}  ${key}`);
+  }
+  if (opt.callers) {
+    // Who calls the functions whose name contains NAME, on the second side (calls and inclusive instructions per call).
+    console.log(`\n${names[1]}: callers of ${opt.callers}`);
+    for (const [k, e] of [...b.edges].filter(([key]) => key.split('\u0000')[1].includes(opt.callers)).sort((x, y) => y[1].ir - x[1].ir).slice(0, 40)) {
+      const [from, to] = k.split('\u0000');
+      console.log(`${(e.calls / n).toFixed(2).padStart(8)} ${per(e.ir).padStart(7)}  ${from}  ->  ${to}`);
+    }
   }
 } finally {
   await stop();

@@ -57,14 +57,23 @@ const USER_AGENT = 'Mozilla/5.0 (compatible; Skitaibot/0.1)';
 let nextRpcId = 1;
 
 /** RPC method names of `s.a.b(x)` style calls, or plain verbs. */
+/**
+ * `method` in upper case. The verbs calls use are looked up first: `toUpperCase()` is a call into
+ * V8's runtime (ICU) each time, about 300 instructions, and every call made it twice.
+ */
+function upper(method: string): string {
+  return UPPER.get(method) ?? method.toUpperCase();
+}
+const UPPER = new Map(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'XMLRPC', 'JSONRPC'].flatMap((m) => [[m, m], [m.toLowerCase(), m]]));
+
 export function isRpcMethod(method: string): boolean {
-  const m = method.toUpperCase();
+  const m = upper(method);
   return m === 'XMLRPC' || m === 'JSONRPC';
 }
 
 /** Build the request for `method` on `path` (which may carry a query already). */
 export function prepare(method: string, path: string, data: unknown, options: RequestOptions, rpc?: { name: string; params: unknown[] }): Prepared {
-  const verb = method.toUpperCase();
+  const verb = upper(method);
   const headers: Record<string, string> = { accept: '*/*', 'accept-encoding': 'gzip, deflate', 'user-agent': USER_AGENT };
   for (const [k, v] of Object.entries(options.headers ?? {})) {
     const name = k.toLowerCase();
