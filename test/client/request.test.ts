@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { FormData } from 'undici';
 import { ResultCache, cacheKey } from '../../src/call/cache.js';
-import { prepare } from '../../src/client/request.js';
+import { isRpcMethod, prepare } from '../../src/client/request.js';
 import { parseData } from '../../src/transport/http/response.js';
 import { Result, Results } from '../../src/call/result.js';
 import { Status } from '../../src/call/status.js';
@@ -119,4 +119,14 @@ describe('result cache', () => {
     assert.equal(rs.length, 2);
     assert.equal(rs.filter(() => true).constructor, Array);
   });
+});
+
+test('methods in any case: the common verbs (looked up) and others (upper-cased) go out in upper case; RPC names are recognised', () => {
+  for (const [given, sent] of [['get', 'GET'], ['GET', 'GET'], ['Get', 'GET'], ['delete', 'DELETE'], ['purge', 'PURGE'], ['PROPFIND', 'PROPFIND']]) {
+    assert.equal(prepare(given, '/x', undefined, {}).method, sent, given);
+  }
+  for (const m of ['xmlrpc', 'XMLRPC', 'JsonRpc', 'jsonrpc']) assert.equal(isRpcMethod(m), true, m);
+  for (const m of ['get', 'POST', 'rpc']) assert.equal(isRpcMethod(m), false, m);
+  assert.equal(prepare('xmlrpc', '/rpc', undefined, {}, { name: 'add', params: [1, 2] }).kind, 'xmlrpc');
+  assert.equal(prepare('jsonrpc', '/rpc', undefined, {}, { name: 'add', params: [1, 2] }).kind, 'jsonrpc');
 });
