@@ -61,12 +61,14 @@ try {
     console.log(`\n${name}: code not optimized, instructions per call (self)`);
     for (const [key, cost] of slow) console.log(`${per(cost[0]).padStart(8)}  ${key}`);
   }
+  // Who calls the functions whose name contains NAME, on each side (calls and inclusive instructions per call).
   if (opt.callers) {
-    // Who calls the functions whose name contains NAME, on the second side (calls and inclusive instructions per call).
-    console.log(`\n${names[1]}: callers of ${opt.callers}`);
-    for (const [k, e] of [...b.edges].filter(([key]) => key.split('\u0000')[1].includes(opt.callers)).sort((x, y) => y[1].ir - x[1].ir).slice(0, 40)) {
-      const [from, to] = k.split('\u0000');
-      console.log(`${(e.calls / n).toFixed(2).padStart(8)} ${per(e.ir).padStart(7)}  ${from}  ->  ${to}`);
+    for (const [name, p] of [[names[0], a], [names[1], b]]) {
+      console.log(`\n${name}: callers of ${opt.callers}`);
+      for (const [k, e] of [...p.edges].filter(([key]) => key.split('\u0000')[1].includes(opt.callers)).sort((x, y) => y[1].ir - x[1].ir).slice(0, 40)) {
+        const [from, to] = k.split('\u0000');
+        console.log(`${(e.calls / n).toFixed(2).padStart(8)} ${per(e.ir).padStart(7)}  ${from}  ->  ${to}`);
+      }
     }
   }
 } finally {
