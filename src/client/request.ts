@@ -53,6 +53,9 @@ const NO_BODY = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 // Set by undici from the body, or hop-by-hop: a caller's value would be wrong or refused.
 const DROPPED = new Set(['content-length', 'host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect']);
 const USER_AGENT = 'Mozilla/5.0 (compatible; Skitaibot/0.1)';
+// A caller's header is checked once here, for either member client: a bad one is the caller's error, not the member's.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const UNSAFE_VALUE = /[\r\n\0]/;
 
 let nextRpcId = 1;
 
@@ -77,9 +80,14 @@ export function isRpcMethod(method: string): boolean {
 export function prepare(method: string, path: string, data: unknown, options: RequestOptions, rpc?: { name: string; params: unknown[] }): Prepared {
   const verb = upper(method);
   const headers: Record<string, string> = { accept: '*/*', 'accept-encoding': 'gzip, deflate', 'user-agent': USER_AGENT };
-  for (const [k, v] of Object.entries(options.headers ?? {})) {
-    const name = k.toLowerCase();
-    if (!DROPPED.has(name)) headers[name] = v;
+  const extra = options.headers;
+  if (extra !== undefined) {
+    for (const [k, v] of Object.entries(extra)) {
+      const name = k.toLowerCase();
+      if (!TOKEN.test(name)) throw new SkitaiError('SKT_CLIENT_USAGE', `not a header name a call can send: ${JSON.stringify(k)}`);
+      if (typeof v !== 'string' || UNSAFE_VALUE.test(v)) throw new SkitaiError('SKT_CLIENT_USAGE', `the header ${name} must be a string without CR, LF or NUL`);
+      if (!DROPPED.has(name)) headers[name] = v;
+    }
   }
   const ctx = options.context;
   if (ctx) {

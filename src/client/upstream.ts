@@ -23,7 +23,7 @@ export interface Loan {
   release(outcome: number | Exclude<Outcome, 'success'>): void;
 }
 
-/** A member's endpoint for the reverse proxy's own HTTP/1.1 client (transport/h1). */
+/** A member's endpoint on Skitai's own HTTP/1.1 client (transport/h1), as the reverse proxy streams over it. */
 export type MemberEndpoint = Omit<Endpoint, 'dispatcher'> & { readonly dispatcher: MemberPool };
 
 /** A lent member: an object rather than a closure per request. */
@@ -48,8 +48,8 @@ class MemberLoan implements Loan {
 }
 
 /**
- * A cluster with its wires: the Cluster (choice, health, breaker) plus one undici Pool and Endpoint
- * per member, and the active health probe — the `Route` that `call/plan.ts` sends `was.lb` and
+ * A cluster with its wires: the Cluster (choice, health, breaker) plus, per member, one undici Pool
+ * and one pool of Skitai's own HTTP/1.1 client (transport/h1) made on first use, and the active health probe — the `Route` that `call/plan.ts` sends `was.lb` and
  * `was.map` over with the HTTP transport.
  */
 export class Upstream {
@@ -60,8 +60,10 @@ export class Upstream {
   readonly #pools = new Map<Member, Pool>();
   /** Pools of members DNS removed, closing once their requests in flight are done. */
   readonly #retiring = new Set<Pool | MemberPool>();
-  /** The reverse proxy's member pools (transport/h1), made on first use. */
-  readonly #streams = new Map<Member, MemberEndpoint>();
+  /** Each member on Skitai's own HTTP/1.1 client (transport/h1), shared by calls and the reverse proxy. */
+  readonly #h1 = new Map<Member, MemberEndpoint>();
+  /** Calls' endpoints when `call_client = skitai`: the undici one with the member's h1 pool beside it. */
+  readonly #calls = new Map<Member, Endpoint>();
 
   constructor(
     readonly options: ClusterOptions,
@@ -85,22 +87,38 @@ export class Upstream {
     }
   }
 
+  /**
+   * `member`'s endpoint for calls and health checks: on Skitai's own HTTP/1.1 client, or on undici
+   * when the cluster speaks h2 to its members (`http2 = yes`) or asks for it (`call_client = undici`).
+   */
   endpoint(member: Member): Endpoint {
-    return this.#endpoints.get(member)!;
+    const base = this.#endpoints.get(member)!;
+    if (this.options.http2 || this.options.callClient === 'undici') return base;
+    let endpoint = this.#calls.get(member);
+    if (endpoint === undefined) {
+      endpoint = { ...base, h1: this.#h1Of(member).dispatcher };
+      this.#calls.set(member, endpoint);
+    }
+    return endpoint;
   }
 
   /** Internal (Route): the endpoint of `member`. */
   target(member: Member): Endpoint {
-    return this.#endpoints.get(member)!;
+    return this.#calls.get(member) ?? this.endpoint(member);
   }
 
   /**
-   * Internal (the reverse proxy's Route): `member`'s endpoint on the proxy's own HTTP/1.1 client,
+   * Internal (the reverse proxy's Route): `member`'s endpoint on Skitai's own HTTP/1.1 client,
    * or on undici when the cluster speaks h2 to its members (`http2 = yes`) or asks for it (`proxy_client = undici`).
    */
   streamTarget(member: Member): Endpoint | MemberEndpoint {
     if (this.options.http2 || this.options.proxyClient === 'undici') return this.#endpoints.get(member)!;
-    let endpoint = this.#streams.get(member);
+    return this.#h1Of(member);
+  }
+
+  /** `member` on transport/h1: one pool per member, made on first use. */
+  #h1Of(member: Member): MemberEndpoint {
+    let endpoint = this.#h1.get(member);
     if (endpoint === undefined) {
       const base = this.#endpoints.get(member)!;
       const { options } = this;
@@ -109,7 +127,7 @@ export class Upstream {
         connections: options.maxConns, connectTimeout: options.connectTimeout, keepAlive: options.keepAlive, caFile: options.caFile,
       });
       endpoint = { ...base, dispatcher };
-      this.#streams.set(member, endpoint);
+      this.#h1.set(member, endpoint);
     }
     return endpoint;
   }
@@ -152,9 +170,10 @@ export class Upstream {
   }
 
   #retire(member: Member): void {
-    const stream = this.#streams.get(member);
+    this.#calls.delete(member);
+    const stream = this.#h1.get(member);
     if (stream !== undefined) {
-      this.#streams.delete(member);
+      this.#h1.delete(member);
       const pool = stream.dispatcher;
       this.#retiring.add(pool);
       void pool.close().finally(() => this.#retiring.delete(pool));
@@ -194,7 +213,7 @@ export class Upstream {
 
   async close(graceMs: number): Promise<void> {
     this.cluster.close();
-    const streams = [...this.#streams.values()].map((e) => e.dispatcher);
+    const streams = [...this.#h1.values()].map((e) => e.dispatcher);
     await closeDispatchers([...this.#pools.values(), ...streams, ...this.#retiring], graceMs);
   }
 }

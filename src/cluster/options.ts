@@ -37,6 +37,8 @@ export interface ClusterOptions extends ClusterPolicyOptions {
   readonly responseTimeout: number;
   readonly keepAlive: number;
   readonly maxResponseSize: number;
+  /** The member client of `was.*` calls and health checks (`call_client`): Skitai's own HTTP/1.1 one, or undici (always with `http2`). */
+  readonly callClient: 'skitai' | 'undici';
   /** The reverse proxy's member client (`proxy_client`): its own HTTP/1.1 one, or undici (always with `http2`). */
   readonly proxyClient: 'skitai' | 'undici';
   /** Undefined when `health_check_path` is not set: no active checks. */
@@ -140,6 +142,7 @@ export function parseClusterOptions(config: ClusterConfig): ClusterOptions {
     responseTimeout: ms('response_timeout'),
     keepAlive: ms('keep_alive'),
     maxResponseSize: ms('max_response_size'),
+    callClient: v.call_client as 'skitai' | 'undici',
     proxyClient: v.proxy_client as 'skitai' | 'undici',
     healthCheck: checkPath === undefined ? undefined : Object.freeze({
       path: checkPath,

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { STATUS_CODES } from 'node:http';
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { undici } from './undici.js';
 import type { Cancellable } from '../../call/deadline.js';
@@ -7,6 +8,7 @@ import type { CancelScope, Done, Outcome, Transport } from '../../call/outcome.j
 import { Result, type ResultHeaders } from '../../call/result.js';
 import { Status } from '../../call/status.js';
 import { SkitaiError, isSkitaiError } from '../../errors.js';
+import type { H1Dispatcher, H1Handler, H1Request } from '../h1/types.js';
 import { classify } from './failure.js';
 import type { Prepared } from './prepared.js';
 import { decodeContent, isEncoded, parseData } from './response.js';
@@ -23,6 +25,11 @@ export interface Endpoint {
   readonly maxResponseSize: number;
   /** A 5xx answer counts as a failure of the member (`fail_on_5xx`); it is returned either way, never retried. Default false. */
   readonly failOn5xx?: boolean;
+  /**
+   * Skitai's own HTTP/1.1 client to the same member (`call_client = skitai`): every request goes
+   * there except a multipart (FormData) body, which undici encodes, so it goes to `dispatcher`.
+   */
+  readonly h1?: H1Dispatcher | undefined;
 }
 
 /**
@@ -32,16 +39,25 @@ export interface Endpoint {
  * failure with `failOn5xx`; a broken RPC body with a 2xx is a NETERR and a failure; our own
  * cancellations count for nothing.
  *
- * This sits on undici's `dispatch()` with a handler of our own rather than on `request()`: the
- * body arrives as chunks into an array instead of through a Readable stream, and cancelling is a
- * direct call instead of an AbortSignal — together about 10 µs less per call (`npm run bench --
- * clients` shows both raw forms).
+ * The handler is undici's legacy `dispatch()` handler, which Skitai's own HTTP/1.1 client
+ * (transport/h1) takes too: the body arrives as chunks into an array instead of through a Readable
+ * stream, and cancelling is a direct call instead of an AbortSignal — about 10 µs less per call
+ * than undici's `request()`; the own client saves another ~5 µs (`npm run bench -- clients`).
  */
 export function send(endpoint: Endpoint, prepared: Prepared, cancel: CancelScope | undefined, done: Done<Result>): void {
   const handler = new ExchangeHandler(endpoint, prepared, done);
   if (cancel) {
     cancel.add(handler);
     if (handler.finished) return; // cancelled before it started
+  }
+  const h1 = endpoint.h1;
+  if (h1 !== undefined) {
+    const body = h1Body(prepared.body);
+    if (body !== undefined) {
+      h1.dispatch({ method: prepared.method, path: prepared.path, headers: flat(prepared.headers), body, headersTimeout: endpoint.responseTimeout, bodyTimeout: endpoint.responseTimeout }, handler);
+      handler.started();
+      return;
+    }
   }
   endpoint.dispatcher.dispatch(
     {
@@ -60,6 +76,21 @@ export function send(endpoint: Endpoint, prepared: Prepared, cancel: CancelScope
 
 const EMPTY = Buffer.alloc(0);
 
+/** A request body as transport/h1 sends it, or undefined for a FormData, which only undici encodes. */
+function h1Body(body: Prepared['body']): H1Request['body'] | undefined {
+  if (body === undefined) return null;
+  if (typeof body === 'string') return Buffer.from(body);
+  if (Buffer.isBuffer(body) || body instanceof Readable) return body;
+  return undefined;
+}
+
+/** `{ name: value }` as transport/h1's `[name, value, …]`. */
+function flat(headers: Record<string, string>): string[] {
+  const list: string[] = [];
+  for (const name in headers) list.push(name, headers[name]!);
+  return list;
+}
+
 /** The HTTP transport of the call plan (`call/plan.ts`): one attempt to one member's endpoint. */
 export const httpTransport: Transport<Endpoint, Prepared, Result> = { send };
 
@@ -68,8 +99,8 @@ export function exchange(endpoint: Endpoint, prepared: Prepared, cancel?: Cancel
   return new Promise((resolve) => send(endpoint, prepared, cancel, resolve));
 }
 
-/** undici's (legacy, and native to its HTTP/1 client) handler interface, collecting one response. */
-class ExchangeHandler implements Dispatcher.DispatchHandler, Cancellable {
+/** undici's (legacy, and native to its HTTP/1 client) handler interface, which transport/h1 speaks too, collecting one response. */
+class ExchangeHandler implements Dispatcher.DispatchHandler, H1Handler, Cancellable {
   finished = false;
   readonly #endpoint: Endpoint;
   readonly #prepared: Prepared;
@@ -110,10 +141,11 @@ class ExchangeHandler implements Dispatcher.DispatchHandler, Cancellable {
     if (this.#cancelled !== undefined) abort(this.#cancelled as Error);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, _statusText: string): boolean {
+  onHeaders(statusCode: number, rawHeaders: Buffer[] | string[], _resume: () => void, _statusText: string): boolean {
     if (statusCode < 200) return true; // 1xx informational: the real response follows
     this.#code = statusCode;
-    this.#headers = undici().util.parseHeaders(rawHeaders) as ResultHeaders;
+    // undici's own parse, for both clients: names lower-cased, repeats as arrays, values latin1.
+    this.#headers = undici().util.parseHeaders(rawHeaders as Buffer[]) as ResultHeaders;
     return true;
   }
 
