@@ -3,7 +3,7 @@
 // pg.Pool to one throwaway PostgreSQL (bench/sql/postgres.mjs), `SELECT $1::int`. No wrk: N calls are
 // kept in flight for D seconds and completions are counted. Run under tsx (it imports src/client, src/db):
 //   node --import tsx bench/clients.mjs [--duration 5] [--rounds 3] [--warmup 2] [--concurrency 50]
-//        [--quick] [--modes raw,dispatch,lb,map,pg,dlb] [--max-conns 10] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
+//        [--quick] [--modes raw,dispatch,lb,lb-undici,map,pg,dlb] [--max-conns 10] [--no-pin] [--quiet 15] [--quiet-wait 30] [--retries 2]
 //        [--profile lb [--callers NAME]]  that mode under node --cpu-prof instead: top self-time frames (src/ mapped to .ts)
 // (see bench/README.md, "was clients")
 import { spawnSync } from 'node:child_process';
@@ -25,7 +25,7 @@ const ROOT = path.dirname(BENCH);
 
 const { opt, duration, rounds, warmup, quiet } = benchArgs({
   concurrency: { type: 'string', default: '50' },
-  modes: { type: 'string', default: 'raw,dispatch,lb,map,pg,dlb' },
+  modes: { type: 'string', default: 'raw,dispatch,lb,lb-undici,map,pg,dlb' },
   'max-conns': { type: 'string', default: '10' }, // connections of pg.Pool and of the dlb cluster's member
   profile: { type: 'string' }, // a mode: profile it instead of benchmarking
   callers: { type: 'string' }, // with --profile: also the heaviest stacks through this function
@@ -49,7 +49,9 @@ const members = startServer(pin.load([process.execPath, path.join(BENCH, 'client
 for (const p of ports) await waitReady(members, `http://${HOST}:${p}/x`, '{"ok":1}');
 
 // The real config path: a [@c] section through parseConfigText, Clients built from it as src/site.ts's Services does.
-const config = parseConfigText(`[@c]\nmembers = ${ports.map((p) => `${HOST}:${p}`).join(', ')}\nmax_conns = ${concurrency}\n`, '<bench/clients.mjs>', BENCH);
+// [@u]: the same members with call_client = undici, the client was calls used before Skitai's own.
+const memberList = ports.map((p) => `${HOST}:${p}`).join(', ');
+const config = parseConfigText(`[@c]\nmembers = ${memberList}\nmax_conns = ${concurrency}\n\n[@u]\nmembers = ${memberList}\nmax_conns = ${concurrency}\ncall_client = undici\n`, '<bench/clients.mjs>', BENCH);
 const clients = new Clients({ clusters: config.clusters, resultCacheMax: config.server.numResultCacheMax });
 const pools = ports.map((p) => new Pool(`http://${HOST}:${p}`, { connections: concurrency }));
 
@@ -92,6 +94,7 @@ const MODES = {
     }),
   },
   lb: { name: 'was.lb GET', fanout: 1, call: async () => okResult(await clients.lb('@c/x', 'GET').getwait(5)) },
+  'lb-undici': { name: 'was.lb GET, call_client = undici', fanout: 1, call: async () => okResult(await clients.lb('@u/x', 'GET').getwait(5)) },
   map: {
     name: 'was.map GET (2 members)', fanout: 2,
     call: async () => {
@@ -213,7 +216,7 @@ function report() {
   const notes = [
     ...machineNotes(ROOT),
     `- ${pinNote}; ${concurrency} calls in flight; ${rounds} round(s) × ${duration}s after ${warmup}s warm-up, modes alternating`,
-    '- one call = raw: `pool.request(GET)` + `body.json()` (pools alternate), what a user of undici writes — the baseline; dispatch: `pool.dispatch()` with a handler collecting the body, the floor Skitai builds on; lb: `clients.lb(\'@c/x\', \'GET\').getwait(5)`; map: `clients.map(\'@c/x\', \'GET\').getswait(5)` (2 member requests)' +
+    '- one call = raw: `pool.request(GET)` + `body.json()` (pools alternate), what a user of undici writes — the baseline; dispatch: `pool.dispatch()` with a handler collecting the body, the floor Skitai builds on; lb: `clients.lb(\'@c/x\', \'GET\').getwait(5)` (Skitai\'s own member client); lb-undici: the same on a cluster with `call_client = undici`; map: `clients.map(\'@c/x\', \'GET\').getswait(5)` (2 member requests)' +
       `; pg: \`pool.query('SELECT $1::int AS n', [1])\` on a pg.Pool of ${maxConns} connections, the baseline of dlb: \`dbs.dlb('@db').execute(same).getwait(5)\` with max_conns = ${maxConns}, one throwaway PostgreSQL (unpinned)`,
     '- headline = BEST round (median too); × raw compares member requests/s with raw undici (pg, dlb: calls/s with raw pg.Pool); CPU µs/call = this process\'s CPU per call, lowest round; GC µs/call = its garbage-collection pauses per call, median round; latencies from the best round',
   ];
