@@ -18,9 +18,9 @@ const CONNECTION = Symbol('skitai.accessConnection');
 type Tagged = Socket & { [CONNECTION]?: Connection };
 
 /**
- * An exchange's access line: its record is filled in from the exchange and handed to the access
- * log. One record is reused for every request, since the log reads it only while writing: with the
- * log on, every request would otherwise allocate one more object of a dozen fields.
+ * An exchange's access line: the exchange itself is the record handed to the access log, with the
+ * response's status, bytes, time and the client's port stored on it at the end; the rest the log
+ * reads from it when it formats the line, at the end of the event-loop turn.
  *
  * An HTTP/1.1 response's bytes are the socket's bytes sent at its end minus those at the end of the
  * previous response on the connection, kept on the socket: one read of the socket's counter per
@@ -52,11 +52,15 @@ export class AccessLine {
       port = c.port;
       conn = c.log;
     }
-    // A new record per line: one the log kept would be old, and every store of this request's strings into it would pay the GC's write barrier.
-    this.log.write({
-      id: ex.id, seq: ex.seq, trace: ex.traceId(), remote: ex.remote, port, method: ex.method, url: ex.url, version: req.httpVersion,
-      status, bytes, ms: performance.now() - ex.start, aborted, ua: ex.headers['user-agent'], conn,
-    });
+    // The exchange is the record (it holds the id, the client, the target; the version, trace id and
+    // User-Agent are read when the line is formatted): only what the end of the response knows is stored.
+    ex.status = status;
+    ex.bytes = bytes;
+    ex.ms = performance.now() - ex.start;
+    ex.aborted = aborted;
+    ex.port = port;
+    ex.conn = conn;
+    this.log.write(ex);
   }
 
   /** The line of an h2 stream answered at the stream event, without an exchange (http/h2fast.ts). */

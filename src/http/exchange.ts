@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import type { AccessConnection } from '../log/access.js';
 import { childTraceparent, incomingTrace, traceOf } from '../log/trace.js';
 import { H2Request } from './h2request.js';
 import type { Exchange } from './handler.js';
@@ -35,6 +36,20 @@ export class RequestExchange implements Exchange {
   upgrade: Upgrade | undefined = undefined;
   prev: InFlightEntry | undefined = undefined;
   next: InFlightEntry | undefined = undefined;
+  // The access line's facts from the response's end (http/accessline.ts): the exchange is its own
+  // record until the log formats the turn's lines, so a logged request allocates nothing more.
+  /** The response status, for the access line. */
+  status = 0;
+  /** The response's bytes on the wire, for the access line. */
+  bytes = 0;
+  /** ms from arrival to the response's end, for the access line. */
+  ms = 0;
+  /** The client left before the response was complete, for the access line. */
+  aborted = false;
+  /** The client's port, for the access line. */
+  port = 0;
+  /** The client connection's part of the access line (HTTP/1.1). */
+  conn: AccessConnection | undefined = undefined;
   /** `<trace-id>-<flags>`, worked out at the first outgoing call: most requests make none. */
   #trace: string | undefined;
   #headers: http.IncomingHttpHeaders | undefined = undefined;
@@ -68,6 +83,21 @@ export class RequestExchange implements Exchange {
   traceparent(): string {
     this.#trace ??= traceOf(this.headers.traceparent);
     return childTraceparent(this.#trace);
+  }
+
+  /** The access line's HTTP version (`1.1`, `2.0`). */
+  get version(): string {
+    return this.req.httpVersion;
+  }
+
+  /** The access line's trace id: {@link traceId}, read when the line is formatted. */
+  get trace(): string | undefined {
+    return this.traceId();
+  }
+
+  /** The access line's User-Agent. */
+  get ua(): string | undefined {
+    return this.headers['user-agent'];
   }
 
   /**

@@ -7,12 +7,13 @@ import { REQUEST_ID_PREFIX } from './trace.js';
 /**
  * What the engine knows of a finished request. `id`, `remote`, `method` and `version` go into the
  * JSON line without an escape check: the engine's values are plain by construction (a generated or
- * validated id, an IP address, an HTTP token, digits). The log reads the record during `write()`
- * only, so the engine may reuse one.
+ * validated id, an IP address, an HTTP token, digits). The log keeps the record until it formats
+ * the line (at once, or at the end of the event-loop turn for a file), and reads it only then: the
+ * engine hands over the request's exchange itself, whose `trace`, `version` and `ua` are getters.
  */
 export interface AccessRecord {
   /** The request id (`X-Request-Id`). */
-  id: string;
+  readonly id: string;
   /** The counter a generated `id` was made from (`id` is `requestIdOf(seq)`, log/trace.ts); 0 or absent for an id from elsewhere. */
   seq?: number | undefined;
   /** The W3C trace id (32 hex digits) from the request's `traceparent`, or of the trace started for its outgoing calls. */
