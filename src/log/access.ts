@@ -46,6 +46,11 @@ export interface AccessRecord {
  * instructions each: a browser's User-Agent alone is ~100 characters).
  */
 export class AccessConnection {
+  /** `","method":…,"bytes":` of the last line, while its method, url and status repeat (a client polling one endpoint, a benchmark). */
+  middle: Bytes | undefined = undefined;
+  method = '';
+  url = '';
+  status = 0;
   tail: Bytes | undefined = undefined;
   remote = '';
   port = 0;
@@ -182,10 +187,21 @@ export class AccessLog {
     at = this.#time(v, b, at, now, seq > 0);
     at = seq > 0 ? base36(b, at, seq) : raw(b, at, r.id);
     if (r.trace !== undefined) at = raw(b, put(v, b, at, TRACE), r.trace);
-    at = jsonString(b, r.method === this.#lastMethod ? put(v, b, at, this.#lastMethodRun) : this.#method(v, b, at, r.method), url);
-    at = num(b, this.#status(v, b, at, r.status), r.bytes);
-    at = millis(b, put(v, b, at, MS), r.ms);
     const c = r.conn;
+    if (c !== undefined && c.middle !== undefined && c.url === r.url && c.method === r.method && c.status === r.status) at = put(v, b, at, c.middle);
+    else {
+      const from = at;
+      at = jsonString(b, r.method === this.#lastMethod ? put(v, b, at, this.#lastMethodRun) : this.#method(v, b, at, r.method), url);
+      at = this.#status(v, b, at, r.status);
+      if (c !== undefined) {
+        c.middle = at - from <= MIDDLE_MAX ? new Bytes(b.subarray(from, at)) : undefined;
+        c.method = r.method;
+        c.url = r.url;
+        c.status = r.status;
+      }
+    }
+    at = num(b, at, r.bytes);
+    at = millis(b, put(v, b, at, MS), r.ms);
     if (c === undefined || r.up !== undefined) at = this.#end(v, b, at, r);
     else if (c.tail !== undefined && c.remote === r.remote && c.port === r.port && c.version === r.version && c.aborted === r.aborted && c.ua === r.ua) {
       b.set(c.tail.bytes, at);
@@ -289,6 +305,8 @@ const ROOM = 256 + REQUEST_ID_PREFIX.length + 6 * NUM_ROOM;
 const METHODS = 16;
 /** The longest end of line kept per connection (a User-Agent may be huge). */
 const TAIL_MAX = 1024;
+/** The longest method-url-status run kept per connection. */
+const MIDDLE_MAX = 512;
 
 /** Lines for a sink without a batch (the console, tests), or too long for one: composed here, handed over as a string. */
 class Scratch implements ByteBatch {

@@ -118,7 +118,7 @@ test('thousands of lines across batches, and one far longer than a batch, reach 
   }
 });
 
-test('what the line reuses (the generated id, the method, the status, the end of line of a connection) gives the bytes of every field written out', async () => {
+test('what the line reuses (the generated id, the method, the status, a connection\'s method-url-status run and end of line) gives the bytes of every field written out', async () => {
   const { log, file, dir } = fileLog();
   try {
     const conn = new AccessConnection();
@@ -128,6 +128,9 @@ test('what the line reuses (the generated id, the method, the status, the end of
     const changes: Partial<AccessRecord>[] = [
       {}, {}, { remote: '10.0.0.2' }, {}, { port: 40001 }, {}, { version: '1.0' }, {}, { aborted: true }, {}, { ua: undefined }, {}, { ua: 'curl/8.6.0' },
       { ua: 'é "q"' }, {}, { up: 17 }, {}, { ua: 'x'.repeat(5000) }, {}, { remote: 'fe80::1%eth0' }, {},
+      // The method-url-status run: each part changes alone, and changes back.
+      { url: '/other' }, { url: '/other' }, {}, { url: '/q?s="é"' }, { url: '/q?s="é"' }, { url: 'http://u:pw@h/x' }, { url: 'http://u:pw@h/x' },
+      { url: `/${'y'.repeat(600)}` }, { url: `/${'y'.repeat(600)}` }, {}, { method: 'POST' }, {}, { status: 404 }, { status: 404 }, {},
     ];
     for (const change of changes) recs.push({ ...BASE, conn, ...change }, { ...BASE, conn: other, port: 50000, ...change });
     // Generated ids, written from their counter.
