@@ -173,8 +173,14 @@ export class AccessLog {
    * between: the id's counter, the url, the numbers.
    */
   #json(r: AccessRecord, now: number): void {
-    const url = redactTarget(r.url);
-    const room = ROOM + this.#hostRoom + rawRoom(r.id) + rawRoom(r.trace) + rawRoom(r.method) + rawRoom(r.remote) + rawRoom(r.version) + jsonRoom(url) + jsonRoom(r.ua);
+    // Each field read once: on an exchange `trace`, `version` and `ua` are getters.
+    const { id, method, remote, status, conn: c } = r;
+    const trace = r.trace;
+    const version = r.version;
+    const ua = r.ua;
+    const rawUrl = r.url;
+    const url = redactTarget(rawUrl);
+    const room = ROOM + this.#hostRoom + rawRoom(id) + rawRoom(trace) + rawRoom(method) + rawRoom(remote) + rawRoom(version) + jsonRoom(url) + jsonRoom(ua);
     const batch = this.sink.batch !== undefined && room <= this.sink.batch.limit ? this.sink.batch : this.#scratch;
     let at = batch.claim(room);
     const b = batch.bytes;
@@ -185,36 +191,38 @@ export class AccessLog {
     const v = this.#view;
     const seq = r.seq ?? 0;
     at = this.#time(v, b, at, now, seq > 0);
-    at = seq > 0 ? base36(b, at, seq) : raw(b, at, r.id);
-    if (r.trace !== undefined) at = raw(b, put(v, b, at, TRACE), r.trace);
-    const c = r.conn;
-    if (c !== undefined && c.middle !== undefined && c.url === r.url && c.method === r.method && c.status === r.status) at = put(v, b, at, c.middle);
+    at = seq > 0 ? base36(b, at, seq) : raw(b, at, id);
+    if (trace !== undefined) at = raw(b, put(v, b, at, TRACE), trace);
+    if (c !== undefined && c.middle !== undefined && c.url === rawUrl && c.method === method && c.status === status) at = put(v, b, at, c.middle);
     else {
       const from = at;
-      at = jsonString(b, r.method === this.#lastMethod ? put(v, b, at, this.#lastMethodRun) : this.#method(v, b, at, r.method), url);
-      at = this.#status(v, b, at, r.status);
+      at = jsonString(b, method === this.#lastMethod ? put(v, b, at, this.#lastMethodRun) : this.#method(v, b, at, method), url);
+      at = this.#status(v, b, at, status);
       if (c !== undefined) {
         c.middle = at - from <= MIDDLE_MAX ? new Bytes(b.subarray(from, at)) : undefined;
-        c.method = r.method;
-        c.url = r.url;
-        c.status = r.status;
+        c.method = method;
+        c.url = rawUrl;
+        c.status = status;
       }
     }
     at = num(b, at, r.bytes);
     at = millis(b, put(v, b, at, MS), r.ms);
-    if (c === undefined || r.up !== undefined) at = this.#end(v, b, at, r);
-    else if (c.tail !== undefined && c.remote === r.remote && c.port === r.port && c.version === r.version && c.aborted === r.aborted && c.ua === r.ua) {
+    const up = r.up;
+    const port = r.port;
+    const aborted = r.aborted;
+    if (c === undefined || up !== undefined) at = this.#end(v, b, at, remote, port, version, aborted, ua, up);
+    else if (c.tail !== undefined && c.remote === remote && c.port === port && c.version === version && c.aborted === aborted && c.ua === ua) {
       b.set(c.tail.bytes, at);
       at += c.tail.bytes.length;
     } else {
       const from = at;
-      at = this.#end(v, b, at, r);
+      at = this.#end(v, b, at, remote, port, version, aborted, ua, undefined);
       c.tail = at - from <= TAIL_MAX ? new Bytes(b.subarray(from, at)) : undefined;
-      c.remote = r.remote;
-      c.port = r.port;
-      c.version = r.version;
-      c.aborted = r.aborted;
-      c.ua = r.ua;
+      c.remote = remote;
+      c.port = port;
+      c.version = version;
+      c.aborted = aborted;
+      c.ua = ua;
     }
     batch.commit(at);
   }
@@ -272,13 +280,13 @@ export class AccessLog {
   }
 
   /** `,"remote":…` to the newline. */
-  #end(v: DataView, b: Buffer, at: number, r: AccessRecord): number {
-    at = raw(b, put(v, b, at, REMOTE), r.remote);
-    at = num(b, put(v, b, at, PORT), r.port);
-    at = raw(b, put(v, b, at, VERSION), r.version);
-    at = put(v, b, at, r.aborted ? ABORTED : COMPLETE);
-    if (r.ua !== undefined) at = jsonString(b, put(v, b, at, UA), r.ua);
-    if (r.up !== undefined) at = num(b, put(v, b, at, UP), r.up);
+  #end(v: DataView, b: Buffer, at: number, remote: string, port: number, version: string, aborted: boolean, ua: string | undefined, up: number | undefined): number {
+    at = raw(b, put(v, b, at, REMOTE), remote);
+    at = num(b, put(v, b, at, PORT), port);
+    at = raw(b, put(v, b, at, VERSION), version);
+    at = put(v, b, at, aborted ? ABORTED : COMPLETE);
+    if (ua !== undefined) at = jsonString(b, put(v, b, at, UA), ua);
+    if (up !== undefined) at = num(b, put(v, b, at, UP), up);
     return put(v, b, at, END);
   }
 }

@@ -9,9 +9,9 @@
 const ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
- * A constant's UTF-8 bytes, also as little-endian 32-bit words: {@link put} stores four bytes at a
- * time through a DataView, where a loop of byte stores or `set()` cost about 1.5 times as much
- * (measured on 13 constants of the line).
+ * A constant's UTF-8 bytes, also as little-endian 32-bit words: {@link put} stores a short one four
+ * bytes at a time through a DataView, and copies a longer one with `set()`, whose cost hardly grows
+ * with the length (Node 22: 11 ns for 6 to 90 bytes; the word loop 10 ns for 6 bytes, 23 for 22, 55 for 90).
  */
 export class Bytes {
   readonly words: Int32Array;
@@ -25,12 +25,19 @@ export class Bytes {
   }
 }
 
+/** The longest constant {@link put} stores word by word. */
+const SHORT = 8;
+
 /** Copies a constant to `at` of the buffer `view` is over. */
 export function put(view: DataView, buf: Uint8Array, at: number, c: Bytes): number {
+  const b = c.bytes;
+  if (b.length > SHORT) {
+    buf.set(b, at);
+    return at + b.length;
+  }
   const w = c.words;
   const n = w.length;
   for (let i = 0; i < n; i++) view.setInt32(at + 4 * i, w[i]!, true);
-  const b = c.bytes;
   for (let k = 4 * n; k < b.length; k++) buf[at + k] = b[k]!;
   return at + b.length;
 }
