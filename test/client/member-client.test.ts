@@ -30,6 +30,8 @@ before(async () => {
     clusters: [
       clusterConfig({ members: echo.node }, 'own'),
       clusterConfig({ members: echo.node, call_client: 'undici' }, 'undici'),
+      clusterConfig({ members: echo.node, max_response_size: '64KiB' }, 'ownsmall'),
+      clusterConfig({ members: echo.node, call_client: 'undici', max_response_size: '64KiB' }, 'undicismall'),
       clusterConfig({ members: rawNode, response_timeout: '0.3' }, 'raw'),
       clusterConfig({ members: rawNode, call_client: 'undici' }, 'rawundici'),
     ],
@@ -75,6 +77,18 @@ for (const cluster of ['own', 'undici']) {
       assert.deepEqual(x.data, { name: 'echo', method: 'math.add', params: [1, 2] });
       const j = await c.lb(`@${cluster}/rpc`, 'JSONRPC').math.sub(5, 2).getwait(10);
       assert.deepEqual(j.data, { name: 'echo', method: 'math.sub', params: [5, 2] });
+    });
+
+    test('HEAD has no body; a 1 MiB body goes out and its echo comes back whole; over max_response_size is a NETERR', async () => {
+      const head = await c.lb(`@${cluster}/h`, 'HEAD').getwait(10);
+      assert.deepEqual([head.status, head.code], [Status.NORMAL, 200]);
+      assert.equal(head.header['content-type'], 'application/json');
+      const big = 'z'.repeat(2 ** 20);
+      assert.equal((await call('PUT', '/big', big, { 'content-type': 'text/plain' })).body.length, 2 ** 20);
+      const small = await c.lb(`@${cluster === 'own' ? 'ownsmall' : 'undicismall'}/big`, 'PUT', big, { headers: { 'content-type': 'text/plain' } }).getwait(10);
+      assert.equal(small.status, Status.NETERR);
+      assert.match(small.msg, /max_response_size/);
+      assert.equal((await call('GET', '/after')).url, '/after', 'the member is still reachable');
     });
 
     test("a caller's header with CR/LF, or a name that is not a token, throws SKT_CLIENT_USAGE and sends nothing", () => {
