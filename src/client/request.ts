@@ -32,7 +32,11 @@ export interface UploadFile {
 
 /** Options every call accepts. */
 export interface RequestOptions {
-  /** Extra request headers. `Content-Type` is honoured for string/Buffer/RPC bodies; length and hop-by-hop headers are not. */
+  /**
+   * Extra request headers. `Content-Type` is honoured for string/Buffer/RPC bodies; length and
+   * hop-by-hop headers are not. A name that is not an HTTP token, or a value with CR, LF or NUL,
+   * throws SKT_CLIENT_USAGE when the call is made (numbers are sent as their digits).
+   */
   readonly headers?: Readonly<Record<string, string>>;
   /** `user:password`, sent as `Authorization: Basic`. */
   readonly login?: string;
@@ -85,8 +89,10 @@ export function prepare(method: string, path: string, data: unknown, options: Re
     for (const [k, v] of Object.entries(extra)) {
       const name = k.toLowerCase();
       if (!TOKEN.test(name)) throw new SkitaiError('SKT_CLIENT_USAGE', `not a header name a call can send: ${JSON.stringify(k)}`);
-      if (typeof v !== 'string' || UNSAFE_VALUE.test(v)) throw new SkitaiError('SKT_CLIENT_USAGE', `the header ${name} must be a string without CR, LF or NUL`);
-      if (!DROPPED.has(name)) headers[name] = v;
+      // A number is what plain-JS callers often pass (`'x-page': 2`); anything else is a mistake.
+      const value: unknown = typeof v === 'number' ? String(v) : v;
+      if (typeof value !== 'string' || UNSAFE_VALUE.test(value)) throw new SkitaiError('SKT_CLIENT_USAGE', `the header ${name} must be a string without CR, LF or NUL`);
+      if (!DROPPED.has(name)) headers[name] = value;
     }
   }
   const ctx = options.context;

@@ -49,8 +49,9 @@ class MemberLoan implements Loan {
 
 /**
  * A cluster with its wires: the Cluster (choice, health, breaker) plus, per member, one undici Pool
- * and one pool of Skitai's own HTTP/1.1 client (transport/h1) made on first use, and the active health probe — the `Route` that `call/plan.ts` sends `was.lb` and
- * `was.map` over with the HTTP transport.
+ * and one pool of Skitai's own HTTP/1.1 client (transport/h1, made on first use), and the active
+ * health probe — the `Route` that `call/plan.ts` sends `was.lb` and `was.map` over with the HTTP
+ * transport.
  */
 export class Upstream {
   readonly cluster: Cluster;

@@ -97,6 +97,11 @@ for (const cluster of ['own', 'undici']) {
       assert.throws(() => c.lb(`@${cluster}/x`, 'GET', undefined, { headers: { 'bad name': 'v' } }), (e: unknown) => isSkitaiError(e, 'SKT_CLIENT_USAGE') && /bad name/.test(e.message));
       assert.equal(echo.hits, before);
     });
+
+    test('a number as a header value is sent as its digits', async () => {
+      await call('GET', '/n', undefined, { 'x-page': 2 as unknown as string });
+      assert.equal(echo.seen.at(-1)!.headers['x-page'], '2');
+    });
   });
 }
 
