@@ -3,7 +3,8 @@
 // configurations goes, function by function, without pairing them in time.
 // The server runs under callgrind with the JIT on the main thread (--no-concurrent-recompilation),
 // gets --warmup requests uninstrumented, then --requests counted ones (h2load, HTTP/1.1 keep-alive,
-// --connections at once); JIT code is named from the perf map node writes (--perf-basic-prof).
+// --connections at once); JIT code is named from the perf map node writes (--perf-basic-prof; the
+// V8 log that flag turns on goes to /dev/null, not to isolate-*.log files in the checkout).
 // Usage: node bench/callgrind.mjs [--log json|skitai] [--dir CHECKOUT] [--set 'key = value']...
 //          [--b-log json|skitai|none] [--b-dir CHECKOUT] [--b-set ...]   a second server B, and B − A per function
 //          [--path /hello] [--warmup 20000] [--requests 10000] [--connections 25] [--top 40]
@@ -99,7 +100,7 @@ async function profile(s) {
   const port = String(await freePort());
   const server = startServer(
     ['valgrind', '--tool=callgrind', ...(opt.cache ? ['--cache-sim=yes'] : []), '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${path.join(tmp, 'callgrind.out')}`,
-      process.execPath, '--no-concurrent-recompilation', '--perf-basic-prof', path.join(s.dir, 'bin', 'skitaid.js'), '-c', path.join(tmp, 'site.conf'), '-p', port],
+      process.execPath, '--no-concurrent-recompilation', '--perf-basic-prof', '--no-logfile-per-isolate', '--logfile=/dev/null', path.join(s.dir, 'bin', 'skitaid.js'), '-c', path.join(tmp, 'site.conf'), '-p', port],
     { cwd: s.dir },
   );
   const url = `http://${HOST}:${port}${opt.path}`;

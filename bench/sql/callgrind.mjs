@@ -78,7 +78,7 @@ try {
 async function profile(mode) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skitai-sqlgrind-'));
   const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${path.join(tmp, 'callgrind.out')}`,
-    process.execPath, '--no-concurrent-recompilation', '--perf-basic-prof', '--import', 'tsx', path.join(HERE, 'cg-child.mjs'),
+    process.execPath, '--no-concurrent-recompilation', '--perf-basic-prof', '--no-logfile-per-isolate', '--logfile=/dev/null', '--import', 'tsx', path.join(HERE, 'cg-child.mjs'),
     mode, path.resolve(opt.dir), target, String(n), opt.concurrency, opt.http ? opt.concurrency : '10', opt.warmup], { cwd: path.resolve(opt.dir), stdio: ['pipe', 'pipe', 'inherit'] });
   const said = (word) => new Promise((resolve, reject) => {
     let seen = '';
