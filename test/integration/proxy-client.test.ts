@@ -1,7 +1,8 @@
 /**
  * The reverse proxy on its own member client (src/transport/h1), seen from a client: a smuggling
  * attempt from a member is a 502 and poisons nothing; a member that closes idle connections costs
- * no request, not even a POST; `proxy_client = undici` still proxies.
+ * no request, not even a POST; `was.lb` calls share the proxy's connections; `proxy_client = undici`
+ * still proxies.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -14,6 +15,18 @@ let site: TestSite;
 const smuggler = new RawMember();
 const closer = new RawMember();
 const plain = new RawMember();
+const shared = new RawMember();
+const apart = new RawMember();
+
+// A route that calls a cluster with was.lb, beside the reverse proxy to the same cluster.
+const APP = `
+import { App } from 'skitai';
+export const app = new App();
+app.route('/call/<name>', async (was, { name }) => {
+  const r = await was.lb('@' + name + '/called', 'GET').getwait(5);
+  return { status: r.status, body: String(r.data) };
+});
+`;
 
 function request(path: string, method = 'GET', body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -31,7 +44,7 @@ function request(path: string, method = 'GET', body?: string): Promise<{ status:
 }
 
 before(async () => {
-  for (const m of [smuggler, closer, plain]) await m.listen();
+  for (const m of [smuggler, closer, plain, shared, apart]) await m.listen();
   smuggler.answer = (seen) => {
     if (seen.path === '/smuggle') {
       // Framed one way by Content-Length and another by chunked: the second "response" would be served to the next client.
@@ -46,16 +59,19 @@ before(async () => {
     seen.socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${seen.body.length + 3}\r\n\r\ngot${seen.body.toString()}`, () => seen.socket.end());
   };
   site = await startSite(
-    `[routes:line]\n/s = @smuggler\n/c = @closer\n/u = @viaundici\n\n` +
+    `[routes:line]\n/s = @smuggler\n/c = @closer\n/u = @viaundici\n/sh = @shared\n/ap = @apart\n/app = ./app\n\n` +
       `[@smuggler]\nmembers = ${new URL(smuggler.origin).host}\n\n` +
       `[@closer]\nmembers = ${new URL(closer.origin).host}\n\n` +
-      `[@viaundici]\nmembers = ${new URL(plain.origin).host}\nproxy_client = undici\n`,
+      `[@viaundici]\nmembers = ${new URL(plain.origin).host}\nproxy_client = undici\n\n` +
+      `[@shared]\nmembers = ${new URL(shared.origin).host}\nmax_conns = 1\n\n` +
+      `[@apart]\nmembers = ${new URL(apart.origin).host}\nmax_conns = 1\ncall_client = undici\n`,
+    { 'app.ts': APP },
   );
 });
 
 after(async () => {
   await site?.close();
-  for (const m of [smuggler, closer, plain]) await m.close();
+  for (const m of [smuggler, closer, plain, shared, apart]) await m.close();
 });
 
 describe('the member client', () => {
@@ -79,6 +95,18 @@ describe('the member client', () => {
       assert.equal(closer.connections, conns + 1);
     }
     assert.equal(closer.seen.length, 3, 'no request sent twice');
+  });
+
+  test('was.lb and the proxy to one cluster share its connections (call_client = skitai); call_client = undici keeps its own', async () => {
+    for (const path of ['/app/call/shared', '/sh/proxied', '/app/call/shared', '/sh/proxied']) {
+      const got = await request(path);
+      assert.equal(got.status, 200, path);
+      if (path.startsWith('/app')) assert.deepEqual(JSON.parse(got.body), { status: 3, body: 'ok' });
+    }
+    assert.deepEqual(shared.seen.map((x) => x.path), ['/called', '/proxied', '/called', '/proxied']);
+    assert.equal(shared.connections, 1, 'one keep-alive connection carried the calls and the proxied requests');
+    for (const path of ['/app/call/apart', '/ap/proxied', '/app/call/apart', '/ap/proxied']) assert.equal((await request(path)).status, 200, path);
+    assert.equal(apart.connections, 2, 'undici for the calls, Skitai\'s client for the proxy: one connection each');
   });
 
   test('proxy_client = undici: proxied by undici as before', async () => {
