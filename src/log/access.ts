@@ -85,13 +85,15 @@ export class AccessLog {
   readonly #host: string;
   /** Its most bytes in UTF-8. */
   readonly #hostRoom: number;
-  /** `{"level":30,"time":` and the digits of the current second, `000` for its milliseconds, then {@link #host}; remade when the second changes. */
-  #head = new Bytes('');
+  /** `{"level":30,"time":` and the digits of the current time, then {@link #host}; remade when the second changes, its milliseconds rewritten when the time does (once per turn's batch). */
+  #head: Buffer = Buffer.alloc(0);
   /** The same followed by the generated ids' prefix. */
-  #headSeq = new Bytes('');
+  #headSeq: Buffer = Buffer.alloc(0);
   /** Where the milliseconds go in both. */
   #msAt = 0;
   #second = -Infinity;
+  /** The time whose milliseconds the heads hold. */
+  #headNow = NaN;
   /** `","method":"GET","url":` and the like, for the methods seen so far (up to {@link METHODS}). */
   readonly #methods: { method: string; bytes: Bytes }[] = [];
   /** The last line's method and its run: most lines have the method of the line before. */
@@ -241,13 +243,18 @@ export class AccessLog {
       this.#second = now - (now % 1000);
       const head = `{"level":30,"time":${this.#second / 1000}`;
       this.#msAt = head.length;
-      this.#head = new Bytes(`${head}000${this.#host}`);
-      this.#headSeq = new Bytes(`${head}000${this.#host}${REQUEST_ID_PREFIX}`);
+      this.#head = Buffer.from(`${head}000${this.#host}`);
+      this.#headSeq = Buffer.from(`${head}000${this.#host}${REQUEST_ID_PREFIX}`);
+      this.#headNow = NaN;
+    }
+    if (now !== this.#headNow) {
+      this.#headNow = now;
+      digits3(this.#head, this.#msAt, now - this.#second);
+      digits3(this.#headSeq, this.#msAt, now - this.#second);
     }
     const h = seq ? this.#headSeq : this.#head;
-    b.set(h.bytes, at);
-    digits3(b, at + this.#msAt, now - this.#second);
-    return at + h.bytes.length;
+    b.set(h, at);
+    return at + h.length;
   }
 
   /** `","method":"GET","url":` (the url's quote is the url's). */

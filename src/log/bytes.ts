@@ -78,15 +78,29 @@ export function num(buf: Buffer, at: number, n: number): number {
   return end;
 }
 
-/** Digits of `n` as `n.toString(36)` writes them (a generated request id's counter). */
+/** Base-36 digit pairs of 0…1295 as byte codes, high digit first: `n` at `2 * n` and `2 * n + 1`. */
+const PAIRS36 = new Uint8Array(2 * 1296);
+for (let n = 0; n < 1296; n++) {
+  const digit = (d: number): number => (d < 10 ? 48 + d : 87 + d);
+  PAIRS36[2 * n] = digit((n / 36) | 0);
+  PAIRS36[2 * n + 1] = digit(n % 36);
+}
+
+/** Digits of `n` as `n.toString(36)` writes them (a generated request id's counter), two per division. */
 export function base36(buf: Buffer, at: number, n: number): number {
   if (!(n >= 0 && n <= 0x7fffffff) || (n | 0) !== n) return at + buf.write(n.toString(36), at, 'latin1');
   let end = at + 1;
   for (let p = 36; p <= n; p *= 36) end++;
-  for (let i = end - 1, v = n; i >= at; i--, v = (v / 36) | 0) {
-    const d = v % 36;
-    buf[i] = d < 10 ? 48 + d : 87 + d;
+  let i = end;
+  let v = n;
+  while (i - at >= 2) {
+    const q = (v / 1296) | 0;
+    const r = 2 * (v - q * 1296);
+    buf[--i] = PAIRS36[r + 1]!;
+    buf[--i] = PAIRS36[r]!;
+    v = q;
   }
+  if (i > at) buf[at] = PAIRS36[2 * v + 1]!;
   return end;
 }
 
