@@ -268,10 +268,8 @@ export class Engine {
   #closed(res: EngineResponse): void {
     const ex = res.exchange!;
     if (this.#inFlight.remove(ex) === 0 && this.#drained) this.#drained();
-    // A client gone before any answer was sent got no status: `res.statusCode` is only the default 200.
-    // `writableFinished` is a getter that walks the stream's state: read once for both uses.
-    const finished = res.writableFinished;
-    this.#traffic.response(res.headersSent ? res.statusCode : 0, finished, ex.stats);
+    const finished = res.writableFinished; // a getter that walks the stream's state: read once
+    this.#traffic.response(res.headersSent ? res.statusCode : 0, finished, ex.stats); // no answer sent: status 0, not the default 200
     this.#durations?.add((performance.now() - ex.start) / 1000);
     // Draining, a response that went out as keep-alive must not be followed by a close: the client
     // may already be sending its next request, which then gets `Connection: close` instead.
