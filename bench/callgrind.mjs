@@ -9,7 +9,7 @@
 //          [--b-log json|skitai|none] [--b-dir CHECKOUT] [--b-set ...]   a second server B, and B − A per function
 //          [--path /hello] [--warmup 20000] [--requests 10000] [--connections 25] [--top 40]
 //          [--cache]            also simulate the caches (I1/D1/LL misses; slower)
-//          [--callers NAME]     who calls the functions whose name contains NAME
+//          [--callers REGEX]    who calls the functions whose names match REGEX
 // Prints the main thread's instructions per request (GC included: compare a few runs, its share moves),
 // and the functions with the most (or, with B, the largest differences).
 // Under callgrind the 50 ms access-log flush carries far fewer lines than at full speed: a per-batch
@@ -81,7 +81,7 @@ function report(s, p) {
     for (const [key, cost] of [...p.fns].sort((x, y) => y[1][0] - x[1][0]).slice(0, Number(opt.top))) console.log(`${cost.map((c) => per(c).padStart(8)).join('')}  ${key}`);
   }
   if (opt.callers) {
-    const rows = [...p.edges].filter(([k]) => k.split('\u0000')[1].includes(opt.callers)).sort((x, y) => y[1].ir - x[1].ir);
+    const rows = [...p.edges].filter(([k]) => new RegExp(opt.callers).test(k.split("\u0000")[1])).sort((x, y) => y[1].ir - x[1].ir);
     console.log(`callers of ${opt.callers} (calls and inclusive instructions per request):`);
     for (const [k, e] of rows.slice(0, 200)) {
       const [from, to] = k.split('\u0000');

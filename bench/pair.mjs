@@ -4,14 +4,16 @@
 // (on the other core) for the same seconds, so whatever disturbs one disturbs the other. The
 // figure is each server's CPU time (user + sys, /proc) per request, and per round B − A.
 // Usage: node bench/pair.mjs --a skitai --b skitai-log [--path /hello] [--rounds 6] [--duration 4]
-//        [--connections 25] [--before DIR]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
-//        skitai-log, skitai-log-text, skitai-before and skitai-before-log (need --before)
+//        [--connections 25] [--before DIR] [--spin 1.5]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
+//        skitai-log, skitai-log-text, skitai-spin (--spin), skitai-before and skitai-before-log (need --before)
 //        --static: both sites serve a temp directory of files (1k.css, 1m.jpg) instead of bench/app, with
 //        --path /1k.css or /1m.jpg; --revalidate sends each server its own ETag (304s); extra target
 //        node-memory (bench/versus/node-static.mjs memory: node:http from a Map)
 //        --a-set 'key = value' / --b-set ...: more [server] lines for A's / B's Skitai site (repeatable)
 //        --sql: the SQL route instead (bench/sql: `was.dlb` SELECT $1::int at /q, one throwaway PostgreSQL
 //        for both, 10 connections each), and target pg = node:http + pg.Pool (bench/sql/pg-pool.mjs)
+//        --spin US: target skitai-spin's /hello spins that many µs first (default 1.5): `--a skitai-spin --b
+//        skitai-log` answers "does the log cost less than 1.5 µs?" with both servers slowed alike
 //        --proxy: the reverse proxy instead (`/p = @backend`, GET /p<path>) for the Skitai targets, both
 //        in front of one nginx backend answering /hello and /ping beside the wrks on the other core
 import crypto from 'node:crypto';
@@ -42,6 +44,7 @@ const { values: opt } = parseArgs({
     revalidate: { type: 'boolean', default: false },
     sql: { type: 'boolean', default: false },
     proxy: { type: 'boolean', default: false },
+    spin: { type: 'string', default: '1.5' },
   },
 });
 if (opt.sql) opt.path = '/q';
@@ -90,6 +93,8 @@ const TARGETS = {
   skitai: (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-skitai`, undefined, opt[`${side}-set`]))(p),
   // The compiled dist/ (after `npm run build`), as an installed package runs; the others run src/ through tsx.
   'skitai-dist': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-dist`, undefined, opt[`${side}-set`]))(p),
+  // The site whose /hello first spins --spin µs (bench/app.ts): a known cost, measured the same way.
+  'skitai-spin': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-spin`, undefined, opt[`${side}-set`]))(p),
   'skitai-log': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-json`, 'json', opt[`${side}-set`]))(p),
   'skitai-log-text': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-text`, 'skitai', opt[`${side}-set`]))(p),
   'skitai-before': (p, side) => skitai(beforeDir(), siteConf(beforeDir(), `${side}-before`, undefined, opt[`${side}-set`]))(p),
@@ -108,7 +113,7 @@ const log = (line) => process.stderr.write(`${line}\n`);
 async function start(side) {
   const key = opt[side];
   const port = String(await freePort());
-  const env = key === 'skitai-dist' ? { ...process.env, SKITAI_DIST: '1' } : process.env;
+  const env = key === 'skitai-dist' ? { ...process.env, SKITAI_DIST: '1' } : key === 'skitai-spin' ? { ...process.env, SKITAI_BENCH_SPIN_US: opt.spin } : process.env;
   const server = startServer(pin.server(TARGETS[key](port, side)), { cwd: ROOT, env });
   const url = `http://${HOST}:${port}${opt.proxy ? '/p' : ''}${opt.path}`;
   await waitReady(server, url, opt.static ? () => true : EXPECT);

@@ -112,26 +112,30 @@ export function digits3(buf: Uint8Array, at: number, n: number): number {
   return at + 3;
 }
 
+/** `.412`, `.41`, `.4` or nothing for 412, 410, 400, 0 thousandths: as one little-endian word (padded), and its length. */
+const FRACTION = new Int32Array(1000);
+const FRACTION_LEN = new Uint8Array(1000);
+for (let f = 1; f < 1000; f++) {
+  const s = `.${String(f).padStart(3, '0')}`.replace(/0+$/, '');
+  for (let i = 0; i < s.length; i++) FRACTION[f]! |= s.charCodeAt(i) << (8 * i);
+  FRACTION_LEN[f] = s.length;
+}
+
 /**
  * `Math.round(ms * 1000) / 1000` as `${}` writes it: `0.412`, `1.5`, `2`. For a whole number of
  * microseconds below 2^31 the decimal with at most three decimals is the shortest that round-trips,
- * which is what JavaScript prints; anything else goes through `String()`.
+ * which is what JavaScript prints; anything else goes through `String()`. The decimals are one
+ * word store from a table (four bytes are written whatever their length: the caller's room covers them).
  */
-export function millis(buf: Buffer, at: number, ms: number): number {
+export function millis(view: DataView, buf: Buffer, at: number, ms: number): number {
   const us = Math.round(ms * 1000);
   if (!(us >= 0 && us <= 0x7fffffff)) return at + buf.write(String(us / 1000), at, 'latin1');
   const whole = (us / 1000) | 0;
-  let frac = us - whole * 1000;
-  at = num(buf, at, whole);
-  if (frac === 0) return at;
-  buf[at++] = 46;
-  buf[at++] = 48 + ((frac / 100) | 0);
-  frac %= 100;
-  if (frac === 0) return at;
-  buf[at++] = 48 + ((frac / 10) | 0);
-  frac %= 10;
-  if (frac !== 0) buf[at++] = 48 + frac;
-  return at;
+  const frac = us - whole * 1000;
+  if (whole < 10) buf[at++] = 48 + whole;
+  else at = num(buf, at, whole);
+  view.setInt32(at, FRACTION[frac]!, true);
+  return at + FRACTION_LEN[frac]!;
 }
 
 /** The most bytes {@link raw} writes for `s` (UTF-8: 3 per UTF-16 unit). */

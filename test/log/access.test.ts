@@ -8,16 +8,16 @@ import { openSink, type LogSink } from '../../src/log/logger.js';
 import { requestIdOf } from '../../src/log/trace.js';
 
 /**
- * The line as JSON.stringify writes it with pino's key order: what the access log promises, byte
- * for byte (`id`, `method`, `remote`, `version` are plain in every record here, so escaping them or
+ * The line as JSON.stringify writes it with the access line's key order (pino's for these fields):
+ * what the access log promises, byte for byte (`id`, `method`, `remote`, `version` are plain in every record here, so escaping them or
  * not makes no difference).
  */
 function expected(r: AccessRecord, time: number): string {
   return (
     JSON.stringify({
       level: 30, time, pid: process.pid, hostname: os.hostname(), reqId: r.id, traceId: r.trace, method: r.method, url: redactTarget(r.url),
-      status: r.status, bytes: r.bytes, ms: Math.round(r.ms * 1000) / 1000, remote: r.remote, port: r.port, version: r.version,
-      aborted: r.aborted, ua: r.ua, up: r.up, msg: 'request',
+      status: r.status, bytes: r.bytes, remote: r.remote, port: r.port, version: r.version, aborted: r.aborted, ua: r.ua, up: r.up,
+      ms: Math.round(r.ms * 1000) / 1000, msg: 'request',
     }) + '\n'
   );
 }
@@ -118,17 +118,16 @@ test('thousands of lines across batches, and one far longer than a batch, reach 
   }
 });
 
-test('what the line reuses (the generated id, the method, the status, a connection\'s method-url-status run and end of line) gives the bytes of every field written out', async () => {
+test("what the line reuses (the generated id, the method, the status, a connection's template) gives the bytes of every field written out", async () => {
   const { log, file, dir } = fileLog();
   try {
     const conn = new AccessConnection();
     const other = new AccessConnection();
     const recs: AccessRecord[] = [];
-    // Each field of the connection's end of line changes, alone, and changes back.
+    // Each field of the connection's template changes, alone, and changes back.
     const changes: Partial<AccessRecord>[] = [
       {}, {}, { remote: '10.0.0.2' }, {}, { port: 40001 }, {}, { version: '1.0' }, {}, { aborted: true }, {}, { ua: undefined }, {}, { ua: 'curl/8.6.0' },
       { ua: 'é "q"' }, {}, { up: 17 }, {}, { ua: 'x'.repeat(5000) }, {}, { remote: 'fe80::1%eth0' }, {},
-      // The method-url-status run: each part changes alone, and changes back.
       { url: '/other' }, { url: '/other' }, {}, { url: '/q?s="é"' }, { url: '/q?s="é"' }, { url: 'http://u:pw@h/x' }, { url: 'http://u:pw@h/x' },
       { url: `/${'y'.repeat(600)}` }, { url: `/${'y'.repeat(600)}` }, {}, { method: 'POST' }, {}, { status: 404 }, { status: 404 }, {},
     ];
@@ -146,6 +145,64 @@ test('what the line reuses (the generated id, the method, the status, a connecti
     const times = lines.map(timeOf);
     assert.ok(times.every((t) => t >= from && t <= to));
     sameLines(lines, recs.map((r, i) => expected(r, times[i]!)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a connection's line is its template while the fields repeat, with the time, id, trace id and bytes written over it; any other change writes it out", async () => {
+  const { log, file, dir } = fileLog();
+  const conn = new AccessConnection();
+  const gen = (seq: number, more: Partial<AccessRecord> = {}): AccessRecord => ({ ...BASE, conn, id: requestIdOf(seq), seq, ...more });
+  const T1 = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const T2 = '00f067aa0ba902b7a3ce929d0e0e4736';
+  // [clock, record, whether the line comes from the template]: the template is marked before each
+  // line (`"level":40`), so a line shows which way it was made.
+  const steps: [number, AccessRecord, boolean][] = [
+    [1765012345678, gen(100), false], // a connection's first line makes no template
+    [1765012345678, gen(101), false],
+    [1765012345679, gen(102, { ms: 12.5 }), true],
+    [1765012346001, gen(103, { bytes: 208 }), true], // the next second; other bytes of the same length
+    [1765012346001, gen(104, { bytes: 2070 }), false],
+    [1765012346002, gen(105, { bytes: 2071 }), true],
+    [1765012346002, gen(1295, { bytes: 2071 }), true],
+    [1765012346003, gen(1296, { bytes: 2071 }), false], // one more digit in the id
+    [1765012346003, gen(1297, { bytes: 2071, trace: T1 }), false],
+    [1765012346003, gen(1298, { bytes: 2071, trace: T2 }), true],
+    [1765012346003, gen(1299, { bytes: 2071 }), false],
+    [1765012346004, { ...BASE, conn }, false], // an id from a trusted proxy
+    [1765012346004, { ...BASE, conn, id: '0linc0431o-2b' }, true],
+    [1765012346004, { ...BASE, conn, id: '0linc0431o-2' }, false],
+    [1765012346004, { ...BASE, conn, id: '0linc0431o-2' }, true],
+    ...(
+      [
+        { url: '/other' }, { method: 'POST' }, { status: 404 }, { remote: '10.0.0.2' }, { port: 40001 }, { version: '1.0' }, { aborted: true },
+        { ua: 'curl/8.6.0' }, { ua: undefined }, { up: 17 },
+      ] as Partial<AccessRecord>[]
+    ).flatMap((change): [number, AccessRecord, boolean][] => [
+      [1765012346005, { ...BASE, conn, id: '0linc0431o-2', ...change }, false],
+      // A tunnel's line (`up`) is its connection's last, and makes no template: the one before stays.
+      [1765012346005, { ...BASE, conn, id: '0linc0431o-2' }, change.up !== undefined],
+      [1765012346006, { ...BASE, conn, id: '0linc0431o-2' }, true],
+    ]),
+    [999, { ...BASE, conn, id: '0linc0431o-2' }, false], // a clock without 13 digits
+    [1765012346007, { ...BASE, conn, id: '0linc0431o-2' }, true],
+  ];
+  const now = Date.now;
+  try {
+    for (const [t, r] of steps) {
+      if (conn.tpl) conn.tpl[9] = 0x34;
+      Date.now = () => t;
+      log.write(r);
+      log.flush();
+    }
+  } finally {
+    Date.now = now;
+  }
+  try {
+    await log.close();
+    const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
+    sameLines(lines, steps.map(([t, r, fromTemplate]) => (fromTemplate ? expected(r, t).replace('"level":30', '"level":40') : expected(r, t))));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

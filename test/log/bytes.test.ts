@@ -14,6 +14,9 @@ test("base36, num and millis write what toString(36), String() and ${} would, at
     assert.equal(written((b, at) => base36(b, at, n)), n.toString(36), `base36 ${n}`);
     assert.equal(written((b, at) => num(b, at, n)), String(n), `num ${n}`);
   }
-  for (const ms of [0, 0.001, 0.0004, 0.0005, 1.5, 2, 12.345, 99.9999, 1e6, -1]) assert.equal(written((b, at) => millis(b, at, ms)), String(Math.round(ms * 1000) / 1000), `millis ${ms}`);
+  const ms = (b: Buffer, at: number, n: number): number => millis(new DataView(b.buffer, b.byteOffset, b.byteLength), b, at, n);
+  for (let us = 0; us < 30_000; us++) assert.equal(written((b, at) => ms(b, at, us / 1000)), String(us / 1000), `millis ${us / 1000}`);
+  for (const n of [0.0004, 0.0005, 1.5, 2, 12.345, 99.9999, 1e6, 2147483.647, 2147483.648, 1e21, -1, NaN])
+    assert.equal(written((b, at) => ms(b, at, n)), String(Math.round(n * 1000) / 1000), `millis ${n}`);
   assert.equal(written((b, at) => digits3(b, at, 7)), '007');
 });
