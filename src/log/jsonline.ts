@@ -28,7 +28,7 @@ export class JsonLine {
   #second = -Infinity;
   /** The time the heads hold. */
   #now = NaN;
-  /** True when the time has 13 digits (2001 to 2286), as templates hold it: then its digits as three little-endian words and a byte. */
+  /** True when the time has 13 digits (2001 to 2286), as templates hold it; its digits are then `#t0`…`#t3`, three little-endian words and a byte. */
   #time13 = false;
   #t0 = 0;
   #t1 = 0;
@@ -51,11 +51,11 @@ export class JsonLine {
     this.#scratch = new Scratch(sink);
   }
 
-  /** The sink's batch when `room` fits in it, else the scratch; and a view of its bytes. */
+  /** The sink's batch when `room` fits in it, else the scratch. */
   #batchFor(room: number): ByteBatch {
-    const batch = this.sink.batch !== undefined && room <= this.sink.batch.limit ? this.sink.batch : this.#scratch;
-    return batch;
+    return this.sink.batch !== undefined && room <= this.sink.batch.limit ? this.sink.batch : this.#scratch;
   }
+  /** A view of `b` for 32-bit stores, made again only when the batch's buffer changes. */
   #viewFor(b: Uint8Array): DataView {
     if (b !== this.#viewOf) {
       this.#viewOf = b;
