@@ -55,6 +55,23 @@ function fileLog(): { log: AccessLog; sink: LogSink; file: string; dir: string }
   return { log: new AccessLog(sink, 'json'), sink, file, dir };
 }
 
+/** Each step's writes at its own faked `Date.now()`, a turn each; then the file's lines. */
+async function writeAt(log: AccessLog, file: string, steps: [number, () => void][]): Promise<string[]> {
+  const now = Date.now;
+  try {
+    for (const [t, write] of steps) {
+      Date.now = () => t;
+      write();
+      // The clock is read once per batch of lines, when the turn's lines are written.
+      log.flush();
+    }
+  } finally {
+    Date.now = now;
+  }
+  await log.close();
+  return fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
+}
+
 const timeOf = (line: string): number => Number(/^\{"level":30,"time":(-?\d+),/.exec(line)![1]);
 
 test('the JSON line written as bytes into the file is JSON.stringify with pino key order, byte for byte, whatever the fields hold', async () => {
@@ -79,22 +96,13 @@ test('the JSON line written as bytes into the file is JSON.stringify with pino k
 
 test('the time field follows the clock across seconds, backwards and at the edges', async () => {
   const { log, file, dir } = fileLog();
-  const now = Date.now;
   const clock = [1765012345678, 1765012345999, 1765012346000, 1765012346001, 1765012346999, 1765012345000, 1765012347005, 1000, 999, 0, -5, 1765012347005];
   try {
-    for (const t of clock) {
-      Date.now = () => t;
+    const turn = (t: number) => (): void => {
       log.write(BASE);
       log.write({ ...BASE, id: requestIdOf(t >>> 0), seq: t >>> 0 });
-      // The clock is read once per batch of lines, when the turn's lines are written.
-      log.flush();
-    }
-  } finally {
-    Date.now = now;
-  }
-  try {
-    await log.close();
-    const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
+    };
+    const lines = await writeAt(log, file, clock.map((t) => [t, turn(t)]));
     sameLines(lines, clock.flatMap((t) => [expected(BASE, t), expected({ ...BASE, id: requestIdOf(t >>> 0) }, t)]));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -188,20 +196,12 @@ test("a connection's line is its template while the fields repeat, with the time
     [999, { ...BASE, conn, id: '0linc0431o-2' }, false], // a clock without 13 digits
     [1765012346007, { ...BASE, conn, id: '0linc0431o-2' }, true],
   ];
-  const now = Date.now;
   try {
-    for (const [t, r] of steps) {
+    const turn = (r: AccessRecord) => (): void => {
       if (conn.tpl) conn.tpl[9] = 0x34;
-      Date.now = () => t;
       log.write(r);
-      log.flush();
-    }
-  } finally {
-    Date.now = now;
-  }
-  try {
-    await log.close();
-    const lines = fs.readFileSync(file, 'utf8').split(/(?<=\n)/);
+    };
+    const lines = await writeAt(log, file, steps.map(([t, r]) => [t, turn(r)]));
     sameLines(lines, steps.map(([t, r, fromTemplate]) => (fromTemplate ? expected(r, t).replace('"level":30', '"level":40') : expected(r, t))));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
