@@ -43,7 +43,7 @@ export interface AccessRecord {
 export class AccessConnection {
   /** The template, exactly its length: undefined until the connection's second line (most connections that close after one response never need one). */
   tpl: Uint8Array | undefined = undefined;
-  /** Lines written for the connection (counts to 2). */
+  /** Lines written out for the connection (not from its template): the second one makes a template. */
   lines = 0;
   /** Offsets in the template: the id (after the generated ids' prefix when `generated`), the trace id (0: none), the bytes. */
   idAt = 0;
