@@ -5,7 +5,8 @@
 // figure is each server's CPU time (user + sys, /proc) per request, and per round B − A.
 // Usage: node bench/pair.mjs --a skitai --b skitai-log [--path /hello] [--rounds 6] [--duration 4]
 //        [--connections 25] [--before DIR] [--spin 1.5]   targets: raw, fastify, skitai, skitai-dist (npm run build first),
-//        skitai-log, skitai-log-text, skitai-spin (--spin), skitai-before and skitai-before-log (need --before)
+//        skitai-log, skitai-log-console (stdout), skitai-log-text, skitai-spin (--spin), skitai-before,
+//        skitai-before-log and skitai-before-log-console (need --before)
 //        --static: both sites serve a temp directory of files (1k.css, 1m.jpg) instead of bench/app, with
 //        --path /1k.css or /1m.jpg; --revalidate sends each server its own ETag (304s); extra target
 //        node-memory (bench/versus/node-static.mjs memory: node:http from a Map)
@@ -64,13 +65,13 @@ const pgServer = opt.sql ? await startPostgres() : undefined;
  * A copy of bench/site.conf of `dir` in the temp dir (two sites from one config file would share a
  * pid file), with the access log in a temp file when `format` is given (JSON or Skitai's line).
  */
-function siteConf(dir, name, format, set = []) {
+function siteConf(dir, name, format, set = [], to = undefined) {
   let text = opt.sql
     ? `[server]\nip = 127.0.0.1\nprocesses = 1\naccess_log = off\n\n[@db]\ntype = postgresql\nmembers = 127.0.0.1:${pgServer.port}/postgres/skitai\nmax_conns = 10\n\n[routes:line]\n/ = ${path.join(dir, 'bench', 'sql', 'app')}\n`
     : fs.readFileSync(path.join(dir, 'bench', 'site.conf'), 'utf8').replace(/^(\/\S*\s*=\s*)\.\//gm, `$1${path.join(dir, 'bench')}/`);
   if (opt.static) text = text.replace(/^\/\s*=.*$/m, `/ = ${WWW}`);
   if (set.length) text = text.replace(/^\[server\]$/m, `[server]\n${set.join('\n')}`);
-  if (format) text = text.replace(/^access_log\s*=.*$/m, `access_log = ${path.join(tmp, `access-${name}.log`)}\naccess_log_format = ${format}`);
+  if (format) text = text.replace(/^access_log\s*=.*$/m, `access_log = ${to ?? path.join(tmp, `access-${name}.log`)}\naccess_log_format = ${format}`);
   const file = path.join(tmp, `site-${name}.conf`);
   fs.writeFileSync(file, text);
   return file;
@@ -96,6 +97,9 @@ const TARGETS = {
   // The site whose /hello first spins --spin µs (bench/app.ts): a known cost, measured the same way.
   'skitai-spin': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-spin`, undefined, opt[`${side}-set`]))(p),
   'skitai-log': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-json`, 'json', opt[`${side}-set`]))(p),
+  // The JSON access log on stdout (`access_log = console`, as in a container), a pipe read by this script.
+  'skitai-log-console': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-console`, 'json', opt[`${side}-set`], 'console'))(p),
+  'skitai-before-log-console': (p, side) => skitai(beforeDir(), siteConf(beforeDir(), `${side}-before-console`, 'json', opt[`${side}-set`], 'console'))(p),
   'skitai-log-text': (p, side) => skitai(ROOT, siteConf(ROOT, `${side}-text`, 'skitai', opt[`${side}-set`]))(p),
   'skitai-before': (p, side) => skitai(beforeDir(), siteConf(beforeDir(), `${side}-before`, undefined, opt[`${side}-set`]))(p),
   'skitai-before-log': (p, side) => skitai(beforeDir(), siteConf(beforeDir(), `${side}-before-json`, 'json', opt[`${side}-set`]))(p),

@@ -90,3 +90,34 @@ test('SIGTERM right after a request still writes its line to the access log file
   assert.equal(lines.length, 1);
   assert.equal((JSON.parse(lines[0]!) as { reqId: string }).reqId, id);
 });
+
+test("two workers on one stdout pipe: every request's access line arrives whole, those written just before SIGTERM too", async () => {
+  const port = await freePort();
+  const { dir, conf } = tempSite(`[server]\nip = 127.0.0.1\nprocesses = 2\nlog_format = json\n[routes:line]\n/ = ./app\n`, { 'app.ts': APP });
+  dirs.push(dir);
+  const child = spawn(process.execPath, [BIN, '-c', conf, '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const get = async (): Promise<string> => {
+    const res = await fetch(`http://127.0.0.1:${port}/hello`);
+    await res.text();
+    return res.headers.get('x-request-id') ?? '';
+  };
+  try {
+    await until(async () => (await get().catch(() => '')) !== '', 20_000, 'the site to answer');
+    // Both workers answering, many lines per turn (batches of several KiB: more than a pipe takes whole).
+    const ids: string[] = [];
+    for (let round = 0; round < 20; round++) ids.push(...(await Promise.all(Array.from({ length: 64 }, get))));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr);
+    const records = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logged = new Set(records.filter((x) => x.msg === 'request').map((x) => x.reqId));
+    for (const id of ids) assert.ok(logged.has(id), `no access line for ${id}`);
+    assert.equal(new Set(records.filter((x) => x.msg === 'request').map((x) => x.pid)).size, 2, 'both workers answered');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
