@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { after, test } from 'node:test';
 import { BIN, freePort, tempSite } from '../support/cli.js';
@@ -27,17 +27,22 @@ interface Run {
   id: string;
 }
 
-/** Start the site, make one request, stop it with SIGTERM; what it printed. */
-async function runOnce(serverKeys: string, accessLine = true): Promise<Run> {
+/** skitaid in the foreground on a fresh site with `serverKeys`, its output collected. */
+async function start(serverKeys: string): Promise<{ port: number; child: ChildProcess; out: { stdout: string; stderr: string }; exited: Promise<number | null> }> {
   const port = await freePort();
   const { dir, conf } = tempSite(`[server]\nip = 127.0.0.1\n${serverKeys}\n[routes:line]\n/ = ./app\n`, { 'app.ts': APP });
   dirs.push(dir);
   const child = spawn(process.execPath, [BIN, '-c', conf, '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { port, child, out, exited };
+}
+
+/** Start the site, make one request, stop it with SIGTERM; what it printed. */
+async function runOnce(serverKeys: string, accessLine = true): Promise<Run> {
+  const { port, child, out, exited } = await start(serverKeys);
   try {
     let id = '';
     await until(async () => {
@@ -50,10 +55,10 @@ async function runOnce(serverKeys: string, accessLine = true): Promise<Run> {
         return false;
       }
     }, 20_000, 'the site to answer');
-    if (accessLine) await until(() => stdout.includes(id), 5000, 'the access line');
+    if (accessLine) await until(() => out.stdout.includes(id), 5000, 'the access line');
     child.kill('SIGTERM');
-    assert.equal(await exited, 0, stdout + stderr);
-    return { stdout, stderr, id };
+    assert.equal(await exited, 0, out.stdout + out.stderr);
+    return { stdout: out.stdout, stderr: out.stderr, id };
   } finally {
     child.kill('SIGKILL');
   }
@@ -92,15 +97,7 @@ test('SIGTERM right after a request still writes its line to the access log file
 });
 
 test("two workers on one stdout pipe: every request's access line arrives whole, those written just before SIGTERM too", async () => {
-  const port = await freePort();
-  const { dir, conf } = tempSite(`[server]\nip = 127.0.0.1\nprocesses = 2\nlog_format = json\n[routes:line]\n/ = ./app\n`, { 'app.ts': APP });
-  dirs.push(dir);
-  const child = spawn(process.execPath, [BIN, '-c', conf, '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const { port, child, out, exited } = await start('processes = 2\nlog_format = json');
   const get = async (): Promise<string> => {
     const res = await fetch(`http://127.0.0.1:${port}/hello`);
     await res.text();
@@ -112,8 +109,8 @@ test("two workers on one stdout pipe: every request's access line arrives whole,
     const ids: string[] = [];
     for (let round = 0; round < 20; round++) ids.push(...(await Promise.all(Array.from({ length: 64 }, get))));
     child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
-    const records = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(await exited, 0, out.stderr);
+    const records = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const logged = new Set(records.filter((x) => x.msg === 'request').map((x) => x.reqId));
     for (const id of ids) assert.ok(logged.has(id), `no access line for ${id}`);
     assert.equal(new Set(records.filter((x) => x.msg === 'request').map((x) => x.pid)).size, 2, 'both workers answered');
