@@ -23,7 +23,9 @@ export type WorkerMessage =
   /** A request for `status_path` reached this worker: gather every worker's status. */
   | { skitai: 'status-gather'; id: number }
   /** This worker's status report, answering `status-collect` (undefined without `status_path`). */
-  | { skitai: 'status-part'; id: number; report: WorkerReport | undefined };
+  | { skitai: 'status-part'; id: number; report: WorkerReport | undefined }
+  /** Its servers are closed and it is about to exit: answered with `leave` (process/worker.ts says why). */
+  | { skitai: 'leaving'; id: number };
 
 /** Primary -> worker. */
 export type PrimaryMessage =
@@ -38,7 +40,9 @@ export type PrimaryMessage =
   /** Send your status report (`status-part`). */
   | { skitai: 'status-collect'; id: number }
   /** Every worker's status report and the primary's numbers, answering `status-gather`. */
-  | { skitai: 'status-parts'; id: number; parts: StatusParts };
+  | { skitai: 'status-parts'; id: number; parts: StatusParts }
+  /** Answering `leaving`: everything sent to the worker before it is on its way. */
+  | { skitai: 'leave'; id: number };
 
 /** Daemon primary -> the `skitaid start` that launched it. */
 export type LauncherMessage =

@@ -96,6 +96,7 @@ export class Primary {
       const tag = tagOf(m);
       if (tag === 'recycle') void this.#recycle(w);
       else if (tag === 'fatal') void this.#fatal(w);
+      else if (tag === 'leaving') send(w, { skitai: 'leave', id: (m as { id: number }).id });
       else this.#gather.handle(w, m);
     });
     const n = this.#count();

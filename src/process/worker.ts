@@ -18,6 +18,8 @@ const STUCK_MS = 5_000;
 const REPLACE_WAIT_MS = 65_000;
 /** A scrape gives up on the primary after this; the primary itself waits at most 2 s for each worker. */
 const GATHER_TIMEOUT_MS = 5_000;
+/** How long a stopping worker waits for the primary's `leave` (a primary that is gone does not answer). */
+const LEAVE_TIMEOUT_MS = 1_000;
 /** The status page gives up on the primary after this; the primary waits at most 1 s for each worker. */
 const STATUS_TIMEOUT_MS = 3_000;
 
@@ -52,12 +54,25 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
     setTimeout(() => process.exit(1), graceMs + STUCK_MS).unref();
     site.close(graceMs, drain).then(
       // The primary keeps our counts, so the site's sums do not drop when we go (with metrics_path).
-      () => finalMetrics().then(() => log.sink.close()).then(() => process.exit(exitCode)),
+      () => finalMetrics().then(leave).then(() => log.sink.close()).then(() => process.exit(exitCode)),
       (err: unknown) => {
         log.error(`worker ${spec.slot}: shutdown failed`, err);
         void log.sink.close().then(() => process.exit(1));
       },
     );
+  };
+
+  /**
+   * The last word with the primary before exiting. Closing a server tells the primary to stop
+   * handing us connections, but one it sent before reading that is still on its way here: node
+   * sends it back when it arrives (our server is closed), unless we have exited by then, and then
+   * the primary holds the client's socket open with nobody to answer it (a scrape right after a
+   * reload hung for 20 s that way). The channel keeps order, so once the primary's answer to this
+   * is here, every connection it handed us before has arrived and gone back.
+   */
+  const leave = async (): Promise<void> => {
+    if (!process.connected) return;
+    await askPrimary('leaving', LEAVE_TIMEOUT_MS, 'leaving').catch(() => undefined);
   };
 
   const finalMetrics = async (): Promise<void> => {
@@ -78,7 +93,7 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
       // A report that cannot be made is sent as none: the page then lists this worker as not answering.
       const report = site.status?.workerReport() ?? Promise.resolve(undefined);
       void report.catch(() => undefined).then((r) => send({ skitai: 'status-part', id, report: r }));
-    } else if (tag === 'metrics-parts' || tag === 'status-parts') {
+    } else if (tag === 'metrics-parts' || tag === 'status-parts' || tag === 'leave') {
       const reply = m as { id: number };
       gathering.get(reply.id)?.(reply);
     }
@@ -110,7 +125,7 @@ const gathering = new Map<number, (reply: object) => void>();
 let gatherId = 0;
 
 /** Send `tag` to the primary and resolve with its answer of the same id; reject after `timeoutMs` (`what` names it). */
-function askPrimary<T extends PrimaryMessage>(tag: 'metrics-gather' | 'status-gather', timeoutMs: number, what: string): Promise<T> {
+function askPrimary<T extends PrimaryMessage>(tag: 'metrics-gather' | 'status-gather' | 'leaving', timeoutMs: number, what: string): Promise<T> {
   const id = ++gatherId;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
