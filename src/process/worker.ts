@@ -66,9 +66,9 @@ export async function runWorker(spec: WorkerSpec): Promise<never> {
    * The last word with the primary before exiting. Closing a server tells the primary to stop
    * handing us connections, but one it sent before reading that is still on its way here: node
    * sends it back when it arrives (our server is closed), unless we have exited by then, and then
-   * the primary holds the client's socket open with nobody to answer it (a scrape right after a
-   * reload hung for 20 s that way). The channel keeps order, so once the primary's answer to this
-   * is here, every connection it handed us before has arrived and gone back.
+   * the primary holds the client's socket open with nobody to answer it (the likely cause of a
+   * scrape that hung 20 s right after a reload in CI). The channel keeps order, so once the
+   * primary's answer to this is here, every connection it handed us before has arrived and gone back.
    */
   const leave = async (): Promise<void> => {
     if (!process.connected) return;
